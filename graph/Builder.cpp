@@ -1,0 +1,168 @@
+// graph/Builder.cpp — the DSL's node constructors.
+#include "graph/Builder.h"
+
+#include <fmt/format.h>
+
+#include "graph/ShapeInference.h"
+
+namespace graphc {
+
+const TensorType& Value::type() const { return b_->graph().type(id_); }
+
+Value Builder::leaf(OpKind kind, const std::string& name, TensorType type, Attrs attrs) {
+  if (!name.empty() && g_.findValue(name) >= 0) throw Error(fmt::format("builder: the name %{} is taken", name));
+  Node n;
+  n.op = kind;
+  n.name = name;
+  n.type = std::move(type);
+  n.attrs = std::move(attrs);
+  try {
+    inferType(kind, {}, n.attrs, n.type);
+  } catch (const Error& e) {
+    throw Error(fmt::format("builder: {} %{}: {}", opName(kind), name, e.what()));
+  }
+  return Value(this, g_.add(std::move(n)));
+}
+
+Value Builder::input(const std::string& name, DType dtype, const Shape& shape) {
+  return leaf(OpKind::Input, name, {dtype, shape}, {});
+}
+
+Value Builder::param(const std::string& name, const Shape& shape, const Init& init) {
+  Attrs a{{"init", init.kind}};
+  if (init.kind != "zeros" && init.kind != "ones") a["scale"] = init.scale;
+  return leaf(OpKind::Param, name, {DType::F32, shape}, a);
+}
+
+Value Builder::state(const std::string& name, const Shape& shape, DType dtype) {
+  return leaf(OpKind::State, name, {dtype, shape}, {});
+}
+
+Value Builder::constant(double value, const Shape& shape, DType dtype) {
+  Attrs a;
+  if (dtype == DType::F32) a["value"] = value;
+  else a["value"] = int64_t(value);
+  return leaf(OpKind::Constant, "", {dtype, shape}, a);
+}
+
+Value Builder::op(OpKind kind, const std::vector<Value>& operands, Attrs attrs, const std::string& name) {
+  Node n;
+  n.op = kind;
+  n.name = name;
+  std::vector<TensorType> in;
+  for (const Value& v : operands) {
+    if (!v.valid() || &v.builder() != this) throw Error(fmt::format("builder: {} got a value from another graph", opName(kind)));
+    n.operands.push_back(v.id());
+    in.push_back(v.type());
+  }
+  try {
+    n.type = inferType(kind, in, attrs, {});
+  } catch (const Error& e) {
+    throw Error(fmt::format("builder: {}: {}", opName(kind), e.what()));
+  }
+  n.attrs = std::move(attrs);
+  return Value(this, g_.add(std::move(n)));
+}
+
+void Builder::output(const std::string& name, Value v) { g_.setOutput(name, v.id()); }
+
+void Builder::update(Value target, Value v) { g_.updates.push_back({target.id(), v.id(), {}}); }
+
+Shape broadcastShapes(const Shape& a, const Shape& b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw Error(fmt::format("builder: shapes {} and {} do not broadcast", str(a), str(b)));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace {
+
+Value binary(OpKind kind, Value a, Value b, Attrs attrs = {}) {
+  Shape s = broadcastShapes(a.shape(), b.shape());
+  if (a.shape() != s) a = broadcastTo(a, s);
+  if (b.shape() != s) b = broadcastTo(b, s);
+  return a.builder().op(kind, {a, b}, std::move(attrs));
+}
+
+Value scalarLike(Value like, double v) { return like.builder().constant(v, {}, like.type().dtype); }
+
+Value unary(OpKind kind, Value a) { return a.builder().op(kind, {a}); }
+
+}  // namespace
+
+Value operator+(Value a, Value b) { return binary(OpKind::Add, a, b); }
+Value operator-(Value a, Value b) { return binary(OpKind::Sub, a, b); }
+Value operator*(Value a, Value b) { return binary(OpKind::Mul, a, b); }
+Value operator/(Value a, Value b) { return binary(OpKind::Div, a, b); }
+Value operator-(Value a) { return unary(OpKind::Neg, a); }
+Value operator+(Value a, double b) { return a + scalarLike(a, b); }
+Value operator+(double a, Value b) { return scalarLike(b, a) + b; }
+Value operator-(Value a, double b) { return a - scalarLike(a, b); }
+Value operator-(double a, Value b) { return scalarLike(b, a) - b; }
+Value operator*(Value a, double b) { return a * scalarLike(a, b); }
+Value operator*(double a, Value b) { return scalarLike(b, a) * b; }
+Value operator/(Value a, double b) { return a / scalarLike(a, b); }
+Value operator/(double a, Value b) { return scalarLike(b, a) / b; }
+Value maximum(Value a, Value b) { return binary(OpKind::Maximum, a, b); }
+Value minimum(Value a, Value b) { return binary(OpKind::Minimum, a, b); }
+Value compare(Value a, Value b, const std::string& pred) { return binary(OpKind::Compare, a, b, {{"pred", pred}}); }
+Value select(Value cond, Value a, Value b) { return cond.builder().op(OpKind::Select, {cond, a, b}); }
+
+Value exp(Value a) { return unary(OpKind::Exp, a); }
+Value log(Value a) { return unary(OpKind::Log, a); }
+Value tanh(Value a) { return unary(OpKind::Tanh, a); }
+Value sigmoid(Value a) { return unary(OpKind::Sigmoid, a); }
+Value relu(Value a) { return unary(OpKind::Relu, a); }
+Value sqrt(Value a) { return unary(OpKind::Sqrt, a); }
+Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{"dtype", std::string(dtypeName(to))}}); }
+
+Value matmul(Value a, Value b, bool transposeA, bool transposeB) {
+  Attrs attrs;
+  if (transposeA) attrs["transpose_a"] = int64_t(1);
+  if (transposeB) attrs["transpose_b"] = int64_t(1);
+  return a.builder().op(OpKind::MatMul, {a, b}, attrs);
+}
+
+Value reduceSum(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceSum, {a}, {{"axes", axes}}); }
+Value reduceMean(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMean, {a}, {{"axes", axes}}); }
+Value reduceMax(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMax, {a}, {{"axes", axes}}); }
+Value argmax(Value a, int64_t axis) { return a.builder().op(OpKind::ArgMax, {a}, {{"axis", axis}}); }
+
+Value broadcastTo(Value a, const Shape& shape) {
+  if (a.shape() == shape) return a;
+  return a.builder().op(OpKind::Broadcast, {a}, {{"shape", shape}});
+}
+Value reshape(Value a, const Shape& shape) {
+  if (a.shape() == shape) return a;
+  return a.builder().op(OpKind::Reshape, {a}, {{"shape", shape}});
+}
+Value transpose(Value a, const std::vector<int64_t>& perm) { return a.builder().op(OpKind::Transpose, {a}, {{"perm", perm}}); }
+Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit) {
+  return a.builder().op(OpKind::Slice, {a}, {{"start", start}, {"limit", limit}});
+}
+Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high) {
+  return a.builder().op(OpKind::Pad, {a}, {{"low", low}, {"high", high}});
+}
+Value concat(const std::vector<Value>& parts, int64_t axis) {
+  if (parts.empty()) throw Error("builder: concat of nothing");
+  if (parts.size() == 1) return parts[0];
+  return parts[0].builder().op(OpKind::Concat, parts, {{"axis", axis}});
+}
+
+Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{"depth", depth}}); }
+Value gather(Value table, Value indices) { return table.builder().op(OpKind::Gather, {table, indices}); }
+Value scatterAdd(Value updates, Value indices, int64_t rows) {
+  return updates.builder().op(OpKind::ScatterAdd, {updates, indices}, {{"rows", rows}});
+}
+Value logSoftmax(Value logits) { return unary(OpKind::LogSoftmax, logits); }
+Value softmaxCrossEntropy(Value logits, Value labels) {
+  return logits.builder().op(OpKind::SoftmaxCrossEntropy, {logits, labels});
+}
+
+}  // namespace graphc

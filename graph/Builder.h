@@ -1,0 +1,122 @@
+// graph/Builder.h — the C++ DSL: build graphs with values and overloaded operators.
+//
+//   Graph g;  Builder b(g);
+//   Value x = b.input("x", DType::F32, {32, 28});
+//   Value W = b.param("W", {28, 512}, Init::normal(0.01));
+//   Value h = tanh(matmul(x, W) + b.param("b", {512}));   // bias broadcast inserted
+//   b.output("h", h);
+//
+// Binary operators broadcast numpy-style by inserting explicit `broadcast`
+// nodes, so the IR itself only has same-shape elementwise ops.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/Graph.h"
+
+namespace graphc {
+
+class Builder;
+
+class Value {
+ public:
+  Value() = default;
+  Value(Builder* b, ValueId id) : b_(b), id_(id) {}
+  ValueId id() const { return id_; }
+  Builder& builder() const { return *b_; }
+  bool valid() const { return b_ != nullptr && id_ >= 0; }
+  const TensorType& type() const;
+  const Shape& shape() const { return type().shape; }
+  int64_t dim(int64_t i) const { return shape().at(size_t(i)); }
+
+ private:
+  Builder* b_ = nullptr;
+  ValueId id_ = -1;
+};
+
+// A param's initializer, stored as the param's attributes.
+struct Init {
+  std::string kind = "zeros";
+  double scale = 0.0;  // std for normal kinds, half-width for uniform, gain for orthogonal
+  static Init zeros() { return {"zeros", 0.0}; }
+  static Init ones() { return {"ones", 0.0}; }
+  static Init normal(double std) { return {"normal", std}; }
+  static Init uniform(double halfWidth) { return {"uniform", halfWidth}; }
+  static Init truncatedNormal(double std) { return {"truncated_normal", std}; }
+  static Init lecunNormal() { return {"lecun_normal", 1.0}; }
+  static Init orthogonal(double gain = 1.0) { return {"orthogonal", gain}; }
+};
+
+class Builder {
+ public:
+  explicit Builder(Graph& g) : g_(g) {}
+  Graph& graph() { return g_; }
+
+  Value input(const std::string& name, DType dtype, const Shape& shape);
+  Value param(const std::string& name, const Shape& shape, const Init& init = Init::zeros());
+  Value state(const std::string& name, const Shape& shape, DType dtype = DType::F32);
+  Value constant(double value, const Shape& shape = {}, DType dtype = DType::F32);
+
+  // Appends a node, inferring its type; throws graphc::Error if the op refuses.
+  Value op(OpKind kind, const std::vector<Value>& operands, Attrs attrs = {}, const std::string& name = "");
+  Value wrap(ValueId id) { return Value(this, id); }
+
+  void output(const std::string& name, Value v);
+  void update(Value target, Value v);
+
+ private:
+  Value leaf(OpKind kind, const std::string& name, TensorType type, Attrs attrs);
+  Graph& g_;
+};
+
+// Elementwise arithmetic with numpy broadcasting; a double operand becomes a constant.
+Value operator+(Value a, Value b);
+Value operator-(Value a, Value b);
+Value operator*(Value a, Value b);
+Value operator/(Value a, Value b);
+Value operator-(Value a);
+Value operator+(Value a, double b);
+Value operator+(double a, Value b);
+Value operator-(Value a, double b);
+Value operator-(double a, Value b);
+Value operator*(Value a, double b);
+Value operator*(double a, Value b);
+Value operator/(Value a, double b);
+Value operator/(double a, Value b);
+Value maximum(Value a, Value b);
+Value minimum(Value a, Value b);
+Value compare(Value a, Value b, const std::string& pred);  // eq ne lt le gt ge -> i32 0/1
+Value select(Value cond, Value a, Value b);
+
+Value exp(Value a);
+Value log(Value a);
+Value tanh(Value a);
+Value sigmoid(Value a);
+Value relu(Value a);
+Value sqrt(Value a);
+Value convert(Value a, DType to);
+
+Value matmul(Value a, Value b, bool transposeA = false, bool transposeB = false);
+Value reduceSum(Value a, const std::vector<int64_t>& axes);
+Value reduceMean(Value a, const std::vector<int64_t>& axes);
+Value reduceMax(Value a, const std::vector<int64_t>& axes);
+Value argmax(Value a, int64_t axis);
+
+Value broadcastTo(Value a, const Shape& shape);
+Value reshape(Value a, const Shape& shape);
+Value transpose(Value a, const std::vector<int64_t>& perm);
+Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit);
+Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high);
+Value concat(const std::vector<Value>& parts, int64_t axis);
+
+Value oneHot(Value indices, int64_t depth);
+Value gather(Value table, Value indices);
+Value scatterAdd(Value updates, Value indices, int64_t rows);
+Value logSoftmax(Value logits);
+Value softmaxCrossEntropy(Value logits, Value labels);  // per row
+
+// The numpy broadcast of two shapes; throws when incompatible.
+Shape broadcastShapes(const Shape& a, const Shape& b);
+
+}  // namespace graphc

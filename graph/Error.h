@@ -1,0 +1,23 @@
+// graph/Error.h — the one exception type graphc code throws for user-facing errors.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace graphc {
+
+// A user-facing error. The message is one line and complete: it already names
+// the place (file:line:col, the flag, the value) and what is wrong.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// A position in a source text; line and col are 1-based, 0 means unknown.
+struct SourceLoc {
+  int line = 0;
+  int col = 0;
+  bool known() const { return line > 0; }
+};
+
+}  // namespace graphc

@@ -1,0 +1,111 @@
+// graph/Graph.cpp — graph storage and rewriting helpers.
+#include "graph/Graph.h"
+
+#include <fmt/format.h>
+
+namespace graphc {
+
+ValueId Graph::add(Node n) {
+  if (n.name.empty()) n.name = freshName();
+  ValueId id = ValueId(nodes.size());
+  if (nameIndexValid_) nameIndex_.emplace(n.name, id);
+  nodes.push_back(std::move(n));
+  return id;
+}
+
+std::string Graph::freshName() {
+  for (;;) {
+    std::string candidate = std::to_string(nextTemp_++);
+    if (findValue(candidate) < 0) return candidate;
+  }
+}
+
+void Graph::rebuildNameIndex() const {
+  nameIndex_.clear();
+  for (size_t i = 0; i < nodes.size(); ++i) nameIndex_.emplace(nodes[i].name, ValueId(i));
+  nameIndexValid_ = true;
+}
+
+ValueId Graph::findValue(const std::string& valueName) const {
+  // Passes may rename or reorder nodes directly; re-check the cached entry.
+  if (!nameIndexValid_) rebuildNameIndex();
+  auto it = nameIndex_.find(valueName);
+  if (it != nameIndex_.end() && size_t(it->second) < nodes.size() && nodes[it->second].name == valueName)
+    return it->second;
+  rebuildNameIndex();
+  it = nameIndex_.find(valueName);
+  return it == nameIndex_.end() ? -1 : it->second;
+}
+
+ValueId Graph::findOutput(const std::string& outputName) const {
+  for (const auto& o : outputs)
+    if (o.name == outputName) return o.value;
+  return -1;
+}
+
+ValueId Graph::output(const std::string& outputName) const {
+  ValueId v = findOutput(outputName);
+  if (v < 0) throw Error(fmt::format("graph @{} has no output named '{}'", name, outputName));
+  return v;
+}
+
+void Graph::setOutput(const std::string& outputName, ValueId v) {
+  for (auto& o : outputs)
+    if (o.name == outputName) {
+      o.value = v;
+      return;
+    }
+  outputs.push_back({outputName, v, {}});
+}
+
+std::vector<ValueId> Graph::nodesOf(OpKind k) const {
+  std::vector<ValueId> out;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].op == k) out.push_back(ValueId(i));
+  return out;
+}
+
+void Graph::replaceAllUses(ValueId from, ValueId to) {
+  for (auto& n : nodes)
+    for (auto& o : n.operands)
+      if (o == from) o = to;
+  for (auto& o : outputs)
+    if (o.value == from) o.value = to;
+  for (auto& u : updates)
+    if (u.value == from) u.value = to;
+}
+
+void Graph::compact(const std::vector<bool>& keep) {
+  std::vector<ValueId> remap(nodes.size(), -1);
+  std::vector<Node> kept;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!keep[i]) continue;
+    remap[i] = ValueId(kept.size());
+    kept.push_back(std::move(nodes[i]));
+  }
+  for (auto& n : kept)
+    for (auto& o : n.operands) o = remap[size_t(o)];
+  for (auto& o : outputs) o.value = remap[size_t(o.value)];
+  for (auto& u : updates) {
+    u.target = remap[size_t(u.target)];
+    u.value = remap[size_t(u.value)];
+  }
+  nodes = std::move(kept);
+  nameIndexValid_ = false;
+}
+
+std::vector<int> Graph::useCounts() const {
+  std::vector<int> uses(nodes.size(), 0);
+  for (const auto& n : nodes)
+    for (ValueId o : n.operands) ++uses[size_t(o)];
+  for (const auto& o : outputs) ++uses[size_t(o.value)];
+  for (const auto& u : updates) ++uses[size_t(u.value)];
+  return uses;
+}
+
+std::string errorAt(const Graph& g, SourceLoc loc, const std::string& message) {
+  if (loc.known()) return fmt::format("{}:{}:{}: error: {}", g.sourceName, loc.line, loc.col, message);
+  return fmt::format("{}: error: {}", g.sourceName, message);
+}
+
+}  // namespace graphc

@@ -1,0 +1,91 @@
+// graph/Graph.h — the IR: one function-like graph of typed SSA values.
+//
+// Every node produces exactly one value, identified by its index in `nodes`.
+// Nodes are kept in definition order: an operand's index is always smaller
+// than its user's (the verifier checks it). Input, param and state nodes are
+// the graph's signature; `outputs` name results and `updates` write new values
+// into params or state after a run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graph/Attr.h"
+#include "graph/Error.h"
+#include "graph/Op.h"
+#include "graph/Types.h"
+
+namespace graphc {
+
+using ValueId = int32_t;
+
+struct Node {
+  OpKind op = OpKind::Constant;
+  std::string name;  // the SSA name, without '%'; unique in the graph
+  std::vector<ValueId> operands;
+  Attrs attrs;
+  TensorType type;
+  SourceLoc loc;  // where the parser found it; unknown for built nodes
+};
+
+struct GraphOutput {
+  std::string name;
+  ValueId value;
+  SourceLoc loc;
+};
+
+// After a run, `target` (a param or state node) takes the value of `value`.
+struct StateUpdate {
+  ValueId target;
+  ValueId value;
+  SourceLoc loc;
+};
+
+class Graph {
+ public:
+  std::string name = "main";
+  std::string sourceName = "<graph>";  // file name used in error messages
+  std::vector<Node> nodes;
+  std::vector<GraphOutput> outputs;
+  std::vector<StateUpdate> updates;
+
+  ValueId add(Node n);
+  const Node& node(ValueId v) const { return nodes.at(size_t(v)); }
+  Node& node(ValueId v) { return nodes.at(size_t(v)); }
+  const TensorType& type(ValueId v) const { return node(v).type; }
+  size_t size() const { return nodes.size(); }
+
+  // A name no node has yet: "0", "1", ... in order.
+  std::string freshName();
+
+  // -1 when absent.
+  ValueId findValue(const std::string& valueName) const;
+  ValueId findOutput(const std::string& outputName) const;
+  // Throws naming the missing output.
+  ValueId output(const std::string& outputName) const;
+  void setOutput(const std::string& outputName, ValueId v);
+
+  std::vector<ValueId> nodesOf(OpKind k) const;
+
+  // Points every operand, output and update value that uses `from` at `to`.
+  void replaceAllUses(ValueId from, ValueId to);
+  // Keeps the nodes with keep[i] and renumbers every reference. Kept nodes
+  // must not use dropped ones.
+  void compact(const std::vector<bool>& keep);
+  // Count of uses of each value (operands, outputs, updates).
+  std::vector<int> useCounts() const;
+
+ private:
+  void rebuildNameIndex() const;
+  mutable std::unordered_map<std::string, ValueId> nameIndex_;
+  mutable bool nameIndexValid_ = false;
+  int64_t nextTemp_ = 0;
+};
+
+// A "file:line:col: error: message" line for a node (or the graph's source
+// name when the node has no location).
+std::string errorAt(const Graph& g, SourceLoc loc, const std::string& message);
+
+}  // namespace graphc

@@ -1,0 +1,415 @@
+// graph/Parser.cpp — text -> Graph. A hand-written lexer and recursive-descent
+// parser; every error is one "file:line:col: error: ..." line.
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <unordered_map>
+
+#include "graph/TextIR.h"
+#include "graph/Verifier.h"
+
+namespace graphc {
+namespace {
+
+enum class Tok { End, Ident, ValueName, GraphName, String, Number, Punct };
+
+struct Token {
+  Tok kind = Tok::End;
+  std::string text;  // identifier / name without sigil / string contents / number / punct char
+  SourceLoc loc;
+};
+
+bool isNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+
+std::string describeChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return fmt::format("'{}'", c);
+  return fmt::format("byte 0x{:02x}", u);
+}
+
+class Lexer {
+ public:
+  Lexer(std::string_view text, const std::string& file) : text_(text), file_(file) {}
+
+  [[noreturn]] void fail(SourceLoc loc, const std::string& msg) const {
+    throw Error(fmt::format("{}:{}:{}: error: {}", file_, loc.line, loc.col, msg));
+  }
+
+  Token next() {
+    skipSpaceAndComments();
+    Token t;
+    t.loc = {line_, col_};
+    if (pos_ >= text_.size()) return t;
+    char c = text_[pos_];
+    if (c == '%' || c == '@') {
+      advance();
+      std::string name = takeWhile(isNameChar);
+      if (name.empty()) fail(t.loc, fmt::format("expected a name after '{}'", c));
+      t.kind = c == '%' ? Tok::ValueName : Tok::GraphName;
+      t.text = name;
+    } else if (c == '"') {
+      t.kind = Tok::String;
+      t.text = lexString(t.loc);
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+') {
+      t.kind = Tok::Number;
+      t.text = lexNumber(t.loc);
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      t.kind = Tok::Ident;
+      t.text = takeWhile(isNameChar);
+    } else if (std::string_view("=(){}[],:").find(c) != std::string_view::npos) {
+      t.kind = Tok::Punct;
+      t.text = std::string(1, c);
+      advance();
+    } else {
+      fail(t.loc, fmt::format("unexpected character {}", describeChar(c)));
+    }
+    return t;
+  }
+
+ private:
+  void advance() {
+    if (text_[pos_] == '\n') {
+      ++line_;
+      col_ = 1;
+    } else {
+      ++col_;
+    }
+    ++pos_;
+  }
+  void skipSpaceAndComments() {
+    while (pos_ < text_.size()) {
+      char c = text_[pos_];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        advance();
+      } else if (c == '/' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '/') {
+        while (pos_ < text_.size() && text_[pos_] != '\n') advance();
+      } else {
+        break;
+      }
+    }
+  }
+  template <typename Pred>
+  std::string takeWhile(Pred p) {
+    size_t start = pos_;
+    while (pos_ < text_.size() && p(text_[pos_])) advance();
+    return std::string(text_.substr(start, pos_ - start));
+  }
+  std::string lexString(SourceLoc loc) {
+    advance();  // opening quote
+    std::string s;
+    for (;;) {
+      if (pos_ >= text_.size() || text_[pos_] == '\n') fail(loc, "unterminated string");
+      char c = text_[pos_];
+      advance();
+      if (c == '"') return s;
+      if (c == '\\') {
+        if (pos_ >= text_.size()) fail(loc, "unterminated string");
+        c = text_[pos_];
+        advance();
+      }
+      s += c;
+    }
+  }
+  std::string lexNumber(SourceLoc loc) {
+    size_t start = pos_;
+    if (text_[pos_] == '-' || text_[pos_] == '+') advance();
+    // "-inf" / "nan" spellings of floats.
+    if (pos_ < text_.size() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) {
+      takeWhile(isNameChar);
+    } else {
+      auto isNumChar = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; };
+      takeWhile(isNumChar);
+      if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+        advance();
+        if (pos_ < text_.size() && (text_[pos_] == '-' || text_[pos_] == '+')) advance();
+        takeWhile(isNumChar);
+      }
+    }
+    std::string s(text_.substr(start, pos_ - start));
+    if (s == "-" || s == "+") fail(loc, fmt::format("expected a number after '{}'", s));
+    return s;
+  }
+
+  std::string_view text_;
+  const std::string& file_;
+  size_t pos_ = 0;
+  int line_ = 1, col_ = 1;
+};
+
+// A node as written, before names are resolved.
+struct RawNode {
+  Node node;
+  std::vector<std::pair<std::string, SourceLoc>> operandNames;
+};
+struct RawRef {
+  std::string name;
+  SourceLoc loc;
+};
+
+class Parser {
+ public:
+  Parser(std::string_view text, const std::string& file) : lex_(text, file), file_(file) { tok_ = lex_.next(); }
+
+  Graph parse() {
+    if (tok_.kind == Tok::End) lex_.fail(tok_.loc, "empty input: expected 'graph @name {'");
+    Graph g;
+    g.sourceName = file_;
+    expectIdent("graph");
+    if (tok_.kind != Tok::GraphName) failHere("expected the graph name '@name'");
+    g.name = tok_.text;
+    take();
+    expectPunct("{");
+    std::vector<RawNode> raw;
+    std::vector<std::pair<std::string, RawRef>> outputs;       // output name -> value
+    std::vector<std::tuple<RawRef, RawRef, SourceLoc>> updates;  // target, value
+    for (;;) {
+      if (isPunct("}")) {
+        take();
+        break;
+      }
+      if (tok_.kind == Tok::End) failHere("unexpected end of input: expected a statement or '}'");
+      if (tok_.kind == Tok::ValueName) {
+        raw.push_back(parseNode());
+      } else if (isIdent("output")) {
+        SourceLoc loc = tok_.loc;
+        take();
+        if (tok_.kind != Tok::String) failHere("expected the output name as a string");
+        std::string name = tok_.text;
+        take();
+        expectPunct("=");
+        RawRef v = parseRef();
+        outputs.push_back({name, v});
+        outputLocs_.push_back(loc);
+      } else if (isIdent("update")) {
+        SourceLoc loc = tok_.loc;
+        take();
+        RawRef target = parseRef();
+        expectPunct("=");
+        RawRef value = parseRef();
+        updates.emplace_back(target, value, loc);
+      } else {
+        failHere(fmt::format("expected '%name = op ...', 'output', 'update' or '}}', got {}", describe(tok_)));
+      }
+    }
+    if (tok_.kind != Tok::End) failHere(fmt::format("unexpected {} after the end of the graph", describe(tok_)));
+
+    // Resolve names: duplicates, undefined values, uses before definition.
+    std::unordered_map<std::string, size_t> defined;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      auto [it, fresh] = defined.emplace(raw[i].node.name, i);
+      if (!fresh) {
+        SourceLoc first = raw[it->second].node.loc;
+        lex_.fail(raw[i].node.loc, fmt::format("redefinition of %{} (first defined at {}:{})", raw[i].node.name,
+                                               first.line, first.col));
+      }
+    }
+    auto resolve = [&](const std::string& name, SourceLoc loc, size_t user) -> ValueId {
+      auto it = defined.find(name);
+      if (it == defined.end()) lex_.fail(loc, fmt::format("use of undefined value %{}", name));
+      if (it->second >= user)
+        lex_.fail(loc, fmt::format("%{} is used before its definition at line {} (cycle or wrong order)", name,
+                                   raw[it->second].node.loc.line));
+      return ValueId(it->second);
+    };
+    for (size_t i = 0; i < raw.size(); ++i) {
+      for (auto& [name, loc] : raw[i].operandNames) raw[i].node.operands.push_back(resolve(name, loc, i));
+      g.add(std::move(raw[i].node));
+    }
+    for (size_t i = 0; i < outputs.size(); ++i)
+      g.outputs.push_back(
+          {outputs[i].first, resolve(outputs[i].second.name, outputs[i].second.loc, raw.size()), outputLocs_[i]});
+    for (auto& [target, value, loc] : updates)
+      g.updates.push_back({resolve(target.name, target.loc, raw.size()), resolve(value.name, value.loc, raw.size()), loc});
+    verify(g);
+    return g;
+  }
+
+ private:
+  RawNode parseNode() {
+    RawNode r;
+    r.node.name = tok_.text;
+    r.node.loc = tok_.loc;
+    take();
+    expectPunct("=");
+    if (tok_.kind != Tok::Ident) failHere(fmt::format("expected an op name, got {}", describe(tok_)));
+    auto op = opFromName(tok_.text);
+    if (!op) failHere(fmt::format("unknown op '{}'", tok_.text));
+    r.node.op = *op;
+    take();
+    if (isPunct("(")) {
+      take();
+      if (!isPunct(")")) {
+        for (;;) {
+          RawRef ref = parseRef();
+          r.operandNames.emplace_back(ref.name, ref.loc);
+          if (isPunct(",")) {
+            take();
+            continue;
+          }
+          break;
+        }
+      }
+      expectPunct(")");
+    }
+    if (isPunct("{")) {
+      take();
+      if (!isPunct("}")) {
+        for (;;) {
+          if (tok_.kind != Tok::Ident) failHere(fmt::format("expected an attribute name, got {}", describe(tok_)));
+          std::string key = tok_.text;
+          SourceLoc keyLoc = tok_.loc;
+          take();
+          expectPunct("=");
+          if (r.node.attrs.count(key)) lex_.fail(keyLoc, fmt::format("attribute '{}' given twice", key));
+          r.node.attrs[key] = parseAttrValue();
+          if (isPunct(",")) {
+            take();
+            continue;
+          }
+          break;
+        }
+      }
+      expectPunct("}");
+    }
+    expectPunct(":");
+    r.node.type = parseType();
+    return r;
+  }
+
+  AttrValue parseAttrValue() {
+    if (tok_.kind == Tok::String) {
+      std::string s = tok_.text;
+      take();
+      return s;
+    }
+    if (isPunct("[")) {
+      take();
+      std::vector<int64_t> list;
+      if (!isPunct("]")) {
+        for (;;) {
+          list.push_back(parseInt("a list element"));
+          if (isPunct(",")) {
+            take();
+            continue;
+          }
+          break;
+        }
+      }
+      expectPunct("]");
+      return list;
+    }
+    if (tok_.kind == Tok::Number || (tok_.kind == Tok::Ident && (tok_.text == "nan" || tok_.text == "inf"))) {
+      const std::string& s = tok_.text;
+      bool isFloat = s.find_first_of(".eEn") != std::string::npos;
+      if (!isFloat) return parseInt("an integer");
+      char* end = nullptr;
+      double d = std::strtod(s.c_str(), &end);
+      if (end != s.c_str() + s.size()) failHere(fmt::format("malformed number '{}'", s));
+      take();
+      return d;
+    }
+    failHere(fmt::format("expected an attribute value, got {}", describe(tok_)));
+  }
+
+  int64_t parseInt(const char* what) {
+    if (tok_.kind != Tok::Number) failHere(fmt::format("expected {}, got {}", what, describe(tok_)));
+    const std::string& s = tok_.text;
+    const char* begin = s.c_str() + (s[0] == '+' ? 1 : 0);
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(begin, s.c_str() + s.size(), v);
+    if (ec == std::errc::result_out_of_range) failHere(fmt::format("integer '{}' is out of range", s));
+    if (ec != std::errc() || ptr != s.c_str() + s.size()) failHere(fmt::format("expected {}, got '{}'", what, s));
+    take();
+    return v;
+  }
+
+  TensorType parseType() {
+    TensorType t;
+    if (isIdent("f32")) t.dtype = DType::F32;
+    else if (isIdent("i32")) t.dtype = DType::I32;
+    else failHere(fmt::format("expected a type such as f32[2,3], got {}", describe(tok_)));
+    take();
+    expectPunct("[");
+    if (!isPunct("]")) {
+      for (;;) {
+        SourceLoc loc = tok_.loc;
+        int64_t d = parseInt("a dimension");
+        if (d < 0) lex_.fail(loc, fmt::format("negative dimension {}", d));
+        if (d > kMaxElements) lex_.fail(loc, fmt::format("dimension {} is too large (limit 2^34 elements)", d));
+        t.shape.push_back(d);
+        if (t.shape.size() > 8) lex_.fail(loc, "rank above 8 is not supported");
+        if (isPunct(",")) {
+          take();
+          continue;
+        }
+        break;
+      }
+    }
+    expectPunct("]");
+    return t;
+  }
+
+  RawRef parseRef() {
+    if (tok_.kind != Tok::ValueName) failHere(fmt::format("expected a value '%name', got {}", describe(tok_)));
+    RawRef r{tok_.text, tok_.loc};
+    take();
+    return r;
+  }
+
+  static std::string describe(const Token& t) {
+    switch (t.kind) {
+      case Tok::End: return "end of input";
+      case Tok::Ident: return fmt::format("'{}'", t.text);
+      case Tok::ValueName: return fmt::format("'%{}'", t.text);
+      case Tok::GraphName: return fmt::format("'@{}'", t.text);
+      case Tok::String: return fmt::format("string \"{}\"", t.text);
+      case Tok::Number: return fmt::format("number {}", t.text);
+      case Tok::Punct: return fmt::format("'{}'", t.text);
+    }
+    return "?";
+  }
+
+  void take() { tok_ = lex_.next(); }
+  bool isPunct(const char* p) const { return tok_.kind == Tok::Punct && tok_.text == p; }
+  bool isIdent(const char* p) const { return tok_.kind == Tok::Ident && tok_.text == p; }
+  void expectPunct(const char* p) {
+    if (!isPunct(p)) failHere(fmt::format("expected '{}', got {}", p, describe(tok_)));
+    take();
+  }
+  void expectIdent(const char* p) {
+    if (!isIdent(p)) failHere(fmt::format("expected '{}', got {}", p, describe(tok_)));
+    take();
+  }
+  [[noreturn]] void failHere(const std::string& msg) const { lex_.fail(tok_.loc, msg); }
+
+  Lexer lex_;
+  std::string file_;
+  Token tok_;
+  std::vector<SourceLoc> outputLocs_;
+};
+
+}  // namespace
+
+Graph parseGraph(std::string_view text, const std::string& sourceName) {
+  return Parser(text, sourceName).parse();
+}
+
+Graph parseGraphFile(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return parseGraph(text, "<stdin>");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: error: cannot open file", path));
+  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return parseGraph(text, path);
+}
+
+}  // namespace graphc

@@ -1,0 +1,262 @@
+// graph/ShapeInference.cpp — type rules, one case per op.
+#include "graph/ShapeInference.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "graph/Error.h"
+
+namespace graphc {
+namespace {
+
+[[noreturn]] void fail(const std::string& msg) { throw Error(msg); }
+
+void requireF32(const TensorType& t, const char* what) {
+  if (t.dtype != DType::F32) fail(fmt::format("{} must be f32, got {}", what, str(t)));
+}
+void requireI32(const TensorType& t, const char* what) {
+  if (t.dtype != DType::I32) fail(fmt::format("{} must be i32, got {}", what, str(t)));
+}
+void requireSame(const TensorType& a, const TensorType& b) {
+  if (a != b) fail(fmt::format("operand types differ: {} vs {} (insert a broadcast)", str(a), str(b)));
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) fail(fmt::format("axis {} out of range for rank {}", axis, rank));
+  return axis;
+}
+
+std::vector<bool> axisMask(const std::vector<int64_t>& axes, int64_t rank) {
+  std::vector<bool> mask(size_t(rank), false);
+  for (int64_t a : axes) {
+    if (a < 0 || a >= rank) fail(fmt::format("axis {} out of range for rank {}", a, rank));
+    if (mask[size_t(a)]) fail(fmt::format("axis {} listed twice", a));
+    mask[size_t(a)] = true;
+  }
+  return mask;
+}
+
+bool isKnownInit(const std::string& s) {
+  for (const char* k : {"zeros", "ones", "normal", "uniform", "truncated_normal", "lecun_normal", "orthogonal"})
+    if (s == k) return true;
+  return false;
+}
+
+}  // namespace
+
+int64_t checkedNumElements(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0) fail(fmt::format("negative dimension {} in {}", d, str(s)));
+    if (d > 0 && n > kMaxElements / d) fail(fmt::format("shape {} has more than 2^34 elements", str(s)));
+    n *= d;
+  }
+  return n;
+}
+
+TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& attrs, const TensorType& declared) {
+  for (const auto& t : in) checkedNumElements(t.shape);
+  switch (op) {
+    case OpKind::Constant:
+      checkedNumElements(declared.shape);
+      if (declared.dtype == DType::F32) attrFloat(attrs, "value");
+      else attrInt(attrs, "value");
+      return declared;
+    case OpKind::Input:
+    case OpKind::State:
+      checkedNumElements(declared.shape);
+      return declared;
+    case OpKind::Param: {
+      checkedNumElements(declared.shape);
+      requireF32(declared, "a param");
+      std::string init = attrString(attrs, "init", "zeros");
+      if (!isKnownInit(init)) fail(fmt::format("unknown initializer \"{}\"", init));
+      if ((init == "orthogonal" || init == "lecun_normal") && declared.rank() != 2)
+        fail(fmt::format("initializer \"{}\" needs a 2-d param", init));
+      return declared;
+    }
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Div:
+    case OpKind::Maximum:
+    case OpKind::Minimum:
+      requireSame(in[0], in[1]);
+      return in[0];
+    case OpKind::Compare: {
+      requireSame(in[0], in[1]);
+      std::string pred = attrString(attrs, "pred");
+      if (pred != "eq" && pred != "ne" && pred != "lt" && pred != "le" && pred != "gt" && pred != "ge")
+        fail(fmt::format("unknown compare predicate \"{}\" (eq, ne, lt, le, gt, ge)", pred));
+      return {DType::I32, in[0].shape};
+    }
+    case OpKind::Select:
+      requireI32(in[0], "the select condition");
+      requireSame(in[1], in[2]);
+      if (in[0].shape != in[1].shape)
+        fail(fmt::format("select condition shape {} differs from {}", str(in[0].shape), str(in[1].shape)));
+      return in[1];
+    case OpKind::Neg:
+      return in[0];
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Tanh:
+    case OpKind::Sigmoid:
+    case OpKind::Relu:
+    case OpKind::Sqrt:
+      requireF32(in[0], "the operand");
+      return in[0];
+    case OpKind::Convert: {
+      std::string to = attrString(attrs, "dtype");
+      if (to == "f32") return {DType::F32, in[0].shape};
+      if (to == "i32") return {DType::I32, in[0].shape};
+      fail(fmt::format("unknown dtype \"{}\" (f32, i32)", to));
+    }
+    case OpKind::MatMul: {
+      requireF32(in[0], "matmul lhs");
+      requireF32(in[1], "matmul rhs");
+      if (in[0].rank() != 2 || in[1].rank() != 2)
+        fail(fmt::format("matmul needs 2-d operands, got {} and {}", str(in[0]), str(in[1])));
+      bool ta = attrInt(attrs, "transpose_a", 0) != 0, tb = attrInt(attrs, "transpose_b", 0) != 0;
+      int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1];
+      int64_t k2 = in[1].shape[tb ? 1 : 0], n = in[1].shape[tb ? 0 : 1];
+      if (k != k2)
+        fail(fmt::format("matmul contraction mismatch: {} vs {} (transpose_a={}, transpose_b={})", str(in[0]),
+                         str(in[1]), int(ta), int(tb)));
+      return {DType::F32, {m, n}};
+    }
+    case OpKind::ReduceSum:
+    case OpKind::ReduceMean:
+    case OpKind::ReduceMax: {
+      if (op == OpKind::ReduceMean) requireF32(in[0], "the operand");
+      auto mask = axisMask(attrInts(attrs, "axes"), in[0].rank());
+      Shape out;
+      for (int64_t i = 0; i < in[0].rank(); ++i)
+        if (!mask[size_t(i)]) out.push_back(in[0].shape[size_t(i)]);
+      return {in[0].dtype, out};
+    }
+    case OpKind::ArgMax: {
+      int64_t axis = normalizeAxis(attrInt(attrs, "axis"), in[0].rank());
+      if (in[0].shape[size_t(axis)] == 0) fail("argmax over an empty axis");
+      Shape out = in[0].shape;
+      out.erase(out.begin() + axis);
+      return {DType::I32, out};
+    }
+    case OpKind::Broadcast: {
+      const Shape& to = attrInts(attrs, "shape");
+      checkedNumElements(to);
+      const Shape& from = in[0].shape;
+      if (from.size() > to.size())
+        fail(fmt::format("cannot broadcast {} to the lower rank {}", str(from), str(to)));
+      size_t off = to.size() - from.size();
+      for (size_t i = 0; i < from.size(); ++i)
+        if (from[i] != 1 && from[i] != to[off + i])
+          fail(fmt::format("cannot broadcast {} to {}: dimension {} is {}", str(from), str(to), i, from[i]));
+      return {in[0].dtype, to};
+    }
+    case OpKind::Reshape: {
+      const Shape& to = attrInts(attrs, "shape");
+      if (checkedNumElements(to) != in[0].numElements())
+        fail(fmt::format("cannot reshape {} to {}: element counts differ", str(in[0].shape), str(to)));
+      return {in[0].dtype, to};
+    }
+    case OpKind::Transpose: {
+      const auto& perm = attrInts(attrs, "perm");
+      if (int64_t(perm.size()) != in[0].rank())
+        fail(fmt::format("transpose perm has {} entries for rank {}", perm.size(), in[0].rank()));
+      axisMask(perm, in[0].rank());  // a permutation: in range, no repeats
+      Shape out;
+      for (int64_t p : perm) out.push_back(in[0].shape[size_t(p)]);
+      return {in[0].dtype, out};
+    }
+    case OpKind::Slice: {
+      const auto& start = attrInts(attrs, "start");
+      const auto& limit = attrInts(attrs, "limit");
+      if (int64_t(start.size()) != in[0].rank() || int64_t(limit.size()) != in[0].rank())
+        fail(fmt::format("slice start/limit need {} entries", in[0].rank()));
+      Shape out;
+      for (size_t i = 0; i < start.size(); ++i) {
+        if (start[i] < 0 || start[i] > limit[i] || limit[i] > in[0].shape[i])
+          fail(fmt::format("slice [{}, {}) out of range for dimension {} of size {}", start[i], limit[i], i,
+                           in[0].shape[i]));
+        out.push_back(limit[i] - start[i]);
+      }
+      return {in[0].dtype, out};
+    }
+    case OpKind::Pad: {
+      const auto& low = attrInts(attrs, "low");
+      const auto& high = attrInts(attrs, "high");
+      if (int64_t(low.size()) != in[0].rank() || int64_t(high.size()) != in[0].rank())
+        fail(fmt::format("pad low/high need {} entries", in[0].rank()));
+      Shape out;
+      for (size_t i = 0; i < low.size(); ++i) {
+        if (low[i] < 0 || high[i] < 0 || low[i] > kMaxElements || high[i] > kMaxElements)
+          fail(fmt::format("pad amounts must be non-negative and small, got {} and {}", low[i], high[i]));
+        out.push_back(in[0].shape[i] + low[i] + high[i]);
+      }
+      checkedNumElements(out);
+      return {in[0].dtype, out};
+    }
+    case OpKind::Concat: {
+      int64_t axis = normalizeAxis(attrInt(attrs, "axis"), in[0].rank());
+      Shape out = in[0].shape;
+      for (size_t i = 1; i < in.size(); ++i) {
+        if (in[i].dtype != in[0].dtype || in[i].rank() != in[0].rank())
+          fail(fmt::format("concat operand {} is {}, expected {} of rank {}", i, str(in[i]),
+                           dtypeName(in[0].dtype), in[0].rank()));
+        for (int64_t d = 0; d < in[0].rank(); ++d)
+          if (d != axis && in[i].shape[size_t(d)] != in[0].shape[size_t(d)])
+            fail(fmt::format("concat operand {} has shape {}, incompatible with {} on axis {}", i,
+                             str(in[i].shape), str(in[0].shape), d));
+        out[size_t(axis)] += in[i].shape[size_t(axis)];
+      }
+      checkedNumElements(out);
+      return {in[0].dtype, out};
+    }
+    case OpKind::OneHot: {
+      requireI32(in[0], "one_hot indices");
+      int64_t depth = attrInt(attrs, "depth");
+      if (depth <= 0) fail(fmt::format("one_hot depth must be positive, got {}", depth));
+      Shape out = in[0].shape;
+      out.push_back(depth);
+      checkedNumElements(out);
+      return {DType::F32, out};
+    }
+    case OpKind::Gather: {
+      requireF32(in[0], "the gather table");
+      requireI32(in[1], "gather indices");
+      if (in[0].rank() != 2) fail(fmt::format("gather table must be 2-d, got {}", str(in[0])));
+      Shape out = in[1].shape;
+      out.push_back(in[0].shape[1]);
+      return {DType::F32, out};
+    }
+    case OpKind::ScatterAdd: {
+      requireF32(in[0], "scatter_add updates");
+      requireI32(in[1], "scatter_add indices");
+      int64_t rows = attrInt(attrs, "rows");
+      if (rows <= 0) fail(fmt::format("scatter_add rows must be positive, got {}", rows));
+      Shape expect = in[1].shape;
+      if (in[0].rank() != in[1].rank() + 1 || !std::equal(expect.begin(), expect.end(), in[0].shape.begin()))
+        fail(fmt::format("scatter_add updates {} do not match indices {} plus a row dimension", str(in[0]),
+                         str(in[1])));
+      Shape out = {rows, in[0].shape.back()};
+      checkedNumElements(out);
+      return {DType::F32, out};
+    }
+    case OpKind::LogSoftmax:
+      requireF32(in[0], "the operand");
+      if (in[0].rank() < 1) fail("log_softmax needs rank >= 1");
+      return in[0];
+    case OpKind::SoftmaxCrossEntropy:
+      requireF32(in[0], "the logits");
+      requireI32(in[1], "the labels");
+      if (in[0].rank() != 2 || in[1].rank() != 1 || in[0].shape[0] != in[1].shape[0])
+        fail(fmt::format("softmax_cross_entropy needs logits [N,V] and labels [N], got {} and {}", str(in[0]),
+                         str(in[1])));
+      return {DType::F32, {in[0].shape[0]}};
+  }
+  fail("unknown op");
+}
+
+}  // namespace graphc

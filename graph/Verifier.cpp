@@ -1,0 +1,69 @@
+// graph/Verifier.cpp — structural and type checks over a whole graph.
+#include "graph/Verifier.h"
+
+#include <fmt/format.h>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "graph/ShapeInference.h"
+
+namespace graphc {
+namespace {
+
+bool isValidName(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+  return true;
+}
+
+}  // namespace
+
+void verify(const Graph& g) {
+  std::unordered_map<std::string, ValueId> names;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    auto fail = [&](const std::string& msg) { throw Error(errorAt(g, n.loc, fmt::format("%{}: {}", n.name, msg))); };
+    if (!isValidName(n.name)) fail("invalid value name");
+    auto [it, fresh] = names.emplace(n.name, ValueId(i));
+    if (!fresh) fail("duplicate value name");
+    int arity = opArity(n.op);
+    if (arity >= 0 && int(n.operands.size()) != arity)
+      fail(fmt::format("'{}' takes {} operand{}, got {}", opName(n.op), arity, arity == 1 ? "" : "s", n.operands.size()));
+    if (arity < 0 && n.operands.empty()) fail(fmt::format("'{}' needs at least one operand", opName(n.op)));
+    std::vector<TensorType> in;
+    for (ValueId o : n.operands) {
+      if (o < 0 || size_t(o) >= i) fail("operand is not defined before its use");
+      in.push_back(g.nodes[size_t(o)].type);
+    }
+    TensorType inferred;
+    try {
+      inferred = inferType(n.op, in, n.attrs, n.type);
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+    if (inferred != n.type)
+      fail(fmt::format("declared type {} but '{}' gives {}", str(n.type), opName(n.op), str(inferred)));
+  }
+  std::unordered_set<std::string> outputNames;
+  for (const auto& o : g.outputs) {
+    auto fail = [&](const std::string& msg) { throw Error(errorAt(g, o.loc, msg)); };
+    if (o.value < 0 || size_t(o.value) >= g.nodes.size()) fail(fmt::format("output \"{}\" names no value", o.name));
+    if (!outputNames.insert(o.name).second) fail(fmt::format("duplicate output \"{}\"", o.name));
+  }
+  std::unordered_set<ValueId> targets;
+  for (const auto& u : g.updates) {
+    auto fail = [&](const std::string& msg) { throw Error(errorAt(g, u.loc, msg)); };
+    if (u.target < 0 || size_t(u.target) >= g.nodes.size() || u.value < 0 || size_t(u.value) >= g.nodes.size())
+      fail("update names no value");
+    const Node& t = g.node(u.target);
+    if (t.op != OpKind::Param && t.op != OpKind::State)
+      fail(fmt::format("update target %{} is a '{}', not a param or state", t.name, opName(t.op)));
+    if (!targets.insert(u.target).second) fail(fmt::format("%{} is updated twice", t.name));
+    if (g.type(u.value) != t.type)
+      fail(fmt::format("update of %{} : {} with %{} : {}", t.name, str(t.type), g.node(u.value).name,
+                       str(g.type(u.value))));
+  }
+}
+
+}  // namespace graphc

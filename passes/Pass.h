@@ -1,0 +1,19 @@
+// passes/Pass.h — the pass interface.
+#pragma once
+
+#include <string>
+
+#include "graph/Graph.h"
+
+namespace graphc {
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  // Returns whether the graph changed.
+  virtual bool run(Graph& g) = 0;
+};
+
+}  // namespace graphc

@@ -1,0 +1,48 @@
+// passes/PassManager.h — runs named passes in order, verifying after each.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "passes/Pass.h"
+
+namespace graphc {
+
+struct PassTiming {
+  std::string pass;
+  double seconds;
+  bool changed;
+};
+
+struct PassManagerOptions {
+  bool verifyEach = true;
+  std::vector<std::string> printBefore;  // pass names, or "all"
+  std::vector<std::string> printAfter;
+  std::ostream* printStream = nullptr;    // where --print-before/after go (default std::cerr)
+};
+
+class PassManager {
+ public:
+  explicit PassManager(PassManagerOptions options = {}) : options_(std::move(options)) {}
+  void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
+  // Adds passes from "a,b,c"; throws naming an unknown pass and listing the known ones.
+  void addPipeline(const std::string& commaSeparated);
+  // Returns whether any pass changed the graph. A failing verify names the pass.
+  bool run(Graph& g);
+  const std::vector<PassTiming>& timings() const { return timings_; }
+  void printTimings(std::ostream& os) const;
+
+ private:
+  PassManagerOptions options_;
+  std::vector<std::unique_ptr<Pass>> passes_;
+  std::vector<PassTiming> timings_;
+};
+
+// The registry of passes by name.
+std::unique_ptr<Pass> createPass(const std::string& name);
+std::vector<std::pair<std::string, std::string>> listPasses();  // name, description
+
+}  // namespace graphc

@@ -1,0 +1,67 @@
+// passes/PassRegistry.cpp — every pass by name, for pipelines and `graphc opt`.
+#include <fmt/format.h>
+#include <functional>
+
+#include "passes/PassManager.h"
+#include "passes/Passes.h"
+
+namespace graphc {
+namespace {
+
+class FunctionPass : public Pass {
+ public:
+  FunctionPass(std::string name, std::string description, std::function<bool(Graph&)> fn)
+      : name_(std::move(name)), description_(std::move(description)), fn_(std::move(fn)) {}
+  std::string name() const override { return name_; }
+  std::string description() const override { return description_; }
+  bool run(Graph& g) override { return fn_(g); }
+
+ private:
+  std::string name_, description_;
+  std::function<bool(Graph&)> fn_;
+};
+
+struct Entry {
+  const char* name;
+  const char* description;
+  std::function<bool(Graph&)> fn;
+};
+
+const std::vector<Entry>& registry() {
+  static const std::vector<Entry> entries = {
+      {"dce", "remove nodes no output or update depends on", eliminateDeadCode},
+      {"cse", "merge nodes computing the same value", eliminateCommonSubexpressions},
+      {"fold", "fold ops over constants and remove algebraic identities", foldConstants},
+      {"simplify", "fold, cse and dce to a fixed point",
+       [](Graph& g) {
+         bool any = false;
+         for (int round = 0; round < 10; ++round) {
+           bool changed = foldConstants(g);
+           changed |= eliminateCommonSubexpressions(g);
+           changed |= eliminateDeadCode(g);
+           any |= changed;
+           if (!changed) break;
+         }
+         return any;
+       }},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::unique_ptr<Pass> createPass(const std::string& name) {
+  for (const auto& e : registry())
+    if (name == e.name) return std::make_unique<FunctionPass>(e.name, e.description, e.fn);
+  std::vector<std::string> names;
+  for (const auto& e : registry()) names.push_back(e.name);
+  throw Error(fmt::format("unknown pass '{}' (known: {})", name, fmt::join(names, ", ")));
+}
+
+std::vector<std::pair<std::string, std::string>> listPasses() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : registry()) out.emplace_back(e.name, e.description);
+  return out;
+}
+
+}  // namespace graphc

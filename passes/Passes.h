@@ -1,0 +1,15 @@
+// passes/Passes.h — the graph transformations, as plain functions.
+// Each returns whether it changed the graph; the registry wraps them as Passes.
+#pragma once
+
+#include <algorithm>
+
+#include "graph/Graph.h"
+
+namespace graphc {
+
+bool eliminateDeadCode(Graph& g);              // DCE.cpp
+bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
+bool foldConstants(Graph& g);                  // ConstantFold.cpp
+
+}  // namespace graphc

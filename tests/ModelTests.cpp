@@ -1,0 +1,64 @@
+// tests/ModelTests.cpp — the seed model's forward graph.
+#include <cmath>
+
+#include "TestUtil.h"
+#include "graph/Verifier.h"
+#include "models/Model.h"
+#include "passes/PassManager.h"
+
+using namespace graphc;
+
+TEST_CASE("rnn-scratch: signature and output shapes") {
+  ModelConfig c;
+  Graph g = buildModelGraph(findModel("rnn-scratch"), c);
+  verify(g);
+  CHECK(g.type(g.output("logits")) == TensorType{DType::F32, {35 * 32, 28}});
+  CHECK(g.type(g.output("loss")) == TensorType{DType::F32, {}});
+  CHECK(g.nodesOf(OpKind::Param).size() == 5);
+  REQUIRE(g.updates.size() == 1);
+  CHECK(g.node(g.updates[0].target).name == "H");
+  CHECK(g.nodesOf(OpKind::MatMul).size() == 35 * 3);
+}
+
+TEST_CASE("rnn-scratch: with zero weights the loss is log(vocab)") {
+  ModelConfig c{4, 3, 8, 28, 1};
+  Graph g = buildModelGraph(findModel("rnn-scratch"), c);
+  TensorMap vars;
+  for (const Node& n : g.nodes)
+    if (n.op == OpKind::Param || n.op == OpKind::State || n.op == OpKind::Input) vars[n.name] = Tensor(n.type);
+  auto out = Interpreter(g).run(vars);
+  CHECK(out.at("loss").item() == doctest::Approx(std::log(28.0)).epsilon(1e-6));
+}
+
+TEST_CASE("rnn-scratch: simplify keeps the result and shrinks the graph") {
+  ModelConfig c{4, 5, 8, 28, 1};
+  Graph g = buildModelGraph(findModel("rnn-scratch"), c);
+  TensorMap vars;
+  uint32_t seed = 1;
+  for (const Node& n : g.nodes) {
+    if (n.op != OpKind::Param && n.op != OpKind::State && n.op != OpKind::Input) continue;
+    Tensor t(n.type);
+    for (int64_t k = 0; k < t.size(); ++k) {
+      seed = seed * 1664525u + 1013904223u;
+      if (t.dtype() == DType::F32) t.f32()[k] = float(int(seed >> 16) % 200 - 100) / 100.0f;
+      else t.i32()[k] = int32_t((seed >> 16) % 28);
+    }
+    vars[n.name] = t;
+  }
+  TensorMap vars2 = vars;
+  float before = Interpreter(g).run(vars).at("loss").item();
+  size_t nodesBefore = g.size();
+  PassManager pm;
+  pm.addPipeline("simplify");
+  pm.run(g);
+  CHECK(g.size() < nodesBefore);
+  CHECK(Interpreter(g).run(vars2).at("loss").item() == before);
+  CHECK(vars.at("H").f32Vector() == vars2.at("H").f32Vector());
+}
+
+TEST_CASE("unknown model and bad sizes are refused") {
+  CHECK_THROWS_WITH_AS(findModel("transformer"), "unknown model 'transformer' (known: rnn-scratch)", Error);
+  ModelConfig c;
+  c.batchSize = 0;
+  CHECK_THROWS_WITH_AS(buildModelGraph(findModel("rnn-scratch"), c), "batch size must be in 1..16777216, got 0", Error);
+}

@@ -1,0 +1,180 @@
+// tests/PassTests.cpp — each pass, text IR in and checked text IR out.
+#include <sstream>
+
+#include "TestUtil.h"
+#include "passes/PassManager.h"
+
+using namespace graphc;
+
+namespace {
+
+std::string runPasses(const std::string& text, const std::string& pipeline) {
+  Graph g = parseGraph(text, "in.gir");
+  PassManager pm;
+  pm.addPipeline(pipeline);
+  pm.run(g);
+  std::string out = printGraph(g);
+  CHECK(printGraph(parseGraph(out)) == out);  // pass output is valid, parseable IR
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("dce removes what no output needs and keeps the signature") {
+  std::string out = runPasses(R"(graph @g {
+  %x = input : f32[2]
+  %unused = input : f32[2]
+  %a = tanh(%x) : f32[2]
+  %dead = exp(%x) : f32[2]
+  %dead2 = add(%dead, %a) : f32[2]
+  output "a" = %a
+})",
+                              "dce");
+  CHECK_IR(out, R"(
+    CHECK: %x = input
+    CHECK-NEXT: %unused = input
+    CHECK-NEXT: %a = tanh(%x)
+    CHECK-NEXT: output "a" = %a
+    CHECK-NOT: dead)");
+}
+
+TEST_CASE("dce keeps what state updates need") {
+  std::string out = runPasses(R"(graph @g {
+  %h = state : f32[2]
+  %n = tanh(%h) : f32[2]
+  %d = exp(%h) : f32[2]
+  update %h = %n
+})",
+                              "dce");
+  CHECK_IR(out, "CHECK: %n = tanh(%h)\nCHECK-NOT: exp\nCHECK: update %h = %n");
+}
+
+TEST_CASE("cse merges identical nodes, commutative operands in any order") {
+  std::string out = runPasses(R"(graph @g {
+  %x = input : f32[2]
+  %y = input : f32[2]
+  %a = add(%x, %y) : f32[2]
+  %b = add(%y, %x) : f32[2]
+  %c = sub(%x, %y) : f32[2]
+  %d = sub(%y, %x) : f32[2]
+  %e = mul(%a, %b) : f32[2]
+  %f = mul(%c, %d) : f32[2]
+  %g1 = reduce_sum(%e) {axes = [0]} : f32[]
+  %g2 = reduce_sum(%e) {axes = [0]} : f32[]
+  %g3 = reduce_max(%e) {axes = [0]} : f32[]
+  output "e" = %e
+  output "f" = %f
+  output "s" = %g2
+  output "m" = %g3
+})",
+                              "cse");
+  CHECK_IR(out, R"(
+    CHECK-COUNT-1: add(
+    CHECK-COUNT-2: sub(
+    CHECK: %e = mul(%a, %a)
+    CHECK: %g1 = reduce_sum(%e)
+    CHECK-NOT: %g2
+    CHECK: output "s" = %g1)");
+}
+
+TEST_CASE("cse does not merge leaves") {
+  std::string out = runPasses(R"(graph @g {
+  %x = input : f32[2]
+  %y = input : f32[2]
+  %a = add(%x, %y) : f32[2]
+  output "a" = %a
+})",
+                              "cse");
+  CHECK_IR(out, "CHECK: %x = input\nCHECK-NEXT: %y = input");
+}
+
+TEST_CASE("fold folds constant arithmetic and shape ops over splats") {
+  std::string out = runPasses(R"(graph @g {
+  %x = input : f32[2,3]
+  %a = constant {value = 2.0} : f32[]
+  %b = constant {value = 3.0} : f32[]
+  %c = mul(%a, %b) : f32[]
+  %d = broadcast(%c) {shape = [2, 3]} : f32[2,3]
+  %e = reduce_sum(%d) {axes = [1]} : f32[2]
+  %f = exp(%a) : f32[]
+  %y = mul(%x, %d) : f32[2,3]
+  output "y" = %y
+  output "e" = %e
+  output "f" = %f
+})",
+                              "fold,dce");
+  CHECK_IR(out, R"(
+    CHECK: %d = constant {value = 6.0} : f32[2,3]
+    CHECK: %e = constant {value = 18.0} : f32[2]
+    CHECK: %f = constant {value = 7.389056205749512} : f32[]
+    CHECK: %y = mul(%x, %d)
+    CHECK-NOT: broadcast)");
+}
+
+TEST_CASE("fold removes algebraic identities") {
+  std::string out = runPasses(R"(graph @g {
+  %x = input : f32[2]
+  %zero = constant {value = 0.0} : f32[2]
+  %one = constant {value = 1.0} : f32[2]
+  %a = add(%x, %zero) : f32[2]
+  %b = mul(%one, %a) : f32[2]
+  %c = neg(%b) : f32[2]
+  %d = neg(%c) : f32[2]
+  %e = reshape(%d) {shape = [2]} : f32[2]
+  %f = reshape(%e) {shape = [1, 2]} : f32[1,2]
+  %g1 = reshape(%f) {shape = [2, 1]} : f32[2,1]
+  output "out" = %g1
+})",
+                              "fold,dce");
+  CHECK_IR(out, R"(
+    CHECK: %x = input
+    CHECK-NEXT: %g1 = reshape(%x) {shape = [2, 1]} : f32[2,1]
+    CHECK-NEXT: output "out" = %g1)");
+}
+
+TEST_CASE("fold leaves integer division by zero alone") {
+  std::string out = runPasses(R"(graph @g {
+  %a = constant {value = 1} : i32[]
+  %b = constant {value = 0} : i32[]
+  %c = div(%a, %b) : i32[]
+  output "c" = %c
+})",
+                              "fold");
+  CHECK_IR(out, "CHECK: %c = div(%a, %b)");
+}
+
+TEST_CASE("pass manager: unknown pass, print-after, timing") {
+  PassManager pm;
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, simplify)", Error);
+  std::ostringstream printed;
+  PassManagerOptions o;
+  o.printAfter = {"cse"};
+  o.printStream = &printed;
+  PassManager pm2(o);
+  pm2.addPipeline("dce,cse");
+  Graph g = parseGraph("graph @g {\n  %x = input : f32[2]\n  output \"x\" = %x\n}\n");
+  pm2.run(g);
+  CHECK_IR(printed.str(), "CHECK: IR after cse\nCHECK-NEXT: graph @g {\nCHECK-NOT: IR after dce");
+  REQUIRE(pm2.timings().size() == 2);
+  CHECK(pm2.timings()[0].pass == "dce");
+  std::ostringstream report;
+  pm2.printTimings(report);
+  CHECK_IR(report.str(), "CHECK: dce\nCHECK: cse\nCHECK: total");
+}
+
+TEST_CASE("verify-after-each names the pass that broke the graph") {
+  class Breaker : public Pass {
+   public:
+    std::string name() const override { return "breaker"; }
+    std::string description() const override { return "changes a type"; }
+    bool run(Graph& g) override {
+      g.node(1).type.shape = {3};
+      return true;
+    }
+  };
+  PassManager pm;
+  pm.add(std::make_unique<Breaker>());
+  Graph g = parseGraph("graph @g {\n  %x = input : f32[2]\n  %y = tanh(%x) : f32[2]\n  output \"y\" = %y\n}\n", "b.gir");
+  CHECK_THROWS_WITH_AS(pm.run(g), "after pass 'breaker': b.gir:3:3: error: %y: declared type f32[3] but 'tanh' gives f32[2]",
+                       Error);
+}

@@ -1,0 +1,88 @@
+// tests/TestUtil.h — helpers shared by the test files: a small FileCheck-style
+// matcher for printed IR, and graph running shortcuts.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "graph/TextIR.h"
+#include "runtime/Interpreter.h"
+
+namespace graphc::test {
+
+// Matches `text` against directives, one per line:
+//   CHECK: s       the next line at or after the cursor containing s
+//   CHECK-NEXT: s  the line right after the previous match contains s
+//   CHECK-NOT: s   no line between the previous match and the next match contains s
+//   CHECK-COUNT-n: s  exactly n lines of the whole text contain s
+// Returns an empty string on success, else what failed.
+inline std::string fileCheck(const std::string& text, const std::string& directives) {
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+  }
+  size_t cursor = 0;  // first line not yet consumed
+  std::vector<std::string> pendingNot;
+  std::istringstream in(directives);
+  for (std::string d; std::getline(in, d);) {
+    size_t start = d.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    d = d.substr(start);
+    auto body = [&](size_t prefix) { return d.substr(d.find_first_not_of(' ', prefix)); };
+    auto countPrefix = std::string("CHECK-COUNT-");
+    if (d.rfind(countPrefix, 0) == 0) {
+      size_t colon = d.find(':');
+      int expected = std::stoi(d.substr(countPrefix.size(), colon - countPrefix.size()));
+      std::string s = body(colon + 1);
+      int n = 0;
+      for (const auto& l : lines) n += l.find(s) != std::string::npos;
+      if (n != expected) return d + "  (found " + std::to_string(n) + ")";
+    } else if (d.rfind("CHECK-NOT:", 0) == 0) {
+      pendingNot.push_back(body(10));
+    } else if (d.rfind("CHECK-NEXT:", 0) == 0) {
+      std::string s = body(11);
+      if (cursor >= lines.size() || lines[cursor].find(s) == std::string::npos)
+        return d + "  (next line: " + (cursor < lines.size() ? lines[cursor] : "<end>") + ")";
+      ++cursor;
+    } else if (d.rfind("CHECK:", 0) == 0) {
+      std::string s = body(6);
+      size_t i = cursor;
+      while (i < lines.size() && lines[i].find(s) == std::string::npos) ++i;
+      if (i == lines.size()) return d + "  (not found)";
+      for (const auto& no : pendingNot)
+        for (size_t j = cursor; j < i; ++j)
+          if (lines[j].find(no) != std::string::npos) return "CHECK-NOT: " + no + "  (found: " + lines[j] + ")";
+      pendingNot.clear();
+      cursor = i + 1;
+    } else {
+      return "bad directive: " + d;
+    }
+  }
+  for (const auto& no : pendingNot)
+    for (size_t j = cursor; j < lines.size(); ++j)
+      if (lines[j].find(no) != std::string::npos) return "CHECK-NOT: " + no + "  (found: " + lines[j] + ")";
+  return "";
+}
+
+#define CHECK_IR(text, directives)                           \
+  do {                                                       \
+    std::string graphc_fc_ = ::graphc::test::fileCheck(text, directives); \
+    INFO(text);                                              \
+    CHECK_MESSAGE(graphc_fc_.empty(), graphc_fc_);           \
+  } while (0)
+
+// The error message parseGraph throws for `text`, or "" if it parses.
+inline std::string parseError(const std::string& text) {
+  try {
+    parseGraph(text, "t.gir");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace graphc::test

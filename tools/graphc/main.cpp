@@ -1,0 +1,70 @@
+// tools/graphc/main.cpp — the graphc driver: parses the command line and
+// turns every error into one line on stderr and a non-zero exit.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+
+#include "graph/Error.h"
+#include "tools/graphc/Commands.h"
+
+namespace graphc::cli {
+
+void writeOutput(const std::string& path, const std::string& text) {
+  if (path == "-") {
+    std::cout << text << std::flush;
+    return;
+  }
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+    out << text;
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw Error(fmt::format("{}: write failed", path));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("{}: cannot write: {}", path, ec.message()));
+  }
+}
+
+}  // namespace graphc::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"graphc: a static computation-graph compiler for sequence models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "graphc 0.1.0");
+  graphc::cli::addCompileCommand(app);
+  graphc::cli::addOptCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "graphc: error: " << e.what() << " (see --help)\n";
+    return e.get_exit_code() ? e.get_exit_code() : 2;
+  } catch (const graphc::Error& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "graphc: error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "graphc: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
