@@ -3,7 +3,9 @@
 #include <functional>
 
 #include "passes/PassManager.h"
+#include "passes/Autodiff.h"
 #include "passes/Passes.h"
+#include "passes/TrainingStep.h"
 
 namespace graphc {
 namespace {
@@ -32,6 +34,12 @@ const std::vector<Entry>& registry() {
       {"dce", "remove nodes no output or update depends on", eliminateDeadCode},
       {"cse", "merge nodes computing the same value", eliminateCommonSubexpressions},
       {"fold", "fold ops over constants and remove algebraic identities", foldConstants},
+      {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", differentiateLoss},
+      {"train-step", "autodiff, clip to global norm 1, SGD with learning rate 1 (the seed's step)",
+       [](Graph& g) {
+         appendTrainingStep(g, OptimizerConfig{});
+         return true;
+       }},
       {"simplify", "fold, cse and dce to a fixed point",
        [](Graph& g) {
          bool any = false;

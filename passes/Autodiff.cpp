@@ -1,0 +1,202 @@
+// passes/Autodiff.cpp — one gradient rule per op, written with the DSL.
+#include "passes/Autodiff.h"
+
+#include <fmt/format.h>
+#include <optional>
+
+#include "graph/Builder.h"
+
+namespace graphc {
+namespace {
+
+// Shape of a reduction's result with the reduced axes kept as size 1.
+Shape keepDims(const Shape& in, const std::vector<int64_t>& axes) {
+  Shape s = in;
+  for (int64_t a : axes) s[size_t(a)] = 1;
+  return s;
+}
+
+// Sums g (of shape `to` broadcast from `from`) back down to `from`.
+Value unbroadcast(Value g, const Shape& from) {
+  const Shape& to = g.shape();
+  size_t off = to.size() - from.size();
+  std::vector<int64_t> axes;
+  for (size_t i = 0; i < to.size(); ++i)
+    if (i < off || (from[i - off] == 1 && to[i] != 1)) axes.push_back(int64_t(i));
+  Value summed = axes.empty() ? g : reduceSum(g, axes);
+  return reshape(summed, from);
+}
+
+Value zerosLike(Value v) { return broadcastTo(v.builder().constant(0.0), v.shape()); }
+
+// The contributions of node `n` (value y, adjoint gy) to its operands' adjoints.
+// Entries stay empty for operands that get no gradient (integers, indices).
+std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value y, Value gy) {
+  std::vector<Value> x;
+  for (ValueId o : n.operands) x.push_back(b.wrap(o));
+  std::vector<std::optional<Value>> gx(x.size());
+  switch (n.op) {
+    case OpKind::Constant:
+    case OpKind::Input:
+    case OpKind::Param:
+    case OpKind::State:
+    case OpKind::Compare:
+    case OpKind::ArgMax:
+    case OpKind::OneHot:
+      break;  // leaves, and ops whose result is piecewise constant or integer
+    case OpKind::Add: gx = {gy, gy}; break;
+    case OpKind::Sub: gx = {gy, -gy}; break;
+    case OpKind::Mul: gx = {gy * x[1], gy * x[0]}; break;
+    case OpKind::Div: gx = {gy / x[1], -(gy * y) / x[1]}; break;
+    case OpKind::Maximum:
+    case OpKind::Minimum: {
+      Value first = compare(x[0], x[1], n.op == OpKind::Maximum ? "ge" : "le");
+      Value zero = zerosLike(gy);
+      gx = {select(first, gy, zero), select(first, zero, gy)};
+      break;
+    }
+    case OpKind::Select: {
+      Value zero = zerosLike(gy);
+      gx = {std::nullopt, select(x[0], gy, zero), select(x[0], zero, gy)};
+      break;
+    }
+    case OpKind::Neg: gx = {-gy}; break;
+    case OpKind::Exp: gx = {gy * y}; break;
+    case OpKind::Log: gx = {gy / x[0]}; break;
+    case OpKind::Tanh: gx = {gy * (1.0 - y * y)}; break;
+    case OpKind::Sigmoid: gx = {gy * (y * (1.0 - y))}; break;
+    case OpKind::Relu: gx = {select(compare(x[0], zerosLike(x[0]), "gt"), gy, zerosLike(gy))}; break;
+    case OpKind::Sqrt: gx = {gy * 0.5 / y}; break;
+    case OpKind::Convert:
+      if (x[0].type().dtype == DType::F32 && n.type.dtype == DType::F32) gx = {gy};
+      break;
+    case OpKind::MatMul: {
+      // C = op(A) op(B); each case keeps the products free of explicit transposes.
+      bool ta = attrInt(n.attrs, "transpose_a", 0) != 0, tb = attrInt(n.attrs, "transpose_b", 0) != 0;
+      Value ga = ta ? matmul(x[1], gy, tb, true) : matmul(gy, x[1], false, !tb);
+      Value gb = tb ? matmul(gy, x[0], true, ta) : matmul(x[0], gy, !ta, false);
+      gx = {ga, gb};
+      break;
+    }
+    case OpKind::ReduceSum:
+    case OpKind::ReduceMean: {
+      const auto& axes = attrInts(n.attrs, "axes");
+      Value g = broadcastTo(reshape(gy, keepDims(x[0].shape(), axes)), x[0].shape());
+      if (n.op == OpKind::ReduceMean) {
+        double count = double(x[0].type().numElements()) / double(std::max<int64_t>(1, n.type.numElements()));
+        g = g * (1.0 / count);
+      }
+      gx = {g};
+      break;
+    }
+    case OpKind::ReduceMax: {
+      Shape kept = keepDims(x[0].shape(), attrInts(n.attrs, "axes"));
+      Value isMax = compare(x[0], broadcastTo(reshape(y, kept), x[0].shape()), "eq");
+      gx = {select(isMax, broadcastTo(reshape(gy, kept), x[0].shape()), zerosLike(x[0]))};
+      break;
+    }
+    case OpKind::Broadcast: gx = {unbroadcast(gy, x[0].shape())}; break;
+    case OpKind::Reshape: gx = {reshape(gy, x[0].shape())}; break;
+    case OpKind::Transpose: {
+      const auto& perm = attrInts(n.attrs, "perm");
+      std::vector<int64_t> inverse(perm.size());
+      for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
+      gx = {transpose(gy, inverse)};
+      break;
+    }
+    case OpKind::Slice: {
+      const auto& start = attrInts(n.attrs, "start");
+      const auto& limit = attrInts(n.attrs, "limit");
+      std::vector<int64_t> high;
+      for (size_t i = 0; i < start.size(); ++i) high.push_back(x[0].dim(int64_t(i)) - limit[i]);
+      gx = {pad(gy, start, high)};
+      break;
+    }
+    case OpKind::Pad: {
+      const auto& low = attrInts(n.attrs, "low");
+      std::vector<int64_t> limit;
+      for (size_t i = 0; i < low.size(); ++i) limit.push_back(low[i] + x[0].dim(int64_t(i)));
+      gx = {slice(gy, low, limit)};
+      break;
+    }
+    case OpKind::Concat: {
+      int64_t axis = attrInt(n.attrs, "axis");
+      if (axis < 0) axis += n.type.rank();
+      int64_t offset = 0;
+      for (size_t i = 0; i < x.size(); ++i) {
+        std::vector<int64_t> start(size_t(n.type.rank()), 0);
+        std::vector<int64_t> limit = n.type.shape;
+        start[size_t(axis)] = offset;
+        limit[size_t(axis)] = offset + x[i].dim(axis);
+        offset = limit[size_t(axis)];
+        gx[i] = slice(gy, start, limit);
+      }
+      break;
+    }
+    case OpKind::Gather: gx = {scatterAdd(gy, x[1], x[0].dim(0)), std::nullopt}; break;
+    case OpKind::ScatterAdd: gx = {gather(gy, x[1]), std::nullopt}; break;
+    case OpKind::LogSoftmax: {
+      Shape kept = y.shape();
+      kept.back() = 1;
+      Value sum = broadcastTo(reshape(reduceSum(gy, {y.type().rank() - 1}), kept), y.shape());
+      gx = {gy - exp(y) * sum};
+      break;
+    }
+    case OpKind::SoftmaxCrossEntropy: {
+      // d/dlogits = softmax(logits) - onehot(labels), scaled per row.
+      int64_t rows = x[0].dim(0), width = x[0].dim(1);
+      Value probs = exp(logSoftmax(x[0]));
+      Value scale = broadcastTo(reshape(gy, {rows, 1}), {rows, width});
+      gx = {(probs - oneHot(x[1], width)) * scale, std::nullopt};
+      break;
+    }
+  }
+  return gx;
+}
+
+}  // namespace
+
+std::vector<ValueId> appendGradients(Graph& g, ValueId loss, const std::vector<ValueId>& wrt) {
+  if (g.type(loss) != TensorType{DType::F32, {}})
+    throw Error(fmt::format("autodiff: the loss %{} must be f32[], got {}", g.node(loss).name, str(g.type(loss))));
+  for (ValueId w : wrt)
+    if (g.type(w).dtype != DType::F32)
+      throw Error(fmt::format("autodiff: cannot differentiate with respect to the integer value %{}", g.node(w).name));
+  const size_t forwardSize = g.size();
+
+  // Only nodes on a path from some wrt value to the loss need adjoints.
+  std::vector<bool> dependsOnWrt(forwardSize, false);
+  for (ValueId w : wrt) dependsOnWrt[size_t(w)] = true;
+  for (size_t i = 0; i < forwardSize; ++i)
+    for (ValueId o : g.nodes[i].operands)
+      if (dependsOnWrt[size_t(o)]) dependsOnWrt[i] = true;
+
+  Builder b(g);
+  std::vector<std::optional<Value>> adjoint(forwardSize);
+  adjoint[size_t(loss)] = b.constant(1.0);
+  for (size_t i = size_t(loss) + 1; i-- > 0;) {
+    if (!adjoint[i] || !dependsOnWrt[i]) continue;
+    Node n = g.nodes[i];  // copy: the builder appends to g.nodes
+    auto contributions = gradientRule(b, n, b.wrap(ValueId(i)), *adjoint[i]);
+    for (size_t k = 0; k < n.operands.size(); ++k) {
+      size_t o = size_t(n.operands[k]);
+      if (!contributions[k] || !dependsOnWrt[o]) continue;
+      adjoint[o] = adjoint[o] ? *adjoint[o] + *contributions[k] : *contributions[k];
+    }
+  }
+  std::vector<ValueId> grads;
+  for (ValueId w : wrt) {
+    Value gw = adjoint[size_t(w)] ? *adjoint[size_t(w)] : zerosLike(b.wrap(w));
+    grads.push_back(gw.id());
+  }
+  return grads;
+}
+
+bool differentiateLoss(Graph& g) {
+  std::vector<ValueId> params = g.nodesOf(OpKind::Param);
+  std::vector<ValueId> grads = appendGradients(g, g.output("loss"), params);
+  for (size_t i = 0; i < params.size(); ++i) g.setOutput("grad." + g.node(params[i]).name, grads[i]);
+  return true;
+}
+
+}  // namespace graphc

@@ -1,0 +1,87 @@
+// passes/TrainingStep.cpp — clipping and the SGD / momentum / Adam updates as IR.
+#include "passes/TrainingStep.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "graph/Builder.h"
+#include "passes/Autodiff.h"
+
+namespace graphc {
+
+void validate(const OptimizerConfig& c) {
+  if (c.kind != "sgd" && c.kind != "momentum" && c.kind != "adam")
+    throw Error(fmt::format("unknown optimizer '{}' (sgd, momentum, adam)", c.kind));
+  if (!(c.learningRate > 0) || !std::isfinite(c.learningRate))
+    throw Error(fmt::format("the learning rate must be positive, got {}", c.learningRate));
+  if (!(c.momentum >= 0 && c.momentum < 1)) throw Error(fmt::format("momentum must be in [0, 1), got {}", c.momentum));
+  if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1))
+    throw Error("Adam's beta1 and beta2 must be in [0, 1)");
+  if (!std::isfinite(c.clipNorm)) throw Error("the clipping norm must be finite");
+}
+
+void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
+  validate(c);
+  std::vector<ValueId> params = g.nodesOf(OpKind::Param);
+  if (params.empty()) throw Error(fmt::format("graph @{} has no params to train", g.name));
+  std::vector<ValueId> gradIds = appendGradients(g, g.output("loss"), params);
+  Builder b(g);
+  std::vector<Value> grads;
+  for (ValueId id : gradIds) grads.push_back(b.wrap(id));
+
+  Value sumSquares = b.constant(0.0);
+  for (Value gr : grads) sumSquares = sumSquares + reduceSum(gr * gr, [&] {
+                                        std::vector<int64_t> all(size_t(gr.type().rank()));
+                                        for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
+                                        return all;
+                                      }());
+  Value norm = sqrt(sumSquares);
+  b.output("grad_norm", norm);
+  if (c.clipNorm > 0) {
+    // min(1, clip/norm): a zero norm gives +inf and so a scale of 1.
+    Value scale = minimum(b.constant(1.0), b.constant(c.clipNorm) / norm);
+    for (Value& gr : grads) gr = gr * scale;
+  }
+
+  auto optimizerState = [&](ValueId param, const char* suffix) {
+    Value s = b.state(g.node(param).name + "." + suffix, g.type(param).shape);
+    g.node(s.id()).attrs["role"] = std::string("optimizer");
+    return s;
+  };
+  Value biasCorrection1, biasCorrection2;
+  if (c.kind == "adam") {
+    Value step = b.state("adam.step", {});
+    g.node(step.id()).attrs["role"] = std::string("optimizer");
+    Value t = step + 1.0;
+    b.update(step, t);
+    // 1 - beta^t, with beta^t = exp(t log beta).
+    biasCorrection1 = 1.0 - exp(t * std::log(c.beta1));
+    biasCorrection2 = 1.0 - exp(t * std::log(c.beta2));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    Value p = b.wrap(params[i]);
+    Value gr = grads[i];
+    Value next;
+    if (c.kind == "sgd") {
+      next = p - gr * c.learningRate;
+    } else if (c.kind == "momentum") {
+      Value v = optimizerState(params[i], "velocity");
+      Value v2 = v * c.momentum + gr;
+      b.update(v, v2);
+      next = p - v2 * c.learningRate;
+    } else {
+      Value m = optimizerState(params[i], "m");
+      Value v = optimizerState(params[i], "v");
+      Value m2 = m * c.beta1 + gr * (1.0 - c.beta1);
+      Value v2 = v * c.beta2 + gr * gr * (1.0 - c.beta2);
+      b.update(m, m2);
+      b.update(v, v2);
+      Value mHat = m2 / broadcastTo(biasCorrection1, m2.shape());
+      Value vHat = v2 / broadcastTo(biasCorrection2, v2.shape());
+      next = p - mHat * c.learningRate / (sqrt(vHat) + c.epsilon);
+    }
+    b.update(p, next);
+  }
+}
+
+}  // namespace graphc

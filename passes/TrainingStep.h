@@ -1,0 +1,29 @@
+// passes/TrainingStep.h — turns a forward graph into one whole training step:
+// gradients, global-norm clipping and the optimizer update, all in-graph.
+#pragma once
+
+#include <string>
+
+#include "graph/Graph.h"
+
+namespace graphc {
+
+struct OptimizerConfig {
+  std::string kind = "sgd";  // sgd | momentum | adam
+  double learningRate = 1.0;
+  double momentum = 0.9;
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  double clipNorm = 1.0;  // <= 0: no clipping
+};
+
+// Throws naming the bad field (unknown kind, negative rate, ...).
+void validate(const OptimizerConfig& c);
+
+// Differentiates output "loss" with respect to every param; clips the
+// gradients to a global norm of clipNorm (g *= min(1, clip/||g||), the norm
+// over all params together); updates every param and the optimizer state
+// (state nodes with role = "optimizer", zero at the start). Adds output
+// "grad_norm", the norm before clipping.
+void appendTrainingStep(Graph& g, const OptimizerConfig& c);
+
+}  // namespace graphc

@@ -1,0 +1,274 @@
+// tests/AutodiffTests.cpp — every gradient rule against central finite differences.
+#include <cmath>
+#include <fmt/format.h>
+#include <functional>
+
+#include "TestUtil.h"
+#include "graph/Builder.h"
+#include "graph/Verifier.h"
+#include "models/Model.h"
+#include "passes/Autodiff.h"
+#include "passes/PassManager.h"
+#include "passes/TrainingStep.h"
+
+using namespace graphc;
+
+namespace {
+
+using BuildFn = std::function<Value(Builder&, const std::vector<Value>&)>;
+
+struct Lcg {
+  uint64_t s;
+  double uniform(double lo, double hi) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * double(s >> 11) / double(1ull << 53);
+  }
+};
+
+// Distinct values in [lo, hi], at least `gap` apart, shuffled: keeps
+// max/min/relu away from their kinks.
+Tensor spaced(const Shape& shape, double lo, double hi, Lcg& rng) {
+  Tensor t(DType::F32, shape);
+  int64_t n = t.size();
+  for (int64_t i = 0; i < n; ++i) t.f32()[i] = float(lo + (hi - lo) * (double(i) + 0.5) / double(n));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(t.f32()[i], t.f32()[int64_t(rng.uniform(0, double(i) + 0.999))]);
+  return t;
+}
+
+struct Tolerance {
+  double abs = 2e-3, rel = 1e-2;
+};
+
+// loss = sum(fn(inputs) * weights); compares d loss / d input for every f32
+// input against (loss(x+h) - loss(x-h)) / 2h.
+void checkGradients(const std::string& what, const BuildFn& fn, std::vector<Tensor> args, Tolerance tol = {},
+                    double h = 1e-2) {
+  INFO(what);
+  Graph g;
+  Builder b(g);
+  std::vector<Value> in;
+  std::vector<ValueId> wrt;
+  TensorMap vars;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string name = "a" + std::to_string(i);
+    in.push_back(b.input(name, args[i].dtype(), args[i].shape()));
+    if (args[i].dtype() == DType::F32) wrt.push_back(in.back().id());
+    vars[name] = args[i];
+  }
+  Value out = fn(b, in);
+  Lcg rng{7};
+  Value weights = b.input("w", DType::F32, out.shape());
+  vars["w"] = spaced(out.shape(), -1, 1, rng);
+  std::vector<int64_t> all;
+  for (int64_t i = 0; i < out.type().rank(); ++i) all.push_back(i);
+  Value loss = all.empty() ? out * weights : reduceSum(out * weights, all);
+  b.output("loss", loss);
+  std::vector<ValueId> grads = appendGradients(g, loss.id(), wrt);
+  for (size_t k = 0; k < grads.size(); ++k) g.setOutput("grad" + std::to_string(k), grads[k]);
+  verify(g);
+  Interpreter interp(g);
+  TensorMap analytic = interp.run(vars);
+
+  size_t k = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].dtype() != DType::F32) continue;
+    std::string name = "a" + std::to_string(i);
+    const Tensor& grad = analytic.at("grad" + std::to_string(k++));
+    REQUIRE(grad.shape() == args[i].shape());
+    for (int64_t e = 0; e < args[i].size(); ++e) {
+      TensorMap plus = vars, minus = vars;
+      plus[name].f32()[e] += float(h);
+      minus[name].f32()[e] -= float(h);
+      double lp = interp.run(plus).at("loss").item(), lm = interp.run(minus).at("loss").item();
+      double numeric = (lp - lm) / (2 * h), exact = grad.f32()[e];
+      INFO("input " << i << " element " << e << ": analytic " << exact << ", numeric " << numeric);
+      CHECK(std::abs(numeric - exact) <= tol.abs + tol.rel * std::abs(exact));
+    }
+  }
+}
+
+Tensor i32(Shape s, std::vector<int32_t> v) { return Tensor::i32(std::move(s), std::move(v)); }
+
+}  // namespace
+
+TEST_CASE("gradients of elementwise ops") {
+  Lcg r{1};
+  Shape s = {3, 4};
+  auto two = [&](double lo, double hi) { return std::vector<Tensor>{spaced(s, lo, hi, r), spaced(s, lo, hi, r)}; };
+  checkGradients("add", [](Builder&, auto& v) { return v[0] + v[1]; }, two(-1, 1));
+  checkGradients("sub", [](Builder&, auto& v) { return v[0] - v[1]; }, two(-1, 1));
+  checkGradients("mul", [](Builder&, auto& v) { return v[0] * v[1]; }, two(-1, 1));
+  checkGradients("div", [](Builder&, auto& v) { return v[0] / v[1]; }, two(0.5, 2));
+  checkGradients("maximum", [](Builder&, auto& v) { return maximum(v[0], v[1] + 0.013); }, two(-1, 1));
+  checkGradients("minimum", [](Builder&, auto& v) { return minimum(v[0], v[1] + 0.013); }, two(-1, 1));
+  checkGradients("select", [](Builder&, auto& v) { return select(compare(v[0], v[1] + 0.013, "gt"), v[0] * v[0], v[1]); },
+                 two(-1, 1));
+  std::vector<Tensor> one = {spaced(s, -2, 2, r)};
+  checkGradients("neg", [](Builder&, auto& v) { return -v[0]; }, one);
+  checkGradients("exp", [](Builder&, auto& v) { return exp(v[0]); }, one, {2e-3, 2e-2});
+  checkGradients("tanh", [](Builder&, auto& v) { return tanh(v[0]); }, one);
+  checkGradients("sigmoid", [](Builder&, auto& v) { return sigmoid(v[0]); }, one);
+  checkGradients("relu", [](Builder&, auto& v) { return relu(v[0]); }, one);
+  std::vector<Tensor> pos = {spaced(s, 0.5, 3, r)};
+  checkGradients("log", [](Builder&, auto& v) { return log(v[0]); }, pos, {2e-3, 2e-2});
+  checkGradients("sqrt", [](Builder&, auto& v) { return sqrt(v[0]); }, pos);
+  checkGradients("convert", [](Builder&, auto& v) { return convert(v[0], DType::F32) * 2.0; }, one);
+}
+
+TEST_CASE("gradients of matmul in every transpose form") {
+  Lcg r{2};
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      Shape sa = ta ? Shape{4, 3} : Shape{3, 4}, sb = tb ? Shape{5, 4} : Shape{4, 5};
+      checkGradients(fmt::format("matmul ta={} tb={}", ta, tb),
+                     [=](Builder&, auto& v) { return matmul(v[0], v[1], ta, tb); },
+                     {spaced(sa, -1, 1, r), spaced(sb, -1, 1, r)});
+    }
+}
+
+TEST_CASE("gradients of reductions") {
+  Lcg r{3};
+  std::vector<Tensor> x = {spaced({2, 3, 4}, -1, 1, r)};
+  checkGradients("reduce_sum axis 1", [](Builder&, auto& v) { return reduceSum(v[0], {1}); }, x);
+  checkGradients("reduce_sum all", [](Builder&, auto& v) { return reduceSum(v[0], {0, 1, 2}); }, x);
+  checkGradients("reduce_mean axes 0,2", [](Builder&, auto& v) { return reduceMean(v[0], {0, 2}); }, x);
+  checkGradients("reduce_max axis 2", [](Builder&, auto& v) { return reduceMax(v[0], {2}); }, x);
+}
+
+TEST_CASE("gradients of data movement") {
+  Lcg r{4};
+  std::vector<Tensor> x = {spaced({2, 3}, -1, 1, r)};
+  checkGradients("broadcast", [](Builder&, auto& v) { return broadcastTo(v[0], {4, 2, 3}); }, x);
+  checkGradients("broadcast of ones", [](Builder&, auto& v) { return broadcastTo(reshape(v[0], {2, 1, 3}), {2, 5, 3}); }, x);
+  checkGradients("reshape", [](Builder&, auto& v) { return reshape(v[0], {3, 2}); }, x);
+  checkGradients("transpose", [](Builder&, auto& v) { return transpose(v[0], {1, 0}); }, x);
+  checkGradients("slice", [](Builder&, auto& v) { return slice(v[0], {1, 0}, {2, 2}); }, x);
+  checkGradients("pad", [](Builder&, auto& v) { return pad(v[0], {1, 0}, {2, 1}); }, x);
+  checkGradients("concat", [](Builder&, auto& v) { return concat({v[0], v[1], v[0]}, 1); },
+                 {x[0], spaced({2, 2}, -1, 1, r)});
+}
+
+TEST_CASE("gradients of token ops and the loss") {
+  Lcg r{5};
+  Tensor idx = i32({4}, {2, 0, 2, 1});
+  checkGradients("gather", [](Builder&, auto& v) { return gather(v[0], v[1]); }, {spaced({3, 2}, -1, 1, r), idx});
+  checkGradients("scatter_add", [](Builder&, auto& v) { return scatterAdd(v[0], v[1], 3); },
+                 {spaced({4, 2}, -1, 1, r), idx});
+  checkGradients("one_hot times a matrix", [](Builder&, auto& v) { return matmul(oneHot(v[1], 3), v[0]); },
+                 {spaced({3, 2}, -1, 1, r), idx});
+  checkGradients("log_softmax", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {spaced({3, 4}, -2, 2, r)});
+  checkGradients("softmax_cross_entropy", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
+                 {spaced({4, 3}, -2, 2, r), idx});
+}
+
+TEST_CASE("gradient of the whole rnn-scratch loss, params and initial state") {
+  ModelConfig c{2, 3, 4, 28, 1};
+  Graph g = buildModelGraph(findModel("rnn-scratch"), c);
+  std::vector<ValueId> wrt = g.nodesOf(OpKind::Param);
+  wrt.push_back(g.findValue("H"));
+  auto grads = appendGradients(g, g.output("loss"), wrt);
+  for (size_t i = 0; i < grads.size(); ++i) g.setOutput("grad" + std::to_string(i), grads[i]);
+  Lcg r{6};
+  TensorMap vars;
+  for (const Node& n : g.nodes) {
+    if (n.op == OpKind::Input) {
+      Tensor t(n.type);
+      for (int64_t k = 0; k < t.size(); ++k) t.i32()[k] = int32_t(r.uniform(0, 27.99));
+      vars[n.name] = t;
+    } else if (n.op == OpKind::Param || n.op == OpKind::State) {
+      vars[n.name] = spaced(n.type.shape, -0.8, 0.8, r);
+    }
+  }
+  Interpreter interp(g);
+  TensorMap scratch = vars;  // runs write the final state back into their map
+  TensorMap out = interp.run(scratch);
+  const double h = 1e-2;
+  for (size_t i = 0; i < wrt.size(); ++i) {
+    std::string name = g.node(wrt[i]).name;
+    const Tensor& grad = out.at("grad" + std::to_string(i));
+    for (int64_t e = 0; e < grad.size(); e += 3) {
+      TensorMap plus = vars, minus = vars;
+      plus[name].f32()[e] += float(h);
+      minus[name].f32()[e] -= float(h);
+      double numeric = (interp.run(plus).at("loss").item() - interp.run(minus).at("loss").item()) / (2 * h);
+      INFO(name << "[" << e << "]: analytic " << grad.f32()[e] << ", numeric " << numeric);
+      CHECK(std::abs(numeric - grad.f32()[e]) <= 1e-3 + 2e-2 * std::abs(grad.f32()[e]));
+    }
+  }
+}
+
+TEST_CASE("autodiff refuses a non-scalar loss and integer wrt") {
+  Graph g;
+  Builder b(g);
+  Value x = b.input("x", DType::F32, {2});
+  Value k = b.input("k", DType::I32, {2});
+  CHECK_THROWS_WITH_AS(appendGradients(g, x.id(), {x.id()}), "autodiff: the loss %x must be f32[], got f32[2]", Error);
+  Value s = reduceSum(x, {0});
+  CHECK_THROWS_WITH_AS(appendGradients(g, s.id(), {k.id()}),
+                       "autodiff: cannot differentiate with respect to the integer value %k", Error);
+}
+
+namespace {
+
+// A one-param graph: loss = sum(w * x), so grad w = x.
+Graph linearGraph(const OptimizerConfig& c) {
+  Graph g;
+  Builder b(g);
+  Value x = b.input("x", DType::F32, {2});
+  Value w = b.param("w", {2});
+  b.output("loss", reduceSum(w * x, {0}));
+  appendTrainingStep(g, c);
+  verify(g);
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("training step: clipping bounds the global norm") {
+  OptimizerConfig c;
+  c.learningRate = 1.0;
+  c.clipNorm = 1.0;
+  Graph g = linearGraph(c);
+  TensorMap vars{{"x", Tensor::f32({2}, {3, 4})}, {"w", Tensor::f32({2}, {0, 0})}};
+  auto out = Interpreter(g).run(vars);
+  CHECK(out.at("grad_norm").item() == doctest::Approx(5.0));
+  // Clipped gradient (3,4)/5; one SGD step of rate 1.
+  CHECK(vars.at("w").f32()[0] == doctest::Approx(-0.6));
+  CHECK(vars.at("w").f32()[1] == doctest::Approx(-0.8));
+  // A gradient already inside the limit is untouched.
+  TensorMap small{{"x", Tensor::f32({2}, {0.3f, 0.4f})}, {"w", Tensor::f32({2}, {0, 0})}};
+  Interpreter(g).run(small);
+  CHECK(small.at("w").f32()[0] == doctest::Approx(-0.3));
+}
+
+TEST_CASE("training step: momentum and adam follow their formulas") {
+  OptimizerConfig m;
+  m.kind = "momentum";
+  m.learningRate = 0.1;
+  m.momentum = 0.5;
+  m.clipNorm = 0;
+  Graph gm = linearGraph(m);
+  TensorMap vars{{"x", Tensor::f32({2}, {1, 2})}, {"w", Tensor::f32({2}, {0, 0})}, {"w.velocity", Tensor::f32({2}, {0, 0})}};
+  Interpreter im(gm);
+  im.run(vars);  // v = g, w = -0.1 g
+  im.run(vars);  // v = 1.5 g, w = -0.25 g
+  CHECK(vars.at("w").f32()[1] == doctest::Approx(-0.5));
+
+  OptimizerConfig a;
+  a.kind = "adam";
+  a.learningRate = 0.01;
+  a.clipNorm = 0;
+  Graph ga = linearGraph(a);
+  TensorMap av{{"x", Tensor::f32({2}, {1, -2})}, {"w", Tensor::f32({2}, {0, 0})}, {"w.m", Tensor(DType::F32, {2})},
+               {"w.v", Tensor(DType::F32, {2})}, {"adam.step", Tensor(DType::F32, {})}};
+  Interpreter ia(ga);
+  ia.run(av);
+  ia.run(av);
+  // A constant gradient: every Adam step moves by lr * g/|g| (up to eps).
+  CHECK(av.at("w").f32()[0] == doctest::Approx(-0.02).epsilon(1e-4));
+  CHECK(av.at("w").f32()[1] == doctest::Approx(0.02).epsilon(1e-4));
+  CHECK(av.at("adam.step").item() == 2.0f);
+  OptimizerConfig bad;
+  bad.learningRate = -1;
+  CHECK_THROWS_WITH_AS(validate(bad), "the learning rate must be positive, got -1", Error);
+}
