@@ -5,18 +5,19 @@
 #pragma once
 
 #include "graph/Graph.h"
+#include "runtime/Engine.h"
 #include "runtime/Tensor.h"
 
 namespace graphc {
 
-class Interpreter {
+class Interpreter : public Engine {
  public:
   explicit Interpreter(const Graph& g);
 
   // Runs the graph. `vars` binds every input, param and state by name; after
   // the run, the graph's updates are written back into `vars`. Returns the
   // named outputs.
-  TensorMap run(TensorMap& vars);
+  TensorMap run(TensorMap& vars) override;
 
  private:
   const Graph& g_;

@@ -34,7 +34,7 @@ expect_error "no subcommand" "subcommand" -- "$graphc"
 expect_error "unwritable output" "cannot write" -- "$graphc" compile -o /nonexistent/dir/out.gir
 
 # --help works everywhere and exits 0.
-for sub in "" compile opt; do
+for sub in "" compile opt train generate; do
   "$graphc" $sub --help >"$tmp/help" 2>&1 || fail "graphc $sub --help exits non-zero"
   grep -q "Usage" "$tmp/help" || fail "graphc $sub --help prints no usage"
 done
@@ -47,6 +47,45 @@ cmp -s "$tmp/a.gir" "$tmp/b.gir" || fail "second round trip changed the IR"
 grep -q "IR after simplify" "$tmp/err" || fail "--print-after all printed nothing"
 grep -q "pass timing report" "$tmp/err" || fail "--time-passes printed nothing"
 [ -s "$tmp/c.gir" ] && [ ! -e "$tmp/c.gir.tmp" ] || fail "-o did not write the file cleanly"
+
+# graphc train / generate on tiny settings.
+tiny=(--hidden 16 --batch-size 4 --num-steps 5 --max-tokens 2000 --epochs 3 --sample-every 0)
+printf '' >"$tmp/empty.txt"
+printf '1234 5678\n' >"$tmp/digits.txt"
+printf 'ab\0cd' >"$tmp/binary.txt"
+expect_error "missing data" "--data: no such file" -- "$graphc" train --data "$tmp/none.txt"
+GRAPHC_DATA="$tmp/none.txt" expect_error "missing GRAPHC_DATA" "GRAPHC_DATA names a missing file" -- "$graphc" train
+expect_error "empty data" "empty" -- "$graphc" train --data "$tmp/empty.txt"
+expect_error "no letters" "no letters" -- "$graphc" train --data "$tmp/digits.txt"
+expect_error "binary data" "binary" -- "$graphc" train --data "$tmp/binary.txt"
+expect_error "max-tokens too small" "--max-tokens: .* too few" -- "$graphc" train --max-tokens 100
+expect_error "batch size 0" "--batch-size" -- "$graphc" train --batch-size 0
+expect_error "negative lr" "learning rate must be positive" -- "$graphc" train --lr -1
+expect_error "unknown model (train)" "unknown model 'gpt'" -- "$graphc" train --model gpt
+expect_error "bad iterator" "--iter" -- "$graphc" train --iter shuffled
+expect_error "diverging loss" "training diverged: the loss is .* at epoch [0-9]+, step [0-9]+" -- \
+  "$graphc" train "${tiny[@]}" --lr 1e38 --clip 0 --save "$tmp/nan.safetensors"
+[ ! -e "$tmp/nan.safetensors" ] || fail "a diverged run left a checkpoint behind"
+
+"$graphc" train "${tiny[@]}" --metrics "$tmp/m1.csv" --plot "$tmp/p.svg" --save "$tmp/tiny.safetensors" --json \
+  >"$tmp/train.out" 2>"$tmp/train.err" || { fail "tiny train run"; cat "$tmp/train.err"; }
+"$graphc" train "${tiny[@]}" --metrics "$tmp/m2.csv" >/dev/null 2>&1 || fail "second tiny train run"
+[ "$(cut -d, -f1,2 "$tmp/m1.csv")" = "$(cut -d, -f1,2 "$tmp/m2.csv")" ] || fail "same seed, different perplexities"
+[ "$(wc -l <"$tmp/m1.csv")" -eq 4 ] || fail "metrics CSV does not have a header and 3 epochs"
+grep -q "<polyline" "$tmp/p.svg" || fail "--plot wrote no chart"
+tail -n 1 "$tmp/train.out" | grep -q '"perplexity":' || fail "--json: the last line is not the JSON summary"
+trained_sample=$(grep -A1 "tokens/sec on" "$tmp/train.out" | sed -n 2p)
+generated=$("$graphc" generate --load "$tmp/tiny.safetensors" --prefix "time traveller" --length 50) || fail "generate"
+[ "$generated" = "$trained_sample" ] || fail "generate printed '$generated', training printed '$trained_sample'"
+
+head -c 100 "$tmp/tiny.safetensors" >"$tmp/trunc.safetensors"
+expect_error "truncated checkpoint" "truncated" -- "$graphc" generate --load "$tmp/trunc.safetensors"
+cp "$tmp/tiny.safetensors" "$tmp/corrupt.safetensors"
+printf 'XXXX' | dd of="$tmp/corrupt.safetensors" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect_error "corrupt checkpoint" "corrupt" -- "$graphc" generate --load "$tmp/corrupt.safetensors"
+expect_error "other model" "holds model 'rnn-scratch', not 'lstm'" -- "$graphc" generate --load "$tmp/tiny.safetensors" --model lstm
+expect_error "missing checkpoint" "cannot open" -- "$graphc" generate --load "$tmp/none.safetensors"
+expect_error "generate without --load" "--load" -- "$graphc" generate
 
 if [ $failures -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

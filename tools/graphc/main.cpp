@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   CLI::App app{"graphc: a static computation-graph compiler for sequence models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "graphc 0.1.0");
+  graphc::cli::addTrainCommand(app);
+  graphc::cli::addGenerateCommand(app);
   graphc::cli::addCompileCommand(app);
   graphc::cli::addOptCommand(app);
   try {

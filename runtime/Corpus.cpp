@@ -1,0 +1,134 @@
+// runtime/Corpus.cpp — d2l's Time Machine preprocessing, vocabulary and iterators.
+#include "runtime/Corpus.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "graph/Error.h"
+
+namespace graphc {
+
+Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
+  for (size_t i = 1; i < tokens_.size(); ++i)
+    if (tokens_[i].size() == 1) index_[static_cast<unsigned char>(tokens_[i][0])] = int32_t(i);
+}
+
+Vocab Vocab::fromText(const std::string& text) {
+  std::vector<int64_t> count(256, 0), first(256, -1);
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (first[c] < 0) first[c] = int64_t(i);
+    ++count[c];
+  }
+  std::vector<int> chars;
+  for (int c = 0; c < 256; ++c)
+    if (count[size_t(c)] > 0) chars.push_back(c);
+  std::stable_sort(chars.begin(), chars.end(), [&](int a, int b) {
+    if (count[size_t(a)] != count[size_t(b)]) return count[size_t(a)] > count[size_t(b)];
+    return first[size_t(a)] < first[size_t(b)];
+  });
+  std::vector<std::string> tokens = {"<unk>"};
+  for (int c : chars) tokens.emplace_back(1, char(c));
+  return Vocab(std::move(tokens));
+}
+
+std::vector<int32_t> Vocab::encode(const std::string& s) const {
+  std::vector<int32_t> ids;
+  for (char c : s) ids.push_back(index(c));
+  return ids;
+}
+
+std::string Vocab::decode(const std::vector<int32_t>& ids) const {
+  std::string s;
+  for (int32_t id : ids) s += token(id);
+  return s;
+}
+
+std::string preprocessTimeMachine(const std::string& raw) {
+  std::string out;
+  std::istringstream in(raw);
+  for (std::string line; std::getline(in, line);) {
+    std::string cleaned;
+    bool inGap = false;
+    for (char c : line) {
+      if (std::isalpha(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 128) {
+        cleaned += char(std::tolower(static_cast<unsigned char>(c)));
+        inGap = false;
+      } else if (!inGap) {
+        cleaned += ' ';
+        inGap = true;
+      }
+    }
+    size_t b = cleaned.find_first_not_of(' '), e = cleaned.find_last_not_of(' ');
+    if (b != std::string::npos) out += cleaned.substr(b, e - b + 1);
+  }
+  return out;
+}
+
+Corpus loadCorpus(const std::string& path, int64_t maxTokens) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: error: cannot open the data file", path));
+  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (raw.empty()) throw Error(fmt::format("{}: error: the data file is empty", path));
+  size_t controls = 0;
+  for (char c : raw) {
+    auto u = static_cast<unsigned char>(c);
+    if (u == 0) throw Error(fmt::format("{}: error: the data file is binary (it contains NUL bytes), not text", path));
+    controls += (u < 32 && c != '\n' && c != '\r' && c != '\t');
+  }
+  if (controls * 20 > raw.size())
+    throw Error(fmt::format("{}: error: the data file looks binary ({} control bytes), not text", path, controls));
+  std::string text = preprocessTimeMachine(raw);
+  if (text.find_first_not_of(' ') == std::string::npos)
+    throw Error(fmt::format("{}: error: the data file has no letters to train on", path));
+  Corpus c;
+  c.vocab = Vocab::fromText(text);
+  c.tokens = c.vocab.encode(text);
+  if (maxTokens > 0 && int64_t(c.tokens.size()) > maxTokens) c.tokens.resize(size_t(maxTokens));
+  return c;
+}
+
+int64_t minTokensForOneBatch(int64_t batchSize, int64_t numSteps, IterKind kind) {
+  // Worst case offsets: random drops up to T-1 tokens, sequential up to T.
+  if (kind == IterKind::Random) return (numSteps - 1) + batchSize * numSteps + 1;
+  return numSteps + batchSize * numSteps + 1;
+}
+
+std::vector<Minibatch> epochBatches(const std::vector<int32_t>& corpus, int64_t B, int64_t T, IterKind kind, Rng& rng) {
+  const int64_t n = int64_t(corpus.size());
+  std::vector<Minibatch> batches;
+  auto fill = [&](Minibatch& mb, int64_t row, int64_t start) {
+    for (int64_t t = 0; t < T; ++t) {
+      mb.X.i32()[row * T + t] = corpus[size_t(start + t)];
+      mb.Y.i32()[row * T + t] = corpus[size_t(start + t + 1)];
+    }
+  };
+  if (kind == IterKind::Random) {
+    int64_t offset = rng.uniformInt(0, T - 1);
+    int64_t numSubseqs = (n - offset - 1) / T;
+    std::vector<int64_t> starts;
+    for (int64_t i = 0; i < numSubseqs; ++i) starts.push_back(offset + i * T);
+    rng.shuffle(starts);
+    for (int64_t b = 0; b + B <= numSubseqs; b += B) {
+      Minibatch mb{Tensor(DType::I32, {B, T}), Tensor(DType::I32, {B, T})};
+      for (int64_t r = 0; r < B; ++r) fill(mb, r, starts[size_t(b + r)]);
+      batches.push_back(std::move(mb));
+    }
+  } else {
+    int64_t offset = rng.uniformInt(0, T);
+    int64_t numTokens = n - offset - 1 > 0 ? ((n - offset - 1) / B) * B : 0;
+    int64_t rowLength = numTokens / B;  // each batch row reads its own contiguous stretch
+    for (int64_t i = 0; i + T <= rowLength; i += T) {
+      Minibatch mb{Tensor(DType::I32, {B, T}), Tensor(DType::I32, {B, T})};
+      for (int64_t r = 0; r < B; ++r) fill(mb, r, offset + r * rowLength + i);
+      batches.push_back(std::move(mb));
+    }
+  }
+  return batches;
+}
+
+}  // namespace graphc

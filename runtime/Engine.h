@@ -1,0 +1,24 @@
+// runtime/Engine.h — something that runs a graph: the reference interpreter
+// now, the JIT later. Both take and return tensors by name.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "graph/Graph.h"
+#include "runtime/Tensor.h"
+
+namespace graphc {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Binds inputs, params and state from `vars`, runs, writes the graph's
+  // updates back into `vars`, and returns the named outputs.
+  virtual TensorMap run(TensorMap& vars) = 0;
+};
+
+// kind: "interp". The graph must outlive the engine.
+std::unique_ptr<Engine> createEngine(const std::string& kind, const Graph& g);
+
+}  // namespace graphc

@@ -1,0 +1,61 @@
+// runtime/Trainer.h — trains a model on a corpus, one whole-step graph per minibatch.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "graph/Graph.h"
+#include "models/Model.h"
+#include "passes/TrainingStep.h"
+#include "runtime/Corpus.h"
+#include "runtime/Engine.h"
+
+namespace graphc {
+
+struct TrainOptions {
+  ModelConfig model;
+  OptimizerConfig optimizer;
+  IterKind iter = IterKind::Sequential;
+  uint64_t seed = 0;
+  std::string engine = "interp";
+};
+
+struct EpochReport {
+  int64_t epoch = 0;          // 1-based
+  double perplexity = 0;      // exp of the token-weighted mean loss
+  double tokensPerSec = 0;    // this epoch's tokens over its step time
+  double seconds = 0;         // step time since training began
+  int64_t steps = 0;          // minibatches since training began
+};
+
+class Trainer {
+ public:
+  Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus);
+
+  // Runs the next epoch. Throws if the loss becomes NaN or Inf, naming the
+  // epoch and step.
+  EpochReport trainEpoch();
+
+  // The trained params (by param name).
+  TensorMap params() const;
+  const Graph& stepGraph() const { return step_; }
+
+ private:
+  void resetModelState();
+
+  TrainOptions options_;
+  const Corpus& corpus_;
+  Graph step_;
+  std::unique_ptr<Engine> engine_;
+  TensorMap vars_;  // params, optimizer state, model state, and the X/Y inputs
+  std::vector<std::string> paramNames_, modelStateNames_;
+  Rng rng_;
+  int64_t epoch_ = 0, steps_ = 0;
+  double seconds_ = 0;
+};
+
+// The training step graph for a model: forward, autodiff, clipping, optimizer,
+// then the simplification pipeline.
+Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer);
+
+}  // namespace graphc

@@ -1,0 +1,77 @@
+// tests/DataTests.cpp — d2l's preprocessing, vocabulary and minibatch iterators.
+#include <fstream>
+#include <set>
+
+#include "TestUtil.h"
+#include "runtime/Corpus.h"
+
+using namespace graphc;
+
+TEST_CASE("preprocessing: non-letters become one space, strip, lowercase, lines joined") {
+  CHECK(preprocessTimeMachine("The Time-Machine,  by H. G.\n\n  WELLS [1898]\r\n") == "the time machine by h gwells");
+}
+
+TEST_CASE("the book: 170580 tokens, 28 entries in d2l's order") {
+  Corpus c = loadCorpus(GRAPHC_DATA_FILE, 0);
+  CHECK(c.tokens.size() == 170580);
+  REQUIRE(c.vocab.size() == 28);
+  std::string order;
+  for (int64_t i = 1; i < c.vocab.size(); ++i) order += c.vocab.token(i);
+  CHECK(c.vocab.token(0) == "<unk>");
+  CHECK(order == " etainoshrdlmucfwgypbvkxzjq");
+  CHECK(c.vocab.decode({c.tokens.begin(), c.tokens.begin() + 29}) == "the time machine by h g wells");
+  Corpus cut = loadCorpus(GRAPHC_DATA_FILE, 10000);
+  CHECK(cut.tokens.size() == 10000);
+  CHECK(cut.vocab.tokens() == c.vocab.tokens());  // the vocabulary comes from the whole book
+}
+
+TEST_CASE("sequential iterator: 8 minibatches for every offset; rows continue across minibatches") {
+  Corpus c = loadCorpus(GRAPHC_DATA_FILE, 10000);
+  std::set<size_t> counts;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    Rng rng(seed);
+    auto batches = epochBatches(c.tokens, 32, 35, IterKind::Sequential, rng);
+    counts.insert(batches.size());
+    for (size_t b = 0; b < batches.size(); ++b)
+      for (int64_t r = 0; r < 32; ++r) {
+        const int32_t* x = batches[b].X.i32() + r * 35;
+        const int32_t* y = batches[b].Y.i32() + r * 35;
+        for (int64_t t = 0; t + 1 < 35; ++t) REQUIRE(y[t] == x[t + 1]);
+        if (b + 1 < batches.size()) REQUIRE(batches[b + 1].X.i32()[r * 35] == y[34]);  // row r continues
+      }
+  }
+  CHECK(counts == std::set<size_t>{8});
+}
+
+TEST_CASE("random iterator: shifted targets, distinct subsequences, same seed same batches") {
+  std::vector<int32_t> corpus(1000);
+  for (size_t i = 0; i < corpus.size(); ++i) corpus[i] = int32_t(i);
+  Rng a(3), b(3), c(4);
+  auto ba = epochBatches(corpus, 4, 10, IterKind::Random, a);
+  auto bb = epochBatches(corpus, 4, 10, IterKind::Random, b);
+  auto bc = epochBatches(corpus, 4, 10, IterKind::Random, c);
+  REQUIRE(ba.size() == 24);  // (1000 - offset - 1) / 10 = 98 or 99 subsequences -> 24 batches
+  std::set<int32_t> starts;
+  for (size_t i = 0; i < ba.size(); ++i) {
+    CHECK(ba[i].X.i32Vector() == bb[i].X.i32Vector());
+    for (int64_t k = 0; k < ba[i].X.size(); ++k) CHECK(ba[i].Y.i32()[k] == ba[i].X.i32()[k] + 1);
+    for (int64_t r = 0; r < 4; ++r) starts.insert(ba[i].X.i32()[r * 10]);
+  }
+  CHECK(starts.size() == 96);
+  bool differs = false;
+  for (size_t i = 0; i < ba.size(); ++i) differs |= ba[i].X.i32Vector() != bc[i].X.i32Vector();
+  CHECK(differs);
+}
+
+TEST_CASE("bad data files are refused with one line") {
+  std::string dir = std::string(GRAPHC_TEST_DIR) + "/../build";
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::string p = dir + "/" + name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  };
+  CHECK_THROWS_WITH_AS(loadCorpus(dir + "/no-such-file.txt", 0), doctest::Contains("cannot open the data file"), Error);
+  CHECK_THROWS_WITH_AS(loadCorpus(write("empty.txt", ""), 0), doctest::Contains("the data file is empty"), Error);
+  CHECK_THROWS_WITH_AS(loadCorpus(write("digits.txt", "123 456\n789\n"), 0), doctest::Contains("no letters"), Error);
+  CHECK_THROWS_WITH_AS(loadCorpus(write("binary.bin", std::string("ab\0cd", 5)), 0), doctest::Contains("binary"), Error);
+}

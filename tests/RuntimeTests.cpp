@@ -1,0 +1,163 @@
+// tests/RuntimeTests.cpp — checkpoints, the trainer, state carry-over, generation.
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "TestUtil.h"
+#include "graph/Verifier.h"
+#include "models/Model.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Generator.h"
+#include "runtime/Initializers.h"
+#include "runtime/Trainer.h"
+
+using namespace graphc;
+
+namespace {
+
+std::string scratchPath(const std::string& name) { return std::string(GRAPHC_TEST_DIR) + "/../build/" + name; }
+
+std::string readFile(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TrainOptions tinyOptions(int64_t vocab) {
+  TrainOptions o;
+  o.model = ModelConfig{4, 5, 16, vocab, 1};
+  o.seed = 11;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: save and load round trip") {
+  Checkpoint c;
+  c.tensors["w"] = Tensor::f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  c.tensors["b"] = Tensor::f32({3}, {-1, 0.5f, 1e-8f});
+  c.metadata["model"] = "rnn-scratch";
+  std::string p = scratchPath("ckpt.safetensors");
+  saveCheckpoint(p, c);
+  std::string bytes = readFile(p);
+  uint64_t headerLen;
+  std::memcpy(&headerLen, bytes.data(), 8);
+  CHECK(headerLen % 8 == 0);
+  CHECK(bytes.size() == 8 + headerLen + 9 * 4);
+  CHECK(bytes.substr(8, headerLen).find("\"__metadata__\":{\"model\":\"rnn-scratch\"}") != std::string::npos);
+  Checkpoint back = loadCheckpoint(p);
+  CHECK(back.metadata == c.metadata);
+  CHECK(back.tensors.at("w").f32Vector() == c.tensors.at("w").f32Vector());
+  CHECK(back.tensors.at("b").shape() == Shape{3});
+  CHECK(!std::filesystem::exists(p + ".tmp"));
+}
+
+TEST_CASE("checkpoint: truncated and corrupted files are refused") {
+  Checkpoint c;
+  c.tensors["w"] = Tensor::f32({4}, {1, 2, 3, 4});
+  std::string p = scratchPath("ckpt2.safetensors");
+  saveCheckpoint(p, c);
+  std::string bytes = readFile(p);
+  auto withBytes = [&](const std::string& b) {
+    std::string q = scratchPath("bad.safetensors");
+    std::ofstream(q, std::ios::binary) << b;
+    return q;
+  };
+  CHECK_THROWS_WITH_AS(loadCheckpoint(withBytes(bytes.substr(0, bytes.size() - 3))),
+                       doctest::Contains("tensor 'w' has data offsets outside the file"), Error);
+  CHECK_THROWS_WITH_AS(loadCheckpoint(withBytes(bytes.substr(0, 5))), doctest::Contains("not a safetensors checkpoint"),
+                       Error);
+  CHECK_THROWS_WITH_AS(loadCheckpoint(withBytes(bytes.substr(0, 20))), doctest::Contains("truncated"), Error);
+  std::string corrupt = bytes;
+  corrupt[9] = '#';
+  CHECK_THROWS_WITH_AS(loadCheckpoint(withBytes(corrupt)), doctest::Contains("not valid JSON"), Error);
+  CHECK_THROWS_WITH_AS(loadCheckpoint(scratchPath("none.safetensors")), doctest::Contains("cannot open"), Error);
+  CHECK_THROWS_AS(saveCheckpoint("/nonexistent-dir/x.safetensors", c), Error);
+}
+
+TEST_CASE("state carry-over: two half sequences equal one full sequence") {
+  const ModelDef& m = findModel("rnn-scratch");
+  ModelConfig full{2, 6, 8, 28, 1}, half{2, 3, 8, 28, 1};
+  Graph gFull = buildModelGraph(m, full), gHalf = buildModelGraph(m, half);
+  Rng rng(5);
+  TensorMap params = initializeParams(gFull, rng);
+  for (auto& [name, t] : params) initialize(t, "normal", 0.5, rng);
+  Tensor X(DType::I32, {2, 6});
+  for (int64_t i = 0; i < X.size(); ++i) X.i32()[i] = int32_t(rng.uniformInt(0, 27));
+  TensorMap vFull = params;
+  vFull["X"] = X;
+  vFull["Y"] = X;
+  vFull["H"] = Tensor(DType::F32, {2, 8});
+  Tensor logitsFull = Interpreter(gFull).run(vFull).at("logits");
+
+  TensorMap vHalf = params;
+  vHalf["H"] = Tensor(DType::F32, {2, 8});
+  Interpreter ih(gHalf);
+  std::vector<float> logitsHalves;
+  for (int64_t part = 0; part < 2; ++part) {
+    Tensor Xh(DType::I32, {2, 3});
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t t = 0; t < 3; ++t) Xh.i32()[r * 3 + t] = X.i32()[r * 6 + part * 3 + t];
+    vHalf["X"] = Xh;
+    vHalf["Y"] = Xh;
+    auto l = ih.run(vHalf).at("logits").f32Vector();
+    logitsHalves.insert(logitsHalves.end(), l.begin(), l.end());
+  }
+  REQUIRE(logitsHalves.size() == logitsFull.f32Vector().size());
+  for (size_t i = 0; i < logitsHalves.size(); ++i) CHECK(logitsHalves[i] == doctest::Approx(logitsFull.f32()[i]).epsilon(1e-5));
+  for (int64_t i = 0; i < 16; ++i) CHECK(vHalf.at("H").f32()[i] == doctest::Approx(vFull.at("H").f32()[i]).epsilon(1e-5));
+}
+
+TEST_CASE("trainer: a tiny model's perplexity falls, and the same seed repeats exactly") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 2000);
+  const ModelDef& m = findModel("rnn-scratch");
+  for (IterKind kind : {IterKind::Sequential, IterKind::Random}) {
+    TrainOptions o = tinyOptions(corpus.vocab.size());
+    o.iter = kind;
+    Trainer a(m, o, corpus), b(m, o, corpus);
+    std::vector<double> pa, pb;
+    for (int e = 0; e < 6; ++e) {
+      pa.push_back(a.trainEpoch().perplexity);
+      pb.push_back(b.trainEpoch().perplexity);
+    }
+    CHECK(pa == pb);
+    CHECK(pa.back() < pa.front());
+    CHECK(pa.front() < 30.0);
+  }
+}
+
+TEST_CASE("trainer: too little data, a diverging loss") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 20);
+  const ModelDef& m = findModel("rnn-scratch");
+  CHECK_THROWS_WITH_AS(Trainer(m, tinyOptions(corpus.vocab.size()), corpus), doctest::Contains("too few for one minibatch"),
+                       Error);
+  Corpus more = loadCorpus(GRAPHC_DATA_FILE, 2000);
+  TrainOptions o = tinyOptions(more.vocab.size());
+  o.optimizer.learningRate = 1e38;
+  o.optimizer.clipNorm = 0;
+  Trainer t(m, o, more);
+  CHECK_THROWS_WITH_AS(
+      [&] {
+        for (int e = 0; e < 5; ++e) t.trainEpoch();
+      }(),
+      doctest::Contains("training diverged: the loss is"), Error);
+}
+
+TEST_CASE("generator: the prefix is kept, greedy decoding is deterministic") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 2000);
+  const ModelDef& m = findModel("rnn-scratch");
+  TrainOptions o = tinyOptions(corpus.vocab.size());
+  Trainer t(m, o, corpus);
+  for (int e = 0; e < 3; ++e) t.trainEpoch();
+  Generator g(m, o.model, t.params(), corpus.vocab);
+  std::string a = g.generate("time traveller", 20), b = g.generate("time traveller", 20);
+  CHECK(a == b);
+  CHECK(a.rfind("time traveller", 0) == 0);
+  CHECK(a.size() >= 34);
+  CHECK(g.generate("the", 0) == "the");
+  CHECK(g.generate("time", 30, 1.0, 1) == g.generate("time", 30, 1.0, 1));
+  TensorMap missing = t.params();
+  missing.erase("W_hh");
+  CHECK_THROWS_WITH_AS(Generator(m, o.model, missing, corpus.vocab), "the parameters have no 'W_hh' for model rnn-scratch",
+                       Error);
+}

@@ -1,0 +1,78 @@
+// tools/graphc/Shared.cpp — data path resolution and checkpoint metadata.
+#include "tools/graphc/Shared.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+namespace graphc::cli {
+
+namespace fs = std::filesystem;
+
+std::string resolveDataPath(const std::string& flag) {
+  if (!flag.empty()) {
+    if (!fs::exists(flag)) throw Error(fmt::format("--data: no such file: {}", flag));
+    return flag;
+  }
+  if (const char* env = std::getenv("GRAPHC_DATA"); env && *env) {
+    if (!fs::exists(env)) throw Error(fmt::format("GRAPHC_DATA names a missing file: {} (fix it or pass --data)", env));
+    return env;
+  }
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path().parent_path() / "shared/data/timemachine.txt");
+  candidates.push_back(fs::path(GRAPHC_SOURCE_DIR).parent_path() / "shared/data/timemachine.txt");
+  candidates.push_back(fs::current_path(ec).parent_path() / "shared/data/timemachine.txt");
+  // Last resort: the copy bundled with the checkout (same sha1 as the shared one).
+  candidates.push_back(fs::path(GRAPHC_SOURCE_DIR) / "data/timemachine.txt");
+  std::string looked;
+  for (const auto& c : candidates) {
+    fs::path p = c.lexically_normal();
+    if (fs::exists(p)) return p.string();
+    looked += (looked.empty() ? "" : ", ") + p.string();
+  }
+  throw Error(fmt::format("cannot find the training text: looked at {} and $GRAPHC_DATA is unset; "
+                          "pass --data PATH/timemachine.txt",
+                          looked));
+}
+
+void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std::string, std::string>& hyperparameters) {
+  ckpt.metadata = hyperparameters;
+  ckpt.metadata["format"] = "graphc-checkpoint-1";
+  ckpt.metadata["model"] = info.model;
+  ckpt.metadata["hidden"] = std::to_string(info.config.hidden);
+  ckpt.metadata["num_layers"] = std::to_string(info.config.numLayers);
+  ckpt.metadata["vocab"] = nlohmann::json(info.vocab.tokens()).dump();
+}
+
+ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
+  auto get = [&](const char* key) -> const std::string& {
+    auto it = ckpt.metadata.find(key);
+    if (it == ckpt.metadata.end())
+      throw Error(fmt::format("{}: error: not a graphc checkpoint (its metadata has no '{}')", path, key));
+    return it->second;
+  };
+  if (get("format") != "graphc-checkpoint-1")
+    throw Error(fmt::format("{}: error: unsupported checkpoint format '{}'", path, get("format")));
+  ModelInfo info;
+  info.model = get("model");
+  try {
+    info.config.hidden = std::stoll(get("hidden"));
+    info.config.numLayers = std::stoll(get("num_layers"));
+    info.vocab = Vocab(nlohmann::json::parse(get("vocab")).get<std::vector<std::string>>());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception&) {
+    throw Error(fmt::format("{}: error: corrupt checkpoint metadata", path));
+  }
+  if (info.vocab.size() < 2) throw Error(fmt::format("{}: error: the checkpoint's vocabulary is empty", path));
+  info.config.vocab = info.vocab.size();
+  return info;
+}
+
+bool stdoutIsTerminal() { return isatty(STDOUT_FILENO) != 0; }
+
+}  // namespace graphc::cli

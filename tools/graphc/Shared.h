@@ -1,0 +1,31 @@
+// tools/graphc/Shared.h — pieces the train and generate commands share: where
+// the data is, and what a checkpoint says about its model.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "models/Model.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/Corpus.h"
+
+namespace graphc::cli {
+
+// --data, else $GRAPHC_DATA, else ../shared/data/timemachine.txt beside the
+// checkout, else the copy bundled in data/. Throws saying where it looked and how to pass --data.
+std::string resolveDataPath(const std::string& flag);
+
+// What a checkpoint records beside the tensors.
+struct ModelInfo {
+  std::string model;
+  ModelConfig config;
+  Vocab vocab;
+};
+
+void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std::string, std::string>& hyperparameters);
+// Throws "PATH: error: ..." when the metadata is missing or malformed.
+ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path);
+
+bool stdoutIsTerminal();
+
+}  // namespace graphc::cli
