@@ -7,7 +7,7 @@
 
 namespace graphc {
 
-const TensorType& Value::type() const { return b_->graph().type(id_); }
+TensorType Value::type() const { return b_->graph().type(id_); }
 
 Value Builder::leaf(OpKind kind, const std::string& name, TensorType type, Attrs attrs) {
   if (!name.empty() && g_.findValue(name) >= 0) throw Error(fmt::format("builder: the name %{} is taken", name));

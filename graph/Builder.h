@@ -26,8 +26,9 @@ class Value {
   ValueId id() const { return id_; }
   Builder& builder() const { return *b_; }
   bool valid() const { return b_ != nullptr && id_ >= 0; }
-  const TensorType& type() const;
-  const Shape& shape() const { return type().shape; }
+  // By value: building more nodes may move the graph's storage.
+  TensorType type() const;
+  Shape shape() const { return type().shape; }
   int64_t dim(int64_t i) const { return shape().at(size_t(i)); }
 
  private:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 namespace graphc {
 
 using ValueId = int32_t;
+class Graph;
 
 struct Node {
   OpKind op = OpKind::Constant;
@@ -28,6 +30,8 @@ struct Node {
   Attrs attrs;
   TensorType type;
   SourceLoc loc;  // where the parser found it; unknown for built nodes
+  // For `fused`: inputs arg0..argN-1 (the operands), one output "result".
+  std::shared_ptr<Graph> body;
 };
 
 struct GraphOutput {
@@ -47,6 +51,7 @@ class Graph {
  public:
   std::string name = "main";
   std::string sourceName = "<graph>";  // file name used in error messages
+  Attrs attrs;                         // graph-level facts, e.g. arena_bytes from memory planning
   std::vector<Node> nodes;
   std::vector<GraphOutput> outputs;
   std::vector<StateUpdate> updates;

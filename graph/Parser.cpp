@@ -158,16 +158,33 @@ class Parser {
 
   Graph parse() {
     if (tok_.kind == Tok::End) lex_.fail(tok_.loc, "empty input: expected 'graph @name {'");
-    Graph g;
-    g.sourceName = file_;
     expectIdent("graph");
     if (tok_.kind != Tok::GraphName) failHere("expected the graph name '@name'");
-    g.name = tok_.text;
+    std::string name = tok_.text;
     take();
+    Attrs attrs;
+    if (isIdent("attributes")) {
+      take();
+      attrs = parseAttrDict();
+    }
     expectPunct("{");
+    Graph g = parseScope();
+    g.name = name;
+    g.attrs = std::move(attrs);
+    if (tok_.kind != Tok::End) failHere(fmt::format("unexpected {} after the end of the graph", describe(tok_)));
+    verify(g);
+    return g;
+  }
+
+ private:
+  // Statements up to and including the closing '}', with names resolved in
+  // this scope (a fused body has a scope of its own).
+  Graph parseScope() {
+    Graph g;
+    g.sourceName = file_;
     std::vector<RawNode> raw;
-    std::vector<std::pair<std::string, RawRef>> outputs;       // output name -> value
-    std::vector<std::tuple<RawRef, RawRef, SourceLoc>> updates;  // target, value
+    std::vector<std::tuple<std::string, RawRef, SourceLoc>> outputs;  // name, value, where
+    std::vector<std::tuple<RawRef, RawRef, SourceLoc>> updates;       // target, value, where
     for (;;) {
       if (isPunct("}")) {
         take();
@@ -183,9 +200,7 @@ class Parser {
         std::string name = tok_.text;
         take();
         expectPunct("=");
-        RawRef v = parseRef();
-        outputs.push_back({name, v});
-        outputLocs_.push_back(loc);
+        outputs.emplace_back(name, parseRef(), loc);
       } else if (isIdent("update")) {
         SourceLoc loc = tok_.loc;
         take();
@@ -197,7 +212,6 @@ class Parser {
         failHere(fmt::format("expected '%name = op ...', 'output', 'update' or '}}', got {}", describe(tok_)));
       }
     }
-    if (tok_.kind != Tok::End) failHere(fmt::format("unexpected {} after the end of the graph", describe(tok_)));
 
     // Resolve names: duplicates, undefined values, uses before definition.
     std::unordered_map<std::string, size_t> defined;
@@ -221,16 +235,35 @@ class Parser {
       for (auto& [name, loc] : raw[i].operandNames) raw[i].node.operands.push_back(resolve(name, loc, i));
       g.add(std::move(raw[i].node));
     }
-    for (size_t i = 0; i < outputs.size(); ++i)
-      g.outputs.push_back(
-          {outputs[i].first, resolve(outputs[i].second.name, outputs[i].second.loc, raw.size()), outputLocs_[i]});
+    for (auto& [name, value, loc] : outputs) g.outputs.push_back({name, resolve(value.name, value.loc, raw.size()), loc});
     for (auto& [target, value, loc] : updates)
       g.updates.push_back({resolve(target.name, target.loc, raw.size()), resolve(value.name, value.loc, raw.size()), loc});
-    verify(g);
     return g;
   }
 
- private:
+  Attrs parseAttrDict() {
+    Attrs attrs;
+    expectPunct("{");
+    if (!isPunct("}")) {
+      for (;;) {
+        if (tok_.kind != Tok::Ident) failHere(fmt::format("expected an attribute name, got {}", describe(tok_)));
+        std::string key = tok_.text;
+        SourceLoc keyLoc = tok_.loc;
+        take();
+        expectPunct("=");
+        if (attrs.count(key)) lex_.fail(keyLoc, fmt::format("attribute '{}' given twice", key));
+        attrs[key] = parseAttrValue();
+        if (isPunct(",")) {
+          take();
+          continue;
+        }
+        break;
+      }
+    }
+    expectPunct("}");
+    return attrs;
+  }
+
   RawNode parseNode() {
     RawNode r;
     r.node.name = tok_.text;
@@ -257,28 +290,17 @@ class Parser {
       }
       expectPunct(")");
     }
-    if (isPunct("{")) {
-      take();
-      if (!isPunct("}")) {
-        for (;;) {
-          if (tok_.kind != Tok::Ident) failHere(fmt::format("expected an attribute name, got {}", describe(tok_)));
-          std::string key = tok_.text;
-          SourceLoc keyLoc = tok_.loc;
-          take();
-          expectPunct("=");
-          if (r.node.attrs.count(key)) lex_.fail(keyLoc, fmt::format("attribute '{}' given twice", key));
-          r.node.attrs[key] = parseAttrValue();
-          if (isPunct(",")) {
-            take();
-            continue;
-          }
-          break;
-        }
-      }
-      expectPunct("}");
-    }
+    if (isPunct("{")) r.node.attrs = parseAttrDict();
     expectPunct(":");
     r.node.type = parseType();
+    if (isPunct("{")) {  // a fused kernel's body
+      if (r.node.op != OpKind::Fused) failHere(fmt::format("only 'fused' has a body, not '{}'", opName(r.node.op)));
+      take();
+      if (++depth_ > 2) failHere("fused bodies nest too deeply");
+      r.node.body = std::make_shared<Graph>(parseScope());
+      --depth_;
+      r.node.body->name = r.node.name;
+    }
     return r;
   }
 
@@ -390,8 +412,8 @@ class Parser {
 
   Lexer lex_;
   std::string file_;
+  int depth_ = 0;
   Token tok_;
-  std::vector<SourceLoc> outputLocs_;
 };
 
 }  // namespace

@@ -65,6 +65,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return declared;
     case OpKind::Input:
     case OpKind::State:
+    case OpKind::Fused:  // the verifier checks the body against the declared type
       checkedNumElements(declared.shape);
       return declared;
     case OpKind::Param: {

@@ -17,6 +17,31 @@ bool isValidName(const std::string& s) {
   return true;
 }
 
+template <typename Fail>
+void verifyFusedBody(const Graph& g, const Node& n, Fail fail) {
+  if (!n.body) fail("'fused' needs a body");
+  const Graph& body = *n.body;
+  size_t inputs = 0;
+  for (const Node& b : body.nodes) {
+    if (b.op == OpKind::Input) {
+      if (b.name != "arg" + std::to_string(inputs)) fail(fmt::format("body input %{} should be %arg{}", b.name, inputs));
+      if (inputs >= n.operands.size()) fail(fmt::format("body has more inputs than the {} operands", n.operands.size()));
+      if (b.type != g.type(n.operands[inputs]))
+        fail(fmt::format("body input %{} is {}, but operand {} is {}", b.name, str(b.type), inputs,
+                         str(g.type(n.operands[inputs]))));
+      ++inputs;
+    } else if (!hasTrait(b.op, kElementwise) && b.op != OpKind::Broadcast && b.op != OpKind::Constant) {
+      fail(fmt::format("a fused body may hold elementwise ops, broadcasts and constants, not '{}'", opName(b.op)));
+    }
+  }
+  if (inputs != n.operands.size()) fail(fmt::format("body has {} inputs for {} operands", inputs, n.operands.size()));
+  if (body.outputs.size() != 1 || body.outputs[0].name != "result" || !body.updates.empty())
+    fail("a fused body has exactly one output, \"result\", and no updates");
+  if (body.type(body.outputs[0].value) != n.type)
+    fail(fmt::format("body result is {}, the node is {}", str(body.type(body.outputs[0].value)), str(n.type)));
+  verify(body);
+}
+
 }  // namespace
 
 void verify(const Graph& g) {
@@ -44,6 +69,8 @@ void verify(const Graph& g) {
     }
     if (inferred != n.type)
       fail(fmt::format("declared type {} but '{}' gives {}", str(n.type), opName(n.op), str(inferred)));
+    if (n.op == OpKind::Fused) verifyFusedBody(g, n, fail);
+    else if (n.body) fail(fmt::format("'{}' cannot have a body", opName(n.op)));
   }
   std::unordered_set<std::string> outputNames;
   for (const auto& o : g.outputs) {

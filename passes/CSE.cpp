@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unordered_map>
 
+#include "graph/TextIR.h"
 #include "passes/Passes.h"
 
 namespace graphc {
@@ -20,6 +21,7 @@ bool eliminateCommonSubexpressions(Graph& g) {
     if (hasTrait(n.op, kCommutative)) std::sort(key_operands.begin(), key_operands.end());
     std::string key = fmt::format("{}({}){}", opName(n.op), fmt::join(key_operands, ","), str(n.type));
     for (const auto& [k, v] : n.attrs) key += fmt::format("|{}={}", k, attrToString(v));
+    if (n.body) key += "|" + printGraph(*n.body);
     auto [it, fresh] = seen.emplace(key, ValueId(i));
     if (!fresh) {
       remap[i] = it->second;

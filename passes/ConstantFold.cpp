@@ -65,7 +65,8 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Gather:
     case OpKind::ScatterAdd:
     case OpKind::LogSoftmax:
-    case OpKind::SoftmaxCrossEntropy: return std::nullopt;
+    case OpKind::SoftmaxCrossEntropy:
+    case OpKind::Fused: return std::nullopt;
   }
   return std::nullopt;
 }

@@ -4,6 +4,8 @@
 
 #include "passes/PassManager.h"
 #include "passes/Autodiff.h"
+#include "passes/Fusion.h"
+#include "passes/MemoryPlanning.h"
 #include "passes/Passes.h"
 #include "passes/TrainingStep.h"
 
@@ -52,6 +54,9 @@ const std::vector<Entry>& registry() {
          }
          return any;
        }},
+      {"fuse", "merge chains of elementwise ops (with edge broadcasts) into fused kernels",
+       [](Graph& g) { return fuseElementwise(g); }},
+      {"plan", "assign every value an arena offset by liveness; sets arena_bytes", planMemory},
   };
   return entries;
 }

@@ -351,6 +351,11 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::ScatterAdd: return scatterAddOp(n, *in[0], *in[1]);
     case OpKind::LogSoftmax: return logSoftmaxOp(n, *in[0]);
     case OpKind::SoftmaxCrossEntropy: return softmaxCrossEntropyOp(n, *in[0], *in[1]);
+    case OpKind::Fused: {
+      TensorMap args;
+      for (size_t k = 0; k < in.size(); ++k) args["arg" + std::to_string(k)] = *in[k];
+      return Interpreter(*n.body).run(args).at("result");
+    }
   }
   throw Error("unknown op");
 }

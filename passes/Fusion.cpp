@@ -1,0 +1,129 @@
+// passes/Fusion.cpp — producer/consumer fusion of elementwise ops.
+#include "passes/Fusion.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+
+#include "graph/KernelShape.h"
+#include "passes/Passes.h"
+
+namespace graphc {
+namespace {
+
+std::vector<std::vector<ValueId>> userLists(const Graph& g) {
+  std::vector<std::vector<ValueId>> users(g.size());
+  for (size_t i = 0; i < g.size(); ++i)
+    for (ValueId o : g.nodes[i].operands) users[size_t(o)].push_back(ValueId(i));
+  for (const auto& o : g.outputs) users[size_t(o.value)].push_back(-1);
+  for (const auto& u : g.updates) users[size_t(u.value)].push_back(-1);
+  return users;
+}
+
+// Builds the body graph of a kernel from its members (ascending indices).
+std::shared_ptr<Graph> buildBody(const Graph& g, const std::vector<ValueId>& members, std::vector<ValueId>& operands) {
+  auto body = std::make_shared<Graph>();
+  std::map<ValueId, ValueId> local;  // outer id -> body id
+  std::vector<bool> isMember(g.size(), false);
+  for (ValueId m : members) isMember[size_t(m)] = true;
+  // Inputs first, in order of first use.
+  for (ValueId m : members)
+    for (ValueId o : g.node(m).operands)
+      if (!isMember[size_t(o)] && !local.count(o)) {
+        Node in;
+        in.op = OpKind::Input;
+        in.name = "arg" + std::to_string(operands.size());
+        in.type = g.type(o);
+        local[o] = body->add(std::move(in));
+        operands.push_back(o);
+      }
+  int64_t counter = 0;
+  for (ValueId m : members) {
+    const Node& src = g.node(m);
+    Node n;
+    n.op = src.op;
+    n.name = std::to_string(counter++);
+    n.attrs = src.attrs;
+    n.type = src.type;
+    for (ValueId o : src.operands) n.operands.push_back(local.at(o));
+    local[m] = body->add(std::move(n));
+  }
+  body->outputs.push_back({"result", local.at(members.back()), {}});
+  return body;
+}
+
+}  // namespace
+
+std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, const Shape& shape,
+                                         const std::vector<bool>& inGroup, const std::vector<std::vector<ValueId>>& users,
+                                         size_t groupSize, const FusionOptions& options) {
+  const Node& p = g.node(producer);
+  if (groupSize >= options.maxOpsPerKernel) return fmt::format("the kernel already has {} ops", groupSize);
+  if (p.op == OpKind::Constant) return std::nullopt;  // copied into each kernel that reads it
+  if (p.op == OpKind::Input || p.op == OpKind::Param || p.op == OpKind::State || p.op == OpKind::Fused)
+    return fmt::format("'{}' is read from memory", opName(p.op));
+  if (!hasTrait(p.op, kElementwise) && p.op != OpKind::Broadcast)
+    return fmt::format("'{}' is not elementwise", opName(p.op));
+  if (p.type.shape != shape) return fmt::format("its shape {} differs from the kernel's {}", str(p.type.shape), str(shape));
+  if (p.op == OpKind::Broadcast) {
+    // Indexing the smaller operand is free, so each kernel takes its own copy
+    // of the broadcast, whoever else reads it.
+    std::string why;
+    if (!classifyBroadcast(g.type(p.operands[0]).shape, shape, &why)) return why;
+    return std::nullopt;
+  }
+  for (ValueId u : users[size_t(producer)])
+    if (u < 0 || !inGroup[size_t(u)])
+      return u < 0 ? std::string("it is a graph output") : fmt::format("it is also used by %{}", g.node(u).name);
+  return std::nullopt;
+}
+
+bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::string>* refusals) {
+  auto users = userLists(g);
+  std::vector<bool> assigned(g.size(), false), inGroup(g.size(), false);
+  bool changed = false;
+  for (size_t r = g.size(); r-- > 0;) {
+    const Node& root = g.nodes[r];
+    if (assigned[r] || !hasTrait(root.op, kElementwise)) continue;
+    const Shape shape = root.type.shape;
+    std::vector<ValueId> members = {ValueId(r)};
+    inGroup[r] = assigned[r] = true;
+    // Absorb producers until nothing more qualifies; members only grow.
+    for (size_t k = 0; k < members.size(); ++k) {
+      const Node& m = g.node(members[k]);
+      for (ValueId o : m.operands) {
+        if (inGroup[size_t(o)]) continue;
+        // A broadcast's operand has another shape: it is always an edge input,
+        // unless it is a constant.
+        if (m.op == OpKind::Broadcast && g.node(o).op != OpKind::Constant) continue;
+        auto why = fusionRefusal(g, o, m.op == OpKind::Broadcast ? g.type(o).shape : shape, inGroup, users,
+                                 members.size(), options);
+        if (why) {
+          if (refusals) refusals->push_back(fmt::format("%{} -> %{}: {}", g.node(o).name, root.name, *why));
+          continue;
+        }
+        members.push_back(o);
+        inGroup[size_t(o)] = true;
+        OpKind op = g.node(o).op;
+        if (op != OpKind::Constant && op != OpKind::Broadcast) assigned[size_t(o)] = true;
+      }
+    }
+    std::sort(members.begin(), members.end());
+    std::vector<ValueId> operands;
+    auto body = buildBody(g, members, operands);
+    for (ValueId m : members) inGroup[size_t(m)] = false;
+    Node fused;
+    fused.op = OpKind::Fused;
+    fused.name = g.nodes[r].name;
+    fused.type = g.nodes[r].type;
+    fused.operands = operands;
+    fused.body = std::move(body);
+    fused.body->name = fused.name;
+    g.nodes[r] = std::move(fused);
+    changed = true;
+  }
+  if (changed) eliminateDeadCode(g);
+  return changed;
+}
+
+}  // namespace graphc

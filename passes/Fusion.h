@@ -1,0 +1,30 @@
+// passes/Fusion.h — elementwise fusion: chains of elementwise ops, with
+// broadcasts and constants at their edge, become one `fused` node.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/Graph.h"
+
+namespace graphc {
+
+struct FusionOptions {
+  size_t maxOpsPerKernel = 96;
+};
+
+// Why `producer` cannot join a kernel whose members are marked in `inGroup`
+// and whose output shape is `shape`; nullopt when it can. `users` lists each
+// node's users (node indices; -1 for an output or update).
+std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, const Shape& shape,
+                                         const std::vector<bool>& inGroup, const std::vector<std::vector<ValueId>>& users,
+                                         size_t groupSize, const FusionOptions& options = {});
+
+// Constants and broadcasts are copied into every kernel that reads them.
+// Rewrites every elementwise op into a fused kernel (greedy, from the last
+// node backwards, absorbing producers the predicate accepts). Returns whether
+// the graph changed. `refusals` (optional) collects "%producer -> %root: why".
+bool fuseElementwise(Graph& g, const FusionOptions& options = {}, std::vector<std::string>* refusals = nullptr);
+
+}  // namespace graphc

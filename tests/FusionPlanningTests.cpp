@@ -1,0 +1,137 @@
+// tests/FusionPlanningTests.cpp — elementwise fusion and memory planning.
+#include "TestUtil.h"
+#include "graph/Verifier.h"
+#include "models/Model.h"
+#include "passes/Fusion.h"
+#include "passes/MemoryPlanning.h"
+#include "passes/PassManager.h"
+#include "runtime/Initializers.h"
+#include "runtime/Trainer.h"
+
+using namespace graphc;
+
+namespace {
+
+std::string run(const std::string& text, const std::string& pipeline) {
+  Graph g = parseGraph(text, "in.gir");
+  PassManager pm;
+  pm.addPipeline(pipeline);
+  pm.run(g);
+  std::string out = printGraph(g);
+  CHECK(printGraph(parseGraph(out)) == out);
+  return out;
+}
+
+int countOps(const Graph& g, OpKind k) { return int(g.nodesOf(k).size()); }
+
+}  // namespace
+
+TEST_CASE("fuse: a cell's bias, adds and tanh become one kernel reading the bias row") {
+  std::string out = run(R"(graph @cell {
+  %x = input : f32[4,8]
+  %h = input : f32[4,8]
+  %b = param {init = "zeros"} : f32[8]
+  %bb = broadcast(%b) {shape = [4, 8]} : f32[4,8]
+  %s = add(%x, %h) : f32[4,8]
+  %t = add(%s, %bb) : f32[4,8]
+  %y = tanh(%t) : f32[4,8]
+  output "y" = %y
+})",
+                        "fuse");
+  CHECK_IR(out, R"(
+    CHECK: %y = fused(%b, %x, %h) : f32[4,8] {
+    CHECK-NEXT: %arg0 = input : f32[8]
+    CHECK-NEXT: %arg1 = input : f32[4,8]
+    CHECK-NEXT: %arg2 = input : f32[4,8]
+    CHECK-NEXT: %0 = broadcast(%arg0) {shape = [4, 8]} : f32[4,8]
+    CHECK-NEXT: %1 = add(%arg1, %arg2)
+    CHECK-NEXT: %2 = add(%1, %0)
+    CHECK-NEXT: %3 = tanh(%2)
+    CHECK-NEXT: output "result" = %3
+    CHECK-COUNT-1: = fused(
+    CHECK-NOT: %bb)");
+}
+
+TEST_CASE("fuse: refuses non-elementwise producers, shared values and outputs, and says why") {
+  Graph g = parseGraph(R"(graph @g {
+  %x = input : f32[4,8]
+  %w = input : f32[8,8]
+  %m = matmul(%x, %w) : f32[4,8]
+  %e = exp(%m) : f32[4,8]
+  %shared = neg(%x) : f32[4,8]
+  %a = add(%e, %shared) : f32[4,8]
+  %b = mul(%shared, %a) : f32[4,8]
+  %col = input : f32[4,1]
+  %odd = input : f32[1,4,1]
+  %bc = broadcast(%odd) {shape = [2, 4, 8]} : f32[2,4,8]
+  %t = tanh(%bc) : f32[2,4,8]
+  output "a" = %a
+  output "b" = %b
+  output "t" = %t
+})");
+  std::vector<std::string> why;
+  fuseElementwise(g, {}, &why);
+  verify(g);
+  auto has = [&](const std::string& s) {
+    for (const auto& w : why)
+      if (w == s) return true;
+    return false;
+  };
+  CHECK(has("%m -> %a: 'matmul' is not elementwise"));
+  CHECK(has("%shared -> %b: it is also used by %a"));
+  CHECK(has("%a -> %b: it is a graph output"));
+  CHECK(has("%bc -> %t: broadcast [1,4,1] -> [2,4,8] is not a scalar, row or column pattern"));
+  CHECK(countOps(g, OpKind::Fused) == 4);  // {e, a}, {shared}, {b}, {t}
+}
+
+TEST_CASE("fuse: results equal the unfused graph on the interpreter; the seed step has few kernels") {
+  ModelConfig c{4, 6, 16, 28, 1};
+  Graph g = buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{});
+  Graph fused = g;
+  fuseElementwise(fused);
+  verify(fused);
+  CHECK(countOps(fused, OpKind::Fused) > 0);
+  for (OpKind k : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Tanh, OpKind::Exp})
+    CHECK(countOps(fused, k) == 0);  // every elementwise op is inside a kernel
+  int elementwise = 0;
+  for (const Node& n : g.nodes) elementwise += hasTrait(n.op, kElementwise) || n.op == OpKind::Broadcast;
+  CHECK(countOps(fused, OpKind::Fused) * 2 < elementwise);
+  CHECK(countOps(fused, OpKind::Broadcast) == 0);  // every bias and scale broadcast went into a kernel
+  Rng rng(3);
+  TensorMap vars = initializeParams(g, rng);
+  for (auto& [name, t] : zeroState(g)) vars[name] = t;
+  Tensor X(DType::I32, {4, 6});
+  for (int64_t i = 0; i < X.size(); ++i) X.i32()[i] = int32_t(rng.uniformInt(0, 27));
+  vars["X"] = X;
+  vars["Y"] = X;
+  TensorMap v2 = vars;
+  auto a = Interpreter(g).run(vars);
+  auto b = Interpreter(fused).run(v2);
+  CHECK(a.at("loss").item() == b.at("loss").item());
+  CHECK(vars.at("W_hh").f32Vector() == v2.at("W_hh").f32Vector());
+}
+
+TEST_CASE("plan: values live at the same time never share bytes; buffers are reused") {
+  ModelConfig c{4, 6, 16, 28, 1};
+  Graph g = buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{});
+  fuseElementwise(g);
+  planMemory(g);
+  verify(g);
+  auto ranges = liveRanges(g);
+  int64_t arena = attrInt(g.attrs, "arena_bytes"), total = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    int64_t off = attrInt(g.nodes[i].attrs, "offset"), size = bufferBytes(g.nodes[i].type);
+    total += size;
+    CHECK(off % kBufferAlignment == 0);
+    CHECK(off + size <= arena);
+    for (size_t j = 0; j < i; ++j) {
+      bool overlapInTime = ranges[i].first <= ranges[j].second && ranges[j].first <= ranges[i].second;
+      if (!overlapInTime) continue;
+      int64_t offJ = attrInt(g.nodes[j].attrs, "offset"), sizeJ = bufferBytes(g.nodes[j].type);
+      bool overlapInSpace = off < offJ + sizeJ && offJ < off + size && size > 0 && sizeJ > 0;
+      INFO("%" << g.nodes[i].name << " and %" << g.nodes[j].name);
+      CHECK_FALSE(overlapInSpace);
+    }
+  }
+  CHECK(arena < total * 3 / 4);
+}
