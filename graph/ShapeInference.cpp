@@ -46,6 +46,7 @@ bool isKnownInit(const std::string& s) {
 }  // namespace
 
 int64_t checkedNumElements(const Shape& s) {
+  if (s.size() > 8) fail(fmt::format("rank {} is above the supported 8", s.size()));
   int64_t n = 1;
   for (int64_t d : s) {
     if (d < 0) fail(fmt::format("negative dimension {} in {}", d, str(s)));

@@ -27,6 +27,9 @@ struct TensorType {
   bool operator!=(const TensorType& o) const { return !(*this == o); }
 };
 
+// Row-major strides of a shape, in elements.
+std::vector<int64_t> stridesOf(const Shape& s);
+
 // "f32[32,512]", "i32[]".
 std::string str(const Shape& s);
 std::string str(const TensorType& t);

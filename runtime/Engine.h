@@ -18,7 +18,13 @@ class Engine {
   virtual TensorMap run(TensorMap& vars) = 0;
 };
 
-// kind: "interp". The graph must outlive the engine.
-std::unique_ptr<Engine> createEngine(const std::string& kind, const Graph& g);
+struct EngineOptions {
+  std::string cacheDir;     // JIT object cache ("" = the default under the user's cache directory)
+  bool useCache = true;
+};
+
+// kind: "jit" (compiled, the default) or "interp" (the reference
+// interpreter). The graph must outlive the engine.
+std::unique_ptr<Engine> createEngine(const std::string& kind, const Graph& g, const EngineOptions& options = {});
 
 }  // namespace graphc

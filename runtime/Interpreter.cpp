@@ -398,9 +398,4 @@ TensorMap Interpreter::run(TensorMap& vars) {
   return outputs;
 }
 
-std::unique_ptr<Engine> createEngine(const std::string& kind, const Graph& g) {
-  if (kind == "interp") return std::make_unique<Interpreter>(g);
-  throw Error(fmt::format("unknown engine '{}' (known: interp)", kind));
-}
-
 }  // namespace graphc

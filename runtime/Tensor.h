@@ -45,7 +45,4 @@ class Tensor {
 // Named tensors: the inputs, params and state a graph runs with.
 using TensorMap = std::unordered_map<std::string, Tensor>;
 
-// Row-major strides of a shape.
-std::vector<int64_t> stridesOf(const Shape& s);
-
 }  // namespace graphc

@@ -32,7 +32,7 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
                             "(need at least {})",
                             corpus.tokens.size(), options_.model.batchSize, options_.model.numSteps, needed));
   step_ = buildTrainingGraph(model, options_.model, options_.optimizer);
-  engine_ = createEngine(options_.engine, step_);
+  engine_ = createEngine(options_.engine, step_, options_.engineOptions);
   vars_ = initializeParams(step_, rng_);
   for (const Node& n : step_.nodes) {
     if (n.op == OpKind::Param) paramNames_.push_back(n.name);
@@ -62,6 +62,7 @@ EpochReport Trainer::trainEpoch() {
     TensorMap out = engine_->run(vars_);
     double loss = out.at("loss").item();
     ++steps_;
+    if (onStep) onStep(loss);
     if (!std::isfinite(loss))
       throw Error(fmt::format("training diverged: the loss is {} at epoch {}, step {} (try a lower --lr or --clip)", loss,
                               epoch_, i + 1));

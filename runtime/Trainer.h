@@ -1,6 +1,7 @@
 // runtime/Trainer.h — trains a model on a corpus, one whole-step graph per minibatch.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,7 +18,8 @@ struct TrainOptions {
   OptimizerConfig optimizer;
   IterKind iter = IterKind::Sequential;
   uint64_t seed = 0;
-  std::string engine = "interp";
+  std::string engine = "jit";
+  EngineOptions engineOptions;
 };
 
 struct EpochReport {
@@ -38,6 +40,8 @@ class Trainer {
 
   // The trained params (by param name).
   TensorMap params() const;
+  // Called with each minibatch's loss (tests and progress use it).
+  std::function<void(double)> onStep;
   const Graph& stepGraph() const { return step_; }
 
  private:

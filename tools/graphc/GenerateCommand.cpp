@@ -44,7 +44,7 @@ void addGenerateCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for sampling")->capture_default_str();
-  cmd->add_option("--engine", f->engine, "Execution engine")->check(CLI::IsMember({"interp"}))->capture_default_str();
+  cmd->add_option("--engine", f->engine, "Execution engine")->check(CLI::IsMember({"jit", "interp"}))->capture_default_str();
   cmd->callback([f] { runGenerate(*f); });
 }
 

@@ -147,7 +147,7 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")->capture_default_str();
   cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt)");
-  cmd->add_option("--engine", f->engine, "Execution engine")->check(CLI::IsMember({"interp"}))->capture_default_str();
+  cmd->add_option("--engine", f->engine, "Execution engine")->check(CLI::IsMember({"jit", "interp"}))->capture_default_str();
   cmd->add_option("--sample-every", f->sampleEvery, "Print a greedy sample after \"time traveller\" every N epochs (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -1,0 +1,56 @@
+// codegen/Jit.h — from a planned graph to a callable native entry: LLVM IR,
+// the new pass manager for the host CPU, object code, a disk cache of that
+// object, and ORC LLJIT to load it with the runtime kernels bound by name.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/ModuleBuilder.h"
+#include "graph/Graph.h"
+
+namespace llvm::orc {
+class LLJIT;
+}
+
+namespace graphc {
+
+struct JitOptions {
+  std::string cacheDir;  // "" = the default (defaultCacheDir())
+  bool useCache = true;
+};
+
+struct CompileReport {
+  double irSeconds = 0, optimizeSeconds = 0, codegenSeconds = 0, loadSeconds = 0;
+  bool cacheHit = false;
+  std::string cacheFile;  // "" when caching is off
+  ModuleStats module;
+};
+
+using EntryFunction = void (*)(char* arena);
+
+class CompiledGraph {
+ public:
+  // `g` must be fused and planned. Throws graphc::Error for every failure.
+  static std::unique_ptr<CompiledGraph> compile(const Graph& g, const JitOptions& options, CompileReport* report);
+  ~CompiledGraph();
+  EntryFunction entry() const { return entry_; }
+
+ private:
+  CompiledGraph() = default;
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  EntryFunction entry_ = nullptr;
+};
+
+enum class EmitKind { LlvmIr, OptimizedLlvmIr, Assembly, Object };
+// The generated code as text (or object bytes) for `graphc compile --emit`.
+std::string emitCode(const Graph& g, EmitKind kind);
+
+// $XDG_CACHE_HOME/graphc, else $HOME/.cache/graphc, else /tmp/graphc-cache.
+std::string defaultCacheDir();
+
+// The host CPU as LLVM sees it: "znver4 +avx2,+fma,...".
+std::string hostCpuDescription();
+
+}  // namespace graphc

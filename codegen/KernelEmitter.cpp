@@ -1,0 +1,219 @@
+// codegen/KernelEmitter.cpp — loops for fused elementwise kernels.
+#include "codegen/KernelEmitter.h"
+
+#include <fmt/format.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include "codegen/MathEmitter.h"
+#include "graph/KernelShape.h"
+
+namespace graphc {
+namespace {
+
+struct LoopIndex {
+  llvm::Value* row;   // i64
+  llvm::Value* col;   // i64
+  llvm::Value* flat;  // i64: row * cols + col
+};
+
+llvm::Type* elementType(llvm::IRBuilder<>& b, DType t) {
+  return t == DType::F32 ? static_cast<llvm::Type*>(b.getFloatTy()) : b.getInt32Ty();
+}
+
+// The scalar value of one body node at the loop's current element.
+class BodyEmitter {
+ public:
+  BodyEmitter(llvm::IRBuilder<>& b, const Graph& body, llvm::Function* f, const Shape& outShape)
+      : b_(b), body_(body), f_(f), outShape_(outShape), values_(body.size(), nullptr) {}
+
+  llvm::Value* emit(const LoopIndex& at) {
+    for (size_t i = 0; i < body_.size(); ++i) {
+      const Node& n = body_.nodes[i];
+      if (n.op == OpKind::Input) continue;  // loaded where it is used
+      values_[i] = emitNode(n, at);
+    }
+    return values_[size_t(body_.outputs[0].value)];
+  }
+
+ private:
+  llvm::Value* load(ValueId input, llvm::Value* index) {
+    const Node& in = body_.node(input);
+    size_t arg = size_t(std::stoul(in.name.substr(3))) + 1;  // argK; argument 0 is the output
+    llvm::Type* t = elementType(b_, in.type.dtype);
+    llvm::Value* ptr = b_.CreateInBoundsGEP(t, f_->getArg(unsigned(arg)), index);
+    return b_.CreateLoad(t, ptr);
+  }
+
+  llvm::Value* operand(const Node& n, size_t k, const LoopIndex& at) {
+    ValueId o = n.operands[k];
+    if (body_.node(o).op == OpKind::Input) return load(o, at.flat);
+    return values_[size_t(o)];
+  }
+
+  llvm::Value* constant(const Node& n) {
+    if (n.type.dtype == DType::F32) return llvm::ConstantFP::get(b_.getFloatTy(), attrFloat(n.attrs, "value"));
+    return b_.getInt32(uint32_t(int32_t(attrInt(n.attrs, "value"))));
+  }
+
+  llvm::Value* emitNode(const Node& n, const LoopIndex& at) {
+    // Compare and convert work in their operand's type; everything else in its result's.
+    bool isFloat = n.op == OpKind::Compare || n.op == OpKind::Convert ? body_.type(n.operands[0]).dtype == DType::F32
+                                                                      : n.type.dtype == DType::F32;
+    auto x = [&](size_t k) { return operand(n, k, at); };
+    llvm::Type* f32 = b_.getFloatTy();
+    switch (n.op) {
+      case OpKind::Constant: return constant(n);
+      case OpKind::Broadcast: {
+        ValueId src = n.operands[0];
+        if (body_.node(src).op == OpKind::Constant) return constant(body_.node(src));
+        auto pattern = classifyBroadcast(body_.type(src).shape, n.type.shape);
+        if (!pattern) throw Error(fmt::format("codegen: unsupported broadcast in fused kernel %{}", body_.name));
+        switch (*pattern) {
+          case BroadcastPattern::Full: return load(src, at.flat);
+          case BroadcastPattern::Scalar: return load(src, b_.getInt64(0));
+          case BroadcastPattern::Row: return load(src, at.col);
+          case BroadcastPattern::Column: return load(src, at.row);
+        }
+        return nullptr;
+      }
+      case OpKind::Add: return isFloat ? b_.CreateFAdd(x(0), x(1)) : b_.CreateAdd(x(0), x(1));
+      case OpKind::Sub: return isFloat ? b_.CreateFSub(x(0), x(1)) : b_.CreateSub(x(0), x(1));
+      case OpKind::Mul: return isFloat ? b_.CreateFMul(x(0), x(1)) : b_.CreateMul(x(0), x(1));
+      case OpKind::Div: {
+        if (isFloat) return b_.CreateFDiv(x(0), x(1));
+        // Integer division by zero gives 0, as in the interpreter (and no trap).
+        llvm::Value* d = x(1);
+        llvm::Value* zero = b_.CreateICmpEQ(d, b_.getInt32(0));
+        llvm::Value* safe = b_.CreateSelect(zero, b_.getInt32(1), d);
+        return b_.CreateSelect(zero, b_.getInt32(0), b_.CreateSDiv(x(0), safe));
+      }
+      case OpKind::Maximum:
+      case OpKind::Minimum: {
+        llvm::Value* a = x(0);
+        llvm::Value* c = x(1);
+        bool max = n.op == OpKind::Maximum;
+        if (!isFloat) return b_.CreateSelect(max ? b_.CreateICmpSGT(a, c) : b_.CreateICmpSLT(a, c), a, c);
+        // (a is NaN or a beats c) ? a : c — NaN propagates as in the interpreter.
+        llvm::Value* wins = b_.CreateOr(b_.CreateFCmpUNO(a, a), max ? b_.CreateFCmpOGT(a, c) : b_.CreateFCmpOLT(a, c));
+        return b_.CreateSelect(wins, a, c);
+      }
+      case OpKind::Compare: {
+        const std::string& p = attrString(n.attrs, "pred");
+        llvm::Value* a = x(0);
+        llvm::Value* c = x(1);
+        llvm::Value* r;
+        if (isFloat) {
+          r = p == "eq" ? b_.CreateFCmpOEQ(a, c) : p == "ne" ? b_.CreateFCmpUNE(a, c) : p == "lt" ? b_.CreateFCmpOLT(a, c)
+            : p == "le" ? b_.CreateFCmpOLE(a, c) : p == "gt" ? b_.CreateFCmpOGT(a, c) : b_.CreateFCmpOGE(a, c);
+        } else {
+          r = p == "eq" ? b_.CreateICmpEQ(a, c) : p == "ne" ? b_.CreateICmpNE(a, c) : p == "lt" ? b_.CreateICmpSLT(a, c)
+            : p == "le" ? b_.CreateICmpSLE(a, c) : p == "gt" ? b_.CreateICmpSGT(a, c) : b_.CreateICmpSGE(a, c);
+        }
+        return b_.CreateZExt(r, b_.getInt32Ty());
+      }
+      case OpKind::Select: return b_.CreateSelect(b_.CreateICmpNE(x(0), b_.getInt32(0)), x(1), x(2));
+      case OpKind::Neg: return isFloat ? b_.CreateFNeg(x(0)) : b_.CreateNeg(x(0));
+      case OpKind::Exp: return emitExp(b_, x(0));
+      case OpKind::Log: return emitLog(b_, x(0));
+      case OpKind::Tanh: return emitTanh(b_, x(0));
+      case OpKind::Sigmoid: return emitSigmoid(b_, x(0));
+      case OpKind::Relu: {
+        llvm::Value* a = x(0);
+        return b_.CreateSelect(b_.CreateFCmpOGT(a, llvm::ConstantFP::get(f32, 0.0)), a, llvm::ConstantFP::get(f32, 0.0));
+      }
+      case OpKind::Sqrt: return b_.CreateIntrinsic(llvm::Intrinsic::sqrt, {f32}, {x(0)});
+      case OpKind::Convert: {
+        bool toFloat = n.type.dtype == DType::F32;
+        if (isFloat == toFloat) return x(0);
+        if (toFloat) return b_.CreateSIToFP(x(0), f32);
+        return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {b_.getInt32Ty(), f32}, {x(0)});
+      }
+      case OpKind::Input:
+      case OpKind::Param:
+      case OpKind::State:
+      case OpKind::MatMul:
+      case OpKind::ReduceSum:
+      case OpKind::ReduceMean:
+      case OpKind::ReduceMax:
+      case OpKind::ArgMax:
+      case OpKind::Reshape:
+      case OpKind::Transpose:
+      case OpKind::Slice:
+      case OpKind::Pad:
+      case OpKind::Concat:
+      case OpKind::OneHot:
+      case OpKind::Gather:
+      case OpKind::ScatterAdd:
+      case OpKind::LogSoftmax:
+      case OpKind::SoftmaxCrossEntropy:
+      case OpKind::Fused: break;
+    }
+    throw Error(fmt::format("codegen: '{}' cannot appear in a fused kernel", opName(n.op)));
+  }
+
+  llvm::IRBuilder<>& b_;
+  const Graph& body_;
+  llvm::Function* f_;
+  Shape outShape_;
+  std::vector<llvm::Value*> values_;
+};
+
+// Emits for (i = 0; i < n; ++i) with the body built by `inner(i)` at the insertion point.
+template <typename Inner>
+void emitLoop(llvm::IRBuilder<>& b, llvm::Function* f, llvm::Value* n, const char* name, Inner inner) {
+  llvm::BasicBlock* pre = b.GetInsertBlock();
+  llvm::BasicBlock* header = llvm::BasicBlock::Create(b.getContext(), std::string(name) + ".body", f);
+  llvm::BasicBlock* exit = llvm::BasicBlock::Create(b.getContext(), std::string(name) + ".exit", f);
+  b.CreateCondBr(b.CreateICmpSGT(n, b.getInt64(0)), header, exit);
+  b.SetInsertPoint(header);
+  llvm::PHINode* i = b.CreatePHI(b.getInt64Ty(), 2, name);
+  i->addIncoming(b.getInt64(0), pre);
+  inner(i);
+  llvm::Value* next = b.CreateAdd(i, b.getInt64(1), "", true, true);
+  i->addIncoming(next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpSLT(next, n), header, exit);
+  b.SetInsertPoint(exit);
+}
+
+}  // namespace
+
+llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  size_t inputs = 0;
+  for (const Node& n : body.nodes) inputs += n.op == OpKind::Input;
+  std::vector<llvm::Type*> params(inputs + 1, llvm::PointerType::getUnqual(ctx));
+  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
+  auto* f = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m);
+  for (auto& arg : f->args()) {
+    arg.addAttr(llvm::Attribute::NoAlias);
+    arg.addAttr(llvm::Attribute::NoCapture);
+  }
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  f->addFnAttr(llvm::Attribute::NoInline);  // one copy, called from the entry at every time step
+
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+  const TensorType& out = body.type(body.outputs[0].value);
+  KernelGrid grid = kernelGrid(out.shape);
+  // Without row/column operands one flat loop is simplest for the vectorizer.
+  bool needsGrid = false;
+  for (const Node& n : body.nodes)
+    if (n.op == OpKind::Broadcast && body.node(n.operands[0]).op != OpKind::Constant) {
+      auto p = classifyBroadcast(body.type(n.operands[0]).shape, n.type.shape);
+      needsGrid |= p && (*p == BroadcastPattern::Row || *p == BroadcastPattern::Column);
+    }
+  if (!needsGrid) grid = {1, grid.rows * grid.cols};
+  llvm::Type* outType = elementType(b, out.dtype);
+  BodyEmitter emitter(b, body, f, out.shape);
+  emitLoop(b, f, b.getInt64(uint64_t(grid.rows)), "row", [&](llvm::Value* row) {
+    emitLoop(b, f, b.getInt64(uint64_t(grid.cols)), "col", [&](llvm::Value* col) {
+      llvm::Value* flat = b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(grid.cols)), "", true, true), col, "", true, true);
+      llvm::Value* v = emitter.emit({row, col, flat});
+      b.CreateStore(v, b.CreateInBoundsGEP(outType, f->getArg(0), flat));
+    });
+  });
+  b.CreateRetVoid();
+  return f;
+}
+
+}  // namespace graphc

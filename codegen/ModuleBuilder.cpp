@@ -1,0 +1,242 @@
+// codegen/ModuleBuilder.cpp — the entry function: one call per node, into a
+// fused kernel or a runtime kernel, on pointers into the arena.
+#include "codegen/ModuleBuilder.h"
+
+#include <cstring>
+#include <fmt/format.h>
+#include <llvm/IR/IRBuilder.h>
+#include <map>
+
+#include "codegen/KernelEmitter.h"
+#include "graph/TextIR.h"
+
+namespace graphc {
+namespace {
+
+class EntryBuilder {
+ public:
+  EntryBuilder(llvm::Module& m, const Graph& g, ModuleStats& stats) : m_(m), g_(g), stats_(stats), b_(m.getContext()) {}
+
+  void build() {
+    llvm::LLVMContext& ctx = m_.getContext();
+    auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy()}, false);
+    entry_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, kEntryName, m_);
+    entry_->addFnAttr(llvm::Attribute::NoUnwind);
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry_));
+    for (size_t i = 0; i < g_.size(); ++i) lower(g_.nodes[i]);
+    b_.CreateRetVoid();
+  }
+
+ private:
+  llvm::Type* ptrTy() { return llvm::PointerType::getUnqual(m_.getContext()); }
+  llvm::Value* i64(int64_t v) { return b_.getInt64(uint64_t(v)); }
+  llvm::Value* i32(int64_t v) { return b_.getInt32(uint32_t(v)); }
+
+  int64_t offsetOf(const Node& n) {
+    auto it = n.attrs.find("offset");
+    if (it == n.attrs.end()) throw Error(fmt::format("codegen: %{} has no arena offset; run the plan pass first", n.name));
+    return attrInt(n.attrs, "offset");
+  }
+  llvm::Value* buffer(const Node& n) {
+    return b_.CreateInBoundsGEP(b_.getInt8Ty(), entry_->getArg(0), i64(offsetOf(n)), n.name);
+  }
+  llvm::Value* buffer(ValueId v) { return buffer(g_.node(v)); }
+
+  llvm::FunctionCallee runtime(const char* name, std::vector<llvm::Type*> params) {
+    auto* type = llvm::FunctionType::get(b_.getVoidTy(), params, false);
+    return m_.getOrInsertFunction(name, type);
+  }
+  void call(const char* name, std::vector<llvm::Value*> args) {
+    std::vector<llvm::Type*> types;
+    for (auto* a : args) types.push_back(a->getType());
+    b_.CreateCall(runtime(name, types), args);
+    ++stats_.runtimeCalls;
+  }
+  // A private constant i64 array, for kernels that take a shape descriptor.
+  llvm::Value* desc(const std::vector<int64_t>& values) {
+    auto* type = llvm::ArrayType::get(b_.getInt64Ty(), values.size());
+    std::vector<llvm::Constant*> elems;
+    for (int64_t v : values) elems.push_back(b_.getInt64(uint64_t(v)));
+    return new llvm::GlobalVariable(m_, type, true, llvm::GlobalValue::PrivateLinkage,
+                                    llvm::ConstantArray::get(type, elems), "desc");
+  }
+
+  void stridedCopy(const char* kernel, llvm::Value* in, llvm::Value* out, const Shape& dims,
+                   const std::vector<int64_t>& strides, int64_t base) {
+    std::vector<int64_t> d = {int64_t(dims.size()), base};
+    d.insert(d.end(), dims.begin(), dims.end());
+    d.insert(d.end(), strides.begin(), strides.end());
+    call(kernel, {in, out, desc(d)});
+  }
+
+  void lower(const Node& n) {
+    auto in = [&](size_t k) { return buffer(n.operands[k]); };
+    auto inType = [&](size_t k) { return g_.type(n.operands[k]); };
+    switch (n.op) {
+      case OpKind::Input:
+      case OpKind::Param:
+      case OpKind::State: return;  // copied into the arena by the executor
+      case OpKind::Constant: {
+        uint32_t bits;
+        if (n.type.dtype == DType::F32) {
+          float f = float(attrFloat(n.attrs, "value"));
+          std::memcpy(&bits, &f, 4);
+        } else {
+          bits = uint32_t(int32_t(attrInt(n.attrs, "value")));
+        }
+        call("graphc_rt_fill", {buffer(n), i64(n.type.numElements()), i32(int64_t(bits))});
+        return;
+      }
+      case OpKind::Fused: {
+        std::string key = printGraph(*n.body);
+        auto it = kernels_.find(key);
+        if (it == kernels_.end()) {
+          std::string name = fmt::format("fused_{}", kernels_.size());
+          it = kernels_.emplace(key, emitFusedKernel(m_, *n.body, name)).first;
+        }
+        std::vector<llvm::Value*> args = {buffer(n)};
+        for (size_t k = 0; k < n.operands.size(); ++k) args.push_back(in(k));
+        b_.CreateCall(it->second, args);
+        ++stats_.fusedKernels;
+        return;
+      }
+      case OpKind::MatMul: {
+        bool ta = attrInt(n.attrs, "transpose_a", 0) != 0, tb = attrInt(n.attrs, "transpose_b", 0) != 0;
+        int64_t k = inType(0).shape[ta ? 0 : 1];
+        call("graphc_rt_matmul", {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k),
+                                  i32(ta), i32(tb)});
+        return;
+      }
+      case OpKind::ReduceSum:
+      case OpKind::ReduceMean:
+      case OpKind::ReduceMax: {
+        const TensorType& t = inType(0);
+        std::vector<int64_t> d = {n.op == OpKind::ReduceSum ? 0 : n.op == OpKind::ReduceMean ? 1 : 2,
+                                  t.dtype == DType::I32, t.rank()};
+        d.insert(d.end(), t.shape.begin(), t.shape.end());
+        std::vector<int64_t> reduced(size_t(t.rank()), 0);
+        for (int64_t a : attrInts(n.attrs, "axes")) reduced[size_t(a)] = 1;
+        d.insert(d.end(), reduced.begin(), reduced.end());
+        call("graphc_rt_reduce", {in(0), buffer(n), desc(d)});
+        return;
+      }
+      case OpKind::ArgMax: {
+        const TensorType& t = inType(0);
+        int64_t axis = attrInt(n.attrs, "axis");
+        if (axis < 0) axis += t.rank();
+        int64_t len = t.shape[size_t(axis)], inner = stridesOf(t.shape)[size_t(axis)];
+        int64_t outer = len * inner ? t.numElements() / (len * inner) : 0;
+        call("graphc_rt_argmax", {in(0), buffer(n), i64(outer), i64(len), i64(inner), i32(t.dtype == DType::I32)});
+        return;
+      }
+      case OpKind::Broadcast: {
+        const Shape& from = inType(0).shape;
+        auto st = stridesOf(from);
+        std::vector<int64_t> strides(n.type.shape.size(), 0);
+        size_t off = n.type.shape.size() - from.size();
+        for (size_t d = 0; d < from.size(); ++d) strides[off + d] = from[d] == 1 ? 0 : st[d];
+        stridedCopy("graphc_rt_gather_strided", in(0), buffer(n), n.type.shape, strides, 0);
+        return;
+      }
+      case OpKind::Reshape:
+        if (offsetOf(n) != offsetOf(g_.node(n.operands[0])))
+          call("graphc_rt_copy", {buffer(n), in(0), i64(n.type.numElements() * 4)});
+        return;
+      case OpKind::Transpose: {
+        auto st = stridesOf(inType(0).shape);
+        std::vector<int64_t> strides;
+        for (int64_t p : attrInts(n.attrs, "perm")) strides.push_back(st[size_t(p)]);
+        stridedCopy("graphc_rt_gather_strided", in(0), buffer(n), n.type.shape, strides, 0);
+        return;
+      }
+      case OpKind::Slice: {
+        auto st = stridesOf(inType(0).shape);
+        const auto& start = attrInts(n.attrs, "start");
+        int64_t base = 0;
+        for (size_t d = 0; d < st.size(); ++d) base += start[d] * st[d];
+        stridedCopy("graphc_rt_gather_strided", in(0), buffer(n), n.type.shape, st, base);
+        return;
+      }
+      case OpKind::Pad: {
+        auto st = stridesOf(n.type.shape);
+        const auto& low = attrInts(n.attrs, "low");
+        int64_t base = 0;
+        for (size_t d = 0; d < st.size(); ++d) base += low[d] * st[d];
+        call("graphc_rt_fill", {buffer(n), i64(n.type.numElements()), i32(0)});
+        stridedCopy("graphc_rt_scatter_strided", in(0), buffer(n), inType(0).shape, st, base);
+        return;
+      }
+      case OpKind::Concat: {
+        auto st = stridesOf(n.type.shape);
+        int64_t axis = attrInt(n.attrs, "axis");
+        if (axis < 0) axis += n.type.rank();
+        int64_t along = 0;
+        for (size_t k = 0; k < n.operands.size(); ++k) {
+          stridedCopy("graphc_rt_scatter_strided", in(k), buffer(n), inType(k).shape, st, along * st[size_t(axis)]);
+          along += inType(k).shape[size_t(axis)];
+        }
+        return;
+      }
+      case OpKind::OneHot:
+        call("graphc_rt_one_hot", {in(0), buffer(n), i64(inType(0).numElements()), i64(attrInt(n.attrs, "depth"))});
+        return;
+      case OpKind::Gather:
+        call("graphc_rt_gather_rows", {in(0), in(1), buffer(n), i64(inType(1).numElements()), i64(inType(0).shape[1]),
+                                       i64(inType(0).shape[0])});
+        return;
+      case OpKind::ScatterAdd:
+        call("graphc_rt_scatter_add_rows", {in(0), in(1), buffer(n), i64(inType(1).numElements()),
+                                            i64(n.type.shape[1]), i64(n.type.shape[0])});
+        return;
+      case OpKind::LogSoftmax: {
+        int64_t width = n.type.shape.back();
+        call("graphc_rt_log_softmax", {in(0), buffer(n), i64(width ? n.type.numElements() / width : 0), i64(width)});
+        return;
+      }
+      case OpKind::SoftmaxCrossEntropy:
+        call("graphc_rt_softmax_cross_entropy",
+             {in(0), in(1), buffer(n), i64(inType(0).shape[0]), i64(inType(0).shape[1])});
+        return;
+      case OpKind::Add:
+      case OpKind::Sub:
+      case OpKind::Mul:
+      case OpKind::Div:
+      case OpKind::Maximum:
+      case OpKind::Minimum:
+      case OpKind::Compare:
+      case OpKind::Select:
+      case OpKind::Neg:
+      case OpKind::Exp:
+      case OpKind::Log:
+      case OpKind::Tanh:
+      case OpKind::Sigmoid:
+      case OpKind::Relu:
+      case OpKind::Sqrt:
+      case OpKind::Convert:
+        throw Error(fmt::format("codegen: %{} is a bare '{}'; run the fuse pass first", n.name, opName(n.op)));
+    }
+  }
+
+  llvm::Module& m_;
+  const Graph& g_;
+  ModuleStats& stats_;
+  llvm::IRBuilder<> b_;
+  llvm::Function* entry_ = nullptr;
+  std::map<std::string, llvm::Function*> kernels_;  // body text -> function: one copy per distinct kernel
+
+ public:
+  int uniqueKernels() const { return int(kernels_.size()); }
+};
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, ModuleStats* stats) {
+  auto m = std::make_unique<llvm::Module>("graphc." + g.name, ctx);
+  ModuleStats local;
+  EntryBuilder eb(*m, g, stats ? *stats : local);
+  eb.build();
+  if (stats) stats->uniqueKernels = eb.uniqueKernels();
+  return m;
+}
+
+}  // namespace graphc

@@ -1,0 +1,26 @@
+// codegen/ModuleBuilder.h — a fused, memory-planned graph becomes one LLVM
+// module: a function per distinct fused kernel and one entry,
+// `void graphc_entry(ptr arena)`, that runs the whole graph in order.
+#pragma once
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <memory>
+
+#include "graph/Graph.h"
+
+namespace graphc {
+
+constexpr const char* kEntryName = "graphc_entry";
+
+struct ModuleStats {
+  int fusedKernels = 0;    // fused nodes in the graph
+  int uniqueKernels = 0;   // distinct kernel functions emitted
+  int runtimeCalls = 0;    // calls to runtime kernels (matmul, gather, ...)
+};
+
+// Requires the "fuse" and "plan" passes to have run (every value has an
+// "offset"; no bare elementwise op is left). Throws graphc::Error otherwise.
+std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, ModuleStats* stats = nullptr);
+
+}  // namespace graphc

@@ -1,0 +1,199 @@
+// codegen/RuntimeKernels.cpp — runtime kernels: matrix products through Eigen,
+// index-heavy ops as plain loops.
+#include "codegen/RuntimeKernels.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <limits>
+#include <mutex>
+
+namespace {
+
+std::mutex errorMutex;
+std::string firstError;
+
+void recordError(std::string msg) {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  if (firstError.empty()) firstError = std::move(msg);
+}
+
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Calls fn(linear, offset) for each multi-index over dims, with offset = sum idx_d * strides_d.
+template <typename Fn>
+void walk(int64_t rank, const int64_t* dims, const int64_t* strides, int64_t base, Fn fn) {
+  int64_t n = 1;
+  for (int64_t d = 0; d < rank; ++d) n *= dims[d];
+  if (n == 0) return;
+  int64_t idx[16] = {};
+  int64_t off = base;
+  for (int64_t i = 0; i < n; ++i) {
+    fn(i, off);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      off += strides[d];
+      if (++idx[d] < dims[d]) break;
+      off -= strides[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb) {
+  Eigen::Map<const RowMajor> A(a, ta ? k : m, ta ? m : k);
+  Eigen::Map<const RowMajor> B(b, tb ? n : k, tb ? k : n);
+  Eigen::Map<RowMajor> C(c, m, n);
+  if (!ta && !tb) C.noalias() = A * B;
+  else if (ta && !tb) C.noalias() = A.transpose() * B;
+  else if (!ta && tb) C.noalias() = A * B.transpose();
+  else C.noalias() = A.transpose() * B.transpose();
+}
+
+void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits) { std::fill_n(out, n, bits); }
+
+void graphc_rt_copy(void* out, const void* in, int64_t bytes) {
+  if (out != in) std::memmove(out, in, size_t(bytes));
+}
+
+void graphc_rt_gather_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) {
+  int64_t rank = desc[0];
+  walk(rank, desc + 2, desc + 2 + rank, desc[1], [&](int64_t i, int64_t off) { out[i] = in[off]; });
+}
+
+void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) {
+  int64_t rank = desc[0];
+  walk(rank, desc + 2, desc + 2 + rank, desc[1], [&](int64_t i, int64_t off) { out[off] = in[i]; });
+}
+
+void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
+  int64_t kind = desc[0], isInt = desc[1], rank = desc[2];
+  const int64_t* dims = desc + 3;
+  const int64_t* reduced = desc + 3 + rank;
+  // Output strides over the kept dimensions, 0 for reduced ones.
+  int64_t strides[16], outCount = 1, inCount = 1;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    strides[d] = reduced[d] ? 0 : outCount;
+    if (!reduced[d]) outCount *= dims[d];
+    inCount *= dims[d];
+  }
+  std::vector<double> acc(size_t(outCount), kind == 2 ? -std::numeric_limits<double>::infinity() : 0.0);
+  walk(rank, dims, strides, 0, [&](int64_t i, int64_t off) {
+    double v = isInt ? double(static_cast<const int32_t*>(in)[i]) : double(static_cast<const float*>(in)[i]);
+    double& a = acc[size_t(off)];
+    if (kind == 2) a = (std::isnan(v) || v > a) ? v : a;
+    else a += v;
+  });
+  double scale = kind == 1 ? double(outCount) / double(std::max<int64_t>(1, inCount)) : 1.0;
+  for (int64_t j = 0; j < outCount; ++j) {
+    if (isInt) static_cast<int32_t*>(out)[j] = int32_t(acc[size_t(j)] * scale);
+    else static_cast<float*>(out)[j] = float(acc[size_t(j)] * scale);
+  }
+}
+
+void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt) {
+  auto at = [&](int64_t i) {
+    return isInt ? double(static_cast<const int32_t*>(in)[i]) : double(static_cast<const float*>(in)[i]);
+  };
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t r = 0; r < inner; ++r) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < len; ++k)
+        if (at((o * len + k) * inner + r) > at((o * len + best) * inner + r)) best = k;
+      out[o * inner + r] = int32_t(best);
+    }
+}
+
+void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth) {
+  std::fill_n(out, n * depth, 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] >= 0 && idx[i] < depth) out[i * depth + idx[i]] = 1.0f;
+}
+
+void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows) {
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t r = idx[i];
+    if (r < 0 || r >= rows) {
+      recordError(fmt::format("gather index {} out of range [0, {})", r, rows));
+      std::fill_n(out + i * width, width, 0.0f);
+      continue;
+    }
+    std::copy_n(table + r * width, width, out + i * width);
+  }
+}
+
+void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float* out, int64_t n, int64_t width,
+                                int64_t rows) {
+  std::fill_n(out, rows * width, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t r = idx[i];
+    if (r < 0 || r >= rows) {
+      recordError(fmt::format("scatter_add index {} out of range [0, {})", r, rows));
+      continue;
+    }
+    for (int64_t c = 0; c < width; ++c) out[r * width + c] += updates[i * width + c];
+  }
+}
+
+void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = in + r * width;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
+    double s = 0;
+    for (int64_t c = 0; c < width; ++c) s += std::exp(double(x[c] - mx));
+    float lse = mx + float(std::log(s));
+    for (int64_t c = 0; c < width; ++c) out[r * width + c] = x[c] - lse;
+  }
+}
+
+void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
+                                     int64_t width) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = logits + r * width;
+    int64_t label = labels[r];
+    if (label < 0 || label >= width) {
+      recordError(fmt::format("softmax_cross_entropy label {} out of range [0, {})", label, width));
+      out[r] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
+    double s = 0;
+    for (int64_t c = 0; c < width; ++c) s += std::exp(double(x[c] - mx));
+    out[r] = float(double(mx) + std::log(s) - double(x[label]));
+  }
+}
+
+}  // extern "C"
+
+namespace graphc {
+
+std::vector<std::pair<std::string, void*>> runtimeKernelSymbols() {
+  return {
+      {"graphc_rt_matmul", reinterpret_cast<void*>(&graphc_rt_matmul)},
+      {"graphc_rt_fill", reinterpret_cast<void*>(&graphc_rt_fill)},
+      {"graphc_rt_copy", reinterpret_cast<void*>(&graphc_rt_copy)},
+      {"graphc_rt_gather_strided", reinterpret_cast<void*>(&graphc_rt_gather_strided)},
+      {"graphc_rt_scatter_strided", reinterpret_cast<void*>(&graphc_rt_scatter_strided)},
+      {"graphc_rt_reduce", reinterpret_cast<void*>(&graphc_rt_reduce)},
+      {"graphc_rt_argmax", reinterpret_cast<void*>(&graphc_rt_argmax)},
+      {"graphc_rt_one_hot", reinterpret_cast<void*>(&graphc_rt_one_hot)},
+      {"graphc_rt_gather_rows", reinterpret_cast<void*>(&graphc_rt_gather_rows)},
+      {"graphc_rt_scatter_add_rows", reinterpret_cast<void*>(&graphc_rt_scatter_add_rows)},
+      {"graphc_rt_log_softmax", reinterpret_cast<void*>(&graphc_rt_log_softmax)},
+      {"graphc_rt_softmax_cross_entropy", reinterpret_cast<void*>(&graphc_rt_softmax_cross_entropy)},
+  };
+}
+
+std::string graphc_rt_take_error() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  return std::exchange(firstError, std::string());
+}
+
+}  // namespace graphc

@@ -1,0 +1,43 @@
+// codegen/RuntimeKernels.h — the C++ kernels generated code calls for the
+// ops that are not fused loops (XLA keeps its runtime_* kernels the same way).
+//
+// Generated code cannot unwind exceptions, so a kernel that meets bad data
+// (an index out of range) records the first error and carries on; the
+// executor checks graphc_rt_take_error() after every run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern "C" {
+// C[m,n] = op(A) op(B); op transposes when the flag is set.
+void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb);
+void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits);
+void graphc_rt_copy(void* out, const void* in, int64_t bytes);
+// out[i] = in[base + sum_d idx_d(i) * stride_d]; desc = {rank, base, dims[rank], strides[rank]}.
+void graphc_rt_gather_strided(const uint32_t* in, uint32_t* out, const int64_t* desc);
+// out[base + sum_d idx_d(i) * stride_d] = in[i] over the input's dims; desc as above.
+void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t* desc);
+// desc = {kind (0 sum, 1 mean, 2 max), is_int, rank, dims[rank], reduced[rank]}.
+void graphc_rt_reduce(const void* in, void* out, const int64_t* desc);
+void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt);
+void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
+void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows);
+void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float* out, int64_t n, int64_t width,
+                                int64_t rows);
+void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t width);
+void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
+                                     int64_t width);
+}
+
+namespace graphc {
+
+// Every kernel above, by the name generated code calls it.
+std::vector<std::pair<std::string, void*>> runtimeKernelSymbols();
+
+// The first error a kernel recorded since the last call, or "".
+std::string graphc_rt_take_error();
+
+}  // namespace graphc

@@ -1,0 +1,64 @@
+// runtime/JitEngine.cpp — copy leaves into the arena, call the entry, copy results out.
+#include "runtime/JitEngine.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "codegen/RuntimeKernels.h"
+#include "graph/Verifier.h"
+#include "passes/PassManager.h"
+
+namespace graphc {
+
+Graph planForJit(const Graph& g) {
+  Graph planned = g;
+  PassManager pm;
+  pm.addPipeline("fuse,plan");
+  pm.run(planned);
+  return planned;
+}
+
+JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(planForJit(g)) {
+  code_ = CompiledGraph::compile(planned_, options, &report_);
+  arenaBytes_ = attrInt(planned_.attrs, "arena_bytes");
+  // 64-byte aligned, as the planner aligned every offset.
+  arena_ = static_cast<char*>(std::aligned_alloc(64, size_t(std::max<int64_t>(64, (arenaBytes_ + 63) / 64 * 64))));
+  if (!arena_) throw Error(fmt::format("cannot allocate the {}-byte arena", arenaBytes_));
+  std::memset(arena_, 0, size_t(arenaBytes_));
+  for (const Node& n : planned_.nodes)
+    if (n.op == OpKind::Input || n.op == OpKind::Param || n.op == OpKind::State)
+      leaves_.push_back({n.name, n.type, attrInt(n.attrs, "offset")});
+  for (const auto& o : planned_.outputs)
+    outputs_.push_back({o.name, planned_.type(o.value), attrInt(planned_.node(o.value).attrs, "offset")});
+  for (const auto& u : planned_.updates)
+    updates_.push_back({planned_.node(u.target).name, planned_.type(u.value), attrInt(planned_.node(u.value).attrs, "offset")});
+}
+
+JitEngine::~JitEngine() { std::free(arena_); }
+
+TensorMap JitEngine::run(TensorMap& vars) {
+  for (const Slot& s : leaves_) {
+    auto it = vars.find(s.name);
+    if (it == vars.end()) throw Error(fmt::format("no value bound for %{}", s.name));
+    if (it->second.type() != s.type)
+      throw Error(fmt::format("%{} expects {}, got {}", s.name, str(s.type), str(it->second.type())));
+    const void* src = s.type.dtype == DType::F32 ? static_cast<const void*>(it->second.f32())
+                                                 : static_cast<const void*>(it->second.i32());
+    std::memcpy(arena_ + s.offset, src, size_t(s.type.numElements()) * 4);
+  }
+  code_->entry()(arena_);
+  if (std::string err = graphc_rt_take_error(); !err.empty()) throw Error(err);
+  auto read = [&](const Slot& s) {
+    Tensor t(s.type);
+    void* dst = s.type.dtype == DType::F32 ? static_cast<void*>(t.f32()) : static_cast<void*>(t.i32());
+    std::memcpy(dst, arena_ + s.offset, size_t(s.type.numElements()) * 4);
+    return t;
+  };
+  TensorMap out;
+  for (const Slot& s : outputs_) out[s.name] = read(s);
+  for (const Slot& s : updates_) vars[s.name] = read(s);
+  return out;
+}
+
+}  // namespace graphc

@@ -1,0 +1,37 @@
+// runtime/JitEngine.h — the compiled engine: fuse and plan the graph, compile
+// it to native code, run it over one arena.
+#pragma once
+
+#include "codegen/Jit.h"
+#include "runtime/Engine.h"
+
+namespace graphc {
+
+class JitEngine : public Engine {
+ public:
+  JitEngine(const Graph& g, const JitOptions& options);
+  ~JitEngine() override;
+  TensorMap run(TensorMap& vars) override;
+
+  const CompileReport& report() const { return report_; }
+  const Graph& planned() const { return planned_; }
+  int64_t arenaBytes() const { return arenaBytes_; }
+
+ private:
+  struct Slot {
+    std::string name;
+    TensorType type;
+    int64_t offset;
+  };
+  Graph planned_;
+  CompileReport report_;
+  std::unique_ptr<CompiledGraph> code_;
+  char* arena_ = nullptr;
+  int64_t arenaBytes_ = 0;
+  std::vector<Slot> leaves_, outputs_, updates_;
+};
+
+// The graph the JIT runs: `g` after the "fuse" and "plan" passes.
+Graph planForJit(const Graph& g);
+
+}  // namespace graphc

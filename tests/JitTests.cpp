@@ -1,0 +1,230 @@
+// tests/JitTests.cpp — the compiled engine against the reference interpreter.
+//
+// Tolerances: 1e-5 relative (plus 1e-6 absolute) for plain arithmetic and the
+// runtime kernels; the polynomial tanh/exp/log/sigmoid add up to ~3e-7
+// absolute error, well inside the same bound after the ops around them.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "TestUtil.h"
+#include "codegen/Jit.h"
+#include "graph/Builder.h"
+#include "graph/Verifier.h"
+#include "models/Model.h"
+#include "runtime/Initializers.h"
+#include "runtime/JitEngine.h"
+#include "runtime/Trainer.h"
+
+using namespace graphc;
+
+namespace {
+
+using BuildFn = std::function<Value(Builder&, const std::vector<Value>&)>;
+
+std::string testCacheDir() { return std::string(GRAPHC_TEST_DIR) + "/../build/test-jit-cache"; }
+
+Tensor randomTensor(const TensorType& t, Rng& rng, double lo = -2, double hi = 2) {
+  Tensor x(t);
+  for (int64_t i = 0; i < x.size(); ++i) {
+    if (t.dtype == DType::F32) x.f32()[i] = float(lo + (hi - lo) * rng.uniform());
+    else x.i32()[i] = int32_t(rng.uniformInt(0, 4));
+  }
+  return x;
+}
+
+void checkClose(const Tensor& jit, const Tensor& ref, const std::string& what, double rel = 1e-5, double abs = 1e-6) {
+  INFO(what);
+  REQUIRE(jit.type() == ref.type());
+  double worst = 0;
+  int64_t worstAt = 0;
+  for (int64_t i = 0; i < ref.size(); ++i) {
+    double a = jit.at(i), b = ref.at(i);
+    if (std::isnan(a) && std::isnan(b)) continue;
+    double err = std::abs(a - b) / (abs + rel * std::abs(b));
+    if (!(err <= worst)) {
+      worst = err;
+      worstAt = i;
+    }
+  }
+  INFO("worst element " << worstAt << ": jit " << jit.at(worstAt) << ", interpreter " << ref.at(worstAt));
+  CHECK(worst <= 1.0);
+}
+
+// out = fn(inputs) on both engines, random inputs of the given types.
+void compareOp(const std::string& what, const BuildFn& fn, const std::vector<TensorType>& types, double lo = -2,
+               double hi = 2) {
+  Graph g;
+  Builder b(g);
+  std::vector<Value> in;
+  Rng rng(42);
+  TensorMap vars;
+  for (size_t i = 0; i < types.size(); ++i) {
+    std::string name = "a" + std::to_string(i);
+    in.push_back(b.input(name, types[i].dtype, types[i].shape));
+    vars[name] = randomTensor(types[i], rng, lo, hi);
+  }
+  b.output("out", fn(b, in));
+  verify(g);
+  TensorMap v1 = vars, v2 = vars;
+  Tensor ref = Interpreter(g).run(v1).at("out");
+  JitEngine jit(g, {testCacheDir(), true});
+  checkClose(jit.run(v2).at("out"), ref, what);
+}
+
+TensorType f32(Shape s) { return {DType::F32, std::move(s)}; }
+TensorType i32(Shape s) { return {DType::I32, std::move(s)}; }
+
+}  // namespace
+
+TEST_CASE("jit: elementwise ops and fused patterns match the interpreter") {
+  auto T = f32({5, 37});  // odd sizes exercise the vector loop's remainder
+  compareOp("add sub mul div", [](Builder&, auto& v) { return (v[0] + v[1]) * v[0] - v[1] / (v[0] * v[0] + 1.0); }, {T, T});
+  compareOp("max min neg relu", [](Builder&, auto& v) { return maximum(v[0], -v[1]) + minimum(v[0], v[1]) + relu(v[0]); },
+            {T, T});
+  compareOp("compare select", [](Builder&, auto& v) { return select(compare(v[0], v[1], "le"), v[0], v[1] * 2.0); }, {T, T});
+  compareOp("tanh", [](Builder&, auto& v) { return tanh(v[0] * 4.0); }, {T});
+  compareOp("exp", [](Builder&, auto& v) { return exp(v[0] * 20.0); }, {T});
+  compareOp("sigmoid", [](Builder&, auto& v) { return sigmoid(v[0] * 10.0); }, {T});
+  compareOp("log sqrt", [](Builder&, auto& v) { return log(v[0]) + sqrt(v[0]); }, {T}, 1e-3, 100);
+  compareOp("bias row", [](Builder&, auto& v) { return tanh(v[0] + v[1]); }, {T, f32({37})});
+  compareOp("column", [](Builder&, auto& v) { return v[0] * v[1]; }, {T, f32({5, 1})});
+  compareOp("scalar", [](Builder&, auto& v) { return v[0] * minimum(v[1], v[1] * 0.5 + 1.0); }, {T, f32({})});
+  compareOp("integer ops", [](Builder&, auto& v) { return (v[0] + v[1]) * v[0] - v[1] / (v[0] + 1); }, {i32({9}), i32({9})});
+  compareOp("convert", [](Builder&, auto& v) { return convert(v[0], DType::F32) + convert(convert(v[1], DType::I32), DType::F32); },
+            {i32({9}), f32({9})});
+}
+
+TEST_CASE("jit: runtime kernels match the interpreter") {
+  compareOp("matmul", [](Builder&, auto& v) { return matmul(v[0], v[1]); }, {f32({7, 5}), f32({5, 3})});
+  compareOp("matmul ta", [](Builder&, auto& v) { return matmul(v[0], v[1], true, false); }, {f32({5, 7}), f32({5, 3})});
+  compareOp("matmul tb", [](Builder&, auto& v) { return matmul(v[0], v[1], false, true); }, {f32({7, 5}), f32({3, 5})});
+  compareOp("matmul ta tb", [](Builder&, auto& v) { return matmul(v[0], v[1], true, true); }, {f32({5, 7}), f32({3, 5})});
+  compareOp("reduce_sum", [](Builder&, auto& v) { return reduceSum(v[0], {0, 2}); }, {f32({3, 4, 5})});
+  compareOp("reduce_mean", [](Builder&, auto& v) { return reduceMean(v[0], {1}); }, {f32({3, 4, 5})});
+  compareOp("reduce_max", [](Builder&, auto& v) { return reduceMax(v[0], {2}); }, {f32({3, 4, 5})});
+  compareOp("argmax", [](Builder&, auto& v) { return argmax(v[0], 1); }, {f32({3, 4, 5})});
+  compareOp("broadcast", [](Builder&, auto& v) { return broadcastTo(v[0], {2, 3, 4}); }, {f32({3, 1})});
+  compareOp("reshape", [](Builder&, auto& v) { return reshape(v[0], {4, 3}); }, {f32({3, 4})});
+  compareOp("transpose", [](Builder&, auto& v) { return transpose(v[0], {2, 0, 1}); }, {f32({2, 3, 4})});
+  compareOp("slice", [](Builder&, auto& v) { return slice(v[0], {1, 0, 2}, {2, 3, 4}); }, {f32({2, 3, 4})});
+  compareOp("pad", [](Builder&, auto& v) { return pad(v[0], {1, 0}, {2, 3}); }, {f32({2, 3})});
+  compareOp("concat", [](Builder&, auto& v) { return concat({v[0], v[1], v[0]}, 1); }, {f32({2, 3}), f32({2, 1})});
+  compareOp("one_hot", [](Builder&, auto& v) { return oneHot(v[0], 5); }, {i32({6})});
+  compareOp("gather", [](Builder&, auto& v) { return gather(v[0], v[1]); }, {f32({5, 3}), i32({6})});
+  compareOp("scatter_add", [](Builder&, auto& v) { return scatterAdd(v[0], v[1], 5); }, {f32({6, 3}), i32({6})});
+  compareOp("log_softmax", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({4, 7})});
+  compareOp("softmax_cross_entropy", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
+            {f32({6, 5}), i32({6})});
+  compareOp("constant", [](Builder& b, auto& v) { return matmul(v[0], broadcastTo(b.constant(0.5), {3, 2})); }, {f32({2, 3})});
+}
+
+TEST_CASE("jit: the whole rnn-scratch training step, loss and every update") {
+  ModelConfig c{8, 7, 32, 28, 1};
+  for (const char* opt : {"sgd", "adam"}) {
+    OptimizerConfig oc;
+    oc.kind = opt;
+    oc.learningRate = std::string(opt) == "adam" ? 0.01 : 1.0;
+    Graph g = buildTrainingGraph(findModel("rnn-scratch"), c, oc);
+    Rng rng(9);
+    TensorMap vars = initializeParams(g, rng);
+    for (auto& [name, t] : zeroState(g)) vars[name] = randomTensor(t.type(), rng, -0.5, 0.5);
+    if (vars.count("adam.step")) vars["adam.step"] = Tensor(DType::F32, {});
+    for (const char* in : {"X", "Y"}) {
+      Tensor t(DType::I32, {8, 7});
+      for (int64_t i = 0; i < t.size(); ++i) t.i32()[i] = int32_t(rng.uniformInt(0, 27));
+      vars[in] = t;
+    }
+    TensorMap v1 = vars, v2 = vars;
+    auto ref = Interpreter(g).run(v1);
+    JitEngine jit(g, {testCacheDir(), true});
+    auto got = jit.run(v2);
+    for (const auto& [name, t] : ref) checkClose(got.at(name), t, std::string(opt) + " output " + name);
+    for (const auto& [name, t] : v1) checkClose(v2.at(name), t, std::string(opt) + " value " + name);
+  }
+}
+
+TEST_CASE("jit: 20 training steps of the seed model agree with the interpreter to 1e-5") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 10000);
+  TrainOptions o;
+  o.model = ModelConfig{32, 35, 64, corpus.vocab.size(), 1};  // the seed setup with a narrower hidden layer, for time
+  o.engine = "interp";
+  TrainOptions j = o;
+  j.engine = "jit";
+  j.engineOptions.cacheDir = testCacheDir();
+  Trainer ti(findModel("rnn-scratch"), o, corpus), tj(findModel("rnn-scratch"), j, corpus);
+  std::vector<double> li, lj;
+  ti.onStep = [&](double loss) { li.push_back(loss); };
+  tj.onStep = [&](double loss) { lj.push_back(loss); };
+  while (li.size() < 20) {
+    ti.trainEpoch();
+    tj.trainEpoch();
+  }
+  for (size_t s = 0; s < 20; ++s) {
+    INFO("step " << s);
+    CHECK(std::abs(lj[s] - li[s]) <= 1e-5 * std::abs(li[s]));
+  }
+}
+
+TEST_CASE("jit: the object cache misses, hits, and rebuilds corrupt or truncated entries") {
+  std::string dir = testCacheDir() + "-fresh";
+  std::filesystem::remove_all(dir);
+  Graph g;
+  Builder b(g);
+  Value x = b.input("x", DType::F32, {4, 8});
+  b.output("y", tanh(x * 3.0) + 1.0);
+  Graph planned = planForJit(g);
+  CompileReport r1, r2, r3, r4;
+  CompiledGraph::compile(planned, {dir, true}, &r1);
+  CHECK_FALSE(r1.cacheHit);
+  CHECK(std::filesystem::exists(r1.cacheFile));
+  CompiledGraph::compile(planned, {dir, true}, &r2);
+  CHECK(r2.cacheHit);
+  CHECK(r2.optimizeSeconds == 0);
+  {  // flip a byte in the object: the checksum fails, the entry is rebuilt
+    std::fstream f(r1.cacheFile, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-10, std::ios::end);
+    f.put('\x5a');
+  }
+  CompiledGraph::compile(planned, {dir, true}, &r3);
+  CHECK_FALSE(r3.cacheHit);
+  std::filesystem::resize_file(r1.cacheFile, 40);
+  auto code = CompiledGraph::compile(planned, {dir, true}, &r4);
+  CHECK_FALSE(r4.cacheHit);
+  // The rebuilt entry runs and is whole again.
+  JitEngine engine(g, {dir, true});
+  CHECK(engine.report().cacheHit);
+  TensorMap vars{{"x", Tensor(DType::F32, {4, 8})}};
+  CHECK(engine.run(vars).at("y").f32()[0] == 1.0f);
+  // A directory that cannot be created: compiling still works, without a cache.
+  CompileReport r5;
+  CompiledGraph::compile(planned, {"/dev/null/cache", true}, &r5);
+  CHECK_FALSE(r5.cacheHit);
+}
+
+TEST_CASE("jit: fused kernels are vector code for the host") {
+  ModelConfig c{32, 2, 64, 28, 1};
+  Graph planned = planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+  std::string ir = emitCode(planned, EmitKind::OptimizedLlvmIr);
+  bool avx512 = hostCpuDescription().find("+avx512f") != std::string::npos;
+  CHECK(ir.find(avx512 ? "<16 x float>" : "<8 x float>") != std::string::npos);
+  std::string asm_ = emitCode(planned, EmitKind::Assembly);
+  CHECK(asm_.find(avx512 ? "zmm" : "ymm") != std::string::npos);
+  // No libm calls are left in the kernels: tanh/exp are inline polynomials.
+  CHECK(ir.find("@tanhf") == std::string::npos);
+  CHECK(ir.find("@expf") == std::string::npos);
+}
+
+TEST_CASE("jit: a bad index is reported after the run, not a crash") {
+  Graph g;
+  Builder b(g);
+  Value t = b.input("t", DType::F32, {3, 2});
+  Value k = b.input("k", DType::I32, {2});
+  b.output("g", gather(t, k));
+  JitEngine jit(g, {testCacheDir(), true});
+  TensorMap vars{{"t", Tensor(DType::F32, {3, 2})}, {"k", Tensor::i32({2}, {0, 7})}};
+  CHECK_THROWS_WITH_AS(jit.run(vars), "gather index 7 out of range [0, 3)", Error);
+  vars["k"] = Tensor::i32({2}, {0, 2});
+  CHECK_NOTHROW(jit.run(vars));
+}
