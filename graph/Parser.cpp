@@ -299,7 +299,7 @@ class Parser {
       if (++depth_ > 2) failHere("fused bodies nest too deeply");
       r.node.body = std::make_shared<Graph>(parseScope());
       --depth_;
-      r.node.body->name = r.node.name;
+      r.node.body->name = "body";
     }
     return r;
   }

@@ -54,7 +54,7 @@ std::shared_ptr<Graph> buildBody(const Graph& g, const std::vector<ValueId>& mem
 
 }  // namespace
 
-std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, const Shape& shape,
+std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, ValueId root, const Shape& shape,
                                          const std::vector<bool>& inGroup, const std::vector<std::vector<ValueId>>& users,
                                          size_t groupSize, const FusionOptions& options) {
   const Node& p = g.node(producer);
@@ -75,6 +75,15 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, const
   for (ValueId u : users[size_t(producer)])
     if (u < 0 || !inGroup[size_t(u)])
       return u < 0 ? std::string("it is a graph output") : fmt::format("it is also used by %{}", g.node(u).name);
+  if (root - producer > options.maxLiveRangeExtension) {
+    for (ValueId x : p.operands) {
+      if (inGroup[size_t(x)] || g.node(x).op == OpKind::Constant) continue;
+      ValueId lastUse = 0;
+      for (ValueId u : users[size_t(x)]) lastUse = u < 0 ? ValueId(g.size()) : std::max(lastUse, u);
+      if (lastUse < root)
+        return fmt::format("it would keep %{} alive {} nodes longer", g.node(x).name, root - lastUse);
+    }
+  }
   return std::nullopt;
 }
 
@@ -96,7 +105,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
         // A broadcast's operand has another shape: it is always an edge input,
         // unless it is a constant.
         if (m.op == OpKind::Broadcast && g.node(o).op != OpKind::Constant) continue;
-        auto why = fusionRefusal(g, o, m.op == OpKind::Broadcast ? g.type(o).shape : shape, inGroup, users,
+        auto why = fusionRefusal(g, o, ValueId(r), m.op == OpKind::Broadcast ? g.type(o).shape : shape, inGroup, users,
                                  members.size(), options);
         if (why) {
           if (refusals) refusals->push_back(fmt::format("%{} -> %{}: {}", g.node(o).name, root.name, *why));
@@ -118,7 +127,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     fused.type = g.nodes[r].type;
     fused.operands = operands;
     fused.body = std::move(body);
-    fused.body->name = fused.name;
+    fused.body->name = "body";
     g.nodes[r] = std::move(fused);
     changed = true;
   }

@@ -12,12 +12,18 @@ namespace graphc {
 
 struct FusionOptions {
   size_t maxOpsPerKernel = 96;
+  // Absorbing a producer runs it at the kernel's position, so its inputs must
+  // stay alive until then. Refuse when that stretches an input's life by more
+  // than this many nodes (a gradient sum over T steps would otherwise keep
+  // all T products alive at once).
+  int64_t maxLiveRangeExtension = 8;
 };
 
 // Why `producer` cannot join a kernel whose members are marked in `inGroup`
 // and whose output shape is `shape`; nullopt when it can. `users` lists each
-// node's users (node indices; -1 for an output or update).
-std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, const Shape& shape,
+// node's users (node indices; -1 for an output or update); `root` is the
+// kernel's position.
+std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, ValueId root, const Shape& shape,
                                          const std::vector<bool>& inGroup, const std::vector<std::vector<ValueId>>& users,
                                          size_t groupSize, const FusionOptions& options = {});
 

@@ -11,24 +11,28 @@
 namespace graphc {
 
 Generator::Generator(const ModelDef& model, ModelConfig config, const TensorMap& params, const Vocab& vocab,
-                     const std::string& engine)
-    : vocab_(vocab) {
+                     const std::string& engine, const EngineOptions& engineOptions)
+    : modelName_(model.name), vocab_(vocab) {
   if (config.vocab != vocab.size())
     throw Error(fmt::format("the model's vocab size {} differs from the vocabulary's {}", config.vocab, vocab.size()));
   config.batchSize = 1;
   graph_ = buildStepGraph(model, config);
   verify(graph_);
   vars_ = zeroState(graph_);
+  setParams(params);
+  engine_ = createEngine(engine, graph_, engineOptions);
+}
+
+void Generator::setParams(const TensorMap& params) {
   for (const Node& n : graph_.nodes) {
     if (n.op != OpKind::Param) continue;
     auto it = params.find(n.name);
-    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}' for model {}", n.name, model.name));
+    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}' for model {}", n.name, modelName_));
     if (it->second.type() != n.type)
-      throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type()), model.name,
+      throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type()), modelName_,
                               str(n.type)));
     vars_[n.name] = it->second;
   }
-  engine_ = createEngine(engine, graph_);
 }
 
 std::vector<float> Generator::step(int32_t token) {

@@ -14,7 +14,10 @@ class Generator {
  public:
   // config.vocab must match vocab; batch and steps are set to 1.
   Generator(const ModelDef& model, ModelConfig config, const TensorMap& params, const Vocab& vocab,
-            const std::string& engine = "interp");
+            const std::string& engine = "interp", const EngineOptions& engineOptions = {});
+
+  // New values for the params (same names and shapes), e.g. after more training.
+  void setParams(const TensorMap& params);
 
   // The prefix warms up the state (nothing generated), then `length` tokens
   // are chosen greedily (temperature <= 0) or sampled from softmax(logits/T).
@@ -24,6 +27,7 @@ class Generator {
  private:
   std::vector<float> step(int32_t token);
 
+  std::string modelName_;
   Graph graph_;
   std::unique_ptr<Engine> engine_;
   TensorMap vars_;

@@ -43,6 +43,7 @@ class Trainer {
   // Called with each minibatch's loss (tests and progress use it).
   std::function<void(double)> onStep;
   const Graph& stepGraph() const { return step_; }
+  const Engine& engine() const { return *engine_; }
 
  private:
   void resetModelState();

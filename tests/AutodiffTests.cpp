@@ -50,7 +50,7 @@ void checkGradients(const std::string& what, const BuildFn& fn, std::vector<Tens
   std::vector<ValueId> wrt;
   TensorMap vars;
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string name = "a" + std::to_string(i);
+    std::string name = fmt::format("a{}", i);
     in.push_back(b.input(name, args[i].dtype(), args[i].shape()));
     if (args[i].dtype() == DType::F32) wrt.push_back(in.back().id());
     vars[name] = args[i];
@@ -72,7 +72,7 @@ void checkGradients(const std::string& what, const BuildFn& fn, std::vector<Tens
   size_t k = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i].dtype() != DType::F32) continue;
-    std::string name = "a" + std::to_string(i);
+    std::string name = fmt::format("a{}", i);
     const Tensor& grad = analytic.at("grad" + std::to_string(k++));
     REQUIRE(grad.shape() == args[i].shape());
     for (int64_t e = 0; e < args[i].size(); ++e) {

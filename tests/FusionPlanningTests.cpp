@@ -95,7 +95,16 @@ TEST_CASE("fuse: results equal the unfused graph on the interpreter; the seed st
     CHECK(countOps(fused, k) == 0);  // every elementwise op is inside a kernel
   int elementwise = 0;
   for (const Node& n : g.nodes) elementwise += hasTrait(n.op, kElementwise) || n.op == OpKind::Broadcast;
-  CHECK(countOps(fused, OpKind::Fused) * 2 < elementwise);
+  CHECK(countOps(fused, OpKind::Fused) * 3 < elementwise * 2);
+  // Each step's cell (two adds, the bias broadcast, tanh) is one kernel.
+  int cells = 0;
+  for (const Node& n : fused.nodes)
+    if (n.op == OpKind::Fused && !n.body->nodesOf(OpKind::Tanh).empty()) {
+      ++cells;
+      CHECK(n.body->nodesOf(OpKind::Add).size() == 2);
+      CHECK(n.body->nodesOf(OpKind::Broadcast).size() == 1);
+    }
+  CHECK(cells == 6);
   CHECK(countOps(fused, OpKind::Broadcast) == 0);  // every bias and scale broadcast went into a kernel
   Rng rng(3);
   TensorMap vars = initializeParams(g, rng);
@@ -134,4 +143,26 @@ TEST_CASE("plan: values live at the same time never share bytes; buffers are reu
     }
   }
   CHECK(arena < total * 3 / 4);
+}
+
+TEST_CASE("fuse: does not stretch a value's life across the graph (gradient sums stay incremental)") {
+  Graph g = parseGraph(R"(graph @g {
+  %x = input : f32[4]
+  %g1 = exp(%x) : f32[4]
+  %g2 = tanh(%x) : f32[4]
+  %s1 = add(%g1, %g2) : f32[4]
+  %g3 = sqrt(%x) : f32[4]
+  %g4 = neg(%g3) : f32[4]
+  %g5 = relu(%g4) : f32[4]
+  %s2 = add(%s1, %g5) : f32[4]
+  output "s" = %s2
+})");
+  std::vector<std::string> why;
+  FusionOptions o;
+  o.maxLiveRangeExtension = 2;
+  fuseElementwise(g, o, &why);
+  bool refused = false;
+  for (const auto& w : why) refused |= w.rfind("%s1 -> %s2: it would keep", 0) == 0;
+  CHECK(refused);
+  CHECK(g.nodesOf(OpKind::Fused).size() == 3);  // {s2, g5, g4}, {g3}: it would hold %x, {s1, g1, g2}
 }

@@ -1,6 +1,7 @@
 // tests/InterpreterTests.cpp — every op on the reference interpreter against
 // values computed by hand.
 #include <cmath>
+#include <fmt/format.h>
 #include <functional>
 
 #include "TestUtil.h"
@@ -20,7 +21,7 @@ Tensor eval(const BuildFn& fn, const std::vector<Tensor>& args) {
   std::vector<Value> in;
   TensorMap vars;
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string name = "a" + std::to_string(i);
+    std::string name = fmt::format("a{}", i);
     in.push_back(b.input(name, args[i].dtype(), args[i].shape()));
     vars[name] = args[i];
   }

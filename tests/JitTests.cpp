@@ -4,6 +4,7 @@
 // runtime kernels; the polynomial tanh/exp/log/sigmoid add up to ~3e-7
 // absolute error, well inside the same bound after the ops around them.
 #include <cmath>
+#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -61,7 +62,7 @@ void compareOp(const std::string& what, const BuildFn& fn, const std::vector<Ten
   Rng rng(42);
   TensorMap vars;
   for (size_t i = 0; i < types.size(); ++i) {
-    std::string name = "a" + std::to_string(i);
+    std::string name = fmt::format("a{}", i);
     in.push_back(b.input(name, types[i].dtype, types[i].shape));
     vars[name] = randomTensor(types[i], rng, lo, hi);
   }

@@ -7,6 +7,7 @@ graphc=$1
 here=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+export XDG_CACHE_HOME="$tmp/cache"  # the JIT's object cache, private to this run
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -86,6 +87,19 @@ expect_error "corrupt checkpoint" "corrupt" -- "$graphc" generate --load "$tmp/c
 expect_error "other model" "holds model 'rnn-scratch', not 'lstm'" -- "$graphc" generate --load "$tmp/tiny.safetensors" --model lstm
 expect_error "missing checkpoint" "cannot open" -- "$graphc" generate --load "$tmp/none.safetensors"
 expect_error "generate without --load" "--load" -- "$graphc" generate
+
+# Code generation.
+"$graphc" compile --emit llvm --num-steps 3 --hidden 32 >"$tmp/step.ll" || fail "--emit llvm"
+grep -q "define void @graphc_entry" "$tmp/step.ll" || fail "--emit llvm has no entry function"
+"$graphc" compile --emit asm --num-steps 3 --hidden 32 >"$tmp/step.s" || fail "--emit asm"
+grep -qE "[yz]mm" "$tmp/step.s" || fail "--emit asm shows no vector registers"
+expect_error "obj to a terminal" "--emit obj: pass -o FILE" -- "$graphc" compile --emit obj
+"$graphc" compile --emit obj --num-steps 3 --hidden 32 -o "$tmp/step.o" || fail "--emit obj"
+[ "$(head -c 4 "$tmp/step.o" | od -An -c | tr -d ' ')" = "177ELF" ] || fail "--emit obj did not write an ELF object"
+"$graphc" compile --stats --num-steps 3 --hidden 32 -o /dev/null 2>"$tmp/stats" || fail "compile --stats"
+grep -q "arena bytes" "$tmp/stats" && grep -q "FLOPs per step" "$tmp/stats" || fail "--stats is missing lines"
+"$graphc" train "${tiny[@]}" --epochs 1 --cache-dir /dev/null/cache >/dev/null 2>"$tmp/warn" || fail "train with an unusable cache dir"
+[ "$(grep -c warning "$tmp/warn")" -eq 1 ] || { fail "an unusable cache dir should give exactly one warning"; cat "$tmp/warn"; }
 
 if [ $failures -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

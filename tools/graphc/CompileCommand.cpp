@@ -1,29 +1,41 @@
-// tools/graphc/CompileCommand.cpp — `graphc compile`: build a model's graph,
-// run the pipeline, print the IR.
+// tools/graphc/CompileCommand.cpp — `graphc compile`: build a model's training
+// step (or forward graph), run the pipeline, emit IR, LLVM IR, assembly or an object.
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 
+#include "codegen/Jit.h"
+#include "graph/Analysis.h"
 #include "graph/TextIR.h"
 #include "graph/Verifier.h"
 #include "models/Model.h"
 #include "passes/PassManager.h"
+#include "passes/TrainingStep.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
 namespace {
 
 struct CompileOptions {
   std::string model = "rnn-scratch";
-  ModelConfig config;
+  ModelConfig config;  // hidden 0: the model's default
+  std::string graph = "train";
+  OptimizerConfig optimizer;
   std::string emit = "ir";
-  std::string passes = "simplify";
+  std::string passes = "simplify,fuse,plan";
   std::vector<std::string> printBefore, printAfter;
   bool timePasses = false;
+  bool stats = false;
   std::string output = "-";
+  std::string cacheDir;
 };
 
-void runCompile(const CompileOptions& o) {
-  Graph g = buildModelGraph(findModel(o.model), o.config);
+void runCompile(CompileOptions o) {
+  const ModelDef& model = findModel(o.model);
+  if (o.config.hidden == 0) o.config.hidden = model.defaultHidden;
+  Graph g = buildModelGraph(model, o.config);
+  if (o.graph == "train") appendTrainingStep(g, o.optimizer);
   verify(g);
   PassManagerOptions pmo;
   pmo.printBefore = o.printBefore;
@@ -32,24 +44,56 @@ void runCompile(const CompileOptions& o) {
   pm.addPipeline(o.passes);
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
-  writeOutput(o.output, printGraph(g));
+  bool planned = g.attrs.count("arena_bytes") != 0;
+  if (o.emit != "ir" && !planned) {
+    // Machine code needs fused kernels and arena offsets.
+    PassManager finish;
+    finish.addPipeline("fuse,plan");
+    finish.run(g);
+  }
+  if (o.emit == "ir") writeOutput(o.output, printGraph(g));
+  else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr));
+  else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr));
+  else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly));
+  else {
+    if (o.output == "-") throw Error("--emit obj: pass -o FILE (object code is not written to a terminal)");
+    writeOutput(o.output, emitCode(g, EmitKind::Object));
+  }
+  if (o.stats) {
+    CompileReport report;
+    if (g.attrs.count("arena_bytes")) CompiledGraph::compile(g, {o.cacheDir, true}, &report);
+    std::cerr << statsText(g, pm.timings(), report);
+  }
 }
 
 }  // namespace
 
 void addCompileCommand(CLI::App& app) {
   auto o = std::make_shared<CompileOptions>();
-  CLI::App* cmd = app.add_subcommand("compile", "Build a model's graph, run the compiler passes and print the result");
-  cmd->add_option("--model", o->model, "Model to compile")->capture_default_str();
+  CLI::App* cmd = app.add_subcommand("compile", "Build a model's graph, run the compiler passes, emit the result");
+  cmd->add_option("--model", o->model, "Model to compile (rnn-scratch)")->capture_default_str();
+  cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only")
+      ->check(CLI::IsMember({"train", "forward"}))
+      ->capture_default_str();
   cmd->add_option("--batch-size", o->config.batchSize, "Minibatch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   cmd->add_option("--num-steps", o->config.numSteps, "Time steps unrolled per minibatch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("--hidden", o->config.hidden, "Hidden units")->check(CLI::Range(1, 1 << 16))->capture_default_str();
+  cmd->add_option("--hidden", o->config.hidden, "Hidden units (default: the model's; 512 for rnn-scratch)")
+      ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--vocab", o->config.vocab, "Vocabulary size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  cmd->add_option("--emit", o->emit, "What to print: ir")->check(CLI::IsMember({"ir"}))->capture_default_str();
-  cmd->add_option("--passes", o->passes, "Comma-separated pass pipeline (empty: none)")->capture_default_str();
+  cmd->add_option("--optimizer", o->optimizer.kind, "Update rule in the training step: sgd, momentum, adam")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", o->optimizer.learningRate, "Learning rate (> 0)")->capture_default_str();
+  cmd->add_option("--clip", o->optimizer.clipNorm, "Gradient clipping norm (0: none)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--emit", o->emit, "What to write: ir, llvm, llvm-opt (after LLVM's optimizer), asm, obj")
+      ->check(CLI::IsMember({"ir", "llvm", "llvm-opt", "asm", "obj"}))
+      ->capture_default_str();
+  cmd->add_option("--passes", o->passes, "Comma-separated pass pipeline (see `graphc opt --list-passes`)")->capture_default_str();
   cmd->add_option("--print-before", o->printBefore, "Print the IR to stderr before this pass (or 'all')");
   cmd->add_option("--print-after", o->printAfter, "Print the IR to stderr after this pass (or 'all')");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");
+  cmd->add_flag("--stats", o->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
+  cmd->add_option("--cache-dir", o->cacheDir, "Compiled-object cache for --stats (default: ~/.cache/graphc)");
   cmd->add_option("-o,--output", o->output, "Output file ('-' for stdout)")->capture_default_str();
   cmd->callback([o] { runCompile(*o); });
 }

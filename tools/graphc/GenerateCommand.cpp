@@ -17,7 +17,8 @@ struct GenerateFlags {
   int64_t length = 50;
   double temperature = 0;
   uint64_t seed = 0;
-  std::string engine = "interp";
+  std::string engine = "jit";
+  std::string cacheDir;
 };
 
 void runGenerate(const GenerateFlags& f) {
@@ -27,7 +28,7 @@ void runGenerate(const GenerateFlags& f) {
   if (!f.model.empty() && f.model != info.model)
     throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, info.model, f.model));
   const ModelDef& model = findModel(info.model);
-  Generator gen(model, info.config, ckpt.tensors, info.vocab, f.engine);
+  Generator gen(model, info.config, ckpt.tensors, info.vocab, f.engine, {f.cacheDir, true});
   std::cout << gen.generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
 }
 
@@ -44,7 +45,10 @@ void addGenerateCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for sampling")->capture_default_str();
-  cmd->add_option("--engine", f->engine, "Execution engine")->check(CLI::IsMember({"jit", "interp"}))->capture_default_str();
+  cmd->add_option("--engine", f->engine, "jit: compiled native code; interp: the reference interpreter")
+      ->check(CLI::IsMember({"jit", "interp"}))
+      ->capture_default_str();
+  cmd->add_option("--cache-dir", f->cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
   cmd->callback([f] { runGenerate(*f); });
 }
 

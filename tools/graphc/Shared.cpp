@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
+
+#include "graph/Analysis.h"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -74,5 +76,24 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
 }
 
 bool stdoutIsTerminal() { return isatty(STDOUT_FILENO) != 0; }
+
+std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, const CompileReport& r) {
+  int64_t fused = int64_t(g.nodesOf(OpKind::Fused).size());
+  double passSeconds = 0;
+  for (const auto& p : passes) passSeconds += p.seconds;
+  std::string out = "graphc stats\n";
+  out += fmt::format("  kernels             {} ({} fused elementwise, {} distinct compiled)\n", countKernels(g), fused,
+                     r.module.uniqueKernels);
+  out += fmt::format("  runtime calls       {} (matmul, gather, reductions, ...)\n", r.module.runtimeCalls);
+  if (g.attrs.count("arena_bytes"))
+    out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attrInt(g.attrs, "arena_bytes"),
+                       double(attrInt(g.attrs, "arena_bytes")) / (1 << 20));
+  out += fmt::format("  FLOPs per step      {} ({:.3f} GFLOP)\n", estimateFlops(g), double(estimateFlops(g)) * 1e-9);
+  out += fmt::format("  compile seconds     passes {:.3f}, LLVM IR {:.3f}, optimize {:.3f}, codegen {:.3f}, load {:.3f}\n",
+                     passSeconds, r.irSeconds, r.optimizeSeconds, r.codegenSeconds, r.loadSeconds);
+  out += fmt::format("  object cache        {}{}\n", r.cacheFile.empty() ? "off" : (r.cacheHit ? "hit " : "miss "),
+                     r.cacheFile);
+  return out;
+}
 
 }  // namespace graphc::cli

@@ -5,7 +5,9 @@
 #include <map>
 #include <string>
 
+#include "codegen/Jit.h"
 #include "models/Model.h"
+#include "passes/PassManager.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/Corpus.h"
 
@@ -27,5 +29,8 @@ void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std:
 ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path);
 
 bool stdoutIsTerminal();
+
+// The --stats report: kernels, arena bytes, FLOPs per run, compile seconds per stage.
+std::string statsText(const Graph& planned, const std::vector<PassTiming>& passes, const CompileReport& report);
 
 }  // namespace graphc::cli

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/Generator.h"
+#include "runtime/JitEngine.h"
 #include "runtime/Trainer.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Report.h"
@@ -24,7 +25,10 @@ struct TrainFlags {
   std::string iter = "sequential";
   uint64_t seed = 0;
   std::string data;
-  std::string engine = "interp";
+  std::string engine = "jit";
+  std::string cacheDir;
+  bool noCache = false;
+  bool stats = false;
   int64_t sampleEvery = 10;
   int64_t sampleLength = 50;
   std::string metrics, plot, save;
@@ -51,11 +55,22 @@ void runTrain(TrainFlags f) {
   options.iter = f.iter == "random" ? IterKind::Random : IterKind::Sequential;
   options.seed = f.seed;
   options.engine = f.engine;
+  options.engineOptions = {f.cacheDir, !f.noCache};
   Trainer trainer(model, options, corpus);
+  if (f.stats) {
+    if (auto* jit = dynamic_cast<const JitEngine*>(&trainer.engine()))
+      std::cerr << statsText(jit->planned(), {}, jit->report());
+    else
+      std::cerr << "graphc stats: the interpreter engine compiles nothing\n";
+  }
 
+  // One generator (one compiled step graph), given the current params before each sample.
+  std::unique_ptr<Generator> generator;
   auto sample = [&](const std::string& prefix) {
-    Generator gen(model, f.config, trainer.params(), corpus.vocab, f.engine);
-    return gen.generate(prefix, f.sampleLength);
+    if (!generator) generator = std::make_unique<Generator>(model, f.config, trainer.params(), corpus.vocab, f.engine,
+                                                            options.engineOptions);
+    else generator->setParams(trainer.params());
+    return generator->generate(prefix, f.sampleLength);
   };
   const bool tty = stdoutIsTerminal() && !f.json;
   std::vector<EpochReport> history;
@@ -147,7 +162,12 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")->capture_default_str();
   cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt)");
-  cmd->add_option("--engine", f->engine, "Execution engine")->check(CLI::IsMember({"jit", "interp"}))->capture_default_str();
+  cmd->add_option("--engine", f->engine, "jit: compiled native code; interp: the reference interpreter")
+      ->check(CLI::IsMember({"jit", "interp"}))
+      ->capture_default_str();
+  cmd->add_option("--cache-dir", f->cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
+  cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
+  cmd->add_flag("--stats", f->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   cmd->add_option("--sample-every", f->sampleEvery, "Print a greedy sample after \"time traveller\" every N epochs (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -42,6 +42,8 @@ void writeOutput(const std::string& path, const std::string& text) {
 int main(int argc, char** argv) {
   CLI::App app{"graphc: a static computation-graph compiler for sequence models"};
   app.require_subcommand(1);
+  // A flag given twice takes its last value, so scripts can override defaults.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", "graphc 0.1.0");
   graphc::cli::addTrainCommand(app);
   graphc::cli::addGenerateCommand(app);

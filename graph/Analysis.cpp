@@ -1,0 +1,33 @@
+// graph/Analysis.cpp — FLOP and kernel counting.
+#include "graph/Analysis.h"
+
+namespace graphc {
+
+int64_t estimateFlops(const Graph& g) {
+  int64_t flops = 0;
+  for (const Node& n : g.nodes) {
+    int64_t out = n.type.numElements();
+    if (n.op == OpKind::MatMul) {
+      bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+      flops += 2 * out * g.type(n.operands[0]).shape[ta ? 0 : 1];
+    } else if (n.op == OpKind::Fused) {
+      for (const Node& b : n.body->nodes)
+        if (hasTrait(b.op, kElementwise)) flops += out;
+    } else if (hasTrait(n.op, kElementwise)) {
+      flops += out;
+    } else if (hasTrait(n.op, kReduction)) {
+      flops += g.type(n.operands[0]).numElements();
+    } else if (n.op == OpKind::LogSoftmax || n.op == OpKind::SoftmaxCrossEntropy) {
+      flops += 4 * g.type(n.operands[0]).numElements();
+    }
+  }
+  return flops;
+}
+
+int64_t countKernels(const Graph& g) {
+  int64_t k = 0;
+  for (const Node& n : g.nodes) k += n.op != OpKind::Input && n.op != OpKind::Param && n.op != OpKind::State;
+  return k;
+}
+
+}  // namespace graphc
