@@ -149,7 +149,7 @@ TEST_CASE("jit: the whole rnn-scratch training step, loss and every update") {
 TEST_CASE("jit: 20 training steps of the seed model agree with the interpreter to 1e-5") {
   Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 10000);
   TrainOptions o;
-  o.model = ModelConfig{32, 35, 64, corpus.vocab.size(), 1};  // the seed setup with a narrower hidden layer, for time
+  o.model = ModelConfig{32, 35, 512, corpus.vocab.size(), 1};  // the seed setup
   o.engine = "interp";
   TrainOptions j = o;
   j.engine = "jit";
@@ -228,4 +228,45 @@ TEST_CASE("jit: a bad index is reported after the run, not a crash") {
   CHECK_THROWS_WITH_AS(jit.run(vars), "gather index 7 out of range [0, 3)", Error);
   vars["k"] = Tensor::i32({2}, {0, 2});
   CHECK_NOTHROW(jit.run(vars));
+}
+
+TEST_CASE("jit: transcendental accuracy against double precision") {
+  // Dense sweeps; the bounds are the ones docs/codegen.md reports.
+  struct Case {
+    const char* name;
+    std::function<Value(Value)> op;
+    double (*ref)(double);
+    double lo, hi;
+    bool relative;
+    double bound;
+  };
+  const Case cases[] = {
+      {"tanh", [](Value v) { return tanh(v); }, [](double x) { return std::tanh(x); }, -10, 10, false, 5e-7},
+      {"sigmoid", [](Value v) { return sigmoid(v); }, [](double x) { return 1 / (1 + std::exp(-x)); }, -20, 20, false, 5e-7},
+      {"exp", [](Value v) { return exp(v); }, [](double x) { return std::exp(x); }, -80, 80, true, 5e-7},
+      {"log", [](Value v) { return log(v); }, [](double x) { return std::log(x); }, 1e-6, 1e6, false, 1e-6},
+  };
+  const int64_t n = 1 << 16;
+  for (const auto& c : cases) {
+    Graph g;
+    Builder b(g);
+    Value x = b.input("x", DType::F32, {n});
+    b.output("y", c.op(x));
+    Tensor in(DType::F32, {n});
+    for (int64_t i = 0; i < n; ++i)
+      in.f32()[i] = std::string(c.name) == "log" ? float(c.lo * std::pow(c.hi / c.lo, double(i) / (n - 1)))
+                                                 : float(c.lo + (c.hi - c.lo) * double(i) / (n - 1));
+    JitEngine jit(g, {testCacheDir(), true});
+    TensorMap vars{{"x", in}};
+    Tensor y = jit.run(vars).at("y");
+    double worst = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double want = c.ref(double(in.f32()[i])), got = y.f32()[i];
+      double err = c.relative ? std::abs(got - want) / std::abs(want) : std::abs(got - want);
+      worst = std::max(worst, err);
+    }
+    MESSAGE(std::string(c.name) << ": max " << (c.relative ? "relative" : "absolute") << " error " << worst << " on [" << c.lo << ", "
+                   << c.hi << "]");
+    CHECK(worst < c.bound);
+  }
 }
