@@ -125,7 +125,7 @@ class EntryBuilder {
         int64_t axis = attrInt(n.attrs, "axis");
         if (axis < 0) axis += t.rank();
         int64_t len = t.shape[size_t(axis)], inner = stridesOf(t.shape)[size_t(axis)];
-        int64_t outer = len * inner ? t.numElements() / (len * inner) : 0;
+        int64_t outer = (len * inner) != 0 ? t.numElements() / (len * inner) : 0;
         call("graphc_rt_argmax", {in(0), buffer(n), i64(outer), i64(len), i64(inner), i32(t.dtype == DType::I32)});
         return;
       }

@@ -3,20 +3,37 @@
 
 #include <fmt/format.h>
 
+#include "models/ModuleModels.h"
 #include "models/RnnScratch.h"
 
 namespace graphc {
 
-const std::vector<ModelDef>& builtinModels() {
-  static const std::vector<ModelDef> models = {
-      {"rnn-scratch", "d2l's RNN from scratch: one-hot input, tanh cell, dense output", 512, buildRnnScratch},
+namespace {
+
+std::vector<ModelDef>& registry() {
+  static std::vector<ModelDef> models = {
+      {"rnn-scratch", "d2l's RNN from scratch: one-hot input, tanh cell, dense output, N(0, 0.01) weights", 512,
+       buildRnnScratch},
+      {"rnn", "Flax-style RNN module: dense input, bias-free recurrent dense, tanh, dense output", 256, buildRnnModule},
+      {"gru", "Flax-style GRU cell unrolled over time, dense output", 256, buildGruModule},
+      {"lstm", "Flax-style LSTM cell, state (h, c), dense output", 256, buildLstmModule},
   };
   return models;
 }
 
+}  // namespace
+
+const std::vector<ModelDef>& allModels() { return registry(); }
+
+void registerModel(ModelDef model) {
+  for (const auto& m : registry())
+    if (m.name == model.name) throw Error(fmt::format("a model named '{}' is already registered", model.name));
+  registry().push_back(std::move(model));
+}
+
 const ModelDef& findModel(const std::string& name) {
   std::vector<std::string> names;
-  for (const auto& m : builtinModels()) {
+  for (const auto& m : registry()) {
     if (m.name == name) return m;
     names.push_back(m.name);
   }

@@ -31,7 +31,10 @@ struct ModelDef {
   ModelBuildFn build;
 };
 
-const std::vector<ModelDef>& builtinModels();
+// The built-in models, then any registered by plugins.
+const std::vector<ModelDef>& allModels();
+// Adds a model (plugins call this); throws if the name is taken.
+void registerModel(ModelDef model);
 // Throws "unknown model 'x' (known: ...)".
 const ModelDef& findModel(const std::string& name);
 

@@ -35,7 +35,7 @@ expect_error "no subcommand" "subcommand" -- "$graphc"
 expect_error "unwritable output" "cannot write" -- "$graphc" compile -o /nonexistent/dir/out.gir
 
 # --help works everywhere and exits 0.
-for sub in "" compile opt train generate; do
+for sub in "" compile opt train generate models; do
   "$graphc" $sub --help >"$tmp/help" 2>&1 || fail "graphc $sub --help exits non-zero"
   grep -q "Usage" "$tmp/help" || fail "graphc $sub --help prints no usage"
 done
@@ -87,6 +87,15 @@ expect_error "corrupt checkpoint" "corrupt" -- "$graphc" generate --load "$tmp/c
 expect_error "other model" "holds model 'rnn-scratch', not 'lstm'" -- "$graphc" generate --load "$tmp/tiny.safetensors" --model lstm
 expect_error "missing checkpoint" "cannot open" -- "$graphc" generate --load "$tmp/none.safetensors"
 expect_error "generate without --load" "--load" -- "$graphc" generate
+
+# Models.
+"$graphc" models >"$tmp/models.txt" || fail "graphc models"
+for m in rnn-scratch rnn gru lstm; do grep -q "^$m " "$tmp/models.txt" || fail "graphc models does not list $m"; done
+u1=$("$graphc" generate --model lstm --untrained --length 20) || fail "generate --untrained"
+u2=$("$graphc" generate --model lstm --untrained --length 20 --engine interp) || fail "generate --untrained (interp)"
+[ "$u1" = "$u2" ] && [ "${u1#time traveller}" != "$u1" ] || fail "--untrained is not deterministic across engines: '$u1' vs '$u2'"
+"$graphc" train --model gru --num-layers 2 "${tiny[@]}" --epochs 1 >/dev/null 2>&1 || fail "train a 2-layer gru"
+expect_error "untrained with load" "--untrained and --load" -- "$graphc" generate --untrained --load "$tmp/tiny.safetensors"
 
 # Code generation.
 "$graphc" compile --emit llvm --num-steps 3 --hidden 32 >"$tmp/step.ll" || fail "--emit llvm"

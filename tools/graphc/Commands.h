@@ -10,6 +10,7 @@ void addCompileCommand(CLI::App& app);
 void addOptCommand(CLI::App& app);
 void addTrainCommand(CLI::App& app);
 void addGenerateCommand(CLI::App& app);
+void addModelsCommand(CLI::App& app);
 
 // Writes `text` to `path` ("-" = stdout) through a temporary file and a
 // rename, so a failure never leaves a partial file behind.

@@ -12,6 +12,7 @@
 #include "passes/PassManager.h"
 #include "passes/TrainingStep.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/Plugins.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
@@ -19,6 +20,7 @@ namespace {
 
 struct CompileOptions {
   std::string model = "rnn-scratch";
+  std::vector<std::string> modelLibs;
   ModelConfig config;  // hidden 0: the model's default
   std::string graph = "train";
   OptimizerConfig optimizer;
@@ -32,6 +34,7 @@ struct CompileOptions {
 };
 
 void runCompile(CompileOptions o) {
+  for (const auto& lib : o.modelLibs) loadModelLibrary(lib);
   const ModelDef& model = findModel(o.model);
   if (o.config.hidden == 0) o.config.hidden = model.defaultHidden;
   Graph g = buildModelGraph(model, o.config);
@@ -71,7 +74,9 @@ void runCompile(CompileOptions o) {
 void addCompileCommand(CLI::App& app) {
   auto o = std::make_shared<CompileOptions>();
   CLI::App* cmd = app.add_subcommand("compile", "Build a model's graph, run the compiler passes, emit the result");
-  cmd->add_option("--model", o->model, "Model to compile (rnn-scratch)")->capture_default_str();
+  cmd->add_option("--model", o->model, "Model to compile (see `graphc models`)")->capture_default_str();
+  cmd->add_option("--model-lib", o->modelLibs, "Load models from this plugin library first (repeatable)");
+  cmd->add_option("--num-layers", o->config.numLayers, "Stacked recurrent layers (module models)")->check(CLI::Range(1, 16))->capture_default_str();
   cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only")
       ->check(CLI::IsMember({"train", "forward"}))
       ->capture_default_str();

@@ -10,6 +10,7 @@
 #include "runtime/JitEngine.h"
 #include "runtime/Trainer.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/Plugins.h"
 #include "tools/graphc/Report.h"
 #include "tools/graphc/Shared.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 struct TrainFlags {
   std::string model = "rnn-scratch";
+  std::vector<std::string> modelLibs;
   ModelConfig config;  // hidden 0: the model's default
   OptimizerConfig optimizer;
   int64_t epochs = 500;
@@ -42,6 +44,7 @@ std::string formatDuration(double s) {
 }
 
 void runTrain(TrainFlags f) {
+  for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   const ModelDef& model = findModel(f.model);
   if (f.config.hidden == 0) f.config.hidden = model.defaultHidden;
   validate(f.optimizer);
@@ -138,7 +141,11 @@ void runTrain(TrainFlags f) {
 void addTrainCommand(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand("train", "Train a language model on The Time Machine (the seed setup by default)");
-  cmd->add_option("--model", f->model, "Model to train (see `graphc compile --help`)")->capture_default_str();
+  cmd->add_option("--model", f->model, "Model to train (see `graphc models`)")->capture_default_str();
+  cmd->add_option("--model-lib", f->modelLibs, "Load models from this plugin library first (repeatable)");
+  cmd->add_option("--num-layers", f->config.numLayers, "Stacked recurrent layers (module models: rnn, gru, lstm)")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
   cmd->add_option("--batch-size", f->config.batchSize, "Minibatch size")->check(CLI::Range(1, 1 << 16))->capture_default_str();
   cmd->add_option("--num-steps", f->config.numSteps, "Time steps per minibatch (truncated BPTT length)")
       ->check(CLI::Range(1, 1 << 12))

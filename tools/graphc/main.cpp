@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "graph/Error.h"
+#include "graph/Version.h"
 #include "tools/graphc/Commands.h"
 
 namespace graphc::cli {
@@ -44,9 +45,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // A flag given twice takes its last value, so scripts can override defaults.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_version_flag("--version", "graphc 0.1.0");
+  app.set_version_flag("--version", "graphc " GRAPHC_VERSION);
   graphc::cli::addTrainCommand(app);
   graphc::cli::addGenerateCommand(app);
+  graphc::cli::addModelsCommand(app);
   graphc::cli::addCompileCommand(app);
   graphc::cli::addOptCommand(app);
   try {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tests/plugin/run.sh BUILD_DIR SOURCE_DIR — installs graphc into a scratch
+# prefix, builds examples/mymodel against it with find_package(graphc), and
+# trains the plugin's model for a few steps; then checks that bad libraries
+# get clear errors.
+set -u
+build=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_CACHE_HOME="$tmp/cache"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "cmake --install"; exit 1; }
+graphc="$tmp/prefix/bin/graphc"
+cmake -S "$src/examples/mymodel" -B "$tmp/example" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/configure.log" 2>&1 ||
+  { cat "$tmp/configure.log"; fail "configuring the example against the installed package"; exit 1; }
+cmake --build "$tmp/example" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "building the example plugin"; exit 1; }
+lib="$tmp/example/libmymodel.so"
+
+"$graphc" models --model-lib "$lib" >"$tmp/models.txt" || fail "graphc models --model-lib"
+grep -q "^mymodel " "$tmp/models.txt" || fail "graphc models does not list mymodel"
+"$graphc" train --model-lib "$lib" --model mymodel --hidden 16 --batch-size 4 --num-steps 5 --max-tokens 2000 \
+  --epochs 2 --sample-every 0 --save "$tmp/my.safetensors" >"$tmp/train.out" 2>&1 || { cat "$tmp/train.out"; fail "training the plugin model"; }
+grep -q "perplexity" "$tmp/train.out" || fail "the plugin run printed no perplexity"
+"$graphc" generate --model-lib "$lib" --load "$tmp/my.safetensors" --length 10 >/dev/null 2>"$tmp/gen.err" ||
+  { cat "$tmp/gen.err"; fail "generating from the plugin model's checkpoint"; }
+
+# expect_error PATTERN COMMAND...: non-zero exit (not a signal) and one stderr line matching PATTERN.
+expect_error() {
+  local pattern=$1; shift
+  "$@" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -eq 0 ] || [ $rc -gt 125 ]; then fail "$*: exit code $rc"; return; fi
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qE -- "$pattern" "$tmp/err" || { fail "$*: stderr:"; cat "$tmp/err"; }
+}
+expect_error "--model-lib: no such file" "$graphc" train --model-lib "$tmp/none.so" --model mymodel
+expect_error "unknown model 'theirs'" "$graphc" train --model-lib "$lib" --model theirs
+printf 'int nothing_here() { return 0; }\n' >"$tmp/plain.cpp"
+g++ -shared -fPIC -o "$tmp/libplain.so" "$tmp/plain.cpp"
+expect_error "is not a graphc model library" "$graphc" train --model-lib "$tmp/libplain.so" --model mymodel
+printf 'extern "C" int graphc_plugin_abi() { return 0; }\nextern "C" const char* graphc_plugin_version() { return "0.0.1"; }\nextern "C" void graphc_plugin_register() {}\n' >"$tmp/old.cpp"
+g++ -shared -fPIC -o "$tmp/libold.so" "$tmp/old.cpp"
+expect_error "built against graphc 0.0.1 \\(plugin ABI 0\\).*rebuild" "$graphc" train --model-lib "$tmp/libold.so" --model mymodel
+printf 'garbage' >"$tmp/libjunk.so"
+expect_error "--model-lib: cannot load" "$graphc" train --model-lib "$tmp/libjunk.so" --model mymodel
+
+if [ $failures -ne 0 ]; then echo "$failures plugin check(s) failed"; exit 1; fi
+echo "all plugin checks passed"

@@ -1,0 +1,44 @@
+// tools/graphc/ModelsCommand.cpp — `graphc models`: the models graphc can train.
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+
+#include "models/Model.h"
+#include "tools/graphc/Commands.h"
+#include "tools/graphc/Plugins.h"
+
+namespace graphc::cli {
+namespace {
+
+struct ModelsFlags {
+  std::vector<std::string> modelLibs;
+  int64_t vocab = 28;
+};
+
+void runModels(const ModelsFlags& f) {
+  for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  std::cout << fmt::format("{:<14} {:>7} {:>12}  {}\n", "model", "hidden", "parameters", "description");
+  for (const ModelDef& m : allModels()) {
+    ModelConfig c;
+    c.hidden = m.defaultHidden;
+    c.vocab = f.vocab;
+    c.batchSize = 1;
+    c.numSteps = 1;
+    Graph g = buildStepGraph(m, c);
+    int64_t params = 0;
+    for (ValueId p : g.nodesOf(OpKind::Param)) params += g.type(p).numElements();
+    std::cout << fmt::format("{:<14} {:>7} {:>12}  {}\n", m.name, m.defaultHidden, params, m.description);
+  }
+}
+
+}  // namespace
+
+void addModelsCommand(CLI::App& app) {
+  auto f = std::make_shared<ModelsFlags>();
+  CLI::App* cmd = app.add_subcommand("models", "List the models with their default hidden size and parameter count");
+  cmd->add_option("--model-lib", f->modelLibs, "Also load models from this plugin library (repeatable)");
+  cmd->add_option("--vocab", f->vocab, "Vocabulary size used to count parameters")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  cmd->callback([f] { runModels(*f); });
+}
+
+}  // namespace graphc::cli

@@ -1,0 +1,32 @@
+// tools/graphc/Plugins.cpp — dlopen and the version handshake.
+#include "tools/graphc/Plugins.h"
+
+#include <cstring>
+#include <dlfcn.h>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "graph/Error.h"
+#include "graph/Version.h"
+
+namespace graphc::cli {
+
+void loadModelLibrary(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw Error(fmt::format("--model-lib: no such file: {}", path));
+  // A bare name would make dlopen search the library path; keep it a path.
+  std::string resolved = path.find('/') == std::string::npos ? "./" + path : path;
+  void* handle = dlopen(resolved.c_str(), RTLD_NOW | RTLD_LOCAL);  // never closed: its code stays in use
+  if (!handle) throw Error(fmt::format("--model-lib: cannot load {}: {}", path, dlerror()));
+  auto abi = reinterpret_cast<int (*)()>(dlsym(handle, "graphc_plugin_abi"));
+  auto version = reinterpret_cast<const char* (*)()>(dlsym(handle, "graphc_plugin_version"));
+  auto registerModels = reinterpret_cast<void (*)()>(dlsym(handle, "graphc_plugin_register"));
+  if (!abi || !version || !registerModels)
+    throw Error(fmt::format("--model-lib: {} is not a graphc model library (no GRAPHC_MODEL_PLUGIN entry points)", path));
+  if (abi() != GRAPHC_PLUGIN_ABI || std::strcmp(version(), GRAPHC_VERSION) != 0)
+    throw Error(fmt::format("--model-lib: {} was built against graphc {} (plugin ABI {}), this is graphc {} (ABI {}); "
+                            "rebuild it against this installation",
+                            path, version(), abi(), GRAPHC_VERSION, GRAPHC_PLUGIN_ABI));
+  registerModels();
+}
+
+}  // namespace graphc::cli
