@@ -94,6 +94,48 @@ void Graph::compact(const std::vector<bool>& keep) {
   nameIndexValid_ = false;
 }
 
+void Graph::topologicalSort() {
+  std::vector<ValueId> order;
+  std::vector<char> state(nodes.size(), 0);  // 0 new, 1 on the stack, 2 placed
+  for (size_t root = 0; root < nodes.size(); ++root) {
+    if (state[root]) continue;
+    // Iterative post-order DFS over operands.
+    std::vector<std::pair<ValueId, size_t>> stack = {{ValueId(root), 0}};
+    state[root] = 1;
+    while (!stack.empty()) {
+      auto& [v, next] = stack.back();
+      const auto& ops = nodes[size_t(v)].operands;
+      if (next < ops.size()) {
+        ValueId o = ops[next++];
+        if (state[size_t(o)] == 0) {
+          state[size_t(o)] = 1;
+          stack.push_back({o, 0});
+        } else if (state[size_t(o)] == 1) {
+          throw Error(fmt::format("graph @{} has a cycle through %{}", name, nodes[size_t(o)].name));
+        }
+        continue;
+      }
+      state[size_t(v)] = 2;
+      order.push_back(v);
+      stack.pop_back();
+    }
+  }
+  std::vector<ValueId> remap(nodes.size());
+  for (size_t i = 0; i < order.size(); ++i) remap[size_t(order[i])] = ValueId(i);
+  std::vector<Node> sorted;
+  sorted.reserve(nodes.size());
+  for (ValueId v : order) sorted.push_back(std::move(nodes[size_t(v)]));
+  for (auto& n : sorted)
+    for (auto& o : n.operands) o = remap[size_t(o)];
+  for (auto& o : outputs) o.value = remap[size_t(o.value)];
+  for (auto& u : updates) {
+    u.target = remap[size_t(u.target)];
+    u.value = remap[size_t(u.value)];
+  }
+  nodes = std::move(sorted);
+  nameIndexValid_ = false;
+}
+
 std::vector<int> Graph::useCounts() const {
   std::vector<int> uses(nodes.size(), 0);
   for (const auto& n : nodes)

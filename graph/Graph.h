@@ -79,6 +79,10 @@ class Graph {
   // Keeps the nodes with keep[i] and renumbers every reference. Kept nodes
   // must not use dropped ones.
   void compact(const std::vector<bool>& keep);
+  // Reorders nodes so every operand precedes its users, keeping the current
+  // order wherever it is already valid (a node is placed right after the
+  // operands it waits for). Rewrites that append nodes call it.
+  void topologicalSort();
   // Count of uses of each value (operands, outputs, updates).
   std::vector<int> useCounts() const;
 

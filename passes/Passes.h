@@ -11,5 +11,6 @@ namespace graphc {
 bool eliminateDeadCode(Graph& g);              // DCE.cpp
 bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
 bool foldConstants(Graph& g);                  // ConstantFold.cpp
+bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
 
 }  // namespace graphc

@@ -16,7 +16,8 @@ Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const
   appendTrainingStep(g, optimizer);
   verify(g);
   PassManager pm;
-  pm.addPipeline("simplify");
+  // batch-matmul turns BPTT's per-step weight-gradient sums into single large products.
+  pm.addPipeline("simplify,batch-matmul,simplify");
   pm.run(g);
   return g;
 }
