@@ -2,6 +2,8 @@
 // index-heavy ops as plain loops.
 #include "codegen/RuntimeKernels.h"
 
+#include "codegen/ThreadPool.h"
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -49,10 +51,25 @@ void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64
   Eigen::Map<const RowMajor> A(a, ta ? k : m, ta ? m : k);
   Eigen::Map<const RowMajor> B(b, tb ? n : k, tb ? k : n);
   Eigen::Map<RowMajor> C(c, m, n);
-  if (!ta && !tb) C.noalias() = A * B;
-  else if (ta && !tb) C.noalias() = A.transpose() * B;
-  else if (!ta && tb) C.noalias() = A * B.transpose();
-  else C.noalias() = A.transpose() * B.transpose();
+  // Columns [j0, j0 + w) of C: each thread owns a block, so no two write the same bytes.
+  auto block = [&](int64_t j0, int64_t w) {
+    auto Cb = C.middleCols(j0, w);
+    if (!ta && !tb) Cb.noalias() = A * B.middleCols(j0, w);
+    else if (ta && !tb) Cb.noalias() = A.transpose() * B.middleCols(j0, w);
+    else if (!ta && tb) Cb.noalias() = A * B.middleRows(j0, w).transpose();
+    else Cb.noalias() = A.transpose() * B.middleRows(j0, w).transpose();
+  };
+  // Split only products big enough to repay the hand-off (a few microseconds).
+  int parts = graphc::kernelThreads();
+  if (parts > 1 && n >= 64 && m * n * k >= (int64_t(1) << 20)) {
+    int64_t step = (n / parts + 7) / 8 * 8;  // whole 8-float vectors per block
+    graphc::parallelFor(parts, [&](int p) {
+      int64_t j0 = std::min(n, p * step), j1 = p == parts - 1 ? n : std::min(n, (p + 1) * step);
+      if (j1 > j0) block(j0, j1 - j0);
+    });
+    return;
+  }
+  block(0, n);
 }
 
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits) { std::fill_n(out, n, bits); }
@@ -75,6 +92,24 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
   int64_t kind = desc[0], isInt = desc[1], rank = desc[2];
   const int64_t* dims = desc + 3;
   const int64_t* reduced = desc + 3 + rank;
+  // The common case, a float sum over leading axes (bias gradients: [rows, cols] -> [cols]),
+  // as a vectorizable row loop instead of the generic index walk.
+  int64_t lead = 0;
+  while (lead < rank && reduced[lead]) ++lead;
+  bool trailingKept = true;
+  for (int64_t d = lead; d < rank; ++d) trailingKept &= !reduced[d];
+  if (kind == 0 && !isInt && lead > 0 && trailingKept) {
+    int64_t rows = 1, cols = 1;
+    for (int64_t d = 0; d < lead; ++d) rows *= dims[d];
+    for (int64_t d = lead; d < rank; ++d) cols *= dims[d];
+    const float* x = static_cast<const float*>(in);
+    float* y = static_cast<float*>(out);
+    std::vector<double> acc(size_t(cols), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) acc[size_t(c)] += x[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c) y[c] = float(acc[size_t(c)]);
+    return;
+  }
   // Output strides over the kept dimensions, 0 for reduced ones.
   int64_t strides[16], outCount = 1, inCount = 1;
   for (int64_t d = rank - 1; d >= 0; --d) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "codegen/ThreadPool.h"
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
 #include "runtime/Trainer.h"
@@ -31,6 +32,7 @@ struct TrainFlags {
   std::string cacheDir;
   bool noCache = false;
   bool stats = false;
+  int threads = 0;
   int64_t sampleEvery = 10;
   int64_t sampleLength = 50;
   std::string metrics, plot, save;
@@ -45,6 +47,7 @@ std::string formatDuration(double s) {
 
 void runTrain(TrainFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  setKernelThreads(f.threads);
   const ModelDef& model = findModel(f.model);
   if (f.config.hidden == 0) f.config.hidden = model.defaultHidden;
   validate(f.optimizer);
@@ -127,6 +130,7 @@ void runTrain(TrainFlags f) {
                         {"engine", f.engine},
                         {"perplexity", last.perplexity},
                         {"tokens_per_sec", tokensPerSec},
+                        {"threads", kernelThreads()},
                         {"epochs", f.epochs},
                         {"steps", last.steps},
                         {"seconds", last.seconds},
@@ -174,6 +178,9 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--cache-dir", f->cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
+  cmd->add_option("--threads", f->threads, "Threads for the large matrix products (0: all cores)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   cmd->add_flag("--stats", f->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   cmd->add_option("--sample-every", f->sampleEvery, "Print a greedy sample after \"time traveller\" every N epochs (0: never)")
       ->check(CLI::NonNegativeNumber)

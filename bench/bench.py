@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""bench/bench.py — graphc against PyTorch on the seed training step; prints a table.
+
+Run through bench/run.sh, which builds graphc in Release and installs PyTorch.
+Contenders alternate within each round, at 1 and 2 threads, and the table
+reports medians, since this machine is noisy. No timings are asserted anywhere.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GRAPHC = os.path.join(ROOT, "build", "graphc")
+B, T, H, V = 32, 35, 512, 28
+FLOPS_PER_TOKEN = 6 * H * H + 6 * H * V  # forward + backward products: 1.65 MFLOP
+
+
+def run(cmd, env=None):
+    """Runs a command; returns (stdout, wall seconds, peak RSS in MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    out, err = proc.communicate()
+    _, status, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
+    return out, seconds
+
+
+def rss_mib(cmd, env=None):
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed")
+    return usage.ru_maxrss / 1024
+
+
+def has_avx512():
+    with open("/proc/cpuinfo") as f:
+        return "avx512f" in f.read()
+
+
+def torch_env(threads):
+    env = dict(os.environ)
+    # Debian's OpenBLAS 0.3.21 may not recognise the CPU and fall back to SSE3
+    # kernels; name the best core type the CPU can run.
+    env["OPENBLAS_CORETYPE"] = "SkylakeX" if has_avx512() else "Haswell"
+    env["OMP_NUM_THREADS"] = str(threads)
+    if threads > 1:
+        env["OMP_WAIT_POLICY"] = "passive"
+    return env
+
+
+def graphc_tps(threads, epochs, cache):
+    out, _ = run([GRAPHC, "train", "--epochs", str(epochs), "--sample-every", "0", "--threads", str(threads),
+                  "--json", "--cache-dir", cache])
+    return json.loads(out.strip().splitlines()[-1])["tokens_per_sec"]
+
+
+def torch_tps(variant, threads, steps):
+    out, _ = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_rnn.py"), variant, str(threads), str(steps)],
+                 env=torch_env(threads))
+    return float(out.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=6, help="graphc epochs per sample (8 steps each)")
+    ap.add_argument("--torch-steps", type=int, default=40)
+    ap.add_argument("--full", action="store_true", help="also time the whole 500-epoch seed run in both")
+    args = ap.parse_args()
+    cache = tempfile.mkdtemp(prefix="graphc-bench-cache-")
+
+    fma_bin = os.path.join(ROOT, "build", "fma_peak")
+    subprocess.check_call(["g++", "-O2", "-march=native", "-pthread", "-o", fma_bin,
+                           os.path.join(ROOT, "bench", "fma_peak.cpp")])
+    peak = {t: statistics.median(float(run([fma_bin, str(t)])[0]) for _ in range(3)) for t in (1, 2)}
+
+    contenders = ["graphc", "torch eager (d2l scratch)", "torch nn.RNN + Linear", "torch TorchScript"]
+    variants = {"torch eager (d2l scratch)": "scratch", "torch nn.RNN + Linear": "nnrnn", "torch TorchScript": "script"}
+    samples = {(c, t): [] for c in contenders for t in (1, 2)}
+    graphc_tps(1, 1, cache)  # fill the compile cache
+    for r in range(args.rounds):
+        for t in (1, 2):
+            for c in contenders:
+                tps = graphc_tps(t, args.epochs, cache) if c == "graphc" else torch_tps(variants[c], t, args.torch_steps)
+                samples[(c, t)].append(tps)
+                print(f"  round {r + 1} threads {t} {c}: {tps:,.0f} tokens/s", file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+
+    print(f"## graphc vs PyTorch, seed training step (B={B}, T={T}, H={H}, V={V}), medians of {args.rounds} rounds\n")
+    print("| contender | 1 thread tok/s | 2 threads tok/s | graphc / it (1t) | graphc / it (2t) |")
+    print("|---|---|---|---|---|")
+    for c in contenders:
+        r1 = med[("graphc", 1)] / med[(c, 1)]
+        r2 = med[("graphc", 2)] / med[(c, 2)]
+        print(f"| {c} | {med[(c, 1)]:,.0f} | {med[(c, 2)]:,.0f} | {r1:.2f}x | {r2:.2f}x |")
+    print()
+    print(f"- FLOPs per token (products only, 6H^2 + 6HV): {FLOPS_PER_TOKEN / 1e6:.2f} MFLOP")
+    for t in (1, 2):
+        achieved = med[("graphc", t)] * FLOPS_PER_TOKEN / 1e9
+        print(f"- {t} thread{'s' if t > 1 else ''}: FMA peak {peak[t]:.1f} GFLOP/s (limit {peak[t] * 1e9 / FLOPS_PER_TOKEN:,.0f} "
+              f"tok/s); graphc reaches {achieved:.1f} GFLOP/s = {achieved / peak[t]:.2f} of peak")
+
+    # Compile time, cold and from the cache.
+    fresh = tempfile.mkdtemp(prefix="graphc-bench-cold-")
+    times = []
+    for _ in range(2):
+        _, s = run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", "/dev/null"])
+        err = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", "/dev/null"],
+                             capture_output=True, text=True).stderr if not times else None
+        times.append(s)
+    print(f"- `graphc compile` of the seed step, whole command: {times[0]:.2f} s cold, {times[1]:.2f} s from the cache")
+    stats = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", tempfile.mkdtemp(), "-o", "/dev/null"],
+                           capture_output=True, text=True).stderr
+    line = [l.strip() for l in stats.splitlines() if l.strip().startswith("compile seconds")]
+    if line:
+        print(f"- cold compile stages: {line[0][len('compile seconds'):].strip()}")
+
+    rss = rss_mib([GRAPHC, "train", "--epochs", "2", "--sample-every", "0", "--cache-dir", cache])
+    rss_torch = rss_mib(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_rnn.py"), "scratch", "1", "16"],
+                        env=torch_env(1))
+    print(f"- peak RSS: graphc train {rss:.0f} MiB, PyTorch eager {rss_torch:.0f} MiB")
+
+    ckpt = os.path.join(cache, "bench.safetensors")
+    run([GRAPHC, "train", "--epochs", "1", "--sample-every", "0", "--save", ckpt, "--cache-dir", cache])
+    _, short = run([GRAPHC, "generate", "--load", ckpt, "--length", "1", "--cache-dir", cache])
+    _, long = run([GRAPHC, "generate", "--load", ckpt, "--length", "5001", "--cache-dir", cache])
+    print(f"- greedy generation, batch 1: {5000 / max(1e-9, long - short):,.0f} tokens/s")
+
+    if args.full:
+        _, g = run([GRAPHC, "train", "--sample-every", "0", "--cache-dir", cache])
+        _, p = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_rnn.py"), "scratch", "2", "4000"],
+                   env=torch_env(2))
+        print(f"- full 500-epoch seed run (4000 steps): graphc {g:.0f} s, PyTorch eager {p:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+// codegen/ThreadPool.cpp — a fixed pool with a generation counter.
+#include "codegen/ThreadPool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace graphc {
+namespace {
+
+class Pool {
+ public:
+  explicit Pool(int workers) {
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, i] { loop(i + 1); });
+  }
+  ~Pool() {
+    stop_ = true;
+    generation_.fetch_add(1);
+    generation_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  int size() const { return int(threads_.size()) + 1; }
+
+  void run(int parts, const std::function<void(int)>& fn) {
+    fn_ = &fn;
+    parts_ = parts;
+    pending_.store(parts - 1);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    fn(0);
+    int spins = 0;
+    for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;)
+      if (++spins > 20000) pending_.wait(left);  // a descheduled worker: stop burning the core it needs
+  }
+
+ private:
+  void loop(int index) {
+    uint64_t seen = 0;
+    for (;;) {
+      // Spin a little, then sleep until the generation moves.
+      int spins = 0;
+      uint64_t g;
+      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+        if (++spins > 20000) generation_.wait(seen);
+      }
+      seen = g;
+      if (stop_) return;
+      if (index < parts_) {
+        (*fn_)(index);
+        if (pending_.fetch_sub(1, std::memory_order_release) == 1) pending_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  const std::function<void(int)>* fn_ = nullptr;
+  int parts_ = 0;
+  std::atomic<bool> stop_{false};
+};
+
+std::mutex poolMutex;
+std::unique_ptr<Pool> pool;
+int requested = 0;
+
+int machineCores() { return std::max(1, int(std::thread::hardware_concurrency())); }
+
+}  // namespace
+
+void setKernelThreads(int threads) {
+  std::lock_guard<std::mutex> lock(poolMutex);
+  requested = threads <= 0 ? machineCores() : threads;
+  pool.reset();
+  if (requested > 1) pool = std::make_unique<Pool>(requested - 1);
+}
+
+int kernelThreads() {
+  std::lock_guard<std::mutex> lock(poolMutex);
+  return requested == 0 ? 1 : requested;
+}
+
+void parallelFor(int parts, const std::function<void(int)>& fn) {
+  if (parts <= 1 || !pool) {
+    for (int i = 0; i < parts; ++i) fn(i);
+    return;
+  }
+  pool->run(std::min(parts, pool->size()), fn);
+}
+
+}  // namespace graphc
