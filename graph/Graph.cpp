@@ -75,23 +75,28 @@ void Graph::replaceAllUses(ValueId from, ValueId to) {
     if (u.value == from) u.value = to;
 }
 
-void Graph::compact(const std::vector<bool>& keep) {
+void Graph::reorder(const std::vector<ValueId>& order) {
   std::vector<ValueId> remap(nodes.size(), -1);
-  std::vector<Node> kept;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!keep[i]) continue;
-    remap[i] = ValueId(kept.size());
-    kept.push_back(std::move(nodes[i]));
-  }
-  for (auto& n : kept)
+  for (size_t i = 0; i < order.size(); ++i) remap[size_t(order[i])] = ValueId(i);
+  std::vector<Node> placed;
+  placed.reserve(order.size());
+  for (ValueId v : order) placed.push_back(std::move(nodes[size_t(v)]));
+  for (auto& n : placed)
     for (auto& o : n.operands) o = remap[size_t(o)];
   for (auto& o : outputs) o.value = remap[size_t(o.value)];
   for (auto& u : updates) {
     u.target = remap[size_t(u.target)];
     u.value = remap[size_t(u.value)];
   }
-  nodes = std::move(kept);
+  nodes = std::move(placed);
   nameIndexValid_ = false;
+}
+
+void Graph::compact(const std::vector<bool>& keep) {
+  std::vector<ValueId> order;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (keep[i]) order.push_back(ValueId(i));
+  reorder(order);
 }
 
 void Graph::topologicalSort() {
@@ -120,20 +125,7 @@ void Graph::topologicalSort() {
       stack.pop_back();
     }
   }
-  std::vector<ValueId> remap(nodes.size());
-  for (size_t i = 0; i < order.size(); ++i) remap[size_t(order[i])] = ValueId(i);
-  std::vector<Node> sorted;
-  sorted.reserve(nodes.size());
-  for (ValueId v : order) sorted.push_back(std::move(nodes[size_t(v)]));
-  for (auto& n : sorted)
-    for (auto& o : n.operands) o = remap[size_t(o)];
-  for (auto& o : outputs) o.value = remap[size_t(o.value)];
-  for (auto& u : updates) {
-    u.target = remap[size_t(u.target)];
-    u.value = remap[size_t(u.value)];
-  }
-  nodes = std::move(sorted);
-  nameIndexValid_ = false;
+  reorder(order);
 }
 
 std::vector<int> Graph::useCounts() const {

@@ -79,6 +79,9 @@ class Graph {
   // Keeps the nodes with keep[i] and renumbers every reference. Kept nodes
   // must not use dropped ones.
   void compact(const std::vector<bool>& keep);
+  // Puts the nodes in the given order (a permutation of a subset; references
+  // into the dropped ones must not remain) and renumbers every reference.
+  void reorder(const std::vector<ValueId>& order);
   // Reorders nodes so every operand precedes its users, keeping the current
   // order wherever it is already valid (a node is placed right after the
   // operands it waits for). Rewrites that append nodes call it.

@@ -3,15 +3,14 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "graph/Error.h"
+#include "runtime/Files.h"
 
 namespace graphc {
 
@@ -36,33 +35,15 @@ void saveCheckpoint(const std::string& path, const Checkpoint& ckpt) {
   json.append((8 - json.size() % 8) % 8, ' ');  // align the data to 8 bytes, as the reference writer does
   uint64_t headerSize = json.size();
 
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("{}: error: cannot write the checkpoint: {}", path, std::strerror(errno)));
-    char len[8];
-    std::memcpy(len, &headerSize, 8);
-    out.write(len, 8);
-    out.write(json.data(), std::streamsize(json.size()));
-    for (const auto& name : names) {
-      const Tensor& t = ckpt.tensors.at(name);
-      const char* data = t.dtype() == DType::F32 ? reinterpret_cast<const char*>(t.f32())
-                                                 : reinterpret_cast<const char*>(t.i32());
-      out.write(data, std::streamsize(t.size() * 4));
-    }
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("{}: error: writing the checkpoint failed (disk full?)", path));
-    }
+  std::string bytes(reinterpret_cast<const char*>(&headerSize), 8);
+  bytes += json;
+  for (const auto& name : names) {
+    const Tensor& t = ckpt.tensors.at(name);
+    const char* data = t.dtype() == DType::F32 ? reinterpret_cast<const char*>(t.f32())
+                                               : reinterpret_cast<const char*>(t.i32());
+    bytes.append(data, size_t(t.size()) * 4);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("{}: error: cannot write the checkpoint: {}", path, ec.message()));
-  }
+  writeFileAtomically(path, bytes, "the checkpoint");
 }
 
 Checkpoint loadCheckpoint(const std::string& path) {

@@ -1,14 +1,12 @@
 // tools/graphc/main.cpp — the graphc driver: parses the command line and
 // turns every error into one line on stderr and a non-zero exit.
 #include <CLI/CLI.hpp>
-#include <cstdio>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <iostream>
 
 #include "graph/Error.h"
 #include "graph/Version.h"
+#include "runtime/Files.h"
 #include "tools/graphc/Commands.h"
 
 namespace graphc::cli {
@@ -18,24 +16,7 @@ void writeOutput(const std::string& path, const std::string& text) {
     std::cout << text << std::flush;
     return;
   }
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-    out << text;
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("{}: write failed", path));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("{}: cannot write: {}", path, ec.message()));
-  }
+  writeFileAtomically(path, text, "the output");
 }
 
 }  // namespace graphc::cli
