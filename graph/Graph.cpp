@@ -27,11 +27,13 @@ void Graph::rebuildNameIndex() const {
 }
 
 ValueId Graph::findValue(const std::string& valueName) const {
-  // Passes may rename or reorder nodes directly; re-check the cached entry.
-  if (!nameIndexValid_) rebuildNameIndex();
+  // add() keeps the index current and compact/reorder invalidate it; a pass
+  // that moved or renamed nodes by hand is caught by the entry check. (Nodes
+  // appended to `nodes` directly, not through add(), are not indexed.)
+  if (!nameIndexValid_ || nameIndex_.size() > nodes.size()) rebuildNameIndex();
   auto it = nameIndex_.find(valueName);
-  if (it != nameIndex_.end() && size_t(it->second) < nodes.size() && nodes[it->second].name == valueName)
-    return it->second;
+  if (it == nameIndex_.end()) return -1;
+  if (size_t(it->second) < nodes.size() && nodes[size_t(it->second)].name == valueName) return it->second;
   rebuildNameIndex();
   it = nameIndex_.find(valueName);
   return it == nameIndex_.end() ? -1 : it->second;

@@ -8,13 +8,14 @@
 #include "codegen/RuntimeKernels.h"
 #include "graph/Verifier.h"
 #include "passes/PassManager.h"
+#include "passes/Pipelines.h"
 
 namespace graphc {
 
 Graph planForJit(const Graph& g) {
   Graph planned = g;
   PassManager pm;
-  pm.addPipeline("fuse,plan");
+  pm.addPipeline(kLowerPipeline);
   pm.run(planned);
   return planned;
 }

@@ -7,6 +7,7 @@
 
 #include "graph/Verifier.h"
 #include "passes/PassManager.h"
+#include "passes/Pipelines.h"
 #include "runtime/Initializers.h"
 
 namespace graphc {
@@ -16,8 +17,7 @@ Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const
   appendTrainingStep(g, optimizer);
   verify(g);
   PassManager pm;
-  // batch-matmul turns BPTT's per-step weight-gradient sums into single large products.
-  pm.addPipeline("simplify,batch-matmul,simplify");
+  pm.addPipeline(kOptimizePipeline);
   pm.run(g);
   return g;
 }

@@ -10,6 +10,7 @@
 #include "graph/Verifier.h"
 #include "models/Model.h"
 #include "passes/PassManager.h"
+#include "passes/Pipelines.h"
 #include "passes/TrainingStep.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
@@ -25,7 +26,7 @@ struct CompileOptions {
   std::string graph = "train";
   OptimizerConfig optimizer;
   std::string emit = "ir";
-  std::string passes = "simplify,fuse,plan";
+  std::string passes = std::string(kOptimizePipeline) + "," + kLowerPipeline;  // what `graphc train` runs
   std::vector<std::string> printBefore, printAfter;
   bool timePasses = false;
   bool stats = false;
@@ -51,7 +52,7 @@ void runCompile(CompileOptions o) {
   if (o.emit != "ir" && !planned) {
     // Machine code needs fused kernels and arena offsets.
     PassManager finish;
-    finish.addPipeline("fuse,plan");
+    finish.addPipeline(kLowerPipeline);
     finish.run(g);
   }
   if (o.emit == "ir") writeOutput(o.output, printGraph(g));

@@ -1,0 +1,13 @@
+// passes/Pipelines.h — the default pipelines, in one place, as lists of pass names.
+#pragma once
+
+namespace graphc {
+
+// After autodiff: fold, CSE and DCE to a fixed point, then merge BPTT's
+// per-step weight-gradient products into single large ones.
+inline constexpr const char* kOptimizePipeline = "simplify,batch-matmul,simplify";
+
+// Before code generation: elementwise fusion, then arena offsets.
+inline constexpr const char* kLowerPipeline = "fuse,plan";
+
+}  // namespace graphc
