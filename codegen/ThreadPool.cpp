@@ -15,6 +15,10 @@
 namespace graphc {
 namespace {
 
+// About a millisecond of pause-spinning before sleeping: the products of one
+// training step are microseconds apart, and a futex wake-up costs more than that.
+constexpr int kSpins = 100000;
+
 class Pool {
  public:
   explicit Pool(int workers) {
@@ -36,8 +40,10 @@ class Pool {
     generation_.notify_all();
     fn(0);
     int spins = 0;
-    for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;)
-      if (++spins > 20000) pending_.wait(left);  // a descheduled worker: stop burning the core it needs
+    for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;) {
+      if (++spins > kSpins) pending_.wait(left);  // a descheduled worker: stop burning the core it needs
+      else __builtin_ia32_pause();
+    }
   }
 
  private:
@@ -48,7 +54,8 @@ class Pool {
       int spins = 0;
       uint64_t g;
       while ((g = generation_.load(std::memory_order_acquire)) == seen) {
-        if (++spins > 20000) generation_.wait(seen);
+        if (++spins > kSpins) generation_.wait(seen);
+        else __builtin_ia32_pause();
       }
       seen = g;
       if (stop_) return;

@@ -17,7 +17,9 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
   for (size_t i = 0; i < g.size(); ++i) {
     OpKind op = g.nodes[i].op;
     bool leaf = op == OpKind::Input || op == OpKind::Param || op == OpKind::State;
-    ranges[i] = {leaf ? 0 : int64_t(i), leaf ? 0 : int64_t(i)};
+    // Leaves hold their whole run: the executor copies them in before it and
+    // may keep resident ones (params during generation) across runs.
+    ranges[i] = {leaf ? 0 : int64_t(i), leaf ? end : int64_t(i)};
   }
   for (size_t i = 0; i < g.size(); ++i)
     for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, int64_t(i));

@@ -14,8 +14,9 @@ int64_t bufferBytes(const TensorType& t);
 
 // Gives every value a byte offset in one arena (node attribute "offset") so
 // that values live at the same time never overlap; a buffer is reused once
-// its last reader has run. Leaves are live from the start (the executor
-// copies them in); outputs and update values live to the end. Sets the graph
+// its last reader has run. Leaves live through the whole run (the executor
+// copies them in first, and may keep them between runs); outputs and update
+// values live to the end. Sets the graph
 // attribute "arena_bytes" to the peak. Returns true (it always annotates).
 bool planMemory(Graph& g);
 

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "graph/Graph.h"
 #include "runtime/Tensor.h"
@@ -16,6 +17,11 @@ class Engine {
   // Binds inputs, params and state from `vars`, runs, writes the graph's
   // updates back into `vars`, and returns the named outputs.
   virtual TensorMap run(TensorMap& vars) = 0;
+
+  // Declares leaves whose values the caller will not change between runs
+  // (e.g. params during generation), so an engine that copies its inputs may
+  // copy them once. Call again after changing them.
+  virtual void setResident(const std::vector<std::string>& names) { (void)names; }
 };
 
 struct EngineOptions {

@@ -19,8 +19,8 @@ Generator::Generator(const ModelDef& model, ModelConfig config, const TensorMap&
   graph_ = buildStepGraph(model, config);
   verify(graph_);
   vars_ = zeroState(graph_);
-  setParams(params);
   engine_ = createEngine(engine, graph_, engineOptions);
+  setParams(params);
 }
 
 void Generator::setParams(const TensorMap& params) {
@@ -33,6 +33,10 @@ void Generator::setParams(const TensorMap& params) {
                               str(n.type)));
     vars_[n.name] = it->second;
   }
+  // The params stay fixed while generating: the engine may keep its copy.
+  std::vector<std::string> names;
+  for (ValueId p : graph_.nodesOf(OpKind::Param)) names.push_back(graph_.node(p).name);
+  engine_->setResident(names);
 }
 
 std::vector<float> Generator::step(int32_t token) {

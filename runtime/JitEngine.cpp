@@ -1,6 +1,7 @@
 // runtime/JitEngine.cpp — copy leaves into the arena, call the entry, copy results out.
 #include "runtime/JitEngine.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
@@ -38,8 +39,17 @@ JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(planF
 
 JitEngine::~JitEngine() { std::free(arena_); }
 
+void JitEngine::setResident(const std::vector<std::string>& names) {
+  for (Slot& s : leaves_) {
+    s.resident = std::find(names.begin(), names.end(), s.name) != names.end();
+    s.loaded = false;
+  }
+}
+
 TensorMap JitEngine::run(TensorMap& vars) {
-  for (const Slot& s : leaves_) {
+  for (Slot& s : leaves_) {
+    if (s.resident && s.loaded) continue;
+    s.loaded = true;
     auto it = vars.find(s.name);
     if (it == vars.end()) throw Error(fmt::format("no value bound for %{}", s.name));
     if (it->second.type() != s.type)

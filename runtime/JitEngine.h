@@ -12,6 +12,7 @@ class JitEngine : public Engine {
   JitEngine(const Graph& g, const JitOptions& options);
   ~JitEngine() override;
   TensorMap run(TensorMap& vars) override;
+  void setResident(const std::vector<std::string>& names) override;
 
   const CompileReport& report() const { return report_; }
   const Graph& planned() const { return planned_; }
@@ -22,6 +23,8 @@ class JitEngine : public Engine {
     std::string name;
     TensorType type;
     int64_t offset;
+    bool resident = false;  // copied once, then left in the arena
+    bool loaded = false;
   };
   Graph planned_;
   CompileReport report_;

@@ -270,3 +270,24 @@ TEST_CASE("jit: transcendental accuracy against double precision") {
     CHECK(worst < c.bound);
   }
 }
+
+TEST_CASE("jit: resident params stay intact across runs (generation's one-step graph)") {
+  ModelConfig c{1, 1, 64, 28, 1};
+  for (const char* model : {"rnn-scratch", "lstm"}) {
+    Graph g = buildStepGraph(findModel(model), c);
+    Rng rng(4);
+    TensorMap params = initializeParams(g, rng);
+    for (auto& [name, t] : params) initialize(t, "uniform", 0.3, rng);
+    TensorMap vi = params, vj = params;
+    for (auto& [name, t] : zeroState(g)) vi[name] = vj[name] = t;
+    JitEngine jit(g, {testCacheDir(), true});
+    std::vector<std::string> names;
+    for (const auto& [name, t] : params) names.push_back(name);
+    jit.setResident(names);
+    Interpreter interp(g);
+    for (int32_t token : {3, 1, 4, 1, 5, 9, 2, 6}) {
+      vi["X"] = vj["X"] = Tensor::i32({1, 1}, {token});
+      checkClose(jit.run(vj).at("logits"), interp.run(vi).at("logits"), std::string(model) + " logits");
+    }
+  }
+}
