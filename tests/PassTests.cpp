@@ -3,6 +3,7 @@
 
 #include "TestUtil.h"
 #include "passes/PassManager.h"
+#include "runtime/Random.h"
 
 using namespace graphc;
 
@@ -177,4 +178,66 @@ TEST_CASE("verify-after-each names the pass that broke the graph") {
   Graph g = parseGraph("graph @g {\n  %x = input : f32[2]\n  %y = tanh(%x) : f32[2]\n  output \"y\" = %y\n}\n", "b.gir");
   CHECK_THROWS_WITH_AS(pm.run(g), "after pass 'breaker': b.gir:3:3: error: %y: declared type f32[3] but 'tanh' gives f32[2]",
                        Error);
+}
+
+TEST_CASE("batch-matmul: a sum of products with the same flags becomes one product over concatenations") {
+  std::string out = runPasses(R"(graph @g {
+  %h1 = input : f32[4,8]
+  %h2 = input : f32[4,8]
+  %h3 = input : f32[4,8]
+  %d1 = input : f32[4,6]
+  %d2 = input : f32[4,6]
+  %d3 = input : f32[4,6]
+  %b = input : f32[8,6]
+  %m1 = matmul(%h1, %d1) {transpose_a = 1} : f32[8,6]
+  %m2 = matmul(%h2, %d2) {transpose_a = 1} : f32[8,6]
+  %s1 = add(%m1, %m2) : f32[8,6]
+  %m3 = matmul(%h3, %d3) {transpose_a = 1} : f32[8,6]
+  %s2 = add(%s1, %m3) : f32[8,6]
+  %s3 = add(%s2, %b) : f32[8,6]
+  output "grad" = %s3
+})",
+                              "batch-matmul");
+  CHECK_IR(out, R"(
+    CHECK: %0 = concat(%d1, %d2, %d3) {axis = 0} : f32[12,6]
+    CHECK-NEXT: %1 = concat(%h1, %h2, %h3) {axis = 0} : f32[12,8]
+    CHECK-NEXT: %2 = matmul(%1, %0) {transpose_a = 1} : f32[8,6]
+    CHECK-NEXT: %3 = add(%2, %b)
+    CHECK-COUNT-1: = matmul(
+    CHECK-NOT: %m1
+    CHECK: output "grad")");
+}
+
+TEST_CASE("batch-matmul: results are unchanged, and a product used twice is left alone") {
+  const char* text = R"(graph @g {
+  %a1 = input : f32[3,5]
+  %a2 = input : f32[3,4]
+  %w1 = input : f32[5,2]
+  %w2 = input : f32[4,2]
+  %m1 = matmul(%a1, %w1) : f32[3,2]
+  %m2 = matmul(%a2, %w2) : f32[3,2]
+  %s = add(%m1, %m2) : f32[3,2]
+  %m3 = matmul(%a1, %w1) : f32[3,2]
+  %t = add(%s, %m3) : f32[3,2]
+  %u = tanh(%m3) : f32[3,2]
+  output "t" = %t
+  output "u" = %u
+})";
+  Graph g = parseGraph(text);
+  Graph before = g;
+  PassManager pm;
+  pm.addPipeline("batch-matmul");
+  pm.run(g);
+  CHECK(g.nodesOf(OpKind::Concat).size() == 2);  // m1 and m2 merge along K (5 + 4); m3 has another use
+  TensorMap vars;
+  Rng rng(2);
+  for (const Node& n : before.nodes)
+    if (n.op == OpKind::Input) {
+      Tensor t(n.type);
+      for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform() - 0.5);
+      vars[n.name] = t;
+    }
+  TensorMap v2 = vars;
+  auto a = Interpreter(before).run(vars), b = Interpreter(g).run(v2);
+  for (int64_t i = 0; i < a.at("t").size(); ++i) CHECK(b.at("t").f32()[i] == doctest::Approx(a.at("t").f32()[i]).epsilon(1e-6));
 }
