@@ -137,19 +137,23 @@ Tensor padOp(const Node& n, const Tensor& in) {
   });
 }
 
+// Row-major: for each index over the axes before `axis`, every part
+// contributes one contiguous run of (its extent along axis) x (inner size).
 Tensor concatOp(const Node& n, const std::vector<const Tensor*>& in) {
-  size_t axis = size_t(attrInt(n.attrs, "axis") < 0 ? attrInt(n.attrs, "axis") + n.type.rank() : attrInt(n.attrs, "axis"));
+  int64_t axis = attrInt(n.attrs, "axis");
+  if (axis < 0) axis += n.type.rank();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= n.type.shape[size_t(d)];
+  for (int64_t d = axis + 1; d < n.type.rank(); ++d) inner *= n.type.shape[size_t(d)];
   Tensor out(n.type);
-  forEachIndex(n.type.shape, [&](int64_t i, const std::vector<int64_t>& idx) {
-    int64_t k = idx[axis];
-    size_t part = 0;
-    while (k >= in[part]->shape()[axis]) k -= in[part++]->shape()[axis];
-    auto st = stridesOf(in[part]->shape());
-    int64_t j = 0;
-    for (size_t d = 0; d < idx.size(); ++d) j += (d == axis ? k : idx[d]) * st[d];
-    if (n.type.dtype == DType::F32) out.f32()[i] = in[part]->f32()[j];
-    else out.i32()[i] = in[part]->i32()[j];
-  });
+  int64_t written = 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (const Tensor* part : in) {
+      int64_t run = part->shape()[size_t(axis)] * inner;
+      if (n.type.dtype == DType::F32) std::copy_n(part->f32() + o * run, run, out.f32() + written);
+      else std::copy_n(part->i32() + o * run, run, out.i32() + written);
+      written += run;
+    }
   return out;
 }
 
