@@ -89,32 +89,41 @@ void graphc_rt_copy(void* out, const void* in, int64_t bytes) {
   if (out != in) std::memmove(out, in, size_t(bytes));
 }
 
-// When the innermost dimension is contiguous (stride 1), whole rows move with
-// one memcpy: concat, slice and pad spend their time here.
-void graphc_rt_gather_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) {
+}  // extern "C"
+
+namespace {
+
+// out[i] = in[base + offset(i)] (gather) or out[base + offset(i)] = in[i]
+// (scatter), over `dims` with `strides`. When the innermost dimension is
+// contiguous, whole rows move with one memcpy: concat, slice and pad spend
+// their time here.
+template <bool kScatter>
+void stridedCopy(const uint32_t* in, uint32_t* out, const int64_t* desc) {
   int64_t rank = desc[0];
   const int64_t* dims = desc + 2;
   const int64_t* strides = desc + 2 + rank;
+  auto move = [&](int64_t linear, int64_t strided, int64_t count) {
+    if (kScatter) std::memcpy(out + strided, in + linear, size_t(count) * 4);
+    else std::memcpy(out + linear, in + strided, size_t(count) * 4);
+  };
   if (rank > 0 && strides[rank - 1] == 1) {
     int64_t len = dims[rank - 1];
-    walk(rank - 1, dims, strides, desc[1],
-         [&](int64_t i, int64_t off) { std::memcpy(out + i * len, in + off, size_t(len) * 4); });
+    walk(rank - 1, dims, strides, desc[1], [&](int64_t i, int64_t off) { move(i * len, off, len); });
     return;
   }
-  walk(rank, dims, strides, desc[1], [&](int64_t i, int64_t off) { out[i] = in[off]; });
+  walk(rank, dims, strides, desc[1], [&](int64_t i, int64_t off) { move(i, off, 1); });
+}
+
+}  // namespace
+
+extern "C" {
+
+void graphc_rt_gather_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) {
+  stridedCopy<false>(in, out, desc);
 }
 
 void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) {
-  int64_t rank = desc[0];
-  const int64_t* dims = desc + 2;
-  const int64_t* strides = desc + 2 + rank;
-  if (rank > 0 && strides[rank - 1] == 1) {
-    int64_t len = dims[rank - 1];
-    walk(rank - 1, dims, strides, desc[1],
-         [&](int64_t i, int64_t off) { std::memcpy(out + off, in + i * len, size_t(len) * 4); });
-    return;
-  }
-  walk(rank, dims, strides, desc[1], [&](int64_t i, int64_t off) { out[off] = in[i]; });
+  stridedCopy<true>(in, out, desc);
 }
 
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {

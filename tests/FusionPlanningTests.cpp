@@ -12,22 +12,12 @@ using namespace graphc;
 
 namespace {
 
-std::string run(const std::string& text, const std::string& pipeline) {
-  Graph g = parseGraph(text, "in.gir");
-  PassManager pm;
-  pm.addPipeline(pipeline);
-  pm.run(g);
-  std::string out = printGraph(g);
-  CHECK(printGraph(parseGraph(out)) == out);
-  return out;
-}
-
 int countOps(const Graph& g, OpKind k) { return int(g.nodesOf(k).size()); }
 
 }  // namespace
 
 TEST_CASE("fuse: a cell's bias, adds and tanh become one kernel reading the bias row") {
-  std::string out = run(R"(graph @cell {
+  std::string out = graphc::test::runPipeline(R"(graph @cell {
   %x = input : f32[4,8]
   %h = input : f32[4,8]
   %b = param {init = "zeros"} : f32[8]

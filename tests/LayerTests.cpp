@@ -154,38 +154,41 @@ TEST_CASE("cell gradients match finite differences (rnn, gru, lstm, two layers)"
   }
 }
 
-TEST_CASE("tuple state: two half sequences of an LSTM equal one full sequence") {
-  const ModelDef& m = findModel("lstm");
-  ModelConfig full{2, 6, 5, 7, 2}, half{2, 3, 5, 7, 2};
-  Graph gFull = buildModelGraph(m, full), gHalf = buildModelGraph(m, half);
-  Rng rng(5);
-  TensorMap params = initializeParams(gFull, rng);
-  Tensor X(DType::I32, {2, 6});
-  for (int64_t i = 0; i < X.size(); ++i) X.i32()[i] = int32_t(rng.uniformInt(0, 6));
-  TensorMap vFull = params;
-  for (auto& [name, t] : zeroState(gFull)) vFull[name] = t;
-  vFull["X"] = vFull["Y"] = X;
-  Tensor logitsFull = Interpreter(gFull).run(vFull).at("logits");
+TEST_CASE("state carry-over: two half sequences equal one full sequence (single and tuple state)") {
+  for (const char* model : {"rnn-scratch", "lstm"}) {
+    INFO(model);
+    const ModelDef& m = findModel(model);
+    ModelConfig full{2, 6, 5, 7, 2}, half{2, 3, 5, 7, 2};
+    Graph gFull = buildModelGraph(m, full), gHalf = buildModelGraph(m, half);
+    Rng rng(5);
+    TensorMap params = initializeParams(gFull, rng);
+    for (auto& [name, t] : params) initialize(t, "normal", 0.5, rng);
+    Tensor X(DType::I32, {2, 6});
+    for (int64_t i = 0; i < X.size(); ++i) X.i32()[i] = int32_t(rng.uniformInt(0, 6));
+    TensorMap vFull = params;
+    for (auto& [name, t] : zeroState(gFull)) vFull[name] = t;
+    vFull["X"] = vFull["Y"] = X;
+    Tensor logitsFull = Interpreter(gFull).run(vFull).at("logits");
 
-  TensorMap vHalf = params;
-  for (auto& [name, t] : zeroState(gHalf)) vHalf[name] = t;
-  Interpreter ih(gHalf);
-  std::vector<float> halves;
-  for (int64_t part = 0; part < 2; ++part) {
-    Tensor Xh(DType::I32, {2, 3});
-    for (int64_t r = 0; r < 2; ++r)
-      for (int64_t t = 0; t < 3; ++t) Xh.i32()[r * 3 + t] = X.i32()[r * 6 + part * 3 + t];
-    vHalf["X"] = vHalf["Y"] = Xh;
-    auto l = ih.run(vHalf).at("logits").f32Vector();
-    // Rows are time-major: part p holds steps 3p..3p+2.
-    halves.insert(halves.end(), l.begin(), l.end());
-  }
-  REQUIRE(halves.size() == logitsFull.f32Vector().size());
-  for (size_t i = 0; i < halves.size(); ++i) CHECK(halves[i] == doctest::Approx(logitsFull.f32()[i]).epsilon(1e-5));
-  for (const char* s : {"layer0.h", "layer0.c", "layer1.h", "layer1.c"}) {
-    INFO(s);
-    for (int64_t i = 0; i < vHalf.at(s).size(); ++i)
-      CHECK(vHalf.at(s).f32()[i] == doctest::Approx(vFull.at(s).f32()[i]).epsilon(1e-5));
+    TensorMap vHalf = params;
+    for (auto& [name, t] : zeroState(gHalf)) vHalf[name] = t;
+    Interpreter ih(gHalf);
+    std::vector<float> halves;  // rows are time-major: part p holds steps 3p..3p+2
+    for (int64_t part = 0; part < 2; ++part) {
+      Tensor Xh(DType::I32, {2, 3});
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t t = 0; t < 3; ++t) Xh.i32()[r * 3 + t] = X.i32()[r * 6 + part * 3 + t];
+      vHalf["X"] = vHalf["Y"] = Xh;
+      auto l = ih.run(vHalf).at("logits").f32Vector();
+      halves.insert(halves.end(), l.begin(), l.end());
+    }
+    REQUIRE(halves.size() == logitsFull.f32Vector().size());
+    for (size_t i = 0; i < halves.size(); ++i) CHECK(halves[i] == doctest::Approx(logitsFull.f32()[i]).epsilon(1e-5));
+    for (auto& [name, t] : zeroState(gFull)) {
+      INFO(name);
+      for (int64_t i = 0; i < t.size(); ++i)
+        CHECK(vHalf.at(name).f32()[i] == doctest::Approx(vFull.at(name).f32()[i]).epsilon(1e-5));
+    }
   }
 }
 

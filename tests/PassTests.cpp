@@ -9,20 +9,10 @@ using namespace graphc;
 
 namespace {
 
-std::string runPasses(const std::string& text, const std::string& pipeline) {
-  Graph g = parseGraph(text, "in.gir");
-  PassManager pm;
-  pm.addPipeline(pipeline);
-  pm.run(g);
-  std::string out = printGraph(g);
-  CHECK(printGraph(parseGraph(out)) == out);  // pass output is valid, parseable IR
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("dce removes what no output needs and keeps the signature") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %x = input : f32[2]
   %unused = input : f32[2]
   %a = tanh(%x) : f32[2]
@@ -40,7 +30,7 @@ TEST_CASE("dce removes what no output needs and keeps the signature") {
 }
 
 TEST_CASE("dce keeps what state updates need") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %h = state : f32[2]
   %n = tanh(%h) : f32[2]
   %d = exp(%h) : f32[2]
@@ -51,7 +41,7 @@ TEST_CASE("dce keeps what state updates need") {
 }
 
 TEST_CASE("cse merges identical nodes, commutative operands in any order") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %x = input : f32[2]
   %y = input : f32[2]
   %a = add(%x, %y) : f32[2]
@@ -79,7 +69,7 @@ TEST_CASE("cse merges identical nodes, commutative operands in any order") {
 }
 
 TEST_CASE("cse does not merge leaves") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %x = input : f32[2]
   %y = input : f32[2]
   %a = add(%x, %y) : f32[2]
@@ -90,7 +80,7 @@ TEST_CASE("cse does not merge leaves") {
 }
 
 TEST_CASE("fold folds constant arithmetic and shape ops over splats") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %x = input : f32[2,3]
   %a = constant {value = 2.0} : f32[]
   %b = constant {value = 3.0} : f32[]
@@ -113,7 +103,7 @@ TEST_CASE("fold folds constant arithmetic and shape ops over splats") {
 }
 
 TEST_CASE("fold removes algebraic identities") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %x = input : f32[2]
   %zero = constant {value = 0.0} : f32[2]
   %one = constant {value = 1.0} : f32[2]
@@ -134,7 +124,7 @@ TEST_CASE("fold removes algebraic identities") {
 }
 
 TEST_CASE("fold leaves integer division by zero alone") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %a = constant {value = 1} : i32[]
   %b = constant {value = 0} : i32[]
   %c = div(%a, %b) : i32[]
@@ -181,7 +171,7 @@ TEST_CASE("verify-after-each names the pass that broke the graph") {
 }
 
 TEST_CASE("batch-matmul: a sum of products with the same flags becomes one product over concatenations") {
-  std::string out = runPasses(R"(graph @g {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
   %h1 = input : f32[4,8]
   %h2 = input : f32[4,8]
   %h3 = input : f32[4,8]

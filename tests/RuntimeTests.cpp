@@ -75,39 +75,6 @@ TEST_CASE("checkpoint: truncated and corrupted files are refused") {
   CHECK_THROWS_AS(saveCheckpoint("/nonexistent-dir/x.safetensors", c), Error);
 }
 
-TEST_CASE("state carry-over: two half sequences equal one full sequence") {
-  const ModelDef& m = findModel("rnn-scratch");
-  ModelConfig full{2, 6, 8, 28, 1}, half{2, 3, 8, 28, 1};
-  Graph gFull = buildModelGraph(m, full), gHalf = buildModelGraph(m, half);
-  Rng rng(5);
-  TensorMap params = initializeParams(gFull, rng);
-  for (auto& [name, t] : params) initialize(t, "normal", 0.5, rng);
-  Tensor X(DType::I32, {2, 6});
-  for (int64_t i = 0; i < X.size(); ++i) X.i32()[i] = int32_t(rng.uniformInt(0, 27));
-  TensorMap vFull = params;
-  vFull["X"] = X;
-  vFull["Y"] = X;
-  vFull["H"] = Tensor(DType::F32, {2, 8});
-  Tensor logitsFull = Interpreter(gFull).run(vFull).at("logits");
-
-  TensorMap vHalf = params;
-  vHalf["H"] = Tensor(DType::F32, {2, 8});
-  Interpreter ih(gHalf);
-  std::vector<float> logitsHalves;
-  for (int64_t part = 0; part < 2; ++part) {
-    Tensor Xh(DType::I32, {2, 3});
-    for (int64_t r = 0; r < 2; ++r)
-      for (int64_t t = 0; t < 3; ++t) Xh.i32()[r * 3 + t] = X.i32()[r * 6 + part * 3 + t];
-    vHalf["X"] = Xh;
-    vHalf["Y"] = Xh;
-    auto l = ih.run(vHalf).at("logits").f32Vector();
-    logitsHalves.insert(logitsHalves.end(), l.begin(), l.end());
-  }
-  REQUIRE(logitsHalves.size() == logitsFull.f32Vector().size());
-  for (size_t i = 0; i < logitsHalves.size(); ++i) CHECK(logitsHalves[i] == doctest::Approx(logitsFull.f32()[i]).epsilon(1e-5));
-  for (int64_t i = 0; i < 16; ++i) CHECK(vHalf.at("H").f32()[i] == doctest::Approx(vFull.at("H").f32()[i]).epsilon(1e-5));
-}
-
 TEST_CASE("trainer: a tiny model's perplexity falls, and the same seed repeats exactly") {
   Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 2000);
   const ModelDef& m = findModel("rnn-scratch");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "graph/TextIR.h"
+#include "passes/PassManager.h"
 #include "runtime/Interpreter.h"
 
 namespace graphc::test {
@@ -74,6 +75,18 @@ inline std::string fileCheck(const std::string& text, const std::string& directi
     INFO(text);                                              \
     CHECK_MESSAGE(graphc_fc_.empty(), graphc_fc_);           \
   } while (0)
+
+// Parses `text`, runs the pipeline (verifying after each pass), checks that
+// the result prints and parses back unchanged, and returns the printed IR.
+inline std::string runPipeline(const std::string& text, const std::string& pipeline) {
+  Graph g = parseGraph(text, "in.gir");
+  PassManager pm;
+  pm.addPipeline(pipeline);
+  pm.run(g);
+  std::string out = printGraph(g);
+  CHECK(printGraph(parseGraph(out)) == out);
+  return out;
+}
 
 // The error message parseGraph throws for `text`, or "" if it parses.
 inline std::string parseError(const std::string& text) {
