@@ -13,7 +13,7 @@ namespace {
 std::vector<ModelDef>& registry() {
   static std::vector<ModelDef> models = {
       {"rnn-scratch", "d2l's RNN from scratch: one-hot input, tanh cell, dense output, N(0, 0.01) weights", 512,
-       buildRnnScratch},
+       buildRnnScratch, false},
       {"rnn", "Flax-style RNN module: dense input, bias-free recurrent dense, tanh, dense output", 256, buildRnnModule},
       {"gru", "Flax-style GRU cell unrolled over time, dense output", 256, buildGruModule},
       {"lstm", "Flax-style LSTM cell, state (h, c), dense output", 256, buildLstmModule},
@@ -62,8 +62,14 @@ void checkConfig(const ModelConfig& c) {
 
 }  // namespace
 
+void checkLayers(const ModelDef& model, const ModelConfig& c) {
+  if (!model.stacksLayers && c.numLayers != 1)
+    throw Error(fmt::format("--num-layers: model '{}' has a single layer (stacking applies to rnn, gru, lstm)", model.name));
+}
+
 Graph buildModelGraph(const ModelDef& model, const ModelConfig& c) {
   checkConfig(c);
+  checkLayers(model, c);
   Graph g;
   g.name = sanitizeName(model.name);
   Builder b(g);
@@ -81,6 +87,7 @@ Graph buildStepGraph(const ModelDef& model, const ModelConfig& config) {
   ModelConfig c = config;
   c.numSteps = 1;
   checkConfig(c);
+  checkLayers(model, c);
   Graph g;
   g.name = sanitizeName(model.name) + "_step";
   Builder b(g);

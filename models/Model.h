@@ -29,6 +29,7 @@ struct ModelDef {
   std::string description;
   int64_t defaultHidden;
   ModelBuildFn build;
+  bool stacksLayers = true;  // whether it honours ModelConfig::numLayers
 };
 
 // The built-in models, then any registered by plugins.

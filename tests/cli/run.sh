@@ -64,6 +64,7 @@ expect_error "batch size 0" "--batch-size" -- "$graphc" train --batch-size 0
 expect_error "negative lr" "learning rate must be positive" -- "$graphc" train --lr -1
 expect_error "unknown model (train)" "unknown model 'gpt'" -- "$graphc" train --model gpt
 expect_error "bad iterator" "--iter" -- "$graphc" train --iter shuffled
+expect_error "layers on rnn-scratch" "--num-layers: model 'rnn-scratch' has a single layer" -- "$graphc" train --num-layers 2
 expect_error "diverging loss" "training diverged: the loss is .* at epoch [0-9]+, step [0-9]+" -- \
   "$graphc" train "${tiny[@]}" --lr 1e38 --clip 0 --save "$tmp/nan.safetensors"
 [ ! -e "$tmp/nan.safetensors" ] || fail "a diverged run left a checkpoint behind"

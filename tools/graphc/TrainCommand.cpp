@@ -172,7 +172,7 @@ void addTrainCommand(CLI::App& app) {
       ->check(CLI::IsMember({"sequential", "random"}))
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")->capture_default_str();
-  cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt)");
+  cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy)");
   cmd->add_option("--engine", f->engine, "jit: compiled native code; interp: the reference interpreter")
       ->check(CLI::IsMember({"jit", "interp"}))
       ->capture_default_str();
