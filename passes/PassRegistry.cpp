@@ -55,6 +55,7 @@ const std::vector<Entry>& registry() {
          return any;
        }},
       {"batch-matmul", "turn sums of matrix products into one product over concatenated operands", batchMatmulSums},
+      {"merge-products", "merge products that share their left operand into one wider product", mergeProductsSharingLhs},
       {"fuse", "merge chains of elementwise ops (with edge broadcasts) into fused kernels",
        [](Graph& g) { return fuseElementwise(g); }},
       {"plan", "assign every value an arena offset by liveness; sets arena_bytes", planMemory},

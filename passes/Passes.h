@@ -12,5 +12,6 @@ bool eliminateDeadCode(Graph& g);              // DCE.cpp
 bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
 bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
+bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
 
 }  // namespace graphc

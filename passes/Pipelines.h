@@ -5,7 +5,8 @@ namespace graphc {
 
 // After autodiff: fold, CSE and DCE to a fixed point, then merge BPTT's
 // per-step weight-gradient products into single large ones.
-inline constexpr const char* kOptimizePipeline = "simplify,batch-matmul,simplify";
+// Then merge products sharing a left operand (a GRU/LSTM step's gates) into wider ones.
+inline constexpr const char* kOptimizePipeline = "simplify,batch-matmul,simplify,merge-products,simplify";
 
 // Before code generation: elementwise fusion, then arena offsets.
 inline constexpr const char* kLowerPipeline = "fuse,plan";

@@ -136,7 +136,7 @@ TEST_CASE("fold leaves integer division by zero alone") {
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
-  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, batch-matmul, fuse, plan)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, batch-matmul, merge-products, fuse, plan)", Error);
   std::ostringstream printed;
   PassManagerOptions o;
   o.printAfter = {"cse"};
@@ -230,4 +230,38 @@ TEST_CASE("batch-matmul: results are unchanged, and a product used twice is left
   TensorMap v2 = vars;
   auto a = Interpreter(before).run(vars), b = Interpreter(g).run(v2);
   for (int64_t i = 0; i < a.at("t").size(); ++i) CHECK(b.at("t").f32()[i] == doctest::Approx(a.at("t").f32()[i]).epsilon(1e-6));
+}
+
+TEST_CASE("merge-products: products sharing a left operand become one wider product, sliced apart") {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %x = input : f32[4,8]
+  %w1 = input : f32[8,3]
+  %w2 = input : f32[8,5]
+  %m1 = matmul(%x, %w1) : f32[4,3]
+  %m2 = matmul(%x, %w2) : f32[4,5]
+  %t = tanh(%m1) : f32[4,3]
+  %s = sigmoid(%m2) : f32[4,5]
+  output "t" = %t
+  output "s" = %s
+})",
+                                              "merge-products");
+  CHECK_IR(out, R"(
+    CHECK: = concat(%w1, %w2) {axis = 1} : f32[8,8]
+    CHECK-NEXT: = matmul(%x, %0) : f32[4,8]
+    CHECK-NEXT: = slice(%1) {limit = [4, 3], start = [0, 0]} : f32[4,3]
+    CHECK: = slice(%1) {limit = [4, 8], start = [0, 3]} : f32[4,5]
+    CHECK-COUNT-1: = matmul(
+    CHECK-NOT: %m1)");
+}
+
+TEST_CASE("merge-products: refuses when one product's right operand depends on another's result") {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %x = input : f32[4,4]
+  %w = input : f32[4,4]
+  %m1 = matmul(%x, %w) : f32[4,4]
+  %m2 = matmul(%x, %m1) : f32[4,4]
+  output "m" = %m2
+})",
+                                              "merge-products");
+  CHECK_IR(out, "CHECK-COUNT-2: = matmul(");
 }
