@@ -12,6 +12,11 @@ void addTrainCommand(CLI::App& app);
 void addGenerateCommand(CLI::App& app);
 void addModelsCommand(CLI::App& app);
 
+// The flags train and generate share: --engine and --cache-dir.
+void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir);
+// --model-lib PATH (repeatable), for every command that takes --model.
+void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs);
+
 // Writes `text` to `path` ("-" = stdout) through a temporary file and a
 // rename, so a failure never leaves a partial file behind.
 void writeOutput(const std::string& path, const std::string& text);

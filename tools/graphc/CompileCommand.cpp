@@ -76,7 +76,7 @@ void addCompileCommand(CLI::App& app) {
   auto o = std::make_shared<CompileOptions>();
   CLI::App* cmd = app.add_subcommand("compile", "Build a model's graph, run the compiler passes, emit the result");
   cmd->add_option("--model", o->model, "Model to compile (see `graphc models`)")->capture_default_str();
-  cmd->add_option("--model-lib", o->modelLibs, "Load models from this plugin library first (repeatable)");
+  addModelLibFlag(cmd, o->modelLibs);
   cmd->add_option("--num-layers", o->config.numLayers, "Stacked recurrent layers (module models)")->check(CLI::Range(1, 16))->capture_default_str();
   cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only")
       ->check(CLI::IsMember({"train", "forward"}))

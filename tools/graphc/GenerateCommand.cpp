@@ -65,7 +65,7 @@ void addGenerateCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("generate", "Continue a prefix with a trained model");
   cmd->add_option("--load", f->load, "Checkpoint written by `graphc train --save`");
   cmd->add_option("--model", f->model, "Expected model (default: the checkpoint's; with --untrained, rnn-scratch)");
-  cmd->add_option("--model-lib", f->modelLibs, "Load models from this plugin library first (repeatable)");
+  addModelLibFlag(cmd, f->modelLibs);
   cmd->add_flag("--untrained", f->untrained, "Use freshly initialised parameters (the same as `graphc train --seed`)");
   cmd->add_option("--hidden", f->hidden, "Hidden units for --untrained (default: the model's)")->check(CLI::Range(1, 1 << 14));
   cmd->add_option("--num-layers", f->numLayers, "Stacked layers for --untrained")->check(CLI::Range(1, 16))->capture_default_str();
@@ -76,10 +76,7 @@ void addGenerateCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for sampling")->capture_default_str();
-  cmd->add_option("--engine", f->engine, "jit: compiled native code; interp: the reference interpreter")
-      ->check(CLI::IsMember({"jit", "interp"}))
-      ->capture_default_str();
-  cmd->add_option("--cache-dir", f->cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
+  addEngineFlags(cmd, f->engine, f->cacheDir);
   cmd->callback([f] { runGenerate(*f); });
 }
 

@@ -36,7 +36,7 @@ void runModels(const ModelsFlags& f) {
 void addModelsCommand(CLI::App& app) {
   auto f = std::make_shared<ModelsFlags>();
   CLI::App* cmd = app.add_subcommand("models", "List the models with their default hidden size and parameter count");
-  cmd->add_option("--model-lib", f->modelLibs, "Also load models from this plugin library (repeatable)");
+  addModelLibFlag(cmd, f->modelLibs);
   cmd->add_option("--vocab", f->vocab, "Vocabulary size used to count parameters")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   cmd->callback([f] { runModels(*f); });
 }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "graph/Analysis.h"
+#include "tools/graphc/Commands.h"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -73,6 +74,17 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
   if (info.vocab.size() < 2) throw Error(fmt::format("{}: error: the checkpoint's vocabulary is empty", path));
   info.config.vocab = info.vocab.size();
   return info;
+}
+
+void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir) {
+  cmd->add_option("--engine", engine, "jit: compiled native code; interp: the reference interpreter")
+      ->check(CLI::IsMember({"jit", "interp"}))
+      ->capture_default_str();
+  cmd->add_option("--cache-dir", cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
+}
+
+void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs) {
+  cmd->add_option("--model-lib", libs, "Load models from this plugin library first (repeatable)");
 }
 
 bool stdoutIsTerminal() { return isatty(STDOUT_FILENO) != 0; }

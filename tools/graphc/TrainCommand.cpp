@@ -146,7 +146,7 @@ void addTrainCommand(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand("train", "Train a language model on The Time Machine (the seed setup by default)");
   cmd->add_option("--model", f->model, "Model to train (see `graphc models`)")->capture_default_str();
-  cmd->add_option("--model-lib", f->modelLibs, "Load models from this plugin library first (repeatable)");
+  addModelLibFlag(cmd, f->modelLibs);
   cmd->add_option("--num-layers", f->config.numLayers, "Stacked recurrent layers (module models: rnn, gru, lstm)")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
@@ -173,10 +173,7 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")->capture_default_str();
   cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy)");
-  cmd->add_option("--engine", f->engine, "jit: compiled native code; interp: the reference interpreter")
-      ->check(CLI::IsMember({"jit", "interp"}))
-      ->capture_default_str();
-  cmd->add_option("--cache-dir", f->cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
+  addEngineFlags(cmd, f->engine, f->cacheDir);
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
   cmd->add_option("--threads", f->threads, "Threads for the large matrix products (0: all cores)")
       ->check(CLI::Range(0, 256))
