@@ -14,14 +14,16 @@ Value buildRnnScratch(Builder& b, Value tokens, const ModelConfig& c) {
   Value state = b.state("H", {B, H});
 
   Value h = state;
-  std::vector<Value> outputs;
+  std::vector<Value> hs;
   for (int64_t t = 0; t < T; ++t) {
     Value x_t = reshape(slice(tokens, {0, t}, {B, t + 1}), {B});
     h = tanh(matmul(oneHot(x_t, V), W_xh) + matmul(h, W_hh) + b_h);
-    outputs.push_back(matmul(h, W_hq) + b_q);
+    hs.push_back(h);
   }
   b.update(state, h);
-  return concat(outputs, 0);
+  // O_t = H_t W_hq + b_q for every t at once: one [T*B, H] x [H, V] product
+  // over the time-major stack, the rows d2l concatenates.
+  return matmul(concat(hs, 0), W_hq) + b_q;
 }
 
 }  // namespace graphc
