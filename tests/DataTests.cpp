@@ -64,7 +64,7 @@ TEST_CASE("random iterator: shifted targets, distinct subsequences, same seed sa
 }
 
 TEST_CASE("bad data files are refused with one line") {
-  std::string dir = std::string(GRAPHC_TEST_DIR) + "/../build";
+  std::string dir = GRAPHC_SCRATCH_DIR;
   auto write = [&](const std::string& name, const std::string& content) {
     std::string p = dir + "/" + name;
     std::ofstream(p, std::ios::binary) << content;

@@ -24,7 +24,7 @@ namespace {
 
 using BuildFn = std::function<Value(Builder&, const std::vector<Value>&)>;
 
-std::string testCacheDir() { return std::string(GRAPHC_TEST_DIR) + "/../build/test-jit-cache"; }
+std::string testCacheDir() { return std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache"; }
 
 Tensor randomTensor(const TensorType& t, Rng& rng, double lo = -2, double hi = 2) {
   Tensor x(t);

@@ -16,7 +16,7 @@ using namespace graphc;
 
 namespace {
 
-std::string scratchPath(const std::string& name) { return std::string(GRAPHC_TEST_DIR) + "/../build/" + name; }
+std::string scratchPath(const std::string& name) { return std::string(GRAPHC_SCRATCH_DIR) + "/" + name; }
 
 std::string readFile(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
