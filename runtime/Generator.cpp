@@ -19,8 +19,17 @@ Generator::Generator(const ModelDef& model, ModelConfig config, const TensorMap&
   graph_ = buildStepGraph(model, config);
   verify(graph_);
   vars_ = zeroState(graph_);
-  engine_ = createEngine(engine, graph_, engineOptions);
+  // Check the params before compiling: a checkpoint with absurd shapes must
+  // fail here, not by allocating an arena for them.
   setParams(params);
+  engine_ = createEngine(engine, graph_, engineOptions);
+  engine_->setResident(paramNames());
+}
+
+std::vector<std::string> Generator::paramNames() const {
+  std::vector<std::string> names;
+  for (ValueId p : graph_.nodesOf(OpKind::Param)) names.push_back(graph_.node(p).name);
+  return names;
 }
 
 void Generator::setParams(const TensorMap& params) {
@@ -34,9 +43,7 @@ void Generator::setParams(const TensorMap& params) {
     vars_[n.name] = it->second;
   }
   // The params stay fixed while generating: the engine may keep its copy.
-  std::vector<std::string> names;
-  for (ValueId p : graph_.nodesOf(OpKind::Param)) names.push_back(graph_.node(p).name);
-  engine_->setResident(names);
+  if (engine_) engine_->setResident(paramNames());
 }
 
 std::vector<float> Generator::step(int32_t token) {

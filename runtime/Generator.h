@@ -26,6 +26,7 @@ class Generator {
 
  private:
   std::vector<float> step(int32_t token);
+  std::vector<std::string> paramNames() const;
 
   std::string modelName_;
   Graph graph_;

@@ -54,8 +54,13 @@ void runGenerate(const GenerateFlags& f) {
   if (!f.model.empty() && f.model != info.model)
     throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, info.model, f.model));
   const ModelDef& model = findModel(info.model);
-  Generator gen(model, info.config, ckpt.tensors, info.vocab, f.engine, {f.cacheDir, true});
-  std::cout << gen.generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
+  std::unique_ptr<Generator> gen;
+  try {
+    gen = std::make_unique<Generator>(model, info.config, ckpt.tensors, info.vocab, f.engine, EngineOptions{f.cacheDir, true});
+  } catch (const Error& e) {  // the tensors do not fit the model the metadata names
+    throw Error(fmt::format("{}: error: {}", f.load, e.what()));
+  }
+  std::cout << gen->generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
 }
 
 }  // namespace
