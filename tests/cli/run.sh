@@ -86,6 +86,16 @@ cp "$tmp/tiny.safetensors" "$tmp/corrupt.safetensors"
 printf 'XXXX' | dd of="$tmp/corrupt.safetensors" bs=1 seek=8 conv=notrunc 2>/dev/null
 expect_error "corrupt checkpoint" "corrupt" -- "$graphc" generate --load "$tmp/corrupt.safetensors"
 expect_error "other model" "holds model 'rnn-scratch', not 'lstm'" -- "$graphc" generate --load "$tmp/tiny.safetensors" --model lstm
+# Metadata that claims another shape: refused before anything is compiled or allocated.
+python3 - "$tmp/tiny.safetensors" "$tmp/mismatch.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+h['__metadata__']['hidden'] = '100000'
+j = json.dumps(h).encode(); j += b' ' * ((8 - len(j) % 8) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + b[8 + n:])
+PY
+expect_error "tensors that do not fit the model" "mismatch.safetensors: error: parameter 'W_xh' is f32\[28,16\]" -- \
+  "$graphc" generate --load "$tmp/mismatch.safetensors"
 expect_error "missing checkpoint" "cannot open" -- "$graphc" generate --load "$tmp/none.safetensors"
 expect_error "generate without --load" "--load" -- "$graphc" generate
 
