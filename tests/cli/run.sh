@@ -87,15 +87,19 @@ printf 'XXXX' | dd of="$tmp/corrupt.safetensors" bs=1 seek=8 conv=notrunc 2>/dev
 expect_error "corrupt checkpoint" "corrupt" -- "$graphc" generate --load "$tmp/corrupt.safetensors"
 expect_error "other model" "holds model 'rnn-scratch', not 'lstm'" -- "$graphc" generate --load "$tmp/tiny.safetensors" --model lstm
 # Metadata that claims another shape: refused before anything is compiled or allocated.
-python3 - "$tmp/tiny.safetensors" "$tmp/mismatch.safetensors" <<'PY'
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/tiny.safetensors" "$tmp/mismatch.safetensors" <<'PY'
 import json, struct, sys
 b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
 h['__metadata__']['hidden'] = '100000'
 j = json.dumps(h).encode(); j += b' ' * ((8 - len(j) % 8) % 8)
 open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + b[8 + n:])
 PY
-expect_error "tensors that do not fit the model" "mismatch.safetensors: error: parameter 'W_xh' is f32\[28,16\]" -- \
-  "$graphc" generate --load "$tmp/mismatch.safetensors"
+  expect_error "tensors that do not fit the model" "mismatch.safetensors: error: parameter 'W_xh' is f32\[28,16\]" -- \
+    "$graphc" generate --load "$tmp/mismatch.safetensors"
+else
+  echo "note: python3 not found; skipping the mismatched-checkpoint check"
+fi
 expect_error "missing checkpoint" "cannot open" -- "$graphc" generate --load "$tmp/none.safetensors"
 expect_error "generate without --load" "--load" -- "$graphc" generate
 
