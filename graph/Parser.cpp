@@ -244,23 +244,15 @@ class Parser {
   Attrs parseAttrDict() {
     Attrs attrs;
     expectPunct("{");
-    if (!isPunct("}")) {
-      for (;;) {
-        if (tok_.kind != Tok::Ident) failHere(fmt::format("expected an attribute name, got {}", describe(tok_)));
-        std::string key = tok_.text;
-        SourceLoc keyLoc = tok_.loc;
-        take();
-        expectPunct("=");
-        if (attrs.count(key)) lex_.fail(keyLoc, fmt::format("attribute '{}' given twice", key));
-        attrs[key] = parseAttrValue();
-        if (isPunct(",")) {
-          take();
-          continue;
-        }
-        break;
-      }
-    }
-    expectPunct("}");
+    parseList("}", [&] {
+      if (tok_.kind != Tok::Ident) failHere(fmt::format("expected an attribute name, got {}", describe(tok_)));
+      std::string key = tok_.text;
+      SourceLoc keyLoc = tok_.loc;
+      take();
+      expectPunct("=");
+      if (attrs.count(key)) lex_.fail(keyLoc, fmt::format("attribute '{}' given twice", key));
+      attrs[key] = parseAttrValue();
+    });
     return attrs;
   }
 
@@ -277,18 +269,10 @@ class Parser {
     take();
     if (isPunct("(")) {
       take();
-      if (!isPunct(")")) {
-        for (;;) {
-          RawRef ref = parseRef();
-          r.operandNames.emplace_back(ref.name, ref.loc);
-          if (isPunct(",")) {
-            take();
-            continue;
-          }
-          break;
-        }
-      }
-      expectPunct(")");
+      parseList(")", [&] {
+        RawRef ref = parseRef();
+        r.operandNames.emplace_back(ref.name, ref.loc);
+      });
     }
     if (isPunct("{")) r.node.attrs = parseAttrDict();
     expectPunct(":");
@@ -313,17 +297,7 @@ class Parser {
     if (isPunct("[")) {
       take();
       std::vector<int64_t> list;
-      if (!isPunct("]")) {
-        for (;;) {
-          list.push_back(parseInt("a list element"));
-          if (isPunct(",")) {
-            take();
-            continue;
-          }
-          break;
-        }
-      }
-      expectPunct("]");
+      parseList("]", [&] { list.push_back(parseInt("a list element")); });
       return list;
     }
     if (tok_.kind == Tok::Number || (tok_.kind == Tok::Ident && (tok_.text == "nan" || tok_.text == "inf"))) {
@@ -358,22 +332,14 @@ class Parser {
     else failHere(fmt::format("expected a type such as f32[2,3], got {}", describe(tok_)));
     take();
     expectPunct("[");
-    if (!isPunct("]")) {
-      for (;;) {
-        SourceLoc loc = tok_.loc;
-        int64_t d = parseInt("a dimension");
-        if (d < 0) lex_.fail(loc, fmt::format("negative dimension {}", d));
-        if (d > kMaxElements) lex_.fail(loc, fmt::format("dimension {} is too large (limit 2^34 elements)", d));
-        t.shape.push_back(d);
-        if (t.shape.size() > 8) lex_.fail(loc, "rank above 8 is not supported");
-        if (isPunct(",")) {
-          take();
-          continue;
-        }
-        break;
-      }
-    }
-    expectPunct("]");
+    parseList("]", [&] {
+      SourceLoc loc = tok_.loc;
+      int64_t d = parseInt("a dimension");
+      if (d < 0) lex_.fail(loc, fmt::format("negative dimension {}", d));
+      if (d > kMaxElements) lex_.fail(loc, fmt::format("dimension {} is too large (limit 2^34 elements)", d));
+      t.shape.push_back(d);
+      if (t.shape.size() > 8) lex_.fail(loc, "rank above 8 is not supported");
+    });
     return t;
   }
 
@@ -395,6 +361,19 @@ class Parser {
       case Tok::Punct: return fmt::format("'{}'", t.text);
     }
     return "?";
+  }
+
+  // "item, item, ..." up to and including `close`; the list may be empty.
+  template <typename Item>
+  void parseList(const char* close, Item item) {
+    if (!isPunct(close)) {
+      item();
+      while (isPunct(",")) {
+        take();
+        item();
+      }
+    }
+    expectPunct(close);
   }
 
   void take() { tok_ = lex_.next(); }
