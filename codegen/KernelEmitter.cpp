@@ -133,6 +133,8 @@ class BodyEmitter {
       case OpKind::Param:
       case OpKind::State:
       case OpKind::MatMul:
+      case OpKind::PackPanels:
+      case OpKind::PackedMatMul:
       case OpKind::ReduceSum:
       case OpKind::ReduceMean:
       case OpKind::ReduceMax:

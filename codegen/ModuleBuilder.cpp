@@ -107,6 +107,19 @@ class EntryBuilder {
                                   i32(ta), i32(tb)});
         return;
       }
+      case OpKind::PackPanels: {
+        bool t = attrInt(n.attrs, "transpose", 0) != 0;
+        int64_t k = inType(0).shape[t ? 1 : 0], cols = inType(0).shape[t ? 0 : 1];
+        call("graphc_rt_pack_panels", {in(0), buffer(n), i64(k), i64(cols), i32(t)});
+        return;
+      }
+      case OpKind::PackedMatMul: {
+        bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+        int64_t k = inType(0).shape[ta ? 0 : 1];
+        call("graphc_rt_packed_matmul",
+             {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k), i32(ta)});
+        return;
+      }
       case OpKind::ReduceSum:
       case OpKind::ReduceMean:
       case OpKind::ReduceMax: {

@@ -2,6 +2,7 @@
 // index-heavy ops as plain loops.
 #include "codegen/RuntimeKernels.h"
 
+#include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
 
 #ifdef GRAPHC_USE_OPENBLAS
@@ -52,6 +53,10 @@ void walk(int64_t rank, const int64_t* dims, const int64_t* strides, int64_t bas
 extern "C" {
 
 void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb) {
+  if (graphc::gemm::available()) {
+    graphc::gemm::multiply(a, ta != 0, b, tb != 0, c, m, n, k);
+    return;
+  }
   Eigen::Map<const RowMajor> A(a, ta ? k : m, ta ? m : k);
   Eigen::Map<const RowMajor> B(b, tb ? n : k, tb ? k : n);
   Eigen::Map<RowMajor> C(c, m, n);
@@ -81,6 +86,15 @@ void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64
     return;
   }
   block(0, n);
+}
+
+void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb) {
+  graphc::gemm::packPanelsParallel(b, tb != 0, k, n, packed);
+}
+
+void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
+                             int32_t ta) {
+  graphc::gemm::multiplyPackedParallel(a, ta != 0, packed, c, m, n, k);
 }
 
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits) { std::fill_n(out, n, bits); }
@@ -250,6 +264,8 @@ namespace graphc {
 std::vector<std::pair<std::string, void*>> runtimeKernelSymbols() {
   return {
       {"graphc_rt_matmul", reinterpret_cast<void*>(&graphc_rt_matmul)},
+      {"graphc_rt_pack_panels", reinterpret_cast<void*>(&graphc_rt_pack_panels)},
+      {"graphc_rt_packed_matmul", reinterpret_cast<void*>(&graphc_rt_packed_matmul)},
       {"graphc_rt_fill", reinterpret_cast<void*>(&graphc_rt_fill)},
       {"graphc_rt_copy", reinterpret_cast<void*>(&graphc_rt_copy)},
       {"graphc_rt_gather_strided", reinterpret_cast<void*>(&graphc_rt_gather_strided)},

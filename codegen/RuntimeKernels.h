@@ -14,6 +14,11 @@
 extern "C" {
 // C[m,n] = op(A) op(B); op transposes when the flag is set.
 void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb);
+// packed = op(B) in 16-column panels (graph/PackedLayout.h); op(B) is k x n.
+void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb);
+// C[m,n] = op(A) * unpack(packed).
+void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
+                             int32_t ta);
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits);
 void graphc_rt_copy(void* out, const void* in, int64_t bytes);
 // out[i] = in[base + sum_d idx_d(i) * stride_d]; desc = {rank, base, dims[rank], strides[rank]}.

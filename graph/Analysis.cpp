@@ -7,7 +7,7 @@ int64_t estimateFlops(const Graph& g) {
   int64_t flops = 0;
   for (const Node& n : g.nodes) {
     int64_t out = n.type.numElements();
-    if (n.op == OpKind::MatMul) {
+    if (n.op == OpKind::MatMul || n.op == OpKind::PackedMatMul) {
       bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
       flops += 2 * out * g.type(n.operands[0]).shape[ta ? 0 : 1];
     } else if (n.op == OpKind::Fused) {

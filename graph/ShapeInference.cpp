@@ -1,6 +1,8 @@
 // graph/ShapeInference.cpp — type rules, one case per op.
 #include "graph/ShapeInference.h"
 
+#include "graph/PackedLayout.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 
@@ -126,6 +128,28 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       if (k != k2)
         fail(fmt::format("matmul contraction mismatch: {} vs {} (transpose_a={}, transpose_b={})", str(in[0]),
                          str(in[1]), int(ta), int(tb)));
+      return {DType::F32, {m, n}};
+    }
+    case OpKind::PackPanels: {
+      requireF32(in[0], "pack_panels operand");
+      if (in[0].rank() != 2) fail(fmt::format("pack_panels needs a 2-d operand, got {}", str(in[0])));
+      bool t = attrInt(attrs, "transpose", 0) != 0;
+      int64_t k = in[0].shape[t ? 1 : 0], n = in[0].shape[t ? 0 : 1];
+      return {DType::F32, {panelCount(n), k, kPanelWidth}};
+    }
+    case OpKind::PackedMatMul: {
+      requireF32(in[0], "packed_matmul lhs");
+      requireF32(in[1], "packed_matmul rhs");
+      if (in[0].rank() != 2 || in[1].rank() != 3 || in[1].shape[2] != kPanelWidth)
+        fail(fmt::format("packed_matmul needs a 2-d lhs and a [panels, k, {}] rhs, got {} and {}", kPanelWidth,
+                         str(in[0]), str(in[1])));
+      bool ta = attrInt(attrs, "transpose_a", 0) != 0;
+      int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1], n = attrInt(attrs, "n");
+      if (n <= 0 || panelCount(n) != in[1].shape[0])
+        fail(fmt::format("packed_matmul: n = {} does not fit {} panels of {}", n, in[1].shape[0], kPanelWidth));
+      if (k != in[1].shape[1])
+        fail(fmt::format("packed_matmul contraction mismatch: {} vs {} (transpose_a={})", str(in[0]), str(in[1]),
+                         int(ta)));
       return {DType::F32, {m, n}};
     }
     case OpKind::ReduceSum:

@@ -144,6 +144,9 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     }
     case OpKind::Fused:
       throw Error(fmt::format("autodiff: %{} is a fused kernel; differentiate before fusion", n.name));
+    case OpKind::PackPanels:
+    case OpKind::PackedMatMul:
+      throw Error(fmt::format("autodiff: %{} is a lowered product; differentiate before pack-weights", n.name));
     case OpKind::SoftmaxCrossEntropy: {
       // d/dlogits = softmax(logits) - onehot(labels), scaled per row.
       int64_t rows = x[0].dim(0), width = x[0].dim(1);

@@ -51,6 +51,8 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Param:
     case OpKind::State:
     case OpKind::MatMul:
+    case OpKind::PackPanels:
+    case OpKind::PackedMatMul:
     case OpKind::ReduceSum:
     case OpKind::ReduceMean:
     case OpKind::ReduceMax:

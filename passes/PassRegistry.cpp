@@ -56,6 +56,8 @@ const std::vector<Entry>& registry() {
        }},
       {"batch-matmul", "turn sums of matrix products into one product over concatenated operands", batchMatmulSums},
       {"merge-products", "merge products that share their left operand into one wider product", mergeProductsSharingLhs},
+      {"pack-weights", "pack a right operand shared by several products into panels once (packed_matmul)",
+       packSharedRightOperands},
       {"fuse", "merge chains of elementwise ops (with edge broadcasts) into fused kernels",
        [](Graph& g) { return fuseElementwise(g); }},
       {"plan", "assign every value an arena offset by liveness; sets arena_bytes", planMemory},

@@ -13,5 +13,6 @@ bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
 bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
 bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
+bool packSharedRightOperands(Graph& g);        // WeightPacking.cpp
 
 }  // namespace graphc

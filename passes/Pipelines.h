@@ -8,7 +8,8 @@ namespace graphc {
 // Then merge products sharing a left operand (a GRU/LSTM step's gates) into wider ones.
 inline constexpr const char* kOptimizePipeline = "simplify,batch-matmul,simplify,merge-products,simplify";
 
-// Before code generation: elementwise fusion, then arena offsets.
-inline constexpr const char* kLowerPipeline = "fuse,plan";
+// Before code generation: shared weights packed once per step, elementwise
+// fusion, then arena offsets.
+inline constexpr const char* kLowerPipeline = "pack-weights,fuse,plan";
 
 }  // namespace graphc

@@ -1,6 +1,8 @@
 // runtime/Interpreter.cpp — one reference kernel per op.
 #include "runtime/Interpreter.h"
 
+#include "graph/PackedLayout.h"
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -212,6 +214,35 @@ Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// pack_panels: out[p][k][j] = op(B)[k][16p + j], zero past n (graph/PackedLayout.h).
+Tensor packPanelsOp(const Node& n, const Tensor& b) {
+  bool t = attrInt(n.attrs, "transpose", 0) != 0;
+  int64_t rows = b.shape()[0], cols = b.shape()[1];
+  int64_t k = t ? cols : rows, width = t ? rows : cols;
+  Tensor out(n.type);
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < width; ++j)
+      out.f32()[((j / kPanelWidth) * k + kk) * kPanelWidth + j % kPanelWidth] =
+          t ? b.f32()[j * cols + kk] : b.f32()[kk * cols + j];
+  return out;
+}
+
+// packed_matmul: op(A) times the k x n matrix the panels hold.
+Tensor packedMatmulOp(const Node& n, const Tensor& a, const Tensor& packed) {
+  bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+  int64_t k = packed.shape()[1], width = n.type.shape[1];
+  RowMajor B(k, width);
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < width; ++j)
+      B(kk, j) = packed.f32()[((j / kPanelWidth) * k + kk) * kPanelWidth + j % kPanelWidth];
+  Eigen::Map<const RowMajor> A(a.f32(), a.shape()[0], a.shape()[1]);
+  Tensor out(n.type);
+  Eigen::Map<RowMajor> C(out.f32(), n.type.shape[0], width);
+  if (ta) C.noalias() = A.transpose() * B;
+  else C.noalias() = A * B;
+  return out;
+}
+
 int64_t checkIndex(int64_t idx, int64_t limit, const Node& n) {
   if (idx < 0 || idx >= limit)
     throw Error(fmt::format("%{}: {} index {} out of range [0, {})", n.name, opName(n.op), idx, limit));
@@ -334,6 +365,8 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Sqrt: return unaryF32(n, *in[0], [](float x) { return std::sqrt(x); });
     case OpKind::Convert: return convertOp(n, *in[0]);
     case OpKind::MatMul: return matmulOp(n, *in[0], *in[1]);
+    case OpKind::PackPanels: return packPanelsOp(n, *in[0]);
+    case OpKind::PackedMatMul: return packedMatmulOp(n, *in[0], *in[1]);
     case OpKind::ReduceSum:
     case OpKind::ReduceMean:
     case OpKind::ReduceMax: return reduceOp(n, *in[0]);

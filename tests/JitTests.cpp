@@ -55,7 +55,7 @@ void checkClose(const Tensor& jit, const Tensor& ref, const std::string& what, d
 
 // out = fn(inputs) on both engines, random inputs of the given types.
 void compareOp(const std::string& what, const BuildFn& fn, const std::vector<TensorType>& types, double lo = -2,
-               double hi = 2) {
+               double hi = 2, double absTol = 1e-6) {
   Graph g;
   Builder b(g);
   std::vector<Value> in;
@@ -71,7 +71,7 @@ void compareOp(const std::string& what, const BuildFn& fn, const std::vector<Ten
   TensorMap v1 = vars, v2 = vars;
   Tensor ref = Interpreter(g).run(v1).at("out");
   JitEngine jit(g, {testCacheDir(), true});
-  checkClose(jit.run(v2).at("out"), ref, what);
+  checkClose(jit.run(v2).at("out"), ref, what, 1e-5, absTol);
 }
 
 TensorType f32(Shape s) { return {DType::F32, std::move(s)}; }
@@ -102,6 +102,17 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
   compareOp("matmul ta", [](Builder&, auto& v) { return matmul(v[0], v[1], true, false); }, {f32({5, 7}), f32({5, 3})});
   compareOp("matmul tb", [](Builder&, auto& v) { return matmul(v[0], v[1], false, true); }, {f32({7, 5}), f32({3, 5})});
   compareOp("matmul ta tb", [](Builder&, auto& v) { return matmul(v[0], v[1], true, true); }, {f32({5, 7}), f32({3, 5})});
+  auto packedProduct = [](bool ta, bool tb) {
+    return [=](Builder& b, auto& v) {
+      Attrs pack, product{{"n", int64_t(tb ? v[1].dim(0) : v[1].dim(1))}};
+      if (tb) pack["transpose"] = int64_t(1);
+      if (ta) product["transpose_a"] = int64_t(1);
+      return b.op(OpKind::PackedMatMul, {v[0], b.op(OpKind::PackPanels, {v[1]}, pack)}, product);
+    };
+  };
+  // 300-term sums of terms up to 4 in magnitude: summation order alone moves them by ~1e-5.
+  compareOp("packed_matmul", packedProduct(false, false), {f32({13, 300}), f32({300, 35})}, -2, 2, 1e-4);
+  compareOp("packed_matmul ta tb", packedProduct(true, true), {f32({300, 13}), f32({35, 300})}, -2, 2, 1e-4);
   compareOp("reduce_sum", [](Builder&, auto& v) { return reduceSum(v[0], {0, 2}); }, {f32({3, 4, 5})});
   compareOp("reduce_mean", [](Builder&, auto& v) { return reduceMean(v[0], {1}); }, {f32({3, 4, 5})});
   compareOp("reduce_max", [](Builder&, auto& v) { return reduceMax(v[0], {2}); }, {f32({3, 4, 5})});

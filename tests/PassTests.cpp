@@ -136,7 +136,7 @@ TEST_CASE("fold leaves integer division by zero alone") {
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
-  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, batch-matmul, merge-products, fuse, plan)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, batch-matmul, merge-products, pack-weights, fuse, plan)", Error);
   std::ostringstream printed;
   PassManagerOptions o;
   o.printAfter = {"cse"};
@@ -264,4 +264,66 @@ TEST_CASE("merge-products: refuses when one product's right operand depends on a
 })",
                                               "merge-products");
   CHECK_IR(out, "CHECK-COUNT-2: = matmul(");
+}
+
+TEST_CASE("pack-weights: a right operand shared by several products is packed once, per transpose flag") {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %a = input : f32[4,20]
+  %b = input : f32[4,20]
+  %w = input : f32[20,20]
+  %v = input : f32[20,3]
+  %m1 = matmul(%a, %w) : f32[4,20]
+  %m2 = matmul(%b, %w) : f32[4,20]
+  %m3 = matmul(%a, %w) {transpose_b = 1} : f32[4,20]
+  %m4 = matmul(%m1, %w) {transpose_b = 1} : f32[4,20]
+  %m5 = matmul(%a, %v) : f32[4,3]
+  %s = add(%m1, %m2) : f32[4,20]
+  %t = add(%m3, %m4) : f32[4,20]
+  output "s" = %s
+  output "t" = %t
+  output "u" = %m5
+})",
+                                              "pack-weights");
+  CHECK_IR(out, R"(
+    CHECK: %0 = pack_panels(%w) : f32[2,20,16]
+    CHECK-NEXT: %m1 = packed_matmul(%a, %0) {n = 20} : f32[4,20]
+    CHECK-NEXT: %m2 = packed_matmul(%b, %0) {n = 20} : f32[4,20]
+    CHECK-NEXT: %1 = pack_panels(%w) {transpose = 1} : f32[2,20,16]
+    CHECK-NEXT: %m3 = packed_matmul(%a, %1) {n = 20} : f32[4,20]
+    CHECK-NEXT: %m4 = packed_matmul(%m1, %1) {n = 20} : f32[4,20]
+    CHECK-NEXT: %m5 = matmul(%a, %v) : f32[4,3])");
+}
+
+TEST_CASE("pack-weights: packed products compute what the products did") {
+  const char* ir = R"(graph @g {
+  %a = input : f32[7,21]
+  %b = input : f32[21,7]
+  %w = input : f32[21,35]
+  %m1 = matmul(%a, %w) : f32[7,35]
+  %m2 = matmul(%b, %w) {transpose_a = 1} : f32[7,35]
+  %m3 = matmul(%m1, %w) {transpose_b = 1} : f32[7,21]
+  %m4 = matmul(%m2, %w) {transpose_b = 1} : f32[7,21]
+  output "m1" = %m1
+  output "m2" = %m2
+  output "m3" = %m3
+  output "m4" = %m4
+})";
+  Graph before = parseGraph(ir, "packed.ir");
+  Graph after = parseGraph(ir, "packed.ir");
+  PassManager pm;
+  pm.addPipeline("pack-weights");
+  pm.run(after);
+  CHECK(after.nodesOf(OpKind::PackedMatMul).size() == 4);
+  TensorMap in;
+  Rng rng(3);
+  for (const char* name : {"a", "b", "w"}) {
+    Tensor t(before.type(before.findValue(name)));
+    for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform() * 2 - 1);
+    in[name] = t;
+  }
+  TensorMap v1 = in, v2 = in;
+  TensorMap ref = Interpreter(before).run(v1), got = Interpreter(after).run(v2);
+  for (const char* name : {"m1", "m2", "m3", "m4"})
+    for (int64_t i = 0; i < ref.at(name).size(); ++i)
+      REQUIRE(got.at(name).f32()[i] == doctest::Approx(ref.at(name).f32()[i]).epsilon(1e-5));
 }

@@ -1,0 +1,48 @@
+// passes/WeightPacking.cpp — a right operand that several products share is
+// packed into 16-column panels once, and the products read the panels:
+//
+//   %z1 = matmul(%h1, %W) ... %z35 = matmul(%h35, %W)
+//     ==>  %Wp = pack_panels(%W)   %z1 = packed_matmul(%h1, %Wp) {n = 512} ...
+//
+// BPTT multiplies every time step by the same W_hh (and W_hh^T going back);
+// a general product packs its right operand on every call, which for the
+// seed's 32-row products is a fifth of the work. Runs after autodiff, with
+// the lowering passes.
+#include <map>
+#include <utility>
+
+#include "graph/Builder.h"
+#include "graph/PackedLayout.h"
+#include "passes/Passes.h"
+
+namespace graphc {
+
+bool packSharedRightOperands(Graph& g) {
+  // (right operand, transpose_b) -> the products using it, in program order.
+  std::map<std::pair<ValueId, int64_t>, std::vector<ValueId>> groups;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::MatMul) groups[{n.operands[1], attrInt(n.attrs, "transpose_b", 0)}].push_back(ValueId(i));
+  }
+  bool changed = false;
+  for (const auto& [key, products] : groups) {
+    if (products.size() < 2) continue;
+    auto [rhs, tb] = key;
+    Builder b(g);
+    Attrs packAttrs;
+    if (tb) packAttrs["transpose"] = int64_t(1);
+    ValueId packed = b.op(OpKind::PackPanels, {b.wrap(rhs)}, packAttrs).id();
+    for (ValueId p : products) {
+      Node& n = g.node(p);  // the product keeps its name and type; only its operand and op change
+      n.op = OpKind::PackedMatMul;
+      n.operands[1] = packed;
+      n.attrs.erase("transpose_b");
+      n.attrs["n"] = n.type.shape[1];
+    }
+    changed = true;
+  }
+  if (changed) g.topologicalSort();  // each pack goes right before its first product
+  return changed;
+}
+
+}  // namespace graphc
