@@ -178,32 +178,43 @@ void multiplyPacked(const float* a, bool transposeA, const float* packed, float*
 
 namespace {
 
-// How a product is shared out: by panels when there are enough of them, else by rows.
+// How a product is shared out: by chunks of panels when there are enough of
+// them, else by rows. Threads take chunks as they finish (parallelChunks).
 struct Split {
-  int parts = 1;
-  bool byRows = false;
+  int64_t chunks = 1;
+  int64_t panelsPerChunk = 0;  // 0: split by rows
 };
 
 Split chooseSplit(int64_t m, int64_t n, int64_t k) {
   Split s;
+  s.panelsPerChunk = panelCount(n);
   int threads = kernelThreads();
   // A hand-off costs a few microseconds: only products of a million FMAs or more are split.
   if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return s;
   int64_t panels = panelCount(n);
   if (panels >= 2 * threads) {
-    s.parts = threads;
+    // About four chunks per thread: fine enough to even out, coarse enough to keep tiles wide.
+    static const int64_t perThread = getenv("GRAPHC_CPT") ? atoi(getenv("GRAPHC_CPT")) : 4;
+    s.panelsPerChunk = std::max<int64_t>(1, panels / (perThread * threads));
+    s.chunks = (panels + s.panelsPerChunk - 1) / s.panelsPerChunk;
   } else if (m >= 4 * kTileRows * threads) {
-    s.parts = threads;
-    s.byRows = true;
+    s.chunks = threads;
+    s.panelsPerChunk = 0;
   }
   return s;
 }
 
 // Part p's share of `count` units, in whole units of `grain`.
-std::pair<int64_t, int64_t> shareOf(int p, int parts, int64_t count, int64_t grain) {
+std::pair<int64_t, int64_t> shareOf(int64_t p, int64_t parts, int64_t count, int64_t grain) {
   int64_t units = (count + grain - 1) / grain;
   int64_t lo = units * p / parts, hi = units * (p + 1) / parts;
   return {std::min(count, lo * grain), std::min(count, hi * grain)};
+}
+
+template <typename Fn>
+void runChunks(int64_t chunks, const Fn& fn) {
+  if (chunks == 1) fn(0);
+  else parallelChunks(chunks, fn);
 }
 
 std::vector<float>& packBuffer(int64_t elements) {
@@ -218,50 +229,47 @@ void multiply(const float* a, bool transposeA, const float* b, bool transposeB, 
               int64_t k) {
   Split split = chooseSplit(m, n, k);
   int64_t panels = panelCount(n);
-  auto run = [&](int part) {
-    if (split.byRows) {
+  runChunks(split.chunks, [&](int64_t chunk) {
+    std::vector<float>& buffer = packBuffer(packedElements(k, n));
+    if (split.panelsPerChunk == 0) {
       // Every part needs all of B: each packs its own copy (B is small when this split is chosen).
-      auto [r0, r1] = shareOf(part, split.parts, m, kTileRows);
-      std::vector<float>& buffer = packBuffer(packedElements(k, n));
+      auto [r0, r1] = shareOf(chunk, split.chunks, m, kTileRows);
       packPanels(b, transposeB, k, n, buffer.data(), 0, panels);
       multiplyPacked(a, transposeA, buffer.data(), c, m, n, k, r0, r1, 0, panels);
       return;
     }
-    auto [p0, p1] = shareOf(part, split.parts, panels, 1);
-    std::vector<float>& buffer = packBuffer(packedElements(k, n));
+    int64_t p0 = chunk * split.panelsPerChunk, p1 = std::min(panels, p0 + split.panelsPerChunk);
     packPanels(b, transposeB, k, n, buffer.data(), p0, p1);
     multiplyPacked(a, transposeA, buffer.data(), c, m, n, k, 0, m, p0, p1);
-  };
-  if (split.parts == 1) run(0);
-  else parallelFor(split.parts, run);
+  });
 }
 
 void packPanelsParallel(const float* b, bool transposeB, int64_t k, int64_t n, float* packed) {
   int64_t panels = panelCount(n);
-  int parts = k * n >= (int64_t(1) << 16) ? std::min<int64_t>(kernelThreads(), panels) : 1;
-  auto run = [&](int part) {
+  int64_t parts = k * n >= (int64_t(1) << 16) ? std::min<int64_t>(kernelThreads(), panels) : 1;
+  runChunks(parts, [&](int64_t part) {
     auto [p0, p1] = shareOf(part, parts, panels, 1);
     packPanels(b, transposeB, k, n, packed, p0, p1);
-  };
-  if (parts <= 1) run(0);
-  else parallelFor(parts, run);
+  });
 }
 
 void multiplyPackedParallel(const float* a, bool transposeA, const float* packed, float* c, int64_t m, int64_t n,
-                            int64_t k) {
+                            int64_t k, const Epilogue* epilogue) {
   Split split = chooseSplit(m, n, k);
   int64_t panels = panelCount(n);
-  auto run = [&](int part) {
-    if (split.byRows) {
-      auto [r0, r1] = shareOf(part, split.parts, m, kTileRows);
+  bool byRows = split.panelsPerChunk == 0;
+  runChunks(split.chunks, [&](int64_t chunk) {
+    if (byRows) {
+      auto [r0, r1] = shareOf(chunk, split.chunks, m, kTileRows);
       multiplyPacked(a, transposeA, packed, c, m, n, k, r0, r1, 0, panels);
-    } else {
-      auto [p0, p1] = shareOf(part, split.parts, panels, 1);
-      multiplyPacked(a, transposeA, packed, c, m, n, k, 0, m, p0, p1);
+      return;
     }
-  };
-  if (split.parts == 1) run(0);
-  else parallelFor(split.parts, run);
+    int64_t p0 = chunk * split.panelsPerChunk, p1 = std::min(panels, p0 + split.panelsPerChunk);
+    multiplyPacked(a, transposeA, packed, c, m, n, k, 0, m, p0, p1);
+    if (epilogue) epilogue->fn(epilogue->args, p0 * kPanelWidth, std::min(n, p1 * kPanelWidth));
+  });
+  // Split by rows, no chunk has whole columns until all are done.
+  if (epilogue && byRows) epilogue->fn(epilogue->args, 0, n);
 }
 
 }  // namespace graphc::gemm

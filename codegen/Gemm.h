@@ -34,8 +34,15 @@ void multiplyPacked(const float* a, bool transposeA, const float* packed, float*
 void multiply(const float* a, bool transposeA, const float* b, bool transposeB, float* c, int64_t m, int64_t n,
               int64_t k);
 
-// C = op(A) * packedB, split over the kernel threads.
+// Elementwise work on columns [colBegin, colEnd) of C (and of other tensors of
+// C's shape), run by the thread that computed those columns as soon as it has.
+struct Epilogue {
+  void (*fn)(void* const* args, int64_t colBegin, int64_t colEnd);
+  void* const* args;
+};
+
+// C = op(A) * packedB, split over the kernel threads, then the epilogue if any.
 void multiplyPackedParallel(const float* a, bool transposeA, const float* packed, float* c, int64_t m, int64_t n,
-                            int64_t k);
+                            int64_t k, const Epilogue* epilogue = nullptr);
 
 }  // namespace graphc::gemm

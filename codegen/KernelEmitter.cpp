@@ -161,59 +161,106 @@ class BodyEmitter {
   std::vector<llvm::Value*> values_;
 };
 
-// Emits for (i = 0; i < n; ++i) with the body built by `inner(i)` at the insertion point.
+// Emits for (i = begin; i < end; ++i) with the body built by `inner(i)` at the insertion point.
 template <typename Inner>
-void emitLoop(llvm::IRBuilder<>& b, llvm::Function* f, llvm::Value* n, const char* name, Inner inner) {
+void emitLoop(llvm::IRBuilder<>& b, llvm::Function* f, llvm::Value* begin, llvm::Value* end, const char* name,
+              Inner inner) {
   llvm::BasicBlock* pre = b.GetInsertBlock();
   llvm::BasicBlock* header = llvm::BasicBlock::Create(b.getContext(), std::string(name) + ".body", f);
   llvm::BasicBlock* exit = llvm::BasicBlock::Create(b.getContext(), std::string(name) + ".exit", f);
-  b.CreateCondBr(b.CreateICmpSGT(n, b.getInt64(0)), header, exit);
+  b.CreateCondBr(b.CreateICmpSLT(begin, end), header, exit);
   b.SetInsertPoint(header);
   llvm::PHINode* i = b.CreatePHI(b.getInt64Ty(), 2, name);
-  i->addIncoming(b.getInt64(0), pre);
+  i->addIncoming(begin, pre);
   inner(i);
   llvm::Value* next = b.CreateAdd(i, b.getInt64(1), "", true, true);
   i->addIncoming(next, b.GetInsertBlock());
-  b.CreateCondBr(b.CreateICmpSLT(next, n), header, exit);
+  b.CreateCondBr(b.CreateICmpSLT(next, end), header, exit);
   b.SetInsertPoint(exit);
 }
 
-}  // namespace
-
-llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::string& name) {
-  llvm::LLVMContext& ctx = m.getContext();
+size_t inputCount(const Graph& body) {
   size_t inputs = 0;
   for (const Node& n : body.nodes) inputs += n.op == OpKind::Input;
-  std::vector<llvm::Type*> params(inputs + 1, llvm::PointerType::getUnqual(ctx));
-  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false);
-  auto* f = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m);
-  for (auto& arg : f->args()) {
-    arg.addAttr(llvm::Attribute::NoAlias);
-    arg.addAttr(llvm::Attribute::NoCapture);
-  }
-  f->addFnAttr(llvm::Attribute::NoUnwind);
-  f->addFnAttr(llvm::Attribute::NoInline);  // one copy, called from the entry at every time step
+  return inputs;
+}
 
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", f));
+// The loop nest over the output grid, columns [colBegin, colEnd) of every row.
+// With `flatWhenPossible`, a body without row/column operands runs as one flat
+// loop over the whole output instead, which is simplest for the vectorizer.
+void emitBodyLoops(llvm::IRBuilder<>& b, llvm::Function* f, const Graph& body, llvm::Value* colBegin,
+                   llvm::Value* colEnd, bool flatWhenPossible) {
   const TensorType& out = body.type(body.outputs[0].value);
   KernelGrid grid = kernelGrid(out.shape);
-  // Without row/column operands one flat loop is simplest for the vectorizer.
   bool needsGrid = false;
   for (const Node& n : body.nodes)
     if (n.op == OpKind::Broadcast && body.node(n.operands[0]).op != OpKind::Constant) {
       auto p = classifyBroadcast(body.type(n.operands[0]).shape, n.type.shape);
       needsGrid |= p && (*p == BroadcastPattern::Row || *p == BroadcastPattern::Column);
     }
-  if (!needsGrid) grid = {1, grid.rows * grid.cols};
+  if (flatWhenPossible && !needsGrid) {
+    grid = {1, grid.rows * grid.cols};
+    colBegin = b.getInt64(0);
+    colEnd = b.getInt64(uint64_t(grid.cols));
+  }
   llvm::Type* outType = elementType(b, out.dtype);
   BodyEmitter emitter(b, body, f, out.shape);
-  emitLoop(b, f, b.getInt64(uint64_t(grid.rows)), "row", [&](llvm::Value* row) {
-    emitLoop(b, f, b.getInt64(uint64_t(grid.cols)), "col", [&](llvm::Value* col) {
+  emitLoop(b, f, b.getInt64(0), b.getInt64(uint64_t(grid.rows)), "row", [&](llvm::Value* row) {
+    emitLoop(b, f, colBegin, colEnd, "col", [&](llvm::Value* col) {
       llvm::Value* flat = b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(grid.cols)), "", true, true), col, "", true, true);
       llvm::Value* v = emitter.emit({row, col, flat});
       b.CreateStore(v, b.CreateInBoundsGEP(outType, f->getArg(0), flat));
     });
   });
+}
+
+llvm::Function* createKernelFunction(llvm::Module& m, const std::string& name, size_t pointers, size_t integers,
+                                     llvm::GlobalValue::LinkageTypes linkage) {
+  llvm::LLVMContext& ctx = m.getContext();
+  std::vector<llvm::Type*> params(pointers, llvm::PointerType::getUnqual(ctx));
+  params.insert(params.end(), integers, llvm::Type::getInt64Ty(ctx));
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false), linkage, name, m);
+  for (size_t i = 0; i < pointers; ++i) {
+    f->getArg(unsigned(i))->addAttr(llvm::Attribute::NoAlias);
+    f->getArg(unsigned(i))->addAttr(llvm::Attribute::NoCapture);
+  }
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  return f;
+}
+
+}  // namespace
+
+llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::string& name) {
+  llvm::Function* f = createKernelFunction(m, name, inputCount(body) + 1, 0, llvm::Function::InternalLinkage);
+  f->addFnAttr(llvm::Attribute::NoInline);  // one copy, called from the entry at every time step
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "entry", f));
+  KernelGrid grid = kernelGrid(body.type(body.outputs[0].value).shape);
+  emitBodyLoops(b, f, body, b.getInt64(0), b.getInt64(uint64_t(grid.cols)), true);
+  b.CreateRetVoid();
+  return f;
+}
+
+llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name) {
+  llvm::LLVMContext& ctx = m.getContext();
+  size_t pointers = inputCount(body) + 1;
+  // The loops, with noalias pointers so they vectorize; inlined into the wrapper.
+  llvm::Function* inner = createKernelFunction(m, name + ".loops", pointers, 2, llvm::Function::InternalLinkage);
+  inner->addFnAttr(llvm::Attribute::AlwaysInline);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", inner));
+  emitBodyLoops(b, inner, body, inner->getArg(unsigned(pointers)), inner->getArg(unsigned(pointers + 1)), false);
+  b.CreateRetVoid();
+
+  auto* ptr = llvm::PointerType::getUnqual(ctx);
+  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, b.getInt64Ty(), b.getInt64Ty()}, false);
+  auto* f = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m);
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+  std::vector<llvm::Value*> args;
+  for (size_t i = 0; i < pointers; ++i)
+    args.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, f->getArg(0), i)));
+  args.push_back(f->getArg(1));
+  args.push_back(f->getArg(2));
+  b.CreateCall(inner, args);
   b.CreateRetVoid();
   return f;
 }

@@ -2,6 +2,7 @@
 // fused kernel or a runtime kernel, on pointers into the arena.
 #include "codegen/ModuleBuilder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <llvm/IR/IRBuilder.h>
@@ -23,7 +24,15 @@ class EntryBuilder {
     entry_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, kEntryName, m_);
     entry_->addFnAttr(llvm::Attribute::NoUnwind);
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry_));
-    for (size_t i = 0; i < g_.size(); ++i) lower(g_.nodes[i]);
+    std::vector<int> uses = g_.useCounts();
+    for (size_t i = 0; i < g_.size(); ++i) {
+      if (!getenv("GRAPHC_NO_EPILOGUE") && i + 1 < g_.size() && takesEpilogue(g_.nodes[i], g_.nodes[i + 1], ValueId(i), uses)) {
+        lowerWithEpilogue(g_.nodes[i], g_.nodes[i + 1]);
+        ++i;
+        continue;
+      }
+      lower(g_.nodes[i]);
+    }
     b_.CreateRetVoid();
   }
 
@@ -67,6 +76,40 @@ class EntryBuilder {
     d.insert(d.end(), dims.begin(), dims.end());
     d.insert(d.end(), strides.begin(), strides.end());
     call(kernel, {in, out, desc(d)});
+  }
+
+  // A packed product whose one use is the fused kernel right after it, over
+  // the same 2-d shape: the kernel becomes the product's epilogue, run on each
+  // thread's columns as soon as they are done (so it is split over threads
+  // too, and reads the product's columns while they are still in cache).
+  bool takesEpilogue(const Node& product, const Node& next, ValueId productId, const std::vector<int>& uses) const {
+    return product.op == OpKind::PackedMatMul && next.op == OpKind::Fused && uses[size_t(productId)] == 1 &&
+           next.type.shape == product.type.shape &&
+           std::find(next.operands.begin(), next.operands.end(), productId) != next.operands.end();
+  }
+
+  void lowerWithEpilogue(const Node& product, const Node& fused) {
+    std::string key = printGraph(*fused.body);
+    auto it = epilogues_.find(key);
+    if (it == epilogues_.end()) {
+      std::string name = fmt::format("epilogue_{}", epilogues_.size());
+      it = epilogues_.emplace(key, emitColumnRangeKernel(m_, *fused.body, name)).first;
+    }
+    // The epilogue's pointers: its output, then its operands.
+    std::vector<llvm::Value*> pointers = {buffer(fused)};
+    for (ValueId o : fused.operands) pointers.push_back(buffer(o));
+    llvm::IRBuilder<> atEntry(&entry_->getEntryBlock(), entry_->getEntryBlock().begin());
+    auto* argsType = llvm::ArrayType::get(ptrTy(), pointers.size());
+    llvm::Value* args = atEntry.CreateAlloca(argsType, nullptr, fused.name + ".args");
+    for (size_t i = 0; i < pointers.size(); ++i)
+      b_.CreateStore(pointers[i], b_.CreateConstInBoundsGEP2_64(argsType, args, 0, i));
+    bool ta = attrInt(product.attrs, "transpose_a", 0) != 0;
+    const TensorType& lhs = g_.type(product.operands[0]);
+    call("graphc_rt_packed_matmul_epilogue",
+         {buffer(product.operands[0]), buffer(product.operands[1]), buffer(product), i64(product.type.shape[0]),
+          i64(product.type.shape[1]), i64(lhs.shape[ta ? 0 : 1]), i32(ta), it->second, args});
+    ++stats_.fusedKernels;
+    ++stats_.epilogues;
   }
 
   void lower(const Node& n) {
@@ -195,11 +238,12 @@ class EntryBuilder {
         return;
       case OpKind::Gather:
         call("graphc_rt_gather_rows", {in(0), in(1), buffer(n), i64(inType(1).numElements()), i64(inType(0).shape[1]),
-                                       i64(inType(0).shape[0])});
+                                       i64(inType(0).shape[0]), i32(attrInt(n.attrs, "zero_out_of_range", 0))});
         return;
       case OpKind::ScatterAdd:
         call("graphc_rt_scatter_add_rows", {in(0), in(1), buffer(n), i64(inType(1).numElements()),
-                                            i64(n.type.shape[1]), i64(n.type.shape[0])});
+                                            i64(n.type.shape[1]), i64(n.type.shape[0]),
+                                            i32(attrInt(n.attrs, "zero_out_of_range", 0))});
         return;
       case OpKind::LogSoftmax: {
         int64_t width = n.type.shape.back();
@@ -236,9 +280,10 @@ class EntryBuilder {
   llvm::IRBuilder<> b_;
   llvm::Function* entry_ = nullptr;
   std::map<std::string, llvm::Function*> kernels_;  // body text -> function: one copy per distinct kernel
+  std::map<std::string, llvm::Function*> epilogues_;  // the same, as column-range epilogues
 
  public:
-  int uniqueKernels() const { return int(kernels_.size()); }
+  int uniqueKernels() const { return int(kernels_.size() + epilogues_.size()); }
 };
 
 }  // namespace

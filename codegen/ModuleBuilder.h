@@ -17,6 +17,7 @@ struct ModuleStats {
   int fusedKernels = 0;    // fused nodes in the graph
   int uniqueKernels = 0;   // distinct kernel functions emitted
   int runtimeCalls = 0;    // calls to runtime kernels (matmul, gather, ...)
+  int epilogues = 0;       // fused kernels run as a product's epilogue
 };
 
 // Requires the "fuse" and "plan" passes to have run (every value has an

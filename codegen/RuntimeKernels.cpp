@@ -97,6 +97,13 @@ void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int6
   graphc::gemm::multiplyPackedParallel(a, ta != 0, packed, c, m, n, k);
 }
 
+void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
+                                      int32_t ta, void (*epilogue)(void* const*, int64_t, int64_t),
+                                      void* const* args) {
+  graphc::gemm::Epilogue e{epilogue, args};
+  graphc::gemm::multiplyPackedParallel(a, ta != 0, packed, c, m, n, k, &e);
+}
+
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits) { std::fill_n(out, n, bits); }
 
 void graphc_rt_copy(void* out, const void* in, int64_t bytes) {
@@ -202,11 +209,12 @@ void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth)
     if (idx[i] >= 0 && idx[i] < depth) out[i * depth + idx[i]] = 1.0f;
 }
 
-void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows) {
+void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows,
+                           int32_t zeroOutOfRange) {
   for (int64_t i = 0; i < n; ++i) {
     int64_t r = idx[i];
     if (r < 0 || r >= rows) {
-      recordError(fmt::format("gather index {} out of range [0, {})", r, rows));
+      if (!zeroOutOfRange) recordError(fmt::format("gather index {} out of range [0, {})", r, rows));
       std::fill_n(out + i * width, width, 0.0f);
       continue;
     }
@@ -215,15 +223,17 @@ void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, i
 }
 
 void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float* out, int64_t n, int64_t width,
-                                int64_t rows) {
+                                int64_t rows, int32_t zeroOutOfRange) {
   std::fill_n(out, rows * width, 0.0f);
   for (int64_t i = 0; i < n; ++i) {
     int64_t r = idx[i];
     if (r < 0 || r >= rows) {
-      recordError(fmt::format("scatter_add index {} out of range [0, {})", r, rows));
+      if (!zeroOutOfRange) recordError(fmt::format("scatter_add index {} out of range [0, {})", r, rows));
       continue;
     }
-    for (int64_t c = 0; c < width; ++c) out[r * width + c] += updates[i * width + c];
+    float* row = out + r * width;
+    const float* update = updates + i * width;
+    for (int64_t c = 0; c < width; ++c) row[c] += update[c];
   }
 }
 
@@ -266,6 +276,7 @@ std::vector<std::pair<std::string, void*>> runtimeKernelSymbols() {
       {"graphc_rt_matmul", reinterpret_cast<void*>(&graphc_rt_matmul)},
       {"graphc_rt_pack_panels", reinterpret_cast<void*>(&graphc_rt_pack_panels)},
       {"graphc_rt_packed_matmul", reinterpret_cast<void*>(&graphc_rt_packed_matmul)},
+      {"graphc_rt_packed_matmul_epilogue", reinterpret_cast<void*>(&graphc_rt_packed_matmul_epilogue)},
       {"graphc_rt_fill", reinterpret_cast<void*>(&graphc_rt_fill)},
       {"graphc_rt_copy", reinterpret_cast<void*>(&graphc_rt_copy)},
       {"graphc_rt_gather_strided", reinterpret_cast<void*>(&graphc_rt_gather_strided)},

@@ -19,6 +19,10 @@ void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, 
 // C[m,n] = op(A) * unpack(packed).
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                              int32_t ta);
+// The same, then epilogue(args, j0, j1) on each thread's columns [j0, j1) of C.
+void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
+                                      int32_t ta, void (*epilogue)(void* const*, int64_t, int64_t),
+                                      void* const* args);
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits);
 void graphc_rt_copy(void* out, const void* in, int64_t bytes);
 // out[i] = in[base + sum_d idx_d(i) * stride_d]; desc = {rank, base, dims[rank], strides[rank]}.
@@ -29,9 +33,11 @@ void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t*
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc);
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt);
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
-void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows);
+// An index outside [0, rows) is an error, or with zeroOutOfRange a zero row (gather) / dropped (scatter_add).
+void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows,
+                           int32_t zeroOutOfRange);
 void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float* out, int64_t n, int64_t width,
-                                int64_t rows);
+                                int64_t rows, int32_t zeroOutOfRange);
 void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t width);
 void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
                                      int64_t width);

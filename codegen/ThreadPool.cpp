@@ -107,3 +107,15 @@ void parallelFor(int parts, const std::function<void(int)>& fn) {
 }
 
 }  // namespace graphc
+
+namespace graphc {
+
+void parallelChunks(int64_t chunks, const std::function<void(int64_t)>& fn) {
+  std::atomic<int64_t> next{0};
+  int parts = int(std::min<int64_t>(kernelThreads(), chunks));
+  parallelFor(parts, [&](int) {
+    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(c);
+  });
+}
+
+}  // namespace graphc

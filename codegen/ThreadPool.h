@@ -15,4 +15,9 @@ int kernelThreads();
 // workers; returns when all are done. parts <= kernelThreads().
 void parallelFor(int parts, const std::function<void(int)>& fn);
 
+// Runs fn(0) .. fn(chunks - 1) on all kernel threads, each taking the next
+// chunk as it finishes one: a worker that wakes late, or a core that is slower
+// for a while, takes fewer chunks instead of holding up the rest.
+void parallelChunks(int64_t chunks, const std::function<void(int64_t)>& fn);
+
 }  // namespace graphc

@@ -156,9 +156,15 @@ Value concat(const std::vector<Value>& parts, int64_t axis) {
 }
 
 Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{"depth", depth}}); }
-Value gather(Value table, Value indices) { return table.builder().op(OpKind::Gather, {table, indices}); }
-Value scatterAdd(Value updates, Value indices, int64_t rows) {
-  return updates.builder().op(OpKind::ScatterAdd, {updates, indices}, {{"rows", rows}});
+Value gather(Value table, Value indices, bool zeroOutOfRange) {
+  Attrs attrs;
+  if (zeroOutOfRange) attrs["zero_out_of_range"] = int64_t(1);
+  return table.builder().op(OpKind::Gather, {table, indices}, attrs);
+}
+Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange) {
+  Attrs attrs{{"rows", rows}};
+  if (zeroOutOfRange) attrs["zero_out_of_range"] = int64_t(1);
+  return updates.builder().op(OpKind::ScatterAdd, {updates, indices}, attrs);
 }
 Value logSoftmax(Value logits) { return unary(OpKind::LogSoftmax, logits); }
 Value softmaxCrossEntropy(Value logits, Value labels) {

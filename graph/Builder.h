@@ -112,8 +112,10 @@ Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& 
 Value concat(const std::vector<Value>& parts, int64_t axis);
 
 Value oneHot(Value indices, int64_t depth);
-Value gather(Value table, Value indices);
-Value scatterAdd(Value updates, Value indices, int64_t rows);
+// zeroOutOfRange: an index outside the table reads a zero row (scatter_add
+// drops it), as one_hot does, instead of being an error.
+Value gather(Value table, Value indices, bool zeroOutOfRange = false);
+Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange = false);
 Value logSoftmax(Value logits);
 Value softmaxCrossEntropy(Value logits, Value labels);  // per row
 

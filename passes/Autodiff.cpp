@@ -133,8 +133,10 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       }
       break;
     }
-    case OpKind::Gather: gx = {scatterAdd(gy, x[1], x[0].dim(0)), std::nullopt}; break;
-    case OpKind::ScatterAdd: gx = {gather(gy, x[1]), std::nullopt}; break;
+    case OpKind::Gather:
+      gx = {scatterAdd(gy, x[1], x[0].dim(0), attrInt(n.attrs, "zero_out_of_range", 0) != 0), std::nullopt};
+      break;
+    case OpKind::ScatterAdd: gx = {gather(gy, x[1], attrInt(n.attrs, "zero_out_of_range", 0) != 0), std::nullopt}; break;
     case OpKind::LogSoftmax: {
       Shape kept = y.shape();
       kept.back() = 1;

@@ -21,8 +21,13 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
     // may keep resident ones (params during generation) across runs.
     ranges[i] = {leaf ? 0 : int64_t(i), leaf ? end : int64_t(i)};
   }
-  for (size_t i = 0; i < g.size(); ++i)
-    for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, int64_t(i));
+  for (size_t i = 0; i < g.size(); ++i) {
+    // Codegen may run the node after a packed product as the product's
+    // epilogue, on one thread's columns while another thread still reads the
+    // product's operands: they must outlive that node too.
+    int64_t through = g.nodes[i].op == OpKind::PackedMatMul ? std::min(int64_t(i) + 1, end - 1) : int64_t(i);
+    for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, through);
+  }
   for (const auto& o : g.outputs) ranges[size_t(o.value)].second = end;
   for (const auto& u : g.updates) ranges[size_t(u.value)].second = end;
   return ranges;

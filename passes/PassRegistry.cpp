@@ -54,6 +54,8 @@ const std::vector<Entry>& registry() {
          }
          return any;
        }},
+      {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows",
+       oneHotProductsToGathers},
       {"batch-matmul", "turn sums of matrix products into one product over concatenated operands", batchMatmulSums},
       {"merge-products", "merge products that share their left operand into one wider product", mergeProductsSharingLhs},
       {"pack-weights", "pack a right operand shared by several products into panels once (packed_matmul)",

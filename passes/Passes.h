@@ -12,6 +12,7 @@ bool eliminateDeadCode(Graph& g);              // DCE.cpp
 bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
 bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
+bool oneHotProductsToGathers(Graph& g);        // OneHotProducts.cpp
 bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
 bool packSharedRightOperands(Graph& g);        // WeightPacking.cpp
 

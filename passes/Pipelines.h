@@ -3,10 +3,11 @@
 
 namespace graphc {
 
-// After autodiff: fold, CSE and DCE to a fixed point, then merge BPTT's
-// per-step weight-gradient products into single large ones.
+// After autodiff: fold, CSE and DCE to a fixed point, then one-hot products
+// become row gathers, and BPTT's per-step weight-gradient products merge into
+// single large ones.
 // Then merge products sharing a left operand (a GRU/LSTM step's gates) into wider ones.
-inline constexpr const char* kOptimizePipeline = "simplify,batch-matmul,simplify,merge-products,simplify";
+inline constexpr const char* kOptimizePipeline = "simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify";
 
 // Before code generation: shared weights packed once per step, elementwise
 // fusion, then arena offsets.

@@ -259,10 +259,14 @@ Tensor oneHotOp(const Node& n, const Tensor& idx) {
   return out;
 }
 
+// With zero_out_of_range, an index outside [0, rows) reads a zero row (gather)
+// or is dropped (scatter_add), as one_hot treats it; otherwise it is an error.
 Tensor gatherOp(const Node& n, const Tensor& table, const Tensor& idx) {
   int64_t rows = table.shape()[0], width = table.shape()[1];
+  bool zeroOutOfRange = attrInt(n.attrs, "zero_out_of_range", 0) != 0;
   Tensor out(n.type);
   for (int64_t i = 0; i < idx.size(); ++i) {
+    if (zeroOutOfRange && (idx.i32()[i] < 0 || idx.i32()[i] >= rows)) continue;  // out is zeroed
     int64_t r = checkIndex(idx.i32()[i], rows, n);
     std::copy_n(table.f32() + r * width, width, out.f32() + i * width);
   }
@@ -271,8 +275,10 @@ Tensor gatherOp(const Node& n, const Tensor& table, const Tensor& idx) {
 
 Tensor scatterAddOp(const Node& n, const Tensor& updates, const Tensor& idx) {
   int64_t rows = n.type.shape[0], width = n.type.shape[1];
+  bool zeroOutOfRange = attrInt(n.attrs, "zero_out_of_range", 0) != 0;
   Tensor out(n.type);
   for (int64_t i = 0; i < idx.size(); ++i) {
+    if (zeroOutOfRange && (idx.i32()[i] < 0 || idx.i32()[i] >= rows)) continue;
     int64_t r = checkIndex(idx.i32()[i], rows, n);
     for (int64_t c = 0; c < width; ++c) out.f32()[r * width + c] += updates.f32()[i * width + c];
   }

@@ -113,6 +113,13 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
   // 300-term sums of terms up to 4 in magnitude: summation order alone moves them by ~1e-5.
   compareOp("packed_matmul", packedProduct(false, false), {f32({13, 300}), f32({300, 35})}, -2, 2, 1e-4);
   compareOp("packed_matmul ta tb", packedProduct(true, true), {f32({300, 13}), f32({35, 300})}, -2, 2, 1e-4);
+  // Big enough to split over threads: the elementwise consumer runs as the product's epilogue.
+  compareOp("packed_matmul with an epilogue",
+            [&](Builder& b, auto& v) {
+              Value z = packedProduct(false, false)(b, v);
+              return tanh(z + v[2]) * v[3] + v[4];
+            },
+            {f32({32, 300}), f32({300, 520}), f32({520}), f32({32, 1}), f32({32, 520})}, -2, 2, 1e-4);
   compareOp("reduce_sum", [](Builder&, auto& v) { return reduceSum(v[0], {0, 2}); }, {f32({3, 4, 5})});
   compareOp("reduce_mean", [](Builder&, auto& v) { return reduceMean(v[0], {1}); }, {f32({3, 4, 5})});
   compareOp("reduce_max", [](Builder&, auto& v) { return reduceMax(v[0], {2}); }, {f32({3, 4, 5})});
@@ -126,6 +133,11 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
   compareOp("one_hot", [](Builder&, auto& v) { return oneHot(v[0], 5); }, {i32({6})});
   compareOp("gather", [](Builder&, auto& v) { return gather(v[0], v[1]); }, {f32({5, 3}), i32({6})});
   compareOp("scatter_add", [](Builder&, auto& v) { return scatterAdd(v[0], v[1], 5); }, {f32({6, 3}), i32({6})});
+  // Indices reach 4: past a 3-row table, they read zero rows and drop their updates.
+  compareOp("gather zero_out_of_range", [](Builder&, auto& v) { return gather(v[0], v[1], true); },
+            {f32({3, 3}), i32({9})});
+  compareOp("scatter_add zero_out_of_range", [](Builder&, auto& v) { return scatterAdd(v[0], v[1], 3, true); },
+            {f32({9, 3}), i32({9})});
   compareOp("log_softmax", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({4, 7})});
   compareOp("softmax_cross_entropy", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
             {f32({6, 5}), i32({6})});

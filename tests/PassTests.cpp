@@ -136,7 +136,7 @@ TEST_CASE("fold leaves integer division by zero alone") {
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
-  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, batch-matmul, merge-products, pack-weights, fuse, plan)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, onehot-gather, batch-matmul, merge-products, pack-weights, fuse, plan)", Error);
   std::ostringstream printed;
   PassManagerOptions o;
   o.printAfter = {"cse"};
@@ -326,4 +326,63 @@ TEST_CASE("pack-weights: packed products compute what the products did") {
   for (const char* name : {"m1", "m2", "m3", "m4"})
     for (int64_t i = 0; i < ref.at(name).size(); ++i)
       REQUIRE(got.at(name).f32()[i] == doctest::Approx(ref.at(name).f32()[i]).epsilon(1e-5));
+}
+
+TEST_CASE("onehot-gather: one-hot products become gathers and scatter-adds, out-of-range rows still zero") {
+  const char* ir = R"(graph @g {
+  %i = input : i32[5]
+  %w = input : f32[4,3]
+  %d = input : f32[5,3]
+  %x = one_hot(%i) {depth = 4} : f32[5,4]
+  %y = matmul(%x, %w) : f32[5,3]
+  %gw = matmul(%x, %d) {transpose_a = 1} : f32[4,3]
+  output "y" = %y
+  output "gw" = %gw
+})";
+  std::string out = graphc::test::runPipeline(ir, "onehot-gather");
+  CHECK_IR(out, R"(
+    CHECK: = gather(%w, %i) {zero_out_of_range = 1} : f32[5,3]
+    CHECK: = scatter_add(%d, %i) {rows = 4, zero_out_of_range = 1} : f32[4,3]
+    CHECK-NOT: one_hot
+    CHECK-COUNT-0: matmul)");
+  Graph before = parseGraph(ir), after = parseGraph(out);
+  Rng rng(5);
+  TensorMap in;
+  Tensor idx(DType::I32, {5});
+  const int32_t indices[] = {2, -1, 0, 4, 2};  // -1 and 4 are out of range: zero rows, dropped updates
+  std::copy(std::begin(indices), std::end(indices), idx.i32());
+  in["i"] = idx;
+  for (const char* name : {"w", "d"}) {
+    Tensor t(before.type(before.findValue(name)));
+    for (int64_t k = 0; k < t.size(); ++k) t.f32()[k] = float(rng.uniform() * 2 - 1);
+    in[name] = t;
+  }
+  TensorMap v1 = in, v2 = in;
+  TensorMap ref = Interpreter(before).run(v1), got = Interpreter(after).run(v2);
+  CHECK(got.at("y").f32Vector() == ref.at("y").f32Vector());
+  for (int64_t k = 0; k < ref.at("gw").size(); ++k)
+    CHECK(got.at("gw").f32()[k] == doctest::Approx(ref.at("gw").f32()[k]).epsilon(1e-6));
+}
+
+TEST_CASE("batch-matmul: sums of scatter-adds and of row sums become one over concatenations") {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %u1 = input : f32[2,3]
+  %u2 = input : f32[2,3]
+  %i1 = input : i32[2]
+  %i2 = input : i32[2]
+  %s1 = scatter_add(%u1, %i1) {rows = 4} : f32[4,3]
+  %s2 = scatter_add(%u2, %i2) {rows = 4} : f32[4,3]
+  %s = add(%s1, %s2) : f32[4,3]
+  %r1 = reduce_sum(%u1) {axes = [0]} : f32[3]
+  %r2 = reduce_sum(%u2) {axes = [0]} : f32[3]
+  %r = add(%r1, %r2) : f32[3]
+  output "s" = %s
+  output "r" = %r
+})",
+                                              "batch-matmul");
+  CHECK_IR(out, R"(
+    CHECK-COUNT-1: = concat(%i1, %i2) {axis = 0} : i32[4]
+    CHECK-COUNT-1: = scatter_add(
+    CHECK-COUNT-1: = reduce_sum(
+    CHECK-COUNT-0: = add()");
 }

@@ -1,0 +1,38 @@
+// passes/OneHotProducts.cpp — a product with a one-hot matrix selects rows:
+//
+//   matmul(one_hot(i), W)                     ==  gather(W, i)
+//   matmul(one_hot(i), G) {transpose_a = 1}   ==  scatter_add(G, i) {rows = depth}
+//
+// The seed feeds characters to the RNN as one-hot rows times W_xh, and its
+// gradient is one_hot^T times the step's error: as products they cost
+// 2 * depth FLOPs per output element, as gathers a copy. Out-of-range indices
+// keep one_hot's meaning (a zero row) through zero_out_of_range.
+#include "graph/Builder.h"
+#include "passes/Passes.h"
+
+namespace graphc {
+
+bool oneHotProductsToGathers(Graph& g) {
+  bool changed = false;
+  size_t count = g.size();  // nodes appended below are gathers, not products
+  for (size_t i = 0; i < count; ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op != OpKind::MatMul || attrInt(n.attrs, "transpose_b", 0) != 0) continue;
+    const Node& lhs = g.node(n.operands[0]);
+    if (lhs.op != OpKind::OneHot || g.type(lhs.operands[0]).rank() != 1) continue;
+    bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+    Builder b(g);
+    Value indices = b.wrap(lhs.operands[0]), rhs = b.wrap(n.operands[1]);
+    int64_t depth = attrInt(lhs.attrs, "depth");
+    Value rows = ta ? scatterAdd(rhs, indices, depth, true) : gather(rhs, indices, true);
+    g.replaceAllUses(ValueId(i), rows.id());
+    changed = true;
+  }
+  if (changed) {
+    g.topologicalSort();
+    eliminateDeadCode(g);
+  }
+  return changed;
+}
+
+}  // namespace graphc
