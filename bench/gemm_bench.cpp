@@ -1,10 +1,10 @@
-// bench/gemm_bench.cpp — graphc's packed-panel product against OpenBLAS on the
+// bench/gemm_bench.cpp — graphc's packed-panel product against Eigen's on the
 // seed step's shapes; prints GFLOP/s per shape. Built by bench/run.sh.
 // Usage: gemm_bench THREADS
 #include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
 
-#include <cblas.h>
+#include <Eigen/Core>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -38,7 +38,6 @@ double secondsPerCall(Fn fn) {
 int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   graphc::setKernelThreads(threads);
-  openblas_set_num_threads(1);
   const Shape shapes[] = {
       {"forward h W_hh", 32, 512, 512, false, false},  {"forward [h,x] W", 32, 512, 540, false, false},
       {"backward dz W_hh^T", 32, 512, 512, false, true}, {"dW_hh = H^T dZ", 512, 512, 1120, true, false},
@@ -47,26 +46,32 @@ int main(int argc, char** argv) {
   };
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
-  std::printf("%-20s %14s %10s %10s %10s %9s\n", "product", "m x n x k", "blas", "graphc", "prepacked", "max err");
+  std::printf("%-20s %14s %10s %10s %10s %9s\n", "product", "m x n x k", "eigen", "graphc", "prepacked", "max err");
   for (const Shape& s : shapes) {
     std::vector<float> a(size_t(s.m) * s.k), b(size_t(s.k) * s.n), c1(size_t(s.m) * s.n), c2(c1.size()),
         c3(c1.size()), packed(size_t(graphc::gemm::packedElements(s.k, s.n)));
     for (float& x : a) x = normal(rng);
     for (float& x : b) x = normal(rng);
-    // The baseline is split by columns over the same pool, as graphc did before.
+    // The baseline is split by columns over the same pool, as graphc's Eigen fallback does.
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const RowMajor> A(a.data(), s.ta ? s.k : s.m, s.ta ? s.m : s.k);
+    Eigen::Map<const RowMajor> B(b.data(), s.tb ? s.n : s.k, s.tb ? s.k : s.n);
+    Eigen::Map<RowMajor> C(c1.data(), s.m, s.n);
     auto blas = [&] {
       int parts = threads;
       int step = (s.n / parts + 7) / 8 * 8;
       graphc::parallelFor(parts, [&](int p) {
         int j0 = std::min(s.n, p * step), j1 = p == parts - 1 ? s.n : std::min(s.n, (p + 1) * step);
         if (j1 <= j0) return;
-        const float* bBlock = s.tb ? b.data() + size_t(j0) * s.k : b.data() + j0;
-        cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, s.m, j1 - j0,
-                    s.k, 1.0f, a.data(), s.ta ? s.m : s.k, bBlock, s.tb ? s.k : s.n, 0.0f, c1.data() + j0, s.n);
+        auto Cb = C.middleCols(j0, j1 - j0);
+        if (!s.ta && !s.tb) Cb.noalias() = A * B.middleCols(j0, j1 - j0);
+        else if (s.ta && !s.tb) Cb.noalias() = A.transpose() * B.middleCols(j0, j1 - j0);
+        else if (!s.ta && s.tb) Cb.noalias() = A * B.middleRows(j0, j1 - j0).transpose();
+        else Cb.noalias() = A.transpose() * B.middleRows(j0, j1 - j0).transpose();
       });
     };
     auto ours = [&] { graphc::gemm::multiply(a.data(), s.ta, b.data(), s.tb, c2.data(), s.m, s.n, s.k); };
-    graphc::gemm::packPanels(b.data(), s.tb, s.k, s.n, packed.data(), 0, graphc::gemm::panelCount(s.n));
+    graphc::gemm::packPanels(b.data(), s.tb, s.k, s.n, packed.data(), 0, graphc::panelCount(s.n));
     auto prepacked = [&] {
       graphc::gemm::multiplyPackedParallel(a.data(), s.ta, packed.data(), c3.data(), s.m, s.n, s.k);
     };

@@ -1,13 +1,10 @@
-// codegen/RuntimeKernels.cpp — runtime kernels: matrix products through Eigen,
-// index-heavy ops as plain loops.
+// codegen/RuntimeKernels.cpp — runtime kernels: matrix products through
+// graphc's own packed-panel product (codegen/Gemm.h; Eigen on CPUs without
+// AVX2/FMA), index-heavy ops as plain loops.
 #include "codegen/RuntimeKernels.h"
 
 #include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
-
-#ifdef GRAPHC_USE_OPENBLAS
-#include <cblas.h>
-#endif
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -48,11 +45,31 @@ void walk(int64_t rank, const int64_t* dims, const int64_t* strides, int64_t bas
   }
 }
 
+// The sum of n floats: 16 float lanes over blocks of 1024 (so the compiler
+// vectorizes it), the blocks added in double.
+double sumFloats(const float* x, int64_t n) {
+  constexpr int64_t kLanes = 16, kBlock = 1024;
+  double total = 0;
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    int64_t b1 = std::min(n, b0 + kBlock);
+    float lanes[kLanes] = {};
+    int64_t i = b0;
+    for (; i + kLanes <= b1; i += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += x[i + l];
+    double block = 0;
+    for (; i < b1; ++i) block += x[i];
+    for (float l : lanes) block += l;
+    total += block;
+  }
+  return total;
+}
+
 }  // namespace
 
 extern "C" {
 
 void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb) {
+  // Measured on the seed step's shapes (bench/gemm_bench.cpp): at or above OpenBLAS 0.3.21's sgemm.
   if (graphc::gemm::available()) {
     graphc::gemm::multiply(a, ta != 0, b, tb != 0, c, m, n, k);
     return;
@@ -62,18 +79,11 @@ void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64
   Eigen::Map<RowMajor> C(c, m, n);
   // Columns [j0, j0 + w) of C: each thread owns a block, so no two write the same bytes.
   auto block = [&](int64_t j0, int64_t w) {
-#ifdef GRAPHC_USE_OPENBLAS
-    // Measured here (AMD Zen 3, AVX2): OpenBLAS's sgemm runs these shapes ~1.4x faster than Eigen's.
-    const float* bBlock = tb ? b + j0 * k : b + j0;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(m), blasint(w),
-                blasint(k), 1.0f, a, blasint(ta ? m : k), bBlock, blasint(tb ? k : n), 0.0f, c + j0, blasint(n));
-#else
     auto Cb = C.middleCols(j0, w);
     if (!ta && !tb) Cb.noalias() = A * B.middleCols(j0, w);
     else if (ta && !tb) Cb.noalias() = A.transpose() * B.middleCols(j0, w);
     else if (!ta && tb) Cb.noalias() = A * B.middleRows(j0, w).transpose();
     else Cb.noalias() = A.transpose() * B.middleRows(j0, w).transpose();
-#endif
   };
   // Split only products big enough to repay the hand-off (a few microseconds).
   int parts = graphc::kernelThreads();
@@ -163,9 +173,20 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
     for (int64_t d = lead; d < rank; ++d) cols *= dims[d];
     const float* x = static_cast<const float*>(in);
     float* y = static_cast<float*>(out);
+    if (lead == rank) {
+      y[0] = float(sumFloats(x, rows));
+      return;
+    }
+    // Blocks of rows summed in float (vector adds), the blocks in double.
+    constexpr int64_t kBlock = 64;
     std::vector<double> acc(size_t(cols), 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) acc[size_t(c)] += x[r * cols + c];
+    std::vector<float> partial(static_cast<size_t>(cols));
+    for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+      std::fill(partial.begin(), partial.end(), 0.0f);
+      for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
+        for (int64_t c = 0; c < cols; ++c) partial[size_t(c)] += x[r * cols + c];
+      for (int64_t c = 0; c < cols; ++c) acc[size_t(c)] += partial[size_t(c)];
+    }
     for (int64_t c = 0; c < cols; ++c) y[c] = float(acc[size_t(c)]);
     return;
   }

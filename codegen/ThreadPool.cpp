@@ -8,10 +8,6 @@
 #include <thread>
 #include <vector>
 
-#ifdef GRAPHC_USE_OPENBLAS
-#include <cblas.h>
-#endif
-
 namespace graphc {
 namespace {
 
@@ -84,10 +80,6 @@ int machineCores() { return std::max(1, int(std::thread::hardware_concurrency())
 
 void setKernelThreads(int threads) {
   std::lock_guard<std::mutex> lock(poolMutex);
-#ifdef GRAPHC_USE_OPENBLAS
-  // graphc splits products across its own pool; OpenBLAS's threads would oversubscribe the cores.
-  openblas_set_num_threads(1);
-#endif
   requested = threads <= 0 ? machineCores() : threads;
   pool.reset();
   if (requested > 1) pool = std::make_unique<Pool>(requested - 1);
