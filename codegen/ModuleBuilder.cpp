@@ -210,6 +210,7 @@ class EntryBuilder {
         const auto& start = attrInts(n.attrs, "start");
         int64_t base = 0;
         for (size_t d = 0; d < st.size(); ++d) base += start[d] * st[d];
+        if (offsetOf(n) == offsetOf(g_.node(n.operands[0])) + base * 4) return;  // a view (plan pass)
         stridedCopy("graphc_rt_gather_strided", in(0), buffer(n), n.type.shape, st, base);
         return;
       }
@@ -227,8 +228,13 @@ class EntryBuilder {
         int64_t axis = attrInt(n.attrs, "axis");
         if (axis < 0) axis += n.type.rank();
         int64_t along = 0;
+        int64_t before = 1;
+        for (int64_t d = 0; d < axis; ++d) before *= n.type.shape[size_t(d)];
         for (size_t k = 0; k < n.operands.size(); ++k) {
-          stridedCopy("graphc_rt_scatter_strided", in(k), buffer(n), inType(k).shape, st, along * st[size_t(axis)]);
+          int64_t base = along * st[size_t(axis)];
+          // An operand the plan pass computed in place is already there.
+          bool inPlace = before == 1 && offsetOf(g_.node(n.operands[k])) == offsetOf(n) + base * 4;
+          if (!inPlace) stridedCopy("graphc_rt_scatter_strided", in(k), buffer(n), inType(k).shape, st, base);
           along += inType(k).shape[size_t(axis)];
         }
         return;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace graphc {
 
@@ -33,8 +34,90 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
   return ranges;
 }
 
+namespace {
+
+bool isLeaf(OpKind op) { return op == OpKind::Input || op == OpKind::Param || op == OpKind::State; }
+
+// Byte offset of a slice's first element in its operand, when the slice is
+// one contiguous run of it (a range of leading rows, whole trailing dims).
+std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
+  const Shape& in = g.type(n.operands[0]).shape;
+  const auto& start = attrInts(n.attrs, "start");
+  const auto& limit = attrInts(n.attrs, "limit");
+  size_t d = 0;
+  while (d < in.size() && limit[d] - start[d] == 1) ++d;  // single indices first
+  if (d < in.size()) ++d;                                  // then one partial dimension
+  for (size_t e = d; e < in.size(); ++e)
+    if (start[e] != 0 || limit[e] != in[e]) return std::nullopt;  // the rest whole
+  int64_t linear = 0, stride = 1;
+  for (size_t e = in.size(); e-- > 0;) {
+    linear += start[e] * stride;
+    stride *= in[e];
+  }
+  return linear * 4;
+}
+
+}  // namespace
+
+std::vector<BufferAlias> planAliases(const Graph& g) {
+  std::vector<BufferAlias> parent(g.size());
+  for (size_t i = 0; i < g.size(); ++i) parent[i] = {ValueId(i), 0};
+  std::vector<char> isView(g.size(), 0), hosted(g.size(), 0), isHost(g.size(), 0);
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::Reshape || n.op == OpKind::Slice) {
+      // Views: the value is bytes of its operand. Never of a leaf: the executor
+      // rewrites leaves with the updates after a run, and outputs are read then.
+      ValueId src = n.operands[0];
+      std::optional<int64_t> delta = n.op == OpKind::Reshape ? std::optional<int64_t>(0) : contiguousSliceOffset(g, n);
+      if (delta && !isLeaf(g.node(src).op)) {
+        parent[i] = {src, *delta};
+        isView[i] = 1;
+      }
+    } else if (n.op == OpKind::Concat) {
+      // In place: operands are computed straight into their block of the
+      // concatenation, when the blocks are contiguous (nothing but 1s before the axis).
+      int64_t axis = attrInt(n.attrs, "axis");
+      if (axis < 0) axis += n.type.rank();
+      int64_t before = 1;
+      for (int64_t d = 0; d < axis; ++d) before *= n.type.shape[size_t(d)];
+      if (before != 1) continue;
+      int64_t position = 0;
+      for (size_t k = 0; k < n.operands.size(); ++k) {
+        ValueId o = n.operands[k];
+        bool repeated = std::find(n.operands.begin(), n.operands.begin() + long(k), o) != n.operands.begin() + long(k);
+        if (!isLeaf(g.node(o).op) && !isView[size_t(o)] && !hosted[size_t(o)] && !isHost[size_t(o)] && !repeated) {
+          parent[size_t(o)] = {ValueId(i), position};
+          hosted[size_t(o)] = 1;
+          isHost[i] = 1;
+        }
+        position += g.type(o).numElements() * 4;
+      }
+    }
+  }
+  // Resolve chains (a view of an operand hosted by a later concat) to roots.
+  std::vector<BufferAlias> root(g.size());
+  for (size_t i = 0; i < g.size(); ++i) {
+    BufferAlias a = {ValueId(i), 0};
+    while (parent[size_t(a.root)].root != a.root) {
+      a.delta += parent[size_t(a.root)].delta;
+      a.root = parent[size_t(a.root)].root;
+    }
+    root[i] = a;
+  }
+  return root;
+}
+
 bool planMemory(Graph& g) {
   auto ranges = liveRanges(g);
+  // A buffer holds every value that aliases it: it lives from the first one's
+  // birth to the last one's last use.
+  auto alias = planAliases(g);
+  for (size_t i = 0; i < g.size(); ++i) {
+    auto& r = ranges[size_t(alias[i].root)];
+    r.first = std::min(r.first, ranges[i].first);
+    r.second = std::max(r.second, ranges[i].second);
+  }
   std::map<int64_t, int64_t> freeBlocks;  // offset -> size, coalesced
   std::multimap<int64_t, size_t> releaseAt;  // last use -> value
   int64_t top = 0;
@@ -75,6 +158,7 @@ bool planMemory(Graph& g) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranges[a].first < ranges[b].first; });
   for (size_t v : order) {
+    if (alias[v].root != ValueId(v)) continue;  // placed with its root, below
     int64_t start = ranges[v].first;
     // Free what died before this value is born: its inputs stay live through it.
     while (!releaseAt.empty() && releaseAt.begin()->first < start) {
@@ -86,7 +170,7 @@ bool planMemory(Graph& g) {
     offset[v] = size > 0 ? allocate(size) : 0;
     if (size > 0) releaseAt.emplace(ranges[v].second, v);
   }
-  for (size_t i = 0; i < g.size(); ++i) g.nodes[i].attrs["offset"] = offset[i];
+  for (size_t i = 0; i < g.size(); ++i) g.nodes[i].attrs["offset"] = offset[size_t(alias[i].root)] + alias[i].delta;
   g.attrs["arena_bytes"] = top;
   return true;
 }

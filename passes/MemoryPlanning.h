@@ -13,12 +13,23 @@ constexpr int64_t kBufferAlignment = 64;
 int64_t bufferBytes(const TensorType& t);
 
 // Gives every value a byte offset in one arena (node attribute "offset") so
-// that values live at the same time never overlap; a buffer is reused once
+// that values live at the same time never overlap unless one aliases the
+// other (planAliases: codegen then skips the copy); a buffer is reused once
 // its last reader has run. Leaves live through the whole run (the executor
 // copies them in first, and may keep them between runs); outputs and update
 // values live to the end. Sets the graph
 // attribute "arena_bytes" to the peak. Returns true (it always annotates).
 bool planMemory(Graph& g);
+
+// Where a value's bytes are: `delta` bytes into the buffer of `root`. A
+// contiguous slice or a reshape is a view of its operand (not of a leaf); a
+// concatenation along its outermost non-unit axis hosts its operands, which
+// are then computed in place. Other values are their own root.
+struct BufferAlias {
+  ValueId root;
+  int64_t delta;
+};
+std::vector<BufferAlias> planAliases(const Graph& g);
 
 // [first, last] node indices during which each value's buffer must hold it.
 std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g);
