@@ -20,8 +20,13 @@ class Engine {
 
   // Declares leaves whose values the caller will not change between runs
   // (e.g. params during generation), so an engine that copies its inputs may
-  // copy them once. Call again after changing them.
+  // copy them once. Call again after changing them. An engine may also keep
+  // the run's updates of resident leaves to itself (training's params, which
+  // are then never copied out per step): readResident brings them back.
   virtual void setResident(const std::vector<std::string>& names) { (void)names; }
+
+  // Writes the current values of the resident leaves into `vars`.
+  virtual void readResident(TensorMap& vars) const { (void)vars; }
 };
 
 struct EngineOptions {

@@ -60,16 +60,31 @@ TensorMap JitEngine::run(TensorMap& vars) {
   }
   code_->entry()(arena_);
   if (std::string err = graphc_rt_take_error(); !err.empty()) throw Error(err);
-  auto read = [&](const Slot& s) {
-    Tensor t(s.type);
-    void* dst = s.type.dtype == DType::F32 ? static_cast<void*>(t.f32()) : static_cast<void*>(t.i32());
-    std::memcpy(dst, arena_ + s.offset, size_t(s.type.numElements()) * 4);
-    return t;
-  };
   TensorMap out;
   for (const Slot& s : outputs_) out[s.name] = read(s);
-  for (const Slot& s : updates_) vars[s.name] = read(s);
+  for (const Slot& s : updates_) {
+    // A resident leaf takes its update inside the arena: no copy out and back in.
+    auto leaf = std::find_if(leaves_.begin(), leaves_.end(), [&](const Slot& l) { return l.name == s.name; });
+    if (leaf != leaves_.end() && leaf->resident) {
+      if (leaf->offset != s.offset)
+        std::memmove(arena_ + leaf->offset, arena_ + s.offset, size_t(s.type.numElements()) * 4);
+    } else {
+      vars[s.name] = read(s);
+    }
+  }
   return out;
+}
+
+Tensor JitEngine::read(const Slot& s) const {
+  Tensor t(s.type);
+  void* dst = s.type.dtype == DType::F32 ? static_cast<void*>(t.f32()) : static_cast<void*>(t.i32());
+  std::memcpy(dst, arena_ + s.offset, size_t(s.type.numElements()) * 4);
+  return t;
+}
+
+void JitEngine::readResident(TensorMap& vars) const {
+  for (const Slot& s : leaves_)
+    if (s.resident && s.loaded) vars[s.name] = read(s);
 }
 
 }  // namespace graphc

@@ -13,6 +13,7 @@ class JitEngine : public Engine {
   ~JitEngine() override;
   TensorMap run(TensorMap& vars) override;
   void setResident(const std::vector<std::string>& names) override;
+  void readResident(TensorMap& vars) const override;
 
   const CompileReport& report() const { return report_; }
   const Graph& planned() const { return planned_; }
@@ -26,6 +27,8 @@ class JitEngine : public Engine {
     bool resident = false;  // copied once, then left in the arena
     bool loaded = false;
   };
+  Tensor read(const Slot& s) const;
+
   Graph planned_;
   CompileReport report_;
   std::unique_ptr<CompiledGraph> code_;

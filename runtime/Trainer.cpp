@@ -40,6 +40,12 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
     if (n.op == OpKind::State && attrString(n.attrs, "role", "") != "optimizer") modelStateNames_.push_back(n.name);
   }
   for (auto& [name, t] : zeroState(step_)) vars_[name] = std::move(t);
+  // Params and optimizer state stay in the engine between steps (the JIT then
+  // never copies the weights out and back in); params() reads them back.
+  std::vector<std::string> resident = paramNames_;
+  for (const Node& n : step_.nodes)
+    if (n.op == OpKind::State && attrString(n.attrs, "role", "") == "optimizer") resident.push_back(n.name);
+  engine_->setResident(resident);
 }
 
 void Trainer::resetModelState() {
@@ -83,8 +89,10 @@ EpochReport Trainer::trainEpoch() {
 }
 
 TensorMap Trainer::params() const {
+  TensorMap current = vars_;
+  engine_->readResident(current);
   TensorMap p;
-  for (const auto& name : paramNames_) p[name] = vars_.at(name);
+  for (const auto& name : paramNames_) p[name] = current.at(name);
   return p;
 }
 

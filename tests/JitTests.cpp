@@ -314,3 +314,28 @@ TEST_CASE("jit: resident params stay intact across runs (generation's one-step g
     }
   }
 }
+
+TEST_CASE("jit: resident params take their updates inside the engine; readResident returns them") {
+  ModelConfig c{4, 5, 24, 28, 1};
+  Graph g = buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{});
+  Rng rng(6);
+  TensorMap vars = initializeParams(g, rng);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : vars) names.push_back(name);
+  for (auto& [name, t] : zeroState(g)) vars[name] = t;
+  Tensor X(DType::I32, {4, 5});
+  for (int64_t i = 0; i < X.size(); ++i) X.i32()[i] = int32_t(rng.uniformInt(0, 27));
+  vars["X"] = X;
+  vars["Y"] = X;
+  TensorMap vi = vars, vj = vars;
+  JitEngine jit(g, {testCacheDir(), true});
+  jit.setResident(names);
+  Interpreter interp(g);
+  for (int step = 0; step < 3; ++step) {
+    interp.run(vi);
+    jit.run(vj);
+  }
+  for (const auto& name : names) CHECK(vj.at(name).f32Vector() == vars.at(name).f32Vector());  // not copied out
+  jit.readResident(vj);
+  for (const auto& name : names) checkClose(vj.at(name), vi.at(name), name + " after 3 steps");
+}
