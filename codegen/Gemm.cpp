@@ -193,8 +193,10 @@ Split chooseSplit(int64_t m, int64_t n, int64_t k) {
   if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return s;
   int64_t panels = panelCount(n);
   if (panels >= 2 * threads) {
-    // About four chunks per thread: fine enough to even out, coarse enough to keep tiles wide.
-    static const int64_t perThread = getenv("GRAPHC_CPT") ? atoi(getenv("GRAPHC_CPT")) : 4;
+    // A short product (the recurrent ones) in about four chunks per thread, to even out a
+    // late-waking worker; a tall one in one chunk per thread, since each chunk re-reads
+    // (and, transposed, re-packs) all of A.
+    int64_t perThread = m <= kRowBlock ? 4 : 1;
     s.panelsPerChunk = std::max<int64_t>(1, panels / (perThread * threads));
     s.chunks = (panels + s.panelsPerChunk - 1) / s.panelsPerChunk;
   } else if (m >= 4 * kTileRows * threads) {

@@ -26,7 +26,7 @@ class EntryBuilder {
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry_));
     std::vector<int> uses = g_.useCounts();
     for (size_t i = 0; i < g_.size(); ++i) {
-      if (!getenv("GRAPHC_NO_EPILOGUE") && i + 1 < g_.size() && takesEpilogue(g_.nodes[i], g_.nodes[i + 1], ValueId(i), uses)) {
+      if (i + 1 < g_.size() && takesEpilogue(g_.nodes[i], g_.nodes[i + 1], ValueId(i), uses)) {
         lowerWithEpilogue(g_.nodes[i], g_.nodes[i + 1]);
         ++i;
         continue;

@@ -10,6 +10,7 @@
 // accumulating a full weight-sized output.
 #include <algorithm>
 #include <fmt/format.h>
+#include <map>
 
 #include "graph/Builder.h"
 #include "passes/Passes.h"
@@ -70,20 +71,53 @@ void collect(const Graph& g, ValueId v, const std::vector<int>& uses, SumTree& t
   tree.others.push_back(v);
 }
 
-// Operand k of each node, in program order.
-std::vector<Value> operandsOf(Builder& b, std::vector<ValueId> nodes, size_t k) {
-  std::sort(nodes.begin(), nodes.end());
-  std::vector<Value> out;
-  for (ValueId v : nodes) out.push_back(b.wrap(b.graph().node(v).operands[k]));
+}  // namespace
+
+namespace {
+
+// The order in which each set of values was concatenated by a batched product
+// (sorted set -> order), so that order-insensitive sums over the same values
+// (row sums, scatter-adds) reuse that concatenation instead of making another.
+using ConcatOrders = std::map<std::vector<ValueId>, std::vector<ValueId>>;
+
+std::vector<ValueId> sortedSet(std::vector<ValueId> values) {
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+// The terms reordered so that their operand k runs in a known concatenation's order.
+std::vector<ValueId> inKnownOrder(const Graph& g, std::vector<ValueId> terms, size_t k, const ConcatOrders& known) {
+  std::vector<ValueId> operands;
+  for (ValueId t : terms) operands.push_back(g.node(t).operands[k]);
+  auto it = known.find(sortedSet(operands));
+  if (it == known.end()) return terms;
+  std::vector<ValueId> out;  // each known value claims one unclaimed term using it
+  for (ValueId v : it->second)
+    for (ValueId t : terms)
+      if (g.node(t).operands[k] == v && std::find(out.begin(), out.end(), t) == out.end()) {
+        out.push_back(t);
+        break;
+      }
   return out;
+}
+
+std::vector<Value> operandsInOrder(Builder& b, const std::vector<ValueId>& terms, size_t k) {
+  std::vector<Value> out;
+  for (ValueId t : terms) out.push_back(b.wrap(b.graph().node(t).operands[k]));
+  return out;
+}
+
+std::vector<ValueId> byOperands(const Graph& g, std::vector<ValueId> terms) {
+  std::sort(terms.begin(), terms.end(), [&](ValueId x, ValueId y) { return g.node(x).operands < g.node(y).operands; });
+  return terms;
 }
 
 }  // namespace
 
 bool batchMatmulSums(Graph& g) {
-  bool changed = false;
   auto uses = g.useCounts();
   std::vector<bool> insideTree(g.size(), false);
+  std::vector<std::pair<ValueId, SumTree>> trees;
   // Roots are adds not themselves folded into an enclosing single-use add; walk backwards.
   for (size_t i = g.size(); i-- > 0;) {
     if (g.nodes[i].op != OpKind::Add || insideTree[i] || g.nodes[i].type.dtype != DType::F32) continue;
@@ -100,47 +134,64 @@ bool batchMatmulSums(Graph& g) {
         stack.insert(stack.end(), n.operands.begin(), n.operands.end());
       }
     }
-    if (tree.products.size() < 2 && tree.scatters.size() < 2 && tree.rowSums.size() < 2) continue;
-    Builder b(g);
-    std::vector<Value> terms;
-    if (tree.products.size() >= 2) {
-      const Node& flags = g.node(tree.products.front());
-      bool ta = attrInt(flags.attrs, "transpose_a", 0) != 0, tb = attrInt(flags.attrs, "transpose_b", 0) != 0;
-      // Contracted axes: rows of A^T's source or columns of A; columns of B^T's source or rows of B.
-      terms.push_back(matmul(concat(operandsOf(b, tree.products, 0), ta ? 0 : 1),
-                             concat(operandsOf(b, tree.products, 1), tb ? 1 : 0), ta, tb));
-    } else {
+    if (tree.products.size() >= 2 || tree.scatters.size() >= 2 || tree.rowSums.size() >= 2)
+      trees.emplace_back(ValueId(i), std::move(tree));
+  }
+  if (trees.empty()) return false;
+  Builder b(g);
+  // Products first: they fix the order of each concatenation along rows.
+  ConcatOrders orders;
+  std::vector<std::vector<Value>> terms(trees.size());
+  for (size_t t = 0; t < trees.size(); ++t) {
+    SumTree& tree = trees[t].second;
+    if (tree.products.size() < 2) {
       tree.others.insert(tree.others.end(), tree.products.begin(), tree.products.end());
+      continue;
     }
+    const Node& flags = g.node(tree.products.front());
+    bool ta = attrInt(flags.attrs, "transpose_a", 0) != 0, tb = attrInt(flags.attrs, "transpose_b", 0) != 0;
+    std::vector<ValueId> order = byOperands(g, tree.products);
+    for (size_t k : {size_t(0), size_t(1)}) {
+      bool alongRows = k == 0 ? ta : !tb;
+      if (!alongRows) continue;
+      std::vector<ValueId> operands;
+      for (ValueId p : order) operands.push_back(g.node(p).operands[k]);
+      orders.emplace(sortedSet(operands), operands);
+    }
+    // Contracted axes: rows of A^T's source or columns of A; columns of B^T's source or rows of B.
+    terms[t].push_back(matmul(concat(operandsInOrder(b, order, 0), ta ? 0 : 1),
+                              concat(operandsInOrder(b, order, 1), tb ? 1 : 0), ta, tb));
+  }
+  for (size_t t = 0; t < trees.size(); ++t) {
+    SumTree& tree = trees[t].second;
     if (tree.scatters.size() >= 2) {
       // sum_i scatter_add(U_i, I_i) == scatter_add([U_1; ...], [I_1; ...]): the rows land in the same places.
+      std::vector<ValueId> order = inKnownOrder(g, byOperands(g, tree.scatters), 0, orders);
       Attrs attrs = g.node(tree.scatters.front()).attrs;
-      terms.push_back(b.op(OpKind::ScatterAdd,
-                           {concat(operandsOf(b, tree.scatters, 0), 0), concat(operandsOf(b, tree.scatters, 1), 0)},
-                           attrs));
+      terms[t].push_back(b.op(OpKind::ScatterAdd,
+                              {concat(operandsInOrder(b, order, 0), 0), concat(operandsInOrder(b, order, 1), 0)},
+                              attrs));
     } else {
       tree.others.insert(tree.others.end(), tree.scatters.begin(), tree.scatters.end());
     }
     if (tree.rowSums.size() >= 2) {
       // sum_i reduce_sum(X_i, axis 0) == reduce_sum([X_1; ...], axis 0): one pass, no chain of adds.
-      terms.push_back(reduceSum(concat(operandsOf(b, tree.rowSums, 0), 0), {0}));
+      std::vector<ValueId> order = inKnownOrder(g, byOperands(g, tree.rowSums), 0, orders);
+      terms[t].push_back(reduceSum(concat(operandsInOrder(b, order, 0), 0), {0}));
     } else {
       tree.others.insert(tree.others.end(), tree.rowSums.begin(), tree.rowSums.end());
     }
-    Value sum = terms.front();
-    for (size_t t = 1; t < terms.size(); ++t) sum = sum + terms[t];
+    Value sum = terms[t].front();
+    for (size_t k = 1; k < terms[t].size(); ++k) sum = sum + terms[t][k];
     for (ValueId o : tree.others) sum = sum + b.wrap(o);
     // The new nodes sit at the end; move the old root's uses to them.
-    g.replaceAllUses(ValueId(i), sum.id());
-    changed = true;
+    g.replaceAllUses(trees[t].first, sum.id());
   }
-  if (changed) {
-    // Appended nodes may be used by nodes before them: restore definition
-    // order first (DCE relies on it), then drop the replaced sums.
-    g.topologicalSort();
-    eliminateDeadCode(g);
-  }
-  return changed;
+  // Appended nodes may be used by nodes before them: restore definition
+  // order first (DCE relies on it), then drop the replaced sums.
+  g.topologicalSort();
+  eliminateDeadCode(g);
+  return true;
 }
 
 }  // namespace graphc

@@ -60,6 +60,8 @@ const std::vector<Entry>& registry() {
       {"merge-products", "merge products that share their left operand into one wider product", mergeProductsSharingLhs},
       {"pack-weights", "pack a right operand shared by several products into panels once (packed_matmul)",
        packSharedRightOperands},
+      {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one",
+       shareConcatWindows},
       {"fuse", "merge chains of elementwise ops (with edge broadcasts) into fused kernels",
        [](Graph& g) { return fuseElementwise(g); }},
       {"plan", "assign every value an arena offset by liveness; sets arena_bytes", planMemory},

@@ -15,5 +15,6 @@ bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
 bool oneHotProductsToGathers(Graph& g);        // OneHotProducts.cpp
 bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
 bool packSharedRightOperands(Graph& g);        // WeightPacking.cpp
+bool shareConcatWindows(Graph& g);             // ConcatSharing.cpp
 
 }  // namespace graphc

@@ -9,8 +9,9 @@ namespace graphc {
 // Then merge products sharing a left operand (a GRU/LSTM step's gates) into wider ones.
 inline constexpr const char* kOptimizePipeline = "simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify";
 
-// Before code generation: shared weights packed once per step, elementwise
-// fusion, then arena offsets.
-inline constexpr const char* kLowerPipeline = "pack-weights,fuse,plan";
+// Before code generation: shared weights packed once per step, overlapping
+// concatenations shared, elementwise fusion, then arena offsets (with views
+// and in-place concatenation).
+inline constexpr const char* kLowerPipeline = "pack-weights,share-concats,fuse,plan";
 
 }  // namespace graphc

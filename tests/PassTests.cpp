@@ -136,7 +136,7 @@ TEST_CASE("fold leaves integer division by zero alone") {
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
-  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, onehot-gather, batch-matmul, merge-products, pack-weights, fuse, plan)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, train-step, simplify, onehot-gather, batch-matmul, merge-products, pack-weights, share-concats, fuse, plan)", Error);
   std::ostringstream printed;
   PassManagerOptions o;
   o.printAfter = {"cse"};
@@ -385,4 +385,48 @@ TEST_CASE("batch-matmul: sums of scatter-adds and of row sums become one over co
     CHECK-COUNT-1: = scatter_add(
     CHECK-COUNT-1: = reduce_sum(
     CHECK-COUNT-0: = add()");
+}
+
+TEST_CASE("share-concats: shifted windows of one sequence become views of one concatenation") {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %h0 = input : f32[2,3]
+  %x = input : f32[2,3]
+  %h1 = tanh(%x) : f32[2,3]
+  %h2 = tanh(%h1) : f32[2,3]
+  %h3 = tanh(%h2) : f32[2,3]
+  %all = concat(%h1, %h2, %h3) {axis = 0} : f32[6,3]
+  %prev = concat(%h0, %h1, %h2) {axis = 0} : f32[6,3]
+  %p = matmul(%prev, %all) {transpose_a = 1} : f32[3,3]
+  output "all" = %all
+  output "p" = %p
+})",
+                                              "share-concats");
+  CHECK_IR(out, R"(
+    CHECK: = concat(%h0, %h1, %h2, %h3) {axis = 0} : f32[8,3]
+    CHECK-COUNT-1: = concat(
+    CHECK-COUNT-1: {limit = [8, 3], start = [2, 0]} : f32[6,3]
+    CHECK-COUNT-1: {limit = [6, 3], start = [0, 0]} : f32[6,3])");
+}
+
+TEST_CASE("batch-matmul: BPTT's gradient sums share one concatenation per sequence, in forward order") {
+  // Two steps of h_t = tanh(h_{t-1} W): dW = sum_t h_{t-1}^T dz_t, db = sum_t rowsum(dz_t), terms built backwards.
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %h0 = input : f32[2,3]
+  %h1 = input : f32[2,3]
+  %dz2 = input : f32[2,3]
+  %dz1 = tanh(%dz2) : f32[2,3]
+  %w2 = matmul(%h1, %dz2) {transpose_a = 1} : f32[3,3]
+  %w1 = matmul(%h0, %dz1) {transpose_a = 1} : f32[3,3]
+  %dw = add(%w2, %w1) : f32[3,3]
+  %b2 = reduce_sum(%dz2) {axes = [0]} : f32[3]
+  %b1 = reduce_sum(%dz1) {axes = [0]} : f32[3]
+  %db = add(%b2, %b1) : f32[3]
+  output "dw" = %dw
+  output "db" = %db
+})",
+                                              "batch-matmul,cse");
+  CHECK_IR(out, R"(
+    CHECK-COUNT-1: = concat(%h0, %h1) {axis = 0} : f32[4,3]
+    CHECK-COUNT-1: = concat(%dz1, %dz2) {axis = 0} : f32[4,3]
+    CHECK-COUNT-2: = concat()");
 }
