@@ -131,8 +131,40 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     g.nodes[r] = std::move(fused);
     changed = true;
   }
-  if (changed) eliminateDeadCode(g);
+  if (changed) {
+    eliminateDeadCode(g);
+    scheduleEpilogues(g);
+  }
   return changed;
+}
+
+void scheduleEpilogues(Graph& g) {
+  auto uses = g.useCounts();
+  std::vector<ValueId> order;
+  order.reserve(g.size());
+  std::vector<char> placed(g.size(), 0);
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (placed[i]) continue;
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::PackedMatMul && uses[i] == 1) {
+      // Find the product's one user; whatever runs in between cannot read the
+      // product, so it can run before it instead.
+      size_t user = i + 1;
+      while (user < g.size() &&
+             std::find(g.nodes[user].operands.begin(), g.nodes[user].operands.end(), ValueId(i)) ==
+                 g.nodes[user].operands.end())
+        ++user;
+      if (user < g.size() && g.nodes[user].op == OpKind::Fused && g.nodes[user].type.shape == n.type.shape) {
+        for (size_t k = i + 1; k < user; ++k) {
+          order.push_back(ValueId(k));
+          placed[k] = 1;
+        }
+      }
+    }
+    order.push_back(ValueId(i));
+    placed[i] = 1;
+  }
+  g.reorder(order);
 }
 
 }  // namespace graphc

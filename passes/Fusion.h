@@ -33,4 +33,9 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
 // the graph changed. `refusals` (optional) collects "%producer -> %root: why".
 bool fuseElementwise(Graph& g, const FusionOptions& options = {}, std::vector<std::string>* refusals = nullptr);
 
+// Moves whatever runs between a packed product and the fused kernel that is
+// its only reader to before the product, so codegen can run the kernel as
+// the product's epilogue (a step's input gather otherwise sits in between).
+void scheduleEpilogues(Graph& g);
+
 }  // namespace graphc

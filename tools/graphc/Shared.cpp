@@ -97,6 +97,8 @@ std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, con
   out += fmt::format("  kernels             {} ({} fused elementwise, {} distinct compiled)\n", countKernels(g), fused,
                      r.module.uniqueKernels);
   out += fmt::format("  runtime calls       {} (matmul, gather, reductions, ...)\n", r.module.runtimeCalls);
+  out += fmt::format("  product epilogues   {} (fused kernels run inside a product, on each thread's columns)\n",
+                     r.module.epilogues);
   if (g.attrs.count("arena_bytes"))
     out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attrInt(g.attrs, "arena_bytes"),
                        double(attrInt(g.attrs, "arena_bytes")) / (1 << 20));
