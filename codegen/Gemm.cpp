@@ -178,32 +178,27 @@ void multiplyPacked(const float* a, bool transposeA, const float* packed, float*
 
 namespace {
 
-// How a product is shared out: by chunks of panels when there are enough of
-// them, else by rows. Threads take chunks as they finish (parallelChunks).
+// How a product is shared out over the kernel threads.
+enum class SplitKind { None, Panels, Rows };
+
 struct Split {
-  int64_t chunks = 1;
-  int64_t panelsPerChunk = 0;  // 0: split by rows
+  SplitKind kind = SplitKind::None;
+  int64_t grain = 1;  // panels per range at the least (Panels)
 };
 
 Split chooseSplit(int64_t m, int64_t n, int64_t k) {
-  Split s;
-  s.panelsPerChunk = panelCount(n);
   int threads = kernelThreads();
   // A hand-off costs a few microseconds: only products of a million FMAs or more are split.
-  if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return s;
+  if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return {};
   int64_t panels = panelCount(n);
   if (panels >= 2 * threads) {
-    // A short product (the recurrent ones) in about four chunks per thread, to even out a
-    // late-waking worker; a tall one in one chunk per thread, since each chunk re-reads
-    // (and, transposed, re-packs) all of A.
-    int64_t perThread = m <= kRowBlock ? 4 : 1;
-    s.panelsPerChunk = std::max<int64_t>(1, panels / (perThread * threads));
-    s.chunks = (panels + s.panelsPerChunk - 1) / s.panelsPerChunk;
-  } else if (m >= 4 * kTileRows * threads) {
-    s.chunks = threads;
-    s.panelsPerChunk = 0;
+    // A short product (the recurrent ones) in guided ranges down to one panel; a tall
+    // one in one range per thread, since each range re-reads (and, transposed,
+    // re-packs) all of A.
+    return {SplitKind::Panels, m <= kRowBlock ? 1 : (panels + threads - 1) / threads};
   }
-  return s;
+  if (m >= 4 * kTileRows * threads) return {SplitKind::Rows, 1};
+  return {};
 }
 
 // Part p's share of `count` units, in whole units of `grain`.
@@ -213,10 +208,23 @@ std::pair<int64_t, int64_t> shareOf(int64_t p, int64_t parts, int64_t count, int
   return {std::min(count, lo * grain), std::min(count, hi * grain)};
 }
 
+// fn(r0, r1, p0, p1) over the split: panel ranges, or one row range per thread.
 template <typename Fn>
-void runChunks(int64_t chunks, const Fn& fn) {
-  if (chunks == 1) fn(0);
-  else parallelChunks(chunks, fn);
+void runSplit(const Split& split, int64_t m, int64_t panels, const Fn& fn) {
+  switch (split.kind) {
+    case SplitKind::None: fn(0, m, 0, panels); return;
+    case SplitKind::Panels:
+      parallelRanges(panels, split.grain, [&](int64_t p0, int64_t p1) { fn(0, m, p0, p1); });
+      return;
+    case SplitKind::Rows: {
+      int parts = kernelThreads();
+      parallelFor(parts, [&](int part) {
+        auto [r0, r1] = shareOf(part, parts, m, kTileRows);
+        if (r1 > r0) fn(r0, r1, 0, panels);
+      });
+      return;
+    }
+  }
 }
 
 std::vector<float>& packBuffer(int64_t elements) {
@@ -231,47 +239,32 @@ void multiply(const float* a, bool transposeA, const float* b, bool transposeB, 
               int64_t k) {
   Split split = chooseSplit(m, n, k);
   int64_t panels = panelCount(n);
-  runChunks(split.chunks, [&](int64_t chunk) {
+  runSplit(split, m, panels, [&](int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
+    // Each thread packs the panels it multiplies into its own buffer (all of B
+    // when split by rows, which is only chosen when B is narrow).
     std::vector<float>& buffer = packBuffer(packedElements(k, n));
-    if (split.panelsPerChunk == 0) {
-      // Every part needs all of B: each packs its own copy (B is small when this split is chosen).
-      auto [r0, r1] = shareOf(chunk, split.chunks, m, kTileRows);
-      packPanels(b, transposeB, k, n, buffer.data(), 0, panels);
-      multiplyPacked(a, transposeA, buffer.data(), c, m, n, k, r0, r1, 0, panels);
-      return;
-    }
-    int64_t p0 = chunk * split.panelsPerChunk, p1 = std::min(panels, p0 + split.panelsPerChunk);
     packPanels(b, transposeB, k, n, buffer.data(), p0, p1);
-    multiplyPacked(a, transposeA, buffer.data(), c, m, n, k, 0, m, p0, p1);
+    multiplyPacked(a, transposeA, buffer.data(), c, m, n, k, r0, r1, p0, p1);
   });
 }
 
 void packPanelsParallel(const float* b, bool transposeB, int64_t k, int64_t n, float* packed) {
   int64_t panels = panelCount(n);
-  int64_t parts = k * n >= (int64_t(1) << 16) ? std::min<int64_t>(kernelThreads(), panels) : 1;
-  runChunks(parts, [&](int64_t part) {
-    auto [p0, p1] = shareOf(part, parts, panels, 1);
-    packPanels(b, transposeB, k, n, packed, p0, p1);
-  });
+  int64_t grain = k * n >= (int64_t(1) << 16) ? 1 : panels;  // small: one thread
+  parallelRanges(panels, grain, [&](int64_t p0, int64_t p1) { packPanels(b, transposeB, k, n, packed, p0, p1); });
 }
 
 void multiplyPackedParallel(const float* a, bool transposeA, const float* packed, float* c, int64_t m, int64_t n,
                             int64_t k, const Epilogue* epilogue) {
   Split split = chooseSplit(m, n, k);
   int64_t panels = panelCount(n);
-  bool byRows = split.panelsPerChunk == 0;
-  runChunks(split.chunks, [&](int64_t chunk) {
-    if (byRows) {
-      auto [r0, r1] = shareOf(chunk, split.chunks, m, kTileRows);
-      multiplyPacked(a, transposeA, packed, c, m, n, k, r0, r1, 0, panels);
-      return;
-    }
-    int64_t p0 = chunk * split.panelsPerChunk, p1 = std::min(panels, p0 + split.panelsPerChunk);
-    multiplyPacked(a, transposeA, packed, c, m, n, k, 0, m, p0, p1);
-    if (epilogue) epilogue->fn(epilogue->args, p0 * kPanelWidth, std::min(n, p1 * kPanelWidth));
+  runSplit(split, m, panels, [&](int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
+    multiplyPacked(a, transposeA, packed, c, m, n, k, r0, r1, p0, p1);
+    if (epilogue && split.kind != SplitKind::Rows)
+      epilogue->fn(epilogue->args, p0 * kPanelWidth, std::min(n, p1 * kPanelWidth));
   });
-  // Split by rows, no chunk has whole columns until all are done.
-  if (epilogue && byRows) epilogue->fn(epilogue->args, 0, n);
+  // Split by rows, no thread has whole columns until all are done.
+  if (epilogue && split.kind == SplitKind::Rows) epilogue->fn(epilogue->args, 0, n);
 }
 
 }  // namespace graphc::gemm

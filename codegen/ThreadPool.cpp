@@ -102,11 +102,25 @@ void parallelFor(int parts, const std::function<void(int)>& fn) {
 
 namespace graphc {
 
-void parallelChunks(int64_t chunks, const std::function<void(int64_t)>& fn) {
+void parallelRanges(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  int threads = kernelThreads();
+  grain = std::max<int64_t>(1, grain);
+  if (threads <= 1 || count <= grain) {
+    if (count > 0) fn(0, count);
+    return;
+  }
   std::atomic<int64_t> next{0};
-  int parts = int(std::min<int64_t>(kernelThreads(), chunks));
-  parallelFor(parts, [&](int) {
-    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(c);
+  parallelFor(threads, [&](int) {
+    int64_t begin = next.load(std::memory_order_relaxed);
+    for (;;) {
+      int64_t size;
+      do {
+        if (begin >= count) return;
+        size = std::max(grain, (count - begin) / (2 * threads));
+      } while (!next.compare_exchange_weak(begin, begin + size, std::memory_order_relaxed));
+      fn(begin, std::min(count, begin + size));
+      begin = next.load(std::memory_order_relaxed);
+    }
   });
 }
 

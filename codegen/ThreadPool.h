@@ -15,9 +15,11 @@ int kernelThreads();
 // workers; returns when all are done. parts <= kernelThreads().
 void parallelFor(int parts, const std::function<void(int)>& fn);
 
-// Runs fn(0) .. fn(chunks - 1) on all kernel threads, each taking the next
-// chunk as it finishes one: a worker that wakes late, or a core that is slower
-// for a while, takes fewer chunks instead of holding up the rest.
-void parallelChunks(int64_t chunks, const std::function<void(int64_t)>& fn);
+// Runs fn(begin, end) over ranges covering [0, count) on all kernel threads.
+// Each thread takes the next range when it finishes one; ranges start at
+// 1/(2 x threads) of what is left and shrink to `grain` (guided scheduling),
+// so the threads finish together even when a worker wakes late or a core is
+// slower for a while. grain >= count / threads gives one static range each.
+void parallelRanges(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace graphc
