@@ -158,8 +158,11 @@ void multiplyPacked(const float* a, bool transposeA, const float* packed, float*
       for (int64_t p = p0; p < p1; ++p) {
         const float* panel = packed + (p * k + k0) * kPanelWidth;
         int64_t cols = std::min(kPanelWidth, n - p * kPanelWidth);
-        for (int64_t i = i0; i < i1; i += kTileRows) {
-          int64_t rows = std::min<int64_t>(kTileRows, i1 - i);
+        int64_t tilesLeft = (i1 - i0 + kTileRows - 1) / kTileRows;
+        for (int64_t i = i0, rows; i < i1; i += rows, --tilesLeft) {
+          // Rows spread evenly over the tiles: 32 rows (the seed's batch) as 6+6+5+5+5+5,
+          // not 6+6+6+6+6+2, whose 2-row tile is load-bound. Packed A keeps whole tiles.
+          rows = packA ? std::min<int64_t>(kTileRows, i1 - i) : (i1 - i + tilesLeft - 1) / tilesLeft;
           const float* aTile = a + i * rowStride + k0 * kStride;
           int64_t tileRowStride = rowStride, tileKStride = kStride;
           if (packA) {
