@@ -7,6 +7,7 @@
 #include "codegen/ThreadPool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <immintrin.h>
 #include <vector>
@@ -105,10 +106,14 @@ void packTransposedRows(const float* a, int64_t m, int64_t i0, int64_t i1, int64
 
 }  // namespace
 
+std::atomic<bool> microKernelEnabled{true};
+
 bool available() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
+  static const bool cpuHasIt = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return cpuHasIt && microKernelEnabled.load(std::memory_order_relaxed);
 }
+
+void setMicroKernelEnabled(bool enabled) { microKernelEnabled = enabled; }
 
 void packPanels(const float* b, bool transposeB, int64_t k, int64_t n, float* packed, int64_t p0, int64_t p1) {
   for (int64_t p = p0; p < p1; ++p) {

@@ -16,8 +16,12 @@ namespace graphc::gemm {
 
 inline int64_t packedElements(int64_t k, int64_t n) { return panelCount(n) * k * kPanelWidth; }
 
-// True when this CPU runs the micro-kernel (AVX2 and FMA).
+// True when this CPU runs the micro-kernel (AVX2 and FMA) and it is not disabled.
 bool available();
+
+// Tests turn the micro-kernel off to check the portable path a CPU without
+// AVX2/FMA takes.
+void setMicroKernelEnabled(bool enabled);
 
 // Packs panels [p0, p1) of op(B) (k x n; B is n x k when transposed).
 void packPanels(const float* b, bool transposeB, int64_t k, int64_t n, float* packed, int64_t p0, int64_t p1);

@@ -61,11 +61,15 @@ TEST_CASE("gemm: the packed-panel product against a double-precision triple loop
       {600, 20, 100},                                                 // few panels: split by rows
       {3, 5, 0},                                                      // empty contraction: zeros
   };
-  for (int threads : {1, 2}) {
-    setKernelThreads(threads);
-    for (const Case& s : cases)
-      for (bool ta : {false, true})
-        for (bool tb : {false, true}) checkProduct(s, ta, tb);
+  for (bool microKernel : {true, false}) {  // false: the portable path of CPUs without AVX2/FMA
+    gemm::setMicroKernelEnabled(microKernel);
+    for (int threads : {1, 2}) {
+      setKernelThreads(threads);
+      for (const Case& s : cases)
+        for (bool ta : {false, true})
+          for (bool tb : {false, true}) checkProduct(s, ta, tb);
+    }
   }
+  gemm::setMicroKernelEnabled(true);
   setKernelThreads(0);
 }
