@@ -97,6 +97,11 @@ void packTransposedRows(const float* a, int64_t m, int64_t i0, int64_t i1, int64
   for (int64_t t = i0; t < i1; t += kTileRows) {
     int64_t rows = std::min<int64_t>(kTileRows, i1 - t);
     float* tile = out + (t - i0) * kc;
+    if (rows == kTileRows) {
+      for (int64_t kk = 0; kk < kc; ++kk)
+        std::memcpy(tile + kk * kTileRows, a + (k0 + kk) * m + t, kTileRows * sizeof(float));
+      continue;
+    }
     for (int64_t kk = 0; kk < kc; ++kk) {
       const float* src = a + (k0 + kk) * m + t;
       for (int64_t r = 0; r < kTileRows; ++r) tile[kk * kTileRows + r] = r < rows ? src[r] : 0.0f;
