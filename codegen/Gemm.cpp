@@ -94,17 +94,16 @@ void portableTile(const float* a, int64_t rowStride, int64_t kStride, const floa
 // Copies rows [i0, i1) x k-range [k0, k0 + kc) of op(A) = A^T (A is k x m) into
 // tiles of 6 rows: out[t][kk][r] = A[k0 + kk][i0 + 6t + r], zero past i1.
 void packTransposedRows(const float* a, int64_t m, int64_t i0, int64_t i1, int64_t k0, int64_t kc, float* out) {
-  for (int64_t t = i0; t < i1; t += kTileRows) {
-    int64_t rows = std::min<int64_t>(kTileRows, i1 - t);
-    float* tile = out + (t - i0) * kc;
-    if (rows == kTileRows) {
-      for (int64_t kk = 0; kk < kc; ++kk)
-        std::memcpy(tile + kk * kTileRows, a + (k0 + kk) * m + t, kTileRows * sizeof(float));
-      continue;
-    }
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      const float* src = a + (k0 + kk) * m + t;
-      for (int64_t r = 0; r < kTileRows; ++r) tile[kk * kTileRows + r] = r < rows ? src[r] : 0.0f;
+  int64_t fullEnd = i0 + (i1 - i0) / kTileRows * kTileRows;
+  // Row kk of A is read once, front to back, and dealt out to the tiles (reading
+  // each tile's 6 floats down the k rows instead touches a new page per k).
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const float* src = a + (k0 + kk) * m;
+    for (int64_t t = i0; t < fullEnd; t += kTileRows)
+      std::memcpy(out + (t - i0) * kc + kk * kTileRows, src + t, kTileRows * sizeof(float));
+    if (fullEnd < i1) {
+      float* tile = out + (fullEnd - i0) * kc + kk * kTileRows;
+      for (int64_t r = 0; r < kTileRows; ++r) tile[r] = fullEnd + r < i1 ? src[fullEnd + r] : 0.0f;
     }
   }
 }
