@@ -129,6 +129,16 @@ class BodyEmitter {
         if (toFloat) return b_.CreateSIToFP(x(0), f32);
         return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {b_.getInt32Ty(), f32}, {x(0)});
       }
+      case OpKind::Gather: {
+        // A row gather (zero_out_of_range): element [r, c] is table[idx[r], c], or 0
+        // when idx[r] is outside the table. Both operands are body inputs.
+        int64_t rows = body_.type(n.operands[0]).shape[0], width = body_.type(n.operands[0]).shape[1];
+        llvm::Value* idx = b_.CreateSExt(load(n.operands[1], at.row), b_.getInt64Ty());
+        llvm::Value* inRange = b_.CreateICmpULT(idx, b_.getInt64(uint64_t(rows)));  // unsigned: negatives too
+        llvm::Value* row = b_.CreateSelect(inRange, idx, b_.getInt64(0));
+        llvm::Value* v = load(n.operands[0], b_.CreateAdd(b_.CreateMul(row, b_.getInt64(uint64_t(width))), at.col));
+        return b_.CreateSelect(inRange, v, llvm::ConstantFP::get(f32, 0.0));
+      }
       case OpKind::Input:
       case OpKind::Param:
       case OpKind::State:
@@ -145,7 +155,6 @@ class BodyEmitter {
       case OpKind::Pad:
       case OpKind::Concat:
       case OpKind::OneHot:
-      case OpKind::Gather:
       case OpKind::ScatterAdd:
       case OpKind::LogSoftmax:
       case OpKind::SoftmaxCrossEntropy:
@@ -193,11 +202,13 @@ void emitBodyLoops(llvm::IRBuilder<>& b, llvm::Function* f, const Graph& body, l
   const TensorType& out = body.type(body.outputs[0].value);
   KernelGrid grid = kernelGrid(out.shape);
   bool needsGrid = false;
-  for (const Node& n : body.nodes)
+  for (const Node& n : body.nodes) {
+    needsGrid |= n.op == OpKind::Gather;  // indexed by row
     if (n.op == OpKind::Broadcast && body.node(n.operands[0]).op != OpKind::Constant) {
       auto p = classifyBroadcast(body.type(n.operands[0]).shape, n.type.shape);
       needsGrid |= p && (*p == BroadcastPattern::Row || *p == BroadcastPattern::Column);
     }
+  }
   if (flatWhenPossible && !needsGrid) {
     grid = {1, grid.rows * grid.cols};
     colBegin = b.getInt64(0);

@@ -62,7 +62,11 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
   if (p.op == OpKind::Constant) return std::nullopt;  // copied into each kernel that reads it
   if (p.op == OpKind::Input || p.op == OpKind::Param || p.op == OpKind::State || p.op == OpKind::Fused)
     return fmt::format("'{}' is read from memory", opName(p.op));
-  if (!hasTrait(p.op, kElementwise) && p.op != OpKind::Broadcast)
+  bool rowGather = p.op == OpKind::Gather && attrInt(p.attrs, "zero_out_of_range", 0) != 0 &&
+                   g.type(p.operands[1]).rank() == 1;
+  if (p.op == OpKind::Gather && !rowGather)
+    return std::string("a gather that reports bad indices (no zero_out_of_range) runs on its own");
+  if (!hasTrait(p.op, kElementwise) && p.op != OpKind::Broadcast && !rowGather)
     return fmt::format("'{}' is not elementwise", opName(p.op));
   if (p.type.shape != shape) return fmt::format("its shape {} differs from the kernel's {}", str(p.type.shape), str(shape));
   if (p.op == OpKind::Broadcast) {
@@ -105,6 +109,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
         // A broadcast's operand has another shape: it is always an edge input,
         // unless it is a constant.
         if (m.op == OpKind::Broadcast && g.node(o).op != OpKind::Constant) continue;
+        if (m.op == OpKind::Gather) continue;  // its table and indices are read from memory as they are
         auto why = fusionRefusal(g, o, ValueId(r), m.op == OpKind::Broadcast ? g.type(o).shape : shape, inGroup, users,
                                  members.size(), options);
         if (why) {

@@ -215,3 +215,27 @@ TEST_CASE("fuse: what runs between a packed product and its one fused reader mov
     CHECK-NEXT: %z = packed_matmul(%h, %p) {n = 20} : f32[2,20]
     CHECK-NEXT: %y = fused()");
 }
+
+TEST_CASE("fuse: a row gather joins its consumer's kernel only when bad indices read zeros") {
+  const char* ir = R"(graph @g {
+  %t = input : f32[5,8]
+  %i = input : i32[4]
+  %x = input : f32[4,8]
+  %a = gather(%t, %i) {zero_out_of_range = 1} : f32[4,8]
+  %b = gather(%t, %i) : f32[4,8]
+  %s = add(%a, %x) : f32[4,8]
+  %y = mul(%s, %b) : f32[4,8]
+  output "y" = %y
+})";
+  Graph g = parseGraph(ir);
+  std::vector<std::string> why;
+  fuseElementwise(g, {}, &why);
+  verify(g);
+  CHECK(countOps(g, OpKind::Gather) == 1);  // %b stays out
+  bool reported = false;
+  for (const auto& w : why) reported |= w.find("%b") == 0 && w.find("zero_out_of_range") != std::string::npos;
+  CHECK(reported);
+  const Node& kernel = g.node(g.findValue("y"));
+  REQUIRE(kernel.op == OpKind::Fused);
+  CHECK(kernel.body->nodesOf(OpKind::Gather).size() == 1);
+}

@@ -136,6 +136,9 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
   // Indices reach 4: past a 3-row table, they read zero rows and drop their updates.
   compareOp("gather zero_out_of_range", [](Builder&, auto& v) { return gather(v[0], v[1], true); },
             {f32({3, 3}), i32({9})});
+  // Fused into the kernel that adds it (the RNN's input term): out-of-range rows read zeros there too.
+  compareOp("fused row gather", [](Builder&, auto& v) { return tanh(gather(v[0], v[1], true) + v[2]); },
+            {f32({3, 37}), i32({9}), f32({9, 37})});
   compareOp("scatter_add zero_out_of_range", [](Builder&, auto& v) { return scatterAdd(v[0], v[1], 3, true); },
             {f32({9, 3}), i32({9})});
   compareOp("log_softmax", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({4, 7})});
