@@ -14,6 +14,11 @@
 namespace graphc {
 namespace {
 
+// Fused kernels at least this big (a 512 x 512 weight's update) are split by
+// columns over the kernel threads; smaller ones cost less than the hand-off.
+constexpr int64_t kParallelMinElements = int64_t(1) << 17;
+constexpr int64_t kParallelMinColumns = 64;
+
 class EntryBuilder {
  public:
   EntryBuilder(llvm::Module& m, const Graph& g, ModuleStats& stats) : m_(m), g_(g), stats_(stats), b_(m.getContext()) {}
@@ -88,14 +93,19 @@ class EntryBuilder {
            std::find(next.operands.begin(), next.operands.end(), productId) != next.operands.end();
   }
 
-  void lowerWithEpilogue(const Node& product, const Node& fused) {
+  // The fused kernel as a column-range function (one copy per distinct body).
+  llvm::Function* columnRangeKernel(const Node& fused) {
     std::string key = printGraph(*fused.body);
     auto it = epilogues_.find(key);
     if (it == epilogues_.end()) {
-      std::string name = fmt::format("epilogue_{}", epilogues_.size());
+      std::string name = fmt::format("columns_{}", epilogues_.size());
       it = epilogues_.emplace(key, emitColumnRangeKernel(m_, *fused.body, name)).first;
     }
-    // The epilogue's pointers: its output, then its operands.
+    return it->second;
+  }
+
+  // A stack array of the kernel's pointers: its output, then its operands.
+  llvm::Value* pointerArray(const Node& fused) {
     std::vector<llvm::Value*> pointers = {buffer(fused)};
     for (ValueId o : fused.operands) pointers.push_back(buffer(o));
     llvm::IRBuilder<> atEntry(&entry_->getEntryBlock(), entry_->getEntryBlock().begin());
@@ -103,11 +113,17 @@ class EntryBuilder {
     llvm::Value* args = atEntry.CreateAlloca(argsType, nullptr, fused.name + ".args");
     for (size_t i = 0; i < pointers.size(); ++i)
       b_.CreateStore(pointers[i], b_.CreateConstInBoundsGEP2_64(argsType, args, 0, i));
+    return args;
+  }
+
+  void lowerWithEpilogue(const Node& product, const Node& fused) {
+    llvm::Function* epilogue = columnRangeKernel(fused);
+    llvm::Value* args = pointerArray(fused);
     bool ta = attrInt(product.attrs, "transpose_a", 0) != 0;
     const TensorType& lhs = g_.type(product.operands[0]);
     call("graphc_rt_packed_matmul_epilogue",
          {buffer(product.operands[0]), buffer(product.operands[1]), buffer(product), i64(product.type.shape[0]),
-          i64(product.type.shape[1]), i64(lhs.shape[ta ? 0 : 1]), i32(ta), it->second, args});
+          i64(product.type.shape[1]), i64(lhs.shape[ta ? 0 : 1]), i32(ta), epilogue, args});
     ++stats_.fusedKernels;
     ++stats_.epilogues;
   }
@@ -131,6 +147,13 @@ class EntryBuilder {
         return;
       }
       case OpKind::Fused: {
+        if (n.type.rank() == 2 && n.type.shape[1] >= kParallelMinColumns &&
+            n.type.numElements() >= kParallelMinElements) {
+          // A big kernel (a weight's update or squared gradient) is split by columns over the threads.
+          call("graphc_rt_parallel_columns", {columnRangeKernel(n), pointerArray(n), i64(n.type.shape[1])});
+          ++stats_.fusedKernels;
+          return;
+        }
         std::string key = printGraph(*n.body);
         auto it = kernels_.find(key);
         if (it == kernels_.end()) {

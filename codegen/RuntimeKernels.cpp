@@ -136,6 +136,14 @@ void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float
   graphc::gemm::multiplyPackedParallel(a, ta != 0, packed, c, m, n, k, &e);
 }
 
+void graphc_rt_parallel_columns(void (*kernel)(void* const*, int64_t, int64_t), void* const* args, int64_t cols) {
+  // Ranges of 16 columns at the least: whole vectors, and no two threads in one cache line of a row.
+  constexpr int64_t kGrain = 16;
+  graphc::parallelRanges((cols + kGrain - 1) / kGrain, 1, [&](int64_t g0, int64_t g1) {
+    kernel(args, g0 * kGrain, std::min(cols, g1 * kGrain));
+  });
+}
+
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits) { std::fill_n(out, n, bits); }
 
 void graphc_rt_copy(void* out, const void* in, int64_t bytes) {
@@ -318,6 +326,7 @@ std::vector<std::pair<std::string, void*>> runtimeKernelSymbols() {
       {"graphc_rt_pack_panels", reinterpret_cast<void*>(&graphc_rt_pack_panels)},
       {"graphc_rt_packed_matmul", reinterpret_cast<void*>(&graphc_rt_packed_matmul)},
       {"graphc_rt_packed_matmul_epilogue", reinterpret_cast<void*>(&graphc_rt_packed_matmul_epilogue)},
+      {"graphc_rt_parallel_columns", reinterpret_cast<void*>(&graphc_rt_parallel_columns)},
       {"graphc_rt_fill", reinterpret_cast<void*>(&graphc_rt_fill)},
       {"graphc_rt_copy", reinterpret_cast<void*>(&graphc_rt_copy)},
       {"graphc_rt_gather_strided", reinterpret_cast<void*>(&graphc_rt_gather_strided)},

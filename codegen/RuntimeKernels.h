@@ -23,6 +23,8 @@ void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int6
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                                       int32_t ta, void (*epilogue)(void* const*, int64_t, int64_t),
                                       void* const* args);
+// kernel(args, j0, j1) over column ranges [j0, j1) covering [0, cols), split over the threads.
+void graphc_rt_parallel_columns(void (*kernel)(void* const*, int64_t, int64_t), void* const* args, int64_t cols);
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits);
 void graphc_rt_copy(void* out, const void* in, int64_t bytes);
 // out[i] = in[base + sum_d idx_d(i) * stride_d]; desc = {rank, base, dims[rank], strides[rank]}.

@@ -90,6 +90,9 @@ TEST_CASE("jit: elementwise ops and fused patterns match the interpreter") {
   compareOp("sigmoid", [](Builder&, auto& v) { return sigmoid(v[0] * 10.0); }, {T});
   compareOp("log sqrt", [](Builder&, auto& v) { return log(v[0]) + sqrt(v[0]); }, {T}, 1e-3, 100);
   compareOp("bias row", [](Builder&, auto& v) { return tanh(v[0] + v[1]); }, {T, f32({37})});
+  // Big enough to be split by columns over the threads (an update of a 512 x 512 weight is).
+  compareOp("split by columns", [](Builder&, auto& v) { return v[0] - v[2] * (v[1] + v[3]); },
+            {f32({300, 520}), f32({300, 520}), f32({}), f32({300, 1})});
   compareOp("column", [](Builder&, auto& v) { return v[0] * v[1]; }, {T, f32({5, 1})});
   compareOp("scalar", [](Builder&, auto& v) { return v[0] * minimum(v[1], v[1] * 0.5 + 1.0); }, {T, f32({})});
   compareOp("integer ops", [](Builder&, auto& v) { return (v[0] + v[1]) * v[0] - v[1] / (v[0] + 1); }, {i32({9}), i32({9})});
