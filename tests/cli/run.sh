@@ -124,6 +124,8 @@ expect_error "obj to a terminal" "--emit obj: pass -o FILE" -- "$graphc" compile
 grep -q "arena bytes" "$tmp/stats" && grep -q "FLOPs per step" "$tmp/stats" || fail "--stats is missing lines"
 "$graphc" train "${tiny[@]}" --epochs 1 --cache-dir /dev/null/cache >/dev/null 2>"$tmp/warn" || fail "train with an unusable cache dir"
 [ "$(grep -c warning "$tmp/warn")" -eq 1 ] || { fail "an unusable cache dir should give exactly one warning"; cat "$tmp/warn"; }
+"$graphc" train "${tiny[@]}" --epochs 1 --threads 256 >/dev/null 2>"$tmp/warn" || fail "train with --threads 256"
+grep -q -- "--threads 256 is more than the" "$tmp/warn" || { fail "--threads above the cores should warn"; cat "$tmp/warn"; }
 
 if [ $failures -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "codegen/ThreadPool.h"
 #include "runtime/Generator.h"
@@ -47,6 +48,13 @@ std::string formatDuration(double s) {
 
 void runTrain(TrainFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (f.threads > cores) {
+    // The threads spin between a step's products; more of them than cores fight over the cores.
+    std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} cores here; using {}\n", f.threads,
+                             cores, cores);
+    f.threads = cores;
+  }
   setKernelThreads(f.threads);
   const ModelDef& model = findModel(f.model);
   if (f.config.hidden == 0) f.config.hidden = model.defaultHidden;
@@ -175,7 +183,8 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy)");
   addEngineFlags(cmd, f->engine, f->cacheDir);
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
-  cmd->add_option("--threads", f->threads, "Threads for the large matrix products (0: all cores)")
+  cmd->add_option("--threads", f->threads,
+                  "Threads for matrix products and big kernels (0: all cores; more than the cores is capped)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd->add_flag("--stats", f->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
