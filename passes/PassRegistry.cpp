@@ -56,15 +56,17 @@ const std::vector<Entry>& registry() {
        }},
       {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows",
        oneHotProductsToGathers},
-      {"batch-matmul", "turn sums of matrix products into one product over concatenated operands", batchMatmulSums},
+      {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations",
+       batchMatmulSums},
       {"merge-products", "merge products that share their left operand into one wider product", mergeProductsSharingLhs},
       {"pack-weights", "pack a right operand shared by several products into panels once (packed_matmul)",
        packSharedRightOperands},
       {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one",
        shareConcatWindows},
-      {"fuse", "merge chains of elementwise ops (with edge broadcasts) into fused kernels",
+      {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels",
        [](Graph& g) { return fuseElementwise(g); }},
-      {"plan", "assign every value an arena offset by liveness; sets arena_bytes", planMemory},
+      {"plan", "assign every value an arena offset by liveness (views, in-place concats); sets arena_bytes",
+       planMemory},
   };
   return entries;
 }
