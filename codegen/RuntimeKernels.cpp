@@ -79,6 +79,10 @@ inline float expNonPositive(float x) {
   return p * scale;
 }
 
+// Rows per range for the row-wise softmax kernels: split over the threads only
+// when the whole is big enough to repay the hand-off (the loss over all steps).
+int64_t rowGrain(int64_t rows, int64_t width) { return rows * width >= (int64_t(1) << 14) ? 64 : rows; }
+
 // sum_c e^(x[c] - shift), the exponentials vectorized, the sum in double.
 double sumExpShifted(const float* x, int64_t width, float shift) {
   double sum = 0;
@@ -207,17 +211,23 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
       y[0] = float(sumFloats(x, rows));
       return;
     }
-    // Blocks of rows summed in float (vector adds), the blocks in double.
-    constexpr int64_t kBlock = 64;
-    std::vector<double> acc(size_t(cols), 0.0);
-    std::vector<float> partial(static_cast<size_t>(cols));
-    for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-      std::fill(partial.begin(), partial.end(), 0.0f);
-      for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
-        for (int64_t c = 0; c < cols; ++c) partial[size_t(c)] += x[r * cols + c];
-      for (int64_t c = 0; c < cols; ++c) acc[size_t(c)] += partial[size_t(c)];
-    }
-    for (int64_t c = 0; c < cols; ++c) y[c] = float(acc[size_t(c)]);
+    // Column ranges over the threads when big (a bias gradient over all steps); in
+    // each, blocks of rows summed in float (vector adds), the blocks in double.
+    // A column is always summed in the same order, whichever thread takes it.
+    constexpr int64_t kBlock = 64, kColumnGrain = 64;
+    int64_t grain = rows * cols >= (int64_t(1) << 17) ? kColumnGrain : cols;
+    graphc::parallelRanges((cols + grain - 1) / grain, 1, [&](int64_t g0, int64_t g1) {
+      int64_t c0 = g0 * grain, c1 = std::min(cols, g1 * grain);
+      std::vector<double> acc(size_t(c1 - c0), 0.0);
+      std::vector<float> partial(static_cast<size_t>(c1 - c0));
+      for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+        std::fill(partial.begin(), partial.end(), 0.0f);
+        for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
+          for (int64_t c = c0; c < c1; ++c) partial[size_t(c - c0)] += x[r * cols + c];
+        for (int64_t c = c0; c < c1; ++c) acc[size_t(c - c0)] += partial[size_t(c - c0)];
+      }
+      for (int64_t c = c0; c < c1; ++c) y[c] = float(acc[size_t(c - c0)]);
+    });
     return;
   }
   // Output strides over the kept dimensions, 0 for reduced ones.
@@ -289,31 +299,35 @@ void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float*
 }
 
 void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t width) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = in + r * width;
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
-    // (x - max) - log(sum): the shifted logit is exact, so the largest one's
-    // log-probability keeps its few ulps instead of vanishing into max's.
-    float logSum = float(std::log(sumExpShifted(x, width, mx)));
-    for (int64_t c = 0; c < width; ++c) out[r * width + c] = (x[c] - mx) - logSum;
-  }
+  graphc::parallelRanges(rows, rowGrain(rows, width), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* x = in + r * width;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
+      // (x - max) - log(sum): the shifted logit is exact, so the largest one's
+      // log-probability keeps its few ulps instead of vanishing into max's.
+      float logSum = float(std::log(sumExpShifted(x, width, mx)));
+      for (int64_t c = 0; c < width; ++c) out[r * width + c] = (x[c] - mx) - logSum;
+    }
+  });
 }
 
 void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
                                      int64_t width) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = logits + r * width;
-    int64_t label = labels[r];
-    if (label < 0 || label >= width) {
-      recordError(fmt::format("softmax_cross_entropy label {} out of range [0, {})", label, width));
-      out[r] = std::numeric_limits<float>::quiet_NaN();
-      continue;
+  graphc::parallelRanges(rows, rowGrain(rows, width), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* x = logits + r * width;
+      int64_t label = labels[r];
+      if (label < 0 || label >= width) {
+        recordError(fmt::format("softmax_cross_entropy label {} out of range [0, {})", label, width));
+        out[r] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
+      out[r] = float(double(mx) + std::log(sumExpShifted(x, width, mx)) - double(x[label]));
     }
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
-    out[r] = float(double(mx) + std::log(sumExpShifted(x, width, mx)) - double(x[label]));
-  }
+  });
 }
 
 }  // extern "C"

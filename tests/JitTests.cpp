@@ -147,6 +147,11 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
   compareOp("log_softmax", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({4, 7})});
   compareOp("softmax_cross_entropy", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
             {f32({6, 5}), i32({6})});
+  // Big enough to be split over the threads (the loss and the bias gradient over all steps).
+  compareOp("log_softmax split", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({1120, 28})});
+  compareOp("softmax_cross_entropy split", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
+            {f32({1120, 28}), i32({1120})});
+  compareOp("reduce_sum rows split", [](Builder&, auto& v) { return reduceSum(v[0], {0}); }, {f32({600, 300})});
   // Logits far apart: the shifted exponentials span from 1 down past float's range.
   compareOp("log_softmax wide", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({64, 28})}, -60, 60);
   compareOp("softmax_cross_entropy wide", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
