@@ -45,10 +45,10 @@ void walk(int64_t rank, const int64_t* dims, const int64_t* strides, int64_t bas
   }
 }
 
-// The sum of n floats: 16 float lanes over blocks of 1024 (so the compiler
+// The sum of n floats: 16 float lanes over blocks of 256 (so the compiler
 // vectorizes it), the blocks added in double.
 double sumFloats(const float* x, int64_t n) {
-  constexpr int64_t kLanes = 16, kBlock = 1024;
+  constexpr int64_t kLanes = 16, kBlock = 256;
   double total = 0;
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
     int64_t b1 = std::min(n, b0 + kBlock);
@@ -211,21 +211,15 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
       y[0] = float(sumFloats(x, rows));
       return;
     }
-    // Column ranges over the threads when big (a bias gradient over all steps); in
-    // each, blocks of rows summed in float (vector adds), the blocks in double.
-    // A column is always summed in the same order, whichever thread takes it.
-    constexpr int64_t kBlock = 64, kColumnGrain = 64;
+    // Column ranges over the threads when big (a bias gradient over all steps),
+    // each column summed in double, in row order, whichever thread takes it.
+    constexpr int64_t kColumnGrain = 64;
     int64_t grain = rows * cols >= (int64_t(1) << 17) ? kColumnGrain : cols;
     graphc::parallelRanges((cols + grain - 1) / grain, 1, [&](int64_t g0, int64_t g1) {
       int64_t c0 = g0 * grain, c1 = std::min(cols, g1 * grain);
       std::vector<double> acc(size_t(c1 - c0), 0.0);
-      std::vector<float> partial(static_cast<size_t>(c1 - c0));
-      for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-        std::fill(partial.begin(), partial.end(), 0.0f);
-        for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
-          for (int64_t c = c0; c < c1; ++c) partial[size_t(c - c0)] += x[r * cols + c];
-        for (int64_t c = c0; c < c1; ++c) acc[size_t(c - c0)] += partial[size_t(c - c0)];
-      }
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = c0; c < c1; ++c) acc[size_t(c - c0)] += x[r * cols + c];
       for (int64_t c = c0; c < c1; ++c) y[c] = float(acc[size_t(c - c0)]);
     });
     return;

@@ -152,6 +152,8 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
   compareOp("softmax_cross_entropy split", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
             {f32({1120, 28}), i32({1120})});
   compareOp("reduce_sum rows split", [](Builder&, auto& v) { return reduceSum(v[0], {0}); }, {f32({600, 300})});
+  compareOp("reduce_sum all", [](Builder&, auto& v) { return reduceSum(v[0], {0, 1}); }, {f32({300, 520})});
+  compareOp("sum of squares", [](Builder&, auto& v) { return reduceSum(v[0] * v[0], {0, 1}); }, {f32({512, 512})});
   // Logits far apart: the shifted exponentials span from 1 down past float's range.
   compareOp("log_softmax wide", [](Builder&, auto& v) { return logSoftmax(v[0]); }, {f32({64, 28})}, -60, 60);
   compareOp("softmax_cross_entropy wide", [](Builder&, auto& v) { return softmaxCrossEntropy(v[0], v[1]); },
