@@ -1,8 +1,8 @@
 // codegen/Gemm.h — graphc's own single-precision matrix product for x86 with
 // AVX2 + FMA: the right operand is packed into panels of 16 columns, and a
 // 6x16 register-tile micro-kernel streams the left operand straight from
-// memory (no packing), so a product over a weight packed once per step costs
-// nothing but its FLOPs. The 35 small 32-row recurrent products of the seed
+// memory (only a transposed, tall one is first copied into tile order), so a
+// product over a weight packed once per step costs nothing but its FLOPs. The 35 small 32-row recurrent products of the seed
 // step are exactly that case; a general BLAS repacks the weight every call.
 //
 // The packed layout is the `pack_panels` op's, described in graph/PackedLayout.h.
