@@ -9,6 +9,21 @@ using namespace graphc;
 
 namespace {
 
+// Binds each named f32 input of `g` to uniform values in [-1, 1).
+void bindUniform(const Graph& g, std::initializer_list<const char*> names, Rng& rng, TensorMap& in) {
+  for (const char* name : names) {
+    Tensor t(g.type(g.findValue(name)));
+    for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform() * 2 - 1);
+    in[name] = t;
+  }
+}
+
+// The outputs of `before` and `after` on the same inputs, on the interpreter.
+std::pair<TensorMap, TensorMap> runBoth(const Graph& before, const Graph& after, const TensorMap& in) {
+  TensorMap v1 = in, v2 = in;
+  return {Interpreter(before).run(v1), Interpreter(after).run(v2)};
+}
+
 }  // namespace
 
 TEST_CASE("dce removes what no output needs and keeps the signature") {
@@ -316,13 +331,8 @@ TEST_CASE("pack-weights: packed products compute what the products did") {
   CHECK(after.nodesOf(OpKind::PackedMatMul).size() == 4);
   TensorMap in;
   Rng rng(3);
-  for (const char* name : {"a", "b", "w"}) {
-    Tensor t(before.type(before.findValue(name)));
-    for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform() * 2 - 1);
-    in[name] = t;
-  }
-  TensorMap v1 = in, v2 = in;
-  TensorMap ref = Interpreter(before).run(v1), got = Interpreter(after).run(v2);
+  bindUniform(before, {"a", "b", "w"}, rng, in);
+  auto [ref, got] = runBoth(before, after, in);
   for (const char* name : {"m1", "m2", "m3", "m4"})
     for (int64_t i = 0; i < ref.at(name).size(); ++i)
       REQUIRE(got.at(name).f32()[i] == doctest::Approx(ref.at(name).f32()[i]).epsilon(1e-5));
@@ -352,13 +362,8 @@ TEST_CASE("onehot-gather: one-hot products become gathers and scatter-adds, out-
   const int32_t indices[] = {2, -1, 0, 4, 2};  // -1 and 4 are out of range: zero rows, dropped updates
   std::copy(std::begin(indices), std::end(indices), idx.i32());
   in["i"] = idx;
-  for (const char* name : {"w", "d"}) {
-    Tensor t(before.type(before.findValue(name)));
-    for (int64_t k = 0; k < t.size(); ++k) t.f32()[k] = float(rng.uniform() * 2 - 1);
-    in[name] = t;
-  }
-  TensorMap v1 = in, v2 = in;
-  TensorMap ref = Interpreter(before).run(v1), got = Interpreter(after).run(v2);
+  bindUniform(before, {"w", "d"}, rng, in);
+  auto [ref, got] = runBoth(before, after, in);
   CHECK(got.at("y").f32Vector() == ref.at("y").f32Vector());
   for (int64_t k = 0; k < ref.at("gw").size(); ++k)
     CHECK(got.at("gw").f32()[k] == doctest::Approx(ref.at("gw").f32()[k]).epsilon(1e-6));
