@@ -70,9 +70,10 @@ class Pool {
   std::atomic<bool> stop_{false};
 };
 
-std::mutex poolMutex;
+std::mutex poolMutex;  // guards replacing the pool
 std::unique_ptr<Pool> pool;
-int requested = 0;
+// Read by every product of a step (to choose its split): an atomic, not the mutex.
+std::atomic<int> requested{0};
 
 int machineCores() { return std::max(1, int(std::thread::hardware_concurrency())); }
 
@@ -80,14 +81,15 @@ int machineCores() { return std::max(1, int(std::thread::hardware_concurrency())
 
 void setKernelThreads(int threads) {
   std::lock_guard<std::mutex> lock(poolMutex);
-  requested = threads <= 0 ? machineCores() : threads;
+  int count = threads <= 0 ? machineCores() : threads;
+  requested = count;
   pool.reset();
-  if (requested > 1) pool = std::make_unique<Pool>(requested - 1);
+  if (count > 1) pool = std::make_unique<Pool>(count - 1);
 }
 
 int kernelThreads() {
-  std::lock_guard<std::mutex> lock(poolMutex);
-  return requested == 0 ? 1 : requested;
+  int count = requested.load(std::memory_order_relaxed);
+  return count == 0 ? 1 : count;
 }
 
 void parallelFor(int parts, const std::function<void(int)>& fn) {

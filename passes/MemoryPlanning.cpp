@@ -12,12 +12,17 @@ int64_t bufferBytes(const TensorType& t) {
   return (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
 }
 
+namespace {
+
+bool isLeaf(OpKind op) { return op == OpKind::Input || op == OpKind::Param || op == OpKind::State; }
+
+}  // namespace
+
 std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
   const int64_t end = int64_t(g.size());
   std::vector<std::pair<int64_t, int64_t>> ranges(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
-    OpKind op = g.nodes[i].op;
-    bool leaf = op == OpKind::Input || op == OpKind::Param || op == OpKind::State;
+    bool leaf = isLeaf(g.nodes[i].op);
     // Leaves hold their whole run: the executor copies them in before it and
     // may keep resident ones (params during generation) across runs.
     ranges[i] = {leaf ? 0 : int64_t(i), leaf ? end : int64_t(i)};
@@ -35,8 +40,6 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
 }
 
 namespace {
-
-bool isLeaf(OpKind op) { return op == OpKind::Input || op == OpKind::Param || op == OpKind::State; }
 
 // Byte offset of a slice's first element in its operand, when the slice is
 // one contiguous run of it (a range of leading rows, whole trailing dims).

@@ -40,8 +40,11 @@ JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(planF
       leaves_.push_back({n.name, n.type, attrInt(n.attrs, "offset")});
   for (const auto& o : planned_.outputs)
     outputs_.push_back({o.name, planned_.type(o.value), attrInt(planned_.node(o.value).attrs, "offset")});
-  for (const auto& u : planned_.updates)
+  for (const auto& u : planned_.updates) {
     updates_.push_back({planned_.node(u.target).name, planned_.type(u.value), attrInt(planned_.node(u.value).attrs, "offset")});
+    auto leaf = std::find_if(leaves_.begin(), leaves_.end(), [&](const Slot& l) { return l.name == updates_.back().name; });
+    updateLeaf_.push_back(size_t(leaf - leaves_.begin()));  // an update's target is always a leaf
+  }
 }
 
 JitEngine::~JitEngine() { std::free(arena_); }
@@ -69,12 +72,13 @@ TensorMap JitEngine::run(TensorMap& vars) {
   if (std::string err = graphc_rt_take_error(); !err.empty()) throw Error(err);
   TensorMap out;
   for (const Slot& s : outputs_) out[s.name] = read(s);
-  for (const Slot& s : updates_) {
+  for (size_t u = 0; u < updates_.size(); ++u) {
+    const Slot& s = updates_[u];
     // A resident leaf takes its update inside the arena: no copy out and back in.
-    auto leaf = std::find_if(leaves_.begin(), leaves_.end(), [&](const Slot& l) { return l.name == s.name; });
-    if (leaf != leaves_.end() && leaf->resident) {
-      if (leaf->offset != s.offset)
-        std::memmove(arena_ + leaf->offset, arena_ + s.offset, size_t(s.type.numElements()) * 4);
+    const Slot& leaf = leaves_[updateLeaf_[u]];
+    if (leaf.resident) {
+      if (leaf.offset != s.offset)
+        std::memmove(arena_ + leaf.offset, arena_ + s.offset, size_t(s.type.numElements()) * 4);
     } else {
       vars[s.name] = read(s);
     }

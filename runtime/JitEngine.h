@@ -35,6 +35,7 @@ class JitEngine : public Engine {
   char* arena_ = nullptr;
   int64_t arenaBytes_ = 0;
   std::vector<Slot> leaves_, outputs_, updates_;
+  std::vector<size_t> updateLeaf_;  // updates_[u] writes leaves_[updateLeaf_[u]]
 };
 
 // The graph the JIT runs: `g` after the "fuse" and "plan" passes.

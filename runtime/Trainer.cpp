@@ -89,10 +89,10 @@ EpochReport Trainer::trainEpoch() {
 }
 
 TensorMap Trainer::params() const {
-  TensorMap current = vars_;
-  engine_->readResident(current);
+  TensorMap resident;  // what the engine keeps; the rest of vars_ is current
+  engine_->readResident(resident);
   TensorMap p;
-  for (const auto& name : paramNames_) p[name] = current.at(name);
+  for (const auto& name : paramNames_) p[name] = resident.count(name) ? resident.at(name) : vars_.at(name);
   return p;
 }
 
