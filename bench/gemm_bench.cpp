@@ -1,7 +1,10 @@
-// bench/gemm_bench.cpp — graphc's packed-panel product against Eigen's on the
-// seed step's shapes; prints GFLOP/s per shape. Built by bench/run.sh.
-// Usage: gemm_bench THREADS
+// bench/gemm_bench.cpp — graphc's generated product micro-kernels (driven by
+// codegen/Gemm.cpp) against Eigen's product on the seed step's shapes; prints
+// GFLOP/s per shape. Built by bench/run.sh.
+// Usage: gemm_bench THREADS [ROWSxWIDTH ...]   (tiles to compare; default: the host's)
 #include "codegen/Gemm.h"
+#include "codegen/CompiledProducts.h"
+#include "codegen/Target.h"
 #include "codegen/ThreadPool.h"
 
 #include <Eigen/Core>
@@ -38,6 +41,18 @@ double secondsPerCall(Fn fn) {
 int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   graphc::setKernelThreads(threads);
+  const graphc::Target& host = graphc::hostTarget();
+  std::vector<graphc::Target> tiles;
+  for (int i = 2; i < argc; ++i) {
+    int rows = 0, width = 0;
+    if (std::sscanf(argv[i], "%dx%d", &rows, &width) != 2 || width % host.lanes() != 0) {
+      std::fprintf(stderr, "gemm_bench: tile '%s' is not ROWSxWIDTH with WIDTH a multiple of %d\n", argv[i],
+                   host.lanes());
+      return 2;
+    }
+    tiles.push_back(graphc::withTile(host, {rows, width / host.lanes()}));
+  }
+  if (tiles.empty()) tiles.push_back(host);
   const Shape shapes[] = {
       {"forward h W_hh", 32, 512, 512, false, false},  {"forward [h,x] W", 32, 512, 540, false, false},
       {"backward dz W_hh^T", 32, 512, 512, false, true}, {"dW_hh = H^T dZ", 512, 512, 1120, true, false},
@@ -46,10 +61,15 @@ int main(int argc, char** argv) {
   };
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
-  std::printf("%-20s %14s %10s %10s %10s %9s\n", "product", "m x n x k", "eigen", "graphc", "prepacked", "max err");
+  std::printf("%-20s %14s %10s", "product", "m x n x k", "eigen");
+  for (const auto& t : tiles) {
+    char head[48];
+    std::snprintf(head, sizeof head, "%dx%d", t.tile.rows, t.panelWidth());
+    std::printf(" %10s %10s", head, "prepacked");
+  }
+  std::printf(" %9s\n", "max err");
   for (const Shape& s : shapes) {
-    std::vector<float> a(size_t(s.m) * s.k), b(size_t(s.k) * s.n), c1(size_t(s.m) * s.n), c2(c1.size()),
-        c3(c1.size()), packed(size_t(graphc::gemm::packedElements(s.k, s.n)));
+    std::vector<float> a(size_t(s.m) * s.k), b(size_t(s.k) * s.n), c1(size_t(s.m) * s.n), c2(c1.size());
     for (float& x : a) x = normal(rng);
     for (float& x : b) x = normal(rng);
     // The baseline is split by columns over the same pool, as graphc's Eigen fallback does.
@@ -70,19 +90,27 @@ int main(int argc, char** argv) {
         else Cb.noalias() = A.transpose() * B.middleRows(j0, j1 - j0).transpose();
       });
     };
-    auto ours = [&] { graphc::gemm::multiply(a.data(), s.ta, b.data(), s.tb, c2.data(), s.m, s.n, s.k); };
-    graphc::gemm::packPanels(b.data(), s.tb, s.k, s.n, packed.data(), 0, graphc::panelCount(s.n));
-    auto prepacked = [&] {
-      graphc::gemm::multiplyPackedParallel(a.data(), s.ta, packed.data(), c3.data(), s.m, s.n, s.k);
-    };
     double flop = 2.0 * s.m * s.n * s.k;
-    double tb = secondsPerCall(blas), to = secondsPerCall(ours), tp = secondsPerCall(prepacked);
-    double err = 0;
-    for (size_t i = 0; i < c1.size(); ++i)
-      err = std::max(err, double(std::fabs(c1[i] - c2[i])) + std::fabs(c1[i] - c3[i]));
     char dims[32];
     std::snprintf(dims, sizeof dims, "%dx%dx%d", s.m, s.n, s.k);
-    std::printf("%-20s %14s %10.1f %10.1f %10.1f %9.1e\n", s.what, dims, flop / tb / 1e9, flop / to / 1e9,
-                flop / tp / 1e9, err);
+    std::printf("%-20s %14s %10.1f", s.what, dims, flop / secondsPerCall(blas) / 1e9);
+    double err = 0;
+    for (const auto& t : tiles) {
+      const graphc::ProductKernels& kernels = graphc::compiledProductKernels(t);
+      std::vector<float> packed(size_t(graphc::packedElements(s.k, s.n, kernels.panelWidth)));
+      auto ours = [&] { graphc::gemm::multiply(kernels, a.data(), s.ta, b.data(), s.tb, c2.data(), s.m, s.n, s.k); };
+      double to = secondsPerCall(ours);
+      for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));
+      graphc::gemm::packPanels(b.data(), s.tb, s.k, s.n, kernels.panelWidth, packed.data(), 0,
+                               graphc::panelCount(s.n, kernels.panelWidth));
+      auto prepacked = [&] {
+        graphc::gemm::multiplyPackedParallel(kernels, a.data(), s.ta, packed.data(), c2.data(), s.m, s.n, s.k);
+      };
+      double tp = secondsPerCall(prepacked);
+      for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));
+      std::printf(" %10.1f %10.1f", flop / to / 1e9, flop / tp / 1e9);
+    }
+    std::printf(" %9.1e\n", err);
   }
+  std::printf("host: %s\n", host.describe().c_str());
 }

@@ -17,16 +17,19 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <map>
 #include <mutex>
 
 #include "codegen/ObjectCache.h"
+#include "codegen/ProductEmitter.h"
 #include "codegen/RuntimeKernels.h"
+#include "codegen/TargetMachine.h"
 
 namespace graphc {
 namespace {
 
 // Bumped whenever the generated code changes meaning, so old cache entries miss.
-constexpr const char* kCodegenVersion = "graphc-codegen-1";
+constexpr const char* kCodegenVersion = "graphc-codegen-2";
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -38,41 +41,6 @@ template <typename T>
 T check(llvm::Expected<T> v, const char* what) {
   if (!v) throw Error(fmt::format("llvm: {}: {}", what, llvm::toString(v.takeError())));
   return std::move(*v);
-}
-
-void initializeLlvm() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    llvm::InitializeNativeTargetAsmParser();
-  });
-}
-
-llvm::orc::JITTargetMachineBuilder hostBuilder() {
-  initializeLlvm();
-  auto jtmb = check(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU");
-  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
-  return jtmb;
-}
-
-std::unique_ptr<llvm::TargetMachine> hostMachine() {
-  return check(hostBuilder().createTargetMachine(), "creating the target machine");
-}
-
-// Tags every function with the host CPU, and asks for 512-bit vectors where
-// AVX-512 exists (LLVM's default tuning prefers 256 bits there).
-void setTargetAttributes(llvm::Module& m, llvm::TargetMachine& tm) {
-  m.setDataLayout(tm.createDataLayout());
-  m.setTargetTriple(tm.getTargetTriple().str());
-  std::string features = tm.getTargetFeatureString().str();
-  bool avx512 = features.find("+avx512f") != std::string::npos;
-  for (llvm::Function& f : m) {
-    if (f.isDeclaration()) continue;
-    f.addFnAttr("target-cpu", tm.getTargetCPU());
-    f.addFnAttr("target-features", features);
-    if (avx512) f.addFnAttr("prefer-vector-width", "512");
-  }
 }
 
 void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
@@ -108,8 +76,9 @@ std::string printModule(const llvm::Module& m) {
   return os.str();
 }
 
-std::unique_ptr<llvm::Module> buildVerifiedModule(llvm::LLVMContext& ctx, const Graph& g, ModuleStats* stats) {
-  auto m = buildModule(ctx, g, stats);
+std::unique_ptr<llvm::Module> buildVerifiedModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
+                                                 ModuleStats* stats) {
+  auto m = buildModule(ctx, g, target, stats);
   std::string problems;
   llvm::raw_string_ostream os(problems);
   if (llvm::verifyModule(*m, &os)) throw Error(fmt::format("codegen produced invalid LLVM IR: {}", os.str()));
@@ -124,24 +93,23 @@ std::string defaultCacheDir() {
   return "/tmp/graphc-cache";
 }
 
-std::string hostCpuDescription() {
-  auto tm = hostMachine();
-  return tm->getTargetCPU().str() + " " + tm->getTargetFeatureString().str();
-}
-
 CompiledGraph::~CompiledGraph() = default;
 
 std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitOptions& options, CompileReport* report) {
   CompileReport local;
   CompileReport& r = report ? *report : local;
+  const Target& target = options.target;
+  if (!runsOnHost(target))
+    throw Error(fmt::format("code for --target-cpu {} cannot run on this CPU ({}); use it with `graphc compile --emit`",
+                            target.cpu, hostTarget().cpu));
   auto start = Clock::now();
-  auto tm = hostMachine();
+  auto tm = createTargetMachine(target);
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  auto m = buildVerifiedModule(*ctx, g, &r.module);
-  setTargetAttributes(*m, *tm);
+  auto m = buildVerifiedModule(*ctx, g, target, &r.module);
+  setTargetAttributes(*m, *tm, target);
   // The key covers everything the object depends on; the file name is its hash.
-  std::string key = fmt::format("{}\n{}\n{}\n{}\nLLVM {}\nO2\n", kCodegenVersion, tm->getTargetTriple().str(),
-                                tm->getTargetCPU().str(), tm->getTargetFeatureString().str(), LLVM_VERSION_STRING) +
+  std::string key = fmt::format("{}\n{}\n{}\n{}\nLLVM {}\nO2\n", kCodegenVersion, target.triple, target.cpu,
+                                target.features, LLVM_VERSION_STRING) +
                     printModule(*m);
   r.irSeconds = since(start);
 
@@ -165,7 +133,7 @@ std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitO
 
   auto t = Clock::now();
   std::unique_ptr<CompiledGraph> compiled(new CompiledGraph());
-  compiled->jit_ = check(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(hostBuilder()).create(), "creating LLJIT");
+  compiled->jit_ = check(llvm::orc::LLJITBuilder().create(), "creating LLJIT");
   llvm::orc::LLJIT& jit = *compiled->jit_;
   llvm::orc::SymbolMap symbols;
   for (const auto& [name, address] : runtimeKernelSymbols())
@@ -179,11 +147,35 @@ std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitO
   return compiled;
 }
 
-std::string emitCode(const Graph& g, EmitKind kind) {
-  auto tm = hostMachine();
+const ProductKernels& compiledProductKernels(const Target& target) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<llvm::orc::LLJIT>> compiled;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!runsOnHost(target)) throw Error(fmt::format("product kernels for {} cannot run on this CPU", target.cpu));
+  std::string key = target.cpu + " " + target.features + " " + target.describe();
+  auto& jit = compiled[key];
+  if (!jit) {
+    auto tm = createTargetMachine(target);
+    auto ctx = std::make_unique<llvm::LLVMContext>();
+    auto m = std::make_unique<llvm::Module>("graphc.products", *ctx);
+    llvm::GlobalVariable* table = productKernelTable(*m, target, target.panelWidth());
+    table->setLinkage(llvm::GlobalValue::ExternalLinkage);
+    table->setName("graphc_product_table");
+    setTargetAttributes(*m, *tm, target);
+    optimize(*m, *tm);
+    std::string object = emitMachineCode(*m, *tm, llvm::CodeGenFileType::ObjectFile);
+    jit = check(llvm::orc::LLJITBuilder().create(), "creating LLJIT");
+    check(jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "products.o")), "loading the products");
+  }
+  auto address = check(jit->lookup("graphc_product_table"), "looking up the product table");
+  return *address.toPtr<const ProductKernels*>();
+}
+
+std::string emitCode(const Graph& g, EmitKind kind, const Target& target) {
+  auto tm = createTargetMachine(target);
   llvm::LLVMContext ctx;
-  auto m = buildVerifiedModule(ctx, g, nullptr);
-  setTargetAttributes(*m, *tm);
+  auto m = buildVerifiedModule(ctx, g, target, nullptr);
+  setTargetAttributes(*m, *tm, target);
   if (kind == EmitKind::LlvmIr) return printModule(*m);
   optimize(*m, *tm);
   if (kind == EmitKind::OptimizedLlvmIr) return printModule(*m);

@@ -1,5 +1,5 @@
 // codegen/Jit.h — from a planned graph to a callable native entry: LLVM IR,
-// the new pass manager for the host CPU, object code, a disk cache of that
+// the new pass manager for the target CPU (codegen/Target.h), object code, a disk cache of that
 // object, and ORC LLJIT to load it with the runtime kernels bound by name.
 #pragma once
 
@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "codegen/ModuleBuilder.h"
+#include "codegen/CompiledProducts.h"
+#include "codegen/Target.h"
 #include "graph/Graph.h"
 
 namespace llvm::orc {
@@ -19,6 +21,7 @@ namespace graphc {
 struct JitOptions {
   std::string cacheDir;  // "" = the default (defaultCacheDir())
   bool useCache = true;
+  Target target = hostTarget();  // must run on this CPU (runsOnHost)
 };
 
 struct CompileReport {
@@ -44,13 +47,11 @@ class CompiledGraph {
 };
 
 enum class EmitKind { LlvmIr, OptimizedLlvmIr, Assembly, Object };
-// The generated code as text (or object bytes) for `graphc compile --emit`.
-std::string emitCode(const Graph& g, EmitKind kind);
+// The generated code as text (or object bytes) for `graphc compile --emit`,
+// for any target LLVM knows.
+std::string emitCode(const Graph& g, EmitKind kind, const Target& target = hostTarget());
 
 // $XDG_CACHE_HOME/graphc, else $HOME/.cache/graphc, else /tmp/graphc-cache.
 std::string defaultCacheDir();
-
-// The host CPU as LLVM sees it: "znver4 +avx2,+fma,...".
-std::string hostCpuDescription();
 
 }  // namespace graphc

@@ -7,8 +7,10 @@
 #include <fmt/format.h>
 #include <llvm/IR/IRBuilder.h>
 #include <map>
+#include <set>
 
 #include "codegen/KernelEmitter.h"
+#include "codegen/ProductEmitter.h"
 #include "graph/TextIR.h"
 
 namespace graphc {
@@ -21,7 +23,8 @@ constexpr int64_t kParallelMinColumns = 64;
 
 class EntryBuilder {
  public:
-  EntryBuilder(llvm::Module& m, const Graph& g, ModuleStats& stats) : m_(m), g_(g), stats_(stats), b_(m.getContext()) {}
+  EntryBuilder(llvm::Module& m, const Graph& g, const Target& target, ModuleStats& stats)
+      : m_(m), g_(g), target_(target), stats_(stats), b_(m.getContext()) {}
 
   void build() {
     llvm::LLVMContext& ctx = m_.getContext();
@@ -75,6 +78,18 @@ class EntryBuilder {
                                     llvm::ConstantArray::get(type, elems), "desc");
   }
 
+  // The target's micro-kernels for panels `width` wide (one table per width).
+  llvm::Value* products(int64_t width) {
+    llvm::GlobalVariable* table = productKernelTable(m_, target_, width);
+    if (productTables_.insert(width).second) {
+      auto* init = llvm::cast<llvm::ConstantStruct>(table->getInitializer());
+      auto* kernels = llvm::cast<llvm::ConstantArray>(init->getOperand(2));
+      for (unsigned r = 0; r < kernels->getNumOperands(); ++r)
+        if (!llvm::isa<llvm::ConstantPointerNull>(kernels->getOperand(r))) ++stats_.tileKernels;
+    }
+    return table;
+  }
+
   void stridedCopy(const char* kernel, llvm::Value* in, llvm::Value* out, const Shape& dims,
                    const std::vector<int64_t>& strides, int64_t base) {
     std::vector<int64_t> d = {int64_t(dims.size()), base};
@@ -123,7 +138,8 @@ class EntryBuilder {
     const TensorType& lhs = g_.type(product.operands[0]);
     call("graphc_rt_packed_matmul_epilogue",
          {buffer(product.operands[0]), buffer(product.operands[1]), buffer(product), i64(product.type.shape[0]),
-          i64(product.type.shape[1]), i64(lhs.shape[ta ? 0 : 1]), i32(ta), epilogue, args});
+          i64(product.type.shape[1]), i64(lhs.shape[ta ? 0 : 1]), i32(ta),
+          products(g_.type(product.operands[1]).shape[2]), epilogue, args});
     ++stats_.fusedKernels;
     ++stats_.epilogues;
   }
@@ -170,20 +186,20 @@ class EntryBuilder {
         bool ta = attrInt(n.attrs, "transpose_a", 0) != 0, tb = attrInt(n.attrs, "transpose_b", 0) != 0;
         int64_t k = inType(0).shape[ta ? 0 : 1];
         call("graphc_rt_matmul", {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k),
-                                  i32(ta), i32(tb)});
+                                  i32(ta), i32(tb), products(target_.panelWidth())});
         return;
       }
       case OpKind::PackPanels: {
         bool t = attrInt(n.attrs, "transpose", 0) != 0;
         int64_t k = inType(0).shape[t ? 1 : 0], cols = inType(0).shape[t ? 0 : 1];
-        call("graphc_rt_pack_panels", {in(0), buffer(n), i64(k), i64(cols), i32(t)});
+        call("graphc_rt_pack_panels", {in(0), buffer(n), i64(k), i64(cols), i32(t), i64(n.type.shape[2])});
         return;
       }
       case OpKind::PackedMatMul: {
         bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
         int64_t k = inType(0).shape[ta ? 0 : 1];
-        call("graphc_rt_packed_matmul",
-             {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k), i32(ta)});
+        call("graphc_rt_packed_matmul", {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k),
+                                         i32(ta), products(inType(1).shape[2])});
         return;
       }
       case OpKind::ReduceSum:
@@ -305,7 +321,9 @@ class EntryBuilder {
 
   llvm::Module& m_;
   const Graph& g_;
+  const Target& target_;
   ModuleStats& stats_;
+  std::set<int64_t> productTables_;  // panel widths whose micro-kernels are emitted
   llvm::IRBuilder<> b_;
   llvm::Function* entry_ = nullptr;
   std::map<std::string, llvm::Function*> kernels_;  // body text -> function: one copy per distinct kernel
@@ -317,10 +335,11 @@ class EntryBuilder {
 
 }  // namespace
 
-std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, ModuleStats* stats) {
+std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
+                                          ModuleStats* stats) {
   auto m = std::make_unique<llvm::Module>("graphc." + g.name, ctx);
   ModuleStats local;
-  EntryBuilder eb(*m, g, stats ? *stats : local);
+  EntryBuilder eb(*m, g, target, stats ? *stats : local);
   eb.build();
   if (stats) stats->uniqueKernels = eb.uniqueKernels();
   return m;

@@ -7,6 +7,7 @@
 #include <llvm/IR/Module.h>
 #include <memory>
 
+#include "codegen/Target.h"
 #include "graph/Graph.h"
 
 namespace graphc {
@@ -18,10 +19,13 @@ struct ModuleStats {
   int uniqueKernels = 0;   // distinct kernel functions emitted
   int runtimeCalls = 0;    // calls to runtime kernels (matmul, gather, ...)
   int epilogues = 0;       // fused kernels run as a product's epilogue
+  int tileKernels = 0;     // generated product micro-kernels (one per tile height and panel width)
 };
 
 // Requires the "fuse" and "plan" passes to have run (every value has an
 // "offset"; no bare elementwise op is left). Throws graphc::Error otherwise.
-std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, ModuleStats* stats = nullptr);
+// Products use micro-kernels generated for `target` (codegen/ProductEmitter.h).
+std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
+                                          ModuleStats* stats = nullptr);
 
 }  // namespace graphc

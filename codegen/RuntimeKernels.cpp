@@ -1,6 +1,7 @@
 // codegen/RuntimeKernels.cpp — runtime kernels: matrix products through
-// graphc's own packed-panel product (codegen/Gemm.h; Eigen on CPUs without
-// AVX2/FMA), index-heavy ops as plain loops.
+// graphc's packed-panel driver and the generated micro-kernels the caller
+// passes (codegen/Gemm.h; Eigen when it passes none), index-heavy ops as
+// plain loops.
 #include "codegen/RuntimeKernels.h"
 
 #include "codegen/Gemm.h"
@@ -94,12 +95,13 @@ double sumExpShifted(const float* x, int64_t width, float shift) {
 
 extern "C" {
 
-void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb) {
-  // Measured on the seed step's shapes (bench/gemm_bench.cpp): at or above OpenBLAS 0.3.21's sgemm.
-  if (graphc::gemm::available()) {
-    graphc::gemm::multiply(a, ta != 0, b, tb != 0, c, m, n, k);
+void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb,
+                      const graphc::ProductKernels* kernels) {
+  if (kernels) {
+    graphc::gemm::multiply(*kernels, a, ta != 0, b, tb != 0, c, m, n, k);
     return;
   }
+  // No generated kernels for this product: Eigen's.
   Eigen::Map<const RowMajor> A(a, ta ? k : m, ta ? m : k);
   Eigen::Map<const RowMajor> B(b, tb ? n : k, tb ? k : n);
   Eigen::Map<RowMajor> C(c, m, n);
@@ -124,20 +126,20 @@ void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64
   block(0, n);
 }
 
-void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb) {
-  graphc::gemm::packPanelsParallel(b, tb != 0, k, n, packed);
+void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb, int64_t width) {
+  graphc::gemm::packPanelsParallel(b, tb != 0, k, n, width, packed);
 }
 
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
-                             int32_t ta) {
-  graphc::gemm::multiplyPackedParallel(a, ta != 0, packed, c, m, n, k);
+                             int32_t ta, const graphc::ProductKernels* kernels) {
+  graphc::gemm::multiplyPackedParallel(*kernels, a, ta != 0, packed, c, m, n, k);
 }
 
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
-                                      int32_t ta, void (*epilogue)(void* const*, int64_t, int64_t),
-                                      void* const* args) {
+                                      int32_t ta, const graphc::ProductKernels* kernels,
+                                      void (*epilogue)(void* const*, int64_t, int64_t), void* const* args) {
   graphc::gemm::Epilogue e{epilogue, args};
-  graphc::gemm::multiplyPackedParallel(a, ta != 0, packed, c, m, n, k, &e);
+  graphc::gemm::multiplyPackedParallel(*kernels, a, ta != 0, packed, c, m, n, k, &e);
 }
 
 void graphc_rt_parallel_columns(void (*kernel)(void* const*, int64_t, int64_t), void* const* args, int64_t cols) {

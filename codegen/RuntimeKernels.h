@@ -11,18 +11,22 @@
 #include <utility>
 #include <vector>
 
+#include "codegen/ProductKernels.h"
+
 extern "C" {
-// C[m,n] = op(A) op(B); op transposes when the flag is set.
-void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb);
-// packed = op(B) in 16-column panels (graph/PackedLayout.h); op(B) is k x n.
-void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb);
-// C[m,n] = op(A) * unpack(packed).
+// C[m,n] = op(A) op(B); op transposes when the flag is set. `kernels` are the
+// generated micro-kernels of the caller's target (Eigen's product when null).
+void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb,
+                      const graphc::ProductKernels* kernels);
+// packed = op(B) in panels of `width` columns (graph/PackedLayout.h); op(B) is k x n.
+void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb, int64_t width);
+// C[m,n] = op(A) * unpack(packed); the kernels' width is the panels'.
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
-                             int32_t ta);
+                             int32_t ta, const graphc::ProductKernels* kernels);
 // The same, then epilogue(args, j0, j1) on each thread's columns [j0, j1) of C.
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
-                                      int32_t ta, void (*epilogue)(void* const*, int64_t, int64_t),
-                                      void* const* args);
+                                      int32_t ta, const graphc::ProductKernels* kernels,
+                                      void (*epilogue)(void* const*, int64_t, int64_t), void* const* args);
 // kernel(args, j0, j1) over column ranges [j0, j1) covering [0, cols), split over the threads.
 void graphc_rt_parallel_columns(void (*kernel)(void* const*, int64_t, int64_t), void* const* args, int64_t cols);
 void graphc_rt_fill(uint32_t* out, int64_t n, uint32_t bits);

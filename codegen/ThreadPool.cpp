@@ -1,8 +1,11 @@
 // codegen/ThreadPool.cpp — a fixed pool with a generation counter.
 #include "codegen/ThreadPool.h"
 
+#include "codegen/Target.h"
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -11,9 +14,26 @@
 namespace graphc {
 namespace {
 
-// About a millisecond of pause-spinning before sleeping: the products of one
-// training step are microseconds apart, and a futex wake-up costs more than that.
-constexpr int kSpins = 100000;
+// How long a thread spins before it sleeps on a futex. The products of one
+// training step are microseconds apart and a wake-up costs more than that, so
+// a short spin keeps the hot path hot; but a spin is bounded in time, not in
+// iterations (a pause is 10 cycles on one CPU and 140 on another), so that with
+// a busy process beside graphc the waiting threads give their core back
+// within ~50 us instead of burning the time slice the other side needs.
+constexpr auto kSpinBudget = std::chrono::microseconds(50);
+
+// Spins while `busy()` holds, up to the budget; returns whether it still holds.
+template <typename Busy>
+bool spinWhile(const Busy& busy) {
+  auto deadline = std::chrono::steady_clock::now() + kSpinBudget;
+  for (int i = 1;; ++i) {
+    if (!busy()) return false;
+    if ((i & 63) == 0 && std::chrono::steady_clock::now() > deadline) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
 
 class Pool {
  public:
@@ -35,11 +55,9 @@ class Pool {
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
     fn(0);
-    int spins = 0;
-    for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;) {
-      if (++spins > kSpins) pending_.wait(left);  // a descheduled worker: stop burning the core it needs
-      else __builtin_ia32_pause();
-    }
+    auto workersBusy = [&] { return pending_.load(std::memory_order_acquire) != 0; };
+    if (spinWhile(workersBusy))  // a descheduled worker: stop burning the core it needs
+      for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;) pending_.wait(left);
   }
 
  private:
@@ -47,12 +65,10 @@ class Pool {
     uint64_t seen = 0;
     for (;;) {
       // Spin a little, then sleep until the generation moves.
-      int spins = 0;
       uint64_t g;
-      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
-        if (++spins > kSpins) generation_.wait(seen);
-        else __builtin_ia32_pause();
-      }
+      if (spinWhile([&] { return generation_.load(std::memory_order_acquire) == seen; }))
+        while ((g = generation_.load(std::memory_order_acquire)) == seen) generation_.wait(seen);
+      g = generation_.load(std::memory_order_acquire);
       seen = g;
       if (stop_) return;
       if (index < parts_) {
@@ -75,13 +91,12 @@ std::unique_ptr<Pool> pool;
 // Read by every product of a step (to choose its split): an atomic, not the mutex.
 std::atomic<int> requested{0};
 
-int machineCores() { return std::max(1, int(std::thread::hardware_concurrency())); }
 
 }  // namespace
 
 void setKernelThreads(int threads) {
   std::lock_guard<std::mutex> lock(poolMutex);
-  int count = threads <= 0 ? machineCores() : threads;
+  int count = threads <= 0 ? usableCpus() : threads;
   requested = count;
   pool.reset();
   if (count > 1) pool = std::make_unique<Pool>(count - 1);

@@ -1,13 +1,14 @@
 // codegen/ThreadPool.h — the worker threads the runtime kernels split large
 // products across. Workers spin briefly between calls (the kernels of one
-// training step arrive microseconds apart), then sleep on a futex.
+// training step arrive microseconds apart), at most ~50 us, then sleep on a futex.
 #pragma once
 
 #include <functional>
 
 namespace graphc {
 
-// Threads used by runtime kernels, the caller included; 0 = the machine's cores.
+// Threads used by runtime kernels, the caller included; 0 = the CPUs this
+// process may use (its affinity mask and cgroup quota: codegen/Target.h).
 void setKernelThreads(int threads);
 int kernelThreads();
 

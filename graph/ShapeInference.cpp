@@ -135,18 +135,23 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       if (in[0].rank() != 2) fail(fmt::format("pack_panels needs a 2-d operand, got {}", str(in[0])));
       bool t = attrInt(attrs, "transpose", 0) != 0;
       int64_t k = in[0].shape[t ? 1 : 0], n = in[0].shape[t ? 0 : 1];
-      return {DType::F32, {panelCount(n), k, kPanelWidth}};
+      int64_t width = attrInt(attrs, "panel_width", 0);
+      if (width < 1 || width > kMaxPanelWidth)
+        fail(fmt::format("pack_panels needs a panel_width attribute in 1..{} (the target chooses it), got {}",
+                         kMaxPanelWidth, width));
+      return {DType::F32, {panelCount(n, width), k, width}};
     }
     case OpKind::PackedMatMul: {
       requireF32(in[0], "packed_matmul lhs");
       requireF32(in[1], "packed_matmul rhs");
-      if (in[0].rank() != 2 || in[1].rank() != 3 || in[1].shape[2] != kPanelWidth)
-        fail(fmt::format("packed_matmul needs a 2-d lhs and a [panels, k, {}] rhs, got {} and {}", kPanelWidth,
-                         str(in[0]), str(in[1])));
+      if (in[0].rank() != 2 || in[1].rank() != 3 || in[1].shape[2] < 1 || in[1].shape[2] > kMaxPanelWidth)
+        fail(fmt::format("packed_matmul needs a 2-d lhs and a [panels, k, width <= {}] rhs, got {} and {}",
+                         kMaxPanelWidth, str(in[0]), str(in[1])));
       bool ta = attrInt(attrs, "transpose_a", 0) != 0;
       int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1], n = attrInt(attrs, "n");
-      if (n <= 0 || panelCount(n) != in[1].shape[0])
-        fail(fmt::format("packed_matmul: n = {} does not fit {} panels of {}", n, in[1].shape[0], kPanelWidth));
+      int64_t width = in[1].shape[2];
+      if (n <= 0 || panelCount(n, width) != in[1].shape[0])
+        fail(fmt::format("packed_matmul: n = {} does not fit {} panels of {}", n, in[1].shape[0], width));
       if (k != in[1].shape[1])
         fail(fmt::format("packed_matmul contraction mismatch: {} vs {} (transpose_a={})", str(in[0]), str(in[1]),
                          int(ta)));

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <fmt/format.h>
 #include <iostream>
-#include <sstream>
 
 #include "graph/TextIR.h"
 #include "graph/Verifier.h"
@@ -21,12 +20,7 @@ bool listed(const std::vector<std::string>& names, const std::string& pass) {
 }  // namespace
 
 void PassManager::addPipeline(const std::string& commaSeparated) {
-  std::stringstream ss(commaSeparated);
-  std::string name;
-  while (std::getline(ss, name, ',')) {
-    if (name.empty()) continue;
-    add(createPass(name));
-  }
+  for (const PassSpec& spec : parsePipeline(commaSeparated)) add(createPass(spec));
 }
 
 bool PassManager::run(Graph& g) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "passes/Pass.h"
+#include "passes/PassOptions.h"
 
 namespace graphc {
 
@@ -28,7 +29,8 @@ class PassManager {
  public:
   explicit PassManager(PassManagerOptions options = {}) : options_(std::move(options)) {}
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
-  // Adds passes from "a,b,c"; throws naming an unknown pass and listing the known ones.
+  // Adds passes from "a,b{key=value},c"; throws naming an unknown pass (and
+  // listing the known ones) or an option the pass does not take.
   void addPipeline(const std::string& commaSeparated);
   // Returns whether any pass changed the graph. A failing verify names the pass.
   bool run(Graph& g);
@@ -41,8 +43,14 @@ class PassManager {
   std::vector<PassTiming> timings_;
 };
 
-// The registry of passes by name.
+// The registry of passes by name; a spec's options are checked against the
+// keys the pass takes.
+std::unique_ptr<Pass> createPass(const PassSpec& spec);
 std::unique_ptr<Pass> createPass(const std::string& name);
-std::vector<std::pair<std::string, std::string>> listPasses();  // name, description
+struct PassInfo {
+  std::string name, description;
+  std::vector<std::string> options;
+};
+std::vector<PassInfo> listPasses();
 
 }  // namespace graphc

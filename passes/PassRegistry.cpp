@@ -1,89 +1,126 @@
-// passes/PassRegistry.cpp — every pass by name, for pipelines and `graphc opt`.
+// passes/PassRegistry.cpp — every pass by name, with the options it takes,
+// for pipelines and `graphc opt`.
 #include <fmt/format.h>
 #include <functional>
 
-#include "passes/PassManager.h"
+#include "graph/PackedLayout.h"
 #include "passes/Autodiff.h"
 #include "passes/Fusion.h"
 #include "passes/MemoryPlanning.h"
+#include "passes/PassManager.h"
 #include "passes/Passes.h"
 #include "passes/TrainingStep.h"
 
 namespace graphc {
 namespace {
 
-class FunctionPass : public Pass {
- public:
-  FunctionPass(std::string name, std::string description, std::function<bool(Graph&)> fn)
-      : name_(std::move(name)), description_(std::move(description)), fn_(std::move(fn)) {}
-  std::string name() const override { return name_; }
-  std::string description() const override { return description_; }
-  bool run(Graph& g) override { return fn_(g); }
-
- private:
-  std::string name_, description_;
-  std::function<bool(Graph&)> fn_;
-};
+using PassFn = std::function<bool(Graph&, const PassOptions&)>;
 
 struct Entry {
   const char* name;
   const char* description;
-  std::function<bool(Graph&)> fn;
+  std::vector<std::string> options;  // the keys it takes
+  PassFn fn;
+  // Reads the options once when the pipeline is built, so a bad value fails
+  // before any pass runs.
+  std::function<void(const PassOptions&)> check = nullptr;
 };
+
+class RegisteredPass : public Pass {
+ public:
+  RegisteredPass(const Entry& e, PassOptions options) : entry_(e), options_(std::move(options)) {}
+  std::string name() const override { return entry_.name; }
+  std::string description() const override { return entry_.description; }
+  bool run(Graph& g) override { return entry_.fn(g, options_); }
+
+ private:
+  const Entry& entry_;
+  PassOptions options_;
+};
+
+// Without options: the seed's step (SGD, learning rate 1, clipping to norm 1).
+OptimizerConfig optimizerFrom(const PassOptions& o) {
+  OptimizerConfig c;
+  c.kind = o.getString("optimizer", c.kind);
+  c.learningRate = o.getDouble("lr", c.learningRate);
+  c.clipNorm = o.getDouble("clip", c.clipNorm);
+  c.momentum = o.getDouble("momentum", c.momentum);
+  c.beta1 = o.getDouble("beta1", c.beta1);
+  c.beta2 = o.getDouble("beta2", c.beta2);
+  c.epsilon = o.getDouble("epsilon", c.epsilon);
+  validate(c);
+  return c;
+}
+
+int64_t panelWidthFrom(const PassOptions& o) {
+  int64_t width = o.getInt("panel-width", 16);
+  if (width < 1 || width > kMaxPanelWidth)
+    throw Error(fmt::format("pass 'pack-weights': panel-width must be in 1..{}, got {}", kMaxPanelWidth, width));
+  return width;
+}
+
+template <bool (*F)(Graph&)>
+bool plain(Graph& g, const PassOptions&) {
+  return F(g);
+}
 
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries = {
-      {"dce", "remove nodes no output or update depends on", eliminateDeadCode},
-      {"cse", "merge nodes computing the same value", eliminateCommonSubexpressions},
-      {"fold", "fold ops over constants and remove algebraic identities", foldConstants},
-      {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", differentiateLoss},
-      {"train-step", "autodiff, clip to global norm 1, SGD with learning rate 1 (the seed's step)",
-       [](Graph& g) {
-         appendTrainingStep(g, OptimizerConfig{});
+      {"dce", "remove nodes no output or update depends on", {}, plain<eliminateDeadCode>},
+      {"cse", "merge nodes computing the same value", {}, plain<eliminateCommonSubexpressions>},
+      {"fold", "fold ops over constants and remove algebraic identities", {}, plain<foldConstants>},
+      {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", {},
+       plain<differentiateLoss>},
+      {"train-step",
+       "autodiff, clipping to a global norm, the optimizer update (default: SGD, lr 1, clip 1: the seed's step)",
+       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon"},
+       [](Graph& g, const PassOptions& o) {
+         appendTrainingStep(g, optimizerFrom(o));
          return true;
-       }},
-      {"simplify", "fold, cse and dce to a fixed point",
-       [](Graph& g) {
-         bool any = false;
-         for (int round = 0; round < 10; ++round) {
-           bool changed = foldConstants(g);
-           changed |= eliminateCommonSubexpressions(g);
-           changed |= eliminateDeadCode(g);
-           any |= changed;
-           if (!changed) break;
-         }
-         return any;
-       }},
-      {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows",
-       oneHotProductsToGathers},
-      {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations",
-       batchMatmulSums},
-      {"merge-products", "merge products that share their left operand into one wider product", mergeProductsSharingLhs},
-      {"pack-weights", "pack a right operand shared by several products into panels once (packed_matmul)",
-       packSharedRightOperands},
-      {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one",
-       shareConcatWindows},
-      {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels",
-       [](Graph& g) { return fuseElementwise(g); }},
-      {"plan", "assign every value an arena offset by liveness (views, in-place concats); sets arena_bytes",
-       planMemory},
+       },
+       [](const PassOptions& o) { optimizerFrom(o); }},
+      {"simplify", "fold, cse and dce to a fixed point", {}, plain<simplify>},
+      {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows", {},
+       plain<oneHotProductsToGathers>},
+      {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations", {},
+       plain<batchMatmulSums>},
+      {"merge-products", "merge products that share their left operand into one wider product", {},
+       plain<mergeProductsSharingLhs>},
+      {"pack-weights",
+       "pack a right operand shared by several products into panels once (packed_matmul); panel-width: the "
+       "target's micro-kernel columns (default 16)",
+       {"panel-width"},
+       [](Graph& g, const PassOptions& o) { return packSharedRightOperands(g, panelWidthFrom(o)); },
+       [](const PassOptions& o) { panelWidthFrom(o); }},
+      {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one", {},
+       plain<shareConcatWindows>},
+      {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels", {},
+       [](Graph& g, const PassOptions&) { return fuseElementwise(g); }},
+      {"plan", "assign every value an arena offset by liveness (views, in-place concats); sets arena_bytes", {},
+       plain<planMemory>},
   };
   return entries;
 }
 
 }  // namespace
 
-std::unique_ptr<Pass> createPass(const std::string& name) {
+std::unique_ptr<Pass> createPass(const PassSpec& spec) {
   for (const auto& e : registry())
-    if (name == e.name) return std::make_unique<FunctionPass>(e.name, e.description, e.fn);
+    if (spec.name == e.name) {
+      spec.options.allowOnly(e.options);
+      if (e.check) e.check(spec.options);
+      return std::make_unique<RegisteredPass>(e, spec.options);
+    }
   std::vector<std::string> names;
   for (const auto& e : registry()) names.push_back(e.name);
-  throw Error(fmt::format("unknown pass '{}' (known: {})", name, fmt::join(names, ", ")));
+  throw Error(fmt::format("unknown pass '{}' (known: {})", spec.name, fmt::join(names, ", ")));
 }
 
-std::vector<std::pair<std::string, std::string>> listPasses() {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& e : registry()) out.emplace_back(e.name, e.description);
+std::unique_ptr<Pass> createPass(const std::string& name) { return createPass(PassSpec{name, PassOptions(name, {})}); }
+
+std::vector<PassInfo> listPasses() {
+  std::vector<PassInfo> out;
+  for (const auto& e : registry()) out.push_back({e.name, e.description, e.options});
   return out;
 }
 

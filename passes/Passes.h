@@ -14,7 +14,9 @@ bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
 bool oneHotProductsToGathers(Graph& g);        // OneHotProducts.cpp
 bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
-bool packSharedRightOperands(Graph& g);        // WeightPacking.cpp
+bool simplify(Graph& g);                       // Simplify.cpp: fold, cse, dce to a fixed point
+// Panels of `panelWidth` columns: the target's product micro-kernel width.
+bool packSharedRightOperands(Graph& g, int64_t panelWidth);  // WeightPacking.cpp
 bool shareConcatWindows(Graph& g);             // ConcatSharing.cpp
 
 }  // namespace graphc

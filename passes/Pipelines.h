@@ -1,5 +1,11 @@
-// passes/Pipelines.h — the default pipelines, in one place, as lists of pass names.
+// passes/Pipelines.h — the default pipelines, in one place, as pass lists.
+// runtime/Pipeline.h puts them in order for a model and a target.
 #pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "passes/TrainingStep.h"
 
 namespace graphc {
 
@@ -9,9 +15,14 @@ namespace graphc {
 // Then merge products sharing a left operand (a GRU/LSTM step's gates) into wider ones.
 inline constexpr const char* kOptimizePipeline = "simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify";
 
-// Before code generation: shared weights packed once per step, overlapping
-// concatenations shared, elementwise fusion, then arena offsets (with views
-// and in-place concatenation).
-inline constexpr const char* kLowerPipeline = "pack-weights,share-concats,fuse,plan";
+// The training step as a pass with its options:
+// "train-step{optimizer=sgd,lr=1,clip=1,...}" (what `graphc opt` needs to run
+// exactly the step `graphc train` builds).
+std::string trainStepPass(const OptimizerConfig& c);
+
+// Before code generation: shared weights packed once per step into panels of
+// the target's width, overlapping concatenations shared, elementwise fusion,
+// then arena offsets (with views and in-place concatenation).
+std::string lowerPipeline(int64_t panelWidth);
 
 }  // namespace graphc

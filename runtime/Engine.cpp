@@ -10,7 +10,8 @@ namespace graphc {
 
 std::unique_ptr<Engine> createEngine(const std::string& kind, const Graph& g, const EngineOptions& options) {
   if (kind == "interp") return std::make_unique<Interpreter>(g);
-  if (kind == "jit") return std::make_unique<JitEngine>(g, JitOptions{options.cacheDir, options.useCache});
+  if (kind == "jit")
+    return std::make_unique<JitEngine>(g, JitOptions{options.cacheDir, options.useCache, targetFor(options.targetCpu)});
   throw Error(fmt::format("unknown engine '{}' (known: jit, interp)", kind));
 }
 

@@ -1,5 +1,5 @@
 // runtime/Engine.h — something that runs a graph: the reference interpreter
-// now, the JIT later. Both take and return tensors by name.
+// or the JIT (runtime/JitEngine.h). Both take and return tensors by name.
 #pragma once
 
 #include <memory>
@@ -32,6 +32,7 @@ class Engine {
 struct EngineOptions {
   std::string cacheDir;     // JIT object cache ("" = the default under the user's cache directory)
   bool useCache = true;
+  std::string targetCpu = "host";  // what the JIT generates code for (must run on this CPU)
 };
 
 // kind: "jit" (compiled, the default) or "interp" (the reference

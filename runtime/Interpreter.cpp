@@ -1,7 +1,6 @@
 // runtime/Interpreter.cpp — one reference kernel per op.
 #include "runtime/Interpreter.h"
 
-#include "graph/PackedLayout.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -214,27 +213,25 @@ Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-// pack_panels: out[p][k][j] = op(B)[k][16p + j], zero past n (graph/PackedLayout.h).
+// pack_panels: out[p][k][j] = op(B)[k][W p + j], zero past n (graph/PackedLayout.h).
 Tensor packPanelsOp(const Node& n, const Tensor& b) {
   bool t = attrInt(n.attrs, "transpose", 0) != 0;
   int64_t rows = b.shape()[0], cols = b.shape()[1];
-  int64_t k = t ? cols : rows, width = t ? rows : cols;
+  int64_t k = t ? cols : rows, width = t ? rows : cols, panel = n.type.shape[2];
   Tensor out(n.type);
   for (int64_t kk = 0; kk < k; ++kk)
     for (int64_t j = 0; j < width; ++j)
-      out.f32()[((j / kPanelWidth) * k + kk) * kPanelWidth + j % kPanelWidth] =
-          t ? b.f32()[j * cols + kk] : b.f32()[kk * cols + j];
+      out.f32()[((j / panel) * k + kk) * panel + j % panel] = t ? b.f32()[j * cols + kk] : b.f32()[kk * cols + j];
   return out;
 }
 
 // packed_matmul: op(A) times the k x n matrix the panels hold.
 Tensor packedMatmulOp(const Node& n, const Tensor& a, const Tensor& packed) {
   bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
-  int64_t k = packed.shape()[1], width = n.type.shape[1];
+  int64_t k = packed.shape()[1], width = n.type.shape[1], panel = packed.shape()[2];
   RowMajor B(k, width);
   for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t j = 0; j < width; ++j)
-      B(kk, j) = packed.f32()[((j / kPanelWidth) * k + kk) * kPanelWidth + j % kPanelWidth];
+    for (int64_t j = 0; j < width; ++j) B(kk, j) = packed.f32()[((j / panel) * k + kk) * panel + j % panel];
   Eigen::Map<const RowMajor> A(a.f32(), a.shape()[0], a.shape()[1]);
   Tensor out(n.type);
   Eigen::Map<RowMajor> C(out.f32(), n.type.shape[0], width);

@@ -9,20 +9,13 @@
 
 #include "codegen/RuntimeKernels.h"
 #include "graph/Verifier.h"
-#include "passes/PassManager.h"
-#include "passes/Pipelines.h"
+#include "runtime/Pipeline.h"
 
 namespace graphc {
 
-Graph planForJit(const Graph& g) {
-  Graph planned = g;
-  PassManager pm;
-  pm.addPipeline(kLowerPipeline);
-  pm.run(planned);
-  return planned;
-}
+Graph planForJit(const Graph& g, const Target& target) { return lowerGraph(g, target); }
 
-JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(planForJit(g)) {
+JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(lowerGraph(g, options.target)) {
   code_ = CompiledGraph::compile(planned_, options, &report_);
   arenaBytes_ = attrInt(planned_.attrs, "arena_bytes");
   // Aligned to 2 MiB and advised as huge pages: the products walk the arena

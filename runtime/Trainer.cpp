@@ -5,21 +5,15 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "graph/Verifier.h"
-#include "passes/PassManager.h"
-#include "passes/Pipelines.h"
+#include "runtime/Pipeline.h"
 #include "runtime/Initializers.h"
 
 namespace graphc {
 
 Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer) {
-  Graph g = buildModelGraph(model, config);
-  appendTrainingStep(g, optimizer);
-  verify(g);
-  PassManager pm;
-  pm.addPipeline(kOptimizePipeline);
-  pm.run(g);
-  return g;
+  PipelineConfig pipeline;
+  pipeline.optimizer = optimizer;
+  return optimizeGraph(buildModelGraph(model, config), pipeline);
 }
 
 Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus)

@@ -202,7 +202,7 @@ TEST_CASE("fuse: what runs between a packed product and its one fused reader mov
   %w = input : f32[20,20]
   %t = input : f32[5,20]
   %i = input : i32[2]
-  %p = pack_panels(%w) : f32[2,20,16]
+  %p = pack_panels(%w) {panel_width = 16} : f32[2,20,16]
   %z = packed_matmul(%h, %p) {n = 20} : f32[2,20]
   %x = gather(%t, %i) : f32[2,20]
   %s = add(%z, %x) : f32[2,20]

@@ -1,13 +1,17 @@
-// tests/GemmTests.cpp — graphc's own matrix product against a plain triple
-// loop in double precision, over the shapes that exercise its edges: row
-// counts that are not a multiple of the 6-row tile, widths that end in a
-// partial panel, K longer than one K block, transposed operands, and the
-// split over threads by panels and by rows.
+// tests/GemmTests.cpp — graphc's generated product micro-kernels and their
+// driver against a plain triple loop in double precision, over the shapes
+// that exercise the edges: row counts that are not a multiple of the tile,
+// widths that end in a partial (masked) panel, K longer than one K block,
+// transposed operands, the split over threads by panels and by rows, and the
+// epilogue. Every tile graphc chooses for some CPU is checked on this one:
+// the AVX-512 tile (12 x 32) is legalized to narrower vectors where the host
+// has none, so its code path is tested everywhere.
 #include <cmath>
 #include <vector>
 
 #include "TestUtil.h"
 #include "codegen/Gemm.h"
+#include "codegen/CompiledProducts.h"
 #include "codegen/ThreadPool.h"
 #include "runtime/Random.h"
 
@@ -19,18 +23,45 @@ struct Case {
   int64_t m, n, k;
 };
 
-void checkProduct(const Case& s, bool ta, bool tb) {
+// The host, with its ISA, given the tile another CPU would get: width in floats.
+Target hostWithTile(int rows, int width) {
+  const Target& host = hostTarget();
+  REQUIRE(width % host.lanes() == 0);
+  return withTile(host, ProductTile{rows, width / host.lanes()});
+}
+
+// Adds 1 to every element of the columns it is given (records which it saw).
+struct CountingEpilogue {
+  static void run(void* const* args, int64_t j0, int64_t j1) {
+    auto* self = static_cast<CountingEpilogue*>(args[0]);
+    for (int64_t i = 0; i < self->m; ++i)
+      for (int64_t j = j0; j < j1; ++j) self->c[size_t(i * self->n + j)] += 1.0f;
+    for (int64_t j = j0; j < j1; ++j) self->seen[size_t(j)] += 1;
+  }
+  std::vector<float>& c;
+  int64_t m, n;
+  std::vector<int> seen;
+};
+
+void checkProduct(const ProductKernels& kernels, const Case& s, bool ta, bool tb) {
   Rng rng(uint64_t(s.m * 1000003 + s.n * 1009 + s.k));
   std::vector<float> a(size_t(s.m * s.k)), b(size_t(s.k * s.n));
   for (float& x : a) x = float(rng.uniform() * 2 - 1);
   for (float& x : b) x = float(rng.uniform() * 2 - 1);
   auto A = [&](int64_t i, int64_t kk) { return ta ? a[size_t(kk * s.m + i)] : a[size_t(i * s.k + kk)]; };
   auto B = [&](int64_t kk, int64_t j) { return tb ? b[size_t(j * s.k + kk)] : b[size_t(kk * s.n + j)]; };
-  std::vector<float> direct(size_t(s.m * s.n), -7.0f), viaPacked(direct.size(), -7.0f);
-  gemm::multiply(a.data(), ta, b.data(), tb, direct.data(), s.m, s.n, s.k);
-  std::vector<float> packed(size_t(gemm::packedElements(s.k, s.n)), -7.0f);
-  gemm::packPanelsParallel(b.data(), tb, s.k, s.n, packed.data());
-  gemm::multiplyPackedParallel(a.data(), ta, packed.data(), viaPacked.data(), s.m, s.n, s.k);
+  const int64_t width = kernels.panelWidth;
+  std::vector<float> direct(size_t(s.m * s.n), -7.0f), viaPacked(direct.size(), -7.0f),
+      withEpilogue(direct.size(), -7.0f);
+  gemm::multiply(kernels, a.data(), ta, b.data(), tb, direct.data(), s.m, s.n, s.k);
+  std::vector<float> packed(size_t(packedElements(s.k, s.n, width)), -7.0f);
+  gemm::packPanelsParallel(b.data(), tb, s.k, s.n, width, packed.data());
+  gemm::multiplyPackedParallel(kernels, a.data(), ta, packed.data(), viaPacked.data(), s.m, s.n, s.k);
+  CountingEpilogue counter{withEpilogue, s.m, s.n, std::vector<int>(size_t(s.n), 0)};
+  void* args[] = {&counter};
+  gemm::Epilogue epilogue{CountingEpilogue::run, args};
+  gemm::multiplyPackedParallel(kernels, a.data(), ta, packed.data(), withEpilogue.data(), s.m, s.n, s.k, &epilogue);
+  for (int64_t j = 0; j < s.n; ++j) REQUIRE(counter.seen[size_t(j)] == 1);  // every column once
   for (int64_t i = 0; i < s.m; ++i)
     for (int64_t j = 0; j < s.n; ++j) {
       double want = 0, scale = 0;
@@ -38,38 +69,65 @@ void checkProduct(const Case& s, bool ta, bool tb) {
         want += double(A(i, kk)) * B(kk, j);
         scale += std::abs(double(A(i, kk)) * B(kk, j));
       }
-      INFO(s.m << "x" << s.n << "x" << s.k << " ta=" << ta << " tb=" << tb << " at (" << i << ", " << j << ")");
+      INFO("tile " << kernels.tileRows << "x" << width << ": " << s.m << "x" << s.n << "x" << s.k << " ta=" << ta
+                   << " tb=" << tb << " at (" << i << ", " << j << ")");
       double tol = 1e-6 * (scale + 1);
       REQUIRE(std::abs(direct[size_t(i * s.n + j)] - want) <= tol);
       REQUIRE(std::abs(viaPacked[size_t(i * s.n + j)] - want) <= tol);
+      REQUIRE(std::abs(withEpilogue[size_t(i * s.n + j)] - (want + 1)) <= tol);
     }
   // Panel padding is zero, so the packed operand holds exactly op(B).
-  for (int64_t p = 0; p < panelCount(s.n); ++p)
+  for (int64_t p = 0; p < panelCount(s.n, width); ++p)
     for (int64_t kk = 0; kk < s.k; ++kk)
-      for (int64_t j = 0; j < kPanelWidth; ++j) {
-        float want = p * kPanelWidth + j < s.n ? B(kk, p * kPanelWidth + j) : 0.0f;
-        REQUIRE(packed[size_t((p * s.k + kk) * kPanelWidth + j)] == want);
+      for (int64_t j = 0; j < width; ++j) {
+        float want = p * width + j < s.n ? B(kk, p * width + j) : 0.0f;
+        REQUIRE(packed[size_t((p * s.k + kk) * width + j)] == want);
       }
 }
 
 }  // namespace
 
-TEST_CASE("gemm: the packed-panel product against a double-precision triple loop") {
+TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-precision triple loop") {
   const Case cases[] = {
       {1, 1, 1},     {5, 16, 3},    {6, 17, 9},     {13, 35, 300},  // partial tiles, panels, K blocks
-      {32, 64, 540}, {70, 100, 300},                                 // split by panels across threads
+      {32, 64, 540}, {70, 100, 300}, {25, 200, 700},                 // split by panels; epilogue per panel
       {600, 20, 100},                                                 // few panels: split by rows
       {3, 5, 0},                                                      // empty contraction: zeros
   };
-  for (bool microKernel : {true, false}) {  // false: the portable path of CPUs without AVX2/FMA
-    gemm::setMicroKernelEnabled(microKernel);
+  // The host's own tile, the AVX2 tile (6 x 16) and the AVX-512 one (12 x 32), on this CPU's ISA.
+  std::vector<Target> targets = {hostTarget()};
+  for (auto [rows, width] : {std::pair{6, 16}, std::pair{12, 32}})
+    if (width % hostTarget().lanes() == 0) targets.push_back(hostWithTile(rows, width));
+  for (const Target& t : targets) {
+    const ProductKernels& kernels = compiledProductKernels(t);
+    REQUIRE(kernels.panelWidth == t.panelWidth());
+    REQUIRE(kernels.tileRows == t.tile.rows);
     for (int threads : {1, 2}) {
       setKernelThreads(threads);
       for (const Case& s : cases)
         for (bool ta : {false, true})
-          for (bool tb : {false, true}) checkProduct(s, ta, tb);
+          for (bool tb : {false, true}) checkProduct(kernels, s, ta, tb);
     }
   }
-  gemm::setMicroKernelEnabled(true);
   setKernelThreads(0);
+}
+
+TEST_CASE("target: tiles follow the vector width and register count") {
+  Target avx2 = targetFor("znver3"), avx512 = targetFor("sapphirerapids"), sse = targetFor("x86-64");
+  CHECK(avx2.vectorBits == 256);
+  CHECK(avx2.vectorRegisters == 16);
+  CHECK(avx2.panelWidth() == 16);
+  CHECK(avx2.tile.rows == 6);
+  CHECK(avx512.vectorBits == 512);
+  CHECK(avx512.vectorRegisters == 32);
+  CHECK(avx512.panelWidth() == 32);
+  CHECK(avx512.tile.rows == 12);
+  CHECK(sse.vectorBits == 128);
+  CHECK(sse.panelWidth() == 8);
+  CHECK_FALSE(sse.hasFma);
+  CHECK(runsOnHost(sse));  // every x86-64 runs the baseline
+  CHECK_THROWS_WITH_AS(targetFor("pentium9"),
+                       doctest::Contains("--target-cpu: 'pentium9' is not a CPU LLVM knows"), Error);
+  CHECK_THROWS_AS(withTile(avx2, ProductTile{17, 2}), Error);
+  CHECK(usableCpus() >= 1);
 }

@@ -300,13 +300,68 @@ TEST_CASE("pack-weights: a right operand shared by several products is packed on
 })",
                                               "pack-weights");
   CHECK_IR(out, R"(
-    CHECK: %0 = pack_panels(%w) : f32[2,20,16]
+    CHECK: %0 = pack_panels(%w) {panel_width = 16} : f32[2,20,16]
     CHECK-NEXT: %m1 = packed_matmul(%a, %0) {n = 20} : f32[4,20]
     CHECK-NEXT: %m2 = packed_matmul(%b, %0) {n = 20} : f32[4,20]
-    CHECK-NEXT: %1 = pack_panels(%w) {transpose = 1} : f32[2,20,16]
+    CHECK-NEXT: %1 = pack_panels(%w) {panel_width = 16, transpose = 1} : f32[2,20,16]
     CHECK-NEXT: %m3 = packed_matmul(%a, %1) {n = 20} : f32[4,20]
     CHECK-NEXT: %m4 = packed_matmul(%m1, %1) {n = 20} : f32[4,20]
     CHECK-NEXT: %m5 = matmul(%a, %v) : f32[4,3])");
+}
+
+TEST_CASE("pack-weights: the panel width is the pass option the target gives") {
+  std::string out = graphc::test::runPipeline(R"(graph @g {
+  %a = input : f32[4,40]
+  %b = input : f32[4,40]
+  %w = input : f32[40,40]
+  %m1 = matmul(%a, %w) : f32[4,40]
+  %m2 = matmul(%b, %w) : f32[4,40]
+  %s = add(%m1, %m2) : f32[4,40]
+  output "s" = %s
+})",
+                                              "pack-weights{panel-width=32}");
+  CHECK_IR(out, R"(
+    CHECK: %0 = pack_panels(%w) {panel_width = 32} : f32[2,40,32]
+    CHECK-NEXT: %m1 = packed_matmul(%a, %0) {n = 40} : f32[4,40]
+    CHECK-NEXT: %m2 = packed_matmul(%b, %0) {n = 40} : f32[4,40]
+    CHECK-NEXT: %s = add(%m1, %m2))");
+}
+
+TEST_CASE("pass options: parsed, typed and checked against what each pass takes") {
+  auto specs = parsePipeline("dce,pack-weights{panel-width=32},train-step{optimizer=adam, lr=0.001},fuse");
+  REQUIRE(specs.size() == 4);
+  CHECK(specs[1].options.getInt("panel-width", 0) == 32);
+  CHECK(specs[2].options.getString("optimizer", "") == "adam");
+  CHECK(specs[2].options.getDouble("lr", 0) == 0.001);
+  PassManager pm;
+  CHECK_THROWS_WITH_AS(pm.addPipeline("pack-weights{width=32}"),
+                       "pass 'pack-weights' has no option 'width' (known: panel-width)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce{x=1}"), "pass 'dce' takes no options, got 'x'", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("fuse,pack-weights{panel-width=32"),
+                       "pipeline 'fuse,pack-weights{panel-width=32': '{' without '}'", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("pack-weights{panel-width}"),
+                       "pass 'pack-weights': option 'panel-width' is not key=value", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("train-step{optimizer=rmsprop}"), doctest::Contains("rmsprop"), Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("pack-weights{panel-width=x}"),
+                       "pass 'pack-weights': option panel-width must be an integer, got 'x'", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("pack-weights{panel-width=0}"),
+                       "pass 'pack-weights': panel-width must be in 1..256, got 0", Error);
+}
+
+TEST_CASE("train-step: its options build the optimizer graphc train uses") {
+  const char* ir = R"(graph @g {
+  %x = input : f32[3,4]
+  %w = param : f32[4,2]
+  %y = matmul(%x, %w) : f32[3,2]
+  %l = reduce_sum(%y) {axes = [0, 1]} : f32[]
+  output "loss" = %l
+})";
+  std::string out = graphc::test::runPipeline(ir, "train-step{optimizer=adam,lr=0.01,clip=0}");
+  CHECK_IR(out, R"(
+    CHECK: state {role = "optimizer"}
+    CHECK: output "grad_norm")");
+  std::string sgd = graphc::test::runPipeline(ir, "train-step");
+  CHECK(sgd.find("role = \"optimizer\"") == std::string::npos);
 }
 
 TEST_CASE("pack-weights: packed products compute what the products did") {

@@ -13,7 +13,8 @@ void addGenerateCommand(CLI::App& app);
 void addModelsCommand(CLI::App& app);
 
 // The flags train and generate share: --engine and --cache-dir.
-void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir);
+// --engine, --cache-dir and --target-cpu (the JIT's CPU; it must run on this one).
+void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu);
 // --model-lib PATH (repeatable), for every command that takes --model.
 void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs);
 

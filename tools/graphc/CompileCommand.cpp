@@ -10,8 +10,7 @@
 #include "graph/Verifier.h"
 #include "models/Model.h"
 #include "passes/PassManager.h"
-#include "passes/Pipelines.h"
-#include "passes/TrainingStep.h"
+#include "runtime/Pipeline.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Shared.h"
@@ -26,7 +25,8 @@ struct CompileOptions {
   std::string graph = "train";
   OptimizerConfig optimizer;
   std::string emit = "ir";
-  std::string passes = std::string(kOptimizePipeline) + "," + kLowerPipeline;  // what `graphc train` runs
+  std::string passes;  // "": what `graphc train` runs (runtime/Pipeline.h)
+  std::string targetCpu = "host";
   std::vector<std::string> printBefore, printAfter;
   bool timePasses = false;
   bool stats = false;
@@ -38,34 +38,38 @@ void runCompile(CompileOptions o) {
   for (const auto& lib : o.modelLibs) loadModelLibrary(lib);
   const ModelDef& model = findModel(o.model);
   if (o.config.hidden == 0) o.config.hidden = model.defaultHidden;
+  PipelineConfig pipeline;
+  pipeline.trainingStep = o.graph == "train";
+  pipeline.optimizer = o.optimizer;
+  pipeline.target = targetFor(o.targetCpu);
+  validate(pipeline.optimizer);
   Graph g = buildModelGraph(model, o.config);
-  if (o.graph == "train") appendTrainingStep(g, o.optimizer);
   verify(g);
   PassManagerOptions pmo;
   pmo.printBefore = o.printBefore;
   pmo.printAfter = o.printAfter;
   PassManager pm(pmo);
-  pm.addPipeline(o.passes);
+  pm.addPipeline(o.passes.empty() ? fullPipelineFor(pipeline) : o.passes);
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
   bool planned = g.attrs.count("arena_bytes") != 0;
-  if (o.emit != "ir" && !planned) {
-    // Machine code needs fused kernels and arena offsets.
-    PassManager finish;
-    finish.addPipeline(kLowerPipeline);
-    finish.run(g);
-  }
+  // Machine code needs fused kernels and arena offsets.
+  if (o.emit != "ir" && !planned) g = lowerGraph(std::move(g), pipeline.target);
+  const Target& target = pipeline.target;
   if (o.emit == "ir") writeOutput(o.output, printGraph(g));
-  else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr));
-  else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr));
-  else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly));
+  else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr, target));
+  else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr, target));
+  else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly, target));
   else {
     if (o.output == "-") throw Error("--emit obj: pass -o FILE (object code is not written to a terminal)");
-    writeOutput(o.output, emitCode(g, EmitKind::Object));
+    writeOutput(o.output, emitCode(g, EmitKind::Object, target));
   }
   if (o.stats) {
     CompileReport report;
-    if (g.attrs.count("arena_bytes")) CompiledGraph::compile(g, {o.cacheDir, true}, &report);
+    // Compiling (and timing) needs code that runs here; for another CPU the stats are the graph's.
+    if (g.attrs.count("arena_bytes") && runsOnHost(target))
+      CompiledGraph::compile(g, {o.cacheDir, true, target}, &report);
+    std::cerr << "target: " << target.describe() << "\n";
     std::cerr << statsText(g, pm.timings(), report);
   }
 }
@@ -94,7 +98,13 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--emit", o->emit, "What to write: ir, llvm, llvm-opt (after LLVM's optimizer), asm, obj")
       ->check(CLI::IsMember({"ir", "llvm", "llvm-opt", "asm", "obj"}))
       ->capture_default_str();
-  cmd->add_option("--passes", o->passes, "Comma-separated pass pipeline (see `graphc opt --list-passes`)")->capture_default_str();
+  cmd->add_option("--passes", o->passes,
+                  "Comma-separated pass pipeline, options in braces (see `graphc opt --list-passes`; default: what "
+                  "`graphc train` runs, e.g. train-step{optimizer=sgd,lr=1,clip=1},simplify,...,"
+                  "pack-weights{panel-width=W},share-concats,fuse,plan)");
+  cmd->add_option("--target-cpu", o->targetCpu,
+                  "CPU to generate code for: host, or any LLVM CPU name (znver3, sapphirerapids, x86-64-v3, ...)")
+      ->capture_default_str();
   cmd->add_option("--print-before", o->printBefore, "Print the IR to stderr before this pass (or 'all')");
   cmd->add_option("--print-after", o->printAfter, "Print the IR to stderr after this pass (or 'all')");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");

@@ -26,6 +26,7 @@ struct GenerateFlags {
   uint64_t seed = 0;
   std::string engine = "jit";
   std::string cacheDir;
+  std::string targetCpu = "host";
 };
 
 // Freshly initialised parameters, drawn exactly as `graphc train --seed` draws them.
@@ -40,7 +41,7 @@ void runUntrained(const GenerateFlags& f) {
   Graph forward = buildModelGraph(model, c);
   Rng rng(f.seed);
   TensorMap params = initializeParams(forward, rng);
-  Generator gen(model, c, params, corpus.vocab, f.engine, {f.cacheDir, true});
+  Generator gen(model, c, params, corpus.vocab, f.engine, {f.cacheDir, true, f.targetCpu});
   std::cout << gen.generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
 }
 
@@ -56,7 +57,7 @@ void runGenerate(const GenerateFlags& f) {
   const ModelDef& model = findModel(info.model);
   std::unique_ptr<Generator> gen;
   try {
-    gen = std::make_unique<Generator>(model, info.config, ckpt.tensors, info.vocab, f.engine, EngineOptions{f.cacheDir, true});
+    gen = std::make_unique<Generator>(model, info.config, ckpt.tensors, info.vocab, f.engine, EngineOptions{f.cacheDir, true, f.targetCpu});
   } catch (const Error& e) {  // the tensors do not fit the model the metadata names
     throw Error(fmt::format("{}: error: {}", f.load, e.what()));
   }
@@ -81,7 +82,7 @@ void addGenerateCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for sampling")->capture_default_str();
-  addEngineFlags(cmd, f->engine, f->cacheDir);
+  addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
   cmd->callback([f] { runGenerate(*f); });
 }
 

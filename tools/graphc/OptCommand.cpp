@@ -1,4 +1,5 @@
 // tools/graphc/OptCommand.cpp — `graphc opt`: parse IR, run passes, print IR.
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 
@@ -20,7 +21,9 @@ struct OptOptions {
 
 void runOpt(const OptOptions& o) {
   if (o.listPasses) {
-    for (const auto& [name, description] : listPasses()) std::cout << name << "\t" << description << "\n";
+    for (const auto& p : listPasses())
+      std::cout << p.name << (p.options.empty() ? "" : "{" + fmt::format("{}", fmt::join(p.options, ",")) + "}")
+                << "\t" << p.description << "\n";
     return;
   }
   if (o.input.empty()) throw Error("graphc opt: error: missing the input file (a path, or - for stdin)");

@@ -76,11 +76,14 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
   return info;
 }
 
-void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir) {
+void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu) {
   cmd->add_option("--engine", engine, "jit: compiled native code; interp: the reference interpreter")
       ->check(CLI::IsMember({"jit", "interp"}))
       ->capture_default_str();
   cmd->add_option("--cache-dir", cacheDir, "Compiled-object cache (default: $XDG_CACHE_HOME/graphc or ~/.cache/graphc)");
+  cmd->add_option("--target-cpu", targetCpu,
+                  "CPU the JIT generates code for: host, or an LLVM CPU name this CPU can run (x86-64-v3, ...)")
+      ->capture_default_str();
 }
 
 void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs) {
@@ -99,6 +102,8 @@ std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, con
   out += fmt::format("  runtime calls       {} (matmul, gather, reductions, ...)\n", r.module.runtimeCalls);
   out += fmt::format("  product epilogues   {} (fused kernels run inside a product, on each thread's columns)\n",
                      r.module.epilogues);
+  out += fmt::format("  product kernels     {} generated micro-kernels (one per tile height and panel width)\n",
+                     r.module.tileKernels);
   if (g.attrs.count("arena_bytes"))
     out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attrInt(g.attrs, "arena_bytes"),
                        double(attrInt(g.attrs, "arena_bytes")) / (1 << 20));

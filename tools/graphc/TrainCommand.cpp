@@ -31,6 +31,7 @@ struct TrainFlags {
   std::string data;
   std::string engine = "jit";
   std::string cacheDir;
+  std::string targetCpu = "host";
   bool noCache = false;
   bool stats = false;
   int threads = 0;
@@ -48,11 +49,11 @@ std::string formatDuration(double s) {
 
 void runTrain(TrainFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
-  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  int cores = usableCpus();
   if (f.threads > cores) {
-    // The threads spin between a step's products; more of them than cores fight over the cores.
-    std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} cores here; using {}\n", f.threads,
-                             cores, cores);
+    // The threads spin between a step's products; more of them than CPUs fight over them.
+    std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} CPUs this process may use; using {}\n",
+                             f.threads, cores, cores);
     f.threads = cores;
   }
   setKernelThreads(f.threads);
@@ -69,7 +70,7 @@ void runTrain(TrainFlags f) {
   options.iter = f.iter == "random" ? IterKind::Random : IterKind::Sequential;
   options.seed = f.seed;
   options.engine = f.engine;
-  options.engineOptions = {f.cacheDir, !f.noCache};
+  options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};
   Trainer trainer(model, options, corpus);
   if (f.stats) {
     if (auto* jit = dynamic_cast<const JitEngine*>(&trainer.engine()))
@@ -181,7 +182,7 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")->capture_default_str();
   cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy)");
-  addEngineFlags(cmd, f->engine, f->cacheDir);
+  addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
   cmd->add_option("--threads", f->threads,
                   "Threads for matrix products and big kernels (0: all cores; more than the cores is capped)")

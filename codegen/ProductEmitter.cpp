@@ -1,0 +1,169 @@
+// codegen/ProductEmitter.cpp — see ProductEmitter.h. One function per tile
+// height: a K loop with the R accumulators as phis, then the store.
+#include "codegen/ProductEmitter.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+
+#include "codegen/ProductKernels.h"
+
+namespace graphc {
+namespace {
+
+// Rows of a tile `width` floats wide on this target: the target's own tile at
+// its own width, else what the vector registers hold.
+int tileRowsFor(const Target& t, int64_t width) {
+  if (width == t.panelWidth()) return t.tile.rows;
+  int vectors = int((width + t.lanes() - 1) / t.lanes());
+  return std::clamp((t.vectorRegisters - vectors - 1) / std::max(1, vectors), 1, kMaxTileRows);
+}
+
+class TileEmitter {
+ public:
+  TileEmitter(llvm::Module& m, int rows, int64_t width) : m_(m), b_(m.getContext()), rows_(rows), width_(width) {}
+
+  llvm::Function* emit() {
+    llvm::LLVMContext& ctx = m_.getContext();
+    llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
+    llvm::Type* i64 = b_.getInt64Ty();
+    auto* type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, i64, i64, ptr, i64, ptr, i64, i64, b_.getInt32Ty()},
+                                         false);
+    fn_ = llvm::Function::Create(type, llvm::Function::InternalLinkage, tileKernelName(rows_, width_), m_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    for (unsigned a : {0u, 3u, 5u}) fn_->addParamAttr(a, llvm::Attribute::NoAlias);
+    vec_ = llvm::FixedVectorType::get(b_.getFloatTy(), unsigned(width_));
+
+    auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn_);
+    auto* loop = llvm::BasicBlock::Create(ctx, "k.loop", fn_);
+    auto* done = llvm::BasicBlock::Create(ctx, "k.done", fn_);
+    b_.SetInsertPoint(entry);
+    llvm::Value *a = fn_->getArg(0), *rowStride = fn_->getArg(1), *kStride = fn_->getArg(2);
+    llvm::Value *panel = fn_->getArg(3), *kc = fn_->getArg(4);
+    std::vector<llvm::Value*> aRows;
+    for (int r = 0; r < rows_; ++r)
+      aRows.push_back(b_.CreateInBoundsGEP(b_.getFloatTy(), a, b_.CreateMul(rowStride, b_.getInt64(uint64_t(r)))));
+    llvm::Value* zero = llvm::ConstantAggregateZero::get(vec_);
+    b_.CreateCondBr(b_.CreateICmpSGT(kc, b_.getInt64(0)), loop, done);
+
+    // for kk in [0, kc): acc[r] += splat(a_r[kk * kStride]) * panel[kk * W .. + W)
+    b_.SetInsertPoint(loop);
+    llvm::PHINode* kk = b_.CreatePHI(i64, 2, "kk");
+    llvm::PHINode* aOff = b_.CreatePHI(i64, 2, "a.off");
+    llvm::PHINode* row = b_.CreatePHI(ptr, 2, "panel.row");
+    std::vector<llvm::PHINode*> acc;
+    for (int r = 0; r < rows_; ++r) acc.push_back(b_.CreatePHI(vec_, 2, fmt::format("acc{}", r)));
+    llvm::Value* bRow = b_.CreateAlignedLoad(vec_, row, llvm::Align(4), "b");
+    std::vector<llvm::Value*> next;
+    for (int r = 0; r < rows_; ++r) {
+      llvm::Value* x = b_.CreateLoad(b_.getFloatTy(), b_.CreateInBoundsGEP(b_.getFloatTy(), aRows[size_t(r)], aOff));
+      llvm::Value* splat = b_.CreateVectorSplat(unsigned(width_), x);
+      next.push_back(b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec_}, {splat, bRow, acc[size_t(r)]}));
+    }
+    llvm::Value* kkNext = b_.CreateAdd(kk, b_.getInt64(1), "kk.next", true, true);
+    llvm::Value* aNext = b_.CreateAdd(aOff, kStride, "a.next");
+    llvm::Value* rowNext = b_.CreateInBoundsGEP(b_.getFloatTy(), row, b_.getInt64(uint64_t(width_)), "panel.next");
+    b_.CreateCondBr(b_.CreateICmpSLT(kkNext, kc), loop, done);
+    kk->addIncoming(b_.getInt64(0), entry);
+    kk->addIncoming(kkNext, loop);
+    aOff->addIncoming(b_.getInt64(0), entry);
+    aOff->addIncoming(aNext, loop);
+    row->addIncoming(panel, entry);
+    row->addIncoming(rowNext, loop);
+    for (int r = 0; r < rows_; ++r) {
+      acc[size_t(r)]->addIncoming(zero, entry);
+      acc[size_t(r)]->addIncoming(next[size_t(r)], loop);
+    }
+
+    b_.SetInsertPoint(done);
+    std::vector<llvm::Value*> result;
+    for (int r = 0; r < rows_; ++r) {
+      llvm::PHINode* p = b_.CreatePHI(vec_, 2, fmt::format("c{}", r));
+      p->addIncoming(zero, entry);
+      p->addIncoming(next[size_t(r)], loop);
+      result.push_back(p);
+    }
+    emitStores(result);
+    return fn_;
+  }
+
+ private:
+  // Four ways out: whole panel or the last, narrower one (masked); add to C or overwrite it.
+  void emitStores(const std::vector<llvm::Value*>& result) {
+    llvm::LLVMContext& ctx = m_.getContext();
+    llvm::Value *c = fn_->getArg(5), *ldc = fn_->getArg(6), *cols = fn_->getArg(7);
+    llvm::Value* accumulate = b_.CreateICmpNE(fn_->getArg(8), b_.getInt32(0));
+    std::vector<llvm::Value*> cRows;
+    for (int r = 0; r < rows_; ++r)
+      cRows.push_back(b_.CreateInBoundsGEP(b_.getFloatTy(), c, b_.CreateMul(ldc, b_.getInt64(uint64_t(r)))));
+    auto* whole = llvm::BasicBlock::Create(ctx, "store.whole", fn_);
+    auto* part = llvm::BasicBlock::Create(ctx, "store.part", fn_);
+    b_.CreateCondBr(b_.CreateICmpEQ(cols, b_.getInt64(uint64_t(width_))), whole, part);
+
+    b_.SetInsertPoint(whole);
+    storeRows(result, cRows, accumulate, nullptr);
+    b_.SetInsertPoint(part);
+    std::vector<llvm::Constant*> lanes;
+    for (int64_t j = 0; j < width_; ++j) lanes.push_back(b_.getInt64(uint64_t(j)));
+    llvm::Value* mask = b_.CreateICmpULT(llvm::ConstantVector::get(lanes), b_.CreateVectorSplat(unsigned(width_), cols));
+    storeRows(result, cRows, accumulate, mask);
+  }
+
+  // C rows (+)= result; with a mask only its lanes are read and written. Ends the block.
+  void storeRows(const std::vector<llvm::Value*>& result, const std::vector<llvm::Value*>& cRows,
+                 llvm::Value* accumulate, llvm::Value* mask) {
+    llvm::LLVMContext& ctx = m_.getContext();
+    auto* add = llvm::BasicBlock::Create(ctx, mask ? "part.add" : "whole.add", fn_);
+    auto* set = llvm::BasicBlock::Create(ctx, mask ? "part.set" : "whole.set", fn_);
+    b_.CreateCondBr(accumulate, add, set);
+    for (bool adding : {true, false}) {
+      b_.SetInsertPoint(adding ? add : set);
+      for (int r = 0; r < rows_; ++r) {
+        llvm::Value* v = result[size_t(r)];
+        llvm::Value* at = cRows[size_t(r)];
+        llvm::Value* zero = llvm::ConstantAggregateZero::get(vec_);
+        if (adding) {
+          llvm::Value* old = mask ? static_cast<llvm::Value*>(b_.CreateMaskedLoad(vec_, at, llvm::Align(4), mask, zero))
+                                  : b_.CreateAlignedLoad(vec_, at, llvm::Align(4));
+          v = b_.CreateFAdd(v, old);
+        }
+        if (mask) b_.CreateMaskedStore(v, at, llvm::Align(4), mask);
+        else b_.CreateAlignedStore(v, at, llvm::Align(4));
+      }
+      b_.CreateRetVoid();
+    }
+  }
+
+  llvm::Module& m_;
+  llvm::IRBuilder<> b_;
+  int rows_;
+  int64_t width_;
+  llvm::Function* fn_ = nullptr;
+  llvm::FixedVectorType* vec_ = nullptr;
+};
+
+}  // namespace
+
+std::string tileKernelName(int rows, int64_t width) { return fmt::format("graphc_tile_{}x{}", rows, width); }
+
+llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, int64_t panelWidth) {
+  std::string name = fmt::format("graphc_products_w{}", panelWidth);
+  if (auto* existing = m.getGlobalVariable(name, true)) return existing;
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::PointerType* ptr = llvm::PointerType::getUnqual(ctx);
+  int rows = tileRowsFor(target, panelWidth);
+  std::vector<llvm::Constant*> kernels = {llvm::ConstantPointerNull::get(ptr)};
+  for (int r = 1; r <= kMaxTileRows; ++r)
+    kernels.push_back(r <= rows ? static_cast<llvm::Constant*>(TileEmitter(m, r, panelWidth).emit())
+                                : llvm::ConstantPointerNull::get(ptr));
+  auto* arrayType = llvm::ArrayType::get(ptr, kMaxTileRows + 1);
+  auto* type = llvm::StructType::get(ctx, {i64, i64, arrayType});
+  auto* init = llvm::ConstantStruct::get(type, {llvm::ConstantInt::get(i64, uint64_t(rows)),
+                                                llvm::ConstantInt::get(i64, uint64_t(panelWidth)),
+                                                llvm::ConstantArray::get(arrayType, kernels)});
+  return new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::InternalLinkage, init, name);
+}
+
+}  // namespace graphc

@@ -1,0 +1,26 @@
+// codegen/ProductEmitter.h — the matrix-product micro-kernels as LLVM IR,
+// shaped by the target: a tile of R rows x W columns of C held in R vectors
+// of W floats (LLVM splits <32 x float> into two zmm, four ymm or eight xmm
+// registers), one panel row loaded and one element of A broadcast per row
+// per k, fused multiply-adds, and a store that masks the columns past n.
+// Every variant 1..R is emitted, so the driver can spread 32 rows as 11+11+10
+// instead of leaving a thin remainder tile.
+#pragma once
+
+#include <llvm/IR/Module.h>
+
+#include "codegen/Target.h"
+
+namespace graphc {
+
+// The global `{ i64 rows, i64 width, [17 x ptr] }` (codegen/ProductKernels.h)
+// holding the micro-kernels for panels of `panelWidth` columns, emitted once
+// per module and width. The target's own width uses its tile; another width
+// (a graph packed for another target) gets as many rows as its accumulators
+// leave registers for.
+llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, int64_t panelWidth);
+
+// The name of the micro-kernel for `rows` x `width` (for tests and --emit).
+std::string tileKernelName(int rows, int64_t width);
+
+}  // namespace graphc

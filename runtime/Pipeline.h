@@ -1,0 +1,35 @@
+// runtime/Pipeline.h — the one pipeline: forward graph -> training step ->
+// optimize -> lower for a target. The trainer, the generator, the JIT engine
+// and `graphc compile` all build their graphs here, so what `compile` prints
+// is what `train` runs. (Code generation itself is codegen/Jit.h, on the
+// lowered graph and the same target.)
+#pragma once
+
+#include <string>
+
+#include "codegen/Target.h"
+#include "graph/Graph.h"
+#include "passes/PassManager.h"
+#include "passes/TrainingStep.h"
+
+namespace graphc {
+
+struct PipelineConfig {
+  bool trainingStep = true;  // false: the forward graph (logits and loss) only
+  OptimizerConfig optimizer;
+  Target target = hostTarget();
+};
+
+// The passes that take a forward graph to the optimized graph the
+// interpreter runs (the training step first, when asked for).
+std::string optimizePassesFor(const PipelineConfig& c);
+// The passes that take an optimized graph to the fused, planned graph code
+// is generated from, for the config's target.
+std::string lowerPassesFor(const Target& target);
+// Both, as one pipeline string (graphc compile's default --passes).
+std::string fullPipelineFor(const PipelineConfig& c);
+
+Graph optimizeGraph(Graph forward, const PipelineConfig& c, const PassManagerOptions& options = {});
+Graph lowerGraph(Graph optimized, const Target& target, const PassManagerOptions& options = {});
+
+}  // namespace graphc
