@@ -16,6 +16,9 @@
 #include "models/Model.h"
 #include "runtime/Initializers.h"
 #include "runtime/JitEngine.h"
+#include "runtime/Pipeline.h"
+#include "graph/TextIR.h"
+#include "passes/PassManager.h"
 #include "runtime/Trainer.h"
 
 using namespace graphc;
@@ -355,4 +358,23 @@ TEST_CASE("jit: resident params take their updates inside the engine; readReside
   for (const auto& name : names) CHECK(vj.at(name).f32Vector() == vars.at(name).f32Vector());  // not copied out
   jit.readResident(vj);
   for (const auto& name : names) checkClose(vj.at(name), vi.at(name), name + " after 3 steps");
+}
+
+TEST_CASE("pipeline: graphc compile's one pipeline string builds exactly the graph training runs") {
+  ModelConfig c{4, 3, 16, 28, 1};
+  const ModelDef& model = findModel("rnn-scratch");
+  PipelineConfig pipeline;
+  pipeline.optimizer.kind = "adam";
+  pipeline.optimizer.learningRate = 0.01;
+  // What `graphc train` runs: the training graph, then the JIT's lowering for the host.
+  Graph trained = planForJit(buildTrainingGraph(model, c, pipeline.optimizer));
+  // What `graphc compile` runs by default: one pipeline string from the forward graph.
+  Graph compiled = buildModelGraph(model, c);
+  PassManager pm;
+  pm.addPipeline(fullPipelineFor(pipeline));
+  pm.run(compiled);
+  CHECK(printGraph(compiled) == printGraph(trained));
+  CHECK(fullPipelineFor(pipeline).find("train-step{optimizer=adam,lr=0.01,clip=1,") == 0);
+  CHECK(fullPipelineFor(pipeline).find(fmt::format("pack-weights{{panel-width={}}}", hostTarget().panelWidth())) !=
+        std::string::npos);
 }

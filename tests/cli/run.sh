@@ -120,8 +120,21 @@ grep -qE "[yz]mm" "$tmp/step.s" || fail "--emit asm shows no vector registers"
 expect_error "obj to a terminal" "--emit obj: pass -o FILE" -- "$graphc" compile --emit obj
 "$graphc" compile --emit obj --num-steps 3 --hidden 32 -o "$tmp/step.o" || fail "--emit obj"
 [ "$(head -c 4 "$tmp/step.o" | od -An -c | tr -d ' ')" = "177ELF" ] || fail "--emit obj did not write an ELF object"
-"$graphc" compile --stats --num-steps 3 --hidden 32 -o /dev/null 2>"$tmp/stats" || fail "compile --stats"
+"$graphc" compile --stats --num-steps 3 --hidden 32 -o "$tmp/stats.gir" 2>"$tmp/stats" || fail "compile --stats"
 grep -q "arena bytes" "$tmp/stats" && grep -q "FLOPs per step" "$tmp/stats" || fail "--stats is missing lines"
+grep -q "^target: .*product tile" "$tmp/stats" || fail "--stats does not name the target and its tile"
+
+# Code for a CPU that is not this one: the products' FMAs use that CPU's registers.
+"$graphc" compile --emit asm --num-steps 3 --hidden 32 --target-cpu sapphirerapids >"$tmp/spr.s" || fail "--target-cpu sapphirerapids"
+grep -qE "vfmadd[0-9]+ps.*zmm" "$tmp/spr.s" || fail "sapphirerapids: no zmm FMAs"
+grep -q "graphc_tile_12x32:" "$tmp/spr.s" || fail "sapphirerapids: no 12x32 product tile"
+"$graphc" compile --emit asm --num-steps 3 --hidden 32 --target-cpu znver3 >"$tmp/zn3.s" || fail "--target-cpu znver3"
+grep -qE "vfmadd[0-9]+ps.*ymm" "$tmp/zn3.s" || fail "znver3: no ymm FMAs"
+! grep -q "zmm" "$tmp/zn3.s" || fail "znver3: zmm registers in AVX2 code"
+grep -q "graphc_tile_6x16:" "$tmp/zn3.s" || fail "znver3: no 6x16 product tile"
+"$graphc" compile --num-steps 3 --hidden 32 --target-cpu znver3 | grep -q "panel_width = 16" || fail "znver3: panels are not 16 wide"
+expect_error "unknown target cpu" "--target-cpu: 'pentium9' is not a CPU LLVM knows" -- "$graphc" compile --target-cpu pentium9
+"$graphc" train "${tiny[@]}" --epochs 1 --target-cpu x86-64 >/dev/null 2>&1 || fail "train for the baseline x86-64 (runs anywhere)"
 "$graphc" train "${tiny[@]}" --epochs 1 --cache-dir /dev/null/cache >/dev/null 2>"$tmp/warn" || fail "train with an unusable cache dir"
 [ "$(grep -c warning "$tmp/warn")" -eq 1 ] || { fail "an unusable cache dir should give exactly one warning"; cat "$tmp/warn"; }
 "$graphc" train "${tiny[@]}" --epochs 1 --threads 256 >/dev/null 2>"$tmp/warn" || fail "train with --threads 256"
