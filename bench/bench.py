@@ -56,16 +56,55 @@ def torch_env(threads):
     return env
 
 
-def graphc_tps(threads, epochs, cache):
-    out, _ = run([GRAPHC, "train", "--epochs", str(epochs), "--sample-every", "0", "--threads", str(threads),
-                  "--json", "--cache-dir", cache])
+def graphc_tps(threads, epochs, cache, model="rnn-scratch"):
+    out, _ = run([GRAPHC, "train", "--model", model, "--epochs", str(epochs), "--sample-every", "0", "--threads",
+                  str(threads), "--json", "--cache-dir", cache])
     return json.loads(out.strip().splitlines()[-1])["tokens_per_sec"]
 
 
-def torch_tps(variant, threads, steps):
-    out, _ = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_rnn.py"), variant, str(threads), str(steps)],
-                 env=torch_env(threads))
+def torch_tps(variant, threads, steps, hidden=H):
+    out, _ = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_rnn.py"), variant, str(threads), str(steps),
+                  str(hidden)], env=torch_env(threads))
     return float(out.strip())
+
+
+def module_models(rounds, epochs, steps, cache):
+    """graphc's module models at their default size (hidden 256) against PyTorch's fused cells."""
+    pairs = [("rnn", "nnrnn"), ("gru", "nngru"), ("lstm", "nnlstm")]
+    samples = {}
+    for model, _ in pairs:
+        graphc_tps(1, 1, cache, model)  # compile once
+    for r in range(rounds):
+        for t in (1, 2):
+            for model, variant in pairs:
+                g = graphc_tps(t, epochs, cache, model)
+                p = torch_tps(variant, t, steps, 256)
+                samples.setdefault((model, t), []).append(g)
+                samples.setdefault((variant, t), []).append(p)
+                print(f"  round {r + 1} threads {t} {model}: graphc {g:,.0f}, torch {p:,.0f} tokens/s", file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"\n## Module models at their defaults (hidden 256), medians of {rounds} rounds\n")
+    print("| model | graphc 1t | torch nn.* 1t | ratio 1t | graphc 2t | torch nn.* 2t | ratio 2t |")
+    print("|---|---|---|---|---|---|---|")
+    for model, variant in pairs:
+        g1, p1, g2, p2 = med[(model, 1)], med[(variant, 1)], med[(model, 2)], med[(variant, 2)]
+        print(f"| {model} | {g1:,.0f} | {p1:,.0f} | {g1 / p1:.2f}x | {g2:,.0f} | {p2:,.0f} | {g2 / p2:.2f}x |")
+
+
+def under_load(rounds, epochs, cache):
+    """--threads 2 against --threads 1 while a CPU-bound process runs beside graphc."""
+    hog = subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"])
+    try:
+        samples = {1: [], 2: []}
+        for _ in range(rounds):
+            for t in (1, 2):
+                samples[t].append(graphc_tps(t, epochs, cache))
+        one, two = statistics.median(samples[1]), statistics.median(samples[2])
+    finally:
+        hog.kill()
+        hog.wait()
+    print(f"- under load (one CPU-bound process beside graphc, medians of {rounds}): --threads 1 {one:,.0f} tok/s, "
+          f"--threads 2 {two:,.0f} tok/s = {two / one:.2f}x of 1 thread (target >= 0.9x)")
 
 
 def main():
@@ -113,28 +152,33 @@ def main():
     fresh = tempfile.mkdtemp(prefix="graphc-bench-cold-")
     times = []
     for _ in range(2):
-        _, s = run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", "/dev/null"])
-        err = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", "/dev/null"],
+        _, s = run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", os.path.join(cache, "step.gir")])
+        err = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", os.path.join(cache, "step.gir")],
                              capture_output=True, text=True).stderr if not times else None
         times.append(s)
     print(f"- `graphc compile` of the seed step, whole command: {times[0]:.2f} s cold, {times[1]:.2f} s from the cache")
-    stats = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", tempfile.mkdtemp(), "-o", "/dev/null"],
+    stats = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", tempfile.mkdtemp(), "-o", os.path.join(cache, "step.gir")],
                            capture_output=True, text=True).stderr
     line = [l.strip() for l in stats.splitlines() if l.strip().startswith("compile seconds")]
     if line:
         print(f"- cold compile stages: {line[0][len('compile seconds'):].strip()}")
 
-    # graphc's own product against Eigen's (the fallback) on the step's shapes.
+    under_load(args.rounds, args.epochs, cache)
+
+    # graphc's generated products against Eigen's (the fallback) on the step's shapes.
     gemm_bin = os.path.join(ROOT, "build", "gemm_bench")
     subprocess.check_call(["g++", "-O3", "-march=native", "-std=c++20", "-pthread", "-I", ROOT, "-I", "/usr/include/eigen3",
                            "-o", gemm_bin, os.path.join(ROOT, "bench", "gemm_bench.cpp"),
                            "-L", os.path.join(ROOT, "build"), "-lgraphc", "-Wl,-rpath," + os.path.join(ROOT, "build")])
     for t in (1, 2):
-        print(f"\nMatrix products, GFLOP/s, {t} thread{'s' if t > 1 else ''} (graphc packs B per call; "
-              f"prepacked is the pack-weights path):\n")
+        print(f"\nMatrix products, GFLOP/s, {t} thread{'s' if t > 1 else ''} (columns ROWSxWIDTH: graphc's generated "
+              f"tile, packing B per call; prepacked is the pack-weights path; FMA peak {peak[t]:.0f} GFLOP/s):\n")
         print("```")
         print(run([gemm_bin, str(t)])[0].rstrip())
         print("```")
+    print()
+
+    module_models(args.rounds, max(2, args.epochs // 2), args.torch_steps // 2, cache)
     print()
 
     rss = rss_mib([GRAPHC, "train", "--epochs", "2", "--sample-every", "0", "--cache-dir", cache])

@@ -1,9 +1,11 @@
-"""bench/torch_rnn.py VARIANT THREADS STEPS — the seed training step in PyTorch.
+"""bench/torch_rnn.py VARIANT THREADS STEPS [HIDDEN] — the seed training step in PyTorch.
 
 VARIANT: scratch (d2l's RNN from scratch, eager), nnrnn (nn.RNN + nn.Linear),
-script (the scratch model's forward as TorchScript). One step: forward over 35
-steps, cross-entropy, backward, clipping to global norm 1, SGD lr 1; the state
-is carried across steps without gradient, as in sequential iteration.
+script (the scratch model's forward as TorchScript), nngru and nnlstm
+(nn.GRU / nn.LSTM + nn.Linear: PyTorch's fused cells). HIDDEN defaults to 512.
+One step: forward over 35 steps, cross-entropy, backward, clipping to global
+norm 1, SGD lr 1; the state is carried across steps without gradient, as in
+sequential iteration.
 Prints tokens per second over STEPS steps, after 3 warm-up steps.
 """
 import math
@@ -13,7 +15,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-B, T, H, V = 32, 35, 512, 28
+B, T, V = 32, 35, 28
+H = int(sys.argv[4]) if len(sys.argv) > 4 else 512
 
 
 def scratch_params():
@@ -50,17 +53,26 @@ def main():
     if variant in ("scratch", "script"):
         params = scratch_params()
         forward = torch.jit.script(rnn_scratch) if variant == "script" else rnn_scratch
-    elif variant == "nnrnn":
-        rnn, dense = torch.nn.RNN(V, H), torch.nn.Linear(H, V)
+    elif variant in ("nnrnn", "nngru"):
+        rnn = torch.nn.RNN(V, H) if variant == "nnrnn" else torch.nn.GRU(V, H)
+        dense = torch.nn.Linear(H, V)
         params = list(rnn.parameters()) + list(dense.parameters())
 
         def forward(inputs, state, *unused):
             y, h = rnn(inputs, state.unsqueeze(0))
             return dense(y.reshape(-1, H)), h.squeeze(0)
+    elif variant == "nnlstm":
+        rnn, dense = torch.nn.LSTM(V, H), torch.nn.Linear(H, V)
+        params = list(rnn.parameters()) + list(dense.parameters())
+
+        def forward(inputs, state, *unused):
+            h, c = state
+            y, (h, c) = rnn(inputs, (h.unsqueeze(0), c.unsqueeze(0)))
+            return dense(y.reshape(-1, H)), (h.squeeze(0), c.squeeze(0))
     else:
         raise SystemExit(f"unknown variant {variant}")
 
-    state = torch.zeros(B, H)
+    state = (torch.zeros(B, H), torch.zeros(B, H)) if variant == "nnlstm" else torch.zeros(B, H)
 
     def step(state):
         inputs = F.one_hot(X.T, V).float()
@@ -73,7 +85,8 @@ def main():
         with torch.no_grad():
             for p in params:
                 p -= 1.0 * p.grad
-        return state.detach(), float(loss)
+        detached = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        return detached, float(loss)
 
     for _ in range(3):
         state, _ = step(state)

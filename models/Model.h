@@ -15,6 +15,8 @@
 namespace graphc {
 
 struct ModelConfig {
+  // hidden = 0 where a flag may leave it unset: the model's own default
+  // (ModelDef::defaultHidden) is filled in before the graph is built.
   int64_t batchSize = 32;
   int64_t numSteps = 35;
   int64_t hidden = 512;
@@ -36,6 +38,13 @@ struct ModelDef {
 const std::vector<ModelDef>& allModels();
 // Adds a model (plugins call this); throws if the name is taken.
 void registerModel(ModelDef model);
+// A config whose hidden size is 0 ("the model's default"), for command lines.
+inline ModelConfig configWithModelDefaults() {
+  ModelConfig c;
+  c.hidden = 0;
+  return c;
+}
+
 // Throws "unknown model 'x' (known: ...)".
 const ModelDef& findModel(const std::string& name);
 

@@ -110,6 +110,13 @@ u1=$("$graphc" generate --model lstm --untrained --length 20) || fail "generate 
 u2=$("$graphc" generate --model lstm --untrained --length 20 --engine interp) || fail "generate --untrained (interp)"
 [ "$u1" = "$u2" ] && [ "${u1#time traveller}" != "$u1" ] || fail "--untrained is not deterministic across engines: '$u1' vs '$u2'"
 "$graphc" train --model gru --num-layers 2 "${tiny[@]}" --epochs 1 >/dev/null 2>&1 || fail "train a 2-layer gru"
+# Without --hidden, a model trains and compiles at its own default size (256 for rnn).
+"$graphc" train --model rnn --batch-size 4 --num-steps 5 --max-tokens 2000 --epochs 1 --sample-every 0 \
+  --save "$tmp/rnn.safetensors" >/dev/null 2>&1 || fail "train rnn at its defaults"
+grep -aq '"hidden":"256"' "$tmp/rnn.safetensors" || fail "rnn trained without --hidden is not 256 wide"
+grep -aq '"W_hh\?[^"]*":{"dtype":"F32","shape":\[256,256\]' "$tmp/rnn.safetensors" || \
+  grep -aqE '"shape":\[256,256\]' "$tmp/rnn.safetensors" || fail "rnn checkpoint has no 256x256 recurrent kernel"
+"$graphc" compile --model rnn --num-steps 2 | grep -q "f32\[256,256\]" || fail "compile rnn at its defaults is not 256 wide"
 expect_error "untrained with load" "--untrained and --load" -- "$graphc" generate --untrained --load "$tmp/tiny.safetensors"
 
 # Code generation.

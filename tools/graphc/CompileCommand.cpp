@@ -21,7 +21,7 @@ namespace {
 struct CompileOptions {
   std::string model = "rnn-scratch";
   std::vector<std::string> modelLibs;
-  ModelConfig config;  // hidden 0: the model's default
+  ModelConfig config = configWithModelDefaults();
   std::string graph = "train";
   OptimizerConfig optimizer;
   std::string emit = "ir";

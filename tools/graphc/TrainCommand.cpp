@@ -22,7 +22,7 @@ namespace {
 struct TrainFlags {
   std::string model = "rnn-scratch";
   std::vector<std::string> modelLibs;
-  ModelConfig config;  // hidden 0: the model's default
+  ModelConfig config = configWithModelDefaults();
   OptimizerConfig optimizer;
   int64_t epochs = 500;
   int64_t maxTokens = 10000;
