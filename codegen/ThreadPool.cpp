@@ -35,6 +35,52 @@ bool spinWhile(const Busy& busy) {
   }
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Watches how long the caller waits for the workers after finishing its own
+// part. A worker that shares its core with another busy process is preempted
+// for whole time slices (milliseconds) while it holds a range, and every
+// product then waits for it: two threads run at half the speed of one. (Then
+// the waits exceed the caller's own work; on an idle machine they stay under
+// half of it.) When the waits exceed 60% of the caller's own work over a window of calls,
+// the pool runs everything on the caller alone for a while, then tries the
+// workers again, backing off exponentially while the load persists. The
+// results do not change: every kernel gives each output element to one
+// thread, whatever the split (codegen/Gemm.cpp, RuntimeKernels.cpp).
+class LoadMonitor {
+ public:
+  // Called by the thread that runs the pool, after each parallel call.
+  void record(Clock::duration own, Clock::duration wait) {
+    own_ += own;
+    wait_ += wait;
+    // Judge a window only once it holds real work (tiny calls say nothing).
+    if (++calls_ < kWindow || own_ + wait_ < kMinWindowTime) return;
+    bool starved = wait_ * 5 > own_ * 3;
+    calls_ = 0;
+    own_ = wait_ = Clock::duration::zero();
+    if (!starved) {
+      backoff_ = kFirstBackoff;
+      return;
+    }
+    soloUntil_.store((Clock::now() + backoff_).time_since_epoch().count(), std::memory_order_relaxed);
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+  }
+  // True while the caller should run alone.
+  bool solo() const {
+    int64_t until = soloUntil_.load(std::memory_order_relaxed);
+    return until != 0 && Clock::now().time_since_epoch().count() < until;
+  }
+
+ private:
+  static constexpr int kWindow = 64;
+  static constexpr Clock::duration kMinWindowTime = std::chrono::milliseconds(2);
+  static constexpr Clock::duration kFirstBackoff = std::chrono::milliseconds(50);
+  static constexpr Clock::duration kMaxBackoff = std::chrono::seconds(2);
+  int calls_ = 0;
+  Clock::duration own_{}, wait_{}, backoff_ = kFirstBackoff;
+  std::atomic<int64_t> soloUntil_{0};
+};
+
 class Pool {
  public:
   explicit Pool(int workers) {
@@ -54,11 +100,15 @@ class Pool {
     pending_.store(parts - 1);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
+    auto start = Clock::now();
     fn(0);
+    auto own = Clock::now();
     auto workersBusy = [&] { return pending_.load(std::memory_order_acquire) != 0; };
     if (spinWhile(workersBusy))  // a descheduled worker: stop burning the core it needs
       for (int left; (left = pending_.load(std::memory_order_acquire)) != 0;) pending_.wait(left);
+    monitor_.record(own - start, Clock::now() - own);
   }
+  bool solo() const { return monitor_.solo(); }
 
  private:
   void loop(int index) {
@@ -78,6 +128,7 @@ class Pool {
     }
   }
 
+  LoadMonitor monitor_;
   std::vector<std::thread> threads_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
@@ -103,6 +154,12 @@ void setKernelThreads(int threads) {
 }
 
 int kernelThreads() {
+  int count = requested.load(std::memory_order_relaxed);
+  if (count <= 1) return 1;
+  return pool && pool->solo() ? 1 : count;
+}
+
+int requestedKernelThreads() {
   int count = requested.load(std::memory_order_relaxed);
   return count == 0 ? 1 : count;
 }

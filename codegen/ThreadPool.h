@@ -10,7 +10,11 @@ namespace graphc {
 // Threads used by runtime kernels, the caller included; 0 = the CPUs this
 // process may use (its affinity mask and cgroup quota: codegen/Target.h).
 void setKernelThreads(int threads);
+// The threads the next parallel call will use: the requested count, or 1
+// while the workers are starved by another busy process (ThreadPool.cpp).
 int kernelThreads();
+// The count setKernelThreads was given (0 resolved), for reports.
+int requestedKernelThreads();
 
 // Runs fn(0) .. fn(parts - 1), part 0 on the calling thread, the rest on
 // workers; returns when all are done. parts <= kernelThreads().

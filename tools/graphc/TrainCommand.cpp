@@ -139,7 +139,7 @@ void runTrain(TrainFlags f) {
                         {"engine", f.engine},
                         {"perplexity", last.perplexity},
                         {"tokens_per_sec", tokensPerSec},
-                        {"threads", kernelThreads()},
+                        {"threads", requestedKernelThreads()},
                         {"epochs", f.epochs},
                         {"steps", last.steps},
                         {"seconds", last.seconds},
