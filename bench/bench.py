@@ -68,10 +68,27 @@ def torch_tps(variant, threads, steps, hidden=H):
     return float(out.strip())
 
 
+ONEDNN_BIN = os.path.join(ROOT, "build", "onednn_rnn")
+
+
+def build_onednn():
+    subprocess.check_call(["g++", "-O2", "-march=native", "-std=c++17", "-o", ONEDNN_BIN,
+                           os.path.join(ROOT, "bench", "onednn_rnn.cpp"), "-ldnnl"])
+
+
+def onednn_tps(cell, threads, steps, hidden=H):
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["OMP_WAIT_POLICY"] = "active"  # passive waiting halves its 2-thread speed
+    out, _ = run([ONEDNN_BIN, cell, str(hidden), str(steps)], env=env)
+    return float(out.strip())
+
+
 def module_models(rounds, epochs, steps, cache):
     """graphc's module models at their default size (hidden 256) against PyTorch's fused cells."""
     pairs = [("rnn", "nnrnn"), ("gru", "nngru"), ("lstm", "nnlstm")]
     samples = {}
+    onednn = lambda model, t: onednn_tps(model, t, steps, 256)
     for model, _ in pairs:
         graphc_tps(1, 1, cache, model)  # compile once
     for r in range(rounds):
@@ -79,16 +96,20 @@ def module_models(rounds, epochs, steps, cache):
             for model, variant in pairs:
                 g = graphc_tps(t, epochs, cache, model)
                 p = torch_tps(variant, t, steps, 256)
+                d = onednn(model, t)
                 samples.setdefault((model, t), []).append(g)
                 samples.setdefault((variant, t), []).append(p)
-                print(f"  round {r + 1} threads {t} {model}: graphc {g:,.0f}, torch {p:,.0f} tokens/s", file=sys.stderr)
+                samples.setdefault(("onednn " + model, t), []).append(d)
+                print(f"  round {r + 1} threads {t} {model}: graphc {g:,.0f}, torch {p:,.0f}, oneDNN {d:,.0f} tokens/s",
+                      file=sys.stderr)
     med = {k: statistics.median(v) for k, v in samples.items()}
     print(f"\n## Module models at their defaults (hidden 256), medians of {rounds} rounds\n")
-    print("| model | graphc 1t | torch nn.* 1t | ratio 1t | graphc 2t | torch nn.* 2t | ratio 2t |")
+    print("| model | threads | graphc tok/s | torch nn.* + Linear | graphc / torch | oneDNN | graphc / oneDNN |")
     print("|---|---|---|---|---|---|---|")
     for model, variant in pairs:
-        g1, p1, g2, p2 = med[(model, 1)], med[(variant, 1)], med[(model, 2)], med[(variant, 2)]
-        print(f"| {model} | {g1:,.0f} | {p1:,.0f} | {g1 / p1:.2f}x | {g2:,.0f} | {p2:,.0f} | {g2 / p2:.2f}x |")
+        for t in (1, 2):
+            g, p, d = med[(model, t)], med[(variant, t)], med[("onednn " + model, t)]
+            print(f"| {model} | {t} | {g:,.0f} | {p:,.0f} | {g / p:.2f}x | {d:,.0f} | {g / d:.2f}x |")
 
 
 def under_load(rounds, epochs, cache):
@@ -122,14 +143,20 @@ def main():
     # A peak is the best the cores can do: the best of 5 runs, since a neighbour's load only lowers it.
     peak = {t: max(float(run([fma_bin, str(t)])[0]) for _ in range(5)) for t in (1, 2)}
 
-    contenders = ["graphc", "torch eager (d2l scratch)", "torch nn.RNN + Linear", "torch TorchScript"]
+    build_onednn()
+    contenders = ["graphc", "torch eager (d2l scratch)", "torch nn.RNN + Linear", "torch TorchScript", "oneDNN RNN primitive"]
     variants = {"torch eager (d2l scratch)": "scratch", "torch nn.RNN + Linear": "nnrnn", "torch TorchScript": "script"}
     samples = {(c, t): [] for c in contenders for t in (1, 2)}
     graphc_tps(1, 1, cache)  # fill the compile cache
     for r in range(args.rounds):
         for t in (1, 2):
             for c in contenders:
-                tps = graphc_tps(t, args.epochs, cache) if c == "graphc" else torch_tps(variants[c], t, args.torch_steps)
+                if c == "graphc":
+                    tps = graphc_tps(t, args.epochs, cache)
+                elif c.startswith("oneDNN"):
+                    tps = onednn_tps("rnn", t, args.torch_steps)
+                else:
+                    tps = torch_tps(variants[c], t, args.torch_steps)
                 samples[(c, t)].append(tps)
                 print(f"  round {r + 1} threads {t} {c}: {tps:,.0f} tokens/s", file=sys.stderr)
     med = {k: statistics.median(v) for k, v in samples.items()}
