@@ -16,32 +16,6 @@ int countOps(const Graph& g, OpKind k) { return int(g.nodesOf(k).size()); }
 
 }  // namespace
 
-TEST_CASE("fuse: a cell's bias, adds and tanh become one kernel reading the bias row") {
-  std::string out = graphc::test::runPipeline(R"(graph @cell {
-  %x = input : f32[4,8]
-  %h = input : f32[4,8]
-  %b = param {init = "zeros"} : f32[8]
-  %bb = broadcast(%b) {shape = [4, 8]} : f32[4,8]
-  %s = add(%x, %h) : f32[4,8]
-  %t = add(%s, %bb) : f32[4,8]
-  %y = tanh(%t) : f32[4,8]
-  output "y" = %y
-})",
-                        "fuse");
-  CHECK_IR(out, R"(
-    CHECK: %y = fused(%b, %x, %h) : f32[4,8] {
-    CHECK-NEXT: %arg0 = input : f32[8]
-    CHECK-NEXT: %arg1 = input : f32[4,8]
-    CHECK-NEXT: %arg2 = input : f32[4,8]
-    CHECK-NEXT: %0 = broadcast(%arg0) {shape = [4, 8]} : f32[4,8]
-    CHECK-NEXT: %1 = add(%arg1, %arg2)
-    CHECK-NEXT: %2 = add(%1, %0)
-    CHECK-NEXT: %3 = tanh(%2)
-    CHECK-NEXT: output "result" = %3
-    CHECK-COUNT-1: = fused(
-    CHECK-NOT: %bb)");
-}
-
 TEST_CASE("fuse: refuses non-elementwise producers, shared values and outputs, and says why") {
   Graph g = parseGraph(R"(graph @g {
   %x = input : f32[4,8]

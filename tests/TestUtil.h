@@ -17,7 +17,9 @@ namespace graphc::test {
 // Matches `text` against directives, one per line:
 //   CHECK: s       the next line at or after the cursor containing s
 //   CHECK-NEXT: s  the line right after the previous match contains s
-//   CHECK-NOT: s   no line between the previous match and the next match contains s
+//   CHECK-NOT: s   no line between the previous match and the next match contains s;
+//                  it must stand between two CHECK/CHECK-NEXT lines, so its range
+//                  is never empty or unbounded (use CHECK-COUNT-0 for "nowhere")
 //   CHECK-COUNT-n: s  exactly n lines of the whole text contain s
 // Returns an empty string on success, else what failed.
 inline std::string fileCheck(const std::string& text, const std::string& directives) {
@@ -27,6 +29,7 @@ inline std::string fileCheck(const std::string& text, const std::string& directi
     for (std::string l; std::getline(in, l);) lines.push_back(l);
   }
   size_t cursor = 0;  // first line not yet consumed
+  bool matched = false;  // a CHECK or CHECK-NEXT has matched
   std::vector<std::string> pendingNot;
   std::istringstream in(directives);
   for (std::string d; std::getline(in, d);) {
@@ -43,12 +46,15 @@ inline std::string fileCheck(const std::string& text, const std::string& directi
       for (const auto& l : lines) n += l.find(s) != std::string::npos;
       if (n != expected) return d + "  (found " + std::to_string(n) + ")";
     } else if (d.rfind("CHECK-NOT:", 0) == 0) {
+      if (!matched) return d + "  (a CHECK-NOT before any CHECK has no range)";
       pendingNot.push_back(body(10));
     } else if (d.rfind("CHECK-NEXT:", 0) == 0) {
       std::string s = body(11);
       if (cursor >= lines.size() || lines[cursor].find(s) == std::string::npos)
         return d + "  (next line: " + (cursor < lines.size() ? lines[cursor] : "<end>") + ")";
+      if (!pendingNot.empty()) return d + "  (a CHECK-NOT right before a CHECK-NEXT has no range)";
       ++cursor;
+      matched = true;
     } else if (d.rfind("CHECK:", 0) == 0) {
       std::string s = body(6);
       size_t i = cursor;
@@ -59,13 +65,12 @@ inline std::string fileCheck(const std::string& text, const std::string& directi
           if (lines[j].find(no) != std::string::npos) return "CHECK-NOT: " + no + "  (found: " + lines[j] + ")";
       pendingNot.clear();
       cursor = i + 1;
+      matched = true;
     } else {
       return "bad directive: " + d;
     }
   }
-  for (const auto& no : pendingNot)
-    for (size_t j = cursor; j < lines.size(); ++j)
-      if (lines[j].find(no) != std::string::npos) return "CHECK-NOT: " + no + "  (found: " + lines[j] + ")";
+  if (!pendingNot.empty()) return "CHECK-NOT: " + pendingNot.front() + "  (after the last CHECK: anchor it below)";
   return "";
 }
 
