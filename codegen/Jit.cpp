@@ -29,7 +29,7 @@ namespace graphc {
 namespace {
 
 // Bumped whenever the generated code changes meaning, so old cache entries miss.
-constexpr const char* kCodegenVersion = "graphc-codegen-2";
+constexpr const char* kCodegenVersion = "graphc-codegen-3";
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -77,8 +77,8 @@ std::string printModule(const llvm::Module& m) {
 }
 
 std::unique_ptr<llvm::Module> buildVerifiedModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
-                                                 ModuleStats* stats) {
-  auto m = buildModule(ctx, g, target, stats);
+                                                 const CodegenOptions& options, ModuleStats* stats) {
+  auto m = buildModule(ctx, g, target, options, stats);
   std::string problems;
   llvm::raw_string_ostream os(problems);
   if (llvm::verifyModule(*m, &os)) throw Error(fmt::format("codegen produced invalid LLVM IR: {}", os.str()));
@@ -105,7 +105,7 @@ std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitO
   auto start = Clock::now();
   auto tm = createTargetMachine(target);
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  auto m = buildVerifiedModule(*ctx, g, target, &r.module);
+  auto m = buildVerifiedModule(*ctx, g, target, options.codegen, &r.module);
   setTargetAttributes(*m, *tm, target);
   // The key covers everything the object depends on; the file name is its hash.
   std::string key = fmt::format("{}\n{}\n{}\n{}\nLLVM {}\nO2\n", kCodegenVersion, target.triple, target.cpu,
@@ -171,10 +171,10 @@ const ProductKernels& compiledProductKernels(const Target& target) {
   return *address.toPtr<const ProductKernels*>();
 }
 
-std::string emitCode(const Graph& g, EmitKind kind, const Target& target) {
+std::string emitCode(const Graph& g, EmitKind kind, const Target& target, const CodegenOptions& options) {
   auto tm = createTargetMachine(target);
   llvm::LLVMContext ctx;
-  auto m = buildVerifiedModule(ctx, g, target, nullptr);
+  auto m = buildVerifiedModule(ctx, g, target, options, nullptr);
   setTargetAttributes(*m, *tm, target);
   if (kind == EmitKind::LlvmIr) return printModule(*m);
   optimize(*m, *tm);

@@ -22,6 +22,7 @@ struct JitOptions {
   std::string cacheDir;  // "" = the default (defaultCacheDir())
   bool useCache = true;
   Target target = hostTarget();  // must run on this CPU (runsOnHost)
+  CodegenOptions codegen;
 };
 
 struct CompileReport {
@@ -49,7 +50,8 @@ class CompiledGraph {
 enum class EmitKind { LlvmIr, OptimizedLlvmIr, Assembly, Object };
 // The generated code as text (or object bytes) for `graphc compile --emit`,
 // for any target LLVM knows.
-std::string emitCode(const Graph& g, EmitKind kind, const Target& target = hostTarget());
+std::string emitCode(const Graph& g, EmitKind kind, const Target& target = hostTarget(),
+                     const CodegenOptions& options = {});
 
 // $XDG_CACHE_HOME/graphc, else $HOME/.cache/graphc, else /tmp/graphc-cache.
 std::string defaultCacheDir();

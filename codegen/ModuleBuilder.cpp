@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "codegen/CallSequence.h"
 #include "codegen/KernelEmitter.h"
 #include "codegen/ProductEmitter.h"
 #include "graph/TextIR.h"
@@ -23,8 +24,9 @@ constexpr int64_t kParallelMinColumns = 64;
 
 class EntryBuilder {
  public:
-  EntryBuilder(llvm::Module& m, const Graph& g, const Target& target, ModuleStats& stats)
-      : m_(m), g_(g), target_(target), stats_(stats), b_(m.getContext()) {}
+  EntryBuilder(llvm::Module& m, const Graph& g, const Target& target, const CodegenOptions& options,
+               ModuleStats& stats)
+      : m_(m), g_(g), target_(target), options_(options), stats_(stats), b_(m.getContext()) {}
 
   void build() {
     llvm::LLVMContext& ctx = m_.getContext();
@@ -41,45 +43,56 @@ class EntryBuilder {
       }
       lower(g_.nodes[i]);
     }
+    std::vector<RolledRun> runs = emitCalls(b_, entry_, calls_, options_.reroll);
+    for (const RolledRun& r : runs) {
+      stats_.loops.push_back({r.repetitions, r.bodyCalls});
+      stats_.rolledCalls += int(r.repetitions * r.bodyCalls);
+    }
+    stats_.entryCalls = int(calls_.size());
     b_.CreateRetVoid();
   }
 
  private:
   llvm::Type* ptrTy() { return llvm::PointerType::getUnqual(m_.getContext()); }
-  llvm::Value* i64(int64_t v) { return b_.getInt64(uint64_t(v)); }
-  llvm::Value* i32(int64_t v) { return b_.getInt32(uint32_t(v)); }
+  llvm::Constant* i64(int64_t v) { return b_.getInt64(uint64_t(v)); }
+  llvm::Constant* i32(int64_t v) { return b_.getInt32(uint32_t(v)); }
 
   int64_t offsetOf(const Node& n) {
     auto it = n.attrs.find("offset");
     if (it == n.attrs.end()) throw Error(fmt::format("codegen: %{} has no arena offset; run the plan pass first", n.name));
     return attrInt(n.attrs, "offset");
   }
-  llvm::Value* buffer(const Node& n) {
-    return b_.CreateInBoundsGEP(b_.getInt8Ty(), entry_->getArg(0), i64(offsetOf(n)), n.name);
-  }
-  llvm::Value* buffer(ValueId v) { return buffer(g_.node(v)); }
+  CallArg buffer(const Node& n) { return CallArg::arena(offsetOf(n)); }
+  CallArg buffer(ValueId v) { return buffer(g_.node(v)); }
 
   llvm::FunctionCallee runtime(const char* name, std::vector<llvm::Type*> params) {
     auto* type = llvm::FunctionType::get(b_.getVoidTy(), params, false);
     return m_.getOrInsertFunction(name, type);
   }
-  void call(const char* name, std::vector<llvm::Value*> args) {
+  // Records a call to a runtime kernel (emitted by emitCalls, maybe in a loop).
+  void call(const char* name, std::vector<CallArg> args) {
     std::vector<llvm::Type*> types;
-    for (auto* a : args) types.push_back(a->getType());
-    b_.CreateCall(runtime(name, types), args);
+    for (const CallArg& a : args) types.push_back(a.kind == CallArg::Kind::Constant ? a.value->getType() : ptrTy());
+    llvm::FunctionCallee callee = runtime(name, types);
+    calls_.push_back({callee.getFunctionType(), callee.getCallee(), std::move(args)});
     ++stats_.runtimeCalls;
   }
-  // A private constant i64 array, for kernels that take a shape descriptor.
-  llvm::Value* desc(const std::vector<int64_t>& values) {
-    auto* type = llvm::ArrayType::get(b_.getInt64Ty(), values.size());
-    std::vector<llvm::Constant*> elems;
-    for (int64_t v : values) elems.push_back(b_.getInt64(uint64_t(v)));
-    return new llvm::GlobalVariable(m_, type, true, llvm::GlobalValue::PrivateLinkage,
-                                    llvm::ConstantArray::get(type, elems), "desc");
+  // A private constant i64 array, for kernels that take a shape descriptor;
+  // one global per distinct content, so the calls of every step pass the same one.
+  llvm::Constant* desc(const std::vector<int64_t>& values) {
+    auto& global = descs_[values];
+    if (!global) {
+      auto* type = llvm::ArrayType::get(b_.getInt64Ty(), values.size());
+      std::vector<llvm::Constant*> elems;
+      for (int64_t v : values) elems.push_back(b_.getInt64(uint64_t(v)));
+      global = new llvm::GlobalVariable(m_, type, true, llvm::GlobalValue::PrivateLinkage,
+                                        llvm::ConstantArray::get(type, elems), "desc");
+    }
+    return global;
   }
 
   // The target's micro-kernels for panels `width` wide (one table per width).
-  llvm::Value* products(int64_t width) {
+  llvm::Constant* products(int64_t width) {
     llvm::GlobalVariable* table = productKernelTable(m_, target_, width);
     if (productTables_.insert(width).second) {
       auto* init = llvm::cast<llvm::ConstantStruct>(table->getInitializer());
@@ -90,9 +103,14 @@ class EntryBuilder {
     return table;
   }
 
-  void stridedCopy(const char* kernel, llvm::Value* in, llvm::Value* out, const Shape& dims,
+  // The base element goes into the strided side's pointer, not the
+  // descriptor, so the copies of successive steps differ only in their
+  // arena offsets (and re-roll into a loop).
+  void stridedCopy(const char* kernel, CallArg in, CallArg out, const Shape& dims,
                    const std::vector<int64_t>& strides, int64_t base) {
-    std::vector<int64_t> d = {int64_t(dims.size()), base};
+    bool gather = std::string(kernel) == "graphc_rt_gather_strided";
+    (gather ? in : out).offset += base * 4;
+    std::vector<int64_t> d = {int64_t(dims.size()), 0};
     d.insert(d.end(), dims.begin(), dims.end());
     d.insert(d.end(), strides.begin(), strides.end());
     call(kernel, {in, out, desc(d)});
@@ -120,20 +138,15 @@ class EntryBuilder {
   }
 
   // A stack array of the kernel's pointers: its output, then its operands.
-  llvm::Value* pointerArray(const Node& fused) {
-    std::vector<llvm::Value*> pointers = {buffer(fused)};
-    for (ValueId o : fused.operands) pointers.push_back(buffer(o));
-    llvm::IRBuilder<> atEntry(&entry_->getEntryBlock(), entry_->getEntryBlock().begin());
-    auto* argsType = llvm::ArrayType::get(ptrTy(), pointers.size());
-    llvm::Value* args = atEntry.CreateAlloca(argsType, nullptr, fused.name + ".args");
-    for (size_t i = 0; i < pointers.size(); ++i)
-      b_.CreateStore(pointers[i], b_.CreateConstInBoundsGEP2_64(argsType, args, 0, i));
-    return args;
+  CallArg pointerArray(const Node& fused) {
+    std::vector<int64_t> offsets = {offsetOf(fused)};
+    for (ValueId o : fused.operands) offsets.push_back(offsetOf(g_.node(o)));
+    return CallArg::pointers(std::move(offsets));
   }
 
   void lowerWithEpilogue(const Node& product, const Node& fused) {
     llvm::Function* epilogue = columnRangeKernel(fused);
-    llvm::Value* args = pointerArray(fused);
+    CallArg args = pointerArray(fused);
     bool ta = attrInt(product.attrs, "transpose_a", 0) != 0;
     const TensorType& lhs = g_.type(product.operands[0]);
     call("graphc_rt_packed_matmul_epilogue",
@@ -176,9 +189,9 @@ class EntryBuilder {
           std::string name = fmt::format("fused_{}", kernels_.size());
           it = kernels_.emplace(key, emitFusedKernel(m_, *n.body, name)).first;
         }
-        std::vector<llvm::Value*> args = {buffer(n)};
+        std::vector<CallArg> args = {buffer(n)};
         for (size_t k = 0; k < n.operands.size(); ++k) args.push_back(in(k));
-        b_.CreateCall(it->second, args);
+        calls_.push_back({it->second->getFunctionType(), it->second, std::move(args)});
         ++stats_.fusedKernels;
         return;
       }
@@ -322,7 +335,10 @@ class EntryBuilder {
   llvm::Module& m_;
   const Graph& g_;
   const Target& target_;
+  const CodegenOptions& options_;
   ModuleStats& stats_;
+  std::vector<EntryCall> calls_;  // the entry's calls, in order, before re-rolling
+  std::map<std::vector<int64_t>, llvm::GlobalVariable*> descs_;
   std::set<int64_t> productTables_;  // panel widths whose micro-kernels are emitted
   llvm::IRBuilder<> b_;
   llvm::Function* entry_ = nullptr;
@@ -336,10 +352,10 @@ class EntryBuilder {
 }  // namespace
 
 std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
-                                          ModuleStats* stats) {
+                                          const CodegenOptions& options, ModuleStats* stats) {
   auto m = std::make_unique<llvm::Module>("graphc." + g.name, ctx);
   ModuleStats local;
-  EntryBuilder eb(*m, g, target, stats ? *stats : local);
+  EntryBuilder eb(*m, g, target, options, stats ? *stats : local);
   eb.build();
   if (stats) stats->uniqueKernels = eb.uniqueKernels();
   return m;

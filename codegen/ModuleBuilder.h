@@ -6,6 +6,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <memory>
+#include <vector>
 
 #include "codegen/Target.h"
 #include "graph/Graph.h"
@@ -20,12 +21,24 @@ struct ModuleStats {
   int runtimeCalls = 0;    // calls to runtime kernels (matmul, gather, ...)
   int epilogues = 0;       // fused kernels run as a product's epilogue
   int tileKernels = 0;     // generated product micro-kernels (one per tile height and panel width)
+  int entryCalls = 0;      // calls the entry makes, counted flat
+  int rolledCalls = 0;     // of those, the ones inside re-rolled loops
+  struct Loop {
+    int64_t repetitions, bodyCalls;
+  };
+  std::vector<Loop> loops;  // the re-rolled runs, in order
+};
+
+struct CodegenOptions {
+  // Runs of repeated per-step calls become loops in the entry function
+  // (codegen/CallSequence.h); false keeps one call per node (--no-reroll).
+  bool reroll = true;
 };
 
 // Requires the "fuse" and "plan" passes to have run (every value has an
 // "offset"; no bare elementwise op is left). Throws graphc::Error otherwise.
 // Products use micro-kernels generated for `target` (codegen/ProductEmitter.h).
 std::unique_ptr<llvm::Module> buildModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
-                                          ModuleStats* stats = nullptr);
+                                          const CodegenOptions& options = {}, ModuleStats* stats = nullptr);
 
 }  // namespace graphc

@@ -77,6 +77,16 @@ void Graph::replaceAllUses(ValueId from, ValueId to) {
     if (u.value == from) u.value = to;
 }
 
+void Graph::replaceUses(const std::vector<std::pair<ValueId, ValueId>>& fromTo) {
+  std::vector<ValueId> to(nodes.size());
+  for (size_t i = 0; i < to.size(); ++i) to[i] = ValueId(i);
+  for (auto [f, t] : fromTo) to[size_t(f)] = t;
+  for (auto& n : nodes)
+    for (auto& o : n.operands) o = to[size_t(o)];
+  for (auto& o : outputs) o.value = to[size_t(o.value)];
+  for (auto& u : updates) u.value = to[size_t(u.value)];
+}
+
 void Graph::reorder(const std::vector<ValueId>& order) {
   std::vector<ValueId> remap(nodes.size(), -1);
   for (size_t i = 0; i < order.size(); ++i) remap[size_t(order[i])] = ValueId(i);

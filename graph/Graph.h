@@ -76,6 +76,9 @@ class Graph {
 
   // Points every operand, output and update value that uses `from` at `to`.
   void replaceAllUses(ValueId from, ValueId to);
+  // Many replacements in one walk over the graph (each `from` by its `to`;
+  // a `to` is not itself replaced).
+  void replaceUses(const std::vector<std::pair<ValueId, ValueId>>& fromTo);
   // Keeps the nodes with keep[i] and renumbers every reference. Kept nodes
   // must not use dropped ones.
   void compact(const std::vector<bool>& keep);

@@ -121,11 +121,16 @@ ValueId identityOperand(const Graph& g, const Node& n) {
 
 bool foldConstants(Graph& g) {
   bool changed = false;
+  // Uses of a removed identity are redirected as the walk reaches them (one
+  // pass over the graph, not one per identity).
+  std::vector<ValueId> replacement(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
+    replacement[i] = ValueId(i);
     Node& n = g.nodes[i];
+    for (ValueId& o : n.operands) o = replacement[size_t(o)];
     if (n.op == OpKind::Constant || !hasTrait(n.op, kPure)) continue;
     if (ValueId id = identityOperand(g, n); id >= 0) {
-      g.replaceAllUses(ValueId(i), id);
+      replacement[i] = id;
       changed = true;
       continue;
     }
@@ -157,6 +162,8 @@ bool foldConstants(Graph& g) {
       changed = true;
     }
   }
+  for (auto& o : g.outputs) o.value = replacement[size_t(o.value)];
+  for (auto& u : g.updates) u.value = replacement[size_t(u.value)];
   return changed;
 }
 

@@ -89,6 +89,21 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
       for (size_t k = 0; k < n.operands.size(); ++k) {
         ValueId o = n.operands[k];
         bool repeated = std::find(n.operands.begin(), n.operands.begin() + long(k), o) != n.operands.begin() + long(k);
+        // A reshape is the same bytes as its operand: host the operand (each
+        // step's token column, copied out of X, straight into the sequence of
+        // all of them that the embedding gradient reads).
+        if (!repeated && g.nodes[size_t(o)].op == OpKind::Reshape && isView[size_t(o)] &&
+            parent[size_t(o)].delta == 0) {
+          ValueId src = parent[size_t(o)].root;
+          bool sole = std::count(n.operands.begin(), n.operands.end(), o) == 1;
+          if (sole && !isLeaf(g.node(src).op) && !isView[size_t(src)] && !hosted[size_t(src)] && !isHost[size_t(src)]) {
+            parent[size_t(src)] = {ValueId(i), position};
+            hosted[size_t(src)] = 1;
+            isHost[i] = 1;
+            position += g.type(o).numElements() * 4;
+            continue;
+          }
+        }
         if (!isLeaf(g.node(o).op) && !isView[size_t(o)] && !hosted[size_t(o)] && !isHost[size_t(o)] && !repeated) {
           parent[size_t(o)] = {ValueId(i), position};
           hosted[size_t(o)] = 1;
@@ -121,38 +136,53 @@ bool planMemory(Graph& g) {
     r.first = std::min(r.first, ranges[i].first);
     r.second = std::max(r.second, ranges[i].second);
   }
-  std::map<int64_t, int64_t> freeBlocks;  // offset -> size, coalesced
+  // offset -> (size, when it was last freed), coalesced. Among the best fits
+  // the most recently freed block wins: in the steady state of the unrolled
+  // steps, step t+1's temporary then takes the block step t's just gave back,
+  // so per-step buffers sit at offsets that advance by a fixed stride and the
+  // entry's calls re-roll into loops (codegen/CallSequence.h).
+  struct FreeBlock {
+    int64_t size, freedAt;
+  };
+  std::map<int64_t, FreeBlock> freeBlocks;
+  int64_t releases = 0;
   std::multimap<int64_t, size_t> releaseAt;  // last use -> value
   int64_t top = 0;
   std::vector<int64_t> offset(g.size(), 0);
 
   auto release = [&](int64_t off, int64_t size) {
-    auto [it, _] = freeBlocks.emplace(off, size);
+    auto [it, _] = freeBlocks.emplace(off, FreeBlock{size, ++releases});
     auto next = std::next(it);
-    if (next != freeBlocks.end() && it->first + it->second == next->first) {
-      it->second += next->second;
+    if (next != freeBlocks.end() && it->first + it->second.size == next->first) {
+      it->second.size += next->second.size;
       freeBlocks.erase(next);
     }
     if (it != freeBlocks.begin()) {
       auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
+      if (prev->first + prev->second.size == it->first) {
+        prev->second.size += it->second.size;
+        prev->second.freedAt = releases;
         freeBlocks.erase(it);
       }
     }
   };
   auto allocate = [&](int64_t size) {
     auto best = freeBlocks.end();
-    for (auto it = freeBlocks.begin(); it != freeBlocks.end(); ++it)
-      if (it->second >= size && (best == freeBlocks.end() || it->second < best->second)) best = it;
+    for (auto it = freeBlocks.begin(); it != freeBlocks.end(); ++it) {
+      if (it->second.size < size) continue;
+      if (best == freeBlocks.end() || it->second.size < best->second.size ||
+          (it->second.size == best->second.size && it->second.freedAt > best->second.freedAt))
+        best = it;
+    }
     if (best == freeBlocks.end()) {
       int64_t off = top;
       top += size;
       return off;
     }
-    int64_t off = best->first, remaining = best->second - size;
+    int64_t off = best->first, remaining = best->second.size - size;
+    int64_t freedAt = best->second.freedAt;
     freeBlocks.erase(best);
-    if (remaining > 0) freeBlocks.emplace(off + size, remaining);
+    if (remaining > 0) freeBlocks.emplace(off + size, FreeBlock{remaining, freedAt});
     return off;
   };
 

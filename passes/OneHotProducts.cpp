@@ -15,6 +15,7 @@ namespace graphc {
 bool oneHotProductsToGathers(Graph& g) {
   bool changed = false;
   size_t count = g.size();  // nodes appended below are gathers, not products
+  std::vector<std::pair<ValueId, ValueId>> replaced;  // applied in one pass at the end
   for (size_t i = 0; i < count; ++i) {
     const Node& n = g.nodes[i];
     if (n.op != OpKind::MatMul || attrInt(n.attrs, "transpose_b", 0) != 0) continue;
@@ -25,10 +26,11 @@ bool oneHotProductsToGathers(Graph& g) {
     Value indices = b.wrap(lhs.operands[0]), rhs = b.wrap(n.operands[1]);
     int64_t depth = attrInt(lhs.attrs, "depth");
     Value rows = ta ? scatterAdd(rhs, indices, depth, true) : gather(rhs, indices, true);
-    g.replaceAllUses(ValueId(i), rows.id());
+    replaced.emplace_back(ValueId(i), rows.id());
     changed = true;
   }
   if (changed) {
+    g.replaceUses(replaced);
     g.topologicalSort();
     eliminateDeadCode(g);
   }

@@ -33,6 +33,7 @@ struct EngineOptions {
   std::string cacheDir;     // JIT object cache ("" = the default under the user's cache directory)
   bool useCache = true;
   std::string targetCpu = "host";  // what the JIT generates code for (must run on this CPU)
+  bool reroll = true;              // per-step calls as loops (codegen/CallSequence.h)
 };
 
 // kind: "jit" (compiled, the default) or "interp" (the reference

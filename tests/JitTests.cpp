@@ -378,3 +378,59 @@ TEST_CASE("pipeline: graphc compile's one pipeline string builds exactly the gra
   CHECK(fullPipelineFor(pipeline).find(fmt::format("pack-weights{{panel-width={}}}", hostTarget().panelWidth())) !=
         std::string::npos);
 }
+
+TEST_CASE("reroll: the steps run as loops and give the flat form's results bit for bit") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 4000);
+  struct Case {
+    const char* model;
+    int64_t hidden, layers;
+  };
+  for (Case k : {Case{"rnn-scratch", 48, 1}, Case{"gru", 32, 1}, Case{"lstm", 32, 1}, Case{"lstm", 24, 2},
+                 Case{"rnn", 32, 2}}) {
+    INFO(std::string(k.model) << " with " << k.layers << " layer(s)");
+    TrainOptions o;
+    o.model = ModelConfig{6, 12, k.hidden, corpus.vocab.size(), k.layers};
+    o.engineOptions.cacheDir = testCacheDir();
+    TrainOptions flat = o;
+    flat.engineOptions.reroll = false;
+    Trainer rolled(findModel(k.model), o, corpus), unrolled(findModel(k.model), flat, corpus);
+    const auto* jit = dynamic_cast<const JitEngine*>(&rolled.engine());
+    REQUIRE(jit != nullptr);
+    const ModuleStats& stats = jit->report().module;
+    CHECK(stats.loops.size() >= 2);  // the forward and the backward recurrence at least
+    CHECK(stats.rolledCalls >= 2 * (o.model.numSteps - 1));  // a call per step, each way, at least
+    CHECK(dynamic_cast<const JitEngine*>(&unrolled.engine())->report().module.loops.empty());
+    std::vector<double> a, b;
+    rolled.onStep = [&](double loss) { a.push_back(loss); };
+    unrolled.onStep = [&](double loss) { b.push_back(loss); };
+    for (int epoch = 0; epoch < 2; ++epoch) {  // several steps, the state carried between them
+      rolled.trainEpoch();
+      unrolled.trainEpoch();
+    }
+    REQUIRE(a.size() >= 4);
+    CHECK(a == b);
+    TensorMap pa = rolled.params(), pb = unrolled.params();
+    for (const auto& [name, t] : pa) CHECK(t.f32Vector() == pb.at(name).f32Vector());
+  }
+}
+
+TEST_CASE("reroll: --emit llvm shows the loop, and the entry stays small as the sequence grows") {
+  auto entryCalls = [](int64_t steps, bool reroll) {
+    ModelConfig c{4, steps, 16, 28, 1};
+    Graph planned = planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+    std::string ir = emitCode(planned, EmitKind::LlvmIr, hostTarget(), CodegenOptions{reroll});
+    std::string entry = ir.substr(ir.find("define void @graphc_entry"));
+    entry = entry.substr(0, entry.find("\n}\n"));
+    size_t calls = 0;
+    for (size_t at = entry.find("call void"); at != std::string::npos; at = entry.find("call void", at + 1)) ++calls;
+    return std::make_pair(calls, entry);
+  };
+  auto [short1, shortIr] = entryCalls(20, true);
+  auto [long1, longIr] = entryCalls(200, true);
+  auto [longFlat, flatIr] = entryCalls(200, false);
+  CHECK(longIr.find("steps:") != std::string::npos);  // the loop's block
+  CHECK(longIr.find("llvm.loop") != std::string::npos);
+  CHECK(flatIr.find("steps:") == std::string::npos);
+  CHECK(long1 <= short1 + 8);   // ten times the steps, about the same calls
+  CHECK(longFlat > 5 * long1);  // flat, the calls grow with the steps
+}

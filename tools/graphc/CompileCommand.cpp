@@ -27,6 +27,7 @@ struct CompileOptions {
   std::string emit = "ir";
   std::string passes;  // "": what `graphc train` runs (runtime/Pipeline.h)
   std::string targetCpu = "host";
+  bool noReroll = false;
   std::vector<std::string> printBefore, printAfter;
   bool timePasses = false;
   bool stats = false;
@@ -56,19 +57,20 @@ void runCompile(CompileOptions o) {
   // Machine code needs fused kernels and arena offsets.
   if (o.emit != "ir" && !planned) g = lowerGraph(std::move(g), pipeline.target);
   const Target& target = pipeline.target;
+  CodegenOptions codegen{!o.noReroll};
   if (o.emit == "ir") writeOutput(o.output, printGraph(g));
-  else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr, target));
-  else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr, target));
-  else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly, target));
+  else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr, target, codegen));
+  else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr, target, codegen));
+  else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly, target, codegen));
   else {
     if (o.output == "-") throw Error("--emit obj: pass -o FILE (object code is not written to a terminal)");
-    writeOutput(o.output, emitCode(g, EmitKind::Object, target));
+    writeOutput(o.output, emitCode(g, EmitKind::Object, target, codegen));
   }
   if (o.stats) {
     CompileReport report;
     // Compiling (and timing) needs code that runs here; for another CPU the stats are the graph's.
     if (g.attrs.count("arena_bytes") && runsOnHost(target))
-      CompiledGraph::compile(g, {o.cacheDir, true, target}, &report);
+      CompiledGraph::compile(g, {o.cacheDir, true, target, codegen}, &report);
     std::cerr << "target: " << target.describe() << "\n";
     std::cerr << statsText(g, pm.timings(), report);
   }
@@ -107,6 +109,8 @@ void addCompileCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--print-before", o->printBefore, "Print the IR to stderr before this pass (or 'all')");
   cmd->add_option("--print-after", o->printAfter, "Print the IR to stderr after this pass (or 'all')");
+  cmd->add_flag("--no-reroll", o->noReroll,
+                "Keep one call per node in the entry function (no loops over the time steps), for comparison");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");
   cmd->add_flag("--stats", o->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   cmd->add_option("--cache-dir", o->cacheDir, "Compiled-object cache for --stats (default: ~/.cache/graphc)");

@@ -104,6 +104,11 @@ std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, con
                      r.module.epilogues);
   out += fmt::format("  product kernels     {} generated micro-kernels (one per tile height and panel width)\n",
                      r.module.tileKernels);
+  std::string loops;
+  for (const auto& l : r.module.loops) loops += fmt::format("{}{}x{}", loops.empty() ? "" : ", ", l.repetitions, l.bodyCalls);
+  out += fmt::format("  entry calls         {} ({} in {} re-rolled loop{}{}{})\n", r.module.entryCalls,
+                     r.module.rolledCalls, r.module.loops.size(), r.module.loops.size() == 1 ? "" : "s",
+                     loops.empty() ? "" : ": repetitions x body calls ", loops);
   if (g.attrs.count("arena_bytes"))
     out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attrInt(g.attrs, "arena_bytes"),
                        double(attrInt(g.attrs, "arena_bytes")) / (1 << 20));
