@@ -2,7 +2,7 @@
 //
 //   graph @name {
 //     %X = input : i32[32,35]
-//     %W = param {init = "normal", std = 0.01} : f32[28,512]
+//     %W = param {init = "normal", scale = 0.01} : f32[28,512]
 //     %0 = matmul(%a, %W) {transpose_b = 1} : f32[32,512]
 //     output "loss" = %9
 //     update %H = %7

@@ -3,7 +3,7 @@
 //
 //   nn::Dense out = nn::Dense::create(b, "out", H, V);
 //   nn::LSTMCell cell = nn::LSTMCell::create(b, "lstm0", V, H);
-//   nn::State s = nn::zeroStateFor(b, cell, "lstm0", batch);   // state nodes h, c
+//   nn::State s = nn::stateFor(b, cell, "lstm0", batch);   // state nodes h, c
 //   auto [ys, last] = nn::unroll(cell, xs, s);
 //
 // Parameter initializers follow Flax's defaults: lecun_normal kernels,

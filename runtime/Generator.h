@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "models/Model.h"
+#include "graph/ModelInterface.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "graph/Graph.h"
-#include "models/Model.h"
+#include "graph/ModelInterface.h"
 #include "passes/TrainingStep.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"

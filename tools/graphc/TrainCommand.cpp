@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "codegen/ThreadPool.h"
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
+#include "runtime/Threads.h"
 #include "runtime/Trainer.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
@@ -49,14 +49,14 @@ std::string formatDuration(double s) {
 
 void runTrain(TrainFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
-  int cores = usableCpus();
+  int cores = runtime::usableCpus();
   if (f.threads > cores) {
     // The threads spin between a step's products; more of them than CPUs fight over them.
     std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} CPUs this process may use; using {}\n",
                              f.threads, cores, cores);
     f.threads = cores;
   }
-  setKernelThreads(f.threads);
+  runtime::setThreads(f.threads);
   const ModelDef& model = findModel(f.model);
   if (f.config.hidden == 0) f.config.hidden = model.defaultHidden;
   validate(f.optimizer);
@@ -139,7 +139,7 @@ void runTrain(TrainFlags f) {
                         {"engine", f.engine},
                         {"perplexity", last.perplexity},
                         {"tokens_per_sec", tokensPerSec},
-                        {"threads", requestedKernelThreads()},
+                        {"threads", runtime::threads()},
                         {"epochs", f.epochs},
                         {"steps", last.steps},
                         {"seconds", last.seconds},
