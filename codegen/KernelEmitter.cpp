@@ -6,6 +6,7 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include "codegen/MathEmitter.h"
+#include "graph/Fusability.h"
 #include "graph/KernelShape.h"
 
 namespace graphc {
@@ -239,9 +240,20 @@ llvm::Function* createKernelFunction(llvm::Module& m, const std::string& name, s
   return f;
 }
 
+// The verifier's and the fuse pass's rule (graph/Fusability.h), checked again
+// before emitting, so a hand-written body codegen cannot index fails here
+// with the same reason instead of producing wrong code.
+void checkBody(const Graph& body, const std::string& name) {
+  const Shape& shape = body.type(body.outputs[0].value).shape;
+  for (const Node& n : body.nodes)
+    if (auto why = kernelMemberRefusal(body, n, shape))
+      throw Error(fmt::format("codegen: kernel {}: %{} cannot be in a fused body: {}", name, n.name, *why));
+}
+
 }  // namespace
 
 llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::string& name) {
+  checkBody(body, name);
   llvm::Function* f = createKernelFunction(m, name, inputCount(body) + 1, 0, llvm::Function::InternalLinkage);
   f->addFnAttr(llvm::Attribute::NoInline);  // one copy, called from the entry at every time step
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "entry", f));
@@ -252,6 +264,7 @@ llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::s
 }
 
 llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name) {
+  checkBody(body, name);
   llvm::LLVMContext& ctx = m.getContext();
   size_t pointers = inputCount(body) + 1;
   // The loops, with noalias pointers so they vectorize; inlined into the wrapper.

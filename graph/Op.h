@@ -12,10 +12,32 @@ enum OpTrait : unsigned {
   kElementwise = 1u << 2,  // output[i] depends only on operands[i]; same shapes
   kCommutative = 1u << 3,  // binary and order-free
   kReduction = 1u << 4,    // reduces over an `axes` attribute
+  kBound = 1u << 5,        // bound by the executor: the graph's signature (input, param, state)
 };
 
+// What an op may be inside a fused kernel (graph/Fusability.h has the rule).
+enum FusionClass {
+  FuseNever,        // runs on its own
+  FuseElementwise,  // an op of a kernel's body
+  FuseEdge,         // copied into every kernel that reads it (constants, broadcasts)
+  FuseRowGather,    // a gather with zero_out_of_range: reads table rows in the loop
+};
+
+// What codegen makes of an op outside a kernel.
+enum class LoweringKind {
+  Leaf,           // copied into the arena by the executor
+  Fill,           // a constant: the runtime's fill
+  InKernel,       // only inside a fused kernel (bare after `fuse` is an error)
+  Kernel,         // a fused kernel: a generated loop function
+  Product,        // a matrix product: generated micro-kernels (codegen/ProductEmitter.h)
+  RuntimeKernel,  // a runtime kernel called by name (codegen/RuntimeKernels.def)
+  View,           // bytes of its operand when the planner can, else a strided copy
+  Copy,           // a strided copy
+};
+using Lower = LoweringKind;
+
 enum class OpKind {
-#define GRAPHC_OP(Enum, Name, Arity, Traits) Enum,
+#define GRAPHC_OP(Enum, Name, Arity, Traits, Fusion, Lowering) Enum,
 #include "graph/Op.def"
 #undef GRAPHC_OP
 };
@@ -23,7 +45,12 @@ enum class OpKind {
 std::string_view opName(OpKind k);
 int opArity(OpKind k);  // -1: variadic
 unsigned opTraits(OpKind k);
+FusionClass opFusion(OpKind k);
+LoweringKind opLowering(OpKind k);
 inline bool hasTrait(OpKind k, OpTrait t) { return (opTraits(k) & t) != 0; }
+// An input, param or state: its bytes are written by the executor, so no pass
+// may alias or fuse it.
+inline bool isSignature(OpKind k) { return hasTrait(k, kBound); }
 std::optional<OpKind> opFromName(std::string_view name);
 
 }  // namespace graphc

@@ -1,6 +1,8 @@
 // graph/Verifier.cpp — structural and type checks over a whole graph.
 #include "graph/Verifier.h"
 
+#include "graph/Fusability.h"
+
 #include <fmt/format.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,15 +32,17 @@ void verifyFusedBody(const Graph& g, const Node& n, Fail fail) {
         fail(fmt::format("body input %{} is {}, but operand {} is {}", b.name, str(b.type), inputs,
                          str(g.type(n.operands[inputs]))));
       ++inputs;
-    } else if (b.op == OpKind::Gather) {
-      // Kernels read a gather's table and indices directly and cannot report a bad index.
-      if (attrInt(b.attrs, "zero_out_of_range", 0) == 0)
-        fail("a gather in a fused body needs zero_out_of_range = 1 (a kernel cannot report a bad index)");
-      for (ValueId o : b.operands)
-        if (body.node(o).op != OpKind::Input) fail(fmt::format("a fused gather reads body inputs, not %{}", body.node(o).name));
-    } else if (!hasTrait(b.op, kElementwise) && b.op != OpKind::Broadcast && b.op != OpKind::Constant) {
-      fail(fmt::format("a fused body may hold elementwise ops, broadcasts, constants and row gathers, not '{}'",
-                       opName(b.op)));
+    } else {
+      // Broadcasts and gathers are indexed from memory by the loop: their operands are body inputs
+      // (or, for a broadcast, a constant the kernel splats).
+      if (b.op == OpKind::Broadcast || b.op == OpKind::Gather)
+        for (ValueId o : b.operands) {
+          OpKind k = body.node(o).op;
+          if (k != OpKind::Input && !(b.op == OpKind::Broadcast && k == OpKind::Constant))
+            fail(fmt::format("a fused {} reads body inputs, not %{}", opName(b.op), body.node(o).name));
+        }
+      if (auto why = kernelMemberRefusal(body, b, n.type.shape))
+        fail(fmt::format("%{} cannot be in a fused body: {}", b.name, *why));
     }
   }
   if (inputs != n.operands.size()) fail(fmt::format("body has {} inputs for {} operands", inputs, n.operands.size()));

@@ -10,7 +10,7 @@ bool eliminateDeadCode(Graph& g) {
   for (const auto& u : g.updates) live[size_t(u.value)] = live[size_t(u.target)] = true;
   for (size_t i = g.size(); i-- > 0;) {
     const Node& n = g.nodes[i];
-    if (n.op == OpKind::Input || n.op == OpKind::Param || n.op == OpKind::State) live[i] = true;
+    if (isSignature(n.op)) live[i] = true;
     if (!live[i]) continue;
     for (ValueId o : n.operands) live[size_t(o)] = true;
   }

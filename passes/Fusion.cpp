@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "graph/Fusability.h"
 #include "graph/KernelShape.h"
 #include "passes/Passes.h"
 
@@ -60,22 +61,13 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
   const Node& p = g.node(producer);
   if (groupSize >= options.maxOpsPerKernel) return fmt::format("the kernel already has {} ops", groupSize);
   if (p.op == OpKind::Constant) return std::nullopt;  // copied into each kernel that reads it
-  if (p.op == OpKind::Input || p.op == OpKind::Param || p.op == OpKind::State || p.op == OpKind::Fused)
-    return fmt::format("'{}' is read from memory", opName(p.op));
-  bool rowGather = p.op == OpKind::Gather && attrInt(p.attrs, "zero_out_of_range", 0) != 0 &&
-                   g.type(p.operands[1]).rank() == 1;
-  if (p.op == OpKind::Gather && !rowGather)
-    return std::string("a gather that reports bad indices (no zero_out_of_range) runs on its own");
-  if (!hasTrait(p.op, kElementwise) && p.op != OpKind::Broadcast && !rowGather)
-    return fmt::format("'{}' is not elementwise", opName(p.op));
+  if (isSignature(p.op) || p.op == OpKind::Fused) return fmt::format("'{}' is read from memory", opName(p.op));
   if (p.type.shape != shape) return fmt::format("its shape {} differs from the kernel's {}", str(p.type.shape), str(shape));
-  if (p.op == OpKind::Broadcast) {
-    // Indexing the smaller operand is free, so each kernel takes its own copy
-    // of the broadcast, whoever else reads it.
-    std::string why;
-    if (!classifyBroadcast(g.type(p.operands[0]).shape, shape, &why)) return why;
-    return std::nullopt;
-  }
+  // The one rule the verifier and codegen also use (graph/Fusability.h).
+  if (auto why = kernelMemberRefusal(g, p, shape)) return why;
+  // Indexing a broadcast's smaller operand is free, so each kernel takes its
+  // own copy of the broadcast, whoever else reads it.
+  if (p.op == OpKind::Broadcast) return std::nullopt;
   for (ValueId u : users[size_t(producer)])
     if (u < 0 || !inGroup[size_t(u)])
       return u < 0 ? std::string("it is a graph output") : fmt::format("it is also used by %{}", g.node(u).name);

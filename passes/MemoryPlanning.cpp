@@ -14,7 +14,6 @@ int64_t bufferBytes(const TensorType& t) {
 
 namespace {
 
-bool isLeaf(OpKind op) { return op == OpKind::Input || op == OpKind::Param || op == OpKind::State; }
 
 }  // namespace
 
@@ -22,7 +21,7 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
   const int64_t end = int64_t(g.size());
   std::vector<std::pair<int64_t, int64_t>> ranges(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
-    bool leaf = isLeaf(g.nodes[i].op);
+    bool leaf = isSignature(g.nodes[i].op);
     // Leaves hold their whole run: the executor copies them in before it and
     // may keep resident ones (params during generation) across runs.
     ranges[i] = {leaf ? 0 : int64_t(i), leaf ? end : int64_t(i)};
@@ -73,7 +72,7 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
       // rewrites leaves with the updates after a run, and outputs are read then.
       ValueId src = n.operands[0];
       std::optional<int64_t> delta = n.op == OpKind::Reshape ? std::optional<int64_t>(0) : contiguousSliceOffset(g, n);
-      if (delta && !isLeaf(g.node(src).op)) {
+      if (delta && !isSignature(g.node(src).op)) {
         parent[i] = {src, *delta};
         isView[i] = 1;
       }
@@ -96,7 +95,7 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
             parent[size_t(o)].delta == 0) {
           ValueId src = parent[size_t(o)].root;
           bool sole = std::count(n.operands.begin(), n.operands.end(), o) == 1;
-          if (sole && !isLeaf(g.node(src).op) && !isView[size_t(src)] && !hosted[size_t(src)] && !isHost[size_t(src)]) {
+          if (sole && !isSignature(g.node(src).op) && !isView[size_t(src)] && !hosted[size_t(src)] && !isHost[size_t(src)]) {
             parent[size_t(src)] = {ValueId(i), position};
             hosted[size_t(src)] = 1;
             isHost[i] = 1;
@@ -104,7 +103,7 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
             continue;
           }
         }
-        if (!isLeaf(g.node(o).op) && !isView[size_t(o)] && !hosted[size_t(o)] && !isHost[size_t(o)] && !repeated) {
+        if (!isSignature(g.node(o).op) && !isView[size_t(o)] && !hosted[size_t(o)] && !isHost[size_t(o)] && !repeated) {
           parent[size_t(o)] = {ValueId(i), position};
           hosted[size_t(o)] = 1;
           isHost[i] = 1;

@@ -413,7 +413,7 @@ TensorMap Interpreter::run(TensorMap& vars) {
   std::vector<const Tensor*> ptrs(g_.size(), nullptr);
   for (size_t i = 0; i < g_.size(); ++i) {
     const Node& n = g_.nodes[i];
-    if (n.op == OpKind::Input || n.op == OpKind::Param || n.op == OpKind::State) {
+    if (isSignature(n.op)) {
       auto it = vars.find(n.name);
       if (it == vars.end()) throw Error(fmt::format("no value bound for {} %{}", opName(n.op), n.name));
       if (it->second.type() != n.type)

@@ -29,7 +29,7 @@ JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(lower
   madvise(arena_, bytes, MADV_HUGEPAGE);  // a hint: without transparent huge pages it changes nothing
   std::memset(arena_, 0, size_t(arenaBytes_));
   for (const Node& n : planned_.nodes)
-    if (n.op == OpKind::Input || n.op == OpKind::Param || n.op == OpKind::State)
+    if (isSignature(n.op))
       leaves_.push_back({n.name, n.type, attrInt(n.attrs, "offset")});
   for (const auto& o : planned_.outputs)
     outputs_.push_back({o.name, planned_.type(o.value), attrInt(planned_.node(o.value).attrs, "offset")});

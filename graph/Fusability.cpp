@@ -1,0 +1,34 @@
+// graph/Fusability.cpp — see Fusability.h.
+#include "graph/Fusability.h"
+
+#include <fmt/format.h>
+
+namespace graphc {
+
+std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape) {
+  if (n.op == OpKind::Input && n.operands.empty() && n.name.rfind("arg", 0) == 0) return std::nullopt;  // a body input
+  switch (opFusion(n.op)) {
+    case FuseNever: return fmt::format("'{}' is not elementwise", opName(n.op));
+    case FuseElementwise:
+      if (n.type.shape != kernelShape)
+        return fmt::format("its shape {} differs from the kernel's {}", str(n.type.shape), str(kernelShape));
+      return std::nullopt;
+    case FuseEdge: {
+      if (n.op != OpKind::Broadcast) return std::nullopt;  // a constant: a splat value
+      std::string why;
+      if (!classifyBroadcast(g.type(n.operands[0]).shape, n.type.shape, &why)) return why;
+      return std::nullopt;
+    }
+    case FuseRowGather:
+      // A kernel cannot report a bad index: it reads zeros instead, so only
+      // a gather that means zeros may be fused; its indices are one per row.
+      if (attrInt(n.attrs, "zero_out_of_range", 0) == 0)
+        return std::string("a gather that reports bad indices (no zero_out_of_range) runs on its own");
+      if (g.type(n.operands[1]).rank() != 1 || n.type.rank() != 2 || n.type.shape != kernelShape)
+        return std::string("only a row gather (1-d indices, 2-d rows of the kernel's shape) is fused");
+      return std::nullopt;
+  }
+  return std::string("unknown fusion class");
+}
+
+}  // namespace graphc

@@ -1,0 +1,23 @@
+// graph/Fusability.h — the one rule for what may stand in a fused kernel.
+// The verifier checks fused bodies with it, the `fuse` pass asks it before
+// absorbing a producer, and codegen asks it before emitting a body, so the
+// three cannot disagree (a body the verifier accepts is one codegen emits).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "graph/Graph.h"
+#include "graph/KernelShape.h"
+
+namespace graphc {
+
+// Why node `n` of graph `g` (a fused body, or the graph a kernel is being
+// formed in) cannot be part of a kernel whose output is `kernelShape`, or
+// nullopt when it can. Body inputs are always allowed; the rest follows the
+// op's fusion class in Op.def: elementwise ops over the kernel's shape,
+// constants, broadcasts whose operand the loop can index (scalar, row,
+// column or full), row gathers that read zeros for bad indices.
+std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape);
+
+}  // namespace graphc
