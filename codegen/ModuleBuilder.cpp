@@ -12,6 +12,7 @@
 #include "codegen/CallSequence.h"
 #include "codegen/KernelEmitter.h"
 #include "codegen/ProductEmitter.h"
+#include "codegen/RuntimeKernels.h"
 #include "graph/TextIR.h"
 
 namespace graphc {
@@ -69,10 +70,23 @@ class EntryBuilder {
     auto* type = llvm::FunctionType::get(b_.getVoidTy(), params, false);
     return m_.getOrInsertFunction(name, type);
   }
-  // Records a call to a runtime kernel (emitted by emitCalls, maybe in a loop).
+  // Records a call to a runtime kernel (emitted by emitCalls, maybe in a
+  // loop). The kernel's type comes from codegen/RuntimeKernels.def; arguments
+  // that do not fit it are a codegen error.
   void call(const char* name, std::vector<CallArg> args) {
+    const std::vector<RuntimeParam>* params = runtimeKernelParams(name);
+    if (!params) throw Error(fmt::format("codegen: no runtime kernel '{}' in RuntimeKernels.def", name));
+    if (params->size() != args.size())
+      throw Error(fmt::format("codegen: {} takes {} arguments, given {}", name, params->size(), args.size()));
     std::vector<llvm::Type*> types;
-    for (const CallArg& a : args) types.push_back(a.kind == CallArg::Kind::Constant ? a.value->getType() : ptrTy());
+    for (size_t k = 0; k < args.size(); ++k) {
+      RuntimeParam p = (*params)[k];
+      llvm::Type* want = p == RuntimeParam::Ptr ? ptrTy() : p == RuntimeParam::I64 ? b_.getInt64Ty() : b_.getInt32Ty();
+      llvm::Type* given = args[k].kind == CallArg::Kind::Constant ? args[k].value->getType() : ptrTy();
+      if (given != want)
+        throw Error(fmt::format("codegen: argument {} of {} does not have the type RuntimeKernels.def gives it", k, name));
+      types.push_back(want);
+    }
     llvm::FunctionCallee callee = runtime(name, types);
     calls_.push_back({callee.getFunctionType(), callee.getCallee(), std::move(args)});
     ++stats_.runtimeCalls;

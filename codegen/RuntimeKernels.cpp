@@ -13,6 +13,8 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <limits>
+#include <map>
+#include <type_traits>
 #include <mutex>
 
 namespace {
@@ -332,23 +334,47 @@ namespace graphc {
 
 std::vector<std::pair<std::string, void*>> runtimeKernelSymbols() {
   return {
-      {"graphc_rt_matmul", reinterpret_cast<void*>(&graphc_rt_matmul)},
-      {"graphc_rt_pack_panels", reinterpret_cast<void*>(&graphc_rt_pack_panels)},
-      {"graphc_rt_packed_matmul", reinterpret_cast<void*>(&graphc_rt_packed_matmul)},
-      {"graphc_rt_packed_matmul_epilogue", reinterpret_cast<void*>(&graphc_rt_packed_matmul_epilogue)},
-      {"graphc_rt_parallel_columns", reinterpret_cast<void*>(&graphc_rt_parallel_columns)},
-      {"graphc_rt_fill", reinterpret_cast<void*>(&graphc_rt_fill)},
-      {"graphc_rt_copy", reinterpret_cast<void*>(&graphc_rt_copy)},
-      {"graphc_rt_gather_strided", reinterpret_cast<void*>(&graphc_rt_gather_strided)},
-      {"graphc_rt_scatter_strided", reinterpret_cast<void*>(&graphc_rt_scatter_strided)},
-      {"graphc_rt_reduce", reinterpret_cast<void*>(&graphc_rt_reduce)},
-      {"graphc_rt_argmax", reinterpret_cast<void*>(&graphc_rt_argmax)},
-      {"graphc_rt_one_hot", reinterpret_cast<void*>(&graphc_rt_one_hot)},
-      {"graphc_rt_gather_rows", reinterpret_cast<void*>(&graphc_rt_gather_rows)},
-      {"graphc_rt_scatter_add_rows", reinterpret_cast<void*>(&graphc_rt_scatter_add_rows)},
-      {"graphc_rt_log_softmax", reinterpret_cast<void*>(&graphc_rt_log_softmax)},
-      {"graphc_rt_softmax_cross_entropy", reinterpret_cast<void*>(&graphc_rt_softmax_cross_entropy)},
+#define GRAPHC_RUNTIME_KERNEL(Name, ...) {#Name, reinterpret_cast<void*>(&Name)},
+#include "codegen/RuntimeKernels.def"
+#undef GRAPHC_RUNTIME_KERNEL
   };
+}
+
+namespace {
+
+// Each declaration's parameters against the table's kinds, at compile time.
+template <typename T>
+constexpr RuntimeParam paramKind() {
+  if constexpr (std::is_pointer_v<T>) return RuntimeParam::Ptr;
+  else if constexpr (sizeof(T) == 8) return RuntimeParam::I64;
+  else return RuntimeParam::I32;
+}
+template <typename... Params>
+constexpr bool declaredAs(void (*)(Params...), std::initializer_list<RuntimeParam> kinds) {
+  RuntimeParam declared[] = {paramKind<Params>()...};
+  if (kinds.size() != sizeof...(Params)) return false;
+  size_t i = 0;
+  for (RuntimeParam k : kinds)
+    if (declared[i++] != k) return false;
+  return true;
+}
+using enum RuntimeParam;
+#define GRAPHC_RUNTIME_KERNEL(Name, ...)                 \
+  static_assert(declaredAs(&Name, {__VA_ARGS__}),      \
+                #Name " is declared with other parameters than codegen/RuntimeKernels.def says");
+#include "codegen/RuntimeKernels.def"
+#undef GRAPHC_RUNTIME_KERNEL
+
+}  // namespace
+
+const std::vector<RuntimeParam>* runtimeKernelParams(const std::string& name) {
+  static const std::map<std::string, std::vector<RuntimeParam>> table = {
+#define GRAPHC_RUNTIME_KERNEL(Name, ...) {#Name, {__VA_ARGS__}},
+#include "codegen/RuntimeKernels.def"
+#undef GRAPHC_RUNTIME_KERNEL
+  };
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : &it->second;
 }
 
 std::string graphc_rt_take_error() {

@@ -51,8 +51,13 @@ void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels,
 
 namespace graphc {
 
-// Every kernel above, by the name generated code calls it.
+// Every kernel above, by the name generated code calls it (from RuntimeKernels.def).
 std::vector<std::pair<std::string, void*>> runtimeKernelSymbols();
+
+// A runtime kernel's parameters as codegen passes them (RuntimeKernels.def).
+enum class RuntimeParam { Ptr, I64, I32 };
+// The parameters of the kernel called `name`, or nullptr when there is none.
+const std::vector<RuntimeParam>* runtimeKernelParams(const std::string& name);
 
 // The first error a kernel recorded since the last call, or "".
 std::string graphc_rt_take_error();
