@@ -11,6 +11,7 @@
 
 #include "codegen/CallSequence.h"
 #include "codegen/KernelEmitter.h"
+#include "graph/Fusability.h"
 #include "codegen/ProductEmitter.h"
 #include "codegen/RuntimeKernels.h"
 #include "graph/TextIR.h"
@@ -134,10 +135,10 @@ class EntryBuilder {
   // the same 2-d shape: the kernel becomes the product's epilogue, run on each
   // thread's columns as soon as they are done (so it is split over threads
   // too, and reads the product's columns while they are still in cache).
+  // `fuse` marks the pairing {epilogue = 1}; the verifier has checked it.
   bool takesEpilogue(const Node& product, const Node& next, ValueId productId, const std::vector<int>& uses) const {
-    return product.op == OpKind::PackedMatMul && next.op == OpKind::Fused && uses[size_t(productId)] == 1 &&
-           next.type.shape == product.type.shape &&
-           std::find(next.operands.begin(), next.operands.end(), productId) != next.operands.end();
+    return product.op == OpKind::PackedMatMul && attrInt(next.attrs, "epilogue", 0) != 0 &&
+           isEpiloguePair(g_, productId, uses);
   }
 
   // The fused kernel as a column-range function (one copy per distinct body).

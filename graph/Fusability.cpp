@@ -1,6 +1,7 @@
 // graph/Fusability.cpp — see Fusability.h.
 #include "graph/Fusability.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace graphc {
@@ -29,6 +30,14 @@ std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, co
       return std::nullopt;
   }
   return std::string("unknown fusion class");
+}
+
+bool isEpiloguePair(const Graph& g, ValueId product, const std::vector<int>& uses) {
+  const Node& p = g.node(product);
+  if (p.op != OpKind::PackedMatMul || uses[size_t(product)] != 1 || size_t(product) + 1 >= g.size()) return false;
+  const Node& next = g.nodes[size_t(product) + 1];
+  return next.op == OpKind::Fused && next.type.shape == p.type.shape && next.type.rank() == 2 &&
+         std::find(next.operands.begin(), next.operands.end(), product) != next.operands.end();
 }
 
 }  // namespace graphc

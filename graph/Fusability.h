@@ -20,4 +20,11 @@ namespace graphc {
 // column or full), row gathers that read zeros for bad indices.
 std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape);
 
+// Whether the node right after `product` can run as its epilogue (inside the
+// product, on each thread's columns as soon as they are done): a packed
+// product with one use, and that use the fused kernel right after it over the
+// same 2-d shape. `fuse` marks such a kernel {epilogue = 1}; planning and
+// codegen read the mark, and the verifier checks that it holds.
+bool isEpiloguePair(const Graph& g, ValueId product, const std::vector<int>& uses);
+
 }  // namespace graphc

@@ -3,6 +3,7 @@
 
 #include "graph/Fusability.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -51,6 +52,85 @@ void verifyFusedBody(const Graph& g, const Node& n, Fail fail) {
   if (body.type(body.outputs[0].value) != n.type)
     fail(fmt::format("body result is {}, the node is {}", str(body.type(body.outputs[0].value)), str(n.type)));
   verify(body);
+}
+
+// Each planned buffer's bytes and the nodes between its birth and last use.
+struct PlacedValue {
+  int64_t begin, end;    // bytes [begin, end)
+  int64_t born, dies;    // node indices, inclusive
+  ValueId id;
+};
+
+// After `plan`: two values live at the same time share bytes only when one's
+// bytes hold the other's (a view, or an operand computed in place in a
+// concatenation). A sweep over birth order against the values still alive.
+void verifyPlan(const Graph& g) {
+  const int64_t end = int64_t(g.size());
+  std::vector<PlacedValue> values;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& n = g.nodes[i];
+    auto it = n.attrs.find("offset");
+    if (it == n.attrs.end() || n.type.numElements() == 0) continue;
+    int64_t off = attrInt(n.attrs, "offset");
+    bool bound = isSignature(n.op);
+    values.push_back({off, off + n.type.numElements() * 4, bound ? 0 : int64_t(i), bound ? end : int64_t(i), ValueId(i)});
+  }
+  std::vector<int64_t> slot(g.size(), -1);
+  for (size_t v = 0; v < values.size(); ++v) slot[size_t(values[v].id)] = int64_t(v);
+  auto extend = [&](ValueId id, int64_t through) {
+    if (slot[size_t(id)] >= 0) values[size_t(slot[size_t(id)])].dies = std::max(values[size_t(slot[size_t(id)])].dies, through);
+  };
+  for (size_t i = 0; i < g.size(); ++i) {
+    // A product's operands are read until its epilogue (the node after it) is done.
+    bool epilogueNext = i + 1 < g.size() && attrInt(g.nodes[i + 1].attrs, "epilogue", 0) != 0;
+    int64_t through = g.nodes[i].op == OpKind::PackedMatMul && epilogueNext ? int64_t(i) + 1 : int64_t(i);
+    for (ValueId o : g.nodes[i].operands) extend(o, through);
+  }
+  for (const auto& o : g.outputs) extend(o.value, end);
+  for (const auto& u : g.updates) extend(u.value, end);
+  std::vector<size_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a].born < values[b].born; });
+  std::vector<size_t> alive;
+  for (size_t v : order) {
+    const PlacedValue& x = values[v];
+    std::erase_if(alive, [&](size_t a) { return values[a].dies < x.born; });
+    for (size_t a : alive) {
+      const PlacedValue& y = values[a];
+      bool overlap = x.begin < y.end && y.begin < x.end;
+      bool nested = (x.begin >= y.begin && x.end <= y.end) || (y.begin >= x.begin && y.end <= x.end);
+      if (overlap && !nested) {
+        const Node& n = g.node(x.id);
+        throw Error(errorAt(g, n.loc, fmt::format("%{}: its bytes [{}, {}) overlap %{}'s [{}, {}) while both are live",
+                                                  n.name, x.begin, x.end, g.node(y.id).name, y.begin, y.end)));
+      }
+    }
+    alive.push_back(v);
+  }
+}
+
+// Invariants of the later phases, recorded by the passes that establish them:
+// after `fuse` (graph attribute phase = "fused") no elementwise op stands
+// outside a kernel, and every {epilogue = 1} kernel really is its product's
+// epilogue; after `plan` (arena_bytes) no two live buffers overlap unless
+// one holds the other.
+void verifyPhase(const Graph& g) {
+  bool fused = attrString(g.attrs, "phase", "") == "fused";
+  std::vector<int> uses;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (fused && opLowering(n.op) == LoweringKind::InKernel)
+      throw Error(errorAt(g, n.loc, fmt::format("%{}: a bare '{}' after fuse (elementwise ops belong in kernels)",
+                                                n.name, opName(n.op))));
+    if (attrInt(n.attrs, "epilogue", 0) != 0) {
+      if (uses.empty()) uses = g.useCounts();
+      if (i == 0 || !isEpiloguePair(g, ValueId(i - 1), uses))
+        throw Error(errorAt(g, n.loc, fmt::format("%{}: marked epilogue, but it is not the one fused reader of a "
+                                                  "packed product right before it, over its shape",
+                                                  n.name)));
+    }
+  }
+  if (g.attrs.count("arena_bytes")) verifyPlan(g);
 }
 
 }  // namespace
@@ -102,6 +182,7 @@ void verify(const Graph& g) {
       fail(fmt::format("update of %{} : {} with %{} : {}", t.name, str(t.type), g.node(u.value).name,
                        str(g.type(u.value))));
   }
+  verifyPhase(g);
 }
 
 }  // namespace graphc

@@ -132,6 +132,11 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     eliminateDeadCode(g);
     scheduleEpilogues(g);
   }
+  // From here on the verifier holds the graph to the fused phase's invariants.
+  if (attrString(g.attrs, "phase", "") != "fused") {
+    g.attrs["phase"] = std::string("fused");
+    changed = true;
+  }
   return changed;
 }
 
@@ -162,6 +167,13 @@ void scheduleEpilogues(Graph& g) {
     placed[i] = 1;
   }
   g.reorder(order);
+  // Record the pairing in the IR: planning keeps the product's operands alive
+  // through the epilogue, and codegen runs it inside the product, both by
+  // reading this attribute instead of deciding again.
+  uses = g.useCounts();
+  for (size_t i = 0; i + 1 < g.size(); ++i)
+    if (isEpiloguePair(g, ValueId(i), uses)) g.nodes[i + 1].attrs["epilogue"] = int64_t(1);
 }
+
 
 }  // namespace graphc

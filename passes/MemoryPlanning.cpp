@@ -27,10 +27,11 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
     ranges[i] = {leaf ? 0 : int64_t(i), leaf ? end : int64_t(i)};
   }
   for (size_t i = 0; i < g.size(); ++i) {
-    // Codegen may run the node after a packed product as the product's
-    // epilogue, on one thread's columns while another thread still reads the
-    // product's operands: they must outlive that node too.
-    int64_t through = g.nodes[i].op == OpKind::PackedMatMul ? std::min(int64_t(i) + 1, end - 1) : int64_t(i);
+    // Codegen runs a kernel marked {epilogue = 1} (by `fuse`) inside the
+    // packed product before it, on one thread's columns while another thread
+    // still reads the product's operands: they must outlive that node too.
+    bool epilogueNext = i + 1 < g.size() && attrInt(g.nodes[i + 1].attrs, "epilogue", 0) != 0;
+    int64_t through = g.nodes[i].op == OpKind::PackedMatMul && epilogueNext ? int64_t(i) + 1 : int64_t(i);
     for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, through);
   }
   for (const auto& o : g.outputs) ranges[size_t(o.value)].second = end;
