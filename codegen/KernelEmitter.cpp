@@ -119,6 +119,7 @@ class BodyEmitter {
       case OpKind::Log: return emitLog(b_, x(0));
       case OpKind::Tanh: return emitTanh(b_, x(0));
       case OpKind::Sigmoid: return emitSigmoid(b_, x(0));
+      case OpKind::Softplus: return emitSoftplus(b_, x(0));
       case OpKind::Relu: {
         llvm::Value* a = x(0);
         return b_.CreateSelect(b_.CreateFCmpOGT(a, llvm::ConstantFP::get(f32, 0.0)), a, llvm::ConstantFP::get(f32, 0.0));

@@ -87,6 +87,13 @@ llvm::Value* emitTanh(llvm::IRBuilder<>& b, llvm::Value* x) {
   return b.CreateSelect(tiny, x, r);
 }
 
+// max(x, 0) + log(1 + e^-|x|): e^-|x| is in (0, 1], so nothing overflows.
+llvm::Value* emitSoftplus(llvm::IRBuilder<>& b, llvm::Value* x) {
+  llvm::Value* e = emitExp(b, b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x)));
+  llvm::Value* positive = b.CreateSelect(b.CreateFCmpOGT(x, c(b, 0.0)), x, c(b, 0.0));
+  return b.CreateFAdd(positive, emitLog(b, b.CreateFAdd(c(b, 1.0), e)));
+}
+
 llvm::Value* emitSigmoid(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* e = emitExp(b, b.CreateFNeg(x));
   return b.CreateFDiv(c(b, 1.0), b.CreateFAdd(c(b, 1.0), e));

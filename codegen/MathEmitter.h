@@ -10,6 +10,7 @@ namespace graphc {
 // Each takes and returns an f32 value. NaN propagates (ordered compares).
 llvm::Value* emitExp(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitLog(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emitSoftplus(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitTanh(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitSigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
 

@@ -118,6 +118,7 @@ Value exp(Value a) { return unary(OpKind::Exp, a); }
 Value log(Value a) { return unary(OpKind::Log, a); }
 Value tanh(Value a) { return unary(OpKind::Tanh, a); }
 Value sigmoid(Value a) { return unary(OpKind::Sigmoid, a); }
+Value softplus(Value a) { return unary(OpKind::Softplus, a); }
 Value relu(Value a) { return unary(OpKind::Relu, a); }
 Value sqrt(Value a) { return unary(OpKind::Sqrt, a); }
 Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{"dtype", std::string(dtypeName(to))}}); }

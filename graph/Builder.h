@@ -94,6 +94,7 @@ Value exp(Value a);
 Value log(Value a);
 Value tanh(Value a);
 Value sigmoid(Value a);
+Value softplus(Value a);  // log(1 + e^a), without overflow
 Value relu(Value a);
 Value sqrt(Value a);
 Value convert(Value a, DType to);

@@ -107,6 +107,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::Log:
     case OpKind::Tanh:
     case OpKind::Sigmoid:
+    case OpKind::Softplus:
     case OpKind::Relu:
     case OpKind::Sqrt:
       requireF32(in[0], "the operand");

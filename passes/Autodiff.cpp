@@ -65,6 +65,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::Log: gx = {gy / x[0]}; break;
     case OpKind::Tanh: gx = {gy * (1.0 - y * y)}; break;
     case OpKind::Sigmoid: gx = {gy * (y * (1.0 - y))}; break;
+    case OpKind::Softplus: gx = {gy * sigmoid(x[0])}; break;
     case OpKind::Relu: gx = {select(compare(x[0], zerosLike(x[0]), "gt"), gy, zerosLike(gy))}; break;
     case OpKind::Sqrt: gx = {gy * 0.5 / y}; break;
     case OpKind::Convert:

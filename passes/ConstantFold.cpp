@@ -41,6 +41,7 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Log: return round(std::log(x[0]));
     case OpKind::Tanh: return round(std::tanh(x[0]));
     case OpKind::Sigmoid: return round(1.0 / (1.0 + std::exp(-x[0])));
+    case OpKind::Softplus: return round(std::max(x[0], 0.0) + std::log1p(std::exp(-std::abs(x[0]))));
     case OpKind::Relu: return x[0] > 0 ? x[0] : 0.0;
     case OpKind::Sqrt: return round(std::sqrt(x[0]));
     case OpKind::Convert:

@@ -364,6 +364,10 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Log: return unaryF32(n, *in[0], [](float x) { return std::log(x); });
     case OpKind::Tanh: return unaryF32(n, *in[0], [](float x) { return std::tanh(x); });
     case OpKind::Sigmoid: return unaryF32(n, *in[0], [](float x) { return float(1.0 / (1.0 + std::exp(-double(x)))); });
+    case OpKind::Softplus:
+      return unaryF32(n, *in[0], [](float x) {
+        return float(std::max(double(x), 0.0) + std::log1p(std::exp(-std::abs(double(x)))));
+      });
     case OpKind::Relu: return unaryF32(n, *in[0], [](float x) { return x > 0.0f ? x : 0.0f; });
     case OpKind::Sqrt: return unaryF32(n, *in[0], [](float x) { return std::sqrt(x); });
     case OpKind::Convert: return convertOp(n, *in[0]);
