@@ -100,7 +100,7 @@ class BodyEmitter {
         return b_.CreateSelect(wins, a, c);
       }
       case OpKind::Compare: {
-        const std::string& p = attrString(n.attrs, "pred");
+        const std::string& p = attr::pred(n.attrs);
         llvm::Value* a = x(0);
         llvm::Value* c = x(1);
         llvm::Value* r;

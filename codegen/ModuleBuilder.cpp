@@ -62,7 +62,7 @@ class EntryBuilder {
   int64_t offsetOf(const Node& n) {
     auto it = n.attrs.find("offset");
     if (it == n.attrs.end()) throw Error(fmt::format("codegen: %{} has no arena offset; run the plan pass first", n.name));
-    return attrInt(n.attrs, "offset");
+    return attr::offset(n.attrs);
   }
   CallArg buffer(const Node& n) { return CallArg::arena(offsetOf(n)); }
   CallArg buffer(ValueId v) { return buffer(g_.node(v)); }
@@ -137,7 +137,7 @@ class EntryBuilder {
   // too, and reads the product's columns while they are still in cache).
   // `fuse` marks the pairing {epilogue = 1}; the verifier has checked it.
   bool takesEpilogue(const Node& product, const Node& next, ValueId productId, const std::vector<int>& uses) const {
-    return product.op == OpKind::PackedMatMul && attrInt(next.attrs, "epilogue", 0) != 0 &&
+    return product.op == OpKind::PackedMatMul && attr::epilogue(next.attrs) &&
            isEpiloguePair(g_, productId, uses);
   }
 
@@ -162,7 +162,7 @@ class EntryBuilder {
   void lowerWithEpilogue(const Node& product, const Node& fused) {
     llvm::Function* epilogue = columnRangeKernel(fused);
     CallArg args = pointerArray(fused);
-    bool ta = attrInt(product.attrs, "transpose_a", 0) != 0;
+    bool ta = attr::transposeA(product.attrs);
     const TensorType& lhs = g_.type(product.operands[0]);
     call("graphc_rt_packed_matmul_epilogue",
          {buffer(product.operands[0]), buffer(product.operands[1]), buffer(product), i64(product.type.shape[0]),
@@ -213,20 +213,20 @@ class EntryBuilder {
         return;
       }
       case OpKind::MatMul: {
-        bool ta = attrInt(n.attrs, "transpose_a", 0) != 0, tb = attrInt(n.attrs, "transpose_b", 0) != 0;
+        bool ta = attr::transposeA(n.attrs), tb = attr::transposeB(n.attrs);
         int64_t k = inType(0).shape[ta ? 0 : 1];
         call("graphc_rt_matmul", {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k),
                                   i32(ta), i32(tb), products(target_.panelWidth())});
         return;
       }
       case OpKind::PackPanels: {
-        bool t = attrInt(n.attrs, "transpose", 0) != 0;
+        bool t = attr::transpose(n.attrs);
         int64_t k = inType(0).shape[t ? 1 : 0], cols = inType(0).shape[t ? 0 : 1];
         call("graphc_rt_pack_panels", {in(0), buffer(n), i64(k), i64(cols), i32(t), i64(n.type.shape[2])});
         return;
       }
       case OpKind::PackedMatMul: {
-        bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+        bool ta = attr::transposeA(n.attrs);
         int64_t k = inType(0).shape[ta ? 0 : 1];
         call("graphc_rt_packed_matmul", {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k),
                                          i32(ta), products(inType(1).shape[2])});
@@ -240,14 +240,14 @@ class EntryBuilder {
                                   t.dtype == DType::I32, t.rank()};
         d.insert(d.end(), t.shape.begin(), t.shape.end());
         std::vector<int64_t> reduced(size_t(t.rank()), 0);
-        for (int64_t a : attrInts(n.attrs, "axes")) reduced[size_t(a)] = 1;
+        for (int64_t a : attr::axes(n.attrs)) reduced[size_t(a)] = 1;
         d.insert(d.end(), reduced.begin(), reduced.end());
         call("graphc_rt_reduce", {in(0), buffer(n), desc(d)});
         return;
       }
       case OpKind::ArgMax: {
         const TensorType& t = inType(0);
-        int64_t axis = attrInt(n.attrs, "axis");
+        int64_t axis = attr::axis(n.attrs);
         if (axis < 0) axis += t.rank();
         int64_t len = t.shape[size_t(axis)], inner = stridesOf(t.shape)[size_t(axis)];
         int64_t outer = (len * inner) != 0 ? t.numElements() / (len * inner) : 0;
@@ -270,13 +270,13 @@ class EntryBuilder {
       case OpKind::Transpose: {
         auto st = stridesOf(inType(0).shape);
         std::vector<int64_t> strides;
-        for (int64_t p : attrInts(n.attrs, "perm")) strides.push_back(st[size_t(p)]);
+        for (int64_t p : attr::perm(n.attrs)) strides.push_back(st[size_t(p)]);
         stridedCopy("graphc_rt_gather_strided", in(0), buffer(n), n.type.shape, strides, 0);
         return;
       }
       case OpKind::Slice: {
         auto st = stridesOf(inType(0).shape);
-        const auto& start = attrInts(n.attrs, "start");
+        const auto& start = attr::start(n.attrs);
         int64_t base = 0;
         for (size_t d = 0; d < st.size(); ++d) base += start[d] * st[d];
         if (offsetOf(n) == offsetOf(g_.node(n.operands[0])) + base * 4) return;  // a view (plan pass)
@@ -285,7 +285,7 @@ class EntryBuilder {
       }
       case OpKind::Pad: {
         auto st = stridesOf(n.type.shape);
-        const auto& low = attrInts(n.attrs, "low");
+        const auto& low = attr::low(n.attrs);
         int64_t base = 0;
         for (size_t d = 0; d < st.size(); ++d) base += low[d] * st[d];
         call("graphc_rt_fill", {buffer(n), i64(n.type.numElements()), i32(0)});
@@ -294,7 +294,7 @@ class EntryBuilder {
       }
       case OpKind::Concat: {
         auto st = stridesOf(n.type.shape);
-        int64_t axis = attrInt(n.attrs, "axis");
+        int64_t axis = attr::axis(n.attrs);
         if (axis < 0) axis += n.type.rank();
         int64_t along = 0;
         int64_t before = 1;
@@ -309,16 +309,16 @@ class EntryBuilder {
         return;
       }
       case OpKind::OneHot:
-        call("graphc_rt_one_hot", {in(0), buffer(n), i64(inType(0).numElements()), i64(attrInt(n.attrs, "depth"))});
+        call("graphc_rt_one_hot", {in(0), buffer(n), i64(inType(0).numElements()), i64(attr::depth(n.attrs))});
         return;
       case OpKind::Gather:
         call("graphc_rt_gather_rows", {in(0), in(1), buffer(n), i64(inType(1).numElements()), i64(inType(0).shape[1]),
-                                       i64(inType(0).shape[0]), i32(attrInt(n.attrs, "zero_out_of_range", 0))});
+                                       i64(inType(0).shape[0]), i32(attr::zeroOutOfRange(n.attrs))});
         return;
       case OpKind::ScatterAdd:
         call("graphc_rt_scatter_add_rows", {in(0), in(1), buffer(n), i64(inType(1).numElements()),
                                             i64(n.type.shape[1]), i64(n.type.shape[0]),
-                                            i32(attrInt(n.attrs, "zero_out_of_range", 0))});
+                                            i32(attr::zeroOutOfRange(n.attrs))});
         return;
       case OpKind::LogSoftmax: {
         int64_t width = n.type.shape.back();

@@ -8,7 +8,7 @@ int64_t estimateFlops(const Graph& g) {
   for (const Node& n : g.nodes) {
     int64_t out = n.type.numElements();
     if (n.op == OpKind::MatMul || n.op == OpKind::PackedMatMul) {
-      bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+      bool ta = attr::transposeA(n.attrs);
       flops += 2 * out * g.type(n.operands[0]).shape[ta ? 0 : 1];
     } else if (n.op == OpKind::Fused) {
       for (const Node& b : n.body->nodes)

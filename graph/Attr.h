@@ -25,4 +25,33 @@ std::string attrString(const Attrs& a, const std::string& key, const std::string
 // The IR spelling of a value: 3, 0.01, 1.0, [1, 2], "normal".
 std::string attrToString(const AttrValue& v);
 
+// Typed accessors for every attribute graph/Attrs.def lists.
+namespace attr {
+namespace key {
+#define GRAPHC_ATTR(Accessor, Name, Kind) inline constexpr const char* Accessor = Name;
+#include "graph/Attrs.def"
+#undef GRAPHC_ATTR
+}  // namespace key
+
+#define GRAPHC_ATTR_Flag(Accessor, Name) \
+  inline bool Accessor(const Attrs& a) { return attrInt(a, Name, 0) != 0; }
+#define GRAPHC_ATTR_Int(Accessor, Name) \
+  inline int64_t Accessor(const Attrs& a) { return attrInt(a, Name); }
+#define GRAPHC_ATTR_Ints(Accessor, Name) \
+  inline const std::vector<int64_t>& Accessor(const Attrs& a) { return attrInts(a, Name); }
+#define GRAPHC_ATTR_String(Accessor, Name)                                   \
+  inline const std::string& Accessor(const Attrs& a) { return attrString(a, Name); } \
+  inline std::string Accessor(const Attrs& a, const std::string& fallback) { return attrString(a, Name, fallback); }
+#define GRAPHC_ATTR_Float(Accessor, Name) \
+  inline double Accessor(const Attrs& a, double fallback) { return attrFloat(a, Name, fallback); }
+#define GRAPHC_ATTR(Accessor, Name, Kind) GRAPHC_ATTR_##Kind(Accessor, Name)
+#include "graph/Attrs.def"
+#undef GRAPHC_ATTR
+#undef GRAPHC_ATTR_Flag
+#undef GRAPHC_ATTR_Int
+#undef GRAPHC_ATTR_Ints
+#undef GRAPHC_ATTR_String
+#undef GRAPHC_ATTR_Float
+}  // namespace attr
+
 }  // namespace graphc

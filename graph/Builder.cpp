@@ -29,8 +29,8 @@ Value Builder::input(const std::string& name, DType dtype, const Shape& shape) {
 }
 
 Value Builder::param(const std::string& name, const Shape& shape, const Init& init) {
-  Attrs a{{"init", init.kind}};
-  if (init.kind != "zeros" && init.kind != "ones") a["scale"] = init.scale;
+  Attrs a{{attr::key::init, init.kind}};
+  if (init.kind != "zeros" && init.kind != "ones") a[attr::key::scale] = init.scale;
   return leaf(OpKind::Param, name, {DType::F32, shape}, a);
 }
 
@@ -111,7 +111,7 @@ Value operator/(Value a, double b) { return a / scalarLike(a, b); }
 Value operator/(double a, Value b) { return scalarLike(b, a) / b; }
 Value maximum(Value a, Value b) { return binary(OpKind::Maximum, a, b); }
 Value minimum(Value a, Value b) { return binary(OpKind::Minimum, a, b); }
-Value compare(Value a, Value b, const std::string& pred) { return binary(OpKind::Compare, a, b, {{"pred", pred}}); }
+Value compare(Value a, Value b, const std::string& pred) { return binary(OpKind::Compare, a, b, {{attr::key::pred, pred}}); }
 Value select(Value cond, Value a, Value b) { return cond.builder().op(OpKind::Select, {cond, a, b}); }
 
 Value exp(Value a) { return unary(OpKind::Exp, a); }
@@ -121,50 +121,50 @@ Value sigmoid(Value a) { return unary(OpKind::Sigmoid, a); }
 Value softplus(Value a) { return unary(OpKind::Softplus, a); }
 Value relu(Value a) { return unary(OpKind::Relu, a); }
 Value sqrt(Value a) { return unary(OpKind::Sqrt, a); }
-Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{"dtype", std::string(dtypeName(to))}}); }
+Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{attr::key::dtype, std::string(dtypeName(to))}}); }
 
 Value matmul(Value a, Value b, bool transposeA, bool transposeB) {
   Attrs attrs;
-  if (transposeA) attrs["transpose_a"] = int64_t(1);
-  if (transposeB) attrs["transpose_b"] = int64_t(1);
+  if (transposeA) attrs[attr::key::transposeA] = int64_t(1);
+  if (transposeB) attrs[attr::key::transposeB] = int64_t(1);
   return a.builder().op(OpKind::MatMul, {a, b}, attrs);
 }
 
-Value reduceSum(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceSum, {a}, {{"axes", axes}}); }
-Value reduceMean(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMean, {a}, {{"axes", axes}}); }
-Value reduceMax(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMax, {a}, {{"axes", axes}}); }
-Value argmax(Value a, int64_t axis) { return a.builder().op(OpKind::ArgMax, {a}, {{"axis", axis}}); }
+Value reduceSum(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceSum, {a}, {{attr::key::axes, axes}}); }
+Value reduceMean(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMean, {a}, {{attr::key::axes, axes}}); }
+Value reduceMax(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMax, {a}, {{attr::key::axes, axes}}); }
+Value argmax(Value a, int64_t axis) { return a.builder().op(OpKind::ArgMax, {a}, {{attr::key::axis, axis}}); }
 
 Value broadcastTo(Value a, const Shape& shape) {
   if (a.shape() == shape) return a;
-  return a.builder().op(OpKind::Broadcast, {a}, {{"shape", shape}});
+  return a.builder().op(OpKind::Broadcast, {a}, {{attr::key::shape, shape}});
 }
 Value reshape(Value a, const Shape& shape) {
   if (a.shape() == shape) return a;
-  return a.builder().op(OpKind::Reshape, {a}, {{"shape", shape}});
+  return a.builder().op(OpKind::Reshape, {a}, {{attr::key::shape, shape}});
 }
-Value transpose(Value a, const std::vector<int64_t>& perm) { return a.builder().op(OpKind::Transpose, {a}, {{"perm", perm}}); }
+Value transpose(Value a, const std::vector<int64_t>& perm) { return a.builder().op(OpKind::Transpose, {a}, {{attr::key::perm, perm}}); }
 Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit) {
-  return a.builder().op(OpKind::Slice, {a}, {{"start", start}, {"limit", limit}});
+  return a.builder().op(OpKind::Slice, {a}, {{attr::key::start, start}, {attr::key::limit, limit}});
 }
 Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high) {
-  return a.builder().op(OpKind::Pad, {a}, {{"low", low}, {"high", high}});
+  return a.builder().op(OpKind::Pad, {a}, {{attr::key::low, low}, {attr::key::high, high}});
 }
 Value concat(const std::vector<Value>& parts, int64_t axis) {
   if (parts.empty()) throw Error("builder: concat of nothing");
   if (parts.size() == 1) return parts[0];
-  return parts[0].builder().op(OpKind::Concat, parts, {{"axis", axis}});
+  return parts[0].builder().op(OpKind::Concat, parts, {{attr::key::axis, axis}});
 }
 
-Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{"depth", depth}}); }
+Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}}); }
 Value gather(Value table, Value indices, bool zeroOutOfRange) {
   Attrs attrs;
-  if (zeroOutOfRange) attrs["zero_out_of_range"] = int64_t(1);
+  if (zeroOutOfRange) attrs[attr::key::zeroOutOfRange] = int64_t(1);
   return table.builder().op(OpKind::Gather, {table, indices}, attrs);
 }
 Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange) {
-  Attrs attrs{{"rows", rows}};
-  if (zeroOutOfRange) attrs["zero_out_of_range"] = int64_t(1);
+  Attrs attrs{{attr::key::rows, rows}};
+  if (zeroOutOfRange) attrs[attr::key::zeroOutOfRange] = int64_t(1);
   return updates.builder().op(OpKind::ScatterAdd, {updates, indices}, attrs);
 }
 Value logSoftmax(Value logits) { return unary(OpKind::LogSoftmax, logits); }

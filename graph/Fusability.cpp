@@ -23,7 +23,7 @@ std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, co
     case FuseRowGather:
       // A kernel cannot report a bad index: it reads zeros instead, so only
       // a gather that means zeros may be fused; its indices are one per row.
-      if (attrInt(n.attrs, "zero_out_of_range", 0) == 0)
+      if (int64_t(attr::zeroOutOfRange(n.attrs)) == 0)
         return std::string("a gather that reports bad indices (no zero_out_of_range) runs on its own");
       if (g.type(n.operands[1]).rank() != 1 || n.type.rank() != 2 || n.type.shape != kernelShape)
         return std::string("only a row gather (1-d indices, 2-d rows of the kernel's shape) is fused");

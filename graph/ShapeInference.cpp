@@ -74,7 +74,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::Param: {
       checkedNumElements(declared.shape);
       requireF32(declared, "a param");
-      std::string init = attrString(attrs, "init", "zeros");
+      std::string init = attr::init(attrs, "zeros");
       if (!isKnownInit(init)) fail(fmt::format("unknown initializer \"{}\"", init));
       if ((init == "orthogonal" || init == "lecun_normal") && declared.rank() != 2)
         fail(fmt::format("initializer \"{}\" needs a 2-d param", init));
@@ -90,7 +90,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return in[0];
     case OpKind::Compare: {
       requireSame(in[0], in[1]);
-      std::string pred = attrString(attrs, "pred");
+      std::string pred = attr::pred(attrs);
       if (pred != "eq" && pred != "ne" && pred != "lt" && pred != "le" && pred != "gt" && pred != "ge")
         fail(fmt::format("unknown compare predicate \"{}\" (eq, ne, lt, le, gt, ge)", pred));
       return {DType::I32, in[0].shape};
@@ -113,7 +113,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       requireF32(in[0], "the operand");
       return in[0];
     case OpKind::Convert: {
-      std::string to = attrString(attrs, "dtype");
+      std::string to = attr::dtype(attrs);
       if (to == "f32") return {DType::F32, in[0].shape};
       if (to == "i32") return {DType::I32, in[0].shape};
       fail(fmt::format("unknown dtype \"{}\" (f32, i32)", to));
@@ -123,7 +123,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       requireF32(in[1], "matmul rhs");
       if (in[0].rank() != 2 || in[1].rank() != 2)
         fail(fmt::format("matmul needs 2-d operands, got {} and {}", str(in[0]), str(in[1])));
-      bool ta = attrInt(attrs, "transpose_a", 0) != 0, tb = attrInt(attrs, "transpose_b", 0) != 0;
+      bool ta = attr::transposeA(attrs), tb = attr::transposeB(attrs);
       int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1];
       int64_t k2 = in[1].shape[tb ? 1 : 0], n = in[1].shape[tb ? 0 : 1];
       if (k != k2)
@@ -134,7 +134,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::PackPanels: {
       requireF32(in[0], "pack_panels operand");
       if (in[0].rank() != 2) fail(fmt::format("pack_panels needs a 2-d operand, got {}", str(in[0])));
-      bool t = attrInt(attrs, "transpose", 0) != 0;
+      bool t = attr::transpose(attrs);
       int64_t k = in[0].shape[t ? 1 : 0], n = in[0].shape[t ? 0 : 1];
       int64_t width = attrInt(attrs, "panel_width", 0);
       if (width < 1 || width > kMaxPanelWidth)
@@ -148,8 +148,8 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       if (in[0].rank() != 2 || in[1].rank() != 3 || in[1].shape[2] < 1 || in[1].shape[2] > kMaxPanelWidth)
         fail(fmt::format("packed_matmul needs a 2-d lhs and a [panels, k, width <= {}] rhs, got {} and {}",
                          kMaxPanelWidth, str(in[0]), str(in[1])));
-      bool ta = attrInt(attrs, "transpose_a", 0) != 0;
-      int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1], n = attrInt(attrs, "n");
+      bool ta = attr::transposeA(attrs);
+      int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1], n = attr::n(attrs);
       int64_t width = in[1].shape[2];
       if (n <= 0 || panelCount(n, width) != in[1].shape[0])
         fail(fmt::format("packed_matmul: n = {} does not fit {} panels of {}", n, in[1].shape[0], width));
@@ -162,21 +162,21 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::ReduceMean:
     case OpKind::ReduceMax: {
       if (op == OpKind::ReduceMean) requireF32(in[0], "the operand");
-      auto mask = axisMask(attrInts(attrs, "axes"), in[0].rank());
+      auto mask = axisMask(attr::axes(attrs), in[0].rank());
       Shape out;
       for (int64_t i = 0; i < in[0].rank(); ++i)
         if (!mask[size_t(i)]) out.push_back(in[0].shape[size_t(i)]);
       return {in[0].dtype, out};
     }
     case OpKind::ArgMax: {
-      int64_t axis = normalizeAxis(attrInt(attrs, "axis"), in[0].rank());
+      int64_t axis = normalizeAxis(attr::axis(attrs), in[0].rank());
       if (in[0].shape[size_t(axis)] == 0) fail("argmax over an empty axis");
       Shape out = in[0].shape;
       out.erase(out.begin() + axis);
       return {DType::I32, out};
     }
     case OpKind::Broadcast: {
-      const Shape& to = attrInts(attrs, "shape");
+      const Shape& to = attr::shape(attrs);
       checkedNumElements(to);
       const Shape& from = in[0].shape;
       if (from.size() > to.size())
@@ -188,13 +188,13 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return {in[0].dtype, to};
     }
     case OpKind::Reshape: {
-      const Shape& to = attrInts(attrs, "shape");
+      const Shape& to = attr::shape(attrs);
       if (checkedNumElements(to) != in[0].numElements())
         fail(fmt::format("cannot reshape {} to {}: element counts differ", str(in[0].shape), str(to)));
       return {in[0].dtype, to};
     }
     case OpKind::Transpose: {
-      const auto& perm = attrInts(attrs, "perm");
+      const auto& perm = attr::perm(attrs);
       if (int64_t(perm.size()) != in[0].rank())
         fail(fmt::format("transpose perm has {} entries for rank {}", perm.size(), in[0].rank()));
       axisMask(perm, in[0].rank());  // a permutation: in range, no repeats
@@ -203,8 +203,8 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return {in[0].dtype, out};
     }
     case OpKind::Slice: {
-      const auto& start = attrInts(attrs, "start");
-      const auto& limit = attrInts(attrs, "limit");
+      const auto& start = attr::start(attrs);
+      const auto& limit = attr::limit(attrs);
       if (int64_t(start.size()) != in[0].rank() || int64_t(limit.size()) != in[0].rank())
         fail(fmt::format("slice start/limit need {} entries", in[0].rank()));
       Shape out;
@@ -217,8 +217,8 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return {in[0].dtype, out};
     }
     case OpKind::Pad: {
-      const auto& low = attrInts(attrs, "low");
-      const auto& high = attrInts(attrs, "high");
+      const auto& low = attr::low(attrs);
+      const auto& high = attr::high(attrs);
       if (int64_t(low.size()) != in[0].rank() || int64_t(high.size()) != in[0].rank())
         fail(fmt::format("pad low/high need {} entries", in[0].rank()));
       Shape out;
@@ -231,7 +231,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return {in[0].dtype, out};
     }
     case OpKind::Concat: {
-      int64_t axis = normalizeAxis(attrInt(attrs, "axis"), in[0].rank());
+      int64_t axis = normalizeAxis(attr::axis(attrs), in[0].rank());
       Shape out = in[0].shape;
       for (size_t i = 1; i < in.size(); ++i) {
         if (in[i].dtype != in[0].dtype || in[i].rank() != in[0].rank())
@@ -248,7 +248,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     }
     case OpKind::OneHot: {
       requireI32(in[0], "one_hot indices");
-      int64_t depth = attrInt(attrs, "depth");
+      int64_t depth = attr::depth(attrs);
       if (depth <= 0) fail(fmt::format("one_hot depth must be positive, got {}", depth));
       Shape out = in[0].shape;
       out.push_back(depth);
@@ -266,7 +266,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::ScatterAdd: {
       requireF32(in[0], "scatter_add updates");
       requireI32(in[1], "scatter_add indices");
-      int64_t rows = attrInt(attrs, "rows");
+      int64_t rows = attr::rows(attrs);
       if (rows <= 0) fail(fmt::format("scatter_add rows must be positive, got {}", rows));
       Shape expect = in[1].shape;
       if (in[0].rank() != in[1].rank() + 1 || !std::equal(expect.begin(), expect.end(), in[0].shape.begin()))

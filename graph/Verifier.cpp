@@ -71,7 +71,7 @@ void verifyPlan(const Graph& g) {
     const Node& n = g.nodes[i];
     auto it = n.attrs.find("offset");
     if (it == n.attrs.end() || n.type.numElements() == 0) continue;
-    int64_t off = attrInt(n.attrs, "offset");
+    int64_t off = attr::offset(n.attrs);
     bool bound = isSignature(n.op);
     values.push_back({off, off + n.type.numElements() * 4, bound ? 0 : int64_t(i), bound ? end : int64_t(i), ValueId(i)});
   }
@@ -82,7 +82,7 @@ void verifyPlan(const Graph& g) {
   };
   for (size_t i = 0; i < g.size(); ++i) {
     // A product's operands are read until its epilogue (the node after it) is done.
-    bool epilogueNext = i + 1 < g.size() && attrInt(g.nodes[i + 1].attrs, "epilogue", 0) != 0;
+    bool epilogueNext = i + 1 < g.size() && attr::epilogue(g.nodes[i + 1].attrs);
     int64_t through = g.nodes[i].op == OpKind::PackedMatMul && epilogueNext ? int64_t(i) + 1 : int64_t(i);
     for (ValueId o : g.nodes[i].operands) extend(o, through);
   }
@@ -115,14 +115,14 @@ void verifyPlan(const Graph& g) {
 // epilogue; after `plan` (arena_bytes) no two live buffers overlap unless
 // one holds the other.
 void verifyPhase(const Graph& g) {
-  bool fused = attrString(g.attrs, "phase", "") == "fused";
+  bool fused = attr::phase(g.attrs, "") == "fused";
   std::vector<int> uses;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
     if (fused && opLowering(n.op) == LoweringKind::InKernel)
       throw Error(errorAt(g, n.loc, fmt::format("%{}: a bare '{}' after fuse (elementwise ops belong in kernels)",
                                                 n.name, opName(n.op))));
-    if (attrInt(n.attrs, "epilogue", 0) != 0) {
+    if (attr::epilogue(n.attrs)) {
       if (uses.empty()) uses = g.useCounts();
       if (i == 0 || !isEpiloguePair(g, ValueId(i - 1), uses))
         throw Error(errorAt(g, n.loc, fmt::format("%{}: marked epilogue, but it is not the one fused reader of a "

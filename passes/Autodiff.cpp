@@ -73,7 +73,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       break;
     case OpKind::MatMul: {
       // C = op(A) op(B); each case keeps the products free of explicit transposes.
-      bool ta = attrInt(n.attrs, "transpose_a", 0) != 0, tb = attrInt(n.attrs, "transpose_b", 0) != 0;
+      bool ta = attr::transposeA(n.attrs), tb = attr::transposeB(n.attrs);
       Value ga = ta ? matmul(x[1], gy, tb, true) : matmul(gy, x[1], false, !tb);
       Value gb = tb ? matmul(gy, x[0], true, ta) : matmul(x[0], gy, !ta, false);
       gx = {ga, gb};
@@ -81,7 +81,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     }
     case OpKind::ReduceSum:
     case OpKind::ReduceMean: {
-      const auto& axes = attrInts(n.attrs, "axes");
+      const auto& axes = attr::axes(n.attrs);
       Value g = broadcastTo(reshape(gy, keepDims(x[0].shape(), axes)), x[0].shape());
       if (n.op == OpKind::ReduceMean) {
         double count = double(x[0].type().numElements()) / double(std::max<int64_t>(1, n.type.numElements()));
@@ -91,7 +91,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       break;
     }
     case OpKind::ReduceMax: {
-      Shape kept = keepDims(x[0].shape(), attrInts(n.attrs, "axes"));
+      Shape kept = keepDims(x[0].shape(), attr::axes(n.attrs));
       Value isMax = compare(x[0], broadcastTo(reshape(y, kept), x[0].shape()), "eq");
       gx = {select(isMax, broadcastTo(reshape(gy, kept), x[0].shape()), zerosLike(x[0]))};
       break;
@@ -99,29 +99,29 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::Broadcast: gx = {unbroadcast(gy, x[0].shape())}; break;
     case OpKind::Reshape: gx = {reshape(gy, x[0].shape())}; break;
     case OpKind::Transpose: {
-      const auto& perm = attrInts(n.attrs, "perm");
+      const auto& perm = attr::perm(n.attrs);
       std::vector<int64_t> inverse(perm.size());
       for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
       gx = {transpose(gy, inverse)};
       break;
     }
     case OpKind::Slice: {
-      const auto& start = attrInts(n.attrs, "start");
-      const auto& limit = attrInts(n.attrs, "limit");
+      const auto& start = attr::start(n.attrs);
+      const auto& limit = attr::limit(n.attrs);
       std::vector<int64_t> high;
       for (size_t i = 0; i < start.size(); ++i) high.push_back(x[0].dim(int64_t(i)) - limit[i]);
       gx = {pad(gy, start, high)};
       break;
     }
     case OpKind::Pad: {
-      const auto& low = attrInts(n.attrs, "low");
+      const auto& low = attr::low(n.attrs);
       std::vector<int64_t> limit;
       for (size_t i = 0; i < low.size(); ++i) limit.push_back(low[i] + x[0].dim(int64_t(i)));
       gx = {slice(gy, low, limit)};
       break;
     }
     case OpKind::Concat: {
-      int64_t axis = attrInt(n.attrs, "axis");
+      int64_t axis = attr::axis(n.attrs);
       if (axis < 0) axis += n.type.rank();
       int64_t offset = 0;
       for (size_t i = 0; i < x.size(); ++i) {
@@ -135,9 +135,9 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       break;
     }
     case OpKind::Gather:
-      gx = {scatterAdd(gy, x[1], x[0].dim(0), attrInt(n.attrs, "zero_out_of_range", 0) != 0), std::nullopt};
+      gx = {scatterAdd(gy, x[1], x[0].dim(0), attr::zeroOutOfRange(n.attrs)), std::nullopt};
       break;
-    case OpKind::ScatterAdd: gx = {gather(gy, x[1], attrInt(n.attrs, "zero_out_of_range", 0) != 0), std::nullopt}; break;
+    case OpKind::ScatterAdd: gx = {gather(gy, x[1], attr::zeroOutOfRange(n.attrs)), std::nullopt}; break;
     case OpKind::LogSoftmax: {
       Shape kept = y.shape();
       kept.back() = 1;

@@ -17,7 +17,7 @@
 namespace graphc {
 namespace {
 
-bool rowConcat(const Node& n) { return n.op == OpKind::Concat && attrInt(n.attrs, "axis") == 0; }
+bool rowConcat(const Node& n) { return n.op == OpKind::Concat && attr::axis(n.attrs) == 0; }
 
 // Rows (axis-0 extent) of the given values.
 int64_t rowsOf(const Graph& g, std::vector<ValueId>::const_iterator first, std::vector<ValueId>::const_iterator last) {

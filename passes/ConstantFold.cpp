@@ -30,7 +30,7 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Maximum: return std::isnan(x[0]) || x[0] > x[1] ? x[0] : x[1];
     case OpKind::Minimum: return std::isnan(x[0]) || x[0] < x[1] ? x[0] : x[1];
     case OpKind::Compare: {
-      const std::string& p = attrString(n.attrs, "pred");
+      const std::string& p = attr::pred(n.attrs);
       bool r = p == "eq" ? x[0] == x[1] : p == "ne" ? x[0] != x[1] : p == "lt" ? x[0] < x[1]
              : p == "le" ? x[0] <= x[1] : p == "gt" ? x[0] > x[1] : x[0] >= x[1];
       return r ? 1.0 : 0.0;
@@ -110,7 +110,7 @@ ValueId identityOperand(const Graph& g, const Node& n) {
   if ((n.op == OpKind::Reshape || n.op == OpKind::Broadcast || n.op == OpKind::Transpose) &&
       g.type(n.operands[0]) == n.type) {
     if (n.op != OpKind::Transpose) return n.operands[0];
-    const auto& perm = attrInts(n.attrs, "perm");
+    const auto& perm = attr::perm(n.attrs);
     for (size_t i = 0; i < perm.size(); ++i)
       if (perm[i] != int64_t(i)) return -1;
     return n.operands[0];

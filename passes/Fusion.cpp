@@ -133,8 +133,8 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     scheduleEpilogues(g);
   }
   // From here on the verifier holds the graph to the fused phase's invariants.
-  if (attrString(g.attrs, "phase", "") != "fused") {
-    g.attrs["phase"] = std::string("fused");
+  if (attr::phase(g.attrs, "") != "fused") {
+    g.attrs[attr::key::phase] = std::string("fused");
     changed = true;
   }
   return changed;
@@ -172,7 +172,7 @@ void scheduleEpilogues(Graph& g) {
   // reading this attribute instead of deciding again.
   uses = g.useCounts();
   for (size_t i = 0; i + 1 < g.size(); ++i)
-    if (isEpiloguePair(g, ValueId(i), uses)) g.nodes[i + 1].attrs["epilogue"] = int64_t(1);
+    if (isEpiloguePair(g, ValueId(i), uses)) g.nodes[i + 1].attrs[attr::key::epilogue] = int64_t(1);
 }
 
 

@@ -27,8 +27,8 @@ struct SumTree {
 };
 
 bool sameFlags(const Node& a, const Node& b) {
-  return attrInt(a.attrs, "transpose_a", 0) == attrInt(b.attrs, "transpose_a", 0) &&
-         attrInt(a.attrs, "transpose_b", 0) == attrInt(b.attrs, "transpose_b", 0);
+  return int64_t(attr::transposeA(a.attrs)) == int64_t(attr::transposeA(b.attrs)) &&
+         int64_t(attr::transposeB(a.attrs)) == int64_t(attr::transposeB(b.attrs));
 }
 
 Shape trailingShape(const Graph& g, ValueId v) {
@@ -38,7 +38,7 @@ Shape trailingShape(const Graph& g, ValueId v) {
 }
 
 bool isRowSum(const Graph& g, const Node& n) {
-  return n.op == OpKind::ReduceSum && attrInts(n.attrs, "axes") == std::vector<int64_t>{0} &&
+  return n.op == OpKind::ReduceSum && attr::axes(n.attrs) == std::vector<int64_t>{0} &&
          g.type(n.operands[0]).rank() >= 1;
 }
 
@@ -149,7 +149,7 @@ bool batchMatmulSums(Graph& g) {
       continue;
     }
     const Node& flags = g.node(tree.products.front());
-    bool ta = attrInt(flags.attrs, "transpose_a", 0) != 0, tb = attrInt(flags.attrs, "transpose_b", 0) != 0;
+    bool ta = attr::transposeA(flags.attrs), tb = attr::transposeB(flags.attrs);
     std::vector<ValueId> order = byOperands(g, tree.products);
     for (size_t k : {size_t(0), size_t(1)}) {
       bool alongRows = k == 0 ? ta : !tb;

@@ -30,7 +30,7 @@ std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
     // Codegen runs a kernel marked {epilogue = 1} (by `fuse`) inside the
     // packed product before it, on one thread's columns while another thread
     // still reads the product's operands: they must outlive that node too.
-    bool epilogueNext = i + 1 < g.size() && attrInt(g.nodes[i + 1].attrs, "epilogue", 0) != 0;
+    bool epilogueNext = i + 1 < g.size() && attr::epilogue(g.nodes[i + 1].attrs);
     int64_t through = g.nodes[i].op == OpKind::PackedMatMul && epilogueNext ? int64_t(i) + 1 : int64_t(i);
     for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, through);
   }
@@ -45,8 +45,8 @@ namespace {
 // one contiguous run of it (a range of leading rows, whole trailing dims).
 std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
   const Shape& in = g.type(n.operands[0]).shape;
-  const auto& start = attrInts(n.attrs, "start");
-  const auto& limit = attrInts(n.attrs, "limit");
+  const auto& start = attr::start(n.attrs);
+  const auto& limit = attr::limit(n.attrs);
   size_t d = 0;
   while (d < in.size() && limit[d] - start[d] == 1) ++d;  // single indices first
   if (d < in.size()) ++d;                                  // then one partial dimension
@@ -80,7 +80,7 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
     } else if (n.op == OpKind::Concat) {
       // In place: operands are computed straight into their block of the
       // concatenation, when the blocks are contiguous (nothing but 1s before the axis).
-      int64_t axis = attrInt(n.attrs, "axis");
+      int64_t axis = attr::axis(n.attrs);
       if (axis < 0) axis += n.type.rank();
       int64_t before = 1;
       for (int64_t d = 0; d < axis; ++d) before *= n.type.shape[size_t(d)];
@@ -203,8 +203,8 @@ bool planMemory(Graph& g) {
     offset[v] = size > 0 ? allocate(size) : 0;
     if (size > 0) releaseAt.emplace(ranges[v].second, v);
   }
-  for (size_t i = 0; i < g.size(); ++i) g.nodes[i].attrs["offset"] = offset[size_t(alias[i].root)] + alias[i].delta;
-  g.attrs["arena_bytes"] = top;
+  for (size_t i = 0; i < g.size(); ++i) g.nodes[i].attrs[attr::key::offset] = offset[size_t(alias[i].root)] + alias[i].delta;
+  g.attrs[attr::key::arenaBytes] = top;
   return true;
 }
 

@@ -18,13 +18,13 @@ bool oneHotProductsToGathers(Graph& g) {
   std::vector<std::pair<ValueId, ValueId>> replaced;  // applied in one pass at the end
   for (size_t i = 0; i < count; ++i) {
     const Node& n = g.nodes[i];
-    if (n.op != OpKind::MatMul || attrInt(n.attrs, "transpose_b", 0) != 0) continue;
+    if (n.op != OpKind::MatMul || attr::transposeB(n.attrs)) continue;
     const Node& lhs = g.node(n.operands[0]);
     if (lhs.op != OpKind::OneHot || g.type(lhs.operands[0]).rank() != 1) continue;
-    bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+    bool ta = attr::transposeA(n.attrs);
     Builder b(g);
     Value indices = b.wrap(lhs.operands[0]), rhs = b.wrap(n.operands[1]);
-    int64_t depth = attrInt(lhs.attrs, "depth");
+    int64_t depth = attr::depth(lhs.attrs);
     Value rows = ta ? scatterAdd(rhs, indices, depth, true) : gather(rhs, indices, true);
     replaced.emplace_back(ValueId(i), rows.id());
     changed = true;

@@ -34,7 +34,7 @@ bool mergeProductsSharingLhs(Graph& g) {
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
     if (n.op != OpKind::MatMul) continue;
-    groups[{n.operands[0], attrInt(n.attrs, "transpose_a", 0), attrInt(n.attrs, "transpose_b", 0)}].push_back(ValueId(i));
+    groups[{n.operands[0], int64_t(attr::transposeA(n.attrs)), int64_t(attr::transposeB(n.attrs))}].push_back(ValueId(i));
   }
   bool changed = false;
   for (auto& [key, products] : groups) {

@@ -45,13 +45,13 @@ void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
 
   auto optimizerState = [&](ValueId param, const char* suffix) {
     Value s = b.state(g.node(param).name + "." + suffix, g.type(param).shape);
-    g.node(s.id()).attrs["role"] = std::string("optimizer");
+    g.node(s.id()).attrs[attr::key::role] = std::string("optimizer");
     return s;
   };
   Value biasCorrection1, biasCorrection2;
   if (c.kind == "adam") {
     Value step = b.state("adam.step", {});
-    g.node(step.id()).attrs["role"] = std::string("optimizer");
+    g.node(step.id()).attrs[attr::key::role] = std::string("optimizer");
     Value t = step + 1.0;
     b.update(step, t);
     // 1 - beta^t, with beta^t = exp(t log beta).

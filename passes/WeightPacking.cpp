@@ -28,7 +28,7 @@ bool packSharedRightOperands(Graph& g, int64_t panelWidth) {
   std::map<std::pair<ValueId, int64_t>, std::vector<ValueId>> groups;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op == OpKind::MatMul) groups[{n.operands[1], attrInt(n.attrs, "transpose_b", 0)}].push_back(ValueId(i));
+    if (n.op == OpKind::MatMul) groups[{n.operands[1], int64_t(attr::transposeB(n.attrs))}].push_back(ValueId(i));
   }
   bool changed = false;
   for (const auto& [key, products] : groups) {
@@ -36,15 +36,15 @@ bool packSharedRightOperands(Graph& g, int64_t panelWidth) {
     auto [rhs, tb] = key;
     Builder b(g);
     Attrs packAttrs;
-    packAttrs["panel_width"] = panelWidth;
-    if (tb) packAttrs["transpose"] = int64_t(1);
+    packAttrs[attr::key::panelWidth] = panelWidth;
+    if (tb) packAttrs[attr::key::transpose] = int64_t(1);
     ValueId packed = b.op(OpKind::PackPanels, {b.wrap(rhs)}, packAttrs).id();
     for (ValueId p : products) {
       Node& n = g.node(p);  // the product keeps its name and type; only its operand and op change
       n.op = OpKind::PackedMatMul;
       n.operands[1] = packed;
       n.attrs.erase("transpose_b");
-      n.attrs["n"] = n.type.shape[1];
+      n.attrs[attr::key::n] = n.type.shape[1];
     }
     changed = true;
   }

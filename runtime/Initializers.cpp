@@ -60,7 +60,7 @@ TensorMap initializeParams(const Graph& g, Rng& rng) {
   for (const Node& n : g.nodes) {
     if (n.op != OpKind::Param) continue;
     Tensor t(n.type);
-    initialize(t, attrString(n.attrs, "init", "zeros"), attrFloat(n.attrs, "scale", 0.0), rng);
+    initialize(t, attr::init(n.attrs, "zeros"), attr::scale(n.attrs, 0.0), rng);
     params[n.name] = std::move(t);
   }
   return params;

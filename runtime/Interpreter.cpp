@@ -74,7 +74,7 @@ bool comparePred(const std::string& pred, T x, T y) {
 
 Tensor compareOp(const Node& n, const Tensor& a, const Tensor& b) {
   Tensor out(n.type);
-  const std::string& pred = attrString(n.attrs, "pred");
+  const std::string& pred = attr::pred(n.attrs);
   for (int64_t i = 0; i < out.size(); ++i)
     out.i32()[i] = a.dtype() == DType::F32 ? comparePred(pred, a.f32()[i], b.f32()[i])
                                            : comparePred(pred, a.i32()[i], b.i32()[i]);
@@ -106,7 +106,7 @@ Tensor broadcastOp(const Node& n, const Tensor& in) {
 
 Tensor transposeOp(const Node& n, const Tensor& in) {
   auto st = stridesOf(in.shape());
-  const auto& perm = attrInts(n.attrs, "perm");
+  const auto& perm = attr::perm(n.attrs);
   return gatherBy(n.type, in, [&](const std::vector<int64_t>& idx) {
     int64_t j = 0;
     for (size_t d = 0; d < perm.size(); ++d) j += idx[d] * st[size_t(perm[d])];
@@ -116,7 +116,7 @@ Tensor transposeOp(const Node& n, const Tensor& in) {
 
 Tensor sliceOp(const Node& n, const Tensor& in) {
   auto st = stridesOf(in.shape());
-  const auto& start = attrInts(n.attrs, "start");
+  const auto& start = attr::start(n.attrs);
   return gatherBy(n.type, in, [&](const std::vector<int64_t>& idx) {
     int64_t j = 0;
     for (size_t d = 0; d < idx.size(); ++d) j += (idx[d] + start[d]) * st[d];
@@ -126,7 +126,7 @@ Tensor sliceOp(const Node& n, const Tensor& in) {
 
 Tensor padOp(const Node& n, const Tensor& in) {
   auto st = stridesOf(in.shape());
-  const auto& low = attrInts(n.attrs, "low");
+  const auto& low = attr::low(n.attrs);
   return gatherBy(n.type, in, [&](const std::vector<int64_t>& idx) {
     int64_t j = 0;
     for (size_t d = 0; d < idx.size(); ++d) {
@@ -141,7 +141,7 @@ Tensor padOp(const Node& n, const Tensor& in) {
 // Row-major: for each index over the axes before `axis`, every part
 // contributes one contiguous run of (its extent along axis) x (inner size).
 Tensor concatOp(const Node& n, const std::vector<const Tensor*>& in) {
-  int64_t axis = attrInt(n.attrs, "axis");
+  int64_t axis = attr::axis(n.attrs);
   if (axis < 0) axis += n.type.rank();
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= n.type.shape[size_t(d)];
@@ -160,7 +160,7 @@ Tensor concatOp(const Node& n, const std::vector<const Tensor*>& in) {
 
 Tensor reduceOp(const Node& n, const Tensor& in) {
   std::vector<bool> reduced(in.shape().size(), false);
-  for (int64_t a : attrInts(n.attrs, "axes")) reduced[size_t(a)] = true;
+  for (int64_t a : attr::axes(n.attrs)) reduced[size_t(a)] = true;
   auto outStrides = stridesOf(n.type.shape);
   bool isMax = n.op == OpKind::ReduceMax;
   std::vector<double> acc(size_t(n.type.numElements()), isMax ? -std::numeric_limits<double>::infinity() : 0.0);
@@ -185,7 +185,7 @@ Tensor reduceOp(const Node& n, const Tensor& in) {
 }
 
 Tensor argmaxOp(const Node& n, const Tensor& in) {
-  int64_t axis = attrInt(n.attrs, "axis");
+  int64_t axis = attr::axis(n.attrs);
   if (axis < 0) axis += int64_t(in.shape().size());
   int64_t len = in.shape()[size_t(axis)], inner = stridesOf(in.shape())[size_t(axis)];
   int64_t outer = in.size() / std::max<int64_t>(1, len * inner);
@@ -201,7 +201,7 @@ Tensor argmaxOp(const Node& n, const Tensor& in) {
 }
 
 Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b) {
-  bool ta = attrInt(n.attrs, "transpose_a", 0) != 0, tb = attrInt(n.attrs, "transpose_b", 0) != 0;
+  bool ta = attr::transposeA(n.attrs), tb = attr::transposeB(n.attrs);
   Eigen::Map<const RowMajor> A(a.f32(), a.shape()[0], a.shape()[1]);
   Eigen::Map<const RowMajor> B(b.f32(), b.shape()[0], b.shape()[1]);
   Tensor out(n.type);
@@ -215,7 +215,7 @@ Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b) {
 
 // pack_panels: out[p][k][j] = op(B)[k][W p + j], zero past n (graph/PackedLayout.h).
 Tensor packPanelsOp(const Node& n, const Tensor& b) {
-  bool t = attrInt(n.attrs, "transpose", 0) != 0;
+  bool t = attr::transpose(n.attrs);
   int64_t rows = b.shape()[0], cols = b.shape()[1];
   int64_t k = t ? cols : rows, width = t ? rows : cols, panel = n.type.shape[2];
   Tensor out(n.type);
@@ -227,7 +227,7 @@ Tensor packPanelsOp(const Node& n, const Tensor& b) {
 
 // packed_matmul: op(A) times the k x n matrix the panels hold.
 Tensor packedMatmulOp(const Node& n, const Tensor& a, const Tensor& packed) {
-  bool ta = attrInt(n.attrs, "transpose_a", 0) != 0;
+  bool ta = attr::transposeA(n.attrs);
   int64_t k = packed.shape()[1], width = n.type.shape[1], panel = packed.shape()[2];
   RowMajor B(k, width);
   for (int64_t kk = 0; kk < k; ++kk)
@@ -247,7 +247,7 @@ int64_t checkIndex(int64_t idx, int64_t limit, const Node& n) {
 }
 
 Tensor oneHotOp(const Node& n, const Tensor& idx) {
-  int64_t depth = attrInt(n.attrs, "depth");
+  int64_t depth = attr::depth(n.attrs);
   Tensor out(n.type);
   for (int64_t i = 0; i < idx.size(); ++i) {
     int32_t k = idx.i32()[i];
@@ -260,7 +260,7 @@ Tensor oneHotOp(const Node& n, const Tensor& idx) {
 // or is dropped (scatter_add), as one_hot treats it; otherwise it is an error.
 Tensor gatherOp(const Node& n, const Tensor& table, const Tensor& idx) {
   int64_t rows = table.shape()[0], width = table.shape()[1];
-  bool zeroOutOfRange = attrInt(n.attrs, "zero_out_of_range", 0) != 0;
+  bool zeroOutOfRange = attr::zeroOutOfRange(n.attrs);
   Tensor out(n.type);
   for (int64_t i = 0; i < idx.size(); ++i) {
     if (zeroOutOfRange && (idx.i32()[i] < 0 || idx.i32()[i] >= rows)) continue;  // out is zeroed
@@ -272,7 +272,7 @@ Tensor gatherOp(const Node& n, const Tensor& table, const Tensor& idx) {
 
 Tensor scatterAddOp(const Node& n, const Tensor& updates, const Tensor& idx) {
   int64_t rows = n.type.shape[0], width = n.type.shape[1];
-  bool zeroOutOfRange = attrInt(n.attrs, "zero_out_of_range", 0) != 0;
+  bool zeroOutOfRange = attr::zeroOutOfRange(n.attrs);
   Tensor out(n.type);
   for (int64_t i = 0; i < idx.size(); ++i) {
     if (zeroOutOfRange && (idx.i32()[i] < 0 || idx.i32()[i] >= rows)) continue;

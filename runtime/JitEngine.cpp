@@ -17,7 +17,7 @@ Graph planForJit(const Graph& g, const Target& target) { return lowerGraph(g, ta
 
 JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(lowerGraph(g, options.target)) {
   code_ = CompiledGraph::compile(planned_, options, &report_);
-  arenaBytes_ = attrInt(planned_.attrs, "arena_bytes");
+  arenaBytes_ = attr::arenaBytes(planned_.attrs);
   // Aligned to 2 MiB and advised as huge pages: the products walk the arena
   // in long strides (a transposed operand moves 2 KiB per k), and with 4 KiB
   // pages the TLB misses would cost more than the loads. (The planner needs
@@ -30,11 +30,11 @@ JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(lower
   std::memset(arena_, 0, size_t(arenaBytes_));
   for (const Node& n : planned_.nodes)
     if (isSignature(n.op))
-      leaves_.push_back({n.name, n.type, attrInt(n.attrs, "offset")});
+      leaves_.push_back({n.name, n.type, attr::offset(n.attrs)});
   for (const auto& o : planned_.outputs)
-    outputs_.push_back({o.name, planned_.type(o.value), attrInt(planned_.node(o.value).attrs, "offset")});
+    outputs_.push_back({o.name, planned_.type(o.value), attr::offset(planned_.node(o.value).attrs)});
   for (const auto& u : planned_.updates) {
-    updates_.push_back({planned_.node(u.target).name, planned_.type(u.value), attrInt(planned_.node(u.value).attrs, "offset")});
+    updates_.push_back({planned_.node(u.target).name, planned_.type(u.value), attr::offset(planned_.node(u.value).attrs)});
     auto leaf = std::find_if(leaves_.begin(), leaves_.end(), [&](const Slot& l) { return l.name == updates_.back().name; });
     updateLeaf_.push_back(size_t(leaf - leaves_.begin()));  // an update's target is always a leaf
   }

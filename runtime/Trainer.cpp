@@ -31,14 +31,14 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
   vars_ = initializeParams(step_, rng_);
   for (const Node& n : step_.nodes) {
     if (n.op == OpKind::Param) paramNames_.push_back(n.name);
-    if (n.op == OpKind::State && attrString(n.attrs, "role", "") != "optimizer") modelStateNames_.push_back(n.name);
+    if (n.op == OpKind::State && attr::role(n.attrs, "") != "optimizer") modelStateNames_.push_back(n.name);
   }
   for (auto& [name, t] : zeroState(step_)) vars_[name] = std::move(t);
   // Params and optimizer state stay in the engine between steps (the JIT then
   // never copies the weights out and back in); params() reads them back.
   std::vector<std::string> resident = paramNames_;
   for (const Node& n : step_.nodes)
-    if (n.op == OpKind::State && attrString(n.attrs, "role", "") == "optimizer") resident.push_back(n.name);
+    if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") resident.push_back(n.name);
   engine_->setResident(resident);
 }
 

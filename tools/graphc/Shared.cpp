@@ -110,8 +110,8 @@ std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, con
                      r.module.rolledCalls, r.module.loops.size(), r.module.loops.size() == 1 ? "" : "s",
                      loops.empty() ? "" : ": repetitions x body calls ", loops);
   if (g.attrs.count("arena_bytes"))
-    out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attrInt(g.attrs, "arena_bytes"),
-                       double(attrInt(g.attrs, "arena_bytes")) / (1 << 20));
+    out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attr::arenaBytes(g.attrs),
+                       double(attr::arenaBytes(g.attrs)) / (1 << 20));
   out += fmt::format("  FLOPs per step      {} ({:.3f} GFLOP)\n", estimateFlops(g), double(estimateFlops(g)) * 1e-9);
   out += fmt::format("  compile seconds     passes {:.3f}, LLVM IR {:.3f}, optimize {:.3f}, codegen {:.3f}, load {:.3f}\n",
                      passSeconds, r.irSeconds, r.optimizeSeconds, r.codegenSeconds, r.loadSeconds);
