@@ -43,7 +43,7 @@ bool packSharedRightOperands(Graph& g, int64_t panelWidth) {
       Node& n = g.node(p);  // the product keeps its name and type; only its operand and op change
       n.op = OpKind::PackedMatMul;
       n.operands[1] = packed;
-      n.attrs.erase("transpose_b");
+      n.attrs.erase(attr::key::transposeB);
       n.attrs[attr::key::n] = n.type.shape[1];
     }
     changed = true;
