@@ -90,7 +90,7 @@ std::unique_ptr<llvm::Module> buildVerifiedModule(llvm::LLVMContext& ctx, const 
 std::string defaultCacheDir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/graphc";
   if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/graphc";
-  return "/tmp/graphc-cache";
+  return "";  // no per-user place: no cache (a shared /tmp directory would run what others put there)
 }
 
 CompiledGraph::~CompiledGraph() = default;
@@ -114,7 +114,8 @@ std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitO
   r.irSeconds = since(start);
 
   std::optional<ObjectCache> cache;
-  if (options.useCache) cache.emplace(options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir);
+  std::string cacheDir = options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir;
+  if (options.useCache && !cacheDir.empty()) cache.emplace(cacheDir);
   std::optional<std::string> object;
   if (cache) {
     r.cacheFile = cache->pathFor(key);

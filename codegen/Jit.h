@@ -53,7 +53,7 @@ enum class EmitKind { LlvmIr, OptimizedLlvmIr, Assembly, Object };
 std::string emitCode(const Graph& g, EmitKind kind, const Target& target = hostTarget(),
                      const CodegenOptions& options = {});
 
-// $XDG_CACHE_HOME/graphc, else $HOME/.cache/graphc, else /tmp/graphc-cache.
+// $XDG_CACHE_HOME/graphc, else $HOME/.cache/graphc, else "" (no cache).
 std::string defaultCacheDir();
 
 }  // namespace graphc

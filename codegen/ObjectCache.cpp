@@ -2,7 +2,11 @@
 // u64 object size, u64 object checksum, object bytes.
 #include "codegen/ObjectCache.h"
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <set>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -13,13 +17,30 @@
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/xxhash.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
+
+#include "graph/Error.h"
+#include "graph/FileIO.h"
 
 namespace graphc {
 namespace {
 
 constexpr char kMagic[8] = {'G', 'R', 'C', 'O', 'B', 'J', '0', '1'};
-std::atomic<bool> cacheDisabled{false};
+// Directories this process stopped using (it warned once for each).
+std::mutex disabledMutex;
+std::set<std::string> disabledDirs;
+
+bool isDisabled(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(disabledMutex);
+  return disabledDirs.count(dir) != 0;
+}
+// Returns true the first time, so the caller warns once per directory.
+bool disable(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(disabledMutex);
+  return disabledDirs.insert(dir).second;
+}
 
 uint64_t hash(const std::string& s) { return llvm::xxh3_64bits(llvm::StringRef(s)); }
 
@@ -38,10 +59,19 @@ std::string ObjectCache::pathFor(const std::string& key) const {
 }
 
 std::optional<std::string> ObjectCache::load(const std::string& key) const {
-  if (cacheDisabled) return std::nullopt;
-  std::ifstream in(pathFor(key), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (isDisabled(dir_) || !usable()) return std::nullopt;
+  // An entry is a regular file of bounded size, not followed through a link:
+  // anything else (a FIFO, a device, a directory, a link) is a miss.
+  std::string path = pathFor(key);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) > kMaxEntryBytes)
+    return std::nullopt;
+  std::string bytes;
+  try {
+    bytes = readFileBounded(path, kMaxEntryBytes, "the cache entry");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
   size_t pos = sizeof kMagic;
   uint64_t keySize, objSize, objHash;
   if (bytes.size() < pos || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
@@ -61,31 +91,75 @@ std::optional<std::string> ObjectCache::load(const std::string& key) const {
 }
 
 void ObjectCache::store(const std::string& key, const std::string& object) {
-  if (cacheDisabled) return;
-  std::string path = pathFor(key), tmp = fmt::format("{}.{}.tmp", path, getpid());
+  if (isDisabled(dir_) || !usable()) return;
   std::string bytes(kMagic, sizeof kMagic);
   putU64(bytes, key.size());
   bytes += key;
   putU64(bytes, object.size());
   putU64(bytes, hash(object));
   bytes += object;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  bool ok = !ec;
-  if (ok) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-    out.flush();
-    ok = bool(out);
-  }
-  if (ok) {
-    std::filesystem::rename(tmp, path, ec);
-    ok = !ec;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    if (!cacheDisabled.exchange(true))
+  struct stat st {};
+  if (::lstat(pathFor(key).c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return;  // not ours to replace
+  try {
+    writeFileSafely(pathFor(key), bytes, "the cache entry");
+  } catch (const Error&) {
+    if (disable(dir_))
       std::cerr << fmt::format("graphc: warning: cannot write the compile cache in {}; continuing without it\n", dir_);
+    return;
+  }
+  prune();
+}
+
+bool ObjectCache::usable() const {
+  std::call_once(checked_, [this] {
+    // Created 0700, and used only when it is a directory of this user's that
+    // no one else may write: the cache holds code graphc runs.
+    std::error_code ec;
+    std::filesystem::path dir(dir_);
+    if (!std::filesystem::exists(dir, ec)) {
+      if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+      ::mkdir(dir_.c_str(), 0700);
+    }
+    struct stat st {};
+    std::string why;
+    if (::lstat(dir_.c_str(), &st) != 0) why = std::strerror(errno);
+    else if (!S_ISDIR(st.st_mode)) why = "it is not a directory";
+    else if (st.st_uid != ::geteuid()) why = "another user owns it";
+    else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) why = "others may write to it";
+    usable_ = why.empty();
+    if (!usable_ && disable(dir_))
+      std::cerr << fmt::format("graphc: warning: not using the compile cache in {}: {}; continuing without it\n", dir_,
+                               why);
+  });
+  return usable_;
+}
+
+void ObjectCache::prune() const {
+  // Oldest first, until the entries fit the cap; temporaries a killed writer
+  // left behind go after an hour.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+  uint64_t total = 0;
+  auto now = fs::file_time_type::clock::now();
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (!e.is_regular_file(ec)) continue;
+    std::string name = e.path().filename().string();
+    auto when = e.last_write_time(ec);
+    if (name.find(".tmp.") != std::string::npos) {
+      if (now - when > std::chrono::hours(1)) fs::remove(e.path(), ec);
+      continue;
+    }
+    if (e.path().extension() != ".gobj") continue;
+    total += e.file_size(ec);
+    entries.emplace_back(when, e.path());
+  }
+  if (total <= kMaxCacheBytes) return;
+  std::sort(entries.begin(), entries.end());
+  for (const auto& [when, path] : entries) {
+    if (total <= kMaxCacheBytes) break;
+    uint64_t size = fs::file_size(path, ec);
+    if (fs::remove(path, ec)) total -= std::min(total, size);
   }
 }
 

@@ -4,13 +4,22 @@
 // loaded: it reads as a miss and is rebuilt.
 #pragma once
 
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 
 namespace graphc {
 
+// The directory is private: created 0700, and used only when this user owns
+// it and no one else may write it (else one warning, and no cache). Entries
+// are regular files of at most 256 MiB; the whole cache is pruned, oldest
+// first, past 1 GiB.
 class ObjectCache {
  public:
+  static constexpr uint64_t kMaxEntryBytes = uint64_t(256) << 20;
+  static constexpr uint64_t kMaxCacheBytes = uint64_t(1) << 30;
+
   explicit ObjectCache(std::string dir) : dir_(std::move(dir)) {}
 
   // `key` is the full description (module text, target, LLVM version).
@@ -21,7 +30,11 @@ class ObjectCache {
   void store(const std::string& key, const std::string& object);
 
  private:
+  bool usable() const;
+  void prune() const;
   std::string dir_;
+  mutable std::once_flag checked_;
+  mutable bool usable_ = false;
 };
 
 }  // namespace graphc

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "graph/FileIO.h"
 #include "graph/TextIR.h"
 #include "graph/Verifier.h"
 
@@ -401,16 +402,22 @@ Graph parseGraph(std::string_view text, const std::string& sourceName) {
   return Parser(text, sourceName).parse();
 }
 
+// Text IR files are small (the seed step prints as 200 KiB): 256 MiB is a bound, not a size.
+constexpr uint64_t kMaxIrBytes = uint64_t(256) << 20;
+
 Graph parseGraphFile(const std::string& path) {
   std::string text;
   if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    // Standard input, documented: read in blocks up to the same limit.
+    char block[1 << 16];
+    while (std::cin.read(block, sizeof block) || std::cin.gcount() > 0) {
+      text.append(block, size_t(std::cin.gcount()));
+      if (text.size() > kMaxIrBytes)
+        throw Error(fmt::format("<stdin>: error: the IR is more than the {} graphc reads", formatBytes(kMaxIrBytes)));
+    }
     return parseGraph(text, "<stdin>");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: error: cannot open file", path));
-  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return parseGraph(text, path);
+  return parseGraph(readFileBounded(path, kMaxIrBytes, "the IR file"), path);
 }
 
 }  // namespace graphc

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "graph/Error.h"
+#include "graph/FileIO.h"
 
 namespace graphc {
 
@@ -69,10 +70,11 @@ std::string preprocessTimeMachine(const std::string& raw) {
   return out;
 }
 
+// A text corpus larger than this is refused before it is read (the book is 180 KiB).
+constexpr uint64_t kMaxDataBytes = uint64_t(1) << 30;
+
 Corpus loadCorpus(const std::string& path, int64_t maxTokens) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: error: cannot open the data file", path));
-  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string raw = readFileBounded(path, kMaxDataBytes, "the data file");
   if (raw.empty()) throw Error(fmt::format("{}: error: the data file is empty", path));
   size_t controls = 0;
   for (char c : raw) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sys/stat.h>
 
 #include "TestUtil.h"
 #include "codegen/Jit.h"
@@ -433,4 +434,44 @@ TEST_CASE("reroll: --emit llvm shows the loop, and the entry stays small as the 
   CHECK(flatIr.find("steps:") == std::string::npos);
   CHECK(long1 <= short1 + 8);   // ten times the steps, about the same calls
   CHECK(longFlat > 5 * long1);  // flat, the calls grow with the steps
+}
+
+TEST_CASE("cache: private, bounded, and never runs or waits on what it should not") {
+  ModelConfig c{2, 2, 8, 28, 1};
+  Graph planned = planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+  namespace fs = std::filesystem;
+  // A directory others may write: one warning, no cache, compiling still works.
+  std::string open = std::string(GRAPHC_SCRATCH_DIR) + "/test-cache-world-writable";
+  fs::remove_all(open);
+  fs::create_directories(open);
+  fs::permissions(open, fs::perms::all);
+  CompileReport r1;
+  CompiledGraph::compile(planned, {open, true}, &r1);
+  CHECK_FALSE(r1.cacheHit);
+  CHECK(fs::is_empty(open));  // nothing written there
+  // A new directory is created 0700.
+  std::string fresh = std::string(GRAPHC_SCRATCH_DIR) + "/test-cache-private";
+  fs::remove_all(fresh);
+  CompileReport r2;
+  CompiledGraph::compile(planned, {fresh, true}, &r2);
+  CHECK((fs::status(fresh).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+  REQUIRE(fs::is_regular_file(r2.cacheFile));
+  // An entry that is a FIFO, or a directory: a miss, no hang, no error.
+  fs::remove(r2.cacheFile);
+  REQUIRE(::mkfifo(r2.cacheFile.c_str(), 0600) == 0);
+  CompileReport r3;
+  CompiledGraph::compile(planned, {fresh, true}, &r3);
+  CHECK_FALSE(r3.cacheHit);
+  CHECK(fs::is_fifo(r2.cacheFile));  // not replaced: not a file graphc made
+  fs::remove(r2.cacheFile);
+  fs::create_directory(r2.cacheFile);
+  CompileReport r4;
+  CompiledGraph::compile(planned, {fresh, true}, &r4);
+  CHECK_FALSE(r4.cacheHit);
+  fs::remove_all(r2.cacheFile);
+  // A link to /dev/zero in place of an entry: a miss, not a read until memory runs out.
+  fs::create_symlink("/dev/zero", r2.cacheFile);
+  CompileReport r5;
+  CompiledGraph::compile(planned, {fresh, true}, &r5);
+  CHECK_FALSE(r5.cacheHit);
 }

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
+#include <thread>
 
 #include "TestUtil.h"
 #include "graph/Verifier.h"
@@ -10,6 +12,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Generator.h"
 #include "runtime/Initializers.h"
+#include "graph/FileIO.h"
 #include "runtime/Trainer.h"
 
 using namespace graphc;
@@ -127,4 +130,45 @@ TEST_CASE("generator: the prefix is kept, greedy decoding is deterministic") {
   missing.erase("W_hh");
   CHECK_THROWS_WITH_AS(Generator(m, o.model, missing, corpus.vocab), "the parameters have no 'W_hh' for model rnn-scratch",
                        Error);
+}
+
+TEST_CASE("files: safe writes replace files, not devices, links' targets or directories; reads are bounded") {
+  namespace fs = std::filesystem;
+  std::string dir = std::string(GRAPHC_SCRATCH_DIR) + "/test-files";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string target = dir + "/out.txt", victim = dir + "/victim.txt", link = dir + "/link.txt";
+  writeFileSafely(target, "one");
+  writeFileSafely(target, "two");
+  CHECK(readFileBounded(target, 100, "the file") == "two");
+  // A symlink at the target is replaced by the file; what it pointed at is untouched.
+  writeFileSafely(victim, "precious");
+  fs::create_symlink(victim, link);
+  writeFileSafely(link, "new");
+  CHECK(fs::is_regular_file(fs::symlink_status(link)));
+  CHECK(readFileBounded(victim, 100, "the file") == "precious");
+  // A directory is refused; a FIFO no one reads is an error, not a hang, and stays a FIFO.
+  CHECK_THROWS_WITH_AS(writeFileSafely(dir, "x", "the output"), doctest::Contains("it is a directory"), Error);
+  std::string fifo = dir + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(writeFileSafely(fifo, "x", "the output"), doctest::Contains("FIFO that no one reads"), Error);
+  CHECK(fs::is_fifo(fifo));
+  // No temporary is left behind.
+  int leftovers = 0;
+  for (const auto& e : fs::directory_iterator(dir)) leftovers += e.path().string().find(".tmp") != std::string::npos;
+  CHECK(leftovers == 0);
+  // Concurrent writers of one path: the file is one of them, whole.
+  std::string big1(1 << 20, 'a'), big2(1 << 20, 'b');
+  std::thread t1([&] { for (int i = 0; i < 5; ++i) writeFileSafely(target, big1); });
+  std::thread t2([&] { for (int i = 0; i < 5; ++i) writeFileSafely(target, big2); });
+  t1.join();
+  t2.join();
+  std::string final = readFileBounded(target, 2 << 20, "the file");
+  CHECK((final == big1 || final == big2));
+  // Reads: devices, FIFOs and oversized files are refused before a byte is read.
+  CHECK_THROWS_WITH_AS(readFileBounded("/dev/zero", 100, "the data file"),
+                       "/dev/zero: error: the data file is not a regular file", Error);
+  CHECK_THROWS_WITH_AS(readFileBounded(fifo, 100, "the data file"), doctest::Contains("not a regular file"), Error);
+  CHECK_THROWS_WITH_AS(readFileBounded(target, 100, "the data file"),
+                       doctest::Contains("the data file is 1 MiB, more than the 100 bytes graphc reads"), Error);
 }

@@ -6,7 +6,7 @@
 
 #include "graph/Error.h"
 #include "graph/Version.h"
-#include "runtime/Files.h"
+#include "graph/FileIO.h"
 #include "tools/graphc/Commands.h"
 
 namespace graphc::cli {
@@ -16,7 +16,7 @@ void writeOutput(const std::string& path, const std::string& text) {
     std::cout << text << std::flush;
     return;
   }
-  writeFileAtomically(path, text, "the output");
+  writeFileSafely(path, text, "the output");
 }
 
 }  // namespace graphc::cli
