@@ -53,15 +53,31 @@ std::string attrToString(const AttrValue& v) {
     }
     std::string operator()(const std::vector<int64_t>& l) const { return fmt::format("[{}]", fmt::join(l, ", ")); }
     std::string operator()(const std::string& s) const {
+      // Every control byte escaped (\n, \t, \xHH), so printed IR parses back.
       std::string out = "\"";
       for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
+        auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') out += {'\\', c};
+        else if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+        else out += c;
       }
       return out + "\"";
     }
   };
   return std::visit(Visitor{}, v);
+}
+
+std::string escapeForMessage(const std::string& text, size_t maxChars) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == maxChars) return out + "...";
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += text[i];
+  }
+  return out;
 }
 
 }  // namespace graphc

@@ -13,6 +13,11 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// Text from outside (a file's bytes, a flag's value) made safe to show in a
+// one-line message: control bytes (newlines, terminal escapes) become \xHH,
+// and past `maxChars` it is cut with "...".
+std::string escapeForMessage(const std::string& text, size_t maxChars = 64);
+
 // A position in a source text; line and col are 1-based, 0 means unknown.
 struct SourceLoc {
   int line = 0;

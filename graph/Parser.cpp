@@ -113,6 +113,22 @@ class Lexer {
         if (pos_ >= text_.size()) fail(loc, "unterminated string");
         c = text_[pos_];
         advance();
+        if (c == 'n') c = '\n';
+        else if (c == 't') c = '\t';
+        else if (c == 'x') {  // \xHH, as the printer writes control bytes
+          auto hex = [&](char h) -> int {
+            if (h >= '0' && h <= '9') return h - '0';
+            if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+            if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+            return -1;
+          };
+          int hi = pos_ < text_.size() ? hex(text_[pos_]) : -1;
+          int lo = pos_ + 1 < text_.size() ? hex(text_[pos_ + 1]) : -1;
+          if (hi < 0 || lo < 0) fail(loc, "\\x in a string needs two hex digits");
+          advance();
+          advance();
+          c = char(hi * 16 + lo);
+        }
       }
       s += c;
     }

@@ -37,7 +37,7 @@ const ModelDef& findModel(const std::string& name) {
     if (m.name == name) return m;
     names.push_back(m.name);
   }
-  throw Error(fmt::format("unknown model '{}' (known: {})", name, fmt::join(names, ", ")));
+  throw Error(fmt::format("unknown model '{}' (known: {})", escapeForMessage(name), fmt::join(names, ", ")));
 }
 
 }  // namespace graphc

@@ -50,25 +50,33 @@ bool join(std::vector<ValueId>& members, ValueId v, Same same) {
   return true;
 }
 
-// Collects the addends of the add tree rooted at `v`, descending into adds
-// used only inside the tree.
-void collect(const Graph& g, ValueId v, const std::vector<int>& uses, SumTree& tree, bool isRoot) {
-  const Node& n = g.node(v);
-  bool inner = isRoot || uses[size_t(v)] == 1;
-  if (n.op == OpKind::Add && inner) {
-    collect(g, n.operands[0], uses, tree, false);
-    collect(g, n.operands[1], uses, tree, false);
-    return;
+// Collects the addends of the add tree rooted at `root`, descending into
+// adds used only inside the tree. An explicit stack, in the order the
+// recursion had (left operand first): the depth is the input's to choose (a
+// 40,000-add chain), the call stack's is not.
+void collect(const Graph& g, ValueId root, const std::vector<int>& uses, SumTree& tree) {
+  std::vector<std::pair<ValueId, bool>> stack = {{root, true}};
+  while (!stack.empty()) {
+    auto [v, isRoot] = stack.back();
+    stack.pop_back();
+    const Node& n = g.node(v);
+    bool inner = isRoot || uses[size_t(v)] == 1;
+    if (n.op == OpKind::Add && inner) {
+      stack.push_back({n.operands[1], false});
+      stack.push_back({n.operands[0], false});
+      continue;
+    }
+    if (inner && n.op == OpKind::MatMul && join(tree.products, v, [&](ValueId f) { return sameFlags(g.node(f), n); }))
+      continue;
+    if (inner && n.op == OpKind::ScatterAdd &&
+        join(tree.scatters, v, [&](ValueId f) { return g.node(f).attrs == n.attrs; }))
+      continue;
+    if (inner && isRowSum(g, n) && join(tree.rowSums, v, [&](ValueId f) {
+          return trailingShape(g, g.node(f).operands[0]) == trailingShape(g, n.operands[0]);
+        }))
+      continue;
+    tree.others.push_back(v);
   }
-  if (inner && n.op == OpKind::MatMul && join(tree.products, v, [&](ValueId f) { return sameFlags(g.node(f), n); }))
-    return;
-  if (inner && n.op == OpKind::ScatterAdd && join(tree.scatters, v, [&](ValueId f) { return g.node(f).attrs == n.attrs; }))
-    return;
-  if (inner && isRowSum(g, n) && join(tree.rowSums, v, [&](ValueId f) {
-        return trailingShape(g, g.node(f).operands[0]) == trailingShape(g, n.operands[0]);
-      }))
-    return;
-  tree.others.push_back(v);
 }
 
 }  // namespace
@@ -122,7 +130,7 @@ bool batchMatmulSums(Graph& g) {
   for (size_t i = g.size(); i-- > 0;) {
     if (g.nodes[i].op != OpKind::Add || insideTree[i] || g.nodes[i].type.dtype != DType::F32) continue;
     SumTree tree;
-    collect(g, ValueId(i), uses, tree, true);
+    collect(g, ValueId(i), uses, tree);
     // Mark the tree's inner adds so they are not treated as roots again.
     std::vector<ValueId> stack = {ValueId(i)};
     while (!stack.empty()) {

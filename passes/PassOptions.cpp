@@ -27,7 +27,7 @@ std::map<std::string, std::string> parseOptions(const std::string& pass, const s
     if (item.empty()) continue;
     size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw Error(fmt::format("pass '{}': option '{}' is not key=value", pass, item));
+      throw Error(fmt::format("pass '{}': option '{}' is not key=value", escapeForMessage(pass), escapeForMessage(item)));
     std::string key = trim(item.substr(0, eq)), value = trim(item.substr(eq + 1));
     if (!values.emplace(key, value).second) throw Error(fmt::format("pass '{}': option '{}' given twice", pass, key));
   }
@@ -60,7 +60,7 @@ int64_t PassOptions::getInt(const std::string& key, int64_t fallback) const {
   errno = 0;
   long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno == ERANGE)
-    throw Error(fmt::format("pass '{}': option {} must be an integer, got '{}'", pass_, key, v));
+    throw Error(fmt::format("pass '{}': option {} must be an integer, got '{}'", pass_, key, escapeForMessage(v)));
   return x;
 }
 
@@ -71,7 +71,7 @@ double PassOptions::getDouble(const std::string& key, double fallback) const {
   char* end = nullptr;
   double x = std::strtod(v.c_str(), &end);
   if (v.empty() || *end != '\0' || !std::isfinite(x))
-    throw Error(fmt::format("pass '{}': option {} must be a finite number, got '{}'", pass_, key, v));
+    throw Error(fmt::format("pass '{}': option {} must be a finite number, got '{}'", pass_, key, escapeForMessage(v)));
   return x;
 }
 

@@ -113,7 +113,7 @@ std::unique_ptr<Pass> createPass(const PassSpec& spec) {
     }
   std::vector<std::string> names;
   for (const auto& e : registry()) names.push_back(e.name);
-  throw Error(fmt::format("unknown pass '{}' (known: {})", spec.name, fmt::join(names, ", ")));
+  throw Error(fmt::format("unknown pass '{}' (known: {})", escapeForMessage(spec.name), fmt::join(names, ", ")));
 }
 
 std::unique_ptr<Pass> createPass(const std::string& name) { return createPass(PassSpec{name, PassOptions(name, {})}); }

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "TestUtil.h"
+#include "graph/Builder.h"
 #include "passes/PassManager.h"
 #include "runtime/Random.h"
 
@@ -349,4 +350,20 @@ TEST_CASE("batch-matmul: BPTT's gradient sums share one concatenation per sequen
     CHECK-COUNT-1: = concat(%h0, %h1) {axis = 0} : f32[4,3]
     CHECK-COUNT-1: = concat(%dz1, %dz2) {axis = 0} : f32[4,3]
     CHECK-COUNT-2: = concat()");
+}
+
+TEST_CASE("batch-matmul: a 60,000-add chain is walked without recursion") {
+  Graph g;
+  Builder b(g);
+  Value x = b.input("x", DType::F32, {1, 1});
+  Value w = b.input("w", DType::F32, {1, 1});
+  Value s = matmul(x, w);
+  for (int i = 0; i < 60000; ++i) s = s + (i % 2 ? matmul(x, w) : x);
+  b.output("s", s);
+  PassManagerOptions o;
+  o.verifyEach = false;
+  PassManager pm(o);
+  pm.addPipeline("batch-matmul");
+  pm.run(g);  // used to overflow the stack (one frame per add)
+  CHECK(g.nodesOf(OpKind::MatMul).size() == 1);
 }

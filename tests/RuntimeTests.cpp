@@ -172,3 +172,35 @@ TEST_CASE("files: safe writes replace files, not devices, links' targets or dire
   CHECK_THROWS_WITH_AS(readFileBounded(target, 100, "the data file"),
                        doctest::Contains("the data file is 1 MiB, more than the 100 bytes graphc reads"), Error);
 }
+
+TEST_CASE("checkpoint: hostile headers are refused, each with its reason") {
+  std::string dir = std::string(GRAPHC_SCRATCH_DIR) + "/test-hostile";
+  std::filesystem::create_directories(dir);
+  // A safetensors file from a header text and a data size.
+  auto craft = [&](const std::string& name, const std::string& header, size_t data) {
+    std::string path = dir + "/" + name + ".safetensors";
+    uint64_t n = header.size();
+    std::string bytes(reinterpret_cast<const char*>(&n), 8);
+    bytes += header + std::string(data, '\0');
+    writeFileSafely(path, bytes);
+    return path;
+  };
+  const std::string t = R"("t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  CHECK(loadCheckpoint(craft("good", "{" + t + "}", 8)).tensors.at("t").size() == 2);
+  CHECK_THROWS_WITH_AS(loadCheckpoint(craft("trailing", "{" + t + "}", 12)), doctest::Contains("4 bytes after the last tensor"),
+                       Error);
+  CHECK_THROWS_WITH_AS(loadCheckpoint(craft("duplicate", "{" + t + "," + t + "}", 8)),
+                       doctest::Contains("names a key twice"), Error);
+  CHECK_THROWS_WITH_AS(
+      loadCheckpoint(craft("dupmeta", R"({"__metadata__":{"a":"1"},"__metadata__":{"a":"2"},)" + t + "}", 8)),
+      doctest::Contains("names a key twice"), Error);
+  CHECK_THROWS_WITH_AS(
+      loadCheckpoint(craft("overlap", "{" + t + R"(,"u":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)),
+      doctest::Contains("two tensors share bytes"), Error);
+  CHECK_THROWS_WITH_AS(loadCheckpoint(craft("fraction", R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", 8)),
+                       doctest::Contains("not whole numbers"), Error);
+  // A zero-size tensor loads (and nothing is copied into its null buffer).
+  CHECK(loadCheckpoint(craft("empty-zero", R"({"t":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", 0))
+            .tensors.at("t")
+            .size() == 0);
+}

@@ -178,3 +178,16 @@ TEST_CASE("every IR file under tests/ir and tests/passes round-trips") {
     }
   CHECK(count >= 17);
 }
+
+TEST_CASE("strings with control bytes print escaped and parse back; messages escape untrusted text") {
+  Graph g = parseGraph("graph @g {\n  %x = input : f32[2]\n  output \"a\\x0ab\\tc\\x1b[31m\" = %x\n}\n");
+  REQUIRE(g.outputs[0].name == std::string("a\nb\tc\x1b[31m"));
+  std::string text = printGraph(g);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("output \"a\\nb\\tc\\x1b[31m\"") != std::string::npos);
+  CHECK(printGraph(parseGraph(text)) == text);
+  CHECK_THROWS_WITH_AS(parseGraph("graph @g {\n  output \"\\xq1\" = %x\n}\n", "s.gir"),
+                       "s.gir:2:10: error: \\x in a string needs two hex digits", Error);
+  CHECK(escapeForMessage("a\nb\x1b[2J") == "a\\x0ab\\x1b[2J");
+  CHECK(escapeForMessage(std::string(100, 'z')).size() == 67);
+}

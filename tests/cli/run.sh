@@ -91,12 +91,22 @@ if command -v python3 >/dev/null; then
   python3 - "$tmp/tiny.safetensors" "$tmp/mismatch.safetensors" <<'PY'
 import json, struct, sys
 b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
-h['__metadata__']['hidden'] = '100000'
+h['__metadata__']['hidden'] = '64'
 j = json.dumps(h).encode(); j += b' ' * ((8 - len(j) % 8) % 8)
 open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + b[8 + n:])
 PY
   expect_error "tensors that do not fit the model" "mismatch.safetensors: error: parameter 'W_xh' is f32\[28,16\]" -- \
     "$graphc" generate --load "$tmp/mismatch.safetensors"
+  for bad in "hidden=16junk" "num_layers=16777216" "hidden=-3"; do
+    python3 - "$tmp/tiny.safetensors" "$tmp/meta.safetensors" "${bad%%=*}" "${bad#*=}" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+h['__metadata__'][sys.argv[3]] = sys.argv[4]
+j = json.dumps(h).encode(); j += b' ' * ((8 - len(j) % 8) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + b[8 + n:])
+PY
+    expect_error "checkpoint metadata $bad" "not a whole number in" -- "$graphc" generate --load "$tmp/meta.safetensors"
+  done
 else
   echo "note: python3 not found; skipping the mismatched-checkpoint check"
 fi

@@ -53,7 +53,8 @@ void runGenerate(const GenerateFlags& f) {
   Checkpoint ckpt = loadCheckpoint(f.load);
   ModelInfo info = readModelInfo(ckpt, f.load);
   if (!f.model.empty() && f.model != info.model)
-    throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, info.model, f.model));
+    throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, escapeForMessage(info.model),
+                            escapeForMessage(f.model)));
   const ModelDef& model = findModel(info.model);
   std::unique_ptr<Generator> gen;
   try {

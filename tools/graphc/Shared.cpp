@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <charconv>
 #include <fmt/format.h>
 
 #include "graph/Analysis.h"
@@ -59,12 +60,22 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
     return it->second;
   };
   if (get("format") != "graphc-checkpoint-1")
-    throw Error(fmt::format("{}: error: unsupported checkpoint format '{}'", path, get("format")));
+    throw Error(fmt::format("{}: error: unsupported checkpoint format '{}'", path, escapeForMessage(get("format"))));
   ModelInfo info;
   info.model = get("model");
   try {
-    info.config.hidden = std::stoll(get("hidden"));
-    info.config.numLayers = std::stoll(get("num_layers"));
+    // Whole numbers in the ranges the command line accepts: "16junk" or 2^24 layers are refused.
+    auto whole = [&](const char* key, int64_t lo, int64_t hi) {
+      const std::string& v = get(key);
+      int64_t x = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+      if (ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi)
+        throw Error(fmt::format("{}: error: the checkpoint's {} is '{}', not a whole number in {}..{}", path, key,
+                                escapeForMessage(v), lo, hi));
+      return x;
+    };
+    info.config.hidden = whole("hidden", 1, 1 << 14);
+    info.config.numLayers = whole("num_layers", 1, 16);
     info.vocab = Vocab(nlohmann::json::parse(get("vocab")).get<std::vector<std::string>>());
   } catch (const Error&) {
     throw;
@@ -72,6 +83,9 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
     throw Error(fmt::format("{}: error: corrupt checkpoint metadata", path));
   }
   if (info.vocab.size() < 2) throw Error(fmt::format("{}: error: the checkpoint's vocabulary is empty", path));
+  if (info.vocab.size() > (1 << 20))
+    throw Error(fmt::format("{}: error: the checkpoint's vocabulary has {} tokens, more than 1048576", path,
+                            info.vocab.size()));
   info.config.vocab = info.vocab.size();
   return info;
 }
