@@ -61,7 +61,15 @@ expect_error "no letters" "no letters" -- "$graphc" train --data "$tmp/digits.tx
 expect_error "binary data" "binary" -- "$graphc" train --data "$tmp/binary.txt"
 expect_error "max-tokens too small" "--max-tokens: .* too few" -- "$graphc" train --max-tokens 100
 expect_error "batch size 0" "--batch-size" -- "$graphc" train --batch-size 0
-expect_error "negative lr" "learning rate must be positive" -- "$graphc" train --lr -1
+expect_error "negative lr" "--lr: '-1' is not a finite number" -- "$graphc" train --lr -1
+expect_error "nan lr" "--lr: 'nan' is not a finite number" -- "$graphc" train --lr nan
+expect_error "max-tokens past 2^63" "--max-tokens: '9223372036854775808' is not a whole number" -- \
+  "$graphc" train --max-tokens 9223372036854775808
+expect_error "seed past 2^64" "--seed: '18446744073709551616' is not a whole number" -- "$graphc" train --seed 18446744073709551616
+expect_error "negative seed" "--seed: '-1' is not a whole number" -- "$graphc" train --seed -1
+expect_error "nan temperature" "--temperature: 'nan' is not a finite number" -- "$graphc" generate --untrained --temperature nan
+"$graphc" train --frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "a usage error does not exit 2"
+"$graphc" train --data "$tmp/none.txt" >/dev/null 2>&1; [ $? -eq 1 ] || fail "a runtime failure does not exit 1"
 expect_error "unknown model (train)" "unknown model 'gpt'" -- "$graphc" train --model gpt
 expect_error "bad iterator" "--iter" -- "$graphc" train --iter shuffled
 expect_error "layers on rnn-scratch" "--num-layers: model 'rnn-scratch' has a single layer" -- "$graphc" train --num-layers 2

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <string>
 
 namespace graphc::cli {
@@ -17,6 +18,12 @@ void addModelsCommand(CLI::App& app);
 void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu);
 // --model-lib PATH (repeatable), for every command that takes --model.
 void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs);
+
+// Validators that read the flag's text itself, before CLI11 converts it: a
+// whole number in [lo, hi] with nothing after it (no silent wrap past 2^63),
+// and a finite number in [lo, hi] (no nan, no inf).
+CLI::Validator wholeNumber(uint64_t lo, uint64_t hi);
+CLI::Validator finiteNumber(double lo, double hi);
 
 // Writes `text` to `path` ("-" = stdout) through a temporary file and a
 // rename, so a failure never leaves a partial file behind.

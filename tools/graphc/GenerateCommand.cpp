@@ -80,9 +80,9 @@ void addGenerateCommand(CLI::App& app) {
   cmd->add_option("--prefix", f->prefix, "Text that warms up the state")->capture_default_str();
   cmd->add_option("--length", f->length, "Tokens to generate")->check(CLI::Range(int64_t(0), int64_t(1) << 20))->capture_default_str();
   cmd->add_option("--temperature", f->temperature, "0: greedy argmax; > 0: sample from softmax(logits / T)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(finiteNumber(0, 1e6))
       ->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Seed for sampling")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "Seed for sampling")->check(wholeNumber(0, UINT64_MAX))->capture_default_str();
   addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
   cmd->callback([f] { runGenerate(*f); });
 }

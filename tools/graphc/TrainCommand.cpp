@@ -166,21 +166,27 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--hidden", f->config.hidden, "Hidden units (default: the model's; 512 for rnn-scratch)")
       ->check(CLI::Range(1, 1 << 14));
   cmd->add_option("--epochs", f->epochs, "Epochs")->check(CLI::Range(int64_t(1), int64_t(1) << 30))->capture_default_str();
-  cmd->add_option("--lr", f->optimizer.learningRate, "Learning rate (> 0)")->capture_default_str();
+  cmd->add_option("--lr", f->optimizer.learningRate, "Learning rate (> 0)")
+      ->check(finiteNumber(0, 3e38))
+      ->capture_default_str();
   cmd->add_option("--clip", f->optimizer.clipNorm, "Clip gradients to this global norm (0: no clipping)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(finiteNumber(0, 3e38))
       ->capture_default_str();
   cmd->add_option("--optimizer", f->optimizer.kind, "sgd, momentum or adam")
       ->check(CLI::IsMember({"sgd", "momentum", "adam"}))
       ->capture_default_str();
-  cmd->add_option("--momentum", f->optimizer.momentum, "Momentum for --optimizer momentum")->capture_default_str();
+  cmd->add_option("--momentum", f->optimizer.momentum, "Momentum for --optimizer momentum")
+      ->check(finiteNumber(0, 1))
+      ->capture_default_str();
   cmd->add_option("--max-tokens", f->maxTokens, "Keep the first N tokens of the corpus (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(wholeNumber(0, uint64_t(1) << 40))
       ->capture_default_str();
   cmd->add_option("--iter", f->iter, "Minibatch iterator: sequential (state carried) or random (state reset)")
       ->check(CLI::IsMember({"sequential", "random"}))
       ->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")
+      ->check(wholeNumber(0, UINT64_MAX))
+      ->capture_default_str();
   cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy)");
   addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");

@@ -2,6 +2,9 @@
 // turns every error into one line on stderr and a non-zero exit.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 #include "graph/Error.h"
@@ -10,6 +13,30 @@
 #include "tools/graphc/Commands.h"
 
 namespace graphc::cli {
+
+CLI::Validator wholeNumber(uint64_t lo, uint64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        uint64_t x = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || x < lo || x > hi)
+          return fmt::format("'{}' is not a whole number in {}..{}", escapeForMessage(text), lo, hi);
+        return "";
+      },
+      fmt::format("UINT in [{} - {}]", lo, hi));
+}
+
+CLI::Validator finiteNumber(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        char* end = nullptr;
+        double x = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(x) || x < lo || x > hi)
+          return fmt::format("'{}' is not a finite number in {}..{}", escapeForMessage(text), lo, hi);
+        return "";
+      },
+      fmt::format("FLOAT in [{} - {}]", lo, hi));
+}
 
 void writeOutput(const std::string& path, const std::string& text) {
   if (path == "-") {
@@ -41,8 +68,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "graphc: error: " << e.what() << " (see --help)\n";
-    return e.get_exit_code() ? e.get_exit_code() : 2;
+    // Usage errors (an unknown flag, a bad value) exit 2; failures while running exit 1.
+    std::cerr << "graphc: error: " << graphc::escapeForMessage(e.what(), 200) << " (see --help)\n";
+    return 2;
   } catch (const graphc::Error& e) {
     std::cerr << e.what() << "\n";
     return 1;
