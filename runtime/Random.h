@@ -45,6 +45,19 @@ class Rng {
     hasSpare_ = true;
     return r * std::cos(theta);
   }
+  // The whole generator state, to save in a checkpoint and restore exactly.
+  struct State {
+    uint64_t counter;
+    double spare;
+    bool hasSpare;
+  };
+  State save() const { return {state_, spare_, hasSpare_}; }
+  void restore(const State& s) {
+    state_ = s.counter;
+    spare_ = s.spare;
+    hasSpare_ = s.hasSpare;
+  }
+
   template <typename T>
   void shuffle(std::vector<T>& v) {
     for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[size_t(uniformInt(0, int64_t(i) - 1))]);

@@ -1,6 +1,8 @@
 // runtime/Trainer.cpp — the epoch loop: batches, state carry-over, metrics.
 #include "runtime/Trainer.h"
 
+#include <bit>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
@@ -49,14 +51,21 @@ void Trainer::resetModelState() {
   }
 }
 
-EpochReport Trainer::trainEpoch() {
-  ++epoch_;
+EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
+  if (nextBatch_ == 0) {
+    epochRng_ = rng_.save();
+    lossSum_ = 0;
+    tokens_ = 0;
+    resetModelState();  // sequential: carried within the epoch; random: reset again per batch below
+  }
+  // The epoch's batches, drawn again from where they were first drawn when resuming mid-epoch.
+  rng_.restore(epochRng_);
   auto batches = epochBatches(corpus_.tokens, options_.model.batchSize, options_.model.numSteps, options_.iter, rng_);
-  double lossSum = 0;
-  int64_t tokens = 0;
-  resetModelState();  // sequential: carried within the epoch; random: reset again per batch below
   auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < batches.size(); ++i) {
+  int64_t tokensBefore = tokens_;
+  EpochReport r;
+  r.epoch = epoch_ + 1;
+  for (size_t i = size_t(nextBatch_); i < batches.size(); ++i) {
     if (options_.iter == IterKind::Random && i > 0) resetModelState();
     vars_["X"] = std::move(batches[i].X);
     vars_["Y"] = std::move(batches[i].Y);
@@ -66,20 +75,82 @@ EpochReport Trainer::trainEpoch() {
     if (onStep) onStep(loss);
     if (!std::isfinite(loss))
       throw Error(fmt::format("training diverged: the loss is {} at epoch {}, step {} (try a lower --lr or --clip)", loss,
-                              epoch_, i + 1));
+                              epoch_ + 1, i + 1));
     int64_t n = options_.model.batchSize * options_.model.numSteps;
-    lossSum += loss * double(n);
-    tokens += n;
+    lossSum_ += loss * double(n);
+    tokens_ += n;
+    nextBatch_ = int64_t(i) + 1;
+    if (stop && stop->load() && i + 1 < batches.size()) {
+      r.complete = false;
+      r.stepsInEpoch = nextBatch_;
+      break;
+    }
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   seconds_ += seconds;
-  EpochReport r;
-  r.epoch = epoch_;
-  r.perplexity = std::exp(lossSum / double(tokens));
-  r.tokensPerSec = seconds > 0 ? double(tokens) / seconds : 0;
+  if (r.complete) {
+    ++epoch_;
+    nextBatch_ = 0;
+  }
+  r.perplexity = std::exp(lossSum_ / double(std::max<int64_t>(1, tokens_)));
+  r.tokensPerSec = seconds > 0 ? double(tokens_ - tokensBefore) / seconds : 0;
   r.seconds = seconds_;
   r.steps = steps_;
   return r;
+}
+
+Trainer::Snapshot Trainer::snapshot() const {
+  Snapshot s;
+  TensorMap resident;
+  engine_->readResident(resident);
+  for (const auto& [name, t] : vars_)
+    if (name != "X" && name != "Y") s.tensors[name] = resident.count(name) ? resident.at(name) : t;
+  for (const auto& [name, t] : resident) s.tensors[name] = t;
+  Rng::State epochRng = nextBatch_ > 0 ? epochRng_ : rng_.save();
+  auto bits = [](double d) { return fmt::format("{}", std::bit_cast<uint64_t>(d)); };
+  s.numbers = {{"epochs_done", std::to_string(epoch_)},
+               {"steps", std::to_string(steps_)},
+               {"next_batch", std::to_string(nextBatch_)},
+               {"loss_sum_bits", bits(lossSum_)},
+               {"tokens", std::to_string(tokens_)},
+               {"rng_counter", std::to_string(epochRng.counter)},
+               {"rng_spare_bits", bits(epochRng.spare)},
+               {"rng_has_spare", epochRng.hasSpare ? "1" : "0"}};
+  return s;
+}
+
+void Trainer::restore(const Snapshot& s) {
+  auto number = [&](const char* key) -> uint64_t {
+    auto it = s.numbers.find(key);
+    if (it == s.numbers.end()) throw Error(fmt::format("the training state has no '{}'", key));
+    uint64_t x = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), x);
+    if (ec != std::errc() || end != it->second.data() + it->second.size())
+      throw Error(fmt::format("the training state's '{}' is not a number", key));
+    return x;
+  };
+  for (auto& [name, t] : vars_) {
+    if (name == "X" || name == "Y") continue;
+    auto it = s.tensors.find(name);
+    if (it == s.tensors.end()) throw Error(fmt::format("the training state has no tensor '{}'", name));
+    if (it->second.type() != t.type())
+      throw Error(fmt::format("the training state's '{}' is {}, this run needs {}", name, str(it->second.type()),
+                              str(t.type())));
+    t = it->second;
+  }
+  epoch_ = int64_t(number("epochs_done"));
+  steps_ = int64_t(number("steps"));
+  nextBatch_ = int64_t(number("next_batch"));
+  lossSum_ = std::bit_cast<double>(number("loss_sum_bits"));
+  tokens_ = int64_t(number("tokens"));
+  Rng::State st{number("rng_counter"), std::bit_cast<double>(number("rng_spare_bits")), number("rng_has_spare") != 0};
+  epochRng_ = st;
+  rng_.restore(st);
+  // The engine copies the restored params and optimizer state in on its next run.
+  std::vector<std::string> resident = paramNames_;
+  for (const Node& n : step_.nodes)
+    if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") resident.push_back(n.name);
+  engine_->setResident(resident);
 }
 
 TensorMap Trainer::params() const {

@@ -1,7 +1,9 @@
 // runtime/Trainer.h — trains a model on a corpus, one whole-step graph per minibatch.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,15 +30,32 @@ struct EpochReport {
   double tokensPerSec = 0;    // this epoch's tokens over its step time
   double seconds = 0;         // step time since training began
   int64_t steps = 0;          // minibatches since training began
+  bool complete = true;       // false: stopped after `stepsInEpoch` steps of this epoch
+  int64_t stepsInEpoch = 0;
 };
 
 class Trainer {
  public:
   Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus);
 
-  // Runs the next epoch. Throws if the loss becomes NaN or Inf, naming the
-  // epoch and step.
-  EpochReport trainEpoch();
+  // Runs the next epoch, or the rest of one a stop interrupted. When `stop`
+  // becomes true it returns after the current step with `complete` false;
+  // the next call continues at the following step, exactly as if it had not
+  // stopped. Throws if the loss becomes NaN or Inf, naming the epoch and step.
+  EpochReport trainEpoch(const std::atomic<bool>* stop = nullptr);
+
+  // Everything a run needs to continue bit for bit: params, optimizer state,
+  // carried model state (as tensors), and the counters and RNG (as
+  // numbers). Deterministic: no wall-clock time in it.
+  struct Snapshot {
+    TensorMap tensors;
+    std::map<std::string, std::string> numbers;
+  };
+  Snapshot snapshot() const;
+  // Continues from a snapshot of a trainer built with the same options.
+  // Throws naming what does not fit.
+  void restore(const Snapshot& s);
+  int64_t epochsDone() const { return epoch_; }
 
   // The trained params (by param name).
   TensorMap params() const;
@@ -55,8 +74,13 @@ class Trainer {
   TensorMap vars_;  // params, optimizer state, model state, and the X/Y inputs
   std::vector<std::string> paramNames_, modelStateNames_;
   Rng rng_;
-  int64_t epoch_ = 0, steps_ = 0;
+  int64_t epoch_ = 0, steps_ = 0;  // epochs completed, steps taken
   double seconds_ = 0;
+  // Within an epoch: where its batches were drawn from, the next batch, the sums so far.
+  Rng::State epochRng_{};
+  int64_t nextBatch_ = 0;
+  double lossSum_ = 0;
+  int64_t tokens_ = 0;
 };
 
 // The training step graph for a model: forward, autodiff, clipping, optimizer,

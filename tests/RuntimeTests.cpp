@@ -204,3 +204,38 @@ TEST_CASE("checkpoint: hostile headers are refused, each with its reason") {
             .tensors.at("t")
             .size() == 0);
 }
+
+TEST_CASE("trainer: stopped mid-epoch, snapshotted and restored into a new trainer, it continues bit for bit") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 3000);
+  TrainOptions o;
+  o.model = ModelConfig{4, 6, 24, corpus.vocab.size(), 1};
+  o.optimizer.kind = "adam";  // optimizer state must carry over too
+  o.optimizer.learningRate = 0.01;
+  o.engineOptions.cacheDir = std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache";
+  for (IterKind iter : {IterKind::Sequential, IterKind::Random}) {
+    o.iter = iter;
+    Trainer straight(findModel("rnn-scratch"), o, corpus);
+    std::vector<double> want;
+    straight.onStep = [&](double l) { want.push_back(l); };
+    for (int e = 0; e < 3; ++e) straight.trainEpoch();
+
+    Trainer first(findModel("rnn-scratch"), o, corpus);
+    std::vector<double> got;
+    std::atomic<bool> stop{false};
+    first.onStep = [&](double l) {
+      got.push_back(l);
+      if (got.size() == 5) stop = true;  // inside the first or second epoch, not at its end
+    };
+    EpochReport r = first.trainEpoch(&stop);
+    while (r.complete) r = first.trainEpoch(&stop);
+    REQUIRE_FALSE(r.complete);
+    Trainer::Snapshot snap = first.snapshot();
+    Trainer second(findModel("rnn-scratch"), o, corpus);
+    second.restore(snap);
+    second.onStep = [&](double l) { got.push_back(l); };
+    while (second.epochsDone() < 3) second.trainEpoch();
+    CHECK(got == want);
+    TensorMap a = straight.params(), b = second.params();
+    for (const auto& [name, t] : a) CHECK(t.f32Vector() == b.at(name).f32Vector());
+  }
+}

@@ -9,8 +9,10 @@ namespace graphc::cli {
 
 std::string metricsCsv(const std::vector<EpochReport>& epochs) {
   std::string out = "epoch,perplexity,tokens_per_sec,seconds\n";
+  // Epochs restored from a checkpoint have no wall-clock numbers: empty fields.
+  auto wall = [](double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : std::string(); };
   for (const auto& e : epochs)
-    out += fmt::format("{},{:.6f},{:.1f},{:.3f}\n", e.epoch, e.perplexity, e.tokensPerSec, e.seconds);
+    out += fmt::format("{},{:.6f},{},{}\n", e.epoch, e.perplexity, wall(e.tokensPerSec, 1), wall(e.seconds, 3));
   return out;
 }
 

@@ -1,12 +1,17 @@
 // tools/graphc/TrainCommand.cpp — `graphc train`: the seed setup by default.
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <optional>
+#include <set>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "graph/FileIO.h"
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
 #include "runtime/Threads.h"
@@ -37,9 +42,44 @@ struct TrainFlags {
   int threads = 0;
   int64_t sampleEvery = 10;
   int64_t sampleLength = 50;
-  std::string metrics, plot, save;
+  std::string metrics, plot, save, resume;
+  int64_t checkpointEvery = 0;
   bool json = false;
+  std::set<std::string> given;  // the flags the user passed (for --resume's contradiction check)
 };
+
+// Ctrl-C and SIGTERM: the first asks the loop to stop after the current step
+// (it then saves and reports); a second one exits at once.
+std::atomic<bool> stopRequested{false};
+std::atomic<int> stopSignal{0};
+extern "C" void onStopSignal(int sig) {
+  if (stopRequested.exchange(true)) _exit(128 + sig);
+  stopSignal = sig;
+}
+
+// The hyperparameters a training checkpoint records and --resume checks
+// against the flags given with it.
+std::map<std::string, std::string> runSettings(const TrainFlags& f) {
+  return {{"model", f.model},
+          {"hidden", std::to_string(f.config.hidden)},
+          {"num_layers", std::to_string(f.config.numLayers)},
+          {"batch_size", std::to_string(f.config.batchSize)},
+          {"num_steps", std::to_string(f.config.numSteps)},
+          {"optimizer", f.optimizer.kind},
+          {"lr", fmt::format("{}", f.optimizer.learningRate)},
+          {"clip", fmt::format("{}", f.optimizer.clipNorm)},
+          {"momentum", fmt::format("{}", f.optimizer.momentum)},
+          {"iter", f.iter},
+          {"seed", std::to_string(f.seed)},
+          {"max_tokens", std::to_string(f.maxTokens)}};
+}
+
+// The flag each setting comes from.
+const std::map<std::string, std::string> kSettingFlags = {
+    {"model", "--model"},         {"hidden", "--hidden"},       {"num_layers", "--num-layers"},
+    {"batch_size", "--batch-size"}, {"num_steps", "--num-steps"}, {"optimizer", "--optimizer"},
+    {"lr", "--lr"},               {"clip", "--clip"},           {"momentum", "--momentum"},
+    {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"}};
 
 std::string formatDuration(double s) {
   if (s < 60) return fmt::format("{:.0f}s", s);
@@ -49,6 +89,54 @@ std::string formatDuration(double s) {
 
 void runTrain(TrainFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  if (f.checkpointEvery > 0 && f.save.empty())
+    throw Error("--checkpoint-every: pass --save FILE.safetensors to say where the checkpoint goes");
+  // Output paths are checked now, not after the run.
+  if (!f.save.empty()) checkWritable(f.save, "the checkpoint");
+  if (!f.metrics.empty()) checkWritable(f.metrics, "the metrics");
+  if (!f.plot.empty()) checkWritable(f.plot, "the plot");
+  // --resume: the run's settings come from the checkpoint; a flag that says otherwise is refused.
+  std::optional<Checkpoint> resumed;
+  std::vector<EpochReport> history;
+  if (!f.resume.empty()) {
+    resumed = loadCheckpoint(f.resume);
+    const auto& meta = resumed->metadata;
+    auto it = meta.find("training_state");
+    if (it == meta.end() || it->second != "1")
+      throw Error(fmt::format("{}: error: not a training checkpoint (it holds parameters only; train with --save or "
+                              "--checkpoint-every to write one that resumes)",
+                              f.resume));
+    TrainFlags given = f;
+    for (const auto& [key, flag] : kSettingFlags) {
+      auto m = meta.find(key);
+      if (m == meta.end()) throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
+      std::string mine = runSettings(given).at(key);
+      if (f.given.count(flag) && mine != m->second && !(key == "hidden" && given.config.hidden == 0))
+        throw Error(fmt::format("{}: {} but the checkpoint was trained with {} (drop the flag to resume)", flag,
+                                escapeForMessage(mine), escapeForMessage(m->second)));
+    }
+    auto whole = [&](const std::string& key) { return std::stoll(meta.at(key)); };
+    f.model = meta.at("model");
+    f.config.hidden = whole("hidden");
+    f.config.numLayers = whole("num_layers");
+    f.config.batchSize = whole("batch_size");
+    f.config.numSteps = whole("num_steps");
+    f.optimizer.kind = meta.at("optimizer");
+    f.optimizer.learningRate = std::stod(meta.at("lr"));
+    f.optimizer.clipNorm = std::stod(meta.at("clip"));
+    f.optimizer.momentum = std::stod(meta.at("momentum"));
+    f.iter = meta.at("iter");
+    f.seed = std::stoull(meta.at("seed"));
+    f.maxTokens = whole("max_tokens");
+    for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
+      EpochReport r;
+      r.epoch = int64_t(history.size()) + 1;
+      r.perplexity = row.get<double>();
+      r.tokensPerSec = std::nan("");  // wall-clock numbers stay out of checkpoints: they would not repeat
+      r.seconds = std::nan("");
+      history.push_back(r);
+    }
+  }
   int cores = runtime::usableCpus();
   if (f.threads > cores) {
     // The threads spin between a step's products; more of them than CPUs fight over them.
@@ -72,6 +160,40 @@ void runTrain(TrainFlags f) {
   options.engine = f.engine;
   options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};
   Trainer trainer(model, options, corpus);
+  if (resumed) {
+    Trainer::Snapshot snap;
+    snap.tensors = resumed->tensors;
+    for (const auto& [k, v] : resumed->metadata)
+      if (k.rfind("state.", 0) == 0) snap.numbers[k.substr(6)] = v;
+    try {
+      trainer.restore(snap);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: error: {}", f.resume, e.what()));
+    }
+    if (int64_t(history.size()) != trainer.epochsDone())
+      throw Error(fmt::format("{}: error: the checkpoint records {} perplexities for {} epochs", f.resume,
+                              history.size(), trainer.epochsDone()));
+  }
+  // The training checkpoint: params, optimizer and model state, counters, RNG,
+  // settings and the perplexity of every epoch so far. Deterministic bytes.
+  auto saveTraining = [&](const std::string& path) {
+    Trainer::Snapshot snap = trainer.snapshot();
+    Checkpoint ckpt;
+    ckpt.tensors = snap.tensors;
+    std::map<std::string, std::string> meta = runSettings(f);
+    meta["training_state"] = "1";
+    meta["epochs"] = std::to_string(f.epochs);
+    std::vector<double> perplexities;
+    for (const auto& r : history) perplexities.push_back(r.perplexity);
+    meta["perplexities"] = nlohmann::json(perplexities).dump();
+    if (!history.empty()) meta["perplexity"] = fmt::format("{:.6f}", history.back().perplexity);
+    for (const auto& [k, v] : snap.numbers) meta["state." + k] = v;
+    writeModelInfo(ckpt, {f.model, f.config, corpus.vocab}, meta);
+    saveCheckpoint(path, ckpt);
+  };
+  const int64_t stepsAtStart = trainer.snapshot().numbers.count("steps") ? std::stoll(trainer.snapshot().numbers.at("steps")) : 0;
+  std::signal(SIGINT, onStopSignal);
+  std::signal(SIGTERM, onStopSignal);
   if (f.stats) {
     if (auto* jit = dynamic_cast<const JitEngine*>(&trainer.engine()))
       std::cerr << statsText(jit->planned(), {}, jit->report());
@@ -87,28 +209,56 @@ void runTrain(TrainFlags f) {
     else generator->setParams(trainer.params());
     return generator->generate(prefix, f.sampleLength);
   };
-  const bool tty = stdoutIsTerminal() && !f.json;
-  std::vector<EpochReport> history;
-  for (int64_t e = 1; e <= f.epochs; ++e) {
-    EpochReport r = trainer.trainEpoch();
+  // Progress goes to stderr (a line that rewrites itself on a terminal); results to stdout.
+  const bool tty = isatty(STDERR_FILENO) != 0 && !f.json;
+  bool interrupted = false;
+  for (int64_t e = trainer.epochsDone() + 1; e <= f.epochs; ++e) {
+    EpochReport r = trainer.trainEpoch(&stopRequested);
+    if (!r.complete) {
+      interrupted = true;
+      break;
+    }
     history.push_back(r);
+    if (f.checkpointEvery > 0 && e % f.checkpointEvery == 0 && e < f.epochs) saveTraining(f.save);
     bool sampleNow = f.sampleEvery > 0 && (e % f.sampleEvery == 0);
+    if (stopRequested) {
+      interrupted = true;
+      break;
+    }
     if (tty) {
-      double eta = r.seconds / double(e) * double(f.epochs - e);
-      std::cout << fmt::format("\r\033[Kepoch {}/{} | perplexity {:.3f} | {:.0f} tokens/s | ETA {}", e, f.epochs,
+      double eta = r.seconds / double(e - trainer.epochsDone() + int64_t(history.size())) * double(f.epochs - e);
+      if (!std::isfinite(eta) || eta < 0) eta = 0;
+      std::cerr << fmt::format("\r\033[Kepoch {}/{} | perplexity {:.3f} | {:.0f} tokens/s | ETA {}", e, f.epochs,
                                r.perplexity, r.tokensPerSec, formatDuration(eta))
                 << std::flush;
-      if (sampleNow) std::cout << "\r\033[K" << fmt::format("epoch {}: {}\n", e, sample("time traveller"));
+      if (sampleNow) std::cerr << "\r\033[K" << fmt::format("epoch {}: {}\n", e, sample("time traveller"));
     } else if (sampleNow || e == 1 || e == f.epochs) {
-      std::cout << fmt::format("epoch {}/{}  perplexity {:.3f}  {:.0f} tokens/s  {:.1f}s", e, f.epochs, r.perplexity,
+      std::cerr << fmt::format("epoch {}/{}  perplexity {:.3f}  {:.0f} tokens/s  {:.1f}s", e, f.epochs, r.perplexity,
                                r.tokensPerSec, r.seconds);
-      std::cout << (sampleNow ? "  " + sample("time traveller") : std::string()) << "\n" << std::flush;
+      std::cerr << (sampleNow ? "  " + sample("time traveller") : std::string()) << "\n" << std::flush;
     }
   }
-  if (tty) std::cout << "\r\033[K";
+  if (tty) std::cerr << "\r\033[K";
+  if (interrupted) {
+    // Stopped by a signal: keep what was done, say where, exit as the signal asks.
+    std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{} (step {} in all)\n",
+                             stopSignal == SIGTERM ? "SIGTERM" : "Ctrl-C", trainer.epochsDone(),
+                             trainer.epochsDone() == 1 ? "" : "s", history.empty() ? 0 : history.back().steps);
+    if (!f.save.empty()) {
+      saveTraining(f.save);
+      std::cerr << fmt::format("graphc: saved the training state to {}; continue with --resume {}\n", f.save, f.save);
+    }
+    if (!f.metrics.empty()) writeOutput(f.metrics, metricsCsv(history));
+    if (!f.plot.empty() && !history.empty())
+      writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine (stopped)", f.model)));
+    std::exit(128 + (stopSignal ? int(stopSignal) : SIGINT));
+  }
+  if (history.empty()) throw Error(fmt::format("--epochs {}: the checkpoint already has {} epochs", f.epochs, trainer.epochsDone()));
 
   const EpochReport& last = history.back();
-  double tokensPerSec = last.seconds > 0 ? double(last.steps * f.config.batchSize * f.config.numSteps) / last.seconds : 0;
+  // This process's steps over this process's training time (a resumed run counts only its own).
+  double tokensPerSec =
+      last.seconds > 0 ? double((last.steps - stepsAtStart) * f.config.batchSize * f.config.numSteps) / last.seconds : 0;
   std::string sample1 = sample("time traveller"), sample2 = sample("traveller");
   std::cout << fmt::format("perplexity {:.2f}, {:.0f} tokens/sec on {}\n", last.perplexity, tokensPerSec, f.engine);
   std::cout << sample1 << "\n" << sample2 << "\n";
@@ -118,20 +268,7 @@ void runTrain(TrainFlags f) {
     writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine ({} iteration, lr {})", f.model,
                                                            f.iter, f.optimizer.learningRate)));
   if (!f.save.empty()) {
-    Checkpoint ckpt;
-    ckpt.tensors = trainer.params();
-    writeModelInfo(ckpt, {f.model, f.config, corpus.vocab},
-                   {{"batch_size", std::to_string(f.config.batchSize)},
-                    {"num_steps", std::to_string(f.config.numSteps)},
-                    {"epochs", std::to_string(f.epochs)},
-                    {"optimizer", f.optimizer.kind},
-                    {"lr", fmt::format("{}", f.optimizer.learningRate)},
-                    {"clip", fmt::format("{}", f.optimizer.clipNorm)},
-                    {"iter", f.iter},
-                    {"seed", std::to_string(f.seed)},
-                    {"max_tokens", std::to_string(f.maxTokens)},
-                    {"perplexity", fmt::format("{:.6f}", last.perplexity)}});
-    saveCheckpoint(f.save, ckpt);
+    saveTraining(f.save);
     std::cout << "saved " << f.save << "\n";
   }
   if (f.json) {
@@ -200,9 +337,21 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--metrics", f->metrics, "Write epoch,perplexity,tokens_per_sec,seconds to this CSV file");
   cmd->add_option("--plot", f->plot, "Draw perplexity against epoch into this SVG file");
-  cmd->add_option("--save", f->save, "Save the trained parameters to this safetensors file");
+  cmd->add_option("--save", f->save,
+                  "Save the training state (parameters, optimizer state, RNG, progress) to this safetensors file; "
+                  "`generate --load` and `train --resume` read it");
+  cmd->add_option("--resume", f->resume,
+                  "Continue the run a --save checkpoint holds, bit for bit, up to --epochs (settings come from it; a "
+                  "flag that contradicts them is refused)");
+  cmd->add_option("--checkpoint-every", f->checkpointEvery, "Also write the --save checkpoint every N epochs (0: only at the end)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
+      ->capture_default_str();
   cmd->add_flag("--json", f->json, "End with one JSON line: perplexity, tokens_per_sec, epochs, steps, seconds, sample");
-  cmd->callback([f] { runTrain(*f); });
+  cmd->callback([f, cmd] {
+    for (const auto* opt : cmd->get_options())
+      if (opt->count() > 0) f->given.insert(opt->get_name());
+    runTrain(*f);
+  });
 }
 
 }  // namespace graphc::cli
