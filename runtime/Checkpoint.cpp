@@ -71,8 +71,11 @@ void saveCheckpoint(const std::string& path, const Checkpoint& ckpt) {
 }
 
 Checkpoint loadCheckpoint(const std::string& path) {
+  return parseCheckpoint(readFileBounded(path, kMaxCheckpointBytes, "the checkpoint"), path);
+}
+
+Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path) {
   auto fail = [&](const std::string& msg) -> Error { return Error(fmt::format("{}: error: {}", path, msg)); };
-  std::string bytes = readFileBounded(path, kMaxCheckpointBytes, "the checkpoint");
   if (bytes.size() < 8) throw fail("not a safetensors checkpoint (shorter than its 8-byte header length)");
   uint64_t headerSize;
   std::memcpy(&headerSize, bytes.data(), 8);

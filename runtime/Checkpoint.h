@@ -21,5 +21,7 @@ void saveCheckpoint(const std::string& path, const Checkpoint& ckpt);
 // Reads and validates every header field against the file; throws a
 // one-line error naming the file and what is wrong.
 Checkpoint loadCheckpoint(const std::string& path);
+// The same from bytes in memory (`path` names them in errors); the fuzzer's entry.
+Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path);
 
 }  // namespace graphc

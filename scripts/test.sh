@@ -1,6 +1,19 @@
 #!/usr/bin/env bash
-# scripts/test.sh — set up, build, and run the whole test suite.
+# scripts/test.sh [--sanitize] — set up, build, and run the whole test suite.
+# --sanitize builds a second tree (build-sanitize/) with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the same suite there; any report fails it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+if [ "${1:-}" = "--sanitize" ]; then
+  cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+    >/dev/null
+  cmake --build build-sanitize -j"$(nproc)"
+  # The plugin test installs and builds outside the tree with the plain toolchain: not a sanitizer check.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -E plugin
+  exit
+fi
 ctest --test-dir build --output-on-failure

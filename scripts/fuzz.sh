@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh [SECONDS] — builds the libFuzzer harnesses (fuzz/*.cpp) with
+# clang and ASan + UBSan, seeds their corpora from the project's IR files and
+# checkpoints, and runs each for SECONDS (default 60). A finding is copied to
+# tests/fuzz-regressions/HARNESS-NAME and the script exits 1; those files are
+# replayed by ctest (test `fuzz-regressions`) from then on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+./scripts/setup.sh >/dev/null
+need=()
+command -v clang++ >/dev/null || need+=(clang)
+dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed" || need+=(libclang-rt-14-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+out=build-fuzz
+mkdir -p "$out"
+flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -I/usr/include/eigen3)
+graph_src=(graph/*.cpp)
+passes_src=(passes/*.cpp)
+echo "fuzz: building the harnesses"
+clang++ "${flags[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" -lfmt &
+clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp runtime/Tensor.cpp \
+  "${graph_src[@]}" -lfmt &
+wait
+
+# Seed corpora: every IR file the tests use; checkpoints the tests' crafted ones and a trained one.
+mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint"
+cp tests/ir/*.gir tests/bad/*.gir tests/passes/*.gir "$out/corpus-ir/"
+if [ -x build/graphc ]; then
+  build/graphc train --hidden 8 --batch-size 2 --num-steps 3 --max-tokens 500 --epochs 1 --sample-every 0 \
+    --save "$out/corpus-checkpoint/tiny.safetensors" >/dev/null 2>&1 || true
+fi
+cp build/test-hostile/*.safetensors "$out/corpus-checkpoint/" 2>/dev/null || true
+
+mkdir -p tests/fuzz-regressions
+status=0
+for harness in ir checkpoint; do
+  # Every earlier finding first: each must now be handled.
+  regressions=(tests/fuzz-regressions/"$harness"-*)
+  if [ -e "${regressions[0]}" ]; then
+    "$out/${harness}_fuzzer" "${regressions[@]}" >"$out/$harness-regressions.log" 2>&1 ||
+      { echo "fuzz: a $harness regression input fails again; see $out/$harness-regressions.log"; status=1; }
+  fi
+  echo "fuzz: $harness for ${seconds}s"
+  rm -rf "$out/findings-$harness"; mkdir -p "$out/findings-$harness"
+  if ! "$out/${harness}_fuzzer" "$out/corpus-$harness" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+      -rss_limit_mb=4096 -artifact_prefix="$out/findings-$harness/" -print_final_stats=1 2>"$out/$harness.log"; then
+    status=1
+    for f in "$out/findings-$harness"/*; do
+      [ -e "$f" ] && cp "$f" "tests/fuzz-regressions/$harness-$(basename "$f")"
+    done
+    echo "fuzz: $harness found a problem; see $out/$harness.log (the input is in tests/fuzz-regressions/)"
+  fi
+  grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "$out/$harness.log" | tail -1 || true
+done
+exit $status
