@@ -104,7 +104,7 @@ TEST_CASE("plan: values live at the same time share bytes only as views; buffers
     for (size_t j = 0; j < i; ++j) {
       bool overlapInTime = ranges[i].first <= ranges[j].second && ranges[j].first <= ranges[i].second;
       if (!overlapInTime) continue;
-      int64_t offJ = attrInt(g.nodes[j].attrs, "offset"), sizeJ = bufferBytes(g.nodes[j].type);
+      int64_t offJ = attrInt(g.nodes[j].attrs, "offset");
       int64_t bytes = g.nodes[i].type.numElements() * 4, bytesJ = g.nodes[j].type.numElements() * 4;
       bool overlapInSpace = off < offJ + bytesJ && offJ < off + bytes && bytes > 0 && bytesJ > 0;
       if (!overlapInSpace) continue;
