@@ -62,3 +62,12 @@ TEST_CASE("unknown model and bad sizes are refused") {
   c.batchSize = 0;
   CHECK_THROWS_WITH_AS(buildModelGraph(findModel("rnn-scratch"), c), "batch size must be in 1..16777216, got 0", Error);
 }
+
+TEST_CASE("models: a build that returns no value, or a model too large to hold, is refused up front") {
+  ModelDef empty{"empty", "returns nothing", 8, [](Builder&, Value, const ModelConfig&) { return Value(); }};
+  CHECK_THROWS_WITH_AS(buildModelGraph(empty, ModelConfig{}), "model 'empty' returned no value for its logits", Error);
+  CHECK_THROWS_WITH_AS(buildStepGraph(empty, ModelConfig{}), "model 'empty' returned no value for its logits", Error);
+  ModelConfig huge{1, 1, 16384, 28, 16};
+  CHECK_THROWS_WITH_AS(buildStepGraph(findModel("lstm"), huge), doctest::Contains("GiB of parameters, more than the 4 GiB"),
+                       Error);
+}

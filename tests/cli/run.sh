@@ -176,6 +176,9 @@ grep -aq '"W_hh\?[^"]*":{"dtype":"F32","shape":\[256,256\]' "$tmp/rnn.safetensor
   grep -aqE '"shape":\[256,256\]' "$tmp/rnn.safetensors" || fail "rnn checkpoint has no 256x256 recurrent kernel"
 "$graphc" compile --model rnn --num-steps 2 | grep -q "f32\[256,256\]" || fail "compile rnn at its defaults is not 256 wide"
 expect_error "untrained with load" "--untrained and --load" -- "$graphc" generate --untrained --load "$tmp/tiny.safetensors"
+expect_error "a model too large to generate with" "more than the 4 GiB" -- \
+  "$graphc" generate --untrained --model lstm --hidden 16384 --num-layers 16
+expect_error "a model too large to train" "more than the 4 GiB" -- "$graphc" train --model lstm --hidden 16384 --num-layers 16
 
 # Code generation.
 "$graphc" compile --emit llvm --num-steps 3 --hidden 32 >"$tmp/step.ll" || fail "--emit llvm"
