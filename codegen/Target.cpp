@@ -109,14 +109,12 @@ void setTargetAttributes(llvm::Module& m, llvm::TargetMachine& tm, const Target&
   }
 }
 
-ProductTile chooseTile(int vectorBits, int vectorRegisters, bool hasFma) {
+ProductTile chooseTile(int vectorRegisters) {
   ProductTile tile;
   tile.vectors = 2;
   // Two registers for the panel row, one for a broadcast of A; the rest accumulate.
   int rows = (vectorRegisters - tile.vectors - 1) / tile.vectors;
   tile.rows = std::clamp(rows, 1, 12);
-  (void)vectorBits;
-  (void)hasFma;
   return tile;
 }
 
@@ -147,7 +145,7 @@ const Target& hostTarget() {
     fillVectorFacts(t);
     fillHostCaches(t);
     t.cores = usableCpus();
-    t.tile = chooseTile(t.vectorBits, t.vectorRegisters, t.hasFma);
+    t.tile = chooseTile(t.vectorRegisters);
     return t;
   }();
   return host;
@@ -171,7 +169,7 @@ Target targetFor(const std::string& cpuName) {
   t.isHost = false;
   fillVectorFacts(t);
   t.cores = 1;
-  t.tile = chooseTile(t.vectorBits, t.vectorRegisters, t.hasFma);
+  t.tile = chooseTile(t.vectorRegisters);
   return t;
 }
 

@@ -43,10 +43,11 @@ const Target& hostTarget();
 // find the known names when LLVM does not know it.
 Target targetFor(const std::string& cpuName);
 
-// The register tile graphc chooses for a vector width and register count:
-// two vectors across (one panel row costs two loads) and as many rows as the
-// remaining registers allow, at most 12 (6 on 16-register ISAs).
-ProductTile chooseTile(int vectorBits, int vectorRegisters, bool hasFma);
+// The register tile graphc chooses for a vector register count: two vectors
+// across (one panel row costs two loads) and as many rows as the remaining
+// registers allow, at most 12 (6 on 16-register ISAs). The vector width sets
+// the columns those two vectors cover (Target::panelWidth).
+ProductTile chooseTile(int vectorRegisters);
 
 // `target` with its tile replaced (bench and tests sweep tiles); throws when
 // the tile does not fit the generator's limits.

@@ -56,6 +56,7 @@ class Trainer {
   // Throws naming what does not fit.
   void restore(const Snapshot& s);
   int64_t epochsDone() const { return epoch_; }
+  int64_t stepsDone() const { return steps_; }
 
   // The trained params (by param name).
   TensorMap params() const;

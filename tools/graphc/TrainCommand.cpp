@@ -191,7 +191,7 @@ void runTrain(TrainFlags f) {
     writeModelInfo(ckpt, {f.model, f.config, corpus.vocab}, meta);
     saveCheckpoint(path, ckpt);
   };
-  const int64_t stepsAtStart = trainer.snapshot().numbers.count("steps") ? std::stoll(trainer.snapshot().numbers.at("steps")) : 0;
+  const int64_t stepsAtStart = trainer.stepsDone();
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
   if (f.stats) {
