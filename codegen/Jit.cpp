@@ -43,6 +43,8 @@ T check(llvm::Expected<T> v, const char* what) {
   return std::move(*v);
 }
 
+}  // namespace
+
 void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -76,6 +78,8 @@ std::string printModule(const llvm::Module& m) {
   return os.str();
 }
 
+namespace {
+
 std::unique_ptr<llvm::Module> buildVerifiedModule(llvm::LLVMContext& ctx, const Graph& g, const Target& target,
                                                  const CodegenOptions& options, ModuleStats* stats) {
   auto m = buildModule(ctx, g, target, options, stats);
@@ -95,17 +99,11 @@ std::string defaultCacheDir() {
 
 CompiledGraph::~CompiledGraph() = default;
 
-std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitOptions& options, CompileReport* report) {
-  CompileReport local;
-  CompileReport& r = report ? *report : local;
+std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMContext> ctx,
+                                                 std::unique_ptr<llvm::Module> m, const JitOptions& options,
+                                                 CompileReport& r, std::chrono::steady_clock::time_point start) {
   const Target& target = options.target;
-  if (!runsOnHost(target))
-    throw Error(fmt::format("code for --target-cpu {} cannot run on this CPU ({}); use it with `graphc compile --emit`",
-                            target.cpu, hostTarget().cpu));
-  auto start = Clock::now();
   auto tm = createTargetMachine(target);
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  auto m = buildVerifiedModule(*ctx, g, target, options.codegen, &r.module);
   setTargetAttributes(*m, *tm, target);
   // The key covers everything the object depends on; the file name is its hash.
   std::string key = fmt::format("{}\n{}\n{}\n{}\nLLVM {}\nO2\n", kCodegenVersion, target.triple, target.cpu,
@@ -133,19 +131,40 @@ std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitO
   }
 
   auto t = Clock::now();
-  std::unique_ptr<CompiledGraph> compiled(new CompiledGraph());
-  compiled->jit_ = check(llvm::orc::LLJITBuilder().create(), "creating LLJIT");
-  llvm::orc::LLJIT& jit = *compiled->jit_;
+  auto jit = check(llvm::orc::LLJITBuilder().create(), "creating LLJIT");
   llvm::orc::SymbolMap symbols;
   for (const auto& [name, address] : runtimeKernelSymbols())
-    symbols[jit.mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  check(jit.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))), "registering runtime kernels");
-  check(jit.addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(*object, "graphc.o")), "loading the object");
-  auto entry = check(jit.lookup(kEntryName), "looking up the entry");
-  compiled->entry_ = entry.toPtr<EntryFunction>();
+    symbols[jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                           llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  check(jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))), "registering runtime kernels");
+  check(jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(*object, "graphc.o")), "loading the object");
   r.loadSeconds = since(t);
+  m.reset();  // before its context, whatever order the caller's arguments are destroyed in
+  ctx.reset();
+  return jit;
+}
+
+std::unique_ptr<CompiledGraph> CompiledGraph::compile(const Graph& g, const JitOptions& options, CompileReport* report) {
+  CompileReport local;
+  CompileReport& r = report ? *report : local;
+  checkRunsOnHost(options.target);
+  auto start = Clock::now();
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  auto m = buildVerifiedModule(*ctx, g, options.target, options.codegen, &r.module);
+  std::unique_ptr<CompiledGraph> compiled(new CompiledGraph());
+  compiled->jit_ = compileAndLoad(std::move(ctx), std::move(m), options, r, start);
+  compiled->entry_ = check(compiled->jit_->lookup(kEntryName), "looking up the entry").toPtr<EntryFunction>();
   return compiled;
+}
+
+void checkRunsOnHost(const Target& target) {
+  if (!runsOnHost(target))
+    throw Error(fmt::format("code for --target-cpu {} cannot run on this CPU ({}); use it with `graphc compile --emit`",
+                            target.cpu, hostTarget().cpu));
+}
+
+void* lookupSymbol(llvm::orc::LLJIT& jit, const std::string& name) {
+  return check(jit.lookup(name), "looking up a compiled function").toPtr<void*>();
 }
 
 const ProductKernels& compiledProductKernels(const Target& target) {

@@ -3,9 +3,14 @@
 // object, and ORC LLJIT to load it with the runtime kernels bound by name.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Target/TargetMachine.h>
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/CompiledProducts.h"
@@ -52,6 +57,20 @@ enum class EmitKind { LlvmIr, OptimizedLlvmIr, Assembly, Object };
 // for any target LLVM knows.
 std::string emitCode(const Graph& g, EmitKind kind, const Target& target = hostTarget(),
                      const CodegenOptions& options = {});
+
+// The building blocks, for modules built by other emitters (codegen/GenerationProgram.h).
+// Throws naming --target-cpu when code for `target` cannot run here.
+void checkRunsOnHost(const Target& target);
+// Tags `m` for the options' target, optimizes and emits it (or takes the
+// object from the cache), and loads it with the runtime kernels bound.
+std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMContext> ctx,
+                                                 std::unique_ptr<llvm::Module> m, const JitOptions& options,
+                                                 CompileReport& report, std::chrono::steady_clock::time_point start);
+void* lookupSymbol(llvm::orc::LLJIT& jit, const std::string& name);
+// LLVM's O2 pipeline for the target machine.
+void optimize(llvm::Module& m, llvm::TargetMachine& tm);
+std::string emitMachineCode(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType type);
+std::string printModule(const llvm::Module& m);
 
 // $XDG_CACHE_HOME/graphc, else $HOME/.cache/graphc, else "" (no cache).
 std::string defaultCacheDir();

@@ -2,6 +2,7 @@
 // width and register count are LLVM's own answers (its cost model for a
 // function tagged with the CPU), so any CPU LLVM knows gets a sensible tile.
 #include "codegen/Target.h"
+#include "codegen/portable/program.h"
 
 #include <algorithm>
 #include <cmath>
@@ -75,7 +76,7 @@ void initializeLlvmTargets() {
   });
 }
 
-std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target) {
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target, bool positionIndependent) {
   initializeLlvmTargets();
   llvm::orc::JITTargetMachineBuilder jtmb{llvm::Triple(target.triple)};
   jtmb.setCPU(target.cpu);
@@ -92,10 +93,21 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target) {
     jtmb.addFeatures(features.getFeatures());
   }
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
+  if (positionIndependent) jtmb.setRelocationModel(llvm::Reloc::PIC_);
   auto tm = jtmb.createTargetMachine();
   if (!tm) throw Error(fmt::format("llvm: creating the target machine for {}: {}", target.cpu,
                                    llvm::toString(tm.takeError())));
   return std::move(*tm);
+}
+
+int64_t requiredCpuFeatures(const Target& target) {
+  static const char* const names[] = GRAPHC_CPU_FEATURE_NAMES;
+  auto tm = createTargetMachine(target);
+  const llvm::MCSubtargetInfo* sti = tm->getMCSubtargetInfo();
+  int64_t mask = 0;
+  for (int i = 0; i < GRAPHC_CPU_FEATURE_COUNT; ++i)
+    if (sti->checkFeatures(std::string("+") + names[i])) mask |= int64_t(1) << i;
+  return mask;
 }
 
 void setTargetAttributes(llvm::Module& m, llvm::TargetMachine& tm, const Target& target) {

@@ -36,6 +36,10 @@ struct Target {
   std::string describe() const;
 };
 
+// The x86 features (codegen/portable/program.h's GRAPHC_CPU_* bits) code for
+// `target` may use: what an exported library checks for before it runs.
+int64_t requiredCpuFeatures(const Target& target);
+
 // The CPU this process runs on.
 const Target& hostTarget();
 

@@ -13,7 +13,9 @@ namespace graphc {
 // Registers the native target, its assembly printer and parser (once).
 void initializeLlvmTargets();
 
-std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target);
+// positionIndependent: code for a static library that executables (PIE by
+// default on Debian) link; the JIT does not need it.
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target, bool positionIndependent = false);
 
 // Sets the module's triple and data layout, and tags every defined function
 // with the target's CPU, features and preferred vector width (LLVM's default

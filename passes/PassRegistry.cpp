@@ -92,6 +92,12 @@ const std::vector<Entry>& registry() {
        {"panel-width"},
        [](Graph& g, const PassOptions& o) { return packSharedRightOperands(g, panelWidthFrom(o)); },
        [](const PassOptions& o) { panelWidthFrom(o); }},
+      {"pack-params",
+       "every product over a param reads a new param holding it in panels (packed_from = its source), for "
+       "programs whose params are fixed while they run (generation, export); panel-width as pack-weights",
+       {"panel-width"},
+       [](Graph& g, const PassOptions& o) { return packParamOperands(g, panelWidthFrom(o)); },
+       [](const PassOptions& o) { panelWidthFrom(o); }},
       {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one", {},
        plain<shareConcatWindows>},
       {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels", {},

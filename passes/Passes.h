@@ -17,6 +17,7 @@ bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
 bool simplify(Graph& g);                       // Simplify.cpp: fold, cse, dce to a fixed point
 // Panels of `panelWidth` columns: the target's product micro-kernel width.
 bool packSharedRightOperands(Graph& g, int64_t panelWidth);  // WeightPacking.cpp
+bool packParamOperands(Graph& g, int64_t panelWidth);        // WeightPacking.cpp
 bool shareConcatWindows(Graph& g);             // ConcatSharing.cpp
 
 }  // namespace graphc

@@ -11,6 +11,16 @@
 // a general product packs its right operand on every call, which for the
 // seed's 32-row products is a fifth of the work. Runs after autodiff, with
 // the lowering passes.
+//
+// pack-params is the variant for programs whose params do not change while
+// they run (generation, an exported library): every product over a param
+// reads a new param that holds it packed,
+//
+//   %z = matmul(%h, %W_hh)  ==>  %W_hh.packed32 = param {packed_from = "W_hh", panel_width = 32}
+//                                %z = packed_matmul(%h, %W_hh.packed32) {n = 512}
+//
+// and the runtime packs the values once (or the exporter, into constants).
+#include <algorithm>
 #include <fmt/format.h>
 #include <map>
 #include <utility>
@@ -50,6 +60,51 @@ bool packSharedRightOperands(Graph& g, int64_t panelWidth) {
   }
   if (changed) g.topologicalSort();  // each pack goes right before its first product
   return changed;
+}
+
+bool packParamOperands(Graph& g, int64_t panelWidth) {
+  if (panelWidth < 1 || panelWidth > kMaxPanelWidth)
+    throw Error(fmt::format("pack-params: panel-width must be in 1..{}, got {}", kMaxPanelWidth, panelWidth));
+  std::map<std::pair<ValueId, int64_t>, ValueId> packedParams;  // (param, transpose_b) -> its packed param
+  std::vector<ValueId> products;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.op == OpKind::MatMul && g.node(n.operands[1]).op == OpKind::Param) products.push_back(ValueId(i));
+  }
+  for (ValueId p : products) {
+    ValueId rhs = g.node(p).operands[1];
+    int64_t tb = attr::transposeB(g.node(p).attrs);
+    auto [it, fresh] = packedParams.try_emplace({rhs, tb}, ValueId(-1));
+    if (fresh) {
+      const Node& source = g.node(rhs);
+      int64_t k = source.type.shape[tb ? 1 : 0], n = source.type.shape[tb ? 0 : 1];
+      // A narrow product (the 28 logits) gets panels just wide enough: whole 64-byte lines.
+      int64_t width = std::min(panelWidth, (n + 15) / 16 * 16);
+      Node packed;
+      packed.op = OpKind::Param;
+      packed.name = fmt::format("{}.packed{}{}", source.name, width, tb ? "t" : "");
+      packed.type = TensorType{DType::F32, {panelCount(n, width), k, width}};
+      packed.attrs[attr::key::packedFrom] = source.name;
+      packed.attrs[attr::key::panelWidth] = width;
+      if (tb) packed.attrs[attr::key::transpose] = int64_t(1);
+      it->second = g.add(std::move(packed));
+    }
+    Node& n = g.node(p);
+    n.op = OpKind::PackedMatMul;
+    n.operands[1] = it->second;
+    n.attrs.erase(attr::key::transposeB);
+    n.attrs[attr::key::n] = n.type.shape[1];
+  }
+  if (products.empty()) return false;
+  // The params now read only in packed form leave the signature.
+  std::vector<int> uses = g.useCounts();
+  std::vector<bool> keep(g.size(), true);
+  for (const auto& [key, packed] : packedParams)
+    if (uses[size_t(key.first)] == 0) keep[size_t(key.first)] = false;
+  for (const auto& u : g.updates) keep[size_t(u.target)] = true;
+  g.compact(keep);
+  g.topologicalSort();
+  return true;
 }
 
 }  // namespace graphc

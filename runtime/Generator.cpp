@@ -1,49 +1,98 @@
-// runtime/Generator.cpp — d2l's predict_ch8, plus temperature sampling.
+// runtime/Generator.cpp — d2l's predict_ch8, plus temperature sampling and
+// batches of prefixes; compiled (codegen/GenerationProgram.h) or interpreted.
 #include "runtime/Generator.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
 
+#include "codegen/GenerationProgram.h"
 #include "graph/Verifier.h"
 #include "runtime/Initializers.h"
+#include "runtime/Pipeline.h"
+#include "runtime/ProgramWeights.h"
 #include "runtime/Random.h"
 
 namespace graphc {
 
+// The program, its graph and the arena it runs on (params loaded once).
+struct Generator::Program {
+  Graph lowered;
+  std::unique_ptr<CompiledProgram> code;
+  char* arena = nullptr;
+  ~Program() { std::free(arena); }
+
+  void load(const TensorMap& params) {
+    for (const auto& [name, bytes] : programWeights(lowered, params))
+      std::memcpy(arena + attr::offset(lowered.node(lowered.findValue(name)).attrs), bytes.data(), bytes.size());
+  }
+};
+
+static ProgramTables programTablesFor(const Vocab& vocab) {
+  ProgramTables t;
+  t.tokens = vocab.tokens();
+  for (int c = 0; c < 256; ++c) t.byteToken[size_t(c)] = vocab.index(char(c));
+  return t;
+}
+
 Generator::Generator(const ModelDef& model, ModelConfig config, const TensorMap& params, const Vocab& vocab,
                      const std::string& engine, const EngineOptions& engineOptions)
-    : modelName_(model.name), vocab_(vocab) {
+    : model_(model), config_(config), engineKind_(engine), engineOptions_(engineOptions), vocab_(vocab) {
   if (config.vocab != vocab.size())
     throw Error(fmt::format("the model's vocab size {} differs from the vocabulary's {}", config.vocab, vocab.size()));
-  config.batchSize = 1;
-  graph_ = buildStepGraph(model, config);
+  if (engine != "jit" && engine != "interp") throw Error(fmt::format("unknown engine '{}' (jit or interp)", engine));
+  config_.batchSize = 1;
+  config_.numSteps = 1;
+  graph_ = buildStepGraph(model, config_);
   verify(graph_);
-  vars_ = zeroState(graph_);
   // Check the params before compiling: a checkpoint with absurd shapes must
   // fail here, not by allocating an arena for them.
   setParams(params);
-  engine_ = createEngine(engine, graph_, engineOptions);
-  engine_->setResident(paramNames());
+  if (engine == "interp") {
+    vars_ = zeroState(graph_);
+    engine_ = createEngine("interp", graph_);
+  } else {
+    programFor(1);
+  }
 }
 
-std::vector<std::string> Generator::paramNames() const {
-  std::vector<std::string> names;
-  for (ValueId p : graph_.nodesOf(OpKind::Param)) names.push_back(graph_.node(p).name);
-  return names;
-}
+Generator::~Generator() = default;
 
 void Generator::setParams(const TensorMap& params) {
   for (const Node& n : graph_.nodes) {
     if (n.op != OpKind::Param) continue;
     auto it = params.find(n.name);
-    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}' for model {}", n.name, modelName_));
+    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}' for model {}", n.name, model_.name));
     if (it->second.type() != n.type)
-      throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type()), modelName_,
+      throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type()), model_.name,
                               str(n.type)));
-    vars_[n.name] = it->second;
+    params_[n.name] = it->second;
   }
-  // The params stay fixed while generating: the engine may keep its copy.
-  if (engine_) engine_->setResident(paramNames());
+  for (auto& [batch, program] : programs_) program->load(params_);
+}
+
+Generator::Program& Generator::programFor(int64_t batch) {
+  auto& slot = programs_[batch];
+  if (slot) return *slot;
+  auto p = std::make_unique<Program>();
+  ModelConfig c = config_;
+  c.batchSize = batch;
+  Target target = targetFor(engineOptions_.targetCpu);
+  PipelineConfig pipeline;
+  pipeline.trainingStep = false;
+  pipeline.target = target;
+  p->lowered = lowerGenerationGraph(optimizeGraph(buildStepGraph(model_, c), pipeline), target, batch);
+  JitOptions jit{engineOptions_.cacheDir, engineOptions_.useCache, target, {}};
+  p->code = CompiledProgram::compile(p->lowered, programTablesFor(vocab_), jit);
+  size_t bytes = (size_t(std::max<int64_t>(64, attr::arenaBytes(p->lowered.attrs))) + 63) / 64 * 64;
+  p->arena = static_cast<char*>(std::aligned_alloc(64, bytes));
+  if (!p->arena) throw Error(fmt::format("cannot allocate the {}-byte arena", bytes));
+  std::memset(p->arena, 0, bytes);
+  p->load(params_);
+  slot = std::move(p);
+  return *slot;
 }
 
 std::vector<float> Generator::step(int32_t token) {
@@ -51,32 +100,74 @@ std::vector<float> Generator::step(int32_t token) {
   return engine_->run(vars_).at("logits").f32Vector();
 }
 
-std::string Generator::generate(const std::string& prefix, int64_t length, double temperature, uint64_t seed) {
-  if (prefix.empty()) throw Error("the prefix must not be empty");
-  for (auto& [name, t] : zeroState(graph_)) vars_[name] = std::move(t);
-  std::vector<int32_t> ids = vocab_.encode(prefix);
-  // Warm-up: feed all but the last prefix token; only the state changes.
-  for (size_t i = 0; i + 1 < ids.size(); ++i) step(ids[i]);
-  Rng rng(seed);
-  std::string out = prefix;
-  int32_t current = ids.back();
-  for (int64_t i = 0; i < length; ++i) {
-    std::vector<float> logits = step(current);
-    int32_t next = 0;
-    if (temperature <= 0) {
-      for (size_t k = 1; k < logits.size(); ++k)
-        if (logits[k] > logits[size_t(next)]) next = int32_t(k);
-    } else {
-      double mx = *std::max_element(logits.begin(), logits.end()), total = 0;
-      std::vector<double> p(logits.size());
-      for (size_t k = 0; k < p.size(); ++k) total += p[k] = std::exp((logits[k] - mx) / temperature);
-      double u = rng.uniform() * total;
-      for (next = 0; next + 1 < int32_t(p.size()) && u >= p[size_t(next)]; ++next) u -= p[size_t(next)];
+// The reference: the same algorithm as codegen/portable/program.c, a step at
+// a time through the interpreter, one prefix after another.
+std::vector<std::vector<int32_t>> Generator::interpret(const std::vector<std::vector<int32_t>>& prefixes,
+                                                       int64_t length, double temperature, uint64_t seed) {
+  std::vector<std::vector<int32_t>> out;
+  for (size_t r = 0; r < prefixes.size(); ++r) {
+    const std::vector<int32_t>& ids = prefixes[r];
+    for (auto& [name, t] : zeroState(graph_)) vars_[name] = std::move(t);
+    for (const auto& [name, t] : params_) vars_[name] = t;
+    for (size_t i = 0; i + 1 < ids.size(); ++i) step(ids[i]);
+    Rng rng(seed + r);
+    std::vector<int32_t>& row = out.emplace_back();
+    int32_t current = ids.back();
+    for (int64_t i = 0; i < length; ++i) {
+      std::vector<float> logits = step(current);
+      int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      if (temperature > 0) {
+        double mx = logits[size_t(next)], total = 0;
+        for (float l : logits) total += std::exp((l - mx) / temperature);
+        double u = rng.uniform() * total;
+        for (next = 0; next + 1 < int32_t(logits.size()); ++next) {
+          double p = std::exp((logits[size_t(next)] - mx) / temperature);
+          if (u < p) break;
+          u -= p;
+        }
+      }
+      row.push_back(next);
+      current = next;
     }
-    out += vocab_.token(next);
-    current = next;
   }
   return out;
+}
+
+std::vector<std::string> Generator::generateBatch(const std::vector<std::string>& prefixes, int64_t length,
+                                                  double temperature, uint64_t seed) {
+  if (prefixes.empty()) return {};
+  std::vector<std::vector<int32_t>> ids;
+  for (const std::string& p : prefixes) {
+    if (p.empty()) throw Error("the prefix must not be empty");
+    ids.push_back(vocab_.encode(p));
+  }
+  std::vector<std::vector<int32_t>> generated;
+  if (engine_) {
+    generated = interpret(ids, length, temperature, seed);
+  } else {
+    int64_t batch = int64_t(ids.size());
+    Program& p = programFor(batch);
+    int64_t stride = 0;
+    std::vector<int64_t> lens;
+    for (const auto& row : ids) {
+      stride = std::max<int64_t>(stride, int64_t(row.size()));
+      lens.push_back(int64_t(row.size()));
+    }
+    std::vector<int32_t> prefix(size_t(batch * stride), 0), out(size_t(batch * length));
+    for (int64_t r = 0; r < batch; ++r) std::copy(ids[size_t(r)].begin(), ids[size_t(r)].end(), prefix.begin() + r * stride);
+    std::vector<uint64_t> rng(static_cast<size_t>(batch));
+    p.code->reset(p.arena);
+    p.code->seed(seed, rng.data());
+    p.code->generate(p.arena, prefix.data(), lens.data(), stride, length, temperature, rng.data(), out.data());
+    for (int64_t r = 0; r < batch; ++r) generated.emplace_back(out.begin() + r * length, out.begin() + (r + 1) * length);
+  }
+  std::vector<std::string> texts;
+  for (size_t r = 0; r < prefixes.size(); ++r) texts.push_back(prefixes[r] + vocab_.decode(generated[r]));
+  return texts;
+}
+
+std::string Generator::generate(const std::string& prefix, int64_t length, double temperature, uint64_t seed) {
+  return generateBatch({prefix}, length, temperature, seed).front();
 }
 
 }  // namespace graphc

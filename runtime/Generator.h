@@ -1,8 +1,16 @@
 // runtime/Generator.h — text generation with a one-step graph of the model.
+//
+// With the JIT (the default), generation is one compiled program
+// (codegen/GenerationProgram.h): the warm-up, every step, argmax or sampling
+// and feeding the token back run in generated code, for one prefix or a
+// batch of them, exactly the code `graphc export` puts in a library. The
+// interpreter runs the same algorithm a step at a time, as the reference.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "graph/ModelInterface.h"
 #include "runtime/Corpus.h"
@@ -12,27 +20,42 @@ namespace graphc {
 
 class Generator {
  public:
-  // config.vocab must match vocab; batch and steps are set to 1.
+  // config.vocab must match vocab; batch and steps are set per call.
   Generator(const ModelDef& model, ModelConfig config, const TensorMap& params, const Vocab& vocab,
             const std::string& engine = "interp", const EngineOptions& engineOptions = {});
+  ~Generator();
 
   // New values for the params (same names and shapes), e.g. after more training.
   void setParams(const TensorMap& params);
 
   // The prefix warms up the state (nothing generated), then `length` tokens
-  // are chosen greedily (temperature <= 0) or sampled from softmax(logits/T).
-  // Returns the prefix followed by the generated text.
+  // are chosen greedily (temperature <= 0) or sampled from softmax(logits/T)
+  // with runtime/Random.h's Rng(seed). Returns the prefix followed by the
+  // generated text.
   std::string generate(const std::string& prefix, int64_t length, double temperature = 0.0, uint64_t seed = 0);
 
- private:
-  std::vector<float> step(int32_t token);
-  std::vector<std::string> paramNames() const;
+  // Several prefixes at once (one batch row each; row r samples with seed + r).
+  // Each result equals generate(prefixes[r], length, temperature, seed + r).
+  std::vector<std::string> generateBatch(const std::vector<std::string>& prefixes, int64_t length,
+                                         double temperature = 0.0, uint64_t seed = 0);
 
-  std::string modelName_;
-  Graph graph_;
+ private:
+  struct Program;  // a compiled generation program for one batch size
+  Program& programFor(int64_t batch);
+  std::vector<std::vector<int32_t>> interpret(const std::vector<std::vector<int32_t>>& prefixes, int64_t length,
+                                              double temperature, uint64_t seed);
+  std::vector<float> step(int32_t token);
+
+  const ModelDef& model_;
+  ModelConfig config_;
+  std::string engineKind_;
+  EngineOptions engineOptions_;
+  TensorMap params_;
+  const Vocab& vocab_;
+  Graph graph_;  // the one-step graph at batch 1, for the interpreter
   std::unique_ptr<Engine> engine_;
   TensorMap vars_;
-  const Vocab& vocab_;
+  std::map<int64_t, std::unique_ptr<Program>> programs_;
 };
 
 }  // namespace graphc

@@ -1,6 +1,8 @@
 // runtime/Pipeline.cpp — the stages in order.
 #include "runtime/Pipeline.h"
 
+#include <fmt/format.h>
+
 #include "graph/Verifier.h"
 #include "passes/Pipelines.h"
 
@@ -13,6 +15,14 @@ std::string optimizePassesFor(const PipelineConfig& c) {
 
 std::string lowerPassesFor(const Target& target) { return lowerPipeline(target.panelWidth()); }
 
+std::string generationLowerPassesFor(const Target& target, int64_t batch) {
+  // Fewer rows than the product tile leaves accumulators idle; four vectors
+  // across instead of two keep four FMA chains in flight per row (batch 1:
+  // a matrix-vector product, latency-bound with two).
+  int64_t width = batch < target.tile.rows ? 4 * target.lanes() : target.panelWidth();
+  return fmt::format("pack-params{{panel-width={}}},share-concats,fuse,plan", width);
+}
+
 std::string fullPipelineFor(const PipelineConfig& c) {
   return optimizePassesFor(c) + "," + lowerPassesFor(c.target);
 }
@@ -24,6 +34,13 @@ Graph optimizeGraph(Graph forward, const PipelineConfig& c, const PassManagerOpt
   pm.addPipeline(optimizePassesFor(c));
   pm.run(forward);
   return forward;
+}
+
+Graph lowerGenerationGraph(Graph optimized, const Target& target, int64_t batch) {
+  PassManager pm;
+  pm.addPipeline(generationLowerPassesFor(target, batch));
+  pm.run(optimized);
+  return optimized;
 }
 
 Graph lowerGraph(Graph optimized, const Target& target, const PassManagerOptions& options) {

@@ -29,7 +29,14 @@ std::string lowerPassesFor(const Target& target);
 // Both, as one pipeline string (graphc compile's default --passes).
 std::string fullPipelineFor(const PipelineConfig& c);
 
+// The lowering of a one-step graph into a generation program
+// (codegen/GenerationProgram.h): as lowerPassesFor, but every product over a
+// param reads it packed once (pack-params), in panels wide enough for `batch`
+// rows to keep the target's FMA units busy.
+std::string generationLowerPassesFor(const Target& target, int64_t batch);
+
 Graph optimizeGraph(Graph forward, const PipelineConfig& c, const PassManagerOptions& options = {});
 Graph lowerGraph(Graph optimized, const Target& target, const PassManagerOptions& options = {});
+Graph lowerGenerationGraph(Graph optimized, const Target& target, int64_t batch);
 
 }  // namespace graphc

@@ -44,7 +44,8 @@ void runCompile(CompileOptions o) {
   pipeline.optimizer = o.optimizer;
   pipeline.target = targetFor(o.targetCpu);
   validate(pipeline.optimizer);
-  Graph g = buildModelGraph(model, o.config);
+  if (o.graph == "step") o.config.numSteps = 1;
+  Graph g = o.graph == "step" ? buildStepGraph(model, o.config) : buildModelGraph(model, o.config);
   verify(g);
   PassManagerOptions pmo;
   pmo.printBefore = o.printBefore;
@@ -84,8 +85,8 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--model", o->model, "Model to compile (see `graphc models`)")->capture_default_str();
   addModelLibFlag(cmd, o->modelLibs);
   cmd->add_option("--num-layers", o->config.numLayers, "Stacked recurrent layers (module models)")->check(CLI::Range(1, 16))->capture_default_str();
-  cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only")
-      ->check(CLI::IsMember({"train", "forward"}))
+  cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only; step: one generation step (logits of X [batch, 1])")
+      ->check(CLI::IsMember({"train", "forward", "step"}))
       ->capture_default_str();
   cmd->add_option("--batch-size", o->config.batchSize, "Minibatch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   cmd->add_option("--num-steps", o->config.numSteps, "Time steps unrolled per minibatch")->check(CLI::Range(1, 1 << 16))->capture_default_str();

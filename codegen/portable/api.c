@@ -1,0 +1,212 @@
+/* codegen/portable/api.c — the C API of a library made by `graphc export`.
+ * Every graphc_api_X here becomes NAME_X in the library (everything else is
+ * internal), and NAME.h documents it. Needs only libc and libm.
+ *
+ * The functions that check the CPU are built for a generic x86-64 whatever
+ * the export's target (the exporter retags them), so that a library built for
+ * AVX-512 says so on a CPU without it instead of dying on an illegal instruction. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "program.h"
+
+extern const int64_t graphc_program_layout[];
+extern const char graphc_program_tokens[];
+extern const int32_t graphc_program_token_at[];
+extern const int32_t graphc_program_byte_token[256];
+extern const char graphc_program_target[];
+extern const unsigned char graphc_program_weights[];
+
+static int64_t field(enum graphc_layout_field f) { return graphc_program_layout[f]; }
+
+#define ARENA_ALIGN 64
+
+struct graphc_generator {
+  char* arena;
+  int32_t pending;     /* the token the next generation starts from, or -1 */
+  int32_t heap;        /* 1: made by create, freed by destroy */
+};
+
+static char error_text[256];
+
+static void set_error(const char* a, const char* b, const char* c) {
+  error_text[0] = 0;
+  strncat(error_text, a, sizeof error_text - 1);
+  strncat(error_text, b, sizeof error_text - 1 - strlen(error_text));
+  strncat(error_text, c, sizeof error_text - 1 - strlen(error_text));
+}
+
+const char* graphc_api_last_error(void) { return error_text; }
+const char* graphc_api_target_cpu(void) { return graphc_program_target; }
+
+/* ---- the CPU check: cpuid and xgetbv, no library ---- */
+static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static uint64_t xgetbv0(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return ((uint64_t)hi << 32) | lo;
+}
+
+__attribute__((noinline)) int64_t graphc_api_cpu_features(void) {
+  uint32_t r[4];
+  cpuid(0, 0, r);
+  uint32_t max_leaf = r[0];
+  cpuid(1, 0, r);
+  int64_t f = 0;
+  uint32_t ecx1 = r[2];
+  if (ecx1 & (1u << 20)) f |= GRAPHC_CPU_SSE42;
+  if (ecx1 & (1u << 23)) f |= GRAPHC_CPU_POPCNT;
+  int os_ymm = 0, os_zmm = 0;
+  if (ecx1 & (1u << 27)) { /* OSXSAVE: the OS saves the vector registers we may use */
+    uint64_t xcr0 = xgetbv0();
+    os_ymm = (xcr0 & 0x6) == 0x6;
+    os_zmm = (xcr0 & 0xe6) == 0xe6;
+  }
+  if (os_ymm && (ecx1 & (1u << 28))) f |= GRAPHC_CPU_AVX;
+  if (os_ymm && (ecx1 & (1u << 12))) f |= GRAPHC_CPU_FMA;
+  if (os_ymm && (ecx1 & (1u << 29))) f |= GRAPHC_CPU_F16C;
+  if (max_leaf >= 7) {
+    cpuid(7, 0, r);
+    uint32_t ebx7 = r[1];
+    if (os_ymm && (ebx7 & (1u << 5))) f |= GRAPHC_CPU_AVX2;
+    if (ebx7 & (1u << 8)) f |= GRAPHC_CPU_BMI2;
+    if (os_zmm && (ebx7 & (1u << 16))) f |= GRAPHC_CPU_AVX512F;
+    if (os_zmm && (ebx7 & (1u << 17))) f |= GRAPHC_CPU_AVX512DQ;
+    if (os_zmm && (ebx7 & (1u << 28))) f |= GRAPHC_CPU_AVX512CD;
+    if (os_zmm && (ebx7 & (1u << 30))) f |= GRAPHC_CPU_AVX512BW;
+    if (os_zmm && (ebx7 & (1u << 31))) f |= GRAPHC_CPU_AVX512VL;
+  }
+  return f;
+}
+
+/* 1 if this CPU has what the code was built for; else 0 and last_error says what is missing. */
+__attribute__((noinline)) int graphc_api_cpu_supported(void) {
+  static const char* const names[] = GRAPHC_CPU_FEATURE_NAMES;
+  int64_t missing = field(GRAPHC_LAYOUT_CPU_FEATURES) & ~graphc_api_cpu_features();
+  if (!missing) return 1;
+  for (int i = 0; i < GRAPHC_CPU_FEATURE_COUNT; ++i)
+    if (missing & ((int64_t)1 << i)) {
+      set_error("this library was built for CPU '", graphc_program_target, "', and this CPU lacks ");
+      strncat(error_text, names[i], sizeof error_text - 1 - strlen(error_text));
+      break;
+    }
+  return 0;
+}
+
+/* ---- generators ---- */
+size_t graphc_api_state_size(void) {
+  return sizeof(struct graphc_generator) + ARENA_ALIGN + (size_t)field(GRAPHC_LAYOUT_ARENA_BYTES);
+}
+
+__attribute__((noinline)) static void load_params(char* arena) {
+  const int64_t* p = graphc_program_layout + GRAPHC_LAYOUT_HEADER + 3 * field(GRAPHC_LAYOUT_NUM_UPDATES) +
+                     2 * field(GRAPHC_LAYOUT_NUM_STATE);
+  memset(arena, 0, (size_t)field(GRAPHC_LAYOUT_ARENA_BYTES));
+  for (int64_t i = 0; i < field(GRAPHC_LAYOUT_NUM_PARAMS); ++i)
+    memcpy(arena + p[3 * i], graphc_program_weights + p[3 * i + 2], (size_t)p[3 * i + 1]);
+}
+
+struct graphc_generator* graphc_api_init(void* buffer, size_t size) {
+  if (!graphc_api_cpu_supported()) return 0;
+  if (!buffer || size < graphc_api_state_size()) {
+    set_error("the state buffer is smaller than ", "the library's state_size()", "");
+    return 0;
+  }
+  struct graphc_generator* g = (struct graphc_generator*)buffer;
+  uintptr_t start = (uintptr_t)(g + 1);
+  g->arena = (char*)((start + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
+  g->pending = -1;
+  g->heap = 0;
+  load_params(g->arena);
+  return g;
+}
+
+struct graphc_generator* graphc_api_create(void) {
+  if (!graphc_api_cpu_supported()) return 0;
+  size_t size = graphc_api_state_size();
+  void* buffer = malloc(size);
+  if (!buffer) {
+    set_error("out of memory for the generator's state", "", "");
+    return 0;
+  }
+  struct graphc_generator* g = graphc_api_init(buffer, size);
+  if (g) g->heap = 1;
+  else free(buffer);
+  return g;
+}
+
+void graphc_api_destroy(struct graphc_generator* g) {
+  if (g && g->heap) free(g);
+}
+
+void graphc_api_reset(struct graphc_generator* g) {
+  graphc_program_reset(g->arena);
+  g->pending = -1;
+}
+
+int graphc_api_vocab_size(void) { return (int)field(GRAPHC_LAYOUT_VOCAB); }
+int graphc_api_token_id(unsigned char byte) { return graphc_program_byte_token[byte]; }
+const char* graphc_api_token_text(int id) {
+  if (id < 0 || id >= field(GRAPHC_LAYOUT_VOCAB)) return 0;
+  return graphc_program_tokens + graphc_program_token_at[id];
+}
+
+/* One step on a token; returns the logits (vocab_size floats, valid until the next call). */
+const float* graphc_api_step(struct graphc_generator* g, int token) {
+  int32_t t = token;
+  graphc_program_step(g->arena, &t);
+  g->pending = -1;
+  return (const float*)(g->arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET));
+}
+
+/* Warms the state up on text: every token but the last is stepped; the last
+ * is where the next generate() starts (as `graphc generate --prefix`). */
+void graphc_api_feed(struct graphc_generator* g, const char* text, size_t length) {
+  for (size_t i = 0; i < length; ++i) {
+    if (g->pending >= 0) {
+      int32_t t = g->pending;
+      graphc_program_step(g->arena, &t);
+    }
+    g->pending = graphc_program_byte_token[(unsigned char)text[i]];
+  }
+}
+
+/* n tokens from the pending one (the last fed or generated) as text into out,
+ * NUL-terminated; returns the bytes written, or -1 (and writes nothing) when
+ * nothing was fed or capacity is below n * max_token_bytes + 1. */
+long graphc_api_generate(struct graphc_generator* g, size_t n, double temperature, uint64_t seed, char* out,
+                         size_t capacity) {
+  if (g->pending < 0) {
+    set_error("generate: feed a prefix first", "", "");
+    return -1;
+  }
+  if (capacity < n * (size_t)field(GRAPHC_LAYOUT_MAX_TOKEN_BYTES) + 1) {
+    set_error("generate: the output buffer is smaller than n * max_token_bytes + 1", "", "");
+    return -1;
+  }
+  size_t written = 0;
+  int64_t len = 1;
+  uint64_t rng;
+  graphc_program_seed(seed, &rng);
+  /* In chunks, so the token ids need no allocation; the random stream goes on across them. */
+  int32_t ids[256];
+  while (n > 0) {
+    int64_t chunk = n < 256 ? (int64_t)n : 256;
+    int32_t start = g->pending;
+    graphc_program_generate(g->arena, &start, &len, 1, chunk, temperature, &rng, ids);
+    for (int64_t i = 0; i < chunk; ++i) {
+      const char* text = graphc_api_token_text(ids[i]);
+      size_t l = strlen(text);
+      memcpy(out + written, text, l);
+      written += l;
+    }
+    g->pending = ids[chunk - 1];
+    n -= (size_t)chunk;
+  }
+  out[written] = 0;
+  return (long)written;
+}

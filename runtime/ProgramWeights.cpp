@@ -1,0 +1,39 @@
+// runtime/ProgramWeights.cpp — see ProgramWeights.h.
+#include "runtime/ProgramWeights.h"
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "codegen/Gemm.h"
+#include "graph/PackedLayout.h"
+
+namespace graphc {
+
+std::map<std::string, std::vector<char>> programWeights(const Graph& lowered, const TensorMap& params) {
+  std::map<std::string, std::vector<char>> out;
+  for (ValueId p : lowered.nodesOf(OpKind::Param)) {
+    const Node& n = lowered.node(p);
+    std::string source = attr::packedFrom(n.attrs, n.name);
+    auto it = params.find(source);
+    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}'", source));
+    const Tensor& t = it->second;
+    std::vector<char>& bytes = out[n.name];
+    bytes.resize(size_t(n.type.numElements()) * 4);
+    if (source == n.name) {
+      if (t.type() != n.type) throw Error(fmt::format("parameter '{}' is {}, the program needs {}", source, str(t.type()), str(n.type)));
+      std::memcpy(bytes.data(), t.f32(), bytes.size());
+      continue;
+    }
+    bool transposed = attr::transpose(n.attrs);
+    int64_t width = attr::panelWidth(n.attrs);
+    if (t.type().rank() != 2) throw Error(fmt::format("parameter '{}' is {}, not a matrix", source, str(t.type())));
+    int64_t k = t.type().shape[transposed ? 1 : 0], cols = t.type().shape[transposed ? 0 : 1];
+    if (n.type.shape != Shape{panelCount(cols, width), k, width})
+      throw Error(fmt::format("parameter '{}' is {}, which does not pack into {}", source, str(t.type()), str(n.type)));
+    gemm::packPanels(t.f32(), transposed, k, cols, width, reinterpret_cast<float*>(bytes.data()), 0,
+                     panelCount(cols, width));
+  }
+  return out;
+}
+
+}  // namespace graphc
