@@ -9,6 +9,7 @@
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Linker/Linker.h>
+#include <llvm/Object/ArchiveWriter.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
 #include <set>
@@ -88,7 +89,7 @@ Layout layoutFor(const Graph& g, const ProgramTables& tables, const Target& targ
   l.fields[GRAPHC_LAYOUT_VOCAB] = vocab;
   l.fields[GRAPHC_LAYOUT_INPUT_OFFSET] = offsetOf(g, x);
   l.fields[GRAPHC_LAYOUT_LOGITS_OFFSET] = offsetOf(g, logits);
-  l.fields[GRAPHC_LAYOUT_CPU_FEATURES] = requiredCpuFeatures(target);
+  l.fields[GRAPHC_LAYOUT_CPU_FEATURES] = tables.cpuFeatures >= 0 ? tables.cpuFeatures : requiredCpuFeatures(target);
   l.fields[GRAPHC_LAYOUT_NUM_UPDATES] = int64_t(updates.size() / 3);
   l.fields[GRAPHC_LAYOUT_NUM_STATE] = int64_t(state.size() / 2);
   l.fields[GRAPHC_LAYOUT_NUM_PARAMS] = int64_t(params.size() / 3);
@@ -214,6 +215,20 @@ std::string emitGenerationObject(const Graph& g, const ProgramTables& tables, co
   auto tm = createTargetMachine(target, /*positionIndependent=*/true);
   optimize(*m, *tm);
   return emitMachineCode(*m, *tm, llvm::CodeGenFileType::ObjectFile);
+}
+
+}  // namespace graphc
+
+namespace graphc {
+
+std::string staticLibraryOf(const std::string& memberName, const std::string& object) {
+  std::vector<llvm::NewArchiveMember> members;
+  members.emplace_back(llvm::MemoryBufferRef(object, memberName));
+  members.back().MemberName = memberName;
+  auto archive = llvm::writeArchiveToBuffer(members, llvm::SymtabWritingMode::NormalSymtab,
+                                            llvm::object::Archive::K_GNU, /*Deterministic=*/true, /*Thin=*/false);
+  if (!archive) throw Error(fmt::format("llvm: writing the static library: {}", llvm::toString(archive.takeError())));
+  return std::string((*archive)->getBufferStart(), (*archive)->getBufferSize());
 }
 
 }  // namespace graphc

@@ -27,6 +27,9 @@ struct ProgramTables {
   std::vector<std::string> tokens;  // id order; tokens[0] is "<unk>"
   std::array<int32_t, 256> byteToken{};  // byte -> id, 0 for unknown bytes
   std::map<std::string, std::vector<char>> weights;  // empty: the caller fills the arena
+  // The GRAPHC_CPU_* bits the library checks for; -1: what the target needs
+  // (tests set bits no CPU has, to see the refusal).
+  int64_t cpuFeatures = -1;
 };
 
 // The graph must be a one-step graph (input "X" i32[batch, 1], output
@@ -59,5 +62,8 @@ class CompiledProgram {
 // The exported library's object file (position-independent), for `target`.
 std::string emitGenerationObject(const Graph& g, const ProgramTables& tables, const Target& target,
                                  const std::string& apiPrefix);
+
+// A static library (GNU ar, with a symbol table) holding one object file.
+std::string staticLibraryOf(const std::string& memberName, const std::string& object);
 
 }  // namespace graphc

@@ -93,7 +93,10 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target, b
     jtmb.addFeatures(features.getFeatures());
   }
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
-  if (positionIndependent) jtmb.setRelocationModel(llvm::Reloc::PIC_);
+  if (positionIndependent) {  // what a C compiler gives a library's objects (the JIT's default is the large model)
+    jtmb.setRelocationModel(llvm::Reloc::PIC_);
+    jtmb.setCodeModel(llvm::CodeModel::Small);
+  }
   auto tm = jtmb.createTargetMachine();
   if (!tm) throw Error(fmt::format("llvm: creating the target machine for {}: {}", target.cpu,
                                    llvm::toString(tm.takeError())));

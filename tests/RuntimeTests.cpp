@@ -1,6 +1,8 @@
 // tests/RuntimeTests.cpp — checkpoints, the trainer, state carry-over, generation.
 #include <cmath>
 #include <cstring>
+#include <fmt/format.h>
+#include <sys/wait.h>
 #include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
@@ -10,6 +12,7 @@
 #include "graph/Verifier.h"
 #include "models/Model.h"
 #include "runtime/Checkpoint.h"
+#include "runtime/Export.h"
 #include "runtime/Generator.h"
 #include "runtime/Initializers.h"
 #include "graph/FileIO.h"
@@ -160,6 +163,33 @@ TEST_CASE("generator: the compiled program agrees with the interpreter, alone an
     interp.setParams(t.params());
     CHECK(jit.generate("time", 30) == interp.generate("time", 30));
   }
+}
+
+TEST_CASE("export: a library that needs a feature this CPU lacks refuses to start, with a message") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 2000);
+  const ModelDef& m = findModel("rnn-scratch");
+  TrainOptions o = tinyOptions(corpus.vocab.size());
+  Trainer t(m, o, corpus);
+  std::string dir = scratchPath("test-export-cpu");
+  std::filesystem::remove_all(dir);
+  ExportOptions e;
+  e.dir = dir;
+  e.name = "picky";
+  e.cpuFeatures = int64_t(1) << 62;  // a bit no CPU reports: the check must refuse
+  exportLibrary(m, o.model, t.params(), corpus.vocab, e);
+  std::string build = fmt::format("cd {} && cc example.c libpicky.a -lm -o example && ./example >out.txt 2>err.txt", dir);
+  int rc = std::system(build.c_str());
+  CHECK(WIFEXITED(rc));
+  CHECK(WEXITSTATUS(rc) == 1);
+  CHECK(readFile(dir + "/err.txt").find("example: this library was built for CPU '") == 0);
+  CHECK(readFile(dir + "/out.txt").empty());
+  // The same without the fake feature runs.
+  e.cpuFeatures = -1;
+  exportLibrary(m, o.model, t.params(), corpus.vocab, e);
+  rc = std::system(build.c_str());
+  CHECK(rc == 0);
+  CHECK(readFile(dir + "/out.txt").rfind("time traveller", 0) == 0);
+  CHECK_THROWS_WITH_AS(exportLibrary(m, o.model, TensorMap{}, corpus.vocab, e), "the parameters have no 'W_xh'", Error);
 }
 
 TEST_CASE("files: safe writes replace files, not devices, links' targets or directories; reads are bounded") {

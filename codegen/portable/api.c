@@ -88,6 +88,7 @@ __attribute__((noinline)) int graphc_api_cpu_supported(void) {
   static const char* const names[] = GRAPHC_CPU_FEATURE_NAMES;
   int64_t missing = field(GRAPHC_LAYOUT_CPU_FEATURES) & ~graphc_api_cpu_features();
   if (!missing) return 1;
+  set_error("this library was built for CPU '", graphc_program_target, "', and this CPU lacks a feature it needs");
   for (int i = 0; i < GRAPHC_CPU_FEATURE_COUNT; ++i)
     if (missing & ((int64_t)1 << i)) {
       set_error("this library was built for CPU '", graphc_program_target, "', and this CPU lacks ");

@@ -12,6 +12,7 @@ void addOptCommand(CLI::App& app);
 void addTrainCommand(CLI::App& app);
 void addGenerateCommand(CLI::App& app);
 void addModelsCommand(CLI::App& app);
+void addExportCommand(CLI::App& app);
 
 // The flags train and generate share: --engine and --cache-dir.
 // --engine, --cache-dir and --target-cpu (the JIT's CPU; it must run on this one).

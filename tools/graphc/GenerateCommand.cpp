@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "graph/FileIO.h"
 #include "runtime/Generator.h"
 #include "runtime/Initializers.h"
 #include "tools/graphc/Commands.h"
@@ -21,6 +22,7 @@ struct GenerateFlags {
   int64_t numLayers = 1;
   std::string data;
   std::string prefix = "time traveller";
+  std::string prefixFile;
   int64_t length = 50;
   double temperature = 0;
   uint64_t seed = 0;
@@ -28,6 +30,37 @@ struct GenerateFlags {
   std::string cacheDir;
   std::string targetCpu = "host";
 };
+
+// --prefix-file: one prefix per line (a final newline and \r before it are
+// not part of it); an empty line is an error naming it.
+std::vector<std::string> readPrefixes(const std::string& path) {
+  std::string text = readFileBounded(path, uint64_t(1) << 26, "the prefix file");
+  std::vector<std::string> prefixes;
+  size_t start = 0;
+  for (int line = 1; start < text.size(); ++line) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string p = text.substr(start, end - start);
+    if (!p.empty() && p.back() == '\r') p.pop_back();
+    if (p.empty()) throw Error(fmt::format("{}:{}: error: empty prefix (every line is one prefix)", path, line));
+    prefixes.push_back(std::move(p));
+    start = end + 1;
+  }
+  if (prefixes.empty()) throw Error(fmt::format("{}: error: no prefixes in the file", path));
+  if (prefixes.size() > 4096)
+    throw Error(fmt::format("{}: error: {} prefixes; at most 4096 run at once", path, prefixes.size()));
+  return prefixes;
+}
+
+// One line per prefix: --prefix, or every line of --prefix-file as one batch.
+void printGenerated(Generator& gen, const GenerateFlags& f) {
+  if (f.prefixFile.empty()) {
+    std::cout << gen.generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
+    return;
+  }
+  for (const std::string& line : gen.generateBatch(readPrefixes(f.prefixFile), f.length, f.temperature, f.seed))
+    std::cout << line << "\n";
+}
 
 // Freshly initialised parameters, drawn exactly as `graphc train --seed` draws them.
 void runUntrained(const GenerateFlags& f) {
@@ -42,7 +75,7 @@ void runUntrained(const GenerateFlags& f) {
   Rng rng(f.seed);
   TensorMap params = initializeParams(forward, rng);
   Generator gen(model, c, params, corpus.vocab, f.engine, {f.cacheDir, true, f.targetCpu});
-  std::cout << gen.generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
+  printGenerated(gen, f);
 }
 
 void runGenerate(const GenerateFlags& f) {
@@ -62,7 +95,7 @@ void runGenerate(const GenerateFlags& f) {
   } catch (const Error& e) {  // the tensors do not fit the model the metadata names
     throw Error(fmt::format("{}: error: {}", f.load, e.what()));
   }
-  std::cout << gen->generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
+  printGenerated(*gen, f);
 }
 
 }  // namespace
@@ -77,7 +110,10 @@ void addGenerateCommand(CLI::App& app) {
   cmd->add_option("--hidden", f->hidden, "Hidden units for --untrained (default: the model's)")->check(CLI::Range(1, 1 << 14));
   cmd->add_option("--num-layers", f->numLayers, "Stacked layers for --untrained")->check(CLI::Range(1, 16))->capture_default_str();
   cmd->add_option("--data", f->data, "The book, for the vocabulary of --untrained (default as in `graphc train`)");
-  cmd->add_option("--prefix", f->prefix, "Text that warms up the state")->capture_default_str();
+  auto* prefix = cmd->add_option("--prefix", f->prefix, "Text that warms up the state")->capture_default_str();
+  cmd->add_option("--prefix-file", f->prefixFile,
+                  "Generate for every line of this file at once (one batch; line r samples with --seed + r)")
+      ->excludes(prefix);
   cmd->add_option("--length", f->length, "Tokens to generate")->check(CLI::Range(int64_t(0), int64_t(1) << 20))->capture_default_str();
   cmd->add_option("--temperature", f->temperature, "0: greedy argmax; > 0: sample from softmax(logits / T)")
       ->check(finiteNumber(0, 1e6))

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   graphc::cli::addTrainCommand(app);
   graphc::cli::addGenerateCommand(app);
   graphc::cli::addModelsCommand(app);
+  graphc::cli::addExportCommand(app);
   graphc::cli::addCompileCommand(app);
   graphc::cli::addOptCommand(app);
   try {

@@ -1,0 +1,238 @@
+// runtime/Export.cpp — see Export.h. The header and the example are text
+// written here; the object is the generation program for the export's target.
+#include "runtime/Export.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <set>
+#include <unistd.h>
+
+#include "codegen/GenerationProgram.h"
+#include "codegen/portable/program.h"
+#include "graph/FileIO.h"
+#include "graph/Verifier.h"
+#include "graph/Version.h"
+#include "runtime/Pipeline.h"
+#include "runtime/ProgramWeights.h"
+
+namespace graphc {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string featureList(int64_t mask) {
+  static const char* const names[] = GRAPHC_CPU_FEATURE_NAMES;
+  std::string out;
+  for (int i = 0; i < GRAPHC_CPU_FEATURE_COUNT; ++i)
+    if (mask & (int64_t(1) << i)) out += (out.empty() ? "" : " ") + std::string(names[i]);
+  return out.empty() ? "baseline x86-64" : out;
+}
+
+std::string headerText(const std::string& n, const ModelDef& model, const ModelConfig& c, const Vocab& vocab,
+                       const Target& target, int64_t features, int64_t maxTokenBytes, const std::string& source) {
+  std::string guard = n;
+  for (char& ch : guard) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  return fmt::format(R"(/* {n}.h — a character-level language model as a C library, made by
+ * `graphc export` (graphc {version}) from {source}.
+ *
+ * Model {model}: hidden {hidden}, {layers} layer(s), a vocabulary of {vocab} tokens.
+ * Built for CPU "{cpu}" (uses: {features}); on a CPU without those,
+ * {n}_create() returns NULL and {n}_last_error() says what is missing.
+ * Link: cc your.c lib{n}.a -lm   (needs only libc and libm)
+ *
+ * A generator holds the model's state (and its own copy of the weights); use
+ * each from one thread at a time. Text is bytes; a byte outside the
+ * vocabulary is the token <unk>. Generation is exactly `graphc generate`'s:
+ * the same prefix, length, temperature and seed give the same text.
+ */
+#ifndef {guard}_H
+#define {guard}_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {{
+#endif
+
+#define {guard}_TARGET_CPU "{cpu}"
+#define {guard}_VOCAB_SIZE {vocab}
+/* The longest token's text in bytes ("<unk>"): size generate()'s buffer by it. */
+#define {guard}_MAX_TOKEN_BYTES {maxTokenBytes}
+
+typedef struct {n}_generator {n}_generator;
+
+/* A generator with the state at zero, or NULL (see {n}_last_error()). */
+{n}_generator* {n}_create(void);
+void {n}_destroy({n}_generator* g);
+/* The same in a buffer the caller owns (at least {n}_state_size() bytes,
+ * any alignment); {n}_destroy() is then not needed. */
+size_t {n}_state_size(void);
+{n}_generator* {n}_init(void* buffer, size_t size);
+
+/* The state back to zero; the pending token is dropped. */
+void {n}_reset({n}_generator* g);
+/* Warms the state up on text, as `graphc generate --prefix`: every byte but
+ * the last is stepped; the last is where generation starts. */
+void {n}_feed({n}_generator* g, const char* text, size_t length);
+/* n tokens from the pending token (the last fed or generated) into out as
+ * NUL-terminated text: greedy argmax when temperature <= 0, else sampled from
+ * softmax(logits / temperature) with the random stream of `seed`. Returns the
+ * bytes written, or -1 when nothing was fed or capacity < n * {guard}_MAX_TOKEN_BYTES + 1. */
+long {n}_generate({n}_generator* g, size_t n, double temperature, uint64_t seed, char* out, size_t capacity);
+/* One step on a token id; returns the logits ({guard}_VOCAB_SIZE floats,
+ * valid until the next call) and drops the pending token. */
+const float* {n}_step({n}_generator* g, int token);
+
+int {n}_vocab_size(void);
+/* The id of a byte (0, <unk>, if it is not in the vocabulary), and a token's text (NULL if out of range). */
+int {n}_token_id(unsigned char byte);
+const char* {n}_token_text(int id);
+
+/* The CPU check: 1 if this CPU runs the library, else 0 with the reason in last_error. */
+int {n}_cpu_supported(void);
+const char* {n}_target_cpu(void);
+const char* {n}_last_error(void);
+
+#ifdef __cplusplus
+}}
+#endif
+
+#endif
+)",
+                     fmt::arg("n", n), fmt::arg("guard", guard), fmt::arg("version", GRAPHC_VERSION),
+                     fmt::arg("source", source.empty() ? "a model in memory" : source), fmt::arg("model", model.name),
+                     fmt::arg("hidden", c.hidden), fmt::arg("layers", c.numLayers), fmt::arg("vocab", vocab.size()),
+                     fmt::arg("cpu", target.cpu), fmt::arg("features", featureList(features)),
+                     fmt::arg("maxTokenBytes", maxTokenBytes));
+}
+
+std::string exampleText(const std::string& n) {
+  std::string guard = n;
+  for (char& ch : guard) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  return fmt::format(R"(/* example.c — continue a prefix with the exported model, as `graphc generate` does.
+ * Build: cc example.c lib{n}.a -lm -o example
+ * Run:   ./example ["PREFIX" [LENGTH [TEMPERATURE [SEED]]]]   (default: "time traveller" 50 0 0)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "{n}.h"
+
+int main(int argc, char** argv) {{
+  const char* prefix = argc > 1 ? argv[1] : "time traveller";
+  long length = argc > 2 ? atol(argv[2]) : 50;
+  double temperature = argc > 3 ? atof(argv[3]) : 0.0;
+  uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 0;
+  if (prefix[0] == 0 || length < 0) {{
+    fprintf(stderr, "example: the prefix must not be empty and the length not negative\n");
+    return 2;
+  }}
+  {n}_generator* g = {n}_create();
+  if (!g) {{
+    fprintf(stderr, "example: %s\n", {n}_last_error());
+    return 1;
+  }}
+  size_t capacity = (size_t)length * {guard}_MAX_TOKEN_BYTES + 1;
+  char* text = malloc(capacity);
+  if (!text) return 1;
+  {n}_feed(g, prefix, strlen(prefix));
+  if ({n}_generate(g, (size_t)length, temperature, seed, text, capacity) < 0) {{
+    fprintf(stderr, "example: %s\n", {n}_last_error());
+    return 1;
+  }}
+  printf("%s%s\n", prefix, text);
+  free(text);
+  {n}_destroy(g);
+  return 0;
+}}
+)",
+                     fmt::arg("n", n), fmt::arg("guard", guard));
+}
+
+}  // namespace
+
+bool isCIdentifier(const std::string& name) {
+  static const std::set<std::string> keywords = {
+      "auto",  "break",  "case",    "char",   "const",    "continue", "default",  "do",     "double", "else",
+      "enum",  "extern", "float",   "for",    "goto",     "if",       "inline",   "int",    "long",   "register",
+      "restrict", "return", "short", "signed", "sizeof", "static",   "struct",   "switch", "typedef", "union",
+      "unsigned", "void", "volatile", "while", "bool",   "true",     "false",    "_Bool"};
+  if (name.empty() || name.size() > 64 || keywords.count(name)) return false;
+  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig& config, const TensorMap& params,
+                                       const Vocab& vocab, const ExportOptions& o) {
+  if (!isCIdentifier(o.name))
+    throw Error(fmt::format("--name '{}' is not a C identifier (letters, digits, _; not starting with a digit; not a "
+                            "keyword; at most 64)",
+                            escapeForMessage(o.name)));
+  if (o.dir.empty()) throw Error("-o DIR is required: the directory to write the library into");
+  if (fs::exists(o.dir) && !fs::is_directory(o.dir))
+    throw Error(fmt::format("{}: error: exists and is not a directory", o.dir));
+  Target target = targetFor(o.targetCpu);
+
+  // The program at batch 1, as `graphc generate` compiles it.
+  ModelConfig c = config;
+  c.batchSize = 1;
+  c.numSteps = 1;
+  Graph step = buildStepGraph(model, c);
+  verify(step);
+  PipelineConfig pipeline;
+  pipeline.trainingStep = false;
+  pipeline.target = target;
+  Graph lowered = lowerGenerationGraph(optimizeGraph(step, pipeline), target, 1);
+  ProgramTables tables;
+  tables.tokens = vocab.tokens();
+  for (int ch = 0; ch < 256; ++ch) tables.byteToken[size_t(ch)] = vocab.index(char(ch));
+  tables.weights = programWeights(lowered, params);
+  tables.cpuFeatures = o.cpuFeatures;
+  std::string object = emitGenerationObject(lowered, tables, target, o.name);
+  int64_t features = o.cpuFeatures >= 0 ? o.cpuFeatures : requiredCpuFeatures(target);
+  int64_t maxTokenBytes = 1;
+  for (const auto& t : vocab.tokens()) maxTokenBytes = std::max<int64_t>(maxTokenBytes, int64_t(t.size()));
+
+  std::vector<std::pair<std::string, std::string>> files = {
+      {o.name + ".h", headerText(o.name, model, c, vocab, target, features, maxTokenBytes, o.source)},
+      {o.name + ".o", object},
+      {"lib" + o.name + ".a", staticLibraryOf(o.name + ".o", object)},
+      {"example.c", exampleText(o.name)},
+  };
+  // Everything goes to a fresh directory beside DIR, then moves in: a failure
+  // on the way leaves no partial DIR.
+  fs::path dir = fs::absolute(o.dir).lexically_normal();
+  if (dir.filename().empty()) dir = dir.parent_path();
+  fs::path staging = dir.parent_path() / fmt::format(".{}.export-{}", dir.filename().string(), getpid());
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  if (!fs::create_directory(staging, ec))
+    throw Error(fmt::format("{}: error: cannot write the library there: {}", o.dir,
+                            ec ? ec.message() : "cannot create a directory beside it"));
+  std::vector<std::string> written;
+  try {
+    for (const auto& [name, bytes] : files) writeFileSafely((staging / name).string(), bytes, name);
+    if (!fs::exists(dir)) {
+      fs::rename(staging, dir);
+    } else {
+      for (const auto& [name, bytes] : files) fs::rename(staging / name, dir / name);
+      fs::remove(staging);
+    }
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(staging, ec);
+    throw Error(fmt::format("{}: error: cannot write the library there: {}", o.dir, e.code().message()));
+  } catch (...) {
+    fs::remove_all(staging, ec);
+    throw;
+  }
+  for (const auto& [name, bytes] : files) written.push_back((dir / name).string());
+  return written;
+}
+
+}  // namespace graphc

@@ -1,0 +1,34 @@
+// runtime/Export.h — `graphc export`: a trained model as a static C library
+// (codegen/GenerationProgram.h's program, the weights as constants, the C API
+// of codegen/portable/api.c) with its header and an example program. Needs
+// only libc and libm at run time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/ModelInterface.h"
+#include "runtime/Corpus.h"
+#include "runtime/Tensor.h"
+
+namespace graphc {
+
+struct ExportOptions {
+  std::string dir;                 // created (or filled) with the files below
+  std::string name = "model";      // a C identifier: NAME.h, libNAME.a, NAME_create, ...
+  std::string targetCpu = "host";  // any LLVM CPU name; the library refuses CPUs without its features
+  std::string source;              // what to name as the origin in the header (the checkpoint's path)
+  int64_t cpuFeatures = -1;        // tests only: the features the library demands (-1: the target's)
+};
+
+// The files written, in DIR: NAME.h, NAME.o, libNAME.a, example.c. All are
+// written to a fresh directory beside DIR first and moved in at the end, so a
+// failure leaves DIR as it was. Throws one-line errors (a name that is not a C
+// identifier, an unwritable DIR, params that do not fit the model).
+std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig& config, const TensorMap& params,
+                                       const Vocab& vocab, const ExportOptions& options);
+
+// Whether `name` can prefix C identifiers (and is not a C keyword).
+bool isCIdentifier(const std::string& name);
+
+}  // namespace graphc

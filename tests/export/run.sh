@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# tests/export/run.sh GRAPHC — `graphc export`: for every model, the library
+# built with only `cc example.c libNAME.a -lm` prints exactly what `graphc
+# generate` prints (greedy and sampled), needs no LLVM or libstdc++, and bad
+# input gives one error line and leaves no partial directory.
+set -u
+graphc=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_CACHE_HOME="$tmp/cache"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+cc=$(command -v cc || command -v gcc) || { echo "FAIL: no C compiler"; exit 1; }
+
+expect_error() {
+  local what=$1 pattern=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -eq 0 ] || [ $rc -gt 125 ]; then fail "$what: exit code $rc"; return; fi
+  if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then fail "$what: stderr is not one line:"; cat "$tmp/err"; return; fi
+  grep -qE -- "$pattern" "$tmp/err" || { fail "$what: stderr does not match '$pattern':"; cat "$tmp/err"; }
+}
+
+tiny=(--hidden 24 --batch-size 4 --num-steps 5 --max-tokens 3000 --epochs 4 --sample-every 0)
+# export_and_compare NAME CHECKPOINT [EXPORT FLAGS...]: the example against `graphc generate`.
+export_and_compare() {
+  local name=$1 ckpt=$2; shift 2
+  local dir="$tmp/$name"
+  "$graphc" export --load "$ckpt" -o "$dir" --name "$name" "$@" >/dev/null 2>"$tmp/err" || { fail "export $name"; cat "$tmp/err"; return; }
+  for f in "$name.h" "lib$name.a" "$name.o" example.c; do [ -s "$dir/$f" ] || fail "export $name wrote no $f"; done
+  (cd "$dir" && "$cc" -std=c99 -Wall -Werror -O2 example.c "lib$name.a" -lm -o example) || { fail "building $name's example"; return; }
+  local target=host
+  [ "${1:-}" = --target-cpu ] && target=$2
+  for args in "time traveller|60|0|0" "the time machine|120|0.8|7" "x|30|1.5|123"; do
+    IFS='|' read -r prefix length temperature seed <<<"$args"
+    want=$("$graphc" generate --load "$ckpt" --prefix "$prefix" --length "$length" --temperature "$temperature" \
+      --seed "$seed" --target-cpu "$target") || { fail "generate for $name"; continue; }
+    got=$("$dir/example" "$prefix" "$length" "$temperature" "$seed") || { fail "$name's example failed"; continue; }
+    [ "$got" = "$want" ] || fail "$name ($args): the library printed '$got', graphc generate '$want'"
+  done
+  if command -v ldd >/dev/null; then
+    ldd "$dir/example" | grep -Eq 'LLVM|stdc\+\+|graphc' && fail "$name's example links $(ldd "$dir/example" | grep -E 'LLVM|stdc\+\+|graphc')"
+  fi
+  nm "$dir/lib$name.a" | awk '$2 ~ /^[TDRB]$/ {print $3}' | grep -v "^${name}_" | grep -q . &&
+    fail "lib$name.a exports symbols without its prefix: $(nm "$dir/lib$name.a" | awk '$2 ~ /^[TDRB]$/ {print $3}' | grep -v "^${name}_" | head -3)"
+}
+
+"$graphc" train "${tiny[@]}" --save "$tmp/scratch.safetensors" >/dev/null 2>&1 || fail "training rnn-scratch"
+export_and_compare scratch "$tmp/scratch.safetensors"
+export_and_compare portable "$tmp/scratch.safetensors" --target-cpu x86-64-v2
+for model in rnn gru; do
+  "$graphc" train "${tiny[@]}" --model "$model" --save "$tmp/$model.safetensors" >/dev/null 2>&1 || fail "training $model"
+  export_and_compare "$model" "$tmp/$model.safetensors"
+done
+"$graphc" train "${tiny[@]}" --model lstm --num-layers 2 --save "$tmp/lstm.safetensors" >/dev/null 2>&1 || fail "training lstm"
+export_and_compare lstm2 "$tmp/lstm.safetensors"
+
+# Two exported models link into one program (everything but NAME_* is internal).
+cat >"$tmp/both.c" <<'C'
+#include <stdio.h>
+#include "scratch.h"
+#include "gru.h"
+int main(void) { return scratch_create() && gru_create() && scratch_vocab_size() == gru_vocab_size() ? 0 : 1; }
+C
+"$cc" -I "$tmp/scratch" -I "$tmp/gru" "$tmp/both.c" "$tmp/scratch/libscratch.a" "$tmp/gru/libgru.a" -lm -o "$tmp/both" &&
+  "$tmp/both" || fail "two exported models in one program"
+
+# The caller's buffer instead of malloc, the logits of one step, and the API's refusals.
+cat >"$tmp/api.c" <<'C'
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "scratch.h"
+int main(void) {
+  static char buffer[1 << 22];
+  char small[4];
+  if (scratch_state_size() > sizeof buffer) return 10;
+  if (scratch_init(buffer, 16)) return 11;
+  scratch_generator* g = scratch_init(buffer + 1, sizeof buffer - 1);  /* any alignment */
+  if (!g) return 12;
+  if (scratch_generate(g, 5, 0, 0, small, sizeof small) != -1) return 13;  /* nothing fed */
+  scratch_feed(g, "time", 4);
+  if (scratch_generate(g, 5, 0, 0, small, sizeof small) != -1) return 14;  /* buffer too small */
+  const float* logits = scratch_step(g, scratch_token_id('t'));
+  for (int i = 0; i < SCRATCH_VOCAB_SIZE; ++i) if (!isfinite(logits[i])) return 15;
+  if (scratch_token_id(0xff) != 0 || scratch_token_text(-1) || !scratch_token_text(0)) return 16;
+  printf("%s\n", scratch_target_cpu());
+  return 0;
+}
+C
+"$cc" -I "$tmp/scratch" "$tmp/api.c" "$tmp/scratch/libscratch.a" -lm -o "$tmp/api" || fail "building the API test"
+"$tmp/api" >"$tmp/api.out" || fail "the API test exited $?"
+
+# A library for a CPU this one is not refuses to start, with a message (only
+# checkable here on a CPU without AVX-512; tests/RuntimeTests.cpp fakes it anywhere).
+if ! grep -q avx512f /proc/cpuinfo; then
+  "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/spr" --name spr --target-cpu sapphirerapids >/dev/null || fail "export for sapphirerapids"
+  (cd "$tmp/spr" && "$cc" example.c libspr.a -lm -o example) || fail "building the sapphirerapids example"
+  "$tmp/spr/example" >"$tmp/out" 2>"$tmp/err" && fail "an AVX-512 library ran on a CPU without AVX-512"
+  grep -q "built for CPU 'sapphirerapids', and this CPU lacks avx512" "$tmp/err" || { fail "no CPU message:"; cat "$tmp/err"; }
+fi
+
+# Bad input: one line, non-zero, no partial directory.
+expect_error "export without --load" "--load" -- "$graphc" export -o "$tmp/x"
+expect_error "export without -o" "-o DIR" -- "$graphc" export --load "$tmp/scratch.safetensors"
+expect_error "a name that is not a C identifier" "--name '9lives' is not a C identifier" -- \
+  "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/x" --name 9lives
+expect_error "a C keyword as the name" "--name 'int' is not a C identifier" -- \
+  "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/x" --name int
+expect_error "an unwritable directory" "cannot write the library" -- \
+  "$graphc" export --load "$tmp/scratch.safetensors" -o /proc/graphc-export
+expect_error "an unknown CPU" "--target-cpu" -- \
+  "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/x" --target-cpu pentium9
+expect_error "a missing checkpoint" "cannot open" -- "$graphc" export --load "$tmp/none.safetensors" -o "$tmp/x"
+expect_error "another model than expected" "holds model 'rnn-scratch', not 'gru'" -- \
+  "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/x" --model gru
+if command -v python3 >/dev/null; then
+  for change in "hidden=32" "model=transformer"; do
+    python3 - "$tmp/scratch.safetensors" "$tmp/bad.safetensors" "${change%%=*}" "${change#*=}" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+h['__metadata__'][sys.argv[3]] = sys.argv[4]
+j = json.dumps(h).encode(); j += b' ' * ((8 - len(j) % 8) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + b[8 + n:])
+PY
+    expect_error "a checkpoint with $change" "bad.safetensors: error: |unknown model 'transformer'" -- \
+      "$graphc" export --load "$tmp/bad.safetensors" -o "$tmp/x"
+  done
+fi
+[ ! -e "$tmp/x" ] || fail "a failed export left $tmp/x behind"
+ls -a "$tmp" | grep -q '\.export-' && fail "a failed export left its staging directory behind"
+
+# An existing directory gets the files; what else it holds stays.
+mkdir -p "$tmp/existing" && echo keep >"$tmp/existing/notes.txt"
+"$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/existing" >/dev/null || fail "export into an existing directory"
+[ -s "$tmp/existing/libmodel.a" ] && [ -s "$tmp/existing/notes.txt" ] || fail "export into an existing directory"
+
+[ $failures -eq 0 ] && echo "export tests passed" || echo "$failures export test(s) failed"
+exit $((failures > 0))

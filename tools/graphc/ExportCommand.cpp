@@ -1,0 +1,72 @@
+// tools/graphc/ExportCommand.cpp — `graphc export`: a trained model as a C
+// library (runtime/Export.h).
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+
+#include "runtime/Checkpoint.h"
+#include "runtime/Export.h"
+#include "tools/graphc/Commands.h"
+#include "tools/graphc/Plugins.h"
+#include "tools/graphc/Shared.h"
+
+namespace graphc::cli {
+namespace {
+
+struct ExportFlags {
+  std::string load;
+  std::string model;
+  std::vector<std::string> modelLibs;
+  ExportOptions options;
+};
+
+void runExport(ExportFlags f) {
+  for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  if (f.load.empty()) throw Error("graphc export: error: --load PATH is required (a checkpoint from `graphc train --save`)");
+  if (!isCIdentifier(f.options.name))
+    throw Error(fmt::format("graphc export: error: --name '{}' is not a C identifier (letters, digits and _, not "
+                            "starting with a digit, not a C keyword, at most 64 characters)",
+                            escapeForMessage(f.options.name)));
+  Checkpoint ckpt = loadCheckpoint(f.load);
+  ModelInfo info = readModelInfo(ckpt, f.load);
+  if (!f.model.empty() && f.model != info.model)
+    throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, escapeForMessage(info.model),
+                            escapeForMessage(f.model)));
+  const ModelDef& model = findModel(info.model);
+  f.options.source = f.load;
+  std::vector<std::string> files;
+  try {
+    files = exportLibrary(model, info.config, ckpt.tensors, info.vocab, f.options);
+  } catch (const Error& e) {
+    std::string what = e.what();
+    // Params that do not fit the model name the checkpoint; other errors name their own place.
+    if (what.find("parameter") != std::string::npos || what.find("the parameters") != std::string::npos)
+      throw Error(fmt::format("{}: error: {}", f.load, what));
+    throw;
+  }
+  for (const auto& file : files) std::cout << file << "\n";
+}
+
+}  // namespace
+
+void addExportCommand(CLI::App& app) {
+  auto f = std::make_shared<ExportFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Write a trained model as a static C library (libNAME.a, NAME.h, example.c) needing only libc and libm");
+  cmd->add_option("--load", f->load, "Checkpoint written by `graphc train --save`");
+  cmd->add_option("-o,--output", f->options.dir, "Directory to write the library into (created if missing)");
+  cmd->add_option("--name", f->options.name, "Name of the library and prefix of its C functions (a C identifier)")
+      ->capture_default_str();
+  cmd->add_option("--target-cpu", f->options.targetCpu,
+                  "CPU to build for: host, or any LLVM CPU name (x86-64-v2: SSE4.2 and POPCNT, any x86-64 of the last 15 years; znver3, "
+                  "sapphirerapids, ...); the library refuses a CPU without its features")
+      ->capture_default_str();
+  cmd->add_option("--model", f->model, "Expected model (default: the checkpoint's)");
+  addModelLibFlag(cmd, f->modelLibs);
+  cmd->callback([f] {
+    if (f->options.dir.empty()) throw Error("graphc export: error: -o DIR is required");
+    runExport(*f);
+  });
+}
+
+}  // namespace graphc::cli
