@@ -29,12 +29,13 @@ namespace graphc {
 namespace {
 
 // The program's functions a JIT caller looks up.
-const char* const kProgramFunctions[] = {"graphc_program_reset", "graphc_program_step", "graphc_program_seed",
-                                         "graphc_program_generate"};
+const char* const kProgramFunctions[] = {"graphc_program_reset",        "graphc_program_step",
+                                         "graphc_program_seed",         "graphc_program_generate",
+                                         "graphc_program_set_threads", "graphc_program_stop_threads"};
 // The API's functions (codegen/portable/api.c), exported as <prefix>_<name>.
 const char* const kApiFunctions[] = {"last_error", "target_cpu", "cpu_features", "cpu_supported", "state_size",
                                      "init", "create", "destroy", "reset", "vocab_size", "token_id", "token_text",
-                                     "step", "feed", "generate"};
+                                     "step", "feed", "generate", "set_threads"};
 // Those that run before the CPU is known to have the target's features: they
 // are built for a baseline x86-64 whatever the target.
 const char* const kBaselineFunctions[] = {"graphc_api_cpu_features", "graphc_api_cpu_supported", "graphc_api_create",
@@ -190,7 +191,9 @@ std::unique_ptr<llvm::Module> buildGenerationModule(llvm::LLVMContext& ctx, cons
   return m;
 }
 
-CompiledProgram::~CompiledProgram() = default;
+CompiledProgram::~CompiledProgram() {
+  if (stopThreads) stopThreads();  // the workers run this code: stop them before it is unloaded
+}
 
 std::unique_ptr<CompiledProgram> CompiledProgram::compile(const Graph& g, const ProgramTables& tables,
                                                           const JitOptions& options, CompileReport* report) {
@@ -205,6 +208,8 @@ std::unique_ptr<CompiledProgram> CompiledProgram::compile(const Graph& g, const 
   p->step = reinterpret_cast<decltype(p->step)>(lookupSymbol(*p->jit_, "graphc_program_step"));
   p->seed = reinterpret_cast<decltype(p->seed)>(lookupSymbol(*p->jit_, "graphc_program_seed"));
   p->generate = reinterpret_cast<decltype(p->generate)>(lookupSymbol(*p->jit_, "graphc_program_generate"));
+  p->setThreads = reinterpret_cast<decltype(p->setThreads)>(lookupSymbol(*p->jit_, "graphc_program_set_threads"));
+  p->stopThreads = reinterpret_cast<decltype(p->stopThreads)>(lookupSymbol(*p->jit_, "graphc_program_stop_threads"));
   return p;
 }
 

@@ -53,6 +53,8 @@ class CompiledProgram {
   void (*seed)(uint64_t seed, uint64_t* rng) = nullptr;
   void (*generate)(char* arena, const int32_t* prefix, const int64_t* lens, int64_t stride, int64_t n,
                    double temperature, uint64_t* rng, int32_t* out) = nullptr;
+  int (*setThreads)(int threads) = nullptr;  // the caller included; the results do not depend on it
+  void (*stopThreads)() = nullptr;
 
  private:
   CompiledProgram() = default;

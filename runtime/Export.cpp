@@ -82,6 +82,10 @@ void {n}_feed({n}_generator* g, const char* text, size_t length);
  * softmax(logits / temperature) with the random stream of `seed`. Returns the
  * bytes written, or -1 when nothing was fed or capacity < n * {guard}_MAX_TOKEN_BYTES + 1. */
 long {n}_generate({n}_generator* g, size_t n, double temperature, uint64_t seed, char* out, size_t capacity);
+/* Threads for the products of every generator of this library, the caller
+ * included (default 1: no threads are started); returns how many it got. Idle
+ * threads sleep. The text does not depend on the number. */
+int {n}_set_threads(int threads);
 /* One step on a token id; returns the logits ({guard}_VOCAB_SIZE floats,
  * valid until the next call) and drops the pending token. */
 const float* {n}_step({n}_generator* g, int token);
@@ -114,7 +118,7 @@ std::string exampleText(const std::string& n) {
   for (char& ch : guard) ch = char(std::toupper(static_cast<unsigned char>(ch)));
   return fmt::format(R"(/* example.c — continue a prefix with the exported model, as `graphc generate` does.
  * Build: cc example.c lib{n}.a -lm -o example
- * Run:   ./example ["PREFIX" [LENGTH [TEMPERATURE [SEED]]]]   (default: "time traveller" 50 0 0)
+ * Run:   ./example ["PREFIX" [LENGTH [TEMPERATURE [SEED [THREADS]]]]]   (default: "time traveller" 50 0 0 1)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +131,7 @@ int main(int argc, char** argv) {{
   long length = argc > 2 ? atol(argv[2]) : 50;
   double temperature = argc > 3 ? atof(argv[3]) : 0.0;
   uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 0;
+  int threads = argc > 5 ? atoi(argv[5]) : 1;
   if (prefix[0] == 0 || length < 0) {{
     fprintf(stderr, "example: the prefix must not be empty and the length not negative\n");
     return 2;
@@ -136,6 +141,7 @@ int main(int argc, char** argv) {{
     fprintf(stderr, "example: %s\n", {n}_last_error());
     return 1;
   }}
+  {n}_set_threads(threads);
   size_t capacity = (size_t)length * {guard}_MAX_TOKEN_BYTES + 1;
   char* text = malloc(capacity);
   if (!text) return 1;

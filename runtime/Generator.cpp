@@ -14,6 +14,7 @@
 #include "runtime/Pipeline.h"
 #include "runtime/ProgramWeights.h"
 #include "runtime/Random.h"
+#include "runtime/Threads.h"
 
 namespace graphc {
 
@@ -86,6 +87,7 @@ Generator::Program& Generator::programFor(int64_t batch) {
   p->lowered = lowerGenerationGraph(optimizeGraph(buildStepGraph(model_, c), pipeline), target, batch);
   JitOptions jit{engineOptions_.cacheDir, engineOptions_.useCache, target, {}};
   p->code = CompiledProgram::compile(p->lowered, programTablesFor(vocab_), jit);
+  p->code->setThreads(runtime::threads());
   size_t bytes = (size_t(std::max<int64_t>(64, attr::arenaBytes(p->lowered.attrs))) + 63) / 64 * 64;
   p->arena = static_cast<char*>(std::aligned_alloc(64, bytes));
   if (!p->arena) throw Error(fmt::format("cannot allocate the {}-byte arena", bytes));

@@ -149,6 +149,9 @@ void graphc_api_reset(struct graphc_generator* g) {
   g->pending = -1;
 }
 
+/* Threads for the products of every generator of this library (default 1). */
+int graphc_api_set_threads(int threads) { return graphc_program_set_threads(threads); }
+
 int graphc_api_vocab_size(void) { return (int)field(GRAPHC_LAYOUT_VOCAB); }
 int graphc_api_token_id(unsigned char byte) { return graphc_program_byte_token[byte]; }
 const char* graphc_api_token_text(int id) {

@@ -1,12 +1,22 @@
 /* codegen/portable/kernels.c — the runtime kernels a generation program
  * calls, with the signatures of codegen/RuntimeKernels.def, in plain C for a
  * program that must run without graphc's C++ runtime (an exported library,
- * and the JIT's generation program, which is the same code). One thread; the
- * products use the target's generated micro-kernels through the same table
- * as the C++ driver (codegen/ProductKernels.h). Index errors cannot be
- * reported from here: an out-of-range row reads as zeros. */
+ * and the JIT's generation program, which is the same code). The products
+ * use the target's generated micro-kernels through the same table as the C++
+ * driver (codegen/ProductKernels.h), and may share their panels with a small
+ * team of threads (graphc_program_set_threads); a panel is computed whole by
+ * one thread, so the result is the same bits with any number of threads.
+ * Index errors cannot be reported from here: an out-of-range row reads as zeros. */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "program.h"
 
 #define MAX_TILE_ROWS 16
 
@@ -20,27 +30,168 @@ typedef void (*column_kernel)(void* const* args, int64_t j0, int64_t j1);
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* C = op(A) * packed (panels of the kernels' width, k x width each), all of K
- * per call so that every element sums its products in k order whatever the
- * batch: a row's result does not depend on the rows beside it. */
-static void packed_product(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,
-                           const struct product_kernels* kernels, column_kernel epilogue, void* const* args) {
-  int64_t width = kernels->panel_width, rows_per_tile = kernels->tile_rows;
-  int64_t row_stride = ta ? 1 : k, k_stride = ta ? m : 1;
-  for (int64_t p = 0; p * width < n; ++p) {
-    int64_t j0 = p * width, cols = min64(width, n - j0);
+/* Panels [p0, p1) of C = op(A) * packed (panels of the kernels' width, k x
+ * width each), all of K per call so that every element sums its products in
+ * k order whatever the batch: a row's result does not depend on the rows
+ * beside it. The epilogue runs on each panel's columns once they are final. */
+struct product {
+  const float* a;
+  const float* packed;
+  float* c;
+  int64_t m, n, k;
+  int32_t ta;
+  const struct product_kernels* kernels;
+  column_kernel epilogue;
+  void* const* args;
+};
+
+static void product_panels(const struct product* p, int64_t p0, int64_t p1) {
+  int64_t width = p->kernels->panel_width, rows_per_tile = p->kernels->tile_rows;
+  int64_t m = p->m, n = p->n, k = p->k;
+  int64_t row_stride = p->ta ? 1 : k, k_stride = p->ta ? m : 1;
+  for (int64_t q = p0; q < p1; ++q) {
+    int64_t j0 = q * width, cols = min64(width, n - j0);
     int64_t tiles_left = (m + rows_per_tile - 1) / rows_per_tile;
     for (int64_t i = 0, rows; i < m; i += rows, --tiles_left) {
       rows = (m - i + tiles_left - 1) / tiles_left; /* spread evenly: 32 rows on 12 as 11+11+10 */
       if (k == 0) {
-        for (int64_t r = 0; r < rows; ++r) memset(c + (i + r) * n + j0, 0, (size_t)cols * sizeof(float));
+        for (int64_t r = 0; r < rows; ++r) memset(p->c + (i + r) * n + j0, 0, (size_t)cols * sizeof(float));
         continue;
       }
-      kernels->tiles[rows](a + i * row_stride, row_stride, k_stride, packed + p * k * width, k, c + i * n + j0, n, cols,
-                           0);
+      p->kernels->tiles[rows](p->a + i * row_stride, row_stride, k_stride, p->packed + q * k * width, k,
+                              p->c + i * n + j0, n, cols, 0);
     }
-    if (epilogue) epilogue(args, j0, j0 + cols);
+    if (p->epilogue) p->epilogue(p->args, j0, j0 + cols);
   }
+}
+
+/* ---- the team: threads that take a share of a product's panels ----
+ * Workers wait for a new job number, spinning a while (the next product of a
+ * step comes within microseconds) and then sleeping on a futex, so an idle
+ * library costs no CPU. One caller at a time: a caller that finds the team
+ * busy (another thread generating) runs its product alone. */
+#define MAX_THREADS 64
+#define SPINS_BEFORE_SLEEP 20000
+
+struct team {
+  int workers;          /* started, beside the caller */
+  int active;           /* of those taking shares (threads asked for - 1) */
+  pthread_t ids[MAX_THREADS];
+  atomic_uint job;      /* bumped to start a job (the futex word) */
+  atomic_int sleepers;  /* workers asleep on `job` */
+  atomic_int finished;  /* workers done with the current job */
+  atomic_int busy;      /* a caller owns the team */
+  int stop;
+  struct product product;
+  int64_t panels;
+};
+
+static struct team team;
+
+/* Part `part` of `parts` of the panels, in whole panels. */
+static void share(int64_t panels, int part, int parts, int64_t* p0, int64_t* p1) {
+  *p0 = panels * part / parts;
+  *p1 = panels * (part + 1) / parts;
+}
+
+/* arg: the worker's part (1.., the caller is part 0) and, above bit 32, the
+ * job number when it was started: a job begun before the thread first runs
+ * is still new to it. */
+static void* worker_main(void* arg) {
+  int part = (int)((uintptr_t)arg & 0xffffffffu);
+  unsigned seen = (unsigned)((uintptr_t)arg >> 32);
+  for (;;) {
+    unsigned now;
+    int spins = 0;
+    while ((now = atomic_load_explicit(&team.job, memory_order_acquire)) == seen) {
+      if (++spins < SPINS_BEFORE_SLEEP) {
+        __builtin_ia32_pause();
+        continue;
+      }
+      atomic_fetch_add(&team.sleepers, 1);
+      syscall(SYS_futex, &team.job, FUTEX_WAIT_PRIVATE, seen, 0, 0, 0);
+      atomic_fetch_sub(&team.sleepers, 1);
+      spins = 0;
+    }
+    seen = now;
+    if (team.stop) return 0;
+    if (part <= team.active) {
+      int64_t p0, p1;
+      share(team.panels, part, team.active + 1, &p0, &p1);
+      product_panels(&team.product, p0, p1);
+    }
+    atomic_fetch_add_explicit(&team.finished, 1, memory_order_release);
+  }
+}
+
+static void lock_team(void) {
+  int expected = 0;
+  while (!atomic_compare_exchange_weak(&team.busy, &expected, 1)) expected = 0;
+}
+
+/* Starts job `team.job + 1` on every worker and waits until all are done. */
+static void run_job_and_wait(void (*own_part)(void)) {
+  atomic_store_explicit(&team.finished, 0, memory_order_relaxed);
+  atomic_fetch_add(&team.job, 1); /* a locked add: also orders the sleepers load below */
+  if (atomic_load(&team.sleepers) > 0) syscall(SYS_futex, &team.job, FUTEX_WAKE_PRIVATE, MAX_THREADS, 0, 0, 0);
+  if (own_part) own_part();
+  while (atomic_load_explicit(&team.finished, memory_order_acquire) < team.workers) __builtin_ia32_pause();
+}
+
+/* Threads the products may use from now on, the caller included (1: only
+ * the caller). Returns how many it has (fewer if threads cannot be started). */
+int graphc_program_set_threads(int threads) {
+  if (threads < 1) threads = 1;
+  if (threads > MAX_THREADS) threads = MAX_THREADS;
+  lock_team();
+  while (team.workers < threads - 1 && !team.stop) {
+    uintptr_t arg = (uintptr_t)(team.workers + 1) | ((uintptr_t)atomic_load(&team.job) << 32);
+    if (pthread_create(&team.ids[team.workers + 1], 0, worker_main, (void*)arg) != 0) break;
+    ++team.workers;
+  }
+  team.active = threads - 1 < team.workers ? threads - 1 : team.workers;
+  int have = team.active + 1;
+  atomic_store(&team.busy, 0);
+  return have;
+}
+
+/* Stops and joins the workers (the JIT calls it before unloading the code they run). */
+void graphc_program_stop_threads(void) {
+  lock_team();
+  team.stop = 1;
+  atomic_fetch_add(&team.job, 1);
+  syscall(SYS_futex, &team.job, FUTEX_WAKE_PRIVATE, MAX_THREADS, 0, 0, 0);
+  for (int t = 1; t <= team.workers; ++t) pthread_join(team.ids[t], 0);
+  team.workers = team.active = 0;
+  atomic_store(&team.busy, 0);
+}
+
+static void own_share(void) {
+  int64_t p0, p1;
+  share(team.panels, 0, team.active + 1, &p0, &p1);
+  product_panels(&team.product, p0, p1);
+}
+
+/* Splits a product over the team when it has panels enough and is big enough
+ * to repay the hand-off (a few hundred nanoseconds), else runs it here. */
+static void run_product(const struct product* p) {
+  int64_t panels = (p->n + p->kernels->panel_width - 1) / p->kernels->panel_width;
+  int expected = 0;
+  if (team.active < 1 || panels < 2 || p->m * p->n * p->k < (1 << 16) ||
+      !atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
+    product_panels(p, 0, panels);
+    return;
+  }
+  team.product = *p;
+  team.panels = panels;
+  run_job_and_wait(own_share);
+  atomic_store(&team.busy, 0);
+}
+
+static void packed_product(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,
+                           const struct product_kernels* kernels, column_kernel epilogue, void* const* args) {
+  struct product p = {a, packed, c, m, n, k, ta, kernels, epilogue, args};
+  run_product(&p);
 }
 
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,

@@ -57,6 +57,12 @@ enum graphc_cpu_feature {
 extern "C" {
 #endif
 
+/* kernels.c: threads for the products, the caller included (1: only the
+ * caller); returns how many it has. A panel is computed whole by one thread,
+ * so the results are the same with any number. Stop before unloading the code. */
+int graphc_program_set_threads(int threads);
+void graphc_program_stop_threads(void);
+
 /* program.c: the generation loop, run entirely in generated code. */
 void graphc_program_reset(char* arena);
 /* One step on tokens[batch]; the state advances, the logits are in the arena. */

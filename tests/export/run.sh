@@ -31,11 +31,11 @@ export_and_compare() {
   (cd "$dir" && "$cc" -std=c99 -Wall -Werror -O2 example.c "lib$name.a" -lm -o example) || { fail "building $name's example"; return; }
   local target=host
   [ "${1:-}" = --target-cpu ] && target=$2
-  for args in "time traveller|60|0|0" "the time machine|120|0.8|7" "x|30|1.5|123"; do
-    IFS='|' read -r prefix length temperature seed <<<"$args"
+  for args in "time traveller|60|0|0|1" "the time machine|120|0.8|7|2" "x|30|1.5|123|1"; do
+    IFS='|' read -r prefix length temperature seed threads <<<"$args"
     want=$("$graphc" generate --load "$ckpt" --prefix "$prefix" --length "$length" --temperature "$temperature" \
-      --seed "$seed" --target-cpu "$target") || { fail "generate for $name"; continue; }
-    got=$("$dir/example" "$prefix" "$length" "$temperature" "$seed") || { fail "$name's example failed"; continue; }
+      --seed "$seed" --target-cpu "$target" --threads 1) || { fail "generate for $name"; continue; }
+    got=$("$dir/example" "$prefix" "$length" "$temperature" "$seed" "$threads") || { fail "$name's example failed"; continue; }
     [ "$got" = "$want" ] || fail "$name ($args): the library printed '$got', graphc generate '$want'"
   done
   if command -v ldd >/dev/null; then

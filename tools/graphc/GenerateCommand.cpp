@@ -6,6 +6,7 @@
 #include "graph/FileIO.h"
 #include "runtime/Generator.h"
 #include "runtime/Initializers.h"
+#include "runtime/Threads.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Shared.h"
@@ -29,6 +30,7 @@ struct GenerateFlags {
   std::string engine = "jit";
   std::string cacheDir;
   std::string targetCpu = "host";
+  int threads = 0;
 };
 
 // --prefix-file: one prefix per line (a final newline and \r before it are
@@ -79,6 +81,7 @@ void runUntrained(const GenerateFlags& f) {
 }
 
 void runGenerate(const GenerateFlags& f) {
+  runtime::setThreads(std::min(f.threads, runtime::usableCpus()));
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   if (f.untrained) return runUntrained(f);
   if (f.load.empty())
@@ -120,6 +123,10 @@ void addGenerateCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for sampling")->check(wholeNumber(0, UINT64_MAX))->capture_default_str();
   addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
+  cmd->add_option("--threads", f->threads,
+                  "Threads for the products of the compiled program (0: all cores); the text does not depend on it")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   cmd->callback([f] { runGenerate(*f); });
 }
 
