@@ -128,14 +128,72 @@ def under_load(rounds, epochs, cache):
           f"--threads 2 {two:,.0f} tok/s = {two / one:.2f}x of 1 thread (target >= 0.9x)")
 
 
+def graphc_generate_tps(ckpt, cache, threads, length, prefix_file=None):
+    cmd = [GRAPHC, "generate", "--load", ckpt, "--length", str(length), "--threads", str(threads), "--stats",
+           "--cache-dir", cache]
+    cmd += ["--prefix-file", prefix_file] if prefix_file else []
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(proc.stderr.split("tokens/s")[0].split(":")[-1])
+
+
+def generation(rounds, cache):
+    """Greedy generation of the seed model: graphc's compiled program, the exported C library, PyTorch's loops."""
+    ckpt = os.path.join(cache, "bench.safetensors")
+    run([GRAPHC, "train", "--epochs", "1", "--sample-every", "0", "--save", ckpt, "--cache-dir", cache])
+    lib = os.path.join(cache, "export")
+    run([GRAPHC, "export", "--load", ckpt, "-o", lib])
+    harness = os.path.join(cache, "export_generate")
+    subprocess.check_call(["cc", "-O2", "-I", lib, "-o", harness, os.path.join(ROOT, "bench", "export_generate.c"),
+                           os.path.join(lib, "libmodel.a"), "-lm"])
+    prefixes = os.path.join(cache, "prefixes.txt")
+    with open(prefixes, "w") as f:
+        f.writelines(f"time traveller {i}\n" for i in range(32))
+    torch_gen = lambda variant, batch, tokens: float(run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_generate.py"),
+                                                         variant, str(tokens), str(batch)], env=torch_env(1))[0])
+    contenders = [
+        ("graphc generate (JIT), 1 thread", 1, lambda: graphc_generate_tps(ckpt, cache, 1, 100000)),
+        ("graphc generate (JIT), 2 threads", 1, lambda: graphc_generate_tps(ckpt, cache, 2, 100000)),
+        ("exported library, 1 thread", 1, lambda: float(run([harness, "100000", "1"])[0])),
+        ("exported library, 2 threads", 1, lambda: float(run([harness, "100000", "2"])[0])),
+        ("PyTorch, d2l predict loop (eager)", 1, lambda: torch_gen("d2l", 1, 3000)),
+        ("PyTorch, nn.RNN + Linear loop", 1, lambda: torch_gen("nnrnn", 1, 3000)),
+        ("graphc generate (JIT), 1 thread", 32, lambda: graphc_generate_tps(ckpt, cache, 1, 10000, prefixes)),
+        ("graphc generate (JIT), 2 threads", 32, lambda: graphc_generate_tps(ckpt, cache, 2, 10000, prefixes)),
+        ("PyTorch, d2l predict loop (eager)", 32, lambda: torch_gen("d2l", 32, 1000)),
+        ("PyTorch, nn.RNN + Linear loop", 32, lambda: torch_gen("nnrnn", 32, 1000)),
+    ]
+    graphc_generate_tps(ckpt, cache, 1, 10, prefixes)  # compile both programs once
+    samples = {}
+    for r in range(rounds):
+        for name, batch, measure in contenders:
+            tps = measure()
+            samples.setdefault((name, batch), []).append(tps)
+            print(f"  round {r + 1} batch {batch} {name}: {tps:,.0f} tokens/s", file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    base = med[("PyTorch, d2l predict loop (eager)", 1)]
+    print(f"\n## Greedy generation, seed model (H={H}), tokens/s, medians of {rounds} rounds\n")
+    print("| contender | batch | tokens/s (all rows) | / d2l's PyTorch loop at batch 1 |")
+    print("|---|---|---|---|")
+    for name, batch, _ in contenders:
+        print(f"| {name} | {batch} | {med[(name, batch)]:,.0f} | {med[(name, batch)] / base:.1f}x |")
+    one = med[("graphc generate (JIT), 1 thread", 1)]
+    two = med[("graphc generate (JIT), 2 threads", 1)]
+    b32 = med[("graphc generate (JIT), 2 threads", 32)]
+    print(f"\n- batch 32 (2 threads) / batch 1: {b32 / one:.1f}x of the 1-thread rate, {b32 / two:.1f}x of the 2-thread rate")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=6, help="graphc epochs per sample (8 steps each)")
     ap.add_argument("--torch-steps", type=int, default=40)
     ap.add_argument("--full", action="store_true", help="also time the whole 500-epoch seed run in both")
+    ap.add_argument("--only", choices=["generation"], help="run one section only")
     args = ap.parse_args()
     cache = tempfile.mkdtemp(prefix="graphc-bench-cache-")
+    if args.only == "generation":
+        generation(args.rounds, cache)
+        return
 
     fma_bin = os.path.join(ROOT, "build", "fma_peak")
     subprocess.check_call(["g++", "-O2", "-march=native", "-pthread", "-o", fma_bin,
@@ -213,11 +271,7 @@ def main():
                         env=torch_env(1))
     print(f"- peak RSS: graphc train {rss:.0f} MiB, PyTorch eager {rss_torch:.0f} MiB")
 
-    ckpt = os.path.join(cache, "bench.safetensors")
-    run([GRAPHC, "train", "--epochs", "1", "--sample-every", "0", "--save", ckpt, "--cache-dir", cache])
-    _, short = run([GRAPHC, "generate", "--load", ckpt, "--length", "1", "--cache-dir", cache])
-    _, long = run([GRAPHC, "generate", "--load", ckpt, "--length", "5001", "--cache-dir", cache])
-    print(f"- greedy generation, batch 1: {5000 / max(1e-9, long - short):,.0f} tokens/s")
+    generation(args.rounds, cache)
 
     if args.full:
         _, g = run([GRAPHC, "train", "--sample-every", "0", "--cache-dir", cache])

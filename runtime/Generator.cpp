@@ -97,6 +97,10 @@ Generator::Program& Generator::programFor(int64_t batch) {
   return *slot;
 }
 
+void Generator::prepare(int64_t batch) {
+  if (!engine_) programFor(batch);
+}
+
 std::vector<float> Generator::step(int32_t token) {
   vars_["X"] = Tensor::i32({1, 1}, {token});
   return engine_->run(vars_).at("logits").f32Vector();

@@ -39,6 +39,9 @@ class Generator {
   std::vector<std::string> generateBatch(const std::vector<std::string>& prefixes, int64_t length,
                                          double temperature = 0.0, uint64_t seed = 0);
 
+  // Compiles the program for `batch` prefixes now (generateBatch would on first use).
+  void prepare(int64_t batch);
+
  private:
   struct Program;  // a compiled generation program for one batch size
   Program& programFor(int64_t batch);

@@ -1,4 +1,5 @@
 // tools/graphc/GenerateCommand.cpp — `graphc generate`: continue a prefix with a trained model.
+#include <chrono>
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
@@ -31,6 +32,7 @@ struct GenerateFlags {
   std::string cacheDir;
   std::string targetCpu = "host";
   int threads = 0;
+  bool stats = false;
 };
 
 // --prefix-file: one prefix per line (a final newline and \r before it are
@@ -56,12 +58,18 @@ std::vector<std::string> readPrefixes(const std::string& path) {
 
 // One line per prefix: --prefix, or every line of --prefix-file as one batch.
 void printGenerated(Generator& gen, const GenerateFlags& f) {
-  if (f.prefixFile.empty()) {
-    std::cout << gen.generate(f.prefix, f.length, f.temperature, f.seed) << "\n";
-    return;
+  std::vector<std::string> prefixes = f.prefixFile.empty() ? std::vector<std::string>{f.prefix} : readPrefixes(f.prefixFile);
+  gen.prepare(int64_t(prefixes.size()));
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> lines = gen.generateBatch(prefixes, f.length, f.temperature, f.seed);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const std::string& line : lines) std::cout << line << "\n";
+  if (f.stats) {
+    int64_t tokens = f.length * int64_t(prefixes.size());
+    std::cerr << fmt::format("generated {} tokens ({} rows x {}) in {:.4f} s: {:.0f} tokens/s (engine {}, {} threads)\n",
+                             tokens, prefixes.size(), f.length, seconds, double(tokens) / std::max(seconds, 1e-9),
+                             f.engine, runtime::threads());
   }
-  for (const std::string& line : gen.generateBatch(readPrefixes(f.prefixFile), f.length, f.temperature, f.seed))
-    std::cout << line << "\n";
 }
 
 // Freshly initialised parameters, drawn exactly as `graphc train --seed` draws them.
@@ -127,6 +135,7 @@ void addGenerateCommand(CLI::App& app) {
                   "Threads for the products of the compiled program (0: all cores); the text does not depend on it")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  cmd->add_flag("--stats", f->stats, "Print the tokens generated per second (compilation excluded) on stderr");
   cmd->callback([f] { runGenerate(*f); });
 }
 
