@@ -35,10 +35,33 @@ expect_error "no subcommand" "subcommand" -- "$graphc"
 expect_error "unwritable output" "cannot write" -- "$graphc" compile -o /nonexistent/dir/out.gir
 
 # --help works everywhere and exits 0.
-for sub in "" compile opt train generate models; do
+for sub in "" compile opt train generate models export help; do
   "$graphc" $sub --help >"$tmp/help" 2>&1 || fail "graphc $sub --help exits non-zero"
   grep -q "Usage" "$tmp/help" || fail "graphc $sub --help prints no usage"
 done
+
+# The README's command block and --help agree: every flag the README shows exists, and every
+# flag --help lists is in the README (per subcommand), and every subcommand is there.
+readme="$here/../README.md"
+awk '/^## The command line/{f=1} f&&/^```sh/{b=1;next} b&&/^```/{exit} b' "$readme" >"$tmp/readme-commands"
+subcommands=$("$graphc" --help | awk '/^Subcommands:/{f=1;next} f&&NF{print $1}')
+[ -n "$subcommands" ] || fail "graphc --help lists no subcommands"
+for sub in $subcommands; do
+  [ "$sub" = help ] && continue
+  grep -q "^graphc $sub" "$tmp/readme-commands" || { fail "README's command block has no 'graphc $sub'"; continue; }
+  awk -v s="graphc $sub" 'index($0, s)==1{f=1;print;next} /^graphc /{f=0} f' "$tmp/readme-commands" |
+    grep -oE -- '(^|[[ |])(-o|--[a-z][a-z0-9-]*)' | grep -oE -- '-o$|--[a-z0-9-]+' | sort -u >"$tmp/readme-flags"
+  "$graphc" $sub --help | grep -oE -- '^ +(-[a-z],)?--[a-z][a-z0-9-]*' | sed -E 's/^ +//; s/^(-[a-z]),--.*/\1/' |
+    grep -vE -- '^(-h|--help)$' | sort -u >"$tmp/help-flags"
+  missing=$(comm -13 "$tmp/readme-flags" "$tmp/help-flags" | tr '\n' ' ')
+  stale=$(comm -23 "$tmp/readme-flags" "$tmp/help-flags" | tr '\n' ' ')
+  [ -z "$missing" ] || fail "graphc $sub: flags in --help but not in the README: $missing"
+  [ -z "$stale" ] || fail "graphc $sub: flags in the README but not in --help: $stale"
+done
+expect_error "a mistyped subcommand" "unknown command 'trian'; did you mean 'train'\?" -- "$graphc" trian
+expect_error "a mistyped flag" "did you mean '--epochs'\?" -- "$graphc" train --epoch 3
+"$graphc" help generate | grep -q -- "--prefix-file" || fail "graphc help generate"
+expect_error "help for an unknown command" "did you mean 'export'" -- "$graphc" help exprot
 
 # compile | opt round trip: the output parses again and is stable.
 "$graphc" compile --model rnn-scratch --emit ir | "$graphc" opt - --passes dce,cse >"$tmp/a.gir" || fail "compile | opt"

@@ -13,6 +13,7 @@ void addTrainCommand(CLI::App& app);
 void addGenerateCommand(CLI::App& app);
 void addModelsCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
+void addHelpCommand(CLI::App& app);
 
 // The flags train and generate share: --engine and --cache-dir.
 // --engine, --cache-dir and --target-cpu (the JIT's CPU; it must run on this one).

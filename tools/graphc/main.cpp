@@ -2,6 +2,7 @@
 // turns every error into one line on stderr and a non-zero exit.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "graph/Version.h"
 #include "graph/FileIO.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/Suggest.h"
 
 namespace graphc::cli {
 
@@ -46,6 +48,63 @@ void writeOutput(const std::string& path, const std::string& text) {
   writeFileSafely(path, text, "the output");
 }
 
+namespace {
+
+std::vector<std::string> subcommandNames(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+// "graphc trian": the nearest subcommand, before CLI11 says only that one is required.
+std::string unknownSubcommandMessage(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-' || argv[1][0] == '\0') return "";
+  std::vector<std::string> names = subcommandNames(app);
+  if (std::find(names.begin(), names.end(), argv[1]) != names.end()) return "";
+  std::string guess = nearestWord(argv[1], names);
+  return fmt::format("graphc: error: unknown command '{}'{} (commands: {}; see --help)", escapeForMessage(argv[1]),
+                     guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess), fmt::join(names, ", "));
+}
+
+// An unknown flag: the nearest flag of the subcommand it was given to.
+std::string flagSuggestion(const CLI::App& app, const CLI::ParseError& e) {
+  const CLI::App* sub = app.get_subcommands().empty() ? &app : app.get_subcommands().front();
+  std::vector<std::string> flags;
+  for (const CLI::Option* o : sub->get_options())
+    for (const std::string& name : o->get_lnames()) flags.push_back("--" + name);
+  for (const std::string& extra : sub->remaining()) {
+    if (extra.rfind("--", 0) != 0) continue;
+    std::string guess = nearestWord(extra.substr(0, extra.find('=')), flags);
+    if (!guess.empty()) return fmt::format("; did you mean '{}'?", guess);
+  }
+  (void)e;
+  return "";
+}
+
+}  // namespace
+
+// `graphc help [COMMAND]`: the same text as `graphc [COMMAND] --help`.
+void addHelpCommand(CLI::App& app) {
+  auto command = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("help", "Print the help of graphc or of one command (graphc help train)");
+  cmd->add_option("command", *command, "The command whose help to print");
+  cmd->callback([&app, command] {
+    // The formatter directly: App::help() would print the selected subcommand's, i.e. help's.
+    if (command->empty()) {
+      std::cout << app.get_formatter()->make_help(&app, "graphc", CLI::AppFormatMode::Normal);
+      return;
+    }
+    for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (sub->get_name() == *command) {
+        std::cout << sub->get_formatter()->make_help(sub, "graphc " + *command, CLI::AppFormatMode::Normal);
+        return;
+      }
+    std::string guess = nearestWord(*command, subcommandNames(app));
+    throw Error(fmt::format("graphc help: error: unknown command '{}'{}", escapeForMessage(*command),
+                            guess.empty() ? "" : fmt::format("; did you mean '{}'?", guess)));
+  });
+}
+
 }  // namespace graphc::cli
 
 int main(int argc, char** argv) {
@@ -60,6 +119,11 @@ int main(int argc, char** argv) {
   graphc::cli::addExportCommand(app);
   graphc::cli::addCompileCommand(app);
   graphc::cli::addOptCommand(app);
+  graphc::cli::addHelpCommand(app);
+  if (std::string message = graphc::cli::unknownSubcommandMessage(app, argc, argv); !message.empty()) {
+    std::cerr << message << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -70,7 +134,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // Usage errors (an unknown flag, a bad value) exit 2; failures while running exit 1.
-    std::cerr << "graphc: error: " << graphc::escapeForMessage(e.what(), 200) << " (see --help)\n";
+    std::cerr << "graphc: error: " << graphc::escapeForMessage(e.what(), 200) << graphc::cli::flagSuggestion(app, e)
+              << " (see --help)\n";
     return 2;
   } catch (const graphc::Error& e) {
     std::cerr << e.what() << "\n";
