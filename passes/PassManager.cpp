@@ -25,10 +25,11 @@ void PassManager::addPipeline(const std::string& commaSeparated) {
 
 bool PassManager::run(Graph& g) {
   std::ostream& os = options_.printStream ? *options_.printStream : std::cerr;
+  auto print = [&](const Graph& graph) { return options_.printer ? options_.printer(graph) : printGraph(graph); };
   bool any = false;
   for (auto& pass : passes_) {
     if (listed(options_.printBefore, pass->name()))
-      os << fmt::format("// -----// IR before {} //----- //\n", pass->name()) << printGraph(g);
+      os << fmt::format("// -----// IR before {} //----- //\n", pass->name()) << print(g);
     auto start = std::chrono::steady_clock::now();
     bool changed = pass->run(g);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -42,7 +43,7 @@ bool PassManager::run(Graph& g) {
       }
     }
     if (listed(options_.printAfter, pass->name()))
-      os << fmt::format("// -----// IR after {} //----- //\n", pass->name()) << printGraph(g);
+      os << fmt::format("// -----// IR after {} //----- //\n", pass->name()) << print(g);
   }
   return any;
 }

@@ -23,6 +23,7 @@ struct PassManagerOptions {
   std::vector<std::string> printBefore;  // pass names, or "all"
   std::vector<std::string> printAfter;
   std::ostream* printStream = nullptr;    // where --print-before/after go (default std::cerr)
+  std::function<std::string(const Graph&)> printer;  // how (default: the textual IR; graph/Dot.h for pictures)
 };
 
 class PassManager {

@@ -6,6 +6,7 @@
 
 #include "codegen/Jit.h"
 #include "graph/Analysis.h"
+#include "graph/Dot.h"
 #include "graph/TextIR.h"
 #include "graph/Verifier.h"
 #include "models/Model.h"
@@ -30,6 +31,7 @@ struct CompileOptions {
   bool noReroll = false;
   std::vector<std::string> printBefore, printAfter;
   bool timePasses = false;
+  bool expand = false;
   bool stats = false;
   std::string output = "-";
   std::string cacheDir;
@@ -50,16 +52,19 @@ void runCompile(CompileOptions o) {
   PassManagerOptions pmo;
   pmo.printBefore = o.printBefore;
   pmo.printAfter = o.printAfter;
+  DotOptions dot{!o.expand};
+  if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return printDot(graph, dot); };
   PassManager pm(pmo);
   pm.addPipeline(o.passes.empty() ? fullPipelineFor(pipeline) : o.passes);
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
   bool planned = g.attrs.count("arena_bytes") != 0;
   // Machine code needs fused kernels and arena offsets.
-  if (o.emit != "ir" && !planned) g = lowerGraph(std::move(g), pipeline.target);
+  if (o.emit != "ir" && o.emit != "dot" && !planned) g = lowerGraph(std::move(g), pipeline.target);
   const Target& target = pipeline.target;
   CodegenOptions codegen{!o.noReroll};
   if (o.emit == "ir") writeOutput(o.output, printGraph(g));
+  else if (o.emit == "dot") writeOutput(o.output, printDot(g, dot));
   else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr, target, codegen));
   else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr, target, codegen));
   else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly, target, codegen));
@@ -98,8 +103,10 @@ void addCompileCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--lr", o->optimizer.learningRate, "Learning rate (> 0)")->capture_default_str();
   cmd->add_option("--clip", o->optimizer.clipNorm, "Gradient clipping norm (0: none)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--emit", o->emit, "What to write: ir, llvm, llvm-opt (after LLVM's optimizer), asm, obj")
-      ->check(CLI::IsMember({"ir", "llvm", "llvm-opt", "asm", "obj"}))
+  cmd->add_option("--emit", o->emit,
+                  "What to write: ir, dot (a Graphviz picture of the IR; --print-after too), llvm, llvm-opt (after "
+                  "LLVM's optimizer), asm, obj")
+      ->check(CLI::IsMember({"ir", "dot", "llvm", "llvm-opt", "asm", "obj"}))
       ->capture_default_str();
   cmd->add_option("--passes", o->passes,
                   "Comma-separated pass pipeline, options in braces (see `graphc opt --list-passes`; default: what "
@@ -112,6 +119,8 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--print-after", o->printAfter, "Print the IR to stderr after this pass (or 'all')");
   cmd->add_flag("--no-reroll", o->noReroll,
                 "Keep one call per node in the entry function (no loops over the time steps), for comparison");
+  cmd->add_flag("--expand", o->expand,
+                "With --emit dot: draw every node (by default repeated structure, the unrolled time steps, is drawn once with its count)");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");
   cmd->add_flag("--stats", o->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   cmd->add_option("--cache-dir", o->cacheDir, "Compiled-object cache for --stats (default: ~/.cache/graphc)");

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "graph/Dot.h"
 #include "graph/TextIR.h"
 #include "passes/PassManager.h"
 #include "tools/graphc/Commands.h"
@@ -16,6 +17,8 @@ struct OptOptions {
   std::vector<std::string> printBefore, printAfter;
   bool timePasses = false;
   bool listPasses = false;
+  std::string emit = "ir";
+  bool expand = false;
   std::string output = "-";
 };
 
@@ -30,12 +33,14 @@ void runOpt(const OptOptions& o) {
   PassManagerOptions pmo;
   pmo.printBefore = o.printBefore;
   pmo.printAfter = o.printAfter;
+  DotOptions dot{!o.expand};
+  if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return printDot(graph, dot); };
   PassManager pm(pmo);
   pm.addPipeline(o.passes);  // unknown pass names fail before reading input
   Graph g = parseGraphFile(o.input);
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
-  writeOutput(o.output, printGraph(g));
+  writeOutput(o.output, o.emit == "dot" ? printDot(g, dot) : printGraph(g));
 }
 
 }  // namespace
@@ -48,6 +53,11 @@ void addOptCommand(CLI::App& app) {
   cmd->add_flag("--list-passes", o->listPasses, "List the available passes and exit");
   cmd->add_option("--print-before", o->printBefore, "Print the IR to stderr before this pass (or 'all')");
   cmd->add_option("--print-after", o->printAfter, "Print the IR to stderr after this pass (or 'all')");
+  cmd->add_option("--emit", o->emit, "What to write: ir, or dot (a Graphviz picture; --print-after too)")
+      ->check(CLI::IsMember({"ir", "dot"}))
+      ->capture_default_str();
+  cmd->add_flag("--expand", o->expand,
+                "With --emit dot: draw every node (by default repeated structure, the unrolled time steps, is drawn once with its count)");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");
   cmd->add_option("-o,--output", o->output, "Output file ('-' for stdout)")->capture_default_str();
   cmd->callback([o] { runOpt(*o); });

@@ -1,0 +1,64 @@
+// tests/DotTests.cpp — graph pictures (graph/Dot.h): roles coloured, fused
+// kernels as clusters, repeated steps drawn once with their count.
+#include "TestUtil.h"
+#include "graph/Dot.h"
+#include "graph/TextIR.h"
+#include "models/Model.h"
+#include "runtime/Pipeline.h"
+
+using namespace graphc;
+
+namespace {
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("dot: roles, shapes on edges, fused bodies, outputs and updates") {
+  Graph g = parseGraph(R"(graph @g {
+  %x = input : f32[2,3]
+  %w = param : f32[1,3,4]
+  %h = state : f32[2,4]
+  %m = packed_matmul(%x, %w) {n = 4} : f32[2,4]
+  %f = fused(%m, %h) {epilogue = 1} : f32[2,4] {
+    %arg0 = input : f32[2,4]
+    %arg1 = input : f32[2,4]
+    %0 = add(%arg0, %arg1) : f32[2,4]
+    %1 = tanh(%0) : f32[2,4]
+    output "result" = %1
+  }
+  output "y" = %f
+  update %h = %f
+})");
+  std::string dot = printDot(g);
+  CHECK(dot.rfind("digraph \"g\" {", 0) == 0);
+  CHECK(count(dot, "fillcolor=\"#ffe599\"") == 1);  // the param
+  CHECK(count(dot, "fillcolor=\"#f4cccc\"") == 1);  // the state
+  CHECK(count(dot, "fillcolor=\"#cfe2f3\"") == 1);  // the input
+  CHECK(count(dot, "subgraph cluster_f4") == 1);
+  CHECK(dot.find("epilogue of the product before it") != std::string::npos);
+  CHECK(dot.find("n0 -> n3 [label=\"2x3\"]") != std::string::npos);
+  CHECK(dot.find("packed_matmul (packed B)") != std::string::npos);
+  // Operands enter the fused body where %argK is read; its result leaves from tanh.
+  CHECK(dot.find("n3 -> f4_2 [label=\"2x4\"]") != std::string::npos);
+  CHECK(dot.find("n2 -> f4_2 [label=\"2x4\"]") != std::string::npos);
+  CHECK(dot.find("f4_3 -> out0") != std::string::npos);
+  CHECK(dot.find("f4_3 -> n2 [style=dashed, color=\"#cc0000\", label=\"update\"]") != std::string::npos);
+}
+
+TEST_CASE("dot: the unrolled steps of the seed's training step are drawn once, with their count") {
+  ModelConfig c;
+  c.numSteps = 12;
+  PipelineConfig p;
+  Graph g = lowerGraph(optimizeGraph(buildModelGraph(findModel("rnn-scratch"), c), p), p.target);
+  std::string collapsed = printDot(g), expanded = printDot(g, {false});
+  CHECK(collapsed.find("x 11 (repeated 11 times") != std::string::npos);  // the forward steps after the first
+  CHECK(expanded.find("repeated") == std::string::npos);
+  CHECK(count(collapsed, "->") * 2 < count(expanded, "->"));
+  CHECK(count(collapsed, " [label=") * 2 < count(expanded, " [label="));
+  CHECK(count(expanded, "subgraph cluster_f") > count(collapsed, "subgraph cluster_f"));
+}
