@@ -65,7 +65,7 @@ expect_error "help for an unknown command" "did you mean 'export'" -- "$graphc" 
 
 # Graph pictures: Graphviz renders them without a word on stderr (where `dot` is installed).
 if command -v dot >/dev/null; then
-  for args in "--graph train" "--graph forward" "--graph step" "--model gru --graph train" "--graph forward --expand"; do
+  for args in "--graph train" "--graph forward" "--graph step" "--model gru --graph train" "--graph forward --expand --num-steps 6"; do
     "$graphc" compile $args --emit dot >"$tmp/g.dot" || fail "compile $args --emit dot"
     dot -Tsvg "$tmp/g.dot" -o "$tmp/g.svg" 2>"$tmp/dot.err" || fail "dot failed on compile $args --emit dot"
     [ -s "$tmp/dot.err" ] && { fail "dot warned on compile $args --emit dot:"; head -3 "$tmp/dot.err"; }
