@@ -63,6 +63,8 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
   auto batches = epochBatches(corpus_.tokens, options_.model.batchSize, options_.model.numSteps, options_.iter, rng_);
   auto start = std::chrono::steady_clock::now();
   int64_t tokensBefore = tokens_;
+  double gradNormSum = 0;
+  int64_t gradNormSteps = 0;
   EpochReport r;
   r.epoch = epoch_ + 1;
   for (size_t i = size_t(nextBatch_); i < batches.size(); ++i) {
@@ -71,6 +73,10 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
     vars_["Y"] = std::move(batches[i].Y);
     TensorMap out = engine_->run(vars_);
     double loss = out.at("loss").item();
+    if (auto norm = out.find("grad_norm"); norm != out.end()) {
+      gradNormSum += norm->second.item();
+      ++gradNormSteps;
+    }
     ++steps_;
     if (onStep) onStep(loss);
     if (!std::isfinite(loss))
@@ -92,7 +98,10 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
     ++epoch_;
     nextBatch_ = 0;
   }
-  r.perplexity = std::exp(lossSum_ / double(std::max<int64_t>(1, tokens_)));
+  r.loss = lossSum_ / double(std::max<int64_t>(1, tokens_));
+  r.perplexity = std::exp(r.loss);
+  // This process's steps of the epoch (a run resumed mid-epoch averages the steps it ran).
+  if (gradNormSteps > 0) r.gradNorm = gradNormSum / double(gradNormSteps);
   r.tokensPerSec = seconds > 0 ? double(tokens_ - tokensBefore) / seconds : 0;
   r.seconds = seconds_;
   r.steps = steps_;

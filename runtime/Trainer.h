@@ -1,6 +1,7 @@
 // runtime/Trainer.h — trains a model on a corpus, one whole-step graph per minibatch.
 #pragma once
 
+#include <cmath>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -27,6 +28,8 @@ struct TrainOptions {
 struct EpochReport {
   int64_t epoch = 0;          // 1-based
   double perplexity = 0;      // exp of the token-weighted mean loss
+  double loss = 0;            // that mean loss (log perplexity)
+  double gradNorm = NAN;      // mean over the epoch's steps of the gradient's global norm before clipping
   double tokensPerSec = 0;    // this epoch's tokens over its step time
   double seconds = 0;         // step time since training began
   int64_t steps = 0;          // minibatches since training began

@@ -35,7 +35,7 @@ expect_error "no subcommand" "subcommand" -- "$graphc"
 expect_error "unwritable output" "cannot write" -- "$graphc" compile -o /nonexistent/dir/out.gir
 
 # --help works everywhere and exits 0.
-for sub in "" compile opt train generate models export help; do
+for sub in "" compile opt train generate models export plot help; do
   "$graphc" $sub --help >"$tmp/help" 2>&1 || fail "graphc $sub --help exits non-zero"
   grep -q "Usage" "$tmp/help" || fail "graphc $sub --help prints no usage"
 done
@@ -123,6 +123,30 @@ expect_error "diverging loss" "training diverged: the loss is .* at epoch [0-9]+
 [ "$(wc -l <"$tmp/m1.csv")" -eq 4 ] || fail "metrics CSV does not have a header and 3 epochs"
 grep -q "<polyline" "$tmp/p.svg" || fail "--plot wrote no chart"
 tail -n 1 "$tmp/train.out" | grep -q '"perplexity":' || fail "--json: the last line is not the JSON summary"
+head -n 1 "$tmp/m1.csv" | grep -qx "epoch,perplexity,loss,grad_norm,lr,tokens_per_sec,seconds" || fail "metrics CSV header"
+# graphc plot: two runs on one chart, two labelled curves (parsed as XML).
+"$graphc" train "${tiny[@]}" --lr 0.5 --metrics "$tmp/m3.csv" --plot "$tmp/p3.svg" --plot-every 1 >/dev/null 2>&1 ||
+  fail "train --plot-every"
+"$graphc" plot "$tmp/m1.csv" "$tmp/m3.csv" --label "lr 1" --label "lr 0.5" -o "$tmp/runs.svg" || fail "graphc plot"
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/runs.svg" <<'PY' || fail "graphc plot: not one chart with two labelled curves"
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://www.w3.org/2000/svg"}
+root = ET.parse(sys.argv[1]).getroot()
+curves = [p for p in root.iter("{http://www.w3.org/2000/svg}polyline") if p.get("class") == "series"]
+assert [c.get("data-label") for c in curves] == ["lr 1", "lr 0.5"], curves
+assert all(len(c.get("points").split()) == 3 for c in curves)
+legend = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "legend"][0]
+assert [t.text for t in legend.iter("{http://www.w3.org/2000/svg}text")] == ["lr 1", "lr 0.5"]
+ys = sorted(float(t.get("y")) for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "ytick")
+assert all(b - a >= 18 for a, b in zip(ys, ys[1:])), ys  # tick labels never overlap
+PY
+fi
+expect_error "plot a missing column" "no column 'val_loss'" -- "$graphc" plot "$tmp/m1.csv" --y val_loss -o "$tmp/x.svg"
+printf 'epoch,perplexity\n1,2,3\n' >"$tmp/bad.csv"
+expect_error "plot a malformed CSV" "bad.csv:2: error: 3 fields" -- "$graphc" plot "$tmp/bad.csv" -o "$tmp/x.svg"
+expect_error "plot without -o" "-o FILE.svg" -- "$graphc" plot "$tmp/m1.csv"
+
 trained_sample=$(grep -A1 "tokens/sec on" "$tmp/train.out" | sed -n 2p)
 generated=$("$graphc" generate --load "$tmp/tiny.safetensors" --prefix "time traveller" --length 50) || fail "generate"
 [ "$generated" = "$trained_sample" ] || fail "generate printed '$generated', training printed '$trained_sample'"

@@ -14,6 +14,7 @@ void addGenerateCommand(CLI::App& app);
 void addModelsCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
 void addHelpCommand(CLI::App& app);
+void addPlotCommand(CLI::App& app);
 
 // The flags train and generate share: --engine and --cache-dir.
 // --engine, --cache-dir and --target-cpu (the JIT's CPU; it must run on this one).

@@ -43,6 +43,7 @@ struct TrainFlags {
   int64_t sampleEvery = 10;
   int64_t sampleLength = 50;
   std::string metrics, plot, save, resume;
+  int64_t plotEvery = 0;
   int64_t checkpointEvery = 0;
   bool json = false;
   std::set<std::string> given;  // the flags the user passed (for --resume's contradiction check)
@@ -209,6 +210,13 @@ void runTrain(TrainFlags f) {
     else generator->setParams(trainer.params());
     return generator->generate(prefix, f.sampleLength);
   };
+  // The metrics CSV and the plot, as far as training got.
+  auto writeReports = [&](const std::string& state) {
+    if (!f.metrics.empty()) writeOutput(f.metrics, metricsCsv(history, f.optimizer.learningRate));
+    if (!f.plot.empty() && !history.empty())
+      writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine ({} iteration, lr {}){}", f.model,
+                                                             f.iter, f.optimizer.learningRate, state)));
+  };
   // Progress goes to stderr (a line that rewrites itself on a terminal); results to stdout.
   const bool tty = isatty(STDERR_FILENO) != 0 && !f.json;
   bool interrupted = false;
@@ -220,6 +228,7 @@ void runTrain(TrainFlags f) {
     }
     history.push_back(r);
     if (f.checkpointEvery > 0 && e % f.checkpointEvery == 0 && e < f.epochs) saveTraining(f.save);
+    if (f.plotEvery > 0 && e % f.plotEvery == 0 && e < f.epochs) writeReports(fmt::format(", epoch {} of {}", e, f.epochs));
     bool sampleNow = f.sampleEvery > 0 && (e % f.sampleEvery == 0);
     if (stopRequested) {
       interrupted = true;
@@ -248,9 +257,7 @@ void runTrain(TrainFlags f) {
       saveTraining(f.save);
       std::cerr << fmt::format("graphc: saved the training state to {}; continue with --resume {}\n", f.save, f.save);
     }
-    if (!f.metrics.empty()) writeOutput(f.metrics, metricsCsv(history));
-    if (!f.plot.empty() && !history.empty())
-      writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine (stopped)", f.model)));
+    writeReports(", stopped");
     std::exit(128 + (stopSignal ? int(stopSignal) : SIGINT));
   }
   if (history.empty()) throw Error(fmt::format("--epochs {}: the checkpoint already has {} epochs", f.epochs, trainer.epochsDone()));
@@ -263,10 +270,7 @@ void runTrain(TrainFlags f) {
   std::cout << fmt::format("perplexity {:.2f}, {:.0f} tokens/sec on {}\n", last.perplexity, tokensPerSec, f.engine);
   std::cout << sample1 << "\n" << sample2 << "\n";
 
-  if (!f.metrics.empty()) writeOutput(f.metrics, metricsCsv(history));
-  if (!f.plot.empty())
-    writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine ({} iteration, lr {})", f.model,
-                                                           f.iter, f.optimizer.learningRate)));
+  writeReports("");
   if (!f.save.empty()) {
     saveTraining(f.save);
     std::cout << "saved " << f.save << "\n";
@@ -335,8 +339,12 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--sample-every", f->sampleEvery, "Print a greedy sample after \"time traveller\" every N epochs (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--metrics", f->metrics, "Write epoch,perplexity,tokens_per_sec,seconds to this CSV file");
+  cmd->add_option("--metrics", f->metrics, "Write epoch,perplexity,loss,grad_norm (before clipping),lr,tokens_per_sec,seconds to this CSV file");
   cmd->add_option("--plot", f->plot, "Draw perplexity against epoch into this SVG file");
+  cmd->add_option("--plot-every", f->plotEvery,
+                  "Also rewrite --plot and --metrics every N epochs, to watch a long run (0: only at the end)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
+      ->capture_default_str();
   cmd->add_option("--save", f->save,
                   "Save the training state (parameters, optimizer state, RNG, progress) to this safetensors file; "
                   "`generate --load` and `train --resume` read it");

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   graphc::cli::addGenerateCommand(app);
   graphc::cli::addModelsCommand(app);
   graphc::cli::addExportCommand(app);
+  graphc::cli::addPlotCommand(app);
   graphc::cli::addCompileCommand(app);
   graphc::cli::addOptCommand(app);
   graphc::cli::addHelpCommand(app);
