@@ -13,12 +13,48 @@
 
 namespace graphc {
 
-Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
-  for (size_t i = 1; i < tokens_.size(); ++i)
-    if (tokens_[i].size() == 1) index_[static_cast<unsigned char>(tokens_[i][0])] = int32_t(i);
+TextMode textModeFrom(const std::string& name) {
+  if (name == "d2l") return TextMode::D2l;
+  if (name == "chars") return TextMode::Chars;
+  throw Error(fmt::format("--text: '{}' is not d2l or chars", escapeForMessage(name)));
 }
 
-Vocab Vocab::fromText(const std::string& text) {
+size_t utf8Length(const std::string& s, size_t i) {
+  auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  unsigned b = byte(i);
+  size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((byte(i + k) >> 6) != 0x2) return 0;
+  if (n == 2 && b < 0xc2) return 0;  // overlong
+  return n;
+}
+
+Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
+  for (size_t i = 1; i < tokens_.size(); ++i) {
+    if (tokens_[i].size() == 1) index_[static_cast<unsigned char>(tokens_[i][0])] = int32_t(i);
+    else multiByte_[tokens_[i]] = int32_t(i);
+  }
+}
+
+Vocab Vocab::fromText(const std::string& text, TextMode mode) {
+  if (mode == TextMode::Chars) {
+    std::map<std::string, std::pair<int64_t, int64_t>> seen;  // character -> (count, first position)
+    for (size_t i = 0; i < text.size();) {
+      size_t n = std::max<size_t>(1, utf8Length(text, i));
+      auto [it, fresh] = seen.try_emplace(text.substr(i, n), 0, int64_t(i));
+      ++it->second.first;
+      i += n;
+    }
+    std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> chars(seen.begin(), seen.end());
+    std::stable_sort(chars.begin(), chars.end(), [](const auto& a, const auto& b) {
+      if (a.second.first != b.second.first) return a.second.first > b.second.first;
+      return a.second.second < b.second.second;
+    });
+    std::vector<std::string> tokens = {"<unk>"};
+    for (const auto& c : chars) tokens.push_back(c.first);
+    return Vocab(std::move(tokens));
+  }
   std::vector<int64_t> count(256, 0), first(256, -1);
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
@@ -39,8 +75,30 @@ Vocab Vocab::fromText(const std::string& text) {
 
 std::vector<int32_t> Vocab::encode(const std::string& s) const {
   std::vector<int32_t> ids;
-  for (char c : s) ids.push_back(index(c));
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8Length(s, i);
+    if (n > 1 && !multiByte_.empty()) {
+      auto it = multiByte_.find(s.substr(i, n));
+      if (it != multiByte_.end()) {
+        ids.push_back(it->second);
+        i += n;
+        continue;
+      }
+    }
+    ids.push_back(index(s[i]));
+    ++i;
+  }
   return ids;
+}
+
+std::string Vocab::firstUnknown(const std::string& s) const {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = std::max<size_t>(1, utf8Length(s, i));
+    std::string c = s.substr(i, n);
+    if ((n == 1 && index(s[i]) == 0) || (n > 1 && !multiByte_.count(c))) return c;
+    i += n;
+  }
+  return "";
 }
 
 std::string Vocab::decode(const std::vector<int32_t>& ids) const {
@@ -73,7 +131,7 @@ std::string preprocessTimeMachine(const std::string& raw) {
 // A text corpus larger than this is refused before it is read (the book is 180 KiB).
 constexpr uint64_t kMaxDataBytes = uint64_t(1) << 30;
 
-Corpus loadCorpus(const std::string& path, int64_t maxTokens) {
+Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mode) {
   std::string raw = readFileBounded(path, kMaxDataBytes, "the data file");
   if (raw.empty()) throw Error(fmt::format("{}: error: the data file is empty", path));
   size_t controls = 0;
@@ -84,11 +142,21 @@ Corpus loadCorpus(const std::string& path, int64_t maxTokens) {
   }
   if (controls * 20 > raw.size())
     throw Error(fmt::format("{}: error: the data file looks binary ({} control bytes), not text", path, controls));
-  std::string text = preprocessTimeMachine(raw);
-  if (text.find_first_not_of(' ') == std::string::npos)
-    throw Error(fmt::format("{}: error: the data file has no letters to train on", path));
+  std::string text;
+  if (mode == TextMode::Chars) {
+    for (size_t i = 0; i < raw.size();) {
+      size_t n = utf8Length(raw, i);
+      if (n == 0) throw Error(fmt::format("{}: error: byte {} is not UTF-8 (--text chars reads UTF-8 text)", path, i));
+      if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) text.append(raw, i, n);
+      i += n;
+    }
+  } else {
+    text = preprocessTimeMachine(raw);
+    if (text.find_first_not_of(' ') == std::string::npos)
+      throw Error(fmt::format("{}: error: the data file has no letters to train on", path));
+  }
   Corpus c;
-  c.vocab = Vocab::fromText(text);
+  c.vocab = Vocab::fromText(text, mode);
   c.tokens = c.vocab.encode(text);
   if (maxTokens > 0 && int64_t(c.tokens.size()) > maxTokens) c.tokens.resize(size_t(maxTokens));
   return c;

@@ -2,6 +2,7 @@
 // a frequency-ordered vocabulary, and the two minibatch iterators.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -10,23 +11,35 @@
 
 namespace graphc {
 
+// How a text becomes tokens: d2l's cleaning of The Time Machine (letters and
+// space, lowercased; the seed's), or every UTF-8 character as it is.
+enum class TextMode { D2l, Chars };
+// "d2l" or "chars"; throws naming --text otherwise.
+TextMode textModeFrom(const std::string& name);
+
 class Vocab {
  public:
   Vocab() = default;
   explicit Vocab(std::vector<std::string> tokens);
   // "<unk>" then characters by descending count (ties: first occurrence).
-  static Vocab fromText(const std::string& text);
+  // Characters are bytes in D2l mode and UTF-8 sequences in Chars mode.
+  static Vocab fromText(const std::string& text, TextMode mode = TextMode::D2l);
 
   int64_t size() const { return int64_t(tokens_.size()); }
   const std::string& token(int64_t i) const { return tokens_.at(size_t(i)); }
   const std::vector<std::string>& tokens() const { return tokens_; }
   int32_t index(char c) const { return index_[static_cast<unsigned char>(c)]; }  // 0 (<unk>) if unknown
+  // Character by character: a UTF-8 sequence that is a token is that token,
+  // any other byte is its own token or <unk>. (Exported libraries encode so too.)
   std::vector<int32_t> encode(const std::string& s) const;
+  // The first character of `s` with no token, or "" when every one has one.
+  std::string firstUnknown(const std::string& s) const;
   std::string decode(const std::vector<int32_t>& ids) const;
 
  private:
   std::vector<std::string> tokens_;
   int32_t index_[256] = {};
+  std::map<std::string, int32_t> multiByte_;  // tokens longer than a byte
 };
 
 struct Corpus {
@@ -38,10 +51,14 @@ struct Corpus {
 // strip, lowercase; lines joined without separator.
 std::string preprocessTimeMachine(const std::string& raw);
 
-// Reads and preprocesses the book; keeps the first maxTokens tokens (all if
-// <= 0), with the vocabulary built from the whole book. Throws one-line
-// errors for a missing, empty, binary or letter-free file.
-Corpus loadCorpus(const std::string& path, int64_t maxTokens);
+// The length of the UTF-8 sequence starting at s[i] (1..4), or 0 if it is not valid UTF-8.
+size_t utf8Length(const std::string& s, size_t i);
+
+// Reads and preprocesses the book (in Chars mode: checks it is UTF-8 and
+// turns CRLF into LF); keeps the first maxTokens tokens (all if <= 0), with
+// the vocabulary built from the whole text. Throws one-line errors for a
+// missing, empty, binary, non-UTF-8 (Chars) or letter-free (D2l) file.
+Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mode = TextMode::D2l);
 
 struct Minibatch {
   Tensor X, Y;  // i32 [batch, steps]; Y is X shifted by one token

@@ -43,7 +43,7 @@ std::string headerText(const std::string& n, const ModelDef& model, const ModelC
  * Link: cc your.c lib{n}.a -lm   (needs only libc and libm)
  *
  * A generator holds the model's state (and its own copy of the weights); use
- * each from one thread at a time. Text is bytes; a byte outside the
+ * each from one thread at a time. Text is UTF-8; a character outside the
  * vocabulary is the token <unk>. Generation is exactly `graphc generate`'s:
  * the same prefix, length, temperature and seed give the same text.
  */
@@ -74,8 +74,8 @@ size_t {n}_state_size(void);
 
 /* The state back to zero; the pending token is dropped. */
 void {n}_reset({n}_generator* g);
-/* Warms the state up on text, as `graphc generate --prefix`: every byte but
- * the last is stepped; the last is where generation starts. */
+/* Warms the state up on text, as `graphc generate --prefix`: every character
+ * but the last is stepped; the last is where generation starts. */
 void {n}_feed({n}_generator* g, const char* text, size_t length);
 /* n tokens from the pending token (the last fed or generated) into out as
  * NUL-terminated text: greedy argmax when temperature <= 0, else sampled from
@@ -91,7 +91,7 @@ int {n}_set_threads(int threads);
 const float* {n}_step({n}_generator* g, int token);
 
 int {n}_vocab_size(void);
-/* The id of a byte (0, <unk>, if it is not in the vocabulary), and a token's text (NULL if out of range). */
+/* The id of a one-byte character (0, <unk>, if it is not in the vocabulary), and a token's text (NULL if out of range). */
 int {n}_token_id(unsigned char byte);
 const char* {n}_token_text(int id);
 

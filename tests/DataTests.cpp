@@ -25,6 +25,29 @@ TEST_CASE("the book: 170580 tokens, 28 entries in d2l's order") {
   CHECK(cut.vocab.tokens() == c.vocab.tokens());  // the vocabulary comes from the whole book
 }
 
+TEST_CASE("--text chars: every UTF-8 character is a token, by descending count; CRLF becomes LF") {
+  Vocab v = Vocab::fromText("aÉé a\n9é", TextMode::Chars);
+  CHECK(v.tokens() == std::vector<std::string>{"<unk>", "a", "é", "É", " ", "\n", "9"});
+  CHECK(v.encode("éa9") == std::vector<int32_t>{2, 1, 6});
+  CHECK(v.encode("Ωa") == std::vector<int32_t>{0, 0, 1});  // an unknown 2-byte character: two <unk> bytes
+  CHECK(v.firstUnknown("aéΩ9") == "Ω");
+  CHECK(v.firstUnknown("a9é") == "");
+  CHECK(v.decode(v.encode("a\néÉ")) == "a\néÉ");
+  CHECK(utf8Length("\xe2\x80\x94", 0) == 3);
+  CHECK(utf8Length("\xc3", 0) == 0);       // truncated
+  CHECK(utf8Length("\xc0\xaf", 0) == 0);  // overlong
+  CHECK(utf8Length("\x80", 0) == 0);       // a continuation byte alone
+  std::string dir = std::string(GRAPHC_SCRATCH_DIR);
+  {
+    std::ofstream(dir + "/chars.txt", std::ios::binary) << "Ab 1\r\nAb 2\n";
+    std::ofstream(dir + "/latin1.txt", std::ios::binary) << "caf\xe9";
+  }
+  Corpus c = loadCorpus(dir + "/chars.txt", 0, TextMode::Chars);
+  CHECK(c.vocab.decode(c.tokens) == "Ab 1\nAb 2\n");
+  CHECK_THROWS_WITH_AS(loadCorpus(dir + "/latin1.txt", 0, TextMode::Chars), doctest::Contains("byte 3 is not UTF-8"), Error);
+  CHECK(loadCorpus(GRAPHC_DATA_FILE, 0, TextMode::D2l).vocab.size() == 28);  // the seed's cleaning unchanged
+}
+
 TEST_CASE("sequential iterator: 8 minibatches for every offset; rows continue across minibatches") {
   Corpus c = loadCorpus(GRAPHC_DATA_FILE, 10000);
   std::set<size_t> counts;

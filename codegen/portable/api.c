@@ -167,15 +167,45 @@ const float* graphc_api_step(struct graphc_generator* g, int token) {
   return (const float*)(g->arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET));
 }
 
-/* Warms the state up on text: every token but the last is stepped; the last
- * is where the next generate() starts (as `graphc generate --prefix`). */
+/* The length of the UTF-8 sequence at text[i] (1..4), or 0 if it is not one:
+ * runtime/Corpus.cpp's utf8Length, so that the library encodes as graphc does. */
+static size_t utf8_length(const unsigned char* text, size_t length, size_t i) {
+  unsigned b = text[i];
+  size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > length) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((text[i + k] >> 6) != 0x2) return 0;
+  if (n == 2 && b < 0xc2) return 0;
+  return n;
+}
+
+/* The token at text[i] and its length in bytes: a multi-byte UTF-8 character
+ * that is a token, else the byte's token (<unk> if none). */
+static int32_t token_at(const unsigned char* text, size_t length, size_t i, size_t* used) {
+  size_t n = utf8_length(text, length, i);
+  if (n > 1) {
+    for (int64_t id = 1; id < field(GRAPHC_LAYOUT_VOCAB); ++id) {
+      const char* t = graphc_program_tokens + graphc_program_token_at[id];
+      if (strlen(t) == n && memcmp(t, text + i, n) == 0) {
+        *used = n;
+        return (int32_t)id;
+      }
+    }
+  }
+  *used = 1;
+  return graphc_program_byte_token[text[i]];
+}
+
+/* Warms the state up on text: every character but the last is stepped; the
+ * last is where generation starts (as `graphc generate --prefix`). */
 void graphc_api_feed(struct graphc_generator* g, const char* text, size_t length) {
-  for (size_t i = 0; i < length; ++i) {
+  const unsigned char* bytes = (const unsigned char*)text;
+  for (size_t i = 0, used; i < length; i += used) {
     if (g->pending >= 0) {
       int32_t t = g->pending;
       graphc_program_step(g->arena, &t);
     }
-    g->pending = graphc_program_byte_token[(unsigned char)text[i]];
+    g->pending = token_at(bytes, length, i, &used);
   }
 }
 

@@ -124,6 +124,21 @@ expect_error "diverging loss" "training diverged: the loss is .* at epoch [0-9]+
 grep -q "<polyline" "$tmp/p.svg" || fail "--plot wrote no chart"
 tail -n 1 "$tmp/train.out" | grep -q '"perplexity":' || fail "--json: the last line is not the JSON summary"
 head -n 1 "$tmp/m1.csv" | grep -qx "epoch,perplexity,loss,grad_norm,lr,tokens_per_sec,seconds" || fail "metrics CSV header"
+# --text chars: capitals, digits and UTF-8 are trained on and generated; the vocabulary travels in the checkpoint.
+for i in $(seq 80); do printf 'Chapter %s. The Time Traveller (1895) — naïve!\n' "$((i % 10))"; done >"$tmp/book.txt"
+"$graphc" train --text chars --data "$tmp/book.txt" --max-tokens 0 --hidden 48 --batch-size 4 --num-steps 16 \
+  --epochs 40 --sample-every 0 --save "$tmp/chars.safetensors" >"$tmp/chars.out" 2>&1 || { fail "train --text chars"; cat "$tmp/chars.out"; }
+chars=$("$graphc" generate --load "$tmp/chars.safetensors" --prefix "Chapter" --length 80) || fail "generate from --text chars"
+echo "$chars" | tail -n +2 | grep -q '[A-Z]' && echo "$chars" | grep -q '[0-9]' && echo "$chars" | grep -q 'ï' ||
+  fail "--text chars generated no capitals, digits or UTF-8: '$chars'"
+expect_error "a prefix outside the vocabulary" "has 'Ω', which is not in the model's vocabulary" -- \
+  "$graphc" generate --load "$tmp/chars.safetensors" --prefix "Ωmega"
+expect_error "a capital with d2l's vocabulary" "has 'T'.*--text d2l" -- "$graphc" generate --untrained --prefix "Time"
+expect_error "--resume with another --text" "--text: d2l but the checkpoint was trained with chars" -- \
+  "$graphc" train --resume "$tmp/chars.safetensors" --text d2l --data "$tmp/book.txt"
+printf 'caf\xe9\n' >"$tmp/latin1.txt"
+expect_error "--text chars on a file that is not UTF-8" "latin1.txt: error: byte 3 is not UTF-8" -- \
+  "$graphc" train --text chars --data "$tmp/latin1.txt"
 # graphc plot: two runs on one chart, two labelled curves (parsed as XML).
 "$graphc" train "${tiny[@]}" --lr 0.5 --metrics "$tmp/m3.csv" --plot "$tmp/p3.svg" --plot-every 1 >/dev/null 2>&1 ||
   fail "train --plot-every"

@@ -52,6 +52,17 @@ for model in rnn gru; do
   "$graphc" train "${tiny[@]}" --model "$model" --save "$tmp/$model.safetensors" >/dev/null 2>&1 || fail "training $model"
   export_and_compare "$model" "$tmp/$model.safetensors"
 done
+# --text chars: multi-byte UTF-8 tokens, encoded by the library as by graphc.
+for i in $(seq 60); do printf 'The Time Machine, 1895. Chapter %s: naïve café — días.\n' "$i"; done >"$tmp/utf8.txt"
+"$graphc" train "${tiny[@]}" --text chars --data "$tmp/utf8.txt" --max-tokens 0 --save "$tmp/chars.safetensors" >/dev/null 2>&1 ||
+  fail "training on --text chars"
+"$graphc" export --load "$tmp/chars.safetensors" -o "$tmp/chars" --name chars >/dev/null || fail "export chars"
+(cd "$tmp/chars" && "$cc" example.c libchars.a -lm -o example) || fail "building the chars example"
+for prefix in "café" "The Time" "naïve —"; do
+  want=$("$graphc" generate --load "$tmp/chars.safetensors" --prefix "$prefix" --length 40 --temperature 0.7 --seed 2)
+  got=$("$tmp/chars/example" "$prefix" 40 0.7 2)
+  [ "$got" = "$want" ] || fail "chars ('$prefix'): the library printed '$got', graphc generate '$want'"
+done
 "$graphc" train "${tiny[@]}" --model lstm --num-layers 2 --save "$tmp/lstm.safetensors" >/dev/null 2>&1 || fail "training lstm"
 export_and_compare lstm2 "$tmp/lstm.safetensors"
 

@@ -23,6 +23,7 @@ struct GenerateFlags {
   int64_t hidden = 0;
   int64_t numLayers = 1;
   std::string data;
+  std::string text = "d2l";
   std::string prefix = "time traveller";
   std::string prefixFile;
   int64_t length = 50;
@@ -76,7 +77,7 @@ void printGenerated(Generator& gen, const GenerateFlags& f) {
 void runUntrained(const GenerateFlags& f) {
   if (!f.load.empty()) throw Error("--untrained and --load exclude each other");
   const ModelDef& model = findModel(f.model.empty() ? "rnn-scratch" : f.model);
-  Corpus corpus = loadCorpus(resolveDataPath(f.data), 0);  // for the vocabulary
+  Corpus corpus = loadCorpus(resolveDataPath(f.data), 0, textModeFrom(f.text));  // for the vocabulary
   ModelConfig c;
   c.hidden = f.hidden ? f.hidden : model.defaultHidden;
   c.numLayers = f.numLayers;
@@ -121,6 +122,9 @@ void addGenerateCommand(CLI::App& app) {
   cmd->add_option("--hidden", f->hidden, "Hidden units for --untrained (default: the model's)")->check(CLI::Range(1, 1 << 14));
   cmd->add_option("--num-layers", f->numLayers, "Stacked layers for --untrained")->check(CLI::Range(1, 16))->capture_default_str();
   cmd->add_option("--data", f->data, "The book, for the vocabulary of --untrained (default as in `graphc train`)");
+  cmd->add_option("--text", f->text, "With --untrained: d2l or chars, as `graphc train --text`")
+      ->check(CLI::IsMember({"d2l", "chars"}))
+      ->capture_default_str();
   auto* prefix = cmd->add_option("--prefix", f->prefix, "Text that warms up the state")->capture_default_str();
   cmd->add_option("--prefix-file", f->prefixFile,
                   "Generate for every line of this file at once (one batch; line r samples with --seed + r)")

@@ -32,6 +32,7 @@ struct TrainFlags {
   int64_t epochs = 500;
   int64_t maxTokens = 10000;
   std::string iter = "sequential";
+  std::string text = "d2l";
   uint64_t seed = 0;
   std::string data;
   std::string engine = "jit";
@@ -72,7 +73,8 @@ std::map<std::string, std::string> runSettings(const TrainFlags& f) {
           {"momentum", fmt::format("{}", f.optimizer.momentum)},
           {"iter", f.iter},
           {"seed", std::to_string(f.seed)},
-          {"max_tokens", std::to_string(f.maxTokens)}};
+          {"max_tokens", std::to_string(f.maxTokens)},
+          {"text", f.text}};
 }
 
 // The flag each setting comes from.
@@ -80,7 +82,8 @@ const std::map<std::string, std::string> kSettingFlags = {
     {"model", "--model"},         {"hidden", "--hidden"},       {"num_layers", "--num-layers"},
     {"batch_size", "--batch-size"}, {"num_steps", "--num-steps"}, {"optimizer", "--optimizer"},
     {"lr", "--lr"},               {"clip", "--clip"},           {"momentum", "--momentum"},
-    {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"}};
+    {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"},
+    {"text", "--text"}};
 
 std::string formatDuration(double s) {
   if (s < 60) return fmt::format("{:.0f}s", s);
@@ -110,11 +113,14 @@ void runTrain(TrainFlags f) {
     TrainFlags given = f;
     for (const auto& [key, flag] : kSettingFlags) {
       auto m = meta.find(key);
-      if (m == meta.end()) throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
+      // Checkpoints from before --text existed were all d2l's cleaning.
+      std::string recorded = m != meta.end() ? m->second : key == "text" ? "d2l" : "";
+      if (m == meta.end() && key != "text")
+        throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
       std::string mine = runSettings(given).at(key);
-      if (f.given.count(flag) && mine != m->second && !(key == "hidden" && given.config.hidden == 0))
+      if (f.given.count(flag) && mine != recorded && !(key == "hidden" && given.config.hidden == 0))
         throw Error(fmt::format("{}: {} but the checkpoint was trained with {} (drop the flag to resume)", flag,
-                                escapeForMessage(mine), escapeForMessage(m->second)));
+                                escapeForMessage(mine), escapeForMessage(recorded)));
     }
     auto whole = [&](const std::string& key) { return std::stoll(meta.at(key)); };
     f.model = meta.at("model");
@@ -127,6 +133,7 @@ void runTrain(TrainFlags f) {
     f.optimizer.clipNorm = std::stod(meta.at("clip"));
     f.optimizer.momentum = std::stod(meta.at("momentum"));
     f.iter = meta.at("iter");
+    f.text = meta.count("text") ? meta.at("text") : "d2l";
     f.seed = std::stoull(meta.at("seed"));
     f.maxTokens = whole("max_tokens");
     for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
@@ -150,7 +157,7 @@ void runTrain(TrainFlags f) {
   if (f.config.hidden == 0) f.config.hidden = model.defaultHidden;
   validate(f.optimizer);
   std::string dataPath = resolveDataPath(f.data);
-  Corpus corpus = loadCorpus(dataPath, f.maxTokens);
+  Corpus corpus = loadCorpus(dataPath, f.maxTokens, textModeFrom(f.text));
   f.config.vocab = corpus.vocab.size();
 
   TrainOptions options;
@@ -217,6 +224,15 @@ void runTrain(TrainFlags f) {
       writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine ({} iteration, lr {}){}", f.model,
                                                              f.iter, f.optimizer.learningRate, state)));
   };
+  // The samples continue d2l's prefixes; a text without their characters
+  // (--text chars on another book) continues its own opening words instead.
+  std::string prefix1 = "time traveller", prefix2 = "traveller";
+  if (!corpus.vocab.firstUnknown(prefix1).empty()) {
+    std::vector<int32_t> opening(corpus.tokens.begin(), corpus.tokens.begin() + std::min<size_t>(corpus.tokens.size(), 14));
+    prefix1 = corpus.vocab.decode(opening);
+    opening.erase(opening.begin(), opening.begin() + std::min<size_t>(opening.size(), 5));
+    prefix2 = opening.empty() ? prefix1 : corpus.vocab.decode(opening);
+  }
   // Progress goes to stderr (a line that rewrites itself on a terminal); results to stdout.
   const bool tty = isatty(STDERR_FILENO) != 0 && !f.json;
   bool interrupted = false;
@@ -240,11 +256,11 @@ void runTrain(TrainFlags f) {
       std::cerr << fmt::format("\r\033[Kepoch {}/{} | perplexity {:.3f} | {:.0f} tokens/s | ETA {}", e, f.epochs,
                                r.perplexity, r.tokensPerSec, formatDuration(eta))
                 << std::flush;
-      if (sampleNow) std::cerr << "\r\033[K" << fmt::format("epoch {}: {}\n", e, sample("time traveller"));
+      if (sampleNow) std::cerr << "\r\033[K" << fmt::format("epoch {}: {}\n", e, sample(prefix1));
     } else if (sampleNow || e == 1 || e == f.epochs) {
       std::cerr << fmt::format("epoch {}/{}  perplexity {:.3f}  {:.0f} tokens/s  {:.1f}s", e, f.epochs, r.perplexity,
                                r.tokensPerSec, r.seconds);
-      std::cerr << (sampleNow ? "  " + sample("time traveller") : std::string()) << "\n" << std::flush;
+      std::cerr << (sampleNow ? "  " + sample(prefix1) : std::string()) << "\n" << std::flush;
     }
   }
   if (tty) std::cerr << "\r\033[K";
@@ -266,7 +282,7 @@ void runTrain(TrainFlags f) {
   // This process's steps over this process's training time (a resumed run counts only its own).
   double tokensPerSec =
       last.seconds > 0 ? double((last.steps - stepsAtStart) * f.config.batchSize * f.config.numSteps) / last.seconds : 0;
-  std::string sample1 = sample("time traveller"), sample2 = sample("traveller");
+  std::string sample1 = sample(prefix1), sample2 = sample(prefix2);
   std::cout << fmt::format("perplexity {:.2f}, {:.0f} tokens/sec on {}\n", last.perplexity, tokensPerSec, f.engine);
   std::cout << sample1 << "\n" << sample2 << "\n";
 
@@ -321,6 +337,11 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-tokens", f->maxTokens, "Keep the first N tokens of the corpus (0: all)")
       ->check(wholeNumber(0, uint64_t(1) << 40))
+      ->capture_default_str();
+  cmd->add_option("--text", f->text,
+                  "How the text becomes tokens: d2l (letters and space, lowercased: the seed's) or chars (every "
+                  "UTF-8 character as it is)")
+      ->check(CLI::IsMember({"d2l", "chars"}))
       ->capture_default_str();
   cmd->add_option("--iter", f->iter, "Minibatch iterator: sequential (state carried) or random (state reset)")
       ->check(CLI::IsMember({"sequential", "random"}))
