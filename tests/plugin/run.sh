@@ -13,6 +13,20 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "cmake --install"; exit 1; }
+# The package brings the book, bash completion and (with help2man) the man page.
+cmp -s "$tmp/prefix/share/graphc/timemachine.txt" "$src/data/timemachine.txt" || fail "the book is not installed under share/graphc"
+bash -n "$tmp/prefix/share/bash-completion/completions/graphc" || fail "the bash completion is not installed or not valid"
+if command -v help2man >/dev/null; then
+  grep -q '^\.SS "graphc export"' "$tmp/prefix/share/man/man1/graphc.1" || fail "the man page lacks the commands' help"
+fi
+# Completion lists graphc's commands and a command's flags.
+(
+  source "$tmp/prefix/share/bash-completion/completions/graphc"
+  COMP_WORDS=("$tmp/prefix/bin/graphc" ex); COMP_CWORD=1; _graphc
+  [ "${COMPREPLY[*]}" = "export" ] || { echo "FAIL: completing 'graphc ex' gave '${COMPREPLY[*]}'"; exit 1; }
+  COMP_WORDS=("$tmp/prefix/bin/graphc" generate --prefix-f); COMP_CWORD=2; _graphc
+  [ "${COMPREPLY[*]}" = "--prefix-file" ] || { echo "FAIL: completing '--prefix-f' gave '${COMPREPLY[*]}'"; exit 1; }
+) || fail "bash completion"
 graphc="$tmp/prefix/bin/graphc"
 cmake -S "$src/examples/mymodel" -B "$tmp/example" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/configure.log" 2>&1 ||
   { cat "$tmp/configure.log"; fail "configuring the example against the installed package"; exit 1; }

@@ -30,8 +30,10 @@ std::string resolveDataPath(const std::string& flag) {
   if (!ec) candidates.push_back(exe.parent_path().parent_path().parent_path() / "shared/data/timemachine.txt");
   candidates.push_back(fs::path(GRAPHC_SOURCE_DIR).parent_path() / "shared/data/timemachine.txt");
   candidates.push_back(fs::current_path(ec).parent_path() / "shared/data/timemachine.txt");
-  // Last resort: the copy bundled with the checkout (same sha1 as the shared one).
+  // The copy bundled with the checkout (same sha1 as the shared one), and the
+  // one `cmake --install` puts beside an installed graphc.
   candidates.push_back(fs::path(GRAPHC_SOURCE_DIR) / "data/timemachine.txt");
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/graphc/timemachine.txt");
   std::string looked;
   for (const auto& c : candidates) {
     fs::path p = c.lexically_normal();
