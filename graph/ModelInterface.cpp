@@ -2,6 +2,8 @@
 #include "graph/ModelInterface.h"
 
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace graphc {
@@ -28,10 +30,75 @@ void checkConfig(const ModelConfig& c) {
 
 }  // namespace
 
+double ModelConfig::setting(const std::string& name) const {
+  auto it = settings.find(name);
+  if (it == settings.end())
+    throw Error(fmt::format("the model reads hyperparameter '{}', which it does not declare (ModelDef::hyperparameters)",
+                            escapeForMessage(name)));
+  return it->second;
+}
+
+ModelConfig withModelDefaults(const ModelDef& model, ModelConfig c) {
+  if (c.hidden == 0) c.hidden = model.defaultHidden;
+  if (c.numLayers == 0) c.numLayers = model.stacksLayers ? model.defaultLayers : 1;
+  for (const auto& [name, value] : c.settings) {
+    bool declared = false;
+    std::string known;
+    for (const Hyperparameter& h : model.hyperparameters) {
+      declared |= h.name == name;
+      known += (known.empty() ? "" : ", ") + h.name;
+    }
+    if (!declared)
+      throw Error(fmt::format("--set: model '{}' has no hyperparameter '{}' ({})", model.name, escapeForMessage(name),
+                              known.empty() ? "it declares none" : "it has: " + known));
+  }
+  for (const Hyperparameter& h : model.hyperparameters) c.settings.try_emplace(h.name, h.defaultValue);
+  return c;
+}
+
+void parseSetting(const std::string& text, ModelConfig& config) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error(fmt::format("--set: '{}' is not NAME=VALUE", escapeForMessage(text)));
+  std::string value = text.substr(eq + 1);
+  char* end = nullptr;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || !std::isfinite(v))
+    throw Error(fmt::format("--set: '{}' is not a finite number (in {})", escapeForMessage(value), escapeForMessage(text)));
+  config.settings[text.substr(0, eq)] = v;
+}
+
 void checkLayers(const ModelDef& model, const ModelConfig& c) {
   if (!model.stacksLayers && c.numLayers != 1)
     throw Error(fmt::format("--num-layers: model '{}' has a single layer (stacking applies to rnn, gru, lstm)", model.name));
 }
+
+namespace {
+
+int64_t paramCount(const Graph& g) {
+  int64_t n = 0;
+  for (const Node& node : g.nodes)
+    if (node.op == OpKind::Param) n += node.type.numElements();
+  return n;
+}
+
+// A model that says it stacks layers and builds the same params for N layers
+// as for 1 ignores --num-layers: refused, so that no one trains the wrong size.
+void checkLayersHonoured(const ModelDef& model, const ModelConfig& c, const Graph& built) {
+  if (c.numLayers == 1 || !model.stacksLayers) return;
+  ModelConfig one = c;
+  one.numLayers = 1;
+  Graph g;
+  Builder b(g);
+  Value X = b.input("X", DType::I32, {c.batchSize, c.numSteps});
+  model.build(b, X, one);
+  if (paramCount(g) == paramCount(built))
+    throw Error(fmt::format("--num-layers {}: model '{}' builds the same parameters as with 1 layer (it ignores the "
+                            "setting; declare stacksLayers = false or stack with nn::Stack)",
+                            c.numLayers, model.name));
+}
+
+}  // namespace
 
 // What a model's build function returned, checked before anything uses it:
 // a plugin may return an empty Value, and a size flag may ask for a model no
@@ -52,7 +119,8 @@ static Value checkedLogits(const ModelDef& model, const Graph& g, Value logits) 
   return logits;
 }
 
-Graph buildModelGraph(const ModelDef& model, const ModelConfig& c) {
+Graph buildModelGraph(const ModelDef& model, const ModelConfig& config) {
+  ModelConfig c = withModelDefaults(model, config);
   checkConfig(c);
   checkLayers(model, c);
   Graph g;
@@ -61,6 +129,7 @@ Graph buildModelGraph(const ModelDef& model, const ModelConfig& c) {
   Value X = b.input("X", DType::I32, {c.batchSize, c.numSteps});
   Value Y = b.input("Y", DType::I32, {c.batchSize, c.numSteps});
   Value logits = checkedLogits(model, g, model.build(b, X, c));
+  checkLayersHonoured(model, c, g);
   // Targets in the logits' time-major row order.
   Value labels = reshape(transpose(Y, {1, 0}), {c.numSteps * c.batchSize});
   b.output("logits", logits);
@@ -69,7 +138,7 @@ Graph buildModelGraph(const ModelDef& model, const ModelConfig& c) {
 }
 
 Graph buildStepGraph(const ModelDef& model, const ModelConfig& config) {
-  ModelConfig c = config;
+  ModelConfig c = withModelDefaults(model, config);
   c.numSteps = 1;
   checkConfig(c);
   checkLayers(model, c);
@@ -78,6 +147,7 @@ Graph buildStepGraph(const ModelDef& model, const ModelConfig& config) {
   Builder b(g);
   Value X = b.input("X", DType::I32, {c.batchSize, 1});
   b.output("logits", checkedLogits(model, g, model.build(b, X, c)));
+  checkLayersHonoured(model, c, g);
   return g;
 }
 

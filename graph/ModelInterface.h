@@ -10,20 +10,36 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "graph/Builder.h"
 
 namespace graphc {
 
 struct ModelConfig {
-  // hidden = 0 where a flag may leave it unset: the model's own default
-  // (ModelDef::defaultHidden) is filled in before the graph is built.
+  // hidden = 0 and numLayers = 0 where a flag may leave them unset: the
+  // model's own defaults (withModelDefaults) are filled in before the graph
+  // is built.
   int64_t batchSize = 32;
   int64_t numSteps = 35;
   int64_t hidden = 512;
   int64_t vocab = 28;
   int64_t numLayers = 1;
+  // The model's own hyperparameters by name (`--set embed=64`); the ones not
+  // given take the defaults the model declares.
+  std::map<std::string, double> settings;
+
+  // A hyperparameter the model declared (ModelDef::hyperparameters). Throws
+  // naming it when it was not declared.
+  double setting(const std::string& name) const;
+};
+
+struct Hyperparameter {
+  std::string name;  // what `--set NAME=VALUE` sets
+  double defaultValue;
+  std::string description;
 };
 
 using ModelBuildFn = std::function<Value(Builder& b, Value tokens, const ModelConfig& config)>;
@@ -33,15 +49,28 @@ struct ModelDef {
   std::string description;
   int64_t defaultHidden;
   ModelBuildFn build;
-  bool stacksLayers = true;  // whether it honours ModelConfig::numLayers
+  // Whether it honours ModelConfig::numLayers. One that says so and builds
+  // the same graph for 2 layers as for 1 is refused, not silently run.
+  bool stacksLayers = true;
+  std::vector<Hyperparameter> hyperparameters = {};
+  int64_t defaultLayers = 1;
 };
 
-// A config whose hidden size is 0 ("the model's default"), for command lines.
+// A config whose hidden size and layers are 0 ("the model's default"), for command lines.
 inline ModelConfig configWithModelDefaults() {
   ModelConfig c;
   c.hidden = 0;
+  c.numLayers = 0;
   return c;
 }
+
+// `c` with what it leaves unset taken from the model: hidden, layers, and
+// every declared hyperparameter not in c.settings. Throws "--set: ..." for a
+// setting the model does not declare.
+ModelConfig withModelDefaults(const ModelDef& model, ModelConfig c);
+
+// "NAME=VALUE" (a finite number) into config.settings; throws naming --set.
+void parseSetting(const std::string& text, ModelConfig& config);
 
 // The forward graph: inputs X and Y (i32 [batch, steps]), outputs "logits"
 // and "loss" (mean cross-entropy over all steps*batch tokens), and the

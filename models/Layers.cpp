@@ -5,7 +5,31 @@
 
 namespace graphc::nn {
 
+std::string autoName(Builder& b, const std::string& kind) {
+  // A layer's params all start with its name and a dot; look for any.
+  for (int n = 0;; ++n) {
+    std::string name = fmt::format("{}{}", kind, n), prefix = name + ".";
+    bool taken = false;
+    for (const Node& node : b.graph().nodes)
+      if ((node.op == OpKind::Param || node.op == OpKind::State) && node.name.rfind(prefix, 0) == 0) {
+        taken = true;
+        break;
+      }
+    if (!taken) return name;
+  }
+}
+
+Dense::Dense(Builder& b, int64_t out, std::string name, bool useBias)
+    : builder_(&b), out_(out), name_(std::move(name)), useBias_(useBias) {}
+
 Value Dense::operator()(Value x) const {
+  if (!kernel.valid()) {
+    if (!builder_) throw Error("nn::Dense applied before it was made (use Dense(b, out) or Dense::create)");
+    if (x.type().rank() != 2) throw Error(fmt::format("nn::Dense: the input is {}, not a matrix", str(x.type())));
+    std::string name = name_.empty() ? autoName(*builder_, "dense") : name_;
+    kernel = builder_->param(name + ".kernel", {x.dim(1), out_}, Init::lecunNormal());
+    if (useBias_) bias = builder_->param(name + ".bias", {out_});
+  }
   Value y = matmul(x, kernel);
   return bias.valid() ? y + bias : y;
 }
@@ -15,6 +39,21 @@ Dense Dense::create(Builder& b, const std::string& name, int64_t in, int64_t out
   d.kernel = b.param(name + ".kernel", {in, out}, kernelInit);
   if (useBias) d.bias = b.param(name + ".bias", {out});
   return d;
+}
+
+Embed::Embed(Builder& b, int64_t vocab, int64_t dim, std::string name)
+    : builder_(&b), vocab_(vocab), dim_(dim), name_(std::move(name)) {
+  if (vocab < 1 || dim < 1) throw Error(fmt::format("nn::Embed: vocab {} and dim {} must be positive", vocab, dim));
+}
+
+std::vector<Value> Embed::operator()(Value tokens) const {
+  std::string name = name_.empty() ? autoName(*builder_, "embed") : name_;
+  return embedSteps(builder_->param(name + ".table", {vocab_, dim_}, Init::normal(1.0)), tokens);
+}
+
+Value timeMajor(const std::vector<Value>& steps) {
+  if (steps.empty()) throw Error("nn::timeMajor of no steps");
+  return steps.size() == 1 ? steps.front() : concat(steps, 0);
 }
 
 std::vector<Value> oneHotSteps(Value tokens, int64_t vocab) {

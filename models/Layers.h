@@ -1,10 +1,22 @@
-// models/Layers.h — the module layer API beside the raw DSL: dense layers,
-// token inputs, RNN/GRU/LSTM cells with tuple state, and unrolling over time.
+// models/Layers.h — the module layer API beside the raw DSL, in two levels.
+//
+// As light as Flax: layers name themselves by kind and position ("embed0",
+// "lstm0", "lstm1", "dense0") unless named, take their input size from the
+// value they are applied to, and a recurrent layer's scan over time creates
+// its carried state and registers the update that carries it:
+//
+//   std::vector<Value> xs = nn::Embed(b, c.vocab, 32)(tokens);          // a [batch, 32] per step
+//   std::vector<Value> hs = nn::Stack(nn::LSTM(b, c.hidden), c.numLayers).scan(xs);
+//   return nn::Dense(b, c.vocab)(nn::timeMajor(hs));                     // [steps*batch, vocab]
+//
+// By hand, for full control: cells made with explicit names and sizes, their
+// state nodes, unroll and carryState:
 //
 //   nn::Dense out = nn::Dense::create(b, "out", H, V);
 //   nn::LSTMCell cell = nn::LSTMCell::create(b, "lstm0", V, H);
 //   nn::State s = nn::stateFor(b, cell, "lstm0", batch);   // state nodes h, c
 //   auto [ys, last] = nn::unroll(cell, xs, s);
+//   nn::carryState(b, s, last);
 //
 // Parameter initializers follow Flax's defaults: lecun_normal kernels,
 // orthogonal recurrent kernels, zero biases.
@@ -20,13 +32,45 @@ namespace graphc::nn {
 
 using State = std::vector<Value>;
 
+// "<kind><n>" with the smallest n whose params the graph does not hold yet:
+// the position of a layer among those of its kind.
+std::string autoName(Builder& b, const std::string& kind);
+
 struct Dense {
-  Value kernel;  // [in, out]
-  Value bias;    // [out]; invalid when the layer has none
+  mutable Value kernel;  // [in, out]
+  mutable Value bias;    // [out]; invalid when the layer has none
   Value operator()(Value x) const;
   static Dense create(Builder& b, const std::string& name, int64_t in, int64_t out, bool useBias = true,
                       const Init& kernelInit = Init::lecunNormal());
+
+  Dense() = default;
+  // A layer of `out` units whose params are made when first applied, with
+  // the input's width; named "dense<n>" unless `name` is given.
+  Dense(Builder& b, int64_t out, std::string name = "", bool useBias = true);
+
+ private:
+  Builder* builder_ = nullptr;
+  int64_t out_ = 0;
+  std::string name_;
+  bool useBias_ = true;
 };
+
+// Token ids [batch, steps] to a [vocab, dim] table's rows, one [batch, dim]
+// per step; the table ("embed<n>.table", N(0, 1) as Flax's Embed) is made on the call.
+class Embed {
+ public:
+  Embed(Builder& b, int64_t vocab, int64_t dim, std::string name = "");
+  std::vector<Value> operator()(Value tokens) const;
+
+ private:
+  Builder* builder_;
+  int64_t vocab_, dim_;
+  std::string name_;
+};
+
+// The per-step outputs as one time-major [steps*batch, width] matrix, the
+// row order of a model's logits.
+Value timeMajor(const std::vector<Value>& steps);
 
 // x_t for every step t: one_hot(tokens[:, t]) as [batch, vocab].
 std::vector<Value> oneHotSteps(Value tokens, int64_t vocab);
@@ -91,5 +135,57 @@ std::pair<std::vector<Value>, State> unroll(const Cell& cell, const std::vector<
 
 // Registers updates that carry `final` into the state nodes `initial` after a run.
 void carryState(Builder& b, const State& initial, const State& final);
+
+// A recurrent layer: scan(xs) makes the cell for the inputs' width (named
+// "<kind><n>" unless named), its state nodes, runs it over the steps,
+// carries the final state to the next run, and returns the outputs per step.
+template <typename CellT>
+class Recurrent {
+ public:
+  Recurrent(Builder& b, int64_t hidden, std::string kind, std::string name = "")
+      : builder_(&b), hidden_(hidden), kind_(std::move(kind)), name_(std::move(name)) {}
+  std::vector<Value> scan(const std::vector<Value>& xs) const {
+    if (xs.empty()) throw Error(kind_ + ": scan over no steps");
+    std::string name = name_.empty() ? autoName(*builder_, kind_) : name_;
+    CellT cell = CellT::create(*builder_, name, xs.front().dim(1), hidden_);
+    State initial = stateFor(*builder_, cell, name, xs.front().dim(0));
+    auto [ys, final] = unroll(cell, xs, initial);
+    carryState(*builder_, initial, final);
+    return ys;
+  }
+
+ private:
+  Builder* builder_;
+  int64_t hidden_;
+  std::string kind_, name_;
+};
+
+struct RNN : Recurrent<RNNCell> {
+  RNN(Builder& b, int64_t hidden, std::string name = "") : Recurrent(b, hidden, "rnn", std::move(name)) {}
+};
+struct GRU : Recurrent<GRUCell> {
+  GRU(Builder& b, int64_t hidden, std::string name = "") : Recurrent(b, hidden, "gru", std::move(name)) {}
+};
+struct LSTM : Recurrent<LSTMCell> {
+  LSTM(Builder& b, int64_t hidden, std::string name = "") : Recurrent(b, hidden, "lstm", std::move(name)) {}
+};
+
+// `layers` copies of a recurrent layer, each scanning the previous one's
+// outputs (so `--num-layers` is honoured by passing ModelConfig::numLayers).
+template <typename Layer>
+class Stack {
+ public:
+  Stack(Layer layer, int64_t layers) : layer_(std::move(layer)), layers_(layers) {
+    if (layers < 1) throw Error("nn::Stack needs at least one layer");
+  }
+  std::vector<Value> scan(std::vector<Value> xs) const {
+    for (int64_t i = 0; i < layers_; ++i) xs = layer_.scan(xs);
+    return xs;
+  }
+
+ private:
+  Layer layer_;
+  int64_t layers_;
+};
 
 }  // namespace graphc::nn

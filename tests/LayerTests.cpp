@@ -6,6 +6,7 @@
 
 #include "TestUtil.h"
 #include "graph/Verifier.h"
+#include "models/Layers.h"
 #include "models/Model.h"
 #include "passes/Autodiff.h"
 #include "runtime/Initializers.h"
@@ -212,4 +213,33 @@ TEST_CASE("initializers: orthogonal is orthogonal, lecun_normal has variance 1/f
   float maxAbs = 0;
   for (int64_t i = 0; i < w.size(); ++i) maxAbs = std::max(maxAbs, std::abs(w.f32()[i]));
   CHECK(maxAbs <= float(2.0 / std::sqrt(256.0) / 0.87962566103423978) + 1e-6f);  // truncated at two std
+}
+
+TEST_CASE("layers, the light level: names by position, widths from the input, state carried by scan") {
+  Graph g;
+  Builder b(g);
+  Value tokens = b.input("X", DType::I32, {4, 3});
+  std::vector<Value> xs = nn::Embed(b, 28, 8)(tokens);
+  std::vector<Value> hs = nn::Stack(nn::LSTM(b, 16), 2).scan(xs);
+  nn::Dense head(b, 28);
+  Value logits = head(nn::timeMajor(hs));
+  Value again = head(nn::timeMajor(hs));  // the same layer applied twice shares its params
+  b.output("logits", logits);
+  b.output("again", again);
+  verify(g);
+  auto type = [&](const std::string& name) { return str(g.type(g.findValue(name))); };
+  CHECK(type("embed0.table") == "f32[28,8]");
+  CHECK(type("lstm0.ii.kernel") == "f32[8,16]");   // the width of the embedding
+  CHECK(type("lstm1.ii.kernel") == "f32[16,16]");  // the width of the layer below
+  CHECK(type("dense0.kernel") == "f32[16,28]");
+  CHECK(g.findValue("dense1.kernel") < 0);
+  CHECK(type("lstm1.c") == "f32[4,16]");
+  CHECK(g.updates.size() == 4);  // (h, c) of two layers
+  CHECK(str(g.type(logits.id())) == "f32[12,28]");
+  // Named layers keep their names; a second unnamed one of a kind takes the next position.
+  nn::Dense(b, 5, "head")(hs.back());
+  nn::Dense(b, 5)(hs.back());
+  CHECK(g.findValue("head.kernel") >= 0);
+  CHECK(g.findValue("dense1.kernel") >= 0);
+  CHECK_THROWS_WITH_AS(nn::Stack<nn::RNN>(nn::RNN(b, 4), 0), "nn::Stack needs at least one layer", Error);
 }

@@ -246,13 +246,21 @@ u1=$("$graphc" generate --model lstm --untrained --length 20) || fail "generate 
 u2=$("$graphc" generate --model lstm --untrained --length 20 --engine interp) || fail "generate --untrained (interp)"
 [ "$u1" = "$u2" ] && [ "${u1#time traveller}" != "$u1" ] || fail "--untrained is not deterministic across engines: '$u1' vs '$u2'"
 "$graphc" train --model gru --num-layers 2 "${tiny[@]}" --epochs 1 >/dev/null 2>&1 || fail "train a 2-layer gru"
-# Without --hidden, a model trains and compiles at its own default size (256 for rnn).
-"$graphc" train --model rnn --batch-size 4 --num-steps 5 --max-tokens 2000 --epochs 1 --sample-every 0 \
-  --save "$tmp/rnn.safetensors" >/dev/null 2>&1 || fail "train rnn at its defaults"
-grep -aq '"hidden":"256"' "$tmp/rnn.safetensors" || fail "rnn trained without --hidden is not 256 wide"
-grep -aq '"W_hh\?[^"]*":{"dtype":"F32","shape":\[256,256\]' "$tmp/rnn.safetensors" || \
-  grep -aqE '"shape":\[256,256\]' "$tmp/rnn.safetensors" || fail "rnn checkpoint has no 256x256 recurrent kernel"
-"$graphc" compile --model rnn --num-steps 2 | grep -q "f32\[256,256\]" || fail "compile rnn at its defaults is not 256 wide"
+# Without size flags, every model trains and compiles at its own defaults (`graphc models`), and the
+# checkpoint records them and holds tensors of those sizes.
+"$graphc" models | awk 'NR>1 && $1 !~ /^--/ && NF>3 {print $1, $2, 1}' >"$tmp/defaults.txt"
+[ "$(wc -l <"$tmp/defaults.txt")" -ge 4 ] || fail "graphc models lists fewer than 4 models"
+while read -r model hidden layers; do
+  "$graphc" train --model "$model" --batch-size 4 --num-steps 5 --max-tokens 2000 --epochs 1 --sample-every 0 \
+    --save "$tmp/$model.safetensors" >/dev/null 2>&1 || { fail "train $model at its defaults"; continue; }
+  grep -aq "\"hidden\":\"$hidden\"" "$tmp/$model.safetensors" || fail "$model trained without --hidden is not $hidden wide"
+  grep -aq "\"num_layers\":\"$layers\"" "$tmp/$model.safetensors" || fail "$model trained without --num-layers has not $layers layer(s)"
+  grep -aqE "\"shape\":\[$hidden,$hidden\]" "$tmp/$model.safetensors" || fail "$model's checkpoint has no ${hidden}x$hidden kernel"
+  "$graphc" compile --model "$model" --num-steps 2 | grep -q "f32\[$hidden,$hidden\]" ||
+    fail "compile $model at its defaults is not $hidden wide"
+done <"$tmp/defaults.txt"
+expect_error "--num-layers on a one-layer model" "--num-layers: model 'rnn-scratch' has a single layer" -- \
+  "$graphc" train --num-layers 2 --epochs 1
 expect_error "untrained with load" "--untrained and --load" -- "$graphc" generate --untrained --load "$tmp/tiny.safetensors"
 expect_error "a model too large to generate with" "more than the 4 GiB" -- \
   "$graphc" generate --untrained --model lstm --hidden 16384 --num-layers 16

@@ -35,8 +35,27 @@ lib="$tmp/example/libmymodel.so"
 
 "$graphc" models --model-lib "$lib" >"$tmp/models.txt" || fail "graphc models --model-lib"
 grep -q "^mymodel " "$tmp/models.txt" || fail "graphc models does not list mymodel"
-"$graphc" train --model-lib "$lib" --model mymodel --hidden 16 --batch-size 4 --num-steps 5 --max-tokens 2000 \
+grep -q -- "--set embed=32" "$tmp/models.txt" || fail "graphc models does not list mymodel's hyperparameter"
+# No size flags: the model's own defaults (hidden 128, 2 layers, embed 32), recorded in the checkpoint.
+"$graphc" train --model-lib "$lib" --model mymodel --batch-size 4 --num-steps 5 --max-tokens 2000 \
   --epochs 2 --sample-every 0 --save "$tmp/my.safetensors" >"$tmp/train.out" 2>&1 || { cat "$tmp/train.out"; fail "training the plugin model"; }
+# shapes CHECKPOINT: "name shape" per tensor, sorted.
+shapes() { python3 -c 'import json,struct,sys; b=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",b[:8])[0]; h=json.loads(b[8:8+n]); print("\n".join(sorted(k+" "+"x".join(map(str,v["shape"])) for k,v in h.items() if k!="__metadata__")))' "$1"; }
+if command -v python3 >/dev/null; then
+  shapes "$tmp/my.safetensors" >"$tmp/shapes.txt"
+  for want in "embed0.table 28x32" "rnn0.input.kernel 32x128" "rnn1.recurrent.kernel 128x128" "dense0.kernel 128x28"; do
+    grep -qx "$want" "$tmp/shapes.txt" || fail "mymodel at its defaults has no '$want': $(tr '\n' ' ' <"$tmp/shapes.txt")"
+  done
+  grep -q "^rnn2" "$tmp/shapes.txt" && fail "mymodel at its defaults has a third layer"
+  # --set and --num-layers reach the model; generate rebuilds it from the checkpoint's settings.
+  "$graphc" train --model-lib "$lib" --model mymodel --hidden 16 --num-layers 3 --set embed=8 --batch-size 4 --num-steps 5 \
+    --max-tokens 2000 --epochs 1 --sample-every 0 --save "$tmp/my3.safetensors" >/dev/null 2>&1 || fail "train --set embed=8 --num-layers 3"
+  shapes "$tmp/my3.safetensors" | grep -qx "embed0.table 28x8" || fail "--set embed=8 did not reach the model"
+  shapes "$tmp/my3.safetensors" | grep -qx "rnn2.input.kernel 16x16" || fail "--num-layers 3 did not reach the model"
+  "$graphc" generate --model-lib "$lib" --load "$tmp/my3.safetensors" --length 5 >/dev/null || fail "generate with the checkpoint's settings"
+  "$graphc" compile --model-lib "$lib" --model mymodel --set embed=8 -o "$tmp/my.gir" || fail "compile --set"
+  grep -q "%embed0.table = param.*f32\[28,8\]" "$tmp/my.gir" || fail "compile --set embed=8"
+fi
 grep -q "perplexity" "$tmp/train.out" || fail "the plugin run printed no perplexity"
 "$graphc" generate --model-lib "$lib" --load "$tmp/my.safetensors" --length 10 >/dev/null 2>"$tmp/gen.err" ||
   { cat "$tmp/gen.err"; fail "generating from the plugin model's checkpoint"; }
@@ -50,6 +69,22 @@ expect_error() {
   [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qE -- "$pattern" "$tmp/err" || { fail "$*: stderr:"; cat "$tmp/err"; }
 }
 expect_error "--model-lib: no such file" "$graphc" train --model-lib "$tmp/none.so" --model mymodel
+expect_error "--set: model 'mymodel' has no hyperparameter 'width' \(it has: embed\)" \
+  "$graphc" train --model-lib "$lib" --model mymodel --set width=3 --epochs 1
+expect_error "--set: 'lots' is not a finite number" "$graphc" train --model-lib "$lib" --model mymodel --set embed=lots
+# A model that says it stacks but ignores --num-layers is refused, not run at the wrong size.
+cat >"$tmp/flat.cpp" <<'CPP'
+#include "models/Plugin.h"
+using namespace graphc;
+static Value build(Builder& b, Value tokens, const ModelConfig& c) {
+  return nn::Dense(b, c.vocab)(nn::timeMajor(nn::RNN(b, c.hidden).scan(nn::oneHotSteps(tokens, c.vocab))));
+}
+static void reg() { registerModel({"flat", "ignores --num-layers", 16, build}); }
+GRAPHC_MODEL_PLUGIN(reg)
+CPP
+g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libflat.so" "$tmp/flat.cpp" -L "$tmp/prefix/lib" -lgraphc
+expect_error "--num-layers 2: model 'flat' builds the same parameters as with 1 layer" \
+  "$graphc" train --model-lib "$tmp/libflat.so" --model flat --num-layers 2 --epochs 1
 expect_error "unknown model 'theirs'" "$graphc" train --model-lib "$lib" --model theirs
 printf 'int nothing_here() { return 0; }\n' >"$tmp/plain.cpp"
 g++ -shared -fPIC -o "$tmp/libplain.so" "$tmp/plain.cpp"

@@ -23,6 +23,7 @@ struct CompileOptions {
   std::string model = "rnn-scratch";
   std::vector<std::string> modelLibs;
   ModelConfig config = configWithModelDefaults();
+  std::vector<std::string> sets;
   std::string graph = "train";
   OptimizerConfig optimizer;
   std::string emit = "ir";
@@ -40,7 +41,8 @@ struct CompileOptions {
 void runCompile(CompileOptions o) {
   for (const auto& lib : o.modelLibs) loadModelLibrary(lib);
   const ModelDef& model = findModel(o.model);
-  if (o.config.hidden == 0) o.config.hidden = model.defaultHidden;
+  for (const auto& setting : o.sets) parseSetting(setting, o.config);
+  o.config = withModelDefaults(model, o.config);
   PipelineConfig pipeline;
   pipeline.trainingStep = o.graph == "train";
   pipeline.optimizer = o.optimizer;
@@ -89,7 +91,9 @@ void addCompileCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("compile", "Build a model's graph, run the compiler passes, emit the result");
   cmd->add_option("--model", o->model, "Model to compile (see `graphc models`)")->capture_default_str();
   addModelLibFlag(cmd, o->modelLibs);
-  cmd->add_option("--num-layers", o->config.numLayers, "Stacked recurrent layers (module models)")->check(CLI::Range(1, 16))->capture_default_str();
+  cmd->add_option("--num-layers", o->config.numLayers, "Stacked recurrent layers (default: the model's; see `graphc models`)")
+      ->check(CLI::Range(1, 16));
+  cmd->add_option("--set", o->sets, "A hyperparameter of the model, NAME=VALUE (repeatable; see `graphc models`)");
   cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only; step: one generation step (logits of X [batch, 1])")
       ->check(CLI::IsMember({"train", "forward", "step"}))
       ->capture_default_str();

@@ -21,7 +21,8 @@ struct GenerateFlags {
   std::vector<std::string> modelLibs;
   bool untrained = false;
   int64_t hidden = 0;
-  int64_t numLayers = 1;
+  int64_t numLayers = 0;
+  std::vector<std::string> sets;
   std::string data;
   std::string text = "d2l";
   std::string prefix = "time traveller";
@@ -79,8 +80,10 @@ void runUntrained(const GenerateFlags& f) {
   const ModelDef& model = findModel(f.model.empty() ? "rnn-scratch" : f.model);
   Corpus corpus = loadCorpus(resolveDataPath(f.data), 0, textModeFrom(f.text));  // for the vocabulary
   ModelConfig c;
-  c.hidden = f.hidden ? f.hidden : model.defaultHidden;
+  c.hidden = f.hidden;
   c.numLayers = f.numLayers;
+  for (const auto& setting : f.sets) parseSetting(setting, c);
+  c = withModelDefaults(model, c);
   c.vocab = corpus.vocab.size();
   Graph forward = buildModelGraph(model, c);
   Rng rng(f.seed);
@@ -120,7 +123,8 @@ void addGenerateCommand(CLI::App& app) {
   addModelLibFlag(cmd, f->modelLibs);
   cmd->add_flag("--untrained", f->untrained, "Use freshly initialised parameters (the same as `graphc train --seed`)");
   cmd->add_option("--hidden", f->hidden, "Hidden units for --untrained (default: the model's)")->check(CLI::Range(1, 1 << 14));
-  cmd->add_option("--num-layers", f->numLayers, "Stacked layers for --untrained")->check(CLI::Range(1, 16))->capture_default_str();
+  cmd->add_option("--num-layers", f->numLayers, "Stacked layers for --untrained (default: the model's)")->check(CLI::Range(1, 16));
+  cmd->add_option("--set", f->sets, "A hyperparameter of the model for --untrained, NAME=VALUE (repeatable)");
   cmd->add_option("--data", f->data, "The book, for the vocabulary of --untrained (default as in `graphc train`)");
   cmd->add_option("--text", f->text, "With --untrained: d2l or chars, as `graphc train --text`")
       ->check(CLI::IsMember({"d2l", "chars"}))

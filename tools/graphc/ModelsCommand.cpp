@@ -17,17 +17,19 @@ struct ModelsFlags {
 
 void runModels(const ModelsFlags& f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
-  std::cout << fmt::format("{:<14} {:>7} {:>12}  {}\n", "model", "hidden", "parameters", "description");
+  std::cout << fmt::format("{:<14} {:>7} {:>7} {:>12}  {}\n", "model", "hidden", "layers", "parameters", "description");
   for (const ModelDef& m : allModels()) {
-    ModelConfig c;
-    c.hidden = m.defaultHidden;
+    ModelConfig c = withModelDefaults(m, configWithModelDefaults());
     c.vocab = f.vocab;
     c.batchSize = 1;
     c.numSteps = 1;
     Graph g = buildStepGraph(m, c);
     int64_t params = 0;
     for (ValueId p : g.nodesOf(OpKind::Param)) params += g.type(p).numElements();
-    std::cout << fmt::format("{:<14} {:>7} {:>12}  {}\n", m.name, m.defaultHidden, params, m.description);
+    std::cout << fmt::format("{:<14} {:>7} {:>7} {:>12}  {}\n", m.name, c.hidden,
+                             m.stacksLayers ? std::to_string(c.numLayers) : "1 only", params, m.description);
+    for (const Hyperparameter& h : m.hyperparameters)
+      std::cout << fmt::format("{:<14} --set {}={} : {}\n", "", h.name, h.defaultValue, h.description);
   }
 }
 
@@ -35,7 +37,7 @@ void runModels(const ModelsFlags& f) {
 
 void addModelsCommand(CLI::App& app) {
   auto f = std::make_shared<ModelsFlags>();
-  CLI::App* cmd = app.add_subcommand("models", "List the models with their default hidden size and parameter count");
+  CLI::App* cmd = app.add_subcommand("models", "List the models with their defaults (hidden, layers, hyperparameters) and parameter count");
   addModelLibFlag(cmd, f->modelLibs);
   cmd->add_option("--vocab", f->vocab, "Vocabulary size used to count parameters")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   cmd->callback([f] { runModels(*f); });

@@ -28,6 +28,7 @@ struct TrainFlags {
   std::string model = "rnn-scratch";
   std::vector<std::string> modelLibs;
   ModelConfig config = configWithModelDefaults();
+  std::vector<std::string> sets;
   OptimizerConfig optimizer;
   int64_t epochs = 500;
   int64_t maxTokens = 10000;
@@ -74,7 +75,8 @@ std::map<std::string, std::string> runSettings(const TrainFlags& f) {
           {"iter", f.iter},
           {"seed", std::to_string(f.seed)},
           {"max_tokens", std::to_string(f.maxTokens)},
-          {"text", f.text}};
+          {"text", f.text},
+          {"settings", nlohmann::json(f.config.settings).dump()}};
 }
 
 // The flag each setting comes from.
@@ -83,7 +85,7 @@ const std::map<std::string, std::string> kSettingFlags = {
     {"batch_size", "--batch-size"}, {"num_steps", "--num-steps"}, {"optimizer", "--optimizer"},
     {"lr", "--lr"},               {"clip", "--clip"},           {"momentum", "--momentum"},
     {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"},
-    {"text", "--text"}};
+    {"text", "--text"},           {"settings", "--set"}};
 
 std::string formatDuration(double s) {
   if (s < 60) return fmt::format("{:.0f}s", s);
@@ -93,6 +95,7 @@ std::string formatDuration(double s) {
 
 void runTrain(TrainFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  for (const auto& setting : f.sets) parseSetting(setting, f.config);
   if (f.checkpointEvery > 0 && f.save.empty())
     throw Error("--checkpoint-every: pass --save FILE.safetensors to say where the checkpoint goes");
   // Output paths are checked now, not after the run.
@@ -114,11 +117,21 @@ void runTrain(TrainFlags f) {
     for (const auto& [key, flag] : kSettingFlags) {
       auto m = meta.find(key);
       // Checkpoints from before --text existed were all d2l's cleaning.
-      std::string recorded = m != meta.end() ? m->second : key == "text" ? "d2l" : "";
-      if (m == meta.end() && key != "text")
+      std::string recorded = m != meta.end() ? m->second : key == "text" ? "d2l" : key == "settings" ? "{}" : "";
+      if (m == meta.end() && key != "text" && key != "settings")
         throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
       std::string mine = runSettings(given).at(key);
-      if (f.given.count(flag) && mine != recorded && !(key == "hidden" && given.config.hidden == 0))
+      if (key == "settings") {  // each --set given must agree with what the checkpoint recorded
+        auto recordedSettings = nlohmann::json::parse(recorded).get<std::map<std::string, double>>();
+        for (const auto& [name, value] : given.config.settings)
+          if (!recordedSettings.count(name) || recordedSettings.at(name) != value)
+            throw Error(fmt::format("--set {}={} but the checkpoint was trained with {} (drop the flag to resume)", name,
+                                    value, recordedSettings.count(name) ? fmt::format("{}={}", name, recordedSettings.at(name))
+                                                                        : "no such setting"));
+        continue;
+      }
+      if (f.given.count(flag) && mine != recorded && !(key == "hidden" && given.config.hidden == 0) &&
+          !(key == "num_layers" && given.config.numLayers == 0))
         throw Error(fmt::format("{}: {} but the checkpoint was trained with {} (drop the flag to resume)", flag,
                                 escapeForMessage(mine), escapeForMessage(recorded)));
     }
@@ -134,6 +147,8 @@ void runTrain(TrainFlags f) {
     f.optimizer.momentum = std::stod(meta.at("momentum"));
     f.iter = meta.at("iter");
     f.text = meta.count("text") ? meta.at("text") : "d2l";
+    if (meta.count("settings")) f.config.settings = nlohmann::json::parse(meta.at("settings")).get<std::map<std::string, double>>();
+
     f.seed = std::stoull(meta.at("seed"));
     f.maxTokens = whole("max_tokens");
     for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
@@ -154,7 +169,7 @@ void runTrain(TrainFlags f) {
   }
   runtime::setThreads(f.threads);
   const ModelDef& model = findModel(f.model);
-  if (f.config.hidden == 0) f.config.hidden = model.defaultHidden;
+  f.config = withModelDefaults(model, f.config);
   validate(f.optimizer);
   std::string dataPath = resolveDataPath(f.data);
   Corpus corpus = loadCorpus(dataPath, f.maxTokens, textModeFrom(f.text));
@@ -313,9 +328,9 @@ void addTrainCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train a language model on The Time Machine (the seed setup by default)");
   cmd->add_option("--model", f->model, "Model to train (see `graphc models`)")->capture_default_str();
   addModelLibFlag(cmd, f->modelLibs);
-  cmd->add_option("--num-layers", f->config.numLayers, "Stacked recurrent layers (module models: rnn, gru, lstm)")
-      ->check(CLI::Range(1, 16))
-      ->capture_default_str();
+  cmd->add_option("--num-layers", f->config.numLayers, "Stacked recurrent layers (default: the model's; see `graphc models`)")
+      ->check(CLI::Range(1, 16));
+  cmd->add_option("--set", f->sets, "A hyperparameter of the model, NAME=VALUE (repeatable; see `graphc models`)");
   cmd->add_option("--batch-size", f->config.batchSize, "Minibatch size")->check(CLI::Range(1, 1 << 16))->capture_default_str();
   cmd->add_option("--num-steps", f->config.numSteps, "Time steps per minibatch (truncated BPTT length)")
       ->check(CLI::Range(1, 1 << 12))
