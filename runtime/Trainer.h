@@ -30,6 +30,7 @@ struct EpochReport {
   double perplexity = 0;      // exp of the token-weighted mean loss
   double loss = 0;            // that mean loss (log perplexity)
   double gradNorm = NAN;      // mean over the epoch's steps of the gradient's global norm before clipping
+  double valPerplexity = NAN; // on the held-out tail (train --val-fraction), after the epoch
   double tokensPerSec = 0;    // this epoch's tokens over its step time
   double seconds = 0;         // step time since training began
   int64_t steps = 0;          // minibatches since training began

@@ -157,6 +157,19 @@ ys = sorted(float(t.get("y")) for t in root.iter("{http://www.w3.org/2000/svg}te
 assert all(b - a >= 18 for a, b in zip(ys, ys[1:])), ys  # tick labels never overlap
 PY
 fi
+# --val-fraction: a held-out tail, a val_perplexity column and a second (dashed) curve; resumed runs keep it.
+"$graphc" train "${tiny[@]}" --val-fraction 0.2 --metrics "$tmp/val.csv" --plot "$tmp/val.svg" --save "$tmp/val.safetensors" \
+  >/dev/null 2>&1 || fail "train --val-fraction"
+head -n 1 "$tmp/val.csv" | grep -q ",val_perplexity$" || fail "--val-fraction added no val_perplexity column"
+[ "$(awk -F, 'NR>1 && $8 > 1 {n++} END {print n}' "$tmp/val.csv")" = 3 ] || fail "--val-fraction: no validation perplexity per epoch"
+grep -q 'data-label="validation perplexity"' "$tmp/val.svg" || fail "--val-fraction drew no validation curve"
+"$graphc" train --resume "$tmp/val.safetensors" --epochs 4 --metrics "$tmp/val2.csv" >/dev/null 2>&1 || fail "resume a --val-fraction run"
+[ "$(head -n 4 "$tmp/val2.csv" | cut -d, -f1,2,8)" = "$(head -n 4 "$tmp/val.csv" | cut -d, -f1,2,8)" ] ||
+  fail "a resumed --val-fraction run lost its earlier validation perplexities"
+"$graphc" plot "$tmp/val.csv" --y val_perplexity -o "$tmp/valplot.svg" || fail "graphc plot --y val_perplexity"
+expect_error "--val-fraction leaving too few tokens" "holds out .* fewer than one window" -- \
+  "$graphc" train "${tiny[@]}" --max-tokens 60 --val-fraction 0.05
+expect_error "--val-fraction out of range" "--val-fraction" -- "$graphc" train --val-fraction 1.5
 expect_error "plot a missing column" "no column 'val_loss'" -- "$graphc" plot "$tmp/m1.csv" --y val_loss -o "$tmp/x.svg"
 printf 'epoch,perplexity\n1,2,3\n' >"$tmp/bad.csv"
 expect_error "plot a malformed CSV" "bad.csv:2: error: 3 fields" -- "$graphc" plot "$tmp/bad.csv" -o "$tmp/x.svg"

@@ -14,12 +14,16 @@
 namespace graphc::cli {
 
 std::string metricsCsv(const std::vector<EpochReport>& epochs, double learningRate) {
-  std::string out = "epoch,perplexity,loss,grad_norm,lr,tokens_per_sec,seconds\n";
+  bool validated = std::any_of(epochs.begin(), epochs.end(), [](const EpochReport& e) { return std::isfinite(e.valPerplexity); });
+  std::string out = "epoch,perplexity,loss,grad_norm,lr,tokens_per_sec,seconds";
+  out += validated ? ",val_perplexity\n" : "\n";
   // Epochs restored from a checkpoint have no wall-clock numbers: empty fields.
   auto maybe = [](double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : std::string(); };
-  for (const auto& e : epochs)
-    out += fmt::format("{},{:.6f},{:.6f},{},{},{},{}\n", e.epoch, e.perplexity, std::log(e.perplexity), maybe(e.gradNorm, 6),
+  for (const auto& e : epochs) {
+    out += fmt::format("{},{:.6f},{:.6f},{},{},{},{}", e.epoch, e.perplexity, std::log(e.perplexity), maybe(e.gradNorm, 6),
                        learningRate, maybe(e.tokensPerSec, 1), maybe(e.seconds, 3));
+    out += validated ? "," + maybe(e.valPerplexity, 6) + "\n" : "\n";
+  }
   return out;
 }
 
@@ -30,8 +34,13 @@ std::string perplexitySvg(const std::vector<EpochReport>& epochs, const std::str
   chart.yLabel = "perplexity";
   chart.logY = true;
   Series train{"training perplexity", {}, false};
-  for (const auto& e : epochs) train.points.push_back({double(e.epoch), e.perplexity});
+  Series validation{"validation perplexity", {}, true};
+  for (const auto& e : epochs) {
+    train.points.push_back({double(e.epoch), e.perplexity});
+    if (std::isfinite(e.valPerplexity)) validation.points.push_back({double(e.epoch), e.valPerplexity});
+  }
   chart.series.push_back(std::move(train));
+  if (!validation.points.empty()) chart.series.push_back(std::move(validation));
   return svgChart(chart);
 }
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "graph/FileIO.h"
+#include "runtime/Evaluator.h"
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
 #include "runtime/Threads.h"
@@ -32,6 +33,7 @@ struct TrainFlags {
   OptimizerConfig optimizer;
   int64_t epochs = 500;
   int64_t maxTokens = 10000;
+  double valFraction = 0;
   std::string iter = "sequential";
   std::string text = "d2l";
   uint64_t seed = 0;
@@ -75,6 +77,7 @@ std::map<std::string, std::string> runSettings(const TrainFlags& f) {
           {"iter", f.iter},
           {"seed", std::to_string(f.seed)},
           {"max_tokens", std::to_string(f.maxTokens)},
+          {"val_fraction", fmt::format("{}", f.valFraction)},
           {"text", f.text},
           {"settings", nlohmann::json(f.config.settings).dump()}};
 }
@@ -85,7 +88,7 @@ const std::map<std::string, std::string> kSettingFlags = {
     {"batch_size", "--batch-size"}, {"num_steps", "--num-steps"}, {"optimizer", "--optimizer"},
     {"lr", "--lr"},               {"clip", "--clip"},           {"momentum", "--momentum"},
     {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"},
-    {"text", "--text"},           {"settings", "--set"}};
+    {"text", "--text"},           {"settings", "--set"},       {"val_fraction", "--val-fraction"}};
 
 std::string formatDuration(double s) {
   if (s < 60) return fmt::format("{:.0f}s", s);
@@ -117,8 +120,10 @@ void runTrain(TrainFlags f) {
     for (const auto& [key, flag] : kSettingFlags) {
       auto m = meta.find(key);
       // Checkpoints from before --text existed were all d2l's cleaning.
-      std::string recorded = m != meta.end() ? m->second : key == "text" ? "d2l" : key == "settings" ? "{}" : "";
-      if (m == meta.end() && key != "text" && key != "settings")
+      // Settings added after the first checkpoints: their value before they existed.
+      static const std::map<std::string, std::string> kBefore = {{"text", "d2l"}, {"settings", "{}"}, {"val_fraction", "0"}};
+      std::string recorded = m != meta.end() ? m->second : kBefore.count(key) ? kBefore.at(key) : "";
+      if (m == meta.end() && !kBefore.count(key))
         throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
       std::string mine = runSettings(given).at(key);
       if (key == "settings") {  // each --set given must agree with what the checkpoint recorded
@@ -151,10 +156,16 @@ void runTrain(TrainFlags f) {
 
     f.seed = std::stoull(meta.at("seed"));
     f.maxTokens = whole("max_tokens");
+    f.valFraction = meta.count("val_fraction") ? std::stod(meta.at("val_fraction")) : 0;
+    std::vector<double> valPerplexities;
+    if (meta.count("val_perplexities"))
+      for (const auto& v : nlohmann::json::parse(meta.at("val_perplexities")))
+        valPerplexities.push_back(v.is_number() ? v.get<double>() : NAN);
     for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
       EpochReport r;
       r.epoch = int64_t(history.size()) + 1;
       r.perplexity = row.get<double>();
+      if (history.size() < valPerplexities.size()) r.valPerplexity = valPerplexities[history.size()];
       r.tokensPerSec = std::nan("");  // wall-clock numbers stay out of checkpoints: they would not repeat
       r.seconds = std::nan("");
       history.push_back(r);
@@ -174,6 +185,18 @@ void runTrain(TrainFlags f) {
   std::string dataPath = resolveDataPath(f.data);
   Corpus corpus = loadCorpus(dataPath, f.maxTokens, textModeFrom(f.text));
   f.config.vocab = corpus.vocab.size();
+  // --val-fraction: the tail of the (cut) corpus is held out and never trained on.
+  std::vector<int32_t> valTokens;
+  std::unique_ptr<Evaluator> evaluator;
+  if (f.valFraction > 0) {
+    size_t held = size_t(double(corpus.tokens.size()) * f.valFraction);
+    if (int64_t(held) < f.config.numSteps + 1)
+      throw Error(fmt::format("--val-fraction {}: holds out {} tokens, fewer than one window of --num-steps {} and one",
+                              f.valFraction, held, f.config.numSteps));
+    valTokens.assign(corpus.tokens.end() - int64_t(held), corpus.tokens.end());
+    corpus.tokens.resize(corpus.tokens.size() - held);
+    evaluator = std::make_unique<Evaluator>(model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
+  }
 
   TrainOptions options;
   options.model = f.config;
@@ -209,6 +232,11 @@ void runTrain(TrainFlags f) {
     std::vector<double> perplexities;
     for (const auto& r : history) perplexities.push_back(r.perplexity);
     meta["perplexities"] = nlohmann::json(perplexities).dump();
+    if (f.valFraction > 0) {
+      nlohmann::json vals = nlohmann::json::array();
+      for (const auto& r : history) vals.push_back(std::isfinite(r.valPerplexity) ? nlohmann::json(r.valPerplexity) : nlohmann::json());
+      meta["val_perplexities"] = vals.dump();
+    }
     if (!history.empty()) meta["perplexity"] = fmt::format("{:.6f}", history.back().perplexity);
     for (const auto& [k, v] : snap.numbers) meta["state." + k] = v;
     writeModelInfo(ckpt, {f.model, f.config, corpus.vocab}, meta);
@@ -257,6 +285,7 @@ void runTrain(TrainFlags f) {
       interrupted = true;
       break;
     }
+    if (evaluator) r.valPerplexity = evaluator->perplexity(trainer.params(), valTokens);
     history.push_back(r);
     if (f.checkpointEvery > 0 && e % f.checkpointEvery == 0 && e < f.epochs) saveTraining(f.save);
     if (f.plotEvery > 0 && e % f.plotEvery == 0 && e < f.epochs) writeReports(fmt::format(", epoch {} of {}", e, f.epochs));
@@ -349,6 +378,10 @@ void addTrainCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--momentum", f->optimizer.momentum, "Momentum for --optimizer momentum")
       ->check(finiteNumber(0, 1))
+      ->capture_default_str();
+  cmd->add_option("--val-fraction", f->valFraction,
+                  "Hold out this tail fraction of the corpus and report its perplexity after every epoch (0: none)")
+      ->check(finiteNumber(0, 0.9))
       ->capture_default_str();
   cmd->add_option("--max-tokens", f->maxTokens, "Keep the first N tokens of the corpus (0: all)")
       ->check(wholeNumber(0, uint64_t(1) << 40))
