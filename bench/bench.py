@@ -147,7 +147,7 @@ def generation(rounds, cache):
                            os.path.join(lib, "libmodel.a"), "-lm"])
     prefixes = os.path.join(cache, "prefixes.txt")
     with open(prefixes, "w") as f:
-        f.writelines(f"time traveller {i}\n" for i in range(32))
+        f.writelines(f"time traveller {chr(97 + i % 26)}\n" for i in range(32))  # letters only: the d2l vocabulary
     torch_gen = lambda variant, batch, tokens: float(run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_generate.py"),
                                                          variant, str(tokens), str(batch)], env=torch_env(1))[0])
     contenders = [
