@@ -308,6 +308,9 @@ class EntryBuilder {
         }
         return;
       }
+      case OpKind::AllReduce:
+        call("graphc_rt_all_reduce", {in(0), buffer(n), i64(n.type.numElements())});
+        return;
       case OpKind::OneHot:
         call("graphc_rt_one_hot", {in(0), buffer(n), i64(inType(0).numElements()), i64(attr::depth(n.attrs))});
         return;

@@ -4,6 +4,8 @@
 // plain loops.
 #include "codegen/RuntimeKernels.h"
 
+#include "codegen/Collectives.h"
+
 #include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
 
@@ -266,6 +268,11 @@ void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth)
   std::fill_n(out, n * depth, 0.0f);
   for (int64_t i = 0; i < n; ++i)
     if (idx[i] >= 0 && idx[i] < depth) out[i * depth + idx[i]] = 1.0f;
+}
+
+void graphc_rt_all_reduce(const float* in, float* out, int64_t n) {
+  if (in != out) std::memmove(out, in, size_t(n) * sizeof(float));
+  graphc::allReduceSum(out, n);
 }
 
 void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows,

@@ -156,6 +156,7 @@ Value concat(const std::vector<Value>& parts, int64_t axis) {
   return parts[0].builder().op(OpKind::Concat, parts, {{attr::key::axis, axis}});
 }
 
+Value allReduce(Value x) { return x.builder().op(OpKind::AllReduce, {x}); }
 Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}}); }
 Value gather(Value table, Value indices, bool zeroOutOfRange) {
   Attrs attrs;

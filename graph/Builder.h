@@ -113,6 +113,8 @@ Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& 
 Value concat(const std::vector<Value>& parts, int64_t axis);
 
 Value oneHot(Value indices, int64_t depth);
+// The sum of x over the processes of a distributed run (the identity on one process).
+Value allReduce(Value x);
 // zeroOutOfRange: an index outside the table reads a zero row (scatter_add
 // drops it), as one_hot does, instead of being an error.
 Value gather(Value table, Value indices, bool zeroOutOfRange = false);

@@ -13,6 +13,8 @@ enum OpTrait : unsigned {
   kCommutative = 1u << 3,  // binary and order-free
   kReduction = 1u << 4,    // reduces over an `axes` attribute
   kBound = 1u << 5,        // bound by the executor: the graph's signature (input, param, state)
+  kEffect = 1u << 6,       // talks to the world (a collective): never merged, removed or fused, and
+                           // every process must run the same ones in the same order
 };
 
 // What an op may be inside a fused kernel (graph/Fusability.h has the rule).

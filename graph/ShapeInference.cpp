@@ -246,6 +246,9 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       checkedNumElements(out);
       return {in[0].dtype, out};
     }
+    case OpKind::AllReduce:
+      requireF32(in[0], "all_reduce's operand");
+      return in[0];
     case OpKind::OneHot: {
       requireI32(in[0], "one_hot indices");
       int64_t depth = attr::depth(attrs);

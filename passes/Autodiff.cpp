@@ -45,6 +45,8 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::OneHot:
       break;  // leaves, and ops whose result is piecewise constant or integer
     case OpKind::Add: gx = {gy, gy}; break;
+    // y = sum over processes of x: each process's x reaches every process's loss.
+    case OpKind::AllReduce: gx = {allReduce(gy)}; break;
     case OpKind::Sub: gx = {gy, -gy}; break;
     case OpKind::Mul: gx = {gy * x[1], gy * x[0]}; break;
     case OpKind::Div: gx = {gy / x[1], -(gy * y) / x[1]}; break;

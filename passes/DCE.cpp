@@ -1,5 +1,6 @@
 // passes/DCE.cpp — removes nodes no output or update depends on.
-// Inputs, params and state are the graph's signature and always stay.
+// Inputs, params and state are the graph's signature and always stay, as do
+// effects (kEffect: collectives).
 #include "passes/Passes.h"
 
 namespace graphc {
@@ -10,7 +11,8 @@ bool eliminateDeadCode(Graph& g) {
   for (const auto& u : g.updates) live[size_t(u.value)] = live[size_t(u.target)] = true;
   for (size_t i = g.size(); i-- > 0;) {
     const Node& n = g.nodes[i];
-    if (isSignature(n.op)) live[i] = true;
+    // The signature stays, and so does every effect (a collective all processes must run).
+    if (isSignature(n.op) || hasTrait(n.op, kEffect)) live[i] = true;
     if (!live[i]) continue;
     for (ValueId o : n.operands) live[size_t(o)] = true;
   }

@@ -48,6 +48,7 @@ OptimizerConfig optimizerFrom(const PassOptions& o) {
   c.beta1 = o.getDouble("beta1", c.beta1);
   c.beta2 = o.getDouble("beta2", c.beta2);
   c.epsilon = o.getDouble("epsilon", c.epsilon);
+  c.ranks = o.getInt("ranks", c.ranks);
   validate(c);
   return c;
 }
@@ -72,8 +73,9 @@ const std::vector<Entry>& registry() {
       {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", {},
        plain<differentiateLoss>},
       {"train-step",
-       "autodiff, clipping to a global norm, the optimizer update (default: SGD, lr 1, clip 1: the seed's step)",
-       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon"},
+       "autodiff, clipping to a global norm, the optimizer update (default: SGD, lr 1, clip 1: the seed's step); "
+       "ranks=N: data parallelism, the gradients and loss averaged over N processes by one all_reduce before clipping",
+       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon", "ranks"},
        [](Graph& g, const PassOptions& o) {
          appendTrainingStep(g, optimizerFrom(o));
          return true;

@@ -18,6 +18,23 @@ void validate(const OptimizerConfig& c) {
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1))
     throw Error("Adam's beta1 and beta2 must be in [0, 1)");
   if (!std::isfinite(c.clipNorm)) throw Error("the clipping norm must be finite");
+  if (c.ranks < 1 || c.ranks > (1 << 20)) throw Error(fmt::format("ranks must be in 1..1048576, got {}", c.ranks));
+}
+
+// The gradients' mean over the processes: flattened into one buffer, one
+// all_reduce, scaled, and cut back into the gradients' shapes.
+std::vector<Value> meanOverRanks(Builder& b, const std::vector<Value>& grads, int64_t ranks) {
+  std::vector<Value> flat;
+  for (const Value& gr : grads) flat.push_back(reshape(gr, {gr.type().numElements()}));
+  Value summed = allReduce(flat.size() == 1 ? flat.front() : concat(flat, 0)) * (1.0 / double(ranks));
+  std::vector<Value> out;
+  int64_t at = 0;
+  for (const Value& gr : grads) {
+    int64_t n = gr.type().numElements();
+    out.push_back(reshape(slice(summed, {at}, {at + n}), gr.type().shape));
+    at += n;
+  }
+  return out;
 }
 
 void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
@@ -28,6 +45,10 @@ void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
   Builder b(g);
   std::vector<Value> grads;
   for (ValueId id : gradIds) grads.push_back(b.wrap(id));
+  if (c.ranks > 1) {
+    grads = meanOverRanks(b, grads, c.ranks);
+    g.setOutput("loss", (allReduce(b.wrap(g.output("loss"))) * (1.0 / double(c.ranks))).id());
+  }
 
   Value sumSquares = b.constant(0.0);
   for (Value gr : grads) sumSquares = sumSquares + reduceSum(gr * gr, [&] {

@@ -1,6 +1,8 @@
 // runtime/Interpreter.cpp — one reference kernel per op.
 #include "runtime/Interpreter.h"
 
+#include "codegen/Collectives.h"
+
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -391,6 +393,11 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Pad: return padOp(n, *in[0]);
     case OpKind::Concat: return concatOp(n, in);
     case OpKind::OneHot: return oneHotOp(n, *in[0]);
+    case OpKind::AllReduce: {
+      Tensor out = *in[0];
+      allReduceSum(out.f32(), out.size());
+      return out;
+    }
     case OpKind::Gather: return gatherOp(n, *in[0], *in[1]);
     case OpKind::ScatterAdd: return scatterAddOp(n, *in[0], *in[1]);
     case OpKind::LogSoftmax: return logSoftmaxOp(n, *in[0]);
