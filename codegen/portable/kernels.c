@@ -45,15 +45,16 @@ struct product {
   void* const* args;
 };
 
-static void product_panels(const struct product* p, int64_t p0, int64_t p1) {
+/* Rows [r0, r1) of panels [p0, p1); the epilogue only when the rows are all of them. */
+static void product_block(const struct product* p, int64_t p0, int64_t p1, int64_t r0, int64_t r1) {
   int64_t width = p->kernels->panel_width, rows_per_tile = p->kernels->tile_rows;
   int64_t m = p->m, n = p->n, k = p->k;
   int64_t row_stride = p->ta ? 1 : k, k_stride = p->ta ? m : 1;
   for (int64_t q = p0; q < p1; ++q) {
     int64_t j0 = q * width, cols = min64(width, n - j0);
-    int64_t tiles_left = (m + rows_per_tile - 1) / rows_per_tile;
-    for (int64_t i = 0, rows; i < m; i += rows, --tiles_left) {
-      rows = (m - i + tiles_left - 1) / tiles_left; /* spread evenly: 32 rows on 12 as 11+11+10 */
+    int64_t tiles_left = (r1 - r0 + rows_per_tile - 1) / rows_per_tile;
+    for (int64_t i = r0, rows; i < r1; i += rows, --tiles_left) {
+      rows = (r1 - i + tiles_left - 1) / tiles_left; /* spread evenly: 32 rows on 12 as 11+11+10 */
       if (k == 0) {
         for (int64_t r = 0; r < rows; ++r) memset(p->c + (i + r) * n + j0, 0, (size_t)cols * sizeof(float));
         continue;
@@ -61,9 +62,11 @@ static void product_panels(const struct product* p, int64_t p0, int64_t p1) {
       p->kernels->tiles[rows](p->a + i * row_stride, row_stride, k_stride, p->packed + q * k * width, k,
                               p->c + i * n + j0, n, cols, 0);
     }
-    if (p->epilogue) p->epilogue(p->args, j0, j0 + cols);
+    if (p->epilogue && r0 == 0 && r1 == m) p->epilogue(p->args, j0, j0 + cols);
   }
 }
+
+static void product_panels(const struct product* p, int64_t p0, int64_t p1) { product_block(p, p0, p1, 0, p->m); }
 
 /* ---- the team: threads that take a share of a product's panels ----
  * Workers wait for a new job number, spinning a while (the next product of a
@@ -71,7 +74,7 @@ static void product_panels(const struct product* p, int64_t p0, int64_t p1) {
  * library costs no CPU. One caller at a time: a caller that finds the team
  * busy (another thread generating) runs its product alone. */
 #define MAX_THREADS 64
-#define SPINS_BEFORE_SLEEP 20000
+#define SPINS_BEFORE_SLEEP 200000
 
 struct team {
   int workers;          /* started, beside the caller */
@@ -84,6 +87,7 @@ struct team {
   int stop;
   struct product product;
   int64_t panels;
+  int split_rows;       /* the job shares rows (a product of fewer panels than threads), not panels */
 };
 
 static struct team team;
@@ -116,9 +120,14 @@ static void* worker_main(void* arg) {
     seen = now;
     if (team.stop) return 0;
     if (part <= team.active) {
-      int64_t p0, p1;
-      share(team.panels, part, team.active + 1, &p0, &p1);
-      product_panels(&team.product, p0, p1);
+      int64_t lo, hi;
+      if (team.split_rows) {
+        share(team.product.m, part, team.active + 1, &lo, &hi);
+        product_block(&team.product, 0, team.panels, lo, hi);
+      } else {
+        share(team.panels, part, team.active + 1, &lo, &hi);
+        product_panels(&team.product, lo, hi);
+      }
     }
     atomic_fetch_add_explicit(&team.finished, 1, memory_order_release);
   }
@@ -167,25 +176,39 @@ void graphc_program_stop_threads(void) {
 }
 
 static void own_share(void) {
-  int64_t p0, p1;
-  share(team.panels, 0, team.active + 1, &p0, &p1);
-  product_panels(&team.product, p0, p1);
+  int64_t lo, hi;
+  if (team.split_rows) {
+    share(team.product.m, 0, team.active + 1, &lo, &hi);
+    product_block(&team.product, 0, team.panels, lo, hi);
+  } else {
+    share(team.panels, 0, team.active + 1, &lo, &hi);
+    product_panels(&team.product, lo, hi);
+  }
 }
 
-/* Splits a product over the team when it has panels enough and is big enough
- * to repay the hand-off (a few hundred nanoseconds), else runs it here. */
+/* Splits a product over the team when it is big enough to repay the hand-off
+ * (a few hundred nanoseconds): by panels, or, with fewer panels than threads
+ * but rows enough (the logits of a batch), by rows with the epilogue after
+ * the join. Else it runs here. */
 static void run_product(const struct product* p) {
   int64_t panels = (p->n + p->kernels->panel_width - 1) / p->kernels->panel_width;
+  int split_rows = panels <= team.active && p->m >= 2 * p->kernels->tile_rows;
   int expected = 0;
-  if (team.active < 1 || panels < 2 || p->m * p->n * p->k < (1 << 16) ||
+  if (team.active < 1 || (panels < 2 && !split_rows) || p->m * p->n * p->k < (1 << 16) ||
       !atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
     product_panels(p, 0, panels);
     return;
   }
   team.product = *p;
   team.panels = panels;
+  team.split_rows = split_rows;
   run_job_and_wait(own_share);
   atomic_store(&team.busy, 0);
+  if (split_rows && p->epilogue)
+    for (int64_t q = 0; q < panels; ++q) {
+      int64_t j0 = q * p->kernels->panel_width;
+      p->epilogue(p->args, j0, j0 + min64(p->kernels->panel_width, p->n - j0));
+    }
 }
 
 static void packed_product(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,
