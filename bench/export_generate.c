@@ -1,7 +1,7 @@
 /* bench/export_generate.c — greedy generation speed of a library made by
  * `graphc export --name model`: tokens/s at batch 1 after a prefix.
  * Build: cc -O2 -I DIR bench/export_generate.c DIR/libmodel.a -lm
- * Run:   ./a.out TOKENS */
+ * Run:   ./a.out TOKENS [THREADS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +17,14 @@ static double now(void) {
 
 int main(int argc, char** argv) {
   long tokens = argc > 1 ? atol(argv[1]) : 100000;
+  int threads = argc > 2 ? atoi(argv[2]) : 1;
   model_generator* g = model_create();
   if (!g) {
     fprintf(stderr, "export_generate: %s\n", model_last_error());
+    return 1;
+  }
+  if (model_set_threads(threads) != threads) {
+    fprintf(stderr, "export_generate: could not start %d threads\n", threads);
     return 1;
   }
   size_t capacity = (size_t)tokens * MODEL_MAX_TOKEN_BYTES + 1;
