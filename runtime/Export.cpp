@@ -12,9 +12,7 @@
 #include "codegen/GenerationProgram.h"
 #include "codegen/portable/program.h"
 #include "graph/FileIO.h"
-#include "graph/Verifier.h"
 #include "graph/Version.h"
-#include "runtime/Pipeline.h"
 #include "runtime/ProgramWeights.h"
 
 namespace graphc {
@@ -186,18 +184,9 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
   Target target = targetFor(o.targetCpu);
 
   // The program at batch 1, as `graphc generate` compiles it.
-  ModelConfig c = config;
-  c.batchSize = 1;
-  c.numSteps = 1;
-  Graph step = buildStepGraph(model, c);
-  verify(step);
-  PipelineConfig pipeline;
-  pipeline.trainingStep = false;
-  pipeline.target = target;
-  Graph lowered = lowerGenerationGraph(optimizeGraph(step, pipeline), target, 1);
-  ProgramTables tables;
-  tables.tokens = vocab.tokens();
-  for (int ch = 0; ch < 256; ++ch) tables.byteToken[size_t(ch)] = vocab.index(char(ch));
+  ModelConfig c = withModelDefaults(model, config);
+  Graph lowered = generationGraph(model, c, target, 1);
+  ProgramTables tables = programTablesFor(vocab);
   tables.weights = programWeights(lowered, params);
   tables.cpuFeatures = o.cpuFeatures;
   std::string object = emitGenerationObject(lowered, tables, target, o.name);

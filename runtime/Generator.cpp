@@ -12,7 +12,6 @@
 #include "codegen/GenerationProgram.h"
 #include "graph/Verifier.h"
 #include "runtime/Initializers.h"
-#include "runtime/Pipeline.h"
 #include "runtime/ProgramWeights.h"
 #include "runtime/Random.h"
 #include "runtime/Threads.h"
@@ -31,13 +30,6 @@ struct Generator::Program {
       std::memcpy(arena + attr::offset(lowered.node(lowered.findValue(name)).attrs), bytes.data(), bytes.size());
   }
 };
-
-static ProgramTables programTablesFor(const Vocab& vocab) {
-  ProgramTables t;
-  t.tokens = vocab.tokens();
-  for (int c = 0; c < 256; ++c) t.byteToken[size_t(c)] = vocab.index(char(c));
-  return t;
-}
 
 Generator::Generator(const ModelDef& model, ModelConfig config, const TensorMap& params, const Vocab& vocab,
                      const std::string& engine, const EngineOptions& engineOptions)
@@ -79,13 +71,8 @@ Generator::Program& Generator::programFor(int64_t batch) {
   auto& slot = programs_[batch];
   if (slot) return *slot;
   auto p = std::make_unique<Program>();
-  ModelConfig c = config_;
-  c.batchSize = batch;
   Target target = targetFor(engineOptions_.targetCpu);
-  PipelineConfig pipeline;
-  pipeline.trainingStep = false;
-  pipeline.target = target;
-  p->lowered = lowerGenerationGraph(optimizeGraph(buildStepGraph(model_, c), pipeline), target, batch);
+  p->lowered = generationGraph(model_, config_, target, batch);
   JitOptions jit{engineOptions_.cacheDir, engineOptions_.useCache, target, {}};
   p->code = CompiledProgram::compile(p->lowered, programTablesFor(vocab_), jit);
   p->code->setThreads(runtime::threads());

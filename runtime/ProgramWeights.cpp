@@ -6,8 +6,25 @@
 
 #include "codegen/Gemm.h"
 #include "graph/PackedLayout.h"
+#include "runtime/Pipeline.h"
 
 namespace graphc {
+
+Graph generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch) {
+  config.batchSize = batch;
+  config.numSteps = 1;
+  PipelineConfig pipeline;
+  pipeline.trainingStep = false;
+  pipeline.target = target;
+  return lowerGenerationGraph(optimizeGraph(buildStepGraph(model, config), pipeline), target, batch);
+}
+
+ProgramTables programTablesFor(const Vocab& vocab) {
+  ProgramTables t;
+  t.tokens = vocab.tokens();
+  for (int c = 0; c < 256; ++c) t.byteToken[size_t(c)] = vocab.index(char(c));
+  return t;
+}
 
 std::map<std::string, std::vector<char>> programWeights(const Graph& lowered, const TensorMap& params) {
   std::map<std::string, std::vector<char>> out;

@@ -1,16 +1,26 @@
-// runtime/ProgramWeights.h — the bytes a generation program's params hold:
-// a param of the lowered step graph is either a model param or, after
-// pack-params, one packed into panels (attribute packed_from names its source).
+// runtime/ProgramWeights.h — what a generation program is built from, the
+// same for `graphc generate` and `graphc export`: the lowered step graph, the
+// vocabulary's tables, and the bytes its params hold (a param of the lowered
+// graph is a model param or, after pack-params, one packed into panels;
+// attribute packed_from names its source).
 #pragma once
 
 #include <map>
 #include <string>
 #include <vector>
 
-#include "graph/Graph.h"
+#include "codegen/GenerationProgram.h"
+#include "graph/ModelInterface.h"
+#include "runtime/Corpus.h"
 #include "runtime/Tensor.h"
 
 namespace graphc {
+
+// The model's one-step graph for `batch` rows, optimized and lowered for a generation program.
+Graph generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch);
+
+// The vocabulary as the program reads it (ProgramTables without weights).
+ProgramTables programTablesFor(const Vocab& vocab);
 
 // One entry per param of `lowered`, from the model's params by name. Throws
 // naming a param that is missing or has another shape.
