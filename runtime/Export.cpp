@@ -172,12 +172,16 @@ bool isCIdentifier(const std::string& name) {
   return true;
 }
 
+void checkLibraryName(const std::string& name) {
+  if (!isCIdentifier(name))
+    throw Error(fmt::format("graphc export: error: --name '{}' is not a C identifier (letters, digits and _, not "
+                            "starting with a digit, not a C keyword, at most 64 characters)",
+                            escapeForMessage(name)));
+}
+
 std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig& config, const TensorMap& params,
                                        const Vocab& vocab, const ExportOptions& o) {
-  if (!isCIdentifier(o.name))
-    throw Error(fmt::format("--name '{}' is not a C identifier (letters, digits, _; not starting with a digit; not a "
-                            "keyword; at most 64)",
-                            escapeForMessage(o.name)));
+  checkLibraryName(o.name);
   if (o.dir.empty()) throw Error("-o DIR is required: the directory to write the library into");
   if (fs::exists(o.dir) && !fs::is_directory(o.dir))
     throw Error(fmt::format("{}: error: exists and is not a directory", o.dir));

@@ -30,5 +30,7 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
 
 // Whether `name` can prefix C identifiers (and is not a C keyword).
 bool isCIdentifier(const std::string& name);
+// Throws "--name '...' is not a C identifier (...)" unless it is one.
+void checkLibraryName(const std::string& name);
 
 }  // namespace graphc

@@ -5,21 +5,8 @@
 # input gives one error line and leaves no partial directory.
 set -u
 graphc=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export XDG_CACHE_HOME="$tmp/cache"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../lib.sh"
 cc=$(command -v cc || command -v gcc) || { echo "FAIL: no C compiler"; exit 1; }
-
-expect_error() {
-  local what=$1 pattern=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ $rc -eq 0 ] || [ $rc -gt 125 ]; then fail "$what: exit code $rc"; return; fi
-  if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then fail "$what: stderr is not one line:"; cat "$tmp/err"; return; fi
-  grep -qE -- "$pattern" "$tmp/err" || { fail "$what: stderr does not match '$pattern':"; cat "$tmp/err"; }
-}
 
 tiny=(--hidden 24 --batch-size 4 --num-steps 5 --max-tokens 3000 --epochs 4 --sample-every 0)
 # export_and_compare NAME CHECKPOINT [EXPORT FLAGS...]: the example against `graphc generate`.

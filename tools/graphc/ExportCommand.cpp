@@ -23,20 +23,12 @@ struct ExportFlags {
 void runExport(ExportFlags f) {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   if (f.load.empty()) throw Error("graphc export: error: --load PATH is required (a checkpoint from `graphc train --save`)");
-  if (!isCIdentifier(f.options.name))
-    throw Error(fmt::format("graphc export: error: --name '{}' is not a C identifier (letters, digits and _, not "
-                            "starting with a digit, not a C keyword, at most 64 characters)",
-                            escapeForMessage(f.options.name)));
-  Checkpoint ckpt = loadCheckpoint(f.load);
-  ModelInfo info = readModelInfo(ckpt, f.load);
-  if (!f.model.empty() && f.model != info.model)
-    throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, escapeForMessage(info.model),
-                            escapeForMessage(f.model)));
-  const ModelDef& model = findModel(info.model);
+  checkLibraryName(f.options.name);  // before the checkpoint is read
+  auto [ckpt, info, model] = loadTrainedModel(f.load, f.model);
   f.options.source = f.load;
   std::vector<std::string> files;
   try {
-    files = exportLibrary(model, info.config, ckpt.tensors, info.vocab, f.options);
+    files = exportLibrary(*model, info.config, ckpt.tensors, info.vocab, f.options);
   } catch (const Error& e) {
     std::string what = e.what();
     // Params that do not fit the model name the checkpoint; other errors name their own place.

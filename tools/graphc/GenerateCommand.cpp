@@ -98,15 +98,10 @@ void runGenerate(const GenerateFlags& f) {
   if (f.untrained) return runUntrained(f);
   if (f.load.empty())
     throw Error("graphc generate: error: --load PATH is required (a checkpoint from `graphc train --save`), or --untrained");
-  Checkpoint ckpt = loadCheckpoint(f.load);
-  ModelInfo info = readModelInfo(ckpt, f.load);
-  if (!f.model.empty() && f.model != info.model)
-    throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", f.load, escapeForMessage(info.model),
-                            escapeForMessage(f.model)));
-  const ModelDef& model = findModel(info.model);
+  auto [ckpt, info, model] = loadTrainedModel(f.load, f.model);
   std::unique_ptr<Generator> gen;
   try {
-    gen = std::make_unique<Generator>(model, info.config, ckpt.tensors, info.vocab, f.engine, EngineOptions{f.cacheDir, true, f.targetCpu});
+    gen = std::make_unique<Generator>(*model, info.config, ckpt.tensors, info.vocab, f.engine, EngineOptions{f.cacheDir, true, f.targetCpu});
   } catch (const Error& e) {  // the tensors do not fit the model the metadata names
     throw Error(fmt::format("{}: error: {}", f.load, e.what()));
   }

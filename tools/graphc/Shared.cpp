@@ -98,6 +98,17 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
   return info;
 }
 
+TrainedModel loadTrainedModel(const std::string& path, const std::string& expectedModel) {
+  TrainedModel t;
+  t.checkpoint = loadCheckpoint(path);
+  t.info = readModelInfo(t.checkpoint, path);
+  if (!expectedModel.empty() && expectedModel != t.info.model)
+    throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", path, escapeForMessage(t.info.model),
+                            escapeForMessage(expectedModel)));
+  t.model = &findModel(t.info.model);
+  return t;
+}
+
 void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu) {
   cmd->add_option("--engine", engine, "jit: compiled native code; interp: the reference interpreter")
       ->check(CLI::IsMember({"jit", "interp"}))

@@ -28,6 +28,15 @@ void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std:
 // Throws "PATH: error: ..." when the metadata is missing or malformed.
 ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path);
 
+// A `train --save` checkpoint with its metadata and its model (registered by
+// then), refused with one line when `expectedModel` is set and differs.
+struct TrainedModel {
+  Checkpoint checkpoint;
+  ModelInfo info;
+  const ModelDef* model;
+};
+TrainedModel loadTrainedModel(const std::string& path, const std::string& expectedModel);
+
 bool stdoutIsTerminal();
 
 // The --stats report: kernels, arena bytes, FLOPs per run, compile seconds per stage.
