@@ -1,8 +1,10 @@
 // runtime/Trainer.cpp — the epoch loop: batches, state carry-over, metrics.
 #include "runtime/Trainer.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
@@ -18,8 +20,36 @@ Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const
   return optimizeGraph(buildModelGraph(model, config), pipeline);
 }
 
+namespace {
+
+// Rows [r0, r1) of a [rows, ...] tensor.
+Tensor sliceRows(const Tensor& t, int64_t r0, int64_t r1) {
+  Shape shape = t.shape();
+  int64_t rowElements = t.size() / shape[0];
+  shape[0] = r1 - r0;
+  Tensor out(t.dtype(), shape);
+  size_t bytes = size_t((r1 - r0) * rowElements) * 4;  // f32 and i32 alike
+  if (t.dtype() == DType::F32)
+    std::memcpy(out.f32(), t.f32() + r0 * rowElements, bytes);
+  else
+    std::memcpy(out.i32(), t.i32() + r0 * rowElements, bytes);
+  return out;
+}
+
+}  // namespace
+
 Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus)
     : options_(options), corpus_(corpus), rng_(options.seed) {
+  if (options_.world) {
+    rank_ = options_.world->rank();
+    ranks_ = options_.world->size();
+  }
+  const int64_t batch = options_.model.batchSize;
+  if (batch % ranks_ != 0)
+    throw Error(fmt::format("--batch-size {} does not split over {} ranks (each rank trains batch-size / ranks rows); "
+                            "use a multiple of {}",
+                            batch, ranks_, ranks_));
+  rowsPerRank_ = batch / ranks_;
   if (options_.model.vocab != corpus.vocab.size())
     throw Error(fmt::format("the model's vocab size {} differs from the corpus vocabulary ({})", options_.model.vocab,
                             corpus.vocab.size()));
@@ -28,7 +58,11 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
     throw Error(fmt::format("--max-tokens: {} tokens are too few for one minibatch of batch size {} and {} steps "
                             "(need at least {})",
                             corpus.tokens.size(), options_.model.batchSize, options_.model.numSteps, needed));
-  step_ = buildTrainingGraph(model, options_.model, options_.optimizer);
+  ModelConfig mine = options_.model;
+  mine.batchSize = rowsPerRank_;
+  OptimizerConfig optimizer = options_.optimizer;
+  optimizer.ranks = ranks_;
+  step_ = buildTrainingGraph(model, mine, optimizer);
   engine_ = createEngine(options_.engine, step_, options_.engineOptions);
   vars_ = initializeParams(step_, rng_);
   for (const Node& n : step_.nodes) {
@@ -42,6 +76,32 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
   for (const Node& n : step_.nodes)
     if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") resident.push_back(n.name);
   engine_->setResident(resident);
+}
+
+Tensor Trainer::myRows(const Tensor& whole) const {
+  if (ranks_ == 1) return whole;
+  if (whole.shape().empty() || whole.shape()[0] != options_.model.batchSize)
+    throw Error(fmt::format("carried state of shape {} is not batch-major (batch {})", str(whole.type()),
+                            options_.model.batchSize));
+  return sliceRows(whole, rank_ * rowsPerRank_, (rank_ + 1) * rowsPerRank_);
+}
+
+Tensor Trainer::allRows(const Tensor& mine) const {
+  if (ranks_ == 1) return mine;
+  if (mine.dtype() != DType::F32 || mine.shape().empty() || mine.shape()[0] != rowsPerRank_)
+    throw Error(fmt::format("carried state of type {} is not f32 and batch-major (rows {})", str(mine.type()),
+                            rowsPerRank_));
+  Shape shape = mine.shape();
+  shape[0] = options_.model.batchSize;
+  Tensor whole(DType::F32, shape);
+  options_.world->allGather(mine.f32(), mine.size(), whole.f32());
+  return whole;
+}
+
+// One process stops when asked; ranks stop together, at a step every one of them agrees on.
+bool Trainer::stopAgreed(const std::atomic<bool>* stop) const {
+  bool mine = stop && stop->load();
+  return ranks_ > 1 ? options_.world->anyOf(mine) : mine;
 }
 
 void Trainer::resetModelState() {
@@ -69,8 +129,9 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
   r.epoch = epoch_ + 1;
   for (size_t i = size_t(nextBatch_); i < batches.size(); ++i) {
     if (options_.iter == IterKind::Random && i > 0) resetModelState();
-    vars_["X"] = std::move(batches[i].X);
-    vars_["Y"] = std::move(batches[i].Y);
+    // Every rank drew the same global batch; each trains its own block of rows.
+    vars_["X"] = myRows(batches[i].X);
+    vars_["Y"] = myRows(batches[i].Y);
     TensorMap out = engine_->run(vars_);
     double loss = out.at("loss").item();
     if (auto norm = out.find("grad_norm"); norm != out.end()) {
@@ -86,7 +147,7 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
     lossSum_ += loss * double(n);
     tokens_ += n;
     nextBatch_ = int64_t(i) + 1;
-    if (stop && stop->load() && i + 1 < batches.size()) {
+    if (i + 1 < batches.size() && stopAgreed(stop)) {
       r.complete = false;
       r.stepsInEpoch = nextBatch_;
       break;
@@ -114,6 +175,7 @@ Trainer::Snapshot Trainer::snapshot() const {
   engine_->readResident(resident);
   for (const auto& [name, t] : vars_)
     if (name != "X" && name != "Y") s.tensors[name] = resident.count(name) ? resident.at(name) : t;
+  for (const auto& name : modelStateNames_) s.tensors[name] = allRows(vars_.at(name));
   for (const auto& [name, t] : resident) s.tensors[name] = t;
   Rng::State epochRng = nextBatch_ > 0 ? epochRng_ : rng_.save();
   auto bits = [](double d) { return fmt::format("{}", std::bit_cast<uint64_t>(d)); };
@@ -142,10 +204,15 @@ void Trainer::restore(const Snapshot& s) {
     if (name == "X" || name == "Y") continue;
     auto it = s.tensors.find(name);
     if (it == s.tensors.end()) throw Error(fmt::format("the training state has no tensor '{}'", name));
-    if (it->second.type() != t.type())
+    bool carried = std::find(modelStateNames_.begin(), modelStateNames_.end(), name) != modelStateNames_.end();
+    Tensor value = carried && ranks_ > 1 && !it->second.type().shape.empty() &&
+                           it->second.type().shape[0] == options_.model.batchSize
+                       ? myRows(it->second)
+                       : it->second;
+    if (value.type() != t.type())
       throw Error(fmt::format("the training state's '{}' is {}, this run needs {}", name, str(it->second.type()),
                               str(t.type())));
-    t = it->second;
+    t = std::move(value);
   }
   epoch_ = int64_t(number("epochs_done"));
   steps_ = int64_t(number("steps"));

@@ -11,6 +11,7 @@
 #include "graph/Graph.h"
 #include "graph/ModelInterface.h"
 #include "passes/TrainingStep.h"
+#include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"
 
@@ -23,6 +24,11 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string engine = "jit";
   EngineOptions engineOptions;
+  // Data parallelism: with a world of N ranks, this process trains rows
+  // [rank*B/N, (rank+1)*B/N) of every global minibatch of `model.batchSize`
+  // rows (B must divide by N) and carries those rows' state; the gradients and
+  // the loss are averaged over the ranks before clipping. nullptr: one process.
+  Communicator* world = nullptr;
 };
 
 struct EpochReport {
@@ -50,14 +56,17 @@ class Trainer {
 
   // Everything a run needs to continue bit for bit: params, optimizer state,
   // carried model state (as tensors), and the counters and RNG (as
-  // numbers). Deterministic: no wall-clock time in it.
+  // numbers). Deterministic: no wall-clock time in it. With a world of ranks
+  // it is a collective (every rank calls it): the carried state of all rows
+  // is gathered, so the snapshot is the one a single process would take and
+  // resumes on any number of ranks.
   struct Snapshot {
     TensorMap tensors;
     std::map<std::string, std::string> numbers;
   };
   Snapshot snapshot() const;
-  // Continues from a snapshot of a trainer built with the same options.
-  // Throws naming what does not fit.
+  // Continues from a snapshot of a trainer built with the same options (each
+  // rank takes its rows of the carried state). Throws naming what does not fit.
   void restore(const Snapshot& s);
   int64_t epochsDone() const { return epoch_; }
   int64_t stepsDone() const { return steps_; }
@@ -71,6 +80,10 @@ class Trainer {
 
  private:
   void resetModelState();
+  // The carried state's rows: this rank's block of a whole batch, or all of them gathered.
+  Tensor myRows(const Tensor& whole) const;
+  Tensor allRows(const Tensor& mine) const;
+  bool stopAgreed(const std::atomic<bool>* stop) const;
 
   TrainOptions options_;
   const Corpus& corpus_;
@@ -78,6 +91,8 @@ class Trainer {
   std::unique_ptr<Engine> engine_;
   TensorMap vars_;  // params, optimizer state, model state, and the X/Y inputs
   std::vector<std::string> paramNames_, modelStateNames_;
+  int rank_ = 0, ranks_ = 1;
+  int64_t rowsPerRank_ = 0;  // batch rows this process trains
   Rng rng_;
   int64_t epoch_ = 0, steps_ = 0;  // epochs completed, steps taken
   double seconds_ = 0;

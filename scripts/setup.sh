@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake make g++ llvm-19-dev clang-19 libeigen3-dev doctest-dev libcli11-dev nlohmann-json3-dev libfmt-dev help2man)
+packages=(cmake make g++ llvm-19-dev clang-19 libeigen3-dev doctest-dev libcli11-dev nlohmann-json3-dev libfmt-dev help2man libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,12 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-# Graphviz renders `graphc compile --emit dot` in the CLI test (a test-only dependency).
-if ! command -v dot >/dev/null; then
+# Test-only dependencies: Graphviz renders `graphc compile --emit dot` in the CLI
+# test; python3 reads checkpoints in the distributed test.
+test_packages=()
+command -v dot >/dev/null || test_packages+=(graphviz)
+command -v python3 >/dev/null || test_packages+=(python3)
+if [ ${#test_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${test_packages[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo \

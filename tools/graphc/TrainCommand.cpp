@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "graph/FileIO.h"
+#include "runtime/Communicator.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
@@ -50,6 +51,8 @@ struct TrainFlags {
   int64_t plotEvery = 0;
   int64_t checkpointEvery = 0;
   bool json = false;
+  bool distributed = false;
+  double rankTimeout = 20;
   std::set<std::string> given;  // the flags the user passed (for --resume's contradiction check)
 };
 
@@ -57,6 +60,9 @@ struct TrainFlags {
 // (it then saves and reports); a second one exits at once.
 std::atomic<bool> stopRequested{false};
 std::atomic<int> stopSignal{0};
+// Set when the first step is about to run: before it, every rank checks the
+// same flags and files, so only rank 0 reports what they all found.
+bool trainingStarted = false;
 extern "C" void onStopSignal(int sig) {
   if (stopRequested.exchange(true)) _exit(128 + sig);
   stopSignal = sig;
@@ -96,15 +102,34 @@ std::string formatDuration(double s) {
   return fmt::format("{}h{:02}m", int(s / 3600), (int(s) % 3600) / 60);
 }
 
+// Under mpirun (or --distributed) every rank runs runTrain; this joins them.
+std::unique_ptr<Communicator> joinWorldIfLaunched(const TrainFlags& f) {
+  int launched = launcherWorldSize();
+  if (!f.distributed && launched <= 1) return nullptr;
+  if (!builtWithMpi())
+    throw Error(fmt::format("{}: error: this graphc was built without MPI, so it trains in one process only (install "
+                            "libopenmpi-dev and openmpi-bin, e.g. with scripts/setup.sh, and rebuild)",
+                            f.distributed ? "--distributed" : fmt::format("mpirun with {} processes", launched)));
+  std::unique_ptr<Communicator> world = joinMpiWorld(f.rankTimeout);
+  installCommunicator(world.get());
+  return world;
+}
+
 void runTrain(TrainFlags f) {
+  std::unique_ptr<Communicator> world = joinWorldIfLaunched(f);
+  struct Uninstall {
+    ~Uninstall() { installCommunicator(nullptr); }
+  } uninstall;
+  // Rank 0 alone prints, writes metrics, plots and checkpoints; every rank trains.
+  const bool lead = !world || world->rank() == 0;
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   for (const auto& setting : f.sets) parseSetting(setting, f.config);
   if (f.checkpointEvery > 0 && f.save.empty())
     throw Error("--checkpoint-every: pass --save FILE.safetensors to say where the checkpoint goes");
   // Output paths are checked now, not after the run.
-  if (!f.save.empty()) checkWritable(f.save, "the checkpoint");
-  if (!f.metrics.empty()) checkWritable(f.metrics, "the metrics");
-  if (!f.plot.empty()) checkWritable(f.plot, "the plot");
+  if (lead && !f.save.empty()) checkWritable(f.save, "the checkpoint");
+  if (lead && !f.metrics.empty()) checkWritable(f.metrics, "the metrics");
+  if (lead && !f.plot.empty()) checkWritable(f.plot, "the plot");
   // --resume: the run's settings come from the checkpoint; a flag that says otherwise is refused.
   std::optional<Checkpoint> resumed;
   std::vector<EpochReport> history;
@@ -174,10 +199,13 @@ void runTrain(TrainFlags f) {
   int cores = runtime::usableCpus();
   if (f.threads > cores) {
     // The threads spin between a step's products; more of them than CPUs fight over them.
-    std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} CPUs this process may use; using {}\n",
-                             f.threads, cores, cores);
+    if (lead)
+      std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} CPUs this process may use; using {}{}\n",
+                               f.threads, cores, cores, world ? " (mpirun binds each rank to a core; --bind-to none lifts it)" : "");
     f.threads = cores;
   }
+  // Ranks on one machine share its CPUs: by default each takes its share.
+  if (f.threads == 0 && world) f.threads = std::max(1, cores / std::max(1, launcherLocalSize()));
   runtime::setThreads(f.threads);
   const ModelDef& model = findModel(f.model);
   f.config = withModelDefaults(model, f.config);
@@ -195,7 +223,7 @@ void runTrain(TrainFlags f) {
                               f.valFraction, held, f.config.numSteps));
     valTokens.assign(corpus.tokens.end() - int64_t(held), corpus.tokens.end());
     corpus.tokens.resize(corpus.tokens.size() - held);
-    evaluator = std::make_unique<Evaluator>(model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
+    if (lead) evaluator = std::make_unique<Evaluator>(model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
   }
 
   TrainOptions options;
@@ -205,6 +233,7 @@ void runTrain(TrainFlags f) {
   options.seed = f.seed;
   options.engine = f.engine;
   options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};
+  options.world = world.get();
   Trainer trainer(model, options, corpus);
   if (resumed) {
     Trainer::Snapshot snap;
@@ -222,8 +251,10 @@ void runTrain(TrainFlags f) {
   }
   // The training checkpoint: params, optimizer and model state, counters, RNG,
   // settings and the perplexity of every epoch so far. Deterministic bytes.
+  // Every rank takes part (the carried state is gathered); rank 0 writes it.
   auto saveTraining = [&](const std::string& path) {
     Trainer::Snapshot snap = trainer.snapshot();
+    if (!lead) return;
     Checkpoint ckpt;
     ckpt.tensors = snap.tensors;
     std::map<std::string, std::string> meta = runSettings(f);
@@ -245,7 +276,7 @@ void runTrain(TrainFlags f) {
   const int64_t stepsAtStart = trainer.stepsDone();
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
-  if (f.stats) {
+  if (f.stats && lead) {
     if (auto* jit = dynamic_cast<const JitEngine*>(&trainer.engine()))
       std::cerr << statsText(jit->planned(), {}, jit->report());
     else
@@ -262,6 +293,7 @@ void runTrain(TrainFlags f) {
   };
   // The metrics CSV and the plot, as far as training got.
   auto writeReports = [&](const std::string& state) {
+    if (!lead) return;
     if (!f.metrics.empty()) writeOutput(f.metrics, metricsCsv(history, f.optimizer.learningRate));
     if (!f.plot.empty() && !history.empty())
       writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine ({} iteration, lr {}){}", f.model,
@@ -278,7 +310,12 @@ void runTrain(TrainFlags f) {
   }
   // Progress goes to stderr (a line that rewrites itself on a terminal); results to stdout.
   const bool tty = isatty(STDERR_FILENO) != 0 && !f.json;
+  if (world && world->size() > 1 && lead)
+    std::cerr << fmt::format("graphc: data-parallel on {} ranks: each trains {} of the {} rows of a batch with {} thread{}\n",
+                             world->size(), f.config.batchSize / world->size(), f.config.batchSize, runtime::threads(),
+                             runtime::threads() == 1 ? "" : "s");
   bool interrupted = false;
+  trainingStarted = true;
   for (int64_t e = trainer.epochsDone() + 1; e <= f.epochs; ++e) {
     EpochReport r = trainer.trainEpoch(&stopRequested);
     if (!r.complete) {
@@ -289,11 +326,12 @@ void runTrain(TrainFlags f) {
     history.push_back(r);
     if (f.checkpointEvery > 0 && e % f.checkpointEvery == 0 && e < f.epochs) saveTraining(f.save);
     if (f.plotEvery > 0 && e % f.plotEvery == 0 && e < f.epochs) writeReports(fmt::format(", epoch {} of {}", e, f.epochs));
-    bool sampleNow = f.sampleEvery > 0 && (e % f.sampleEvery == 0);
-    if (stopRequested) {
+    bool sampleNow = lead && f.sampleEvery > 0 && (e % f.sampleEvery == 0);
+    if (world && world->size() > 1 ? world->anyOf(stopRequested) : bool(stopRequested)) {
       interrupted = true;
       break;
     }
+    if (!lead) continue;
     if (tty) {
       double eta = r.seconds / double(e - trainer.epochsDone() + int64_t(history.size())) * double(f.epochs - e);
       if (!std::isfinite(eta) || eta < 0) eta = 0;
@@ -307,21 +345,28 @@ void runTrain(TrainFlags f) {
       std::cerr << (sampleNow ? "  " + sample(prefix1) : std::string()) << "\n" << std::flush;
     }
   }
-  if (tty) std::cerr << "\r\033[K";
+  if (tty && lead) std::cerr << "\r\033[K";
   if (interrupted) {
     // Stopped by a signal: keep what was done, say where, exit as the signal asks.
-    std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{} (step {} in all)\n",
+    if (lead)
+      std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{} (step {} in all)\n",
                              stopSignal == SIGTERM ? "SIGTERM" : "Ctrl-C", trainer.epochsDone(),
                              trainer.epochsDone() == 1 ? "" : "s", history.empty() ? 0 : history.back().steps);
     if (!f.save.empty()) {
       saveTraining(f.save);
-      std::cerr << fmt::format("graphc: saved the training state to {}; continue with --resume {}\n", f.save, f.save);
+      if (lead) std::cerr << fmt::format("graphc: saved the training state to {}; continue with --resume {}\n", f.save, f.save);
     }
     writeReports(", stopped");
+    if (world) finishMpi();
     std::exit(128 + (stopSignal ? int(stopSignal) : SIGINT));
   }
   if (history.empty()) throw Error(fmt::format("--epochs {}: the checkpoint already has {} epochs", f.epochs, trainer.epochsDone()));
 
+  if (!lead) {
+    if (!f.save.empty()) saveTraining(f.save);  // a collective: rank 0 writes it
+    finishMpi();
+    return;
+  }
   const EpochReport& last = history.back();
   // This process's steps over this process's training time (a resumed run counts only its own).
   double tokensPerSec =
@@ -335,6 +380,7 @@ void runTrain(TrainFlags f) {
     saveTraining(f.save);
     std::cout << "saved " << f.save << "\n";
   }
+  if (world) finishMpi();
   if (f.json) {
     nlohmann::json j = {{"model", f.model},
                         {"engine", f.engine},
@@ -424,10 +470,23 @@ void addTrainCommand(CLI::App& app) {
       ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
       ->capture_default_str();
   cmd->add_flag("--json", f->json, "End with one JSON line: perplexity, tokens_per_sec, epochs, steps, seconds, sample");
+  cmd->add_flag("--distributed", f->distributed,
+                "Train data-parallel over the MPI world (implied when started by mpirun with more than one process)");
+  cmd->add_option("--rank-timeout", f->rankTimeout,
+                  "Under MPI: exit when the other ranks have not answered a collective for this many seconds")
+      ->check(finiteNumber(1, 86400))
+      ->capture_default_str();
   cmd->callback([f, cmd] {
     for (const auto* opt : cmd->get_options())
       if (opt->count() > 0) f->given.insert(opt->get_name());
-    runTrain(*f);
+    try {
+      runTrain(*f);
+    } catch (const Error& e) {
+      int rank = launcherRank();
+      if (rank == 0) throw;
+      if (!trainingStarted) throw Error("");  // rank 0 reports the same finding
+      throw Error(fmt::format("graphc: rank {}: {}", rank, e.what()));
+    }
   });
 }
 

@@ -11,6 +11,7 @@
 #include "graph/Error.h"
 #include "graph/Version.h"
 #include "graph/FileIO.h"
+#include "runtime/Communicator.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Suggest.h"
 
@@ -135,11 +136,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // Usage errors (an unknown flag, a bad value) exit 2; failures while running exit 1.
+    // Under mpirun every rank finds the same one: rank 0 says it.
+    if (graphc::launcherRank() != 0) return 2;
     std::cerr << "graphc: error: " << graphc::escapeForMessage(e.what(), 200) << graphc::cli::flagSuggestion(app, e)
               << " (see --help)\n";
     return 2;
   } catch (const graphc::Error& e) {
-    std::cerr << e.what() << "\n";
+    if (*e.what()) std::cerr << e.what() << "\n";  // empty: reported by another rank
     return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "graphc: error: out of memory\n";
