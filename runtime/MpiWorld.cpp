@@ -54,7 +54,6 @@ class Watchdog {
     std::lock_guard<std::mutex> lock(mutex_);
     what_ = what;
     since_ = std::chrono::steady_clock::now();
-    ++entered_;
   }
   void leave() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -70,9 +69,9 @@ class Watchdog {
       double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - since_).count();
       if (waited < timeout_) continue;
       std::fprintf(stderr,
-                   "graphc: rank %d: the other ranks have not answered for %.0f s (%s, collective %llu); one of them "
-                   "died or hangs; exiting (see --rank-timeout)\n",
-                   rank_, waited, what_, static_cast<unsigned long long>(entered_));
+                   "graphc: rank %d: the other ranks have not answered for %.0f s (in %s); one of them died or hangs; "
+                   "exiting (see --rank-timeout)\n",
+                   rank_, waited, what_);
       std::fflush(stderr);
       _exit(1);  // not MPI_Abort: this is not the thread MPI was initialized for
     }
@@ -85,7 +84,6 @@ class Watchdog {
   std::thread thread_;
   const char* what_ = nullptr;
   std::chrono::steady_clock::time_point since_;
-  uint64_t entered_ = 0;
   bool quit_ = false;
 };
 
