@@ -8,6 +8,7 @@ reports medians, since this machine is noisy. No timings are asserted anywhere.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -182,17 +183,67 @@ def generation(rounds, cache):
     print(f"\n- batch 32 (2 threads) / batch 1: {b32 / one:.1f}x of the 1-thread rate, {b32 / two:.1f}x of the 2-thread rate")
 
 
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader"}
+GRADIENT_FLOATS = V * H + H * H + H + H * V + V  # the seed model's parameters: one step's all_reduce
+
+
+def distributed(rounds, epochs, cache):
+    """The seed step on 1 process x 1 thread, 1 process x 2 threads and 2 MPI ranks x 1 thread."""
+    mpirun, mpicc = shutil.which("mpirun"), shutil.which("mpicc")
+    if not mpirun or not mpicc:
+        print("- distributed: Open MPI is not installed (scripts/setup.sh installs it); skipped")
+        return
+    env = dict(os.environ, **MPI_ENV)
+    train = [GRAPHC, "train", "--epochs", str(epochs), "--sample-every", "0", "--json", "--cache-dir", cache]
+    contenders = {
+        "1 process x 1 thread": train + ["--threads", "1"],
+        "1 process x 2 threads": train + ["--threads", "2"],
+        "2 ranks x 1 thread (mpirun -np 2)": [mpirun, "-np", "2", "--bind-to", "core"] + train + ["--threads", "1"],
+    }
+    samples = {c: [] for c in contenders}
+    reduce_ms, reduce_share = [], []
+    for r in range(rounds):
+        for c, cmd in contenders.items():
+            out, _ = run(cmd, env=env)
+            j = json.loads(out.strip().splitlines()[-1])
+            samples[c].append(j["tokens_per_sec"])
+            if j["ranks"] > 1:
+                reduce_ms.append(j["allreduce_ms_per_step"])
+                reduce_share.append(j["allreduce_ms_per_step"] * j["steps"] / 1e3 / j["seconds"])
+            print(f"  round {r + 1} {c}: {j['tokens_per_sec']:,.0f} tokens/s", file=sys.stderr)
+    binary = os.path.join(ROOT, "build", "allreduce_bench")
+    subprocess.check_call([mpicc, "-O2", "-o", binary, os.path.join(ROOT, "bench", "allreduce.c")])
+    alone = statistics.median(float(run([mpirun, "-np", "2", binary, str(GRADIENT_FLOATS), "300"], env=env)[0])
+                              for _ in range(rounds))
+    med = {c: statistics.median(v) for c, v in samples.items()}
+    base = med["1 process x 1 thread"]
+    print(f"\n## Data-parallel training, seed step (global batch {B}), medians of {rounds} rounds\n")
+    print("| contender | tokens/s | / 1 process x 1 thread |")
+    print("|---|---|---|")
+    for c in contenders:
+        print(f"| {c} | {med[c]:,.0f} | {med[c] / base:.2f}x |")
+    print()
+    print(f"- all_reduce of the gradients ({GRADIENT_FLOATS * 4 / 1e6:.2f} MB) inside training: "
+          f"{statistics.median(reduce_ms):.3f} ms per step ({100 * statistics.median(reduce_share):.1f}% of the step time; "
+          f"includes waiting for the slower rank)")
+    print(f"- MPI_Allreduce of the same {GRADIENT_FLOATS * 4 / 1e6:.2f} MB alone (bench/allreduce.c, 2 ranks, "
+          f"shared memory): {alone:.3f} ms")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=6, help="graphc epochs per sample (8 steps each)")
     ap.add_argument("--torch-steps", type=int, default=40)
     ap.add_argument("--full", action="store_true", help="also time the whole 500-epoch seed run in both")
-    ap.add_argument("--only", choices=["generation"], help="run one section only")
+    ap.add_argument("--only", choices=["generation", "distributed"], help="run one section only")
     args = ap.parse_args()
     cache = tempfile.mkdtemp(prefix="graphc-bench-cache-")
     if args.only == "generation":
         generation(args.rounds, cache)
+        return
+    if args.only == "distributed":
+        distributed(args.rounds, max(args.epochs, 10), cache)
         return
 
     fma_bin = os.path.join(ROOT, "build", "fma_peak")
@@ -272,6 +323,7 @@ def main():
     print(f"- peak RSS: graphc train {rss:.0f} MiB, PyTorch eager {rss_torch:.0f} MiB")
 
     generation(args.rounds, cache)
+    distributed(args.rounds, max(args.epochs, 10), cache)
 
     if args.full:
         _, g = run([GRAPHC, "train", "--sample-every", "0", "--cache-dir", cache])

@@ -9,6 +9,14 @@
 
 namespace graphc {
 
+// Time this rank spent in the gradient all_reduce: the transfer, plus
+// waiting for slower ranks.
+struct AllReduceStats {
+  int64_t calls = 0;
+  int64_t floats = 0;  // summed over the calls
+  double seconds = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -20,6 +28,7 @@ class Communicator {
   virtual bool anyOf(bool mine) = 0;
   // Every rank's n floats, in rank order, into out[0..size()*n) on every rank.
   virtual void allGather(const float* data, int64_t n, float* out) = 0;
+  virtual AllReduceStats allReduceStats() const { return {}; }
 };
 
 // Makes `world` the communicator the all_reduce op reaches (codegen/Collectives.h);

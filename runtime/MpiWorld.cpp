@@ -106,12 +106,17 @@ class MpiWorld final : public Communicator {
   int size() const override { return size_; }
   void allReduceSum(float* data, int64_t n) override {
     Guard guard(*watchdog_, "the gradient all_reduce");
+    auto start = std::chrono::steady_clock::now();
     for (int64_t done = 0; done < n;) {  // MPI counts are ints
       int count = int(std::min<int64_t>(n - done, int64_t(1) << 30));
       check(MPI_Allreduce(MPI_IN_PLACE, data + done, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
       done += count;
     }
+    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats_.calls += 1;
+    stats_.floats += n;
   }
+  AllReduceStats allReduceStats() const override { return stats_; }
   bool anyOf(bool mine) override {
     Guard guard(*watchdog_, "the agreement to stop");
     int in = mine ? 1 : 0, out = 0;
@@ -132,6 +137,7 @@ class MpiWorld final : public Communicator {
   };
   int rank_ = 0, size_ = 1;
   std::unique_ptr<Watchdog> watchdog_;
+  AllReduceStats stats_;
 };
 
 }  // namespace

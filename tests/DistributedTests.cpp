@@ -2,7 +2,9 @@
 // threads stand for two processes, each running the ranks=2 training step on
 // its half of the batch, with an all_reduce that sums their buffers. One step
 // must give both the parameters the single-process step gives on the whole batch.
+#include <array>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -12,7 +14,10 @@
 #include "runtime/Engine.h"
 #include "runtime/Initializers.h"
 #include "runtime/Pipeline.h"
+#include "runtime/Communicator.h"
+#include "runtime/Corpus.h"
 #include "runtime/Random.h"
+#include "runtime/Trainer.h"
 
 using namespace graphc;
 
@@ -101,4 +106,181 @@ TEST_CASE("data parallelism: two ranks on half batches take the whole batch's st
     // Both ranks hold the same parameters, bit for bit.
     CHECK(std::equal(vars[0].at(name).f32(), vars[0].at(name).f32() + t.size(), vars[1].at(name).f32()));
   }
+}
+
+namespace {
+
+// Two threads as the two ranks of a world: each collective is a rendezvous
+// where the second thread to arrive combines both ranks' buffers.
+class ThreadWorld {
+ public:
+  struct Post {
+    const float* in = nullptr;
+    float* out = nullptr;
+    int64_t n = 0;
+    bool flag = false;
+  };
+  void meet(int rank, Post post, const std::function<void(std::array<Post, 2>&)>& combine) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    int generation = generation_;
+    posts_[size_t(rank)] = post;
+    if (++arrived_ == 2) {
+      combine(posts_);
+      arrived_ = 0;
+      ++generation_;
+      done_.notify_all();
+    } else {
+      done_.wait(lock, [&] { return generation_ != generation; });
+    }
+  }
+  std::array<bool, 2> flags;  // anyOf's answers, per rank
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::array<Post, 2> posts_;
+  int arrived_ = 0, generation_ = 0;
+};
+
+class ThreadRank final : public Communicator {
+ public:
+  ThreadRank(ThreadWorld& world, int rank) : world_(world), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return 2; }
+  void allReduceSum(float* data, int64_t n) override {
+    world_.meet(rank_, {data, data, n, false}, [](std::array<ThreadWorld::Post, 2>& p) {
+      for (int64_t i = 0; i < p[0].n; ++i) p[0].out[i] = p[1].out[i] = p[0].in[i] + p[1].in[i];
+    });
+  }
+  bool anyOf(bool mine) override {
+    world_.meet(rank_, {nullptr, nullptr, 0, mine}, [this](std::array<ThreadWorld::Post, 2>& p) {
+      world_.flags[0] = world_.flags[1] = p[0].flag || p[1].flag;
+    });
+    return world_.flags[size_t(rank_)];
+  }
+  void allGather(const float* data, int64_t n, float* out) override {
+    world_.meet(rank_, {data, out, n, false}, [](std::array<ThreadWorld::Post, 2>& p) {
+      for (auto& dest : p) {
+        std::copy(p[0].in, p[0].in + p[0].n, dest.out);
+        std::copy(p[1].in, p[1].in + p[1].n, dest.out + p[0].n);
+      }
+    });
+  }
+
+ private:
+  ThreadWorld& world_;
+  int rank_;
+};
+
+// The all_reduce op reaches the process's one installed communicator; with
+// threads for ranks, it passes the call on to the calling thread's rank.
+thread_local Communicator* currentRank = nullptr;
+class PerThread final : public Communicator {
+ public:
+  int rank() const override { return currentRank->rank(); }
+  int size() const override { return currentRank->size(); }
+  void allReduceSum(float* data, int64_t n) override { currentRank->allReduceSum(data, n); }
+  bool anyOf(bool mine) override { return currentRank->anyOf(mine); }
+  void allGather(const float* data, int64_t n, float* out) override { currentRank->allGather(data, n, out); }
+};
+
+double worstRelative(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.type() == b.type());
+  double scale = 1e-30, worst = 0;
+  for (int64_t i = 0; i < a.size(); ++i) scale = std::max(scale, std::abs(double(b.f32()[i])));
+  for (int64_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a.f32()[i]) - double(b.f32()[i])));
+  return worst / scale;
+}
+
+// Runs `body(rank, trainer)` for two trainers, one per thread, as the two ranks of a world.
+void onTwoRanks(const ModelDef& model, TrainOptions options, const Corpus& corpus,
+                const std::function<void(int, Trainer&)>& body) {
+  ThreadWorld world;
+  ThreadRank ranks[2] = {{world, 0}, {world, 1}};
+  PerThread dispatch;
+  installCommunicator(&dispatch);
+  std::vector<std::thread> threads;
+  std::exception_ptr failure;
+  std::mutex failureMutex;
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r, options]() mutable {
+      currentRank = &ranks[r];
+      options.world = &ranks[r];
+      try {
+        Trainer trainer(model, options, corpus);
+        body(r, trainer);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failureMutex);
+        failure = std::current_exception();
+      }
+    });
+  for (auto& t : threads) t.join();
+  installCommunicator(nullptr);
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+TEST_CASE("data parallelism: two trainers on their rows of each batch train as one, and their snapshots resume anywhere") {
+  const ModelDef& model = findModel("rnn-scratch");
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 1500);
+  for (IterKind iter : {IterKind::Sequential, IterKind::Random}) {
+    std::string iteration = iter == IterKind::Sequential ? "sequential" : "random";
+    CAPTURE(iteration);
+    TrainOptions options;
+    options.model = {8, 6, 16, corpus.vocab.size(), 1};
+    options.iter = iter;
+    options.seed = 5;
+    options.engine = "interp";
+
+    Trainer single(model, options, corpus);
+    std::vector<double> want;
+    for (int e = 0; e < 3; ++e) want.push_back(single.trainEpoch().perplexity);
+    Trainer::Snapshot singleSnapshot = single.snapshot();
+
+    std::vector<double> got[2];
+    Trainer::Snapshot twoSnapshot;
+    TensorMap twoParams[2];
+    onTwoRanks(model, options, corpus, [&](int r, Trainer& t) {
+      for (int e = 0; e < 3; ++e) got[r].push_back(t.trainEpoch().perplexity);
+      Trainer::Snapshot s = t.snapshot();  // a collective: both ranks take it
+      if (r == 0) twoSnapshot = s;
+      twoParams[r] = t.params();
+    });
+    for (int r = 0; r < 2; ++r)
+      for (size_t e = 0; e < want.size(); ++e) CHECK(got[r][e] == doctest::Approx(want[e]).epsilon(1e-5));
+    for (const auto& [name, p] : single.params()) {
+      CAPTURE(name);
+      CHECK(worstRelative(twoParams[0].at(name), p) < 1e-5);
+      CHECK(std::equal(twoParams[0].at(name).f32(), twoParams[0].at(name).f32() + p.size(), twoParams[1].at(name).f32()));
+    }
+    // The snapshot holds every row's carried state, as one process's does.
+    REQUIRE(twoSnapshot.tensors.at("H").shape() == Shape{8, 16});
+    CHECK(worstRelative(twoSnapshot.tensors.at("H"), singleSnapshot.tensors.at("H")) < 1e-4);
+    // The same counters and RNG; the loss sum only within rounding.
+    for (const auto& [key, value] : singleSnapshot.numbers)
+      if (key != "loss_sum_bits") CHECK(twoSnapshot.numbers.at(key) == value);
+
+    // Two ranks' snapshot on one process, one process's on two ranks: the next epoch as one process trains it.
+    double next = single.trainEpoch().perplexity;
+    Trainer resumedOnOne(model, options, corpus);
+    resumedOnOne.restore(twoSnapshot);
+    CHECK(resumedOnOne.trainEpoch().perplexity == doctest::Approx(next).epsilon(1e-5));
+    onTwoRanks(model, options, corpus, [&](int, Trainer& t) {
+      t.restore(singleSnapshot);
+      double p = t.trainEpoch().perplexity;
+      static std::mutex m;
+      std::lock_guard<std::mutex> lock(m);
+      CHECK(p == doctest::Approx(next).epsilon(1e-5));
+    });
+  }
+}
+
+TEST_CASE("data parallelism: a batch that does not split over the ranks is refused") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 1500);
+  TrainOptions options;
+  options.model = {7, 6, 16, corpus.vocab.size(), 1};
+  options.engine = "interp";
+  CHECK_THROWS_WITH_AS(onTwoRanks(findModel("rnn-scratch"), options, corpus, [](int, Trainer&) {}),
+                       doctest::Contains("--batch-size 7 does not split over 2 ranks"), Error);
 }

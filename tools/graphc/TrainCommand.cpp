@@ -381,8 +381,19 @@ void runTrain(TrainFlags f) {
     std::cout << "saved " << f.save << "\n";
   }
   if (world) finishMpi();
+  // The all_reduce calls (gradients and loss) of this run's steps, on rank 0.
+  AllReduceStats reduced = world ? world->allReduceStats() : AllReduceStats{};
+  int64_t stepsRun = std::max<int64_t>(1, last.steps - stepsAtStart);
+  double allReduceMsPerStep = reduced.seconds * 1e3 / double(stepsRun);
+  if (f.stats && world && world->size() > 1)
+    std::cerr << fmt::format("graphc stats: all_reduce {:.3f} ms per step ({:.2f} MB of gradients; waiting for the other "
+                             "ranks included), {:.1f}% of the step time\n",
+                             allReduceMsPerStep, double(reduced.floats) * 4 / 1e6 / double(stepsRun),
+                             100 * reduced.seconds / std::max(1e-9, last.seconds));
   if (f.json) {
     nlohmann::json j = {{"model", f.model},
+                        {"ranks", world ? world->size() : 1},
+                        {"allreduce_ms_per_step", allReduceMsPerStep},
                         {"engine", f.engine},
                         {"perplexity", last.perplexity},
                         {"tokens_per_sec", tokensPerSec},
@@ -469,7 +480,7 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--checkpoint-every", f->checkpointEvery, "Also write the --save checkpoint every N epochs (0: only at the end)")
       ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
       ->capture_default_str();
-  cmd->add_flag("--json", f->json, "End with one JSON line: perplexity, tokens_per_sec, epochs, steps, seconds, sample");
+  cmd->add_flag("--json", f->json, "End with one JSON line: perplexity, tokens_per_sec, epochs, steps, seconds, sample, ranks, allreduce_ms_per_step");
   cmd->add_flag("--distributed", f->distributed,
                 "Train data-parallel over the MPI world (implied when started by mpirun with more than one process)");
   cmd->add_option("--rank-timeout", f->rankTimeout,
