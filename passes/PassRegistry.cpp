@@ -5,6 +5,7 @@
 
 #include "graph/PackedLayout.h"
 #include "passes/Autodiff.h"
+#include "passes/DataParallel.h"
 #include "passes/Fusion.h"
 #include "passes/MemoryPlanning.h"
 #include "passes/PassManager.h"
@@ -48,9 +49,15 @@ OptimizerConfig optimizerFrom(const PassOptions& o) {
   c.beta1 = o.getDouble("beta1", c.beta1);
   c.beta2 = o.getDouble("beta2", c.beta2);
   c.epsilon = o.getDouble("epsilon", c.epsilon);
-  c.ranks = o.getInt("ranks", c.ranks);
   validate(c);
   return c;
+}
+
+int64_t ranksFrom(const PassOptions& o) {
+  if (!o.has("ranks")) throw Error("pass 'data-parallel': give the number of processes, data-parallel{ranks=N}");
+  int64_t ranks = o.getInt("ranks", 1);
+  if (ranks < 1 || ranks > (1 << 20)) throw Error(fmt::format("pass 'data-parallel': ranks must be in 1..1048576, got {}", ranks));
+  return ranks;
 }
 
 int64_t panelWidthFrom(const PassOptions& o) {
@@ -72,10 +79,16 @@ const std::vector<Entry>& registry() {
       {"fold", "fold ops over constants and remove algebraic identities", {}, plain<foldConstants>},
       {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", {},
        plain<differentiateLoss>},
+      {"data-parallel",
+       "after autodiff: every grad.<param> output and the loss become their mean over ranks=N processes (one "
+       "all_reduce of one buffer), so train-step clips and updates with the global gradient on every process",
+       {"ranks"},
+       [](Graph& g, const PassOptions& o) { return averageGradientsOverRanks(g, ranksFrom(o)); },
+       [](const PassOptions& o) { ranksFrom(o); }},
       {"train-step",
-       "autodiff, clipping to a global norm, the optimizer update (default: SGD, lr 1, clip 1: the seed's step); "
-       "ranks=N: data parallelism, the gradients and loss averaged over N processes by one all_reduce before clipping",
-       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon", "ranks"},
+       "autodiff (or the grad.<param> outputs already there), clipping to a global norm, the optimizer update "
+       "(default: SGD, lr 1, clip 1: the seed's step)",
+       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon"},
        [](Graph& g, const PassOptions& o) {
          appendTrainingStep(g, optimizerFrom(o));
          return true;

@@ -9,7 +9,6 @@ std::string trainStepPass(const OptimizerConfig& c) {
   std::string options = fmt::format("optimizer={},lr={},clip={}", c.kind, c.learningRate, c.clipNorm);
   if (c.kind == "momentum") options += fmt::format(",momentum={}", c.momentum);
   if (c.kind == "adam") options += fmt::format(",beta1={},beta2={},epsilon={}", c.beta1, c.beta2, c.epsilon);
-  if (c.ranks > 1) options += fmt::format(",ranks={}", c.ranks);
   return "train-step{" + options + "}";
 }
 

@@ -18,37 +18,27 @@ void validate(const OptimizerConfig& c) {
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1))
     throw Error("Adam's beta1 and beta2 must be in [0, 1)");
   if (!std::isfinite(c.clipNorm)) throw Error("the clipping norm must be finite");
-  if (c.ranks < 1 || c.ranks > (1 << 20)) throw Error(fmt::format("ranks must be in 1..1048576, got {}", c.ranks));
-}
-
-// The gradients' mean over the processes: flattened into one buffer, one
-// all_reduce, scaled, and cut back into the gradients' shapes.
-std::vector<Value> meanOverRanks(Builder& b, const std::vector<Value>& grads, int64_t ranks) {
-  std::vector<Value> flat;
-  for (const Value& gr : grads) flat.push_back(reshape(gr, {gr.type().numElements()}));
-  Value summed = allReduce(flat.size() == 1 ? flat.front() : concat(flat, 0)) * (1.0 / double(ranks));
-  std::vector<Value> out;
-  int64_t at = 0;
-  for (const Value& gr : grads) {
-    int64_t n = gr.type().numElements();
-    out.push_back(reshape(slice(summed, {at}, {at + n}), gr.type().shape));
-    at += n;
-  }
-  return out;
 }
 
 void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
   validate(c);
   std::vector<ValueId> params = g.nodesOf(OpKind::Param);
   if (params.empty()) throw Error(fmt::format("graph @{} has no params to train", g.name));
-  std::vector<ValueId> gradIds = appendGradients(g, g.output("loss"), params);
+  // The gradients `autodiff` (and passes after it, such as data-parallel)
+  // left as outputs grad.<param>, or new ones. The step consumes them: they
+  // stop being outputs.
+  std::vector<ValueId> gradIds;
+  bool given = true;
+  for (ValueId p : params) given = given && g.findOutput("grad." + g.node(p).name) >= 0;
+  if (given) {
+    for (ValueId p : params) gradIds.push_back(g.output("grad." + g.node(p).name));
+    std::erase_if(g.outputs, [](const GraphOutput& o) { return o.name.rfind("grad.", 0) == 0; });
+  } else {
+    gradIds = appendGradients(g, g.output("loss"), params);
+  }
   Builder b(g);
   std::vector<Value> grads;
   for (ValueId id : gradIds) grads.push_back(b.wrap(id));
-  if (c.ranks > 1) {
-    grads = meanOverRanks(b, grads, c.ranks);
-    g.setOutput("loss", (allReduce(b.wrap(g.output("loss"))) * (1.0 / double(c.ranks))).id());
-  }
 
   Value sumSquares = b.constant(0.0);
   for (Value gr : grads) sumSquares = sumSquares + reduceSum(gr * gr, [&] {

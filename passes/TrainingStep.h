@@ -14,17 +14,14 @@ struct OptimizerConfig {
   double momentum = 0.9;
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
   double clipNorm = 1.0;  // <= 0: no clipping
-  // Data parallelism over this many processes: each process's gradients
-  // (and its loss) are summed over all of them in one all_reduce of one
-  // buffer, then divided by ranks, before clipping, so clipping and the
-  // update see the global gradient and stay identical on every process.
-  int64_t ranks = 1;
 };
 
 // Throws naming the bad field (unknown kind, negative rate, ...).
 void validate(const OptimizerConfig& c);
 
-// Differentiates output "loss" with respect to every param; clips the
+// Differentiates output "loss" with respect to every param (or takes the
+// outputs grad.<param> when the graph has one for every param, and drops
+// them from the outputs: `autodiff,data-parallel{ranks=N},train-step`); clips the
 // gradients to a global norm of clipNorm (g *= min(1, clip/||g||), the norm
 // over all params together); updates every param and the optimizer state
 // (state nodes with role = "optimizer", zero at the start). Adds output

@@ -10,7 +10,10 @@ namespace graphc {
 
 std::string optimizePassesFor(const PipelineConfig& c) {
   std::string passes = kOptimizePipeline;
-  return c.trainingStep ? trainStepPass(c.optimizer) + "," + passes : passes;
+  if (!c.trainingStep) return passes;
+  std::string step = trainStepPass(c.optimizer);
+  if (c.ranks > 1) step = fmt::format("autodiff,data-parallel{{ranks={}}},{}", c.ranks, step);
+  return step + "," + passes;
 }
 
 std::string lowerPassesFor(const Target& target) { return lowerPipeline(target.panelWidth()); }

@@ -17,6 +17,9 @@ namespace graphc {
 struct PipelineConfig {
   bool trainingStep = true;  // false: the forward graph (logits and loss) only
   OptimizerConfig optimizer;
+  // Data parallelism over this many processes: autodiff, then data-parallel
+  // (the gradients and the loss averaged over them), then the step.
+  int64_t ranks = 1;
   Target target = hostTarget();
 };
 

@@ -14,9 +14,11 @@
 
 namespace graphc {
 
-Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer) {
+Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer,
+                         int64_t ranks) {
   PipelineConfig pipeline;
   pipeline.optimizer = optimizer;
+  pipeline.ranks = ranks;
   return optimizeGraph(buildModelGraph(model, config), pipeline);
 }
 
@@ -60,9 +62,7 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
                             corpus.tokens.size(), options_.model.batchSize, options_.model.numSteps, needed));
   ModelConfig mine = options_.model;
   mine.batchSize = rowsPerRank_;
-  OptimizerConfig optimizer = options_.optimizer;
-  optimizer.ranks = ranks_;
-  step_ = buildTrainingGraph(model, mine, optimizer);
+  step_ = buildTrainingGraph(model, mine, options_.optimizer, ranks_);
   engine_ = createEngine(options_.engine, step_, options_.engineOptions);
   vars_ = initializeParams(step_, rng_);
   for (const Node& n : step_.nodes) {

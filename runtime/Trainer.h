@@ -104,7 +104,9 @@ class Trainer {
 };
 
 // The training step graph for a model: forward, autodiff, clipping, optimizer,
-// then the simplification pipeline.
-Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer);
+// then the simplification pipeline; with ranks > 1, the gradients averaged
+// over that many processes before clipping.
+Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer,
+                         int64_t ranks = 1);
 
 }  // namespace graphc

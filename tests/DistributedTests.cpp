@@ -60,7 +60,7 @@ TEST_CASE("data parallelism: two ranks on half batches take the whole batch's st
   ModelConfig half = whole;
   half.batchSize = 2;
   PipelineConfig one, two;
-  two.optimizer.ranks = 2;
+  two.ranks = 2;
   Graph stepOne = optimizeGraph(buildModelGraph(model, whole), one);
   Graph stepTwo = optimizeGraph(buildModelGraph(model, half), two);
   Rng rng(3);

@@ -204,8 +204,12 @@ void runTrain(TrainFlags f) {
                                f.threads, cores, cores, world ? " (mpirun binds each rank to a core; --bind-to none lifts it)" : "");
     f.threads = cores;
   }
-  // Ranks on one machine share its CPUs: by default each takes its share.
-  if (f.threads == 0 && world) f.threads = std::max(1, cores / std::max(1, launcherLocalSize()));
+  // Ranks on one machine share its CPUs: by default each takes its share of
+  // them, within what its binding (mpirun --bind-to) lets it use.
+  if (f.threads == 0 && world) {
+    int machine = int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    f.threads = std::max(1, std::min(cores, machine / std::max(1, launcherLocalSize())));
+  }
   runtime::setThreads(f.threads);
   const ModelDef& model = findModel(f.model);
   f.config = withModelDefaults(model, f.config);
@@ -458,7 +462,7 @@ void addTrainCommand(CLI::App& app) {
   addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
   cmd->add_option("--threads", f->threads,
-                  "Threads for matrix products and big kernels (0: all cores; more than the cores is capped)")
+                  "Threads for matrix products and big kernels, per rank under MPI (0: all cores, or the rank's share; more than the cores is capped)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd->add_flag("--stats", f->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
