@@ -124,7 +124,7 @@ class MpiWorld final : public Communicator {
     return out != 0;
   }
   void allGather(const float* data, int64_t n, float* out) override {
-    Guard guard(*watchdog_, "gathering the carried state");
+    Guard guard(*watchdog_, "an all_gather");
     if (n > (int64_t(1) << 30)) throw Error("graphc: error: a rank's carried state is too large to gather");
     check(MPI_Allgather(data, int(n), MPI_FLOAT, out, int(n), MPI_FLOAT, MPI_COMM_WORLD), "MPI_Allgather");
   }

@@ -104,6 +104,32 @@ bool Trainer::stopAgreed(const std::atomic<bool>* stop) const {
   return ranks_ > 1 ? options_.world->anyOf(mine) : mine;
 }
 
+// Every rank takes the same steps, so every rank must hold the same
+// parameters, bit for bit. A rank whose code rounds differently (compiled for
+// another CPU) would drift away unnoticed; once per epoch the ranks compare a
+// hash of their parameters' bits.
+void Trainer::checkReplicasAgree() const {
+  uint64_t hash = 0x9e3779b97f4a7c15ull;
+  TensorMap mine = params();
+  for (const auto& name : paramNames_) {
+    const Tensor& t = mine.at(name);
+    const float* f = t.f32();
+    for (int64_t i = 0; i < t.size(); ++i) {
+      uint32_t bits = std::bit_cast<uint32_t>(f[i]);
+      hash = (hash ^ bits) * 0x100000001b3ull;
+    }
+  }
+  float bits[2];
+  std::memcpy(bits, &hash, sizeof hash);
+  std::vector<float> all(size_t(2 * ranks_));
+  options_.world->allGather(bits, 2, all.data());
+  for (int r = 0; r < ranks_; ++r)
+    if (std::memcmp(&all[size_t(2 * r)], all.data(), sizeof hash) != 0)
+      throw Error(fmt::format("the ranks' parameters differ after epoch {} (rank 0 and rank {}): their code rounds "
+                              "differently; give every rank the same --target-cpu",
+                              epoch_ + 1, r));
+}
+
 void Trainer::resetModelState() {
   for (const auto& name : modelStateNames_) {
     Tensor& t = vars_.at(name);
@@ -153,6 +179,7 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
       break;
     }
   }
+  if (r.complete && ranks_ > 1) checkReplicasAgree();  // part of the epoch's time
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   seconds_ += seconds;
   if (r.complete) {

@@ -84,6 +84,7 @@ class Trainer {
   Tensor myRows(const Tensor& whole) const;
   Tensor allRows(const Tensor& mine) const;
   bool stopAgreed(const std::atomic<bool>* stop) const;
+  void checkReplicasAgree() const;
 
   TrainOptions options_;
   const Corpus& corpus_;

@@ -284,3 +284,26 @@ TEST_CASE("data parallelism: a batch that does not split over the ranks is refus
   CHECK_THROWS_WITH_AS(onTwoRanks(findModel("rnn-scratch"), options, corpus, [](int, Trainer&) {}),
                        doctest::Contains("--batch-size 7 does not split over 2 ranks"), Error);
 }
+
+TEST_CASE("data parallelism: ranks whose parameters drift apart are stopped after the epoch") {
+  const ModelDef& model = findModel("rnn-scratch");
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 1500);
+  TrainOptions options;
+  options.model = {8, 6, 16, corpus.vocab.size(), 1};
+  options.engine = "interp";
+  Trainer single(model, options, corpus);
+  Trainer::Snapshot start = single.snapshot();
+  // Rank 1 starts elsewhere (as code compiled for another CPU would, after
+  // rounding differently for a while; a one-bit difference can round away).
+  CHECK_THROWS_WITH_AS(onTwoRanks(model, options, corpus,
+                                  [&](int r, Trainer& t) {
+                                    Trainer::Snapshot s = start;
+                                    if (r == 1) {
+                                      float& w = s.tensors.at("W_hh").f32()[0];
+                                      w += 1e-3f;
+                                    }
+                                    t.restore(s);
+                                    t.trainEpoch();
+                                  }),
+                       doctest::Contains("the ranks' parameters differ after epoch 1 (rank 0 and rank 1)"), Error);
+}
