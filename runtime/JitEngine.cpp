@@ -87,8 +87,17 @@ Tensor JitEngine::read(const Slot& s) const {
 }
 
 void JitEngine::readResident(TensorMap& vars) const {
-  for (const Slot& s : leaves_)
-    if (s.resident && s.loaded) vars[s.name] = read(s);
+  for (const Slot& s : leaves_) {
+    if (!s.resident || !s.loaded) continue;
+    // Into the tensor already there when it fits: fresh megabytes cost page faults at every call.
+    auto it = vars.find(s.name);
+    if (it == vars.end() || it->second.type() != s.type) {
+      vars[s.name] = read(s);
+      continue;
+    }
+    void* dst = s.type.dtype == DType::F32 ? static_cast<void*>(it->second.f32()) : static_cast<void*>(it->second.i32());
+    std::memcpy(dst, arena_ + s.offset, size_t(s.type.numElements()) * 4);
+  }
 }
 
 }  // namespace graphc

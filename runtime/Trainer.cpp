@@ -109,16 +109,20 @@ bool Trainer::stopAgreed(const std::atomic<bool>* stop) const {
 // another CPU) would drift away unnoticed; once per epoch the ranks compare a
 // hash of their parameters' bits.
 void Trainer::checkReplicasAgree() const {
-  uint64_t hash = 0x9e3779b97f4a7c15ull;
-  TensorMap mine = params();
+  // FNV-style over the bits, four independent chains (a multiply's latency each).
+  uint64_t lanes[4] = {0x9e3779b97f4a7c15ull, 1, 2, 3};
+  engine_->readResident(replicaCheck_);  // into the same buffers every epoch
   for (const auto& name : paramNames_) {
-    const Tensor& t = mine.at(name);
+    auto it = replicaCheck_.find(name);
+    const Tensor& t = it != replicaCheck_.end() ? it->second : vars_.at(name);
     const float* f = t.f32();
     for (int64_t i = 0; i < t.size(); ++i) {
-      uint32_t bits = std::bit_cast<uint32_t>(f[i]);
-      hash = (hash ^ bits) * 0x100000001b3ull;
+      uint64_t& h = lanes[i & 3];
+      h = (h ^ std::bit_cast<uint32_t>(f[i])) * 0x100000001b3ull;
     }
   }
+  uint64_t hash = lanes[0];
+  for (int j = 1; j < 4; ++j) hash = (hash ^ lanes[j]) * 0x100000001b3ull;
   float bits[2];
   std::memcpy(bits, &hash, sizeof hash);
   std::vector<float> all(size_t(2 * ranks_));

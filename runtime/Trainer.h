@@ -94,6 +94,7 @@ class Trainer {
   std::vector<std::string> paramNames_, modelStateNames_;
   int rank_ = 0, ranks_ = 1;
   int64_t rowsPerRank_ = 0;  // batch rows this process trains
+  mutable TensorMap replicaCheck_;  // the resident params, read back for checkReplicasAgree
   Rng rng_;
   int64_t epoch_ = 0, steps_ = 0;  // epochs completed, steps taken
   double seconds_ = 0;
