@@ -23,8 +23,9 @@ bool averageGradientsOverRanks(Graph& g, int64_t ranks) {
     Value gr = b.wrap(g.output(name));
     flat.push_back(reshape(gr, {gr.type().numElements()}));
   }
-  // One collective for all of them: a latency per call, not per tensor.
-  Value mean = allReduce(flat.size() == 1 ? flat.front() : concat(flat, 0)) * (1.0 / double(ranks));
+  flat.push_back(reshape(b.wrap(loss), {1}));
+  // One collective for the gradients and the loss: one latency per step, not one per tensor.
+  Value mean = allReduce(concat(flat, 0)) * (1.0 / double(ranks));
   int64_t at = 0;
   for (const auto& name : names) {
     const TensorType& type = g.type(g.output(name));
@@ -33,7 +34,7 @@ bool averageGradientsOverRanks(Graph& g, int64_t ranks) {
     g.setOutput(name, reshape(slice(mean, {at}, {at + n}), shape).id());
     at += n;
   }
-  g.setOutput("loss", (allReduce(b.wrap(loss)) * (1.0 / double(ranks))).id());
+  g.setOutput("loss", reshape(slice(mean, {at}, {at + 1}), {}).id());
   return true;
 }
 

@@ -9,10 +9,9 @@
 
 namespace graphc {
 
-// Replaces every output grad.<param> by its mean over `ranks` processes: all
-// gradients flattened into one buffer, one all_reduce (a sum over the
-// processes), divided by ranks, cut back into their shapes. Output "loss"
-// becomes its mean the same way. ranks == 1 changes nothing. Throws when the
+// Replaces every output grad.<param> and the output "loss" by their means
+// over `ranks` processes: all flattened into one buffer, one all_reduce (a
+// sum over the processes), divided by ranks, cut back into their shapes. ranks == 1 changes nothing. Throws when the
 // graph has no grad.<param> outputs (autodiff has not run) or no "loss".
 bool averageGradientsOverRanks(Graph& g, int64_t ranks);
 
