@@ -200,9 +200,15 @@ def distributed(rounds, epochs, cache):
         "1 process x 2 threads": train + ["--threads", "2"],
         "2 ranks x 1 thread (mpirun -np 2)": [mpirun, "-np", "2", "--bind-to", "core"] + train + ["--threads", "1"],
     }
-    samples = {c: [] for c in contenders}
+    # The ceiling: what the two cores do when each trains its 16 rows alone, at once, with no communication.
+    ceiling = "2 independent processes x 1 thread, 16 rows each (no communication)"
+    samples = {c: [] for c in list(contenders) + [ceiling]}
     reduce_ms, reduce_share = [], []
     for r in range(rounds):
+        pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + ["--threads", "1", "--batch-size", str(B // 2)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for core in (0, 1)]
+        samples[ceiling].append(sum(json.loads(p.communicate()[0].strip().splitlines()[-1])["tokens_per_sec"] for p in pair))
+        print(f"  round {r + 1} {ceiling}: {samples[ceiling][-1]:,.0f} tokens/s", file=sys.stderr)
         for c, cmd in contenders.items():
             out, _ = run(cmd, env=env)
             j = json.loads(out.strip().splitlines()[-1])
@@ -220,9 +226,11 @@ def distributed(rounds, epochs, cache):
     print(f"\n## Data-parallel training, seed step (global batch {B}), medians of {rounds} rounds\n")
     print("| contender | tokens/s | / 1 process x 1 thread |")
     print("|---|---|---|")
-    for c in contenders:
+    for c in list(contenders) + [ceiling]:
         print(f"| {c} | {med[c]:,.0f} | {med[c] / base:.2f}x |")
     print()
+    print(f"- 2 ranks reach {med['2 ranks x 1 thread (mpirun -np 2)'] / med[ceiling]:.2f} of the ceiling (two busy cores "
+          f"each run slower than one alone: shared caches, memory and clock)")
     print(f"- all_reduce of the gradients ({GRADIENT_FLOATS * 4 / 1e6:.2f} MB) inside training: "
           f"{statistics.median(reduce_ms):.3f} ms per step ({100 * statistics.median(reduce_share):.1f}% of the step time; "
           f"includes waiting for the slower rank)")
