@@ -58,8 +58,11 @@ PY
 }
 # rank_pid MPIRUN_PID RANK: the process of that rank (mpirun starts local ranks itself).
 rank_pid() {
-  for p in $(pgrep -P "$1"); do
-    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$p"; return; }
+  local stat pid comm state ppid
+  for stat in /proc/[0-9]*/stat; do
+    read -r pid comm state ppid _ <"$stat" 2>/dev/null || continue
+    [ "$ppid" = "$1" ] || continue
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$pid"; return; }
   done
 }
 # wait_for_exit PID SECONDS: 0 if it exited in time (then $rc is its status).
