@@ -66,6 +66,7 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
   std::vector<BufferAlias> parent(g.size());
   for (size_t i = 0; i < g.size(); ++i) parent[i] = {ValueId(i), 0};
   std::vector<char> isView(g.size(), 0), hosted(g.size(), 0), isHost(g.size(), 0);
+  const std::vector<int> uses = g.useCounts();
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
     if (n.op == OpKind::Reshape || n.op == OpKind::Slice) {
@@ -77,6 +78,12 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
         parent[i] = {src, *delta};
         isView[i] = 1;
       }
+    } else if (n.op == OpKind::AllReduce) {
+      // In place (MPI_IN_PLACE): the sum overwrites its operand's bytes when
+      // nothing else reads them; the step's 1.17 MB of gradients are not copied.
+      ValueId src = n.operands[0];
+      if (uses[size_t(src)] == 1 && !isSignature(g.node(src).op) && !isView[size_t(src)] && !hosted[size_t(src)])
+        parent[i] = {src, 0};
     } else if (n.op == OpKind::Concat) {
       // In place: operands are computed straight into their block of the
       // concatenation, when the blocks are contiguous (nothing but 1s before the axis).
