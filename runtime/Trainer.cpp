@@ -81,7 +81,7 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
 Tensor Trainer::myRows(const Tensor& whole) const {
   if (ranks_ == 1) return whole;
   if (whole.shape().empty() || whole.shape()[0] != options_.model.batchSize)
-    throw Error(fmt::format("carried state of shape {} is not batch-major (batch {})", str(whole.type()),
+    throw Error(fmt::format("a tensor of type {} does not have the batch's {} rows first", str(whole.type()),
                             options_.model.batchSize));
   return sliceRows(whole, rank_ * rowsPerRank_, (rank_ + 1) * rowsPerRank_);
 }

@@ -1,7 +1,8 @@
-// tests/DistributedTests.cpp — data parallelism's arithmetic without MPI: two
-// threads stand for two processes, each running the ranks=2 training step on
-// its half of the batch, with an all_reduce that sums their buffers. One step
-// must give both the parameters the single-process step gives on the whole batch.
+// tests/DistributedTests.cpp — data parallelism without MPI: two threads
+// stand for two processes, with collectives that combine their buffers. One
+// data-parallel step on half batches gives the whole batch's step; two
+// Trainers train as one and their snapshots resume on one process or two;
+// drifted replicas are stopped. (tests/distributed/run.sh runs real mpirun.)
 #include <array>
 #include <condition_variable>
 #include <functional>
