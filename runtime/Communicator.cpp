@@ -42,8 +42,5 @@ int launcherRank() { return environmentNumber({"OMPI_COMM_WORLD_RANK", "PMIX_RAN
 int launcherLocalSize() {
   return environmentNumber({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}, 1);
 }
-bool launchedByMpiRunner() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_SIZE");
-}
 
 }  // namespace graphc

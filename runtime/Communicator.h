@@ -35,11 +35,9 @@ class Communicator {
 // nullptr: back to one process.
 void installCommunicator(Communicator* world);
 
-// True when this process was started by mpirun/mpiexec (Open MPI's, PMIx's or
-// a PMI launcher's environment names a world size).
-bool launchedByMpiRunner();
-// The world size the launcher's environment names, and how many ranks share
-// this machine (1, 1 when not launched by one).
+// The world size mpirun/mpiexec's environment names (Open MPI's, PMIx's or a
+// PMI launcher's), and how many ranks share this machine (1, 1 when not
+// launched by one).
 int launcherWorldSize();
 int launcherLocalSize();
 // This process's rank as the launcher's environment names it (0 when none):
