@@ -56,7 +56,17 @@ ModelConfig withModelDefaults(const ModelDef& model, ModelConfig c) {
   return c;
 }
 
-void parseSetting(const std::string& text, ModelConfig& config) {
+void parseSetting(const std::string& list, ModelConfig& config) {
+  // NAME=VALUE, or several separated by commas (n=5,m=60).
+  for (size_t start = 0; start <= list.size();) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    parseOneSetting(list.substr(start, comma - start), config);
+    start = comma + 1;
+  }
+}
+
+void parseOneSetting(const std::string& text, ModelConfig& config) {
   size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
     throw Error(fmt::format("--set: '{}' is not NAME=VALUE", escapeForMessage(text)));

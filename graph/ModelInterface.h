@@ -27,6 +27,8 @@ struct ModelConfig {
   int64_t hidden = 512;
   int64_t vocab = 28;
   int64_t numLayers = 1;
+  // True in the training step's graph: what only training does (dropout) is built.
+  bool training = false;
   // The model's own hyperparameters by name (`--set embed=64`); the ones not
   // given take the defaults the model declares.
   std::map<std::string, double> settings;
@@ -69,8 +71,10 @@ inline ModelConfig configWithModelDefaults() {
 // setting the model does not declare.
 ModelConfig withModelDefaults(const ModelDef& model, ModelConfig c);
 
-// "NAME=VALUE" (a finite number) into config.settings; throws naming --set.
-void parseSetting(const std::string& text, ModelConfig& config);
+// "NAME=VALUE" (a finite number), or several separated by commas, into
+// config.settings; throws naming --set.
+void parseSetting(const std::string& list, ModelConfig& config);
+void parseOneSetting(const std::string& text, ModelConfig& config);
 
 // The forward graph: inputs X and Y (i32 [batch, steps]), outputs "logits"
 // and "loss" (mean cross-entropy over all steps*batch tokens), and the

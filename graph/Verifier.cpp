@@ -77,6 +77,18 @@ void verifyPlan(const Graph& g) {
   }
   std::vector<int64_t> slot(g.size(), -1);
   for (size_t v = 0; v < values.size(); ++v) slot[size_t(values[v].id)] = int64_t(v);
+  // A slice or reshape placed inside its operand's bytes reads them and writes
+  // nothing: views of one buffer may overlap each other (two slices of a
+  // concatenation sharing columns). root: the buffer a chain of views reads.
+  std::vector<ValueId> root(g.size());
+  for (size_t i = 0; i < g.size(); ++i) {
+    root[i] = ValueId(i);
+    const Node& n = g.nodes[i];
+    if ((n.op != OpKind::Slice && n.op != OpKind::Reshape) || slot[i] < 0 || slot[size_t(n.operands[0])] < 0) continue;
+    const PlacedValue& x = values[size_t(slot[i])];
+    const PlacedValue& from = values[size_t(slot[size_t(n.operands[0])])];
+    if (x.begin >= from.begin && x.end <= from.end) root[i] = root[size_t(n.operands[0])];
+  }
   auto extend = [&](ValueId id, int64_t through) {
     if (slot[size_t(id)] >= 0) values[size_t(slot[size_t(id)])].dies = std::max(values[size_t(slot[size_t(id)])].dies, through);
   };
@@ -99,7 +111,7 @@ void verifyPlan(const Graph& g) {
       const PlacedValue& y = values[a];
       bool overlap = x.begin < y.end && y.begin < x.end;
       bool nested = (x.begin >= y.begin && x.end <= y.end) || (y.begin >= x.begin && y.end <= x.end);
-      if (overlap && !nested) {
+      if (overlap && !nested && root[size_t(x.id)] != root[size_t(y.id)]) {
         const Node& n = g.node(x.id);
         throw Error(errorAt(g, n.loc, fmt::format("%{}: its bytes [{}, {}) overlap %{}'s [{}, {}) while both are live",
                                                   n.name, x.begin, x.end, g.node(y.id).name, y.begin, y.end)));

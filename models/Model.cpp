@@ -5,6 +5,7 @@
 
 #include "models/ModuleModels.h"
 #include "models/RnnScratch.h"
+#include "models/WordModels.h"
 
 namespace graphc {
 
@@ -17,6 +18,12 @@ std::vector<ModelDef>& registry() {
       {"rnn", "Flax-style RNN module: dense input, bias-free recurrent dense, tanh, dense output", 256, buildRnnModule},
       {"gru", "Flax-style GRU cell unrolled over time, dense output", 256, buildGruModule},
       {"lstm", "Flax-style LSTM cell, state (h, c), dense output", 256, buildLstmModule},
+      {"nplm", "Bengio et al. 2003: n-1 word embeddings, tanh hidden layer, softmax (+ direct connections)", 50,
+       buildNplm, false, kNplmHyperparameters},
+      {"lstm-lm", "word-level LSTM: embedding, stacked LSTM layers, dropout, dense or tied output", 256, buildLstmLm,
+       true, kRecurrentLmHyperparameters},
+      {"gru-lm", "word-level GRU: embedding, stacked GRU layers, dropout, dense or tied output", 256, buildGruLm, true,
+       kRecurrentLmHyperparameters},
   };
   return models;
 }

@@ -49,6 +49,8 @@ OptimizerConfig optimizerFrom(const PassOptions& o) {
   c.beta1 = o.getDouble("beta1", c.beta1);
   c.beta2 = o.getDouble("beta2", c.beta2);
   c.epsilon = o.getDouble("epsilon", c.epsilon);
+  c.weightDecay = o.getDouble("weight-decay", c.weightDecay);
+  c.learningRateInput = o.getDouble("lr-input", 0) != 0;
   validate(c);
   return c;
 }
@@ -88,7 +90,7 @@ const std::vector<Entry>& registry() {
       {"train-step",
        "autodiff (or the grad.<param> outputs already there), clipping to a global norm, the optimizer update "
        "(default: SGD, lr 1, clip 1: the seed's step)",
-       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon"},
+       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon", "weight-decay", "lr-input"},
        [](Graph& g, const PassOptions& o) {
          appendTrainingStep(g, optimizerFrom(o));
          return true;

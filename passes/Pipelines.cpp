@@ -8,7 +8,10 @@ namespace graphc {
 std::string trainStepPass(const OptimizerConfig& c) {
   std::string options = fmt::format("optimizer={},lr={},clip={}", c.kind, c.learningRate, c.clipNorm);
   if (c.kind == "momentum") options += fmt::format(",momentum={}", c.momentum);
-  if (c.kind == "adam") options += fmt::format(",beta1={},beta2={},epsilon={}", c.beta1, c.beta2, c.epsilon);
+  if (c.kind == "adam" || c.kind == "adamw")
+    options += fmt::format(",beta1={},beta2={},epsilon={}", c.beta1, c.beta2, c.epsilon);
+  if (c.weightDecay > 0) options += fmt::format(",weight-decay={}", c.weightDecay);
+  if (c.learningRateInput) options += ",lr-input=1";
   return "train-step{" + options + "}";
 }
 

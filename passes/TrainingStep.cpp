@@ -10,8 +10,10 @@
 namespace graphc {
 
 void validate(const OptimizerConfig& c) {
-  if (c.kind != "sgd" && c.kind != "momentum" && c.kind != "adam")
-    throw Error(fmt::format("unknown optimizer '{}' (sgd, momentum, adam)", c.kind));
+  if (c.kind != "sgd" && c.kind != "momentum" && c.kind != "adam" && c.kind != "adamw")
+    throw Error(fmt::format("unknown optimizer '{}' (sgd, momentum, adam, adamw)", c.kind));
+  if (!(c.weightDecay >= 0) || !std::isfinite(c.weightDecay))
+    throw Error(fmt::format("the weight decay must be 0 or positive, got {}", c.weightDecay));
   if (!(c.learningRate > 0) || !std::isfinite(c.learningRate))
     throw Error(fmt::format("the learning rate must be positive, got {}", c.learningRate));
   if (!(c.momentum >= 0 && c.momentum < 1)) throw Error(fmt::format("momentum must be in [0, 1), got {}", c.momentum));
@@ -59,8 +61,15 @@ void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
     g.node(s.id()).attrs[attr::key::role] = std::string("optimizer");
     return s;
   };
+  const bool adam = c.kind == "adam" || c.kind == "adamw";
+  // The learning rate: a constant, or the scalar input a schedule sets every step.
+  Value lr;
+  if (c.learningRateInput) lr = b.input("lr", DType::F32, {});
+  auto timesLr = [&](Value v) { return c.learningRateInput ? v * broadcastTo(lr, v.shape()) : v * c.learningRate; };
+  // Weights and embeddings decay; biases (rank 1) do not.
+  auto decays = [&](ValueId param) { return c.weightDecay > 0 && g.type(param).rank() >= 2; };
   Value biasCorrection1, biasCorrection2;
-  if (c.kind == "adam") {
+  if (adam) {
     Value step = b.state("adam.step", {});
     g.node(step.id()).attrs[attr::key::role] = std::string("optimizer");
     Value t = step + 1.0;
@@ -72,14 +81,15 @@ void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
   for (size_t i = 0; i < params.size(); ++i) {
     Value p = b.wrap(params[i]);
     Value gr = grads[i];
+    if (decays(params[i]) && c.kind != "adamw") gr = gr + p * c.weightDecay;
     Value next;
     if (c.kind == "sgd") {
-      next = p - gr * c.learningRate;
+      next = p - timesLr(gr);
     } else if (c.kind == "momentum") {
       Value v = optimizerState(params[i], "velocity");
       Value v2 = v * c.momentum + gr;
       b.update(v, v2);
-      next = p - v2 * c.learningRate;
+      next = p - timesLr(v2);
     } else {
       Value m = optimizerState(params[i], "m");
       Value v = optimizerState(params[i], "v");
@@ -89,10 +99,16 @@ void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
       b.update(v, v2);
       Value mHat = m2 / broadcastTo(biasCorrection1, m2.shape());
       Value vHat = v2 / broadcastTo(biasCorrection2, v2.shape());
-      next = p - mHat * c.learningRate / (sqrt(vHat) + c.epsilon);
+      Value step = timesLr(mHat) / (sqrt(vHat) + c.epsilon);
+      if (decays(params[i]) && c.kind == "adamw") step = step + timesLr(p * c.weightDecay);
+      next = p - step;
     }
     b.update(p, next);
   }
+  // The step hands back its loss and gradient norm. The model's logits are
+  // not read after it, and copying them out would cost every step rows x
+  // vocabulary floats (80 MB at word level), so they stop being an output.
+  std::erase_if(g.outputs, [](const GraphOutput& o) { return o.name == "logits"; });
 }
 
 }  // namespace graphc

@@ -10,13 +10,24 @@
 
 #include "graph/Error.h"
 #include "graph/FileIO.h"
+#include "runtime/Words.h"
 
 namespace graphc {
 
 TextMode textModeFrom(const std::string& name) {
   if (name == "d2l") return TextMode::D2l;
   if (name == "chars") return TextMode::Chars;
-  throw Error(fmt::format("--text: '{}' is not d2l or chars", escapeForMessage(name)));
+  if (name == "words") return TextMode::Words;
+  throw Error(fmt::format("--text: '{}' is not d2l, chars or words", escapeForMessage(name)));
+}
+
+const char* textModeName(TextMode mode) {
+  switch (mode) {
+    case TextMode::D2l: return "d2l";
+    case TextMode::Chars: return "chars";
+    case TextMode::Words: return "words";
+  }
+  return "?";
 }
 
 size_t utf8Length(const std::string& s, size_t i) {
@@ -30,7 +41,13 @@ size_t utf8Length(const std::string& s, size_t i) {
   return n;
 }
 
-Vocab::Vocab(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {
+Vocab::Vocab(std::vector<std::string> tokens, TextMode mode)
+    : tokens_(std::move(tokens)), words_(mode == TextMode::Words) {
+  if (words_) {
+    wordIds_.reserve(tokens_.size());
+    for (size_t i = 1; i < tokens_.size(); ++i) wordIds_.emplace(tokens_[i], int32_t(i));
+    return;
+  }
   for (size_t i = 1; i < tokens_.size(); ++i) {
     if (tokens_[i].size() == 1) index_[static_cast<unsigned char>(tokens_[i][0])] = int32_t(i);
     else multiByte_[tokens_[i]] = int32_t(i);
@@ -73,8 +90,17 @@ Vocab Vocab::fromText(const std::string& text, TextMode mode) {
   return Vocab(std::move(tokens));
 }
 
+int32_t Vocab::wordIndex(std::string_view word) const {
+  auto it = wordIds_.find(std::string(word));
+  return it == wordIds_.end() ? 0 : it->second;
+}
+
 std::vector<int32_t> Vocab::encode(const std::string& s) const {
   std::vector<int32_t> ids;
+  if (words_) {
+    forEachWord(s, [&](std::string_view w) { ids.push_back(wordIndex(w)); });
+    return ids;
+  }
   for (size_t i = 0; i < s.size();) {
     size_t n = utf8Length(s, i);
     if (n > 1 && !multiByte_.empty()) {
@@ -92,6 +118,13 @@ std::vector<int32_t> Vocab::encode(const std::string& s) const {
 }
 
 std::string Vocab::firstUnknown(const std::string& s) const {
+  if (words_) {
+    std::string unknown;
+    forEachWord(s, [&](std::string_view w) {
+      if (unknown.empty() && w != "<unk>" && wordIndex(w) == 0) unknown = w;
+    });
+    return unknown;
+  }
   for (size_t i = 0; i < s.size();) {
     size_t n = std::max<size_t>(1, utf8Length(s, i));
     std::string c = s.substr(i, n);
@@ -103,7 +136,10 @@ std::string Vocab::firstUnknown(const std::string& s) const {
 
 std::string Vocab::decode(const std::vector<int32_t>& ids) const {
   std::string s;
-  for (int32_t id : ids) s += token(id);
+  for (int32_t id : ids) {
+    if (words_ && !s.empty()) s += ' ';
+    s += token(id);
+  }
   return s;
 }
 
@@ -131,35 +167,67 @@ std::string preprocessTimeMachine(const std::string& raw) {
 // A text corpus larger than this is refused before it is read (the book is 180 KiB).
 constexpr uint64_t kMaxDataBytes = uint64_t(1) << 30;
 
-Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mode) {
-  std::string raw = readFileBounded(path, kMaxDataBytes, "the data file");
-  if (raw.empty()) throw Error(fmt::format("{}: error: the data file is empty", path));
+namespace {
+
+// The file's text as the mode reads it, checked.
+std::string readText(const std::string& path, TextMode mode, const std::string& what) {
+  std::string raw = readFileBounded(path, kMaxDataBytes, what);
+  if (raw.empty()) throw Error(fmt::format("{}: error: {} is empty", path, what));
   size_t controls = 0;
   for (char c : raw) {
     auto u = static_cast<unsigned char>(c);
-    if (u == 0) throw Error(fmt::format("{}: error: the data file is binary (it contains NUL bytes), not text", path));
-    controls += (u < 32 && c != '\n' && c != '\r' && c != '\t');
+    if (u == 0) throw Error(fmt::format("{}: error: {} is binary (it contains NUL bytes), not text", path, what));
+    controls += (u < 32 && c != '\n' && c != '\r' && c != '\t' && c != '\f');
   }
   if (controls * 20 > raw.size())
-    throw Error(fmt::format("{}: error: the data file looks binary ({} control bytes), not text", path, controls));
-  std::string text;
-  if (mode == TextMode::Chars) {
-    for (size_t i = 0; i < raw.size();) {
-      size_t n = utf8Length(raw, i);
-      if (n == 0) throw Error(fmt::format("{}: error: byte {} is not UTF-8 (--text chars reads UTF-8 text)", path, i));
-      if (!(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) text.append(raw, i, n);
-      i += n;
-    }
-  } else {
-    text = preprocessTimeMachine(raw);
+    throw Error(fmt::format("{}: error: {} looks binary ({} control bytes), not text", path, what, controls));
+  if (mode == TextMode::D2l) {
+    std::string text = preprocessTimeMachine(raw);
     if (text.find_first_not_of(' ') == std::string::npos)
-      throw Error(fmt::format("{}: error: the data file has no letters to train on", path));
+      throw Error(fmt::format("{}: error: {} has no letters to train on", path, what));
+    return text;
   }
+  std::string text;
+  if (mode == TextMode::Words) text.reserve(raw.size());
+  for (size_t i = 0; i < raw.size();) {
+    size_t n = utf8Length(raw, i);
+    if (n == 0)
+      throw Error(fmt::format("{}: error: byte {} is not UTF-8 (--text {} reads UTF-8 text)", path, i, textModeName(mode)));
+    if (mode == TextMode::Words || !(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) text.append(raw, i, n);
+    i += n;
+  }
+  if (mode == TextMode::Words) {
+    bool any = false;
+    forEachWord(text, [&](std::string_view) { any = true; });
+    if (!any) throw Error(fmt::format("{}: error: {} has no words (only whitespace)", path, what));
+  }
+  return text;
+}
+
+}  // namespace
+
+Corpus loadCorpus(const std::string& path, int64_t maxTokens, const TextOptions& options) {
+  std::string text = readText(path, options.mode, "the data file");
   Corpus c;
-  c.vocab = Vocab::fromText(text, mode);
+  if (options.mode == TextMode::Words) {
+    if (options.minCount < 1) throw Error(fmt::format("--min-count {}: must be at least 1", options.minCount));
+    c.vocab = options.vocab                 ? *options.vocab
+              : options.vocabFile.empty() ? wordVocabFrom(text, options.minCount)
+                                          : readWordVocab(options.vocabFile);
+  } else {
+    c.vocab = Vocab::fromText(text, options.mode);
+  }
   c.tokens = c.vocab.encode(text);
   if (maxTokens > 0 && int64_t(c.tokens.size()) > maxTokens) c.tokens.resize(size_t(maxTokens));
   return c;
+}
+
+std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, TextMode mode, const std::string& what) {
+  if ((mode == TextMode::Words) != vocab.words())
+    throw Error(fmt::format("{}: --text {} does not fit the training vocabulary", what, textModeName(mode)));
+  std::vector<int32_t> ids = vocab.encode(readText(path, mode, fmt::format("the {} file", what)));
+  if (ids.size() < 2) throw Error(fmt::format("{}: error: the {} file has {} token; evaluation needs at least 2", path, what, ids.size()));
+  return ids;
 }
 
 int64_t minTokensForOneBatch(int64_t batchSize, int64_t numSteps, IterKind kind) {

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "runtime/Random.h"
@@ -12,34 +15,44 @@
 namespace graphc {
 
 // How a text becomes tokens: d2l's cleaning of The Time Machine (letters and
-// space, lowercased; the seed's), or every UTF-8 character as it is.
-enum class TextMode { D2l, Chars };
-// "d2l" or "chars"; throws naming --text otherwise.
+// space, lowercased; the seed's), every UTF-8 character as it is, or
+// whitespace-separated words (runtime/Words.h).
+enum class TextMode { D2l, Chars, Words };
+// "d2l", "chars" or "words"; throws naming --text otherwise.
 TextMode textModeFrom(const std::string& name);
+const char* textModeName(TextMode mode);
 
 class Vocab {
  public:
   Vocab() = default;
-  explicit Vocab(std::vector<std::string> tokens);
+  // Character tokens (d2l, chars) or word tokens (words); tokens[0] is <unk>.
+  explicit Vocab(std::vector<std::string> tokens, TextMode mode = TextMode::Chars);
   // "<unk>" then characters by descending count (ties: first occurrence).
   // Characters are bytes in D2l mode and UTF-8 sequences in Chars mode.
   static Vocab fromText(const std::string& text, TextMode mode = TextMode::D2l);
 
   int64_t size() const { return int64_t(tokens_.size()); }
+  bool words() const { return words_; }
   const std::string& token(int64_t i) const { return tokens_.at(size_t(i)); }
   const std::vector<std::string>& tokens() const { return tokens_; }
   int32_t index(char c) const { return index_[static_cast<unsigned char>(c)]; }  // 0 (<unk>) if unknown
   // Character by character: a UTF-8 sequence that is a token is that token,
   // any other byte is its own token or <unk>. (Exported libraries encode so too.)
+  // Word vocabularies split at whitespace; an unknown word is <unk>.
   std::vector<int32_t> encode(const std::string& s) const;
-  // The first character of `s` with no token, or "" when every one has one.
+  // The id of a whole word (0, <unk>, when it is not one); word vocabularies only.
+  int32_t wordIndex(std::string_view word) const;
+  // The first character (word) of `s` with no token, or "" when every one has one.
   std::string firstUnknown(const std::string& s) const;
+  // Characters concatenated; words joined by single spaces.
   std::string decode(const std::vector<int32_t>& ids) const;
 
  private:
   std::vector<std::string> tokens_;
   int32_t index_[256] = {};
   std::map<std::string, int32_t> multiByte_;  // tokens longer than a byte
+  bool words_ = false;
+  std::unordered_map<std::string, int32_t> wordIds_;  // word vocabularies: every token
 };
 
 struct Corpus {
@@ -54,11 +67,30 @@ std::string preprocessTimeMachine(const std::string& raw);
 // The length of the UTF-8 sequence starting at s[i] (1..4), or 0 if it is not valid UTF-8.
 size_t utf8Length(const std::string& s, size_t i);
 
-// Reads and preprocesses the book (in Chars mode: checks it is UTF-8 and
-// turns CRLF into LF); keeps the first maxTokens tokens (all if <= 0), with
-// the vocabulary built from the whole text. Throws one-line errors for a
-// missing, empty, binary, non-UTF-8 (Chars) or letter-free (D2l) file.
-Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mode = TextMode::D2l);
+// How a file becomes tokens: the mode, and for words which of them are kept.
+struct TextOptions {
+  TextMode mode = TextMode::D2l;
+  int64_t minCount = 1;     // words seen fewer times in the training text become <unk>
+  std::string vocabFile;    // words: take the vocabulary from this list instead (readWordVocab)
+  std::optional<Vocab> vocab;  // words: take this vocabulary (a resumed run's)
+};
+
+// Reads and preprocesses a text (in Chars and Words modes: checks it is
+// UTF-8; Chars turns CRLF into LF); keeps the first maxTokens tokens (all if
+// <= 0), with the vocabulary built from the whole text (or read from
+// vocabFile). Throws one-line errors for a missing, empty, binary, non-UTF-8
+// (Chars, Words) or letter-free (D2l) file.
+Corpus loadCorpus(const std::string& path, int64_t maxTokens, const TextOptions& options);
+inline Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mode = TextMode::D2l) {
+  TextOptions options;
+  options.mode = mode;
+  return loadCorpus(path, maxTokens, options);
+}
+
+// Held-out text (validation, test) read as the training text was and encoded
+// with its vocabulary: every token counts, those outside it as <unk>. `what`
+// names the file in errors ("--val-data").
+std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, TextMode mode, const std::string& what);
 
 struct Minibatch {
   Tensor X, Y;  // i32 [batch, steps]; Y is X shifted by one token

@@ -1,10 +1,15 @@
-// runtime/Evaluator.h — perplexity on held-out text (`train --val-fraction`):
-// the model's forward graph over consecutive windows of the tokens, one row,
-// the state carried from window to window as sequential iteration carries it,
-// no update.
+// runtime/Evaluator.h — perplexity on held-out text, every token counted, at
+// batch speed: the text is cut into `batch` contiguous streams evaluated side
+// by side with the model's forward graph (no update), windows of `numSteps`
+// tokens, the state carried from window to window as sequential iteration
+// carries it. What is left after the streams (fewer tokens than streams)
+// continues the last stream's state in one row, so every token but the first
+// (which nothing predicts) is predicted exactly once.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "graph/ModelInterface.h"
@@ -12,21 +17,42 @@
 
 namespace graphc {
 
+struct Evaluation {
+  double lossSum = 0;   // summed cross-entropy (nats) over the predicted tokens
+  int64_t tokens = 0;   // how many were predicted: the text's tokens less one
+  double loss() const { return lossSum / double(tokens); }
+  double perplexity() const;
+};
+
 class Evaluator {
  public:
-  // config.batchSize is ignored (one row); windows are config.numSteps long.
+  // config.batchSize streams (fewer when the text is short); windows of config.numSteps.
   Evaluator(const ModelDef& model, ModelConfig config, const std::string& engine = "jit",
             const EngineOptions& engineOptions = {});
   ~Evaluator();
-  // exp(mean cross-entropy) of predicting tokens[1..] from tokens[..n-1], in
-  // whole windows (a tail shorter than a window is left out). NaN when the
-  // tokens are fewer than one window and one.
-  double perplexity(const TensorMap& params, const std::vector<int32_t>& tokens);
+  // Predicts tokens[1..] from what precedes them. Throws for fewer than 2 tokens.
+  Evaluation evaluate(const TensorMap& params, const std::vector<int32_t>& tokens);
+  double perplexity(const TensorMap& params, const std::vector<int32_t>& tokens) {
+    return evaluate(params, tokens).perplexity();
+  }
 
  private:
-  Graph graph_;
-  std::unique_ptr<Engine> engine_;
-  int64_t steps_;
+  struct Compiled {
+    Graph graph;
+    std::unique_ptr<Engine> engine;
+  };
+  // The forward graph for `rows` streams and `steps` tokens per window, built on first use.
+  Engine& engineFor(int64_t rows, int64_t steps);
+  // Predicts `length` targets of each of the streams starting at `starts`, from `vars`' state; returns the summed loss.
+  double runStreams(const std::vector<int64_t>& starts, int64_t length, const std::vector<int32_t>& tokens,
+                    TensorMap& vars);
+
+  const ModelDef& model_;
+  ModelConfig config_;
+  std::string engineKind_;
+  EngineOptions engineOptions_;
+  std::map<std::pair<int64_t, int64_t>, Compiled> compiled_;
+  const TensorMap* params_ = nullptr;
 };
 
 }  // namespace graphc

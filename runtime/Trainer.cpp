@@ -62,6 +62,9 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
                             corpus.tokens.size(), options_.model.batchSize, options_.model.numSteps, needed));
   ModelConfig mine = options_.model;
   mine.batchSize = rowsPerRank_;
+  mine.training = true;
+  validate(options_.schedule, options_.optimizer.learningRate);
+  options_.optimizer.learningRateInput = options_.schedule.kind != "constant" || options_.schedule.warmup > 0;
   step_ = buildTrainingGraph(model, mine, options_.optimizer, ranks_);
   engine_ = createEngine(options_.engine, step_, options_.engineOptions);
   vars_ = initializeParams(step_, rng_);
@@ -70,6 +73,8 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
     if (n.op == OpKind::State && attr::role(n.attrs, "") != "optimizer") modelStateNames_.push_back(n.name);
   }
   for (auto& [name, t] : zeroState(step_)) vars_[name] = std::move(t);
+  if (options_.schedule.kind == "cosine" && options_.schedule.totalSteps == 0)
+    options_.schedule.totalSteps = std::max<int64_t>(1, options_.schedule.epochs * batchesPerEpoch() - options_.schedule.warmup);
   // Params and optimizer state stay in the engine between steps (the JIT then
   // never copies the weights out and back in); params() reads them back.
   std::vector<std::string> resident = paramNames_;
@@ -88,13 +93,15 @@ Tensor Trainer::myRows(const Tensor& whole) const {
 
 Tensor Trainer::allRows(const Tensor& mine) const {
   if (ranks_ == 1) return mine;
-  if (mine.dtype() != DType::F32 || mine.shape().empty() || mine.shape()[0] != rowsPerRank_)
-    throw Error(fmt::format("carried state of type {} is not f32 and batch-major (rows {})", str(mine.type()),
-                            rowsPerRank_));
+  if (mine.shape().empty() || mine.shape()[0] != rowsPerRank_)
+    throw Error(fmt::format("carried state of type {} is not batch-major (rows {})", str(mine.type()), rowsPerRank_));
   Shape shape = mine.shape();
   shape[0] = options_.model.batchSize;
-  Tensor whole(DType::F32, shape);
-  options_.world->allGather(mine.f32(), mine.size(), whole.f32());
+  Tensor whole(mine.dtype(), shape);
+  // The gather moves 4-byte words; i32 state (a carried context of token ids) travels as their bits.
+  if (mine.dtype() == DType::F32) options_.world->allGather(mine.f32(), mine.size(), whole.f32());
+  else
+    options_.world->allGather(reinterpret_cast<const float*>(mine.i32()), mine.size(), reinterpret_cast<float*>(whole.i32()));
   return whole;
 }
 
@@ -137,7 +144,8 @@ void Trainer::checkReplicasAgree() const {
 void Trainer::resetModelState() {
   for (const auto& name : modelStateNames_) {
     Tensor& t = vars_.at(name);
-    std::fill_n(t.f32(), t.size(), 0.0f);
+    if (t.dtype() == DType::F32) std::fill_n(t.f32(), t.size(), 0.0f);
+    else std::fill_n(t.i32(), t.size(), 0);
   }
 }
 
@@ -162,6 +170,14 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
     // Every rank drew the same global batch; each trains its own block of rows.
     vars_["X"] = myRows(batches[i].X);
     vars_["Y"] = myRows(batches[i].Y);
+    if (options_.optimizer.learningRateInput) {
+      r.learningRate = learningRateAt(options_.schedule, options_.optimizer.learningRate, steps_, lrScale_);
+      Tensor lr(DType::F32, {});
+      lr.f32()[0] = float(r.learningRate);
+      vars_["lr"] = std::move(lr);
+    } else {
+      r.learningRate = options_.optimizer.learningRate;
+    }
     TensorMap out = engine_->run(vars_);
     double loss = out.at("loss").item();
     if (auto norm = out.find("grad_norm"); norm != out.end()) {
@@ -217,7 +233,8 @@ Trainer::Snapshot Trainer::snapshot() const {
                {"tokens", std::to_string(tokens_)},
                {"rng_counter", std::to_string(epochRng.counter)},
                {"rng_spare_bits", bits(epochRng.spare)},
-               {"rng_has_spare", epochRng.hasSpare ? "1" : "0"}};
+               {"rng_has_spare", epochRng.hasSpare ? "1" : "0"},
+               {"lr_scale_bits", bits(lrScale_)}};
   return s;
 }
 
@@ -253,11 +270,20 @@ void Trainer::restore(const Snapshot& s) {
   Rng::State st{number("rng_counter"), std::bit_cast<double>(number("rng_spare_bits")), number("rng_has_spare") != 0};
   epochRng_ = st;
   rng_.restore(st);
+  // Snapshots from before schedules: no plateau scale yet.
+  lrScale_ = s.numbers.count("lr_scale_bits") ? std::bit_cast<double>(number("lr_scale_bits")) : 1.0;
   // The engine copies the restored params and optimizer state in on its next run.
   std::vector<std::string> resident = paramNames_;
   for (const Node& n : step_.nodes)
     if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") resident.push_back(n.name);
   engine_->setResident(resident);
+}
+
+int64_t Trainer::batchesPerEpoch() const {
+  // The sequential iterator's count depends on the offset drawn (d2l's), by at most one.
+  const int64_t n = int64_t(corpus_.tokens.size()), B = options_.model.batchSize, T = options_.model.numSteps;
+  if (options_.iter == IterKind::Random) return (n - 1) / T / B;
+  return ((n - 1) / B) / T;
 }
 
 TensorMap Trainer::params() const {

@@ -14,12 +14,15 @@
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"
+#include "runtime/Schedule.h"
 
 namespace graphc {
 
 struct TrainOptions {
   ModelConfig model;
   OptimizerConfig optimizer;
+  // Anything but constant makes the step read its rate from the input "lr".
+  ScheduleConfig schedule;
   IterKind iter = IterKind::Sequential;
   uint64_t seed = 0;
   std::string engine = "jit";
@@ -39,6 +42,7 @@ struct EpochReport {
   double valPerplexity = NAN; // on the held-out tail (train --val-fraction), after the epoch
   double tokensPerSec = 0;    // this epoch's tokens over its step time
   double seconds = 0;         // step time since training began
+  double learningRate = NAN;  // the rate of the epoch's last step
   int64_t steps = 0;          // minibatches since training began
   bool complete = true;       // false: stopped after `stepsInEpoch` steps of this epoch
   int64_t stepsInEpoch = 0;
@@ -69,6 +73,11 @@ class Trainer {
   // rank takes its rows of the carried state). Throws naming what does not fit.
   void restore(const Snapshot& s);
   int64_t epochsDone() const { return epoch_; }
+  // The plateau schedule's factor so far (1 until validation stalls); kept in snapshots.
+  double learningRateScale() const { return lrScale_; }
+  void setLearningRateScale(double scale) { lrScale_ = scale; }
+  // Minibatches in one epoch (the same every epoch for the sequential iterator, at most for random).
+  int64_t batchesPerEpoch() const;
   int64_t stepsDone() const { return steps_; }
 
   // The trained params (by param name).
@@ -98,6 +107,7 @@ class Trainer {
   Rng rng_;
   int64_t epoch_ = 0, steps_ = 0;  // epochs completed, steps taken
   double seconds_ = 0;
+  double lrScale_ = 1;
   // Within an epoch: where its batches were drawn from, the next batch, the sums so far.
   Rng::State epochRng_{};
   int64_t nextBatch_ = 0;

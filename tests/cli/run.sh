@@ -153,8 +153,8 @@ grep -q 'data-label="validation perplexity"' "$tmp/val.svg" || fail "--val-fract
 [ "$(head -n 4 "$tmp/val2.csv" | cut -d, -f1,2,8)" = "$(head -n 4 "$tmp/val.csv" | cut -d, -f1,2,8)" ] ||
   fail "a resumed --val-fraction run lost its earlier validation perplexities"
 "$graphc" plot "$tmp/val.csv" --y val_perplexity -o "$tmp/valplot.svg" || fail "graphc plot --y val_perplexity"
-expect_error "--val-fraction leaving too few tokens" "holds out .* fewer than one window" -- \
-  "$graphc" train "${tiny[@]}" --max-tokens 60 --val-fraction 0.05
+expect_error "--val-fraction leaving too few tokens" "holds out 0 tokens; evaluation needs at least 2" -- \
+  "$graphc" train "${tiny[@]}" --max-tokens 60 --val-fraction 0.01
 expect_error "--val-fraction out of range" "--val-fraction" -- "$graphc" train --val-fraction 1.5
 expect_error "plot a missing column" "no column 'val_loss'" -- "$graphc" plot "$tmp/m1.csv" --y val_loss -o "$tmp/x.svg"
 printf 'epoch,perplexity\n1,2,3\n' >"$tmp/bad.csv"
@@ -238,6 +238,38 @@ for i in $(seq 1 20); do
 done
 ls "$tmp"/k.safetensors.tmp.* >/dev/null 2>&1 && echo "note: kill -9 leaves temporaries behind (expected; the next write ignores them)"
 
+# Word-level text: a vocabulary from the training file, held-out files read with it (unknown words
+# as <unk>, counted), the test of the best epoch, and `graphc eval` agreeing with train's test line.
+for i in $(seq 1 60); do echo "the cat sat on the mat <p> a dog ran to the cat <p> the end <text>"; done >"$tmp/wtrain.txt"
+for i in $(seq 1 8); do echo "the dog sat on the cat <p> a zebra ran <text>"; done >"$tmp/wvalid.txt"
+cp "$tmp/wvalid.txt" "$tmp/wtest.txt"
+words=(--text words --data "$tmp/wtrain.txt" --val-data "$tmp/wvalid.txt" --test-data "$tmp/wtest.txt" --max-tokens 0
+       --batch-size 4 --num-steps 5 --sample-every 0 --optimizer adam --lr 0.01)
+"$graphc" train --model nplm --hidden 8 --set n=3,m=4 "${words[@]}" --epochs 4 --early-stop 2 --lr-schedule plateau \
+  --save "$tmp/w.safetensors" --json >"$tmp/w.out" 2>"$tmp/w.err" || fail "train nplm on words"
+grep -q "^test perplexity .* (87 tokens; the parameters of epoch [0-9], the best on validation)" "$tmp/w.out" ||
+  fail "word-level train printed no test perplexity over every token:" "$(cat "$tmp/w.out")"
+[ -s "$tmp/w.best.safetensors" ] || fail "--save with validation kept no best checkpoint"
+test_ppl=$(sed -n 's/^test perplexity \([0-9.]*\).*/\1/p' "$tmp/w.out")
+eval_ppl=$("$graphc" eval --load "$tmp/w.best.safetensors" --data "$tmp/wtest.txt" 2>/dev/null | sed -n 's/^perplexity \([0-9.]*\) over 87 tokens.*/\1/p')
+[ -n "$eval_ppl" ] && awk -v a="$test_ppl" -v b="$eval_ppl" 'BEGIN{exit !((a-b)^2 < 1e-4)}' ||
+  fail "graphc eval of the best checkpoint ($eval_ppl) is not train's test perplexity ($test_ppl)"
+"$graphc" eval --load "$tmp/tiny.safetensors" --data "$tmp/wtrain.txt" 2>/dev/null | grep -q "^bits per character" ||
+  fail "graphc eval of a character model prints no bits per character"
+"$graphc" train --model lstm-lm --hidden 8 --set tie=1 "${words[@]}" --epochs 1 --weight-decay 1e-4 \
+  --optimizer adamw --lr-schedule cosine --warmup 3 >/dev/null 2>&1 || fail "train a tied lstm-lm with adamw and cosine"
+expect_error "--min-count outside --text words" "--min-count: applies to --text words only" -- \
+  "$graphc" train "${tiny[@]}" --min-count 2
+expect_error "--min-count 0" "--min-count" -- "$graphc" train "${words[@]}" --min-count 0
+expect_error "a missing validation file" "no-such.txt" -- "$graphc" train "${words[@]}" --val-data "$tmp/no-such.txt"
+expect_error "an empty test file" "empty" -- "$graphc" train "${words[@]}" --test-data "$tmp/empty.txt"
+expect_error "--early-stop without validation" "--early-stop: needs validation text" -- "$graphc" train "${tiny[@]}" --early-stop 2
+expect_error "inverse-time without its rate" "--lr-decay-rate" -- "$graphc" train "${tiny[@]}" --lr-schedule inverse-time
+expect_error "a plateau factor of 1" "--lr-factor" -- "$graphc" train "${tiny[@]}" --lr-factor 1
+expect_error "resume with another text mode" "--text: chars but the checkpoint was trained with words" -- \
+  "$graphc" train --resume "$tmp/w.safetensors" --text chars --epochs 5
+expect_error "eval without --data" "--data PATH is required" -- "$graphc" eval --load "$tmp/w.safetensors"
+
 # Models.
 "$graphc" models >"$tmp/models.txt" || fail "graphc models"
 for m in rnn-scratch rnn gru lstm; do grep -q "^$m " "$tmp/models.txt" || fail "graphc models does not list $m"; done
@@ -254,8 +286,9 @@ while read -r model hidden layers; do
     --save "$tmp/$model.safetensors" >/dev/null 2>&1 || { fail "train $model at its defaults"; continue; }
   grep -aq "\"hidden\":\"$hidden\"" "$tmp/$model.safetensors" || fail "$model trained without --hidden is not $hidden wide"
   grep -aq "\"num_layers\":\"$layers\"" "$tmp/$model.safetensors" || fail "$model trained without --num-layers has not $layers layer(s)"
-  grep -aqE "\"shape\":\[$hidden,$hidden\]" "$tmp/$model.safetensors" || fail "$model's checkpoint has no ${hidden}x$hidden kernel"
-  "$graphc" compile --model "$model" --num-steps 2 | grep -q "f32\[$hidden,$hidden\]" ||
+  # A kernel with the hidden width on a side (recurrent ones are square; nplm's are not).
+  grep -aqE "\"shape\":\[([0-9]+,)*$hidden(,[0-9]+)*\]" "$tmp/$model.safetensors" || fail "$model's checkpoint has no kernel ${hidden} wide"
+  "$graphc" compile --model "$model" --num-steps 2 | grep -qE "f32\[([0-9]+,)*$hidden(,[0-9]+)*\]" ||
     fail "compile $model at its defaults is not $hidden wide"
 done <"$tmp/defaults.txt"
 expect_error "--num-layers on a one-layer model" "--num-layers: model 'rnn-scratch' has a single layer" -- \

@@ -11,6 +11,7 @@ void addCompileCommand(CLI::App& app);
 void addOptCommand(CLI::App& app);
 void addTrainCommand(CLI::App& app);
 void addGenerateCommand(CLI::App& app);
+void addEvalCommand(CLI::App& app);
 void addModelsCommand(CLI::App& app);
 void addExportCommand(CLI::App& app);
 void addHelpCommand(CLI::App& app);

@@ -21,7 +21,8 @@ std::string metricsCsv(const std::vector<EpochReport>& epochs, double learningRa
   auto maybe = [](double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : std::string(); };
   for (const auto& e : epochs) {
     out += fmt::format("{},{:.6f},{:.6f},{},{},{},{}", e.epoch, e.perplexity, std::log(e.perplexity), maybe(e.gradNorm, 6),
-                       learningRate, maybe(e.tokensPerSec, 1), maybe(e.seconds, 3));
+                       std::isfinite(e.learningRate) ? e.learningRate : learningRate, maybe(e.tokensPerSec, 1),
+                       maybe(e.seconds, 3));
     out += validated ? "," + maybe(e.valPerplexity, 6) + "\n" : "\n";
   }
   return out;

@@ -52,6 +52,7 @@ void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std:
   ckpt.metadata["hidden"] = std::to_string(info.config.hidden);
   ckpt.metadata["num_layers"] = std::to_string(info.config.numLayers);
   ckpt.metadata["vocab"] = nlohmann::json(info.vocab.tokens()).dump();
+  if (info.vocab.words()) ckpt.metadata["text"] = "words";
   ckpt.metadata["settings"] = nlohmann::json(info.config.settings).dump();
 }
 
@@ -79,7 +80,11 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
     };
     info.config.hidden = whole("hidden", 1, 1 << 14);
     info.config.numLayers = whole("num_layers", 1, 16);
-    info.vocab = Vocab(nlohmann::json::parse(get("vocab")).get<std::vector<std::string>>());
+    // Word vocabularies decode with spaces between tokens; the text mode says which kind it is.
+    auto text = ckpt.metadata.find("text");
+    bool words = text != ckpt.metadata.end() && text->second == "words";
+    info.vocab = Vocab(nlohmann::json::parse(get("vocab")).get<std::vector<std::string>>(),
+                       words ? TextMode::Words : TextMode::Chars);
     if (auto it = ckpt.metadata.find("settings"); it != ckpt.metadata.end())
       for (const auto& [name, value] : nlohmann::json::parse(it->second).get<std::map<std::string, double>>()) {
         if (!std::isfinite(value)) throw Error(fmt::format("{}: error: the checkpoint's setting '{}' is not finite", path, name));

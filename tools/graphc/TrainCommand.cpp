@@ -19,6 +19,7 @@
 #include "runtime/Threads.h"
 #include "runtime/Trainer.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/EarlyStopping.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Report.h"
 #include "tools/graphc/Shared.h"
@@ -32,9 +33,14 @@ struct TrainFlags {
   ModelConfig config = configWithModelDefaults();
   std::vector<std::string> sets;
   OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  int64_t earlyStop = 0;
   int64_t epochs = 500;
   int64_t maxTokens = 10000;
   double valFraction = 0;
+  std::string valData, testData;  // held-out files, read with the training vocabulary
+  int64_t minCount = 1;
+  std::string vocabFile;
   std::string iter = "sequential";
   std::string text = "d2l";
   uint64_t seed = 0;
@@ -85,6 +91,15 @@ std::map<std::string, std::string> runSettings(const TrainFlags& f) {
           {"max_tokens", std::to_string(f.maxTokens)},
           {"val_fraction", fmt::format("{}", f.valFraction)},
           {"text", f.text},
+          {"min_count", std::to_string(f.minCount)},
+          {"weight_decay", fmt::format("{}", f.optimizer.weightDecay)},
+          {"lr_schedule", f.schedule.kind},
+          {"lr_decay_rate", fmt::format("{}", f.schedule.decayRate)},
+          {"warmup", std::to_string(f.schedule.warmup)},
+          {"min_lr", fmt::format("{}", f.schedule.minLr)},
+          {"lr_factor", fmt::format("{}", f.schedule.factor)},
+          {"lr_patience", std::to_string(f.schedule.patience)},
+          {"early_stop", std::to_string(f.earlyStop)},
           {"settings", nlohmann::json(f.config.settings).dump()}};
 }
 
@@ -94,7 +109,18 @@ const std::map<std::string, std::string> kSettingFlags = {
     {"batch_size", "--batch-size"}, {"num_steps", "--num-steps"}, {"optimizer", "--optimizer"},
     {"lr", "--lr"},               {"clip", "--clip"},           {"momentum", "--momentum"},
     {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"},
-    {"text", "--text"},           {"settings", "--set"},       {"val_fraction", "--val-fraction"}};
+    {"text", "--text"},           {"settings", "--set"},       {"val_fraction", "--val-fraction"},
+    {"min_count", "--min-count"}, {"weight_decay", "--weight-decay"}, {"lr_schedule", "--lr-schedule"},
+    {"lr_decay_rate", "--lr-decay-rate"}, {"warmup", "--warmup"}, {"min_lr", "--min-lr"},
+    {"lr_factor", "--lr-factor"}, {"lr_patience", "--lr-patience"}, {"early_stop", "--early-stop"}};
+
+// Beside --save: run.safetensors -> run.best.safetensors.
+std::string bestCheckpointPath(const std::string& save) {
+  const std::string ext = ".safetensors";
+  if (save.size() > ext.size() && save.compare(save.size() - ext.size(), ext.size(), ext) == 0)
+    return save.substr(0, save.size() - ext.size()) + ".best" + ext;
+  return save + ".best";
+}
 
 std::string formatDuration(double s) {
   if (s < 60) return fmt::format("{:.0f}s", s);
@@ -124,6 +150,10 @@ void runTrain(TrainFlags f) {
   const bool lead = !world || world->rank() == 0;
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   for (const auto& setting : f.sets) parseSetting(setting, f.config);
+  if (f.earlyStop > 0 && f.valData.empty() && f.valFraction == 0 && f.resume.empty())
+    throw Error("--early-stop: needs validation text (--val-data FILE or --val-fraction F)");
+  if (f.schedule.kind == "plateau" && f.valData.empty() && f.valFraction == 0 && f.resume.empty())
+    throw Error("--lr-schedule plateau: needs validation text (--val-data FILE or --val-fraction F)");
   if (f.checkpointEvery > 0 && f.save.empty())
     throw Error("--checkpoint-every: pass --save FILE.safetensors to say where the checkpoint goes");
   // Output paths are checked now, not after the run.
@@ -146,7 +176,10 @@ void runTrain(TrainFlags f) {
       auto m = meta.find(key);
       // Checkpoints from before --text existed were all d2l's cleaning.
       // Settings added after the first checkpoints: their value before they existed.
-      static const std::map<std::string, std::string> kBefore = {{"text", "d2l"}, {"settings", "{}"}, {"val_fraction", "0"}};
+      static const std::map<std::string, std::string> kBefore = {
+          {"text", "d2l"}, {"settings", "{}"}, {"val_fraction", "0"}, {"min_count", "1"}, {"weight_decay", "0"},
+          {"lr_schedule", "constant"}, {"lr_decay_rate", "0"}, {"warmup", "0"}, {"min_lr", "0"}, {"lr_factor", "0.25"},
+          {"lr_patience", "1"}, {"early_stop", "0"}};
       std::string recorded = m != meta.end() ? m->second : kBefore.count(key) ? kBefore.at(key) : "";
       if (m == meta.end() && !kBefore.count(key))
         throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
@@ -177,6 +210,16 @@ void runTrain(TrainFlags f) {
     f.optimizer.momentum = std::stod(meta.at("momentum"));
     f.iter = meta.at("iter");
     f.text = meta.count("text") ? meta.at("text") : "d2l";
+    f.minCount = meta.count("min_count") ? whole("min_count") : 1;
+    auto number = [&](const char* key, double before) { return meta.count(key) ? std::stod(meta.at(key)) : before; };
+    f.optimizer.weightDecay = number("weight_decay", 0);
+    f.schedule.kind = meta.count("lr_schedule") ? meta.at("lr_schedule") : "constant";
+    f.schedule.decayRate = number("lr_decay_rate", 0);
+    f.schedule.warmup = int64_t(number("warmup", 0));
+    f.schedule.minLr = number("min_lr", 0);
+    f.schedule.factor = number("lr_factor", 0.25);
+    f.schedule.patience = int64_t(number("lr_patience", 1));
+    f.earlyStop = int64_t(number("early_stop", 0));
     if (meta.count("settings")) f.config.settings = nlohmann::json::parse(meta.at("settings")).get<std::map<std::string, double>>();
 
     f.seed = std::stoull(meta.at("seed"));
@@ -214,25 +257,43 @@ void runTrain(TrainFlags f) {
   const ModelDef& model = findModel(f.model);
   f.config = withModelDefaults(model, f.config);
   validate(f.optimizer);
+  validate(f.schedule, f.optimizer.learningRate);
   std::string dataPath = resolveDataPath(f.data);
-  Corpus corpus = loadCorpus(dataPath, f.maxTokens, textModeFrom(f.text));
+  TextOptions text;
+  text.mode = textModeFrom(f.text);
+  text.minCount = f.minCount;
+  text.vocabFile = f.vocabFile;
+  if (text.mode != TextMode::Words && (f.given.count("--min-count") || f.given.count("--vocab")))
+    throw Error(fmt::format("{}: applies to --text words only", f.given.count("--vocab") ? "--vocab" : "--min-count"));
+  if (resumed && text.mode == TextMode::Words) {
+    // The words the run was trained on are the checkpoint's, whatever the text's counts say now.
+    text.vocab = readModelInfo(*resumed, f.resume).vocab;
+    text.vocabFile.clear();
+  }
+  Corpus corpus = loadCorpus(dataPath, f.maxTokens, text);
   f.config.vocab = corpus.vocab.size();
+  if (f.valFraction > 0 && !f.valData.empty())
+    throw Error("--val-fraction and --val-data both name validation text; pass one");
   // --val-fraction: the tail of the (cut) corpus is held out and never trained on.
-  std::vector<int32_t> valTokens;
-  std::unique_ptr<Evaluator> evaluator;
+  std::vector<int32_t> valTokens, testTokens;
   if (f.valFraction > 0) {
     size_t held = size_t(double(corpus.tokens.size()) * f.valFraction);
-    if (int64_t(held) < f.config.numSteps + 1)
-      throw Error(fmt::format("--val-fraction {}: holds out {} tokens, fewer than one window of --num-steps {} and one",
-                              f.valFraction, held, f.config.numSteps));
+    if (held < 2)
+      throw Error(fmt::format("--val-fraction {}: holds out {} tokens; evaluation needs at least 2", f.valFraction, held));
     valTokens.assign(corpus.tokens.end() - int64_t(held), corpus.tokens.end());
     corpus.tokens.resize(corpus.tokens.size() - held);
-    if (lead) evaluator = std::make_unique<Evaluator>(model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
   }
+  if (!f.valData.empty()) valTokens = loadHeldOut(f.valData, corpus.vocab, text.mode, "--val-data");
+  if (!f.testData.empty()) testTokens = loadHeldOut(f.testData, corpus.vocab, text.mode, "--test-data");
+  std::unique_ptr<Evaluator> evaluator;
+  if (lead && (!valTokens.empty() || !testTokens.empty()))
+    evaluator = std::make_unique<Evaluator>(model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
 
   TrainOptions options;
   options.model = f.config;
   options.optimizer = f.optimizer;
+  options.schedule = f.schedule;
+  options.schedule.epochs = f.epochs;
   options.iter = f.iter == "random" ? IterKind::Random : IterKind::Sequential;
   options.seed = f.seed;
   options.engine = f.engine;
@@ -267,7 +328,7 @@ void runTrain(TrainFlags f) {
     std::vector<double> perplexities;
     for (const auto& r : history) perplexities.push_back(r.perplexity);
     meta["perplexities"] = nlohmann::json(perplexities).dump();
-    if (f.valFraction > 0) {
+    if (!valTokens.empty()) {
       nlohmann::json vals = nlohmann::json::array();
       for (const auto& r : history) vals.push_back(std::isfinite(r.valPerplexity) ? nlohmann::json(r.valPerplexity) : nlohmann::json());
       meta["val_perplexities"] = vals.dump();
@@ -278,6 +339,18 @@ void runTrain(TrainFlags f) {
     saveCheckpoint(path, ckpt);
   };
   const int64_t stepsAtStart = trainer.stepsDone();
+  // Validation's bookkeeping, replayed over a resumed run's epochs; the best
+  // epoch's checkpoint goes beside --save (NAME.best.safetensors).
+  EarlyStopping stopping;
+  stopping.patience = f.earlyStop;
+  stopping.plateauWait = f.schedule.kind == "plateau" ? f.schedule.patience : 0;
+  {
+    std::vector<double> vals;
+    for (const auto& r : history) vals.push_back(r.valPerplexity);
+    stopping.replay(vals);
+  }
+  TensorMap bestParams;
+  const std::string bestPath = f.save.empty() || valTokens.empty() ? "" : bestCheckpointPath(f.save);
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
   if (f.stats && lead) {
@@ -318,7 +391,10 @@ void runTrain(TrainFlags f) {
     std::cerr << fmt::format("graphc: data-parallel on {} ranks: each trains {} of the {} rows of a batch with {} thread{}\n",
                              world->size(), f.config.batchSize / world->size(), f.config.batchSize, runtime::threads(),
                              runtime::threads() == 1 ? "" : "s");
-  bool interrupted = false;
+  auto valText = [](const EpochReport& r) {
+    return std::isfinite(r.valPerplexity) ? fmt::format(" (validation {:.3f})", r.valPerplexity) : std::string();
+  };
+  bool interrupted = false, earlyStopped = false;
   trainingStarted = true;
   for (int64_t e = trainer.epochsDone() + 1; e <= f.epochs; ++e) {
     EpochReport r = trainer.trainEpoch(&stopRequested);
@@ -326,8 +402,22 @@ void runTrain(TrainFlags f) {
       interrupted = true;
       break;
     }
-    if (evaluator) r.valPerplexity = evaluator->perplexity(trainer.params(), valTokens);
+    if (evaluator && !valTokens.empty()) r.valPerplexity = evaluator->perplexity(trainer.params(), valTokens);
     history.push_back(r);
+    // Validation decides: keep the best parameters, decay a stalled rate, stop early. Ranks follow rank 0.
+    EarlyStopping::Decision d = stopping.observe(e, r.valPerplexity);
+    if (world && world->size() > 1) {
+      d.improved = world->anyOf(d.improved);  // saving is a collective
+      d.decay = world->anyOf(d.decay);
+      d.stop = world->anyOf(d.stop);
+    }
+    if (d.improved && !testTokens.empty()) bestParams = trainer.params();
+    if (d.improved && !bestPath.empty()) saveTraining(bestPath);
+    if (d.decay) trainer.setLearningRateScale(trainer.learningRateScale() * f.schedule.factor);
+    if (d.decay && lead)
+      std::cerr << fmt::format("{}epoch {}: validation has not improved for {} epoch(s); learning rate now {:.4g}\n",
+                               tty ? "\r\033[K" : "", e, f.schedule.patience,
+                               learningRateAt(f.schedule, f.optimizer.learningRate, trainer.stepsDone(), trainer.learningRateScale()));
     if (f.checkpointEvery > 0 && e % f.checkpointEvery == 0 && e < f.epochs) saveTraining(f.save);
     if (f.plotEvery > 0 && e % f.plotEvery == 0 && e < f.epochs) writeReports(fmt::format(", epoch {} of {}", e, f.epochs));
     bool sampleNow = lead && f.sampleEvery > 0 && (e % f.sampleEvery == 0);
@@ -335,17 +425,25 @@ void runTrain(TrainFlags f) {
       interrupted = true;
       break;
     }
+    if (d.stop) {
+      if (lead)
+        std::cerr << fmt::format("{}early stop after epoch {}: validation perplexity {:.3f} at epoch {} has not improved for "
+                                 "{} epochs\n",
+                                 tty ? "\r\033[K" : "", e, stopping.best, stopping.bestEpoch, f.earlyStop);
+      earlyStopped = true;
+      break;
+    }
     if (!lead) continue;
     if (tty) {
       double eta = r.seconds / double(e - trainer.epochsDone() + int64_t(history.size())) * double(f.epochs - e);
       if (!std::isfinite(eta) || eta < 0) eta = 0;
-      std::cerr << fmt::format("\r\033[Kepoch {}/{} | perplexity {:.3f} | {:.0f} tokens/s | ETA {}", e, f.epochs,
-                               r.perplexity, r.tokensPerSec, formatDuration(eta))
+      std::cerr << fmt::format("\r\033[Kepoch {}/{} | perplexity {:.3f}{} | {:.0f} tokens/s | ETA {}", e, f.epochs,
+                               r.perplexity, valText(r), r.tokensPerSec, formatDuration(eta))
                 << std::flush;
       if (sampleNow) std::cerr << "\r\033[K" << fmt::format("epoch {}: {}\n", e, sample(prefix1));
-    } else if (sampleNow || e == 1 || e == f.epochs) {
-      std::cerr << fmt::format("epoch {}/{}  perplexity {:.3f}  {:.0f} tokens/s  {:.1f}s", e, f.epochs, r.perplexity,
-                               r.tokensPerSec, r.seconds);
+    } else if (sampleNow || e == 1 || e == f.epochs || !valTokens.empty()) {
+      std::cerr << fmt::format("epoch {}/{}  perplexity {:.3f}{}  {:.0f} tokens/s  {:.1f}s", e, f.epochs, r.perplexity,
+                               valText(r), r.tokensPerSec, r.seconds);
       std::cerr << (sampleNow ? "  " + sample(prefix1) : std::string()) << "\n" << std::flush;
     }
   }
@@ -366,6 +464,7 @@ void runTrain(TrainFlags f) {
   }
   if (history.empty()) throw Error(fmt::format("--epochs {}: the checkpoint already has {} epochs", f.epochs, trainer.epochsDone()));
 
+
   if (!lead) {
     if (!f.save.empty()) saveTraining(f.save);  // a collective: rank 0 writes it
     finishMpi();
@@ -378,6 +477,17 @@ void runTrain(TrainFlags f) {
   std::string sample1 = sample(prefix1), sample2 = sample(prefix2);
   std::cout << fmt::format("perplexity {:.2f}, {:.0f} tokens/sec on {}\n", last.perplexity, tokensPerSec, f.engine);
   std::cout << sample1 << "\n" << sample2 << "\n";
+  if (std::isfinite(last.valPerplexity))
+    std::cout << fmt::format("validation perplexity {:.2f} ({} tokens)\n", last.valPerplexity, valTokens.size() - 1);
+  Evaluation test;
+  if (!testTokens.empty()) {
+    // With validation, the test is of the best epoch's parameters (early stopping's model selection).
+    if (bestParams.empty() && stopping.bestEpoch > 0 && !bestPath.empty()) bestParams = loadCheckpoint(bestPath).tensors;
+    bool best = !bestParams.empty();
+    test = evaluator->evaluate(best ? bestParams : trainer.params(), testTokens);
+    std::cout << fmt::format("test perplexity {:.2f} ({} tokens; the parameters of epoch {}{})\n", test.perplexity(), test.tokens,
+                             best ? stopping.bestEpoch : last.epoch, best ? ", the best on validation" : "");
+  }
 
   writeReports("");
   if (!f.save.empty()) {
@@ -407,6 +517,13 @@ void runTrain(TrainFlags f) {
                         {"seconds", last.seconds},
                         {"sample", sample1},
                         {"sample_traveller", sample2}};
+    if (std::isfinite(last.valPerplexity)) j["val_perplexity"] = last.valPerplexity;
+    if (stopping.bestEpoch > 0) {
+      j["best_val_perplexity"] = stopping.best;
+      j["best_epoch"] = stopping.bestEpoch;
+      j["early_stopped"] = earlyStopped;
+    }
+    if (test.tokens > 0) j["test_perplexity"] = test.perplexity();
     std::cout << j.dump() << "\n";
   }
 }
@@ -434,8 +551,37 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--clip", f->optimizer.clipNorm, "Clip gradients to this global norm (0: no clipping)")
       ->check(finiteNumber(0, 3e38))
       ->capture_default_str();
-  cmd->add_option("--optimizer", f->optimizer.kind, "sgd, momentum or adam")
-      ->check(CLI::IsMember({"sgd", "momentum", "adam"}))
+  cmd->add_option("--optimizer", f->optimizer.kind, "sgd, momentum, adam or adamw (Adam with decoupled weight decay)")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}))
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", f->optimizer.weightDecay,
+                  "Decay weights and embeddings, not biases: L2 added to the gradient (adamw: decoupled, p -= lr wd p)")
+      ->check(finiteNumber(0, 1e3))
+      ->capture_default_str();
+  cmd->add_option("--lr-schedule", f->schedule.kind,
+                  "constant, inverse-time (lr / (1 + r t), r from --lr-decay-rate), cosine (to --min-lr at the last "
+                  "step) or plateau (times --lr-factor when validation stalls for --lr-patience epochs)")
+      ->check(CLI::IsMember({"constant", "inverse-time", "cosine", "plateau"}))
+      ->capture_default_str();
+  cmd->add_option("--lr-decay-rate", f->schedule.decayRate, "r of --lr-schedule inverse-time, per step")
+      ->check(finiteNumber(0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--warmup", f->schedule.warmup, "Steps of linear warm-up from 0 to --lr, before the schedule")
+      ->check(wholeNumber(0, uint64_t(1) << 40))
+      ->capture_default_str();
+  cmd->add_option("--min-lr", f->schedule.minLr, "The rate --lr-schedule cosine ends at")
+      ->check(finiteNumber(0, 3e38))
+      ->capture_default_str();
+  cmd->add_option("--lr-factor", f->schedule.factor, "--lr-schedule plateau multiplies the rate by this")
+      ->check(finiteNumber(0, 1))
+      ->capture_default_str();
+  cmd->add_option("--lr-patience", f->schedule.patience, "--lr-schedule plateau: epochs without improvement before a decay")
+      ->check(wholeNumber(1, uint64_t(1) << 30))
+      ->capture_default_str();
+  cmd->add_option("--early-stop", f->earlyStop,
+                  "Stop after this many epochs without a better validation perplexity (0: never); the test uses "
+                  "the best epoch, whose checkpoint --save keeps beside the last as NAME.best.safetensors")
+      ->check(wholeNumber(0, uint64_t(1) << 30))
       ->capture_default_str();
   cmd->add_option("--momentum", f->optimizer.momentum, "Momentum for --optimizer momentum")
       ->check(finiteNumber(0, 1))
@@ -444,13 +590,23 @@ void addTrainCommand(CLI::App& app) {
                   "Hold out this tail fraction of the corpus and report its perplexity after every epoch (0: none)")
       ->check(finiteNumber(0, 0.9))
       ->capture_default_str();
+  cmd->add_option("--val-data", f->valData,
+                  "Validation text, read as --data is with its vocabulary: perplexity over every token after each epoch");
+  cmd->add_option("--test-data", f->testData,
+                  "Test text, read as --data is with its vocabulary: perplexity over every token at the end");
+  cmd->add_option("--min-count", f->minCount,
+                  "--text words: words seen fewer times in --data become <unk>")
+      ->check(wholeNumber(1, uint64_t(1) << 40))
+      ->capture_default_str();
+  cmd->add_option("--vocab", f->vocabFile,
+                  "--text words: the vocabulary, one word per line in id order (instead of counting --data)");
   cmd->add_option("--max-tokens", f->maxTokens, "Keep the first N tokens of the corpus (0: all)")
       ->check(wholeNumber(0, uint64_t(1) << 40))
       ->capture_default_str();
   cmd->add_option("--text", f->text,
-                  "How the text becomes tokens: d2l (letters and space, lowercased: the seed's) or chars (every "
-                  "UTF-8 character as it is)")
-      ->check(CLI::IsMember({"d2l", "chars"}))
+                  "How the text becomes tokens: d2l (letters and space, lowercased: the seed's), chars (every "
+                  "UTF-8 character as it is) or words (whitespace-separated)")
+      ->check(CLI::IsMember({"d2l", "chars", "words"}))
       ->capture_default_str();
   cmd->add_option("--iter", f->iter, "Minibatch iterator: sequential (state carried) or random (state reset)")
       ->check(CLI::IsMember({"sequential", "random"}))

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "graphc " GRAPHC_VERSION);
   graphc::cli::addTrainCommand(app);
   graphc::cli::addGenerateCommand(app);
+  graphc::cli::addEvalCommand(app);
   graphc::cli::addModelsCommand(app);
   graphc::cli::addExportCommand(app);
   graphc::cli::addPlotCommand(app);

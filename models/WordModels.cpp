@@ -1,0 +1,81 @@
+// models/WordModels.cpp — see WordModels.h.
+#include "models/WordModels.h"
+
+#include <fmt/format.h>
+
+#include "models/Layers.h"
+
+namespace graphc {
+
+const std::vector<Hyperparameter> kNplmHyperparameters = {
+    {"n", 5, "order: the model reads the n-1 previous words"},
+    {"m", 60, "width of each word's embedding"},
+    {"direct", 1, "1: direct connections from the embeddings to the output"}};
+
+const std::vector<Hyperparameter> kRecurrentLmHyperparameters = {
+    {"embed", 0, "width of the word embedding (0: the hidden width)"},
+    {"dropout", 0, "dropout rate on the embeddings, between layers and before the output, when training"},
+    {"tie", 0, "1: the output layer is the embedding table (needs embed = hidden)"}};
+
+namespace {
+
+int64_t wholeSetting(const ModelConfig& c, const char* name, int64_t lo, int64_t hi) {
+  double v = c.setting(name);
+  if (v != double(int64_t(v)) || v < double(lo) || v > double(hi))
+    throw Error(fmt::format("--set {}={}: must be a whole number in {}..{}", name, v, lo, hi));
+  return int64_t(v);
+}
+
+}  // namespace
+
+Value buildNplm(Builder& b, Value tokens, const ModelConfig& c) {
+  const int64_t n = wholeSetting(c, "n", 2, 16), m = wholeSetting(c, "m", 1, 4096);
+  const bool direct = wholeSetting(c, "direct", 0, 1) == 1;
+  const int64_t B = tokens.dim(0), T = tokens.dim(1), V = c.vocab, context = n - 1;
+  Value table = b.param("embed.table", {V, m}, Init::normal(0.1));
+  // The window's tokens after the previous window's last n-2: column k + t
+  // holds the k-th word of position t's context.
+  Value all = tokens;
+  if (n > 2) {
+    Value carried = b.state("context", {B, n - 2}, DType::I32);
+    all = concat({carried, tokens}, 1);
+    b.update(carried, slice(all, {0, T}, {B, T + n - 2}));
+  }
+  std::vector<Value> words;
+  for (int64_t k = 0; k < context; ++k) {
+    Value ids = reshape(transpose(slice(all, {0, k}, {B, k + T}), {1, 0}), {T * B});  // time-major
+    words.push_back(gather(table, ids));
+  }
+  Value x = context == 1 ? words.front() : concat(words, 1);  // [T*B, (n-1) m]
+  Value hidden = tanh(nn::Dense::create(b, "hidden", context * m, c.hidden)(x));
+  Value logits = nn::Dense::create(b, "output", c.hidden, V)(hidden);
+  if (direct) logits = logits + matmul(x, b.param("direct.kernel", {context * m, V}, Init::lecunNormal()));
+  return logits;
+}
+
+namespace {
+
+template <typename Layer>
+Value buildRecurrentLm(Builder& b, Value tokens, const ModelConfig& c) {
+  int64_t embed = wholeSetting(c, "embed", 0, 1 << 14);
+  if (embed == 0) embed = c.hidden;
+  if (c.setting("dropout") != 0) throw Error("--set dropout: not built yet");
+  const bool tie = wholeSetting(c, "tie", 0, 1) == 1;
+  if (tie && embed != c.hidden)
+    throw Error(fmt::format("--set tie=1: the embedding ({}) must be as wide as the hidden layer ({})", embed, c.hidden));
+  Value table = b.param("embed.table", {c.vocab, embed}, Init::uniform(0.1));
+  std::vector<Value> xs = nn::embedSteps(table, tokens);
+  for (int64_t layer = 0; layer < c.numLayers; ++layer) {
+    xs = Layer(b, c.hidden).scan(xs);
+  }
+  Value h = nn::timeMajor(xs);
+  if (tie) return matmul(h, table, false, true) + b.param("output.bias", {c.vocab});
+  return nn::Dense(b, c.vocab, "output")(h);
+}
+
+}  // namespace
+
+Value buildLstmLm(Builder& b, Value tokens, const ModelConfig& c) { return buildRecurrentLm<nn::LSTM>(b, tokens, c); }
+Value buildGruLm(Builder& b, Value tokens, const ModelConfig& c) { return buildRecurrentLm<nn::GRU>(b, tokens, c); }
+
+}  // namespace graphc

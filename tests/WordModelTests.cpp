@@ -1,0 +1,202 @@
+// tests/WordModelTests.cpp — word-level text, evaluation that counts every
+// token, and the word models (nplm, lstm-lm) against finite differences.
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+
+#include "TestUtil.h"
+#include "graph/Verifier.h"
+#include "models/Layers.h"
+#include "models/Model.h"
+#include "passes/Autodiff.h"
+#include "runtime/Corpus.h"
+#include "runtime/Evaluator.h"
+#include "runtime/Initializers.h"
+#include "runtime/Interpreter.h"
+#include "runtime/Words.h"
+
+using namespace graphc;
+
+namespace {
+
+std::string scratchFile(const std::string& name, const std::string& text) {
+  std::string path = std::string(GRAPHC_SCRATCH_DIR) + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+// logits = table[x]: each prediction depends on the previous token alone, so
+// the perplexity of a text can be computed by hand, stream cuts or not.
+const ModelDef& bigramModel() {
+  static const ModelDef def = [] {
+    registerModel({.name = "test-bigram",
+                   .description = "a table of next-token logits per token",
+                   .defaultHidden = 1,
+                   .build = [](Builder& b, Value tokens, const ModelConfig& c) {
+                     Value table = b.param("table", {c.vocab, c.vocab}, Init::normal(1.0));
+                     return nn::timeMajor(nn::embedSteps(table, tokens));
+                   },
+                   .stacksLayers = false});
+    return findModel("test-bigram");
+  }();
+  return def;
+}
+
+}  // namespace
+
+TEST_CASE("--text words: whitespace tokens, <unk> first, then by descending count, ties by first occurrence") {
+  Vocab v = wordVocabFrom("the cat  sat\n on\tthe mat , the cat <unk>\r\n", 1);
+  CHECK(v.words());
+  CHECK(v.tokens() == std::vector<std::string>{"<unk>", "the", "cat", "sat", "on", "mat", ","});
+  CHECK(v.encode("the dog sat <unk>") == std::vector<int32_t>{1, 0, 3, 0});  // unknown words and <unk> itself: 0
+  CHECK(v.decode({1, 2, 3}) == "the cat sat");
+  CHECK(v.firstUnknown("the dog sat") == "dog");
+  CHECK(v.firstUnknown("the <unk> sat") == "");
+  // --min-count 2: words seen once become <unk>.
+  CHECK(wordVocabFrom("a b a c b a", 2).tokens() == std::vector<std::string>{"<unk>", "a", "b"});
+
+  Corpus c = loadCorpus(scratchFile("words.txt", "x y x\nz x y\n"), 0, TextMode::Words);
+  CHECK(c.tokens == std::vector<int32_t>{1, 2, 1, 3, 1, 2});
+  TextOptions listed;
+  listed.mode = TextMode::Words;
+  listed.vocabFile = scratchFile("vocab.txt", "<unk>\ny\nq\n");
+  Corpus fromList = loadCorpus(scratchFile("words.txt", "x y x\nz x y\n"), 0, listed);
+  CHECK(fromList.vocab.tokens() == std::vector<std::string>{"<unk>", "y", "q"});
+  CHECK(fromList.tokens == std::vector<int32_t>{0, 1, 0, 0, 0, 1});
+  // Held-out text: every word counts, unknown ones as <unk>.
+  CHECK(loadHeldOut(scratchFile("held.txt", "y never q\n"), fromList.vocab, TextMode::Words, "--val-data") ==
+        std::vector<int32_t>{1, 0, 2});
+
+  CHECK_THROWS_WITH_AS(readWordVocab(scratchFile("dup.txt", "a\nb\na\n")), doctest::Contains("dup.txt:3: error: the vocabulary lists 'a' twice"), Error);
+  CHECK_THROWS_WITH_AS(readWordVocab(scratchFile("none.txt", "\n\n")), doctest::Contains("lists no tokens"), Error);
+  CHECK_THROWS_WITH_AS(loadCorpus(scratchFile("blank.txt", " \n\t\n"), 0, TextMode::Words), doctest::Contains("has no words"), Error);
+  CHECK_THROWS_WITH_AS(loadHeldOut(scratchFile("one.txt", "y\n"), fromList.vocab, TextMode::Words, "--test-data"),
+                       doctest::Contains("at least 2"), Error);
+  CHECK_THROWS_WITH_AS(loadHeldOut(scratchFile("empty.txt", ""), fromList.vocab, TextMode::Words, "--val-data"),
+                       doctest::Contains("empty"), Error);
+  TextOptions zero = listed;
+  zero.vocabFile.clear();
+  zero.minCount = 0;
+  CHECK_THROWS_WITH_AS(loadCorpus(scratchFile("words.txt", "x y\n"), 0, zero), doctest::Contains("--min-count 0"), Error);
+}
+
+TEST_CASE("evaluation counts every token but the first, tail included, batched as one row") {
+  const ModelDef& model = bigramModel();
+  ModelConfig c;
+  c.vocab = 5;
+  c.hidden = 1;
+  c.numLayers = 1;
+  Graph forward = buildModelGraph(model, c);
+  Rng rng(3);
+  TensorMap params = initializeParams(forward, rng);
+  const Tensor& table = params.at("table");
+  // 24 tokens, 23 predictions: 4 streams of 5 and a tail of 3; windows of 3 (and a last one of 2).
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 24; ++i) tokens.push_back(int32_t((i * 7 + i / 3) % 5));
+  double byHand = 0;
+  for (size_t i = 0; i + 1 < tokens.size(); ++i) {
+    const float* row = table.f32() + tokens[i] * 5;
+    double norm = 0;
+    for (int k = 0; k < 5; ++k) norm += std::exp(double(row[k]));
+    byHand += std::log(norm) - double(row[tokens[i + 1]]);
+  }
+  for (const char* engine : {"interp", "jit"})
+    for (int64_t batch : {1, 4, 23, 64}) {
+      INFO(engine << " batch " << batch);
+      c.batchSize = batch;
+      c.numSteps = 3;
+      Evaluator evaluator(model, c, engine);
+      Evaluation e = evaluator.evaluate(params, tokens);
+      CHECK(e.tokens == 23);
+      CHECK(e.lossSum == doctest::Approx(byHand).epsilon(1e-5));
+      CHECK(e.perplexity() == doctest::Approx(std::exp(byHand / 23)).epsilon(1e-5));
+    }
+}
+
+TEST_CASE("evaluation carries the state: one stream in windows equals one window over the whole text") {
+  ModelConfig c;
+  c.vocab = 7;
+  c.hidden = 4;
+  c.numLayers = 1;
+  c.settings = {{"n", 4}, {"m", 3}, {"direct", 1}};
+  const ModelDef& model = findModel("nplm");
+  Rng rng(5);
+  TensorMap params = initializeParams(buildModelGraph(model, c), rng);
+  std::vector<int32_t> tokens;
+  for (int i = 0; i < 31; ++i) tokens.push_back(int32_t((i * 3 + i / 4) % 7));
+  c.batchSize = 1;
+  c.numSteps = 30;
+  double whole = Evaluator(model, c, "interp").evaluate(params, tokens).lossSum;
+  c.numSteps = 4;  // 7 windows of 4 and one of 2, the context carried across each cut
+  CHECK(Evaluator(model, c, "jit").evaluate(params, tokens).lossSum == doctest::Approx(whole).epsilon(1e-5));
+}
+
+TEST_CASE("word models: nplm (context carried as i32 state) and lstm-lm gradients match finite differences") {
+  struct Case {
+    const char* model;
+    std::map<std::string, double> settings;
+    int64_t layers;
+  };
+  for (const Case& k : {Case{"nplm", {{"n", 4}, {"m", 2}, {"direct", 1}}, 1}, Case{"nplm", {{"n", 2}, {"m", 3}, {"direct", 0}}, 1},
+                        Case{"lstm-lm", {{"embed", 3}}, 2}, Case{"gru-lm", {{"tie", 1}}, 1}}) {
+    INFO(k.model);
+    ModelConfig c;
+    c.batchSize = 2;
+    c.numSteps = 3;
+    c.hidden = 4;
+    c.vocab = 6;
+    c.numLayers = k.layers;
+    c.settings = k.settings;
+    c = withModelDefaults(findModel(k.model), c);
+    Graph g = buildModelGraph(findModel(k.model), c);
+    std::vector<ValueId> wrt = g.nodesOf(OpKind::Param);
+    auto grads = appendGradients(g, g.output("loss"), wrt);
+    for (size_t i = 0; i < grads.size(); ++i) g.setOutput(fmt::format("grad{}", i), grads[i]);
+    verify(g);
+    Rng rng(7);
+    TensorMap vars = initializeParams(g, rng);
+    for (auto& [name, t] : vars) initialize(t, "uniform", 0.5, rng);
+    for (auto& [name, t] : zeroState(g)) {
+      if (t.dtype() == DType::F32) initialize(t, "uniform", 0.5, rng);
+      else
+        for (int64_t i = 0; i < t.size(); ++i) t.i32()[i] = int32_t(rng.uniformInt(0, 5));  // a carried context
+      vars[name] = t;
+    }
+    for (const char* in : {"X", "Y"}) {
+      Tensor t(DType::I32, {2, 3});
+      for (int64_t i = 0; i < t.size(); ++i) t.i32()[i] = int32_t(rng.uniformInt(0, 5));
+      vars[in] = t;
+    }
+    Interpreter interp(g);
+    TensorMap scratch = vars;
+    TensorMap out = interp.run(scratch);
+    const double h = 1e-2;
+    for (size_t i = 0; i < wrt.size(); ++i) {
+      std::string name = g.node(wrt[i]).name;
+      const Tensor& grad = out.at(fmt::format("grad{}", i));
+      for (int64_t e = 0; e < grad.size(); e += 3) {
+        TensorMap plus = vars, minus = vars;
+        plus[name].f32()[e] += float(h);
+        minus[name].f32()[e] -= float(h);
+        double numeric = (interp.run(plus).at("loss").item() - interp.run(minus).at("loss").item()) / (2 * h);
+        INFO(name << "[" << e << "]: analytic " << grad.f32()[e] << ", numeric " << numeric);
+        CHECK(std::abs(numeric - grad.f32()[e]) <= 1e-3 + 2e-2 * std::abs(grad.f32()[e]));
+      }
+    }
+  }
+}
+
+TEST_CASE("word models refuse settings that make no model") {
+  ModelConfig c;
+  c.vocab = 6;
+  c.hidden = 4;
+  c.settings = {{"n", 1}};
+  c = withModelDefaults(findModel("nplm"), c);
+  CHECK_THROWS_WITH_AS(buildModelGraph(findModel("nplm"), c), doctest::Contains("--set n=1: must be a whole number in 2..16"), Error);
+  ModelConfig t;
+  t.vocab = 6;
+  t.hidden = 4;
+  t.settings = {{"tie", 1}, {"embed", 3}};
+  t = withModelDefaults(findModel("lstm-lm"), t);
+  CHECK_THROWS_WITH_AS(buildModelGraph(findModel("lstm-lm"), t), doctest::Contains("must be as wide as the hidden layer"), Error);
+}
