@@ -157,6 +157,7 @@ class BodyEmitter {
       case OpKind::Pad:
       case OpKind::Concat:
       case OpKind::OneHot:
+      case OpKind::RandomUniform:
       case OpKind::AllReduce:
       case OpKind::ScatterAdd:
       case OpKind::LogSoftmax:

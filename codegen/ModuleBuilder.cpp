@@ -311,6 +311,11 @@ class EntryBuilder {
       case OpKind::AllReduce:
         call("graphc_rt_all_reduce", {in(0), buffer(n), i64(n.type.numElements())});
         return;
+      case OpKind::RandomUniform: {
+        int64_t cols = n.type.shape[0] != 0 ? n.type.numElements() / n.type.shape[0] : 0;
+        call("graphc_rt_random_uniform", {in(0), buffer(n), i64(n.type.numElements()), i64(cols), i64(attr::stream(n.attrs))});
+        return;
+      }
       case OpKind::OneHot:
         call("graphc_rt_one_hot", {in(0), buffer(n), i64(inType(0).numElements()), i64(attr::depth(n.attrs))});
         return;

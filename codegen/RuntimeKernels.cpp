@@ -5,6 +5,7 @@
 #include "codegen/RuntimeKernels.h"
 
 #include "codegen/Collectives.h"
+#include "graph/CounterRandom.h"
 
 #include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
@@ -268,6 +269,10 @@ void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth)
   std::fill_n(out, n * depth, 0.0f);
   for (int64_t i = 0; i < n; ++i)
     if (idx[i] >= 0 && idx[i] < depth) out[i * depth + idx[i]] = 1.0f;
+}
+
+void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream) {
+  for (int64_t i = 0; i < n; ++i) out[i] = graphc::randomUniformElement(key, uint64_t(stream), cols, i);
 }
 
 void graphc_rt_all_reduce(const float* in, float* out, int64_t n) {

@@ -39,6 +39,8 @@ void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t*
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc);
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt);
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
+// Uniform [0, 1) from the counter-based generator (graph/CounterRandom.h); key i32[3], `cols` per row.
+void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream);
 // out = in summed over the processes (codegen/Collectives.h); the identity on one.
 void graphc_rt_all_reduce(const float* in, float* out, int64_t n);
 // An index outside [0, rows) is an error, or with zeroOutOfRange a zero row (gather) / dropped (scatter_add).

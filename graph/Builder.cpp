@@ -157,6 +157,9 @@ Value concat(const std::vector<Value>& parts, int64_t axis) {
 }
 
 Value allReduce(Value x) { return x.builder().op(OpKind::AllReduce, {x}); }
+Value randomUniform(Value key, const Shape& shape, int64_t stream) {
+  return key.builder().op(OpKind::RandomUniform, {key}, {{attr::key::shape, shape}, {attr::key::stream, stream}});
+}
 Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}}); }
 Value gather(Value table, Value indices, bool zeroOutOfRange) {
   Attrs attrs;

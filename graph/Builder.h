@@ -113,6 +113,10 @@ Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& 
 Value concat(const std::vector<Value>& parts, int64_t axis);
 
 Value oneHot(Value indices, int64_t depth);
+// Uniform [0, 1) values of `shape` from the counter-based generator
+// (graph/CounterRandom.h): key i32[3] = (seed, step, first row), `stream`
+// tells apart the draws of one step.
+Value randomUniform(Value key, const Shape& shape, int64_t stream);
 // The sum of x over the processes of a distributed run (the identity on one process).
 Value allReduce(Value x);
 // zeroOutOfRange: an index outside the table reads a zero row (scatter_add

@@ -249,6 +249,17 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::AllReduce:
       requireF32(in[0], "all_reduce's operand");
       return in[0];
+    case OpKind::RandomUniform: {
+      requireI32(in[0], "the random_uniform key");
+      if (in[0].shape != Shape{3}) fail(fmt::format("the random_uniform key must be i32[3], got {}", str(in[0])));
+      if (attr::stream(attrs) < 0) fail("the random_uniform stream must not be negative");
+      Shape out = attr::shape(attrs);
+      if (out.empty()) fail("random_uniform needs a shape with at least one axis");
+      for (int64_t d : out)
+        if (d < 0) fail("random_uniform's shape has a negative extent");
+      checkedNumElements(out);
+      return {DType::F32, out};
+    }
     case OpKind::OneHot: {
       requireI32(in[0], "one_hot indices");
       int64_t depth = attr::depth(attrs);

@@ -51,6 +51,44 @@ std::vector<Value> Embed::operator()(Value tokens) const {
   return embedSteps(builder_->param(name + ".table", {vocab_, dim_}, Init::normal(1.0)), tokens);
 }
 
+namespace {
+
+void checkRate(double rate) {
+  if (!(rate >= 0 && rate < 1)) throw Error(fmt::format("dropout rate {} is outside [0, 1)", rate));
+}
+
+// x kept where u >= rate, scaled by 1 / (1 - rate); u uniform [0, 1) from a fresh stream.
+Value dropoutMask(Builder& b, const Shape& shape, double rate) {
+  Graph& g = b.graph();
+  Value key;
+  int64_t stream = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g.nodes[i].op == OpKind::Input && g.nodes[i].name == "rng_key") key = b.wrap(ValueId(i));
+    stream += g.nodes[i].op == OpKind::RandomUniform;
+  }
+  if (!key.valid()) key = b.input("rng_key", DType::I32, {3});
+  Value u = randomUniform(key, shape, stream);
+  Value keep = compare(u, b.constant(rate, shape), "ge");
+  return select(keep, b.constant(1.0 / (1.0 - rate), shape), b.constant(0.0, shape));
+}
+
+}  // namespace
+
+Value dropout(Value x, double rate, bool training) {
+  checkRate(rate);
+  if (!training || rate == 0) return x;
+  return x * dropoutMask(x.builder(), x.shape(), rate);
+}
+
+std::vector<Value> dropout(const std::vector<Value>& xs, double rate, bool training, bool variational) {
+  checkRate(rate);
+  if (!training || rate == 0 || xs.empty()) return xs;
+  std::vector<Value> out;
+  Value shared = variational ? dropoutMask(xs.front().builder(), xs.front().shape(), rate) : Value();
+  for (Value x : xs) out.push_back(x * (variational ? shared : dropoutMask(x.builder(), x.shape(), rate)));
+  return out;
+}
+
 Value timeMajor(const std::vector<Value>& steps) {
   if (steps.empty()) throw Error("nn::timeMajor of no steps");
   return steps.size() == 1 ? steps.front() : concat(steps, 0);

@@ -68,6 +68,16 @@ class Embed {
   std::string name_;
 };
 
+// Inverted dropout when training: each element is kept with probability
+// 1 - rate and scaled by 1 / (1 - rate). Masks come from the counter-based
+// generator (graph/CounterRandom.h) keyed by the graph's input "rng_key"
+// (seed, step, first row; the trainer sets it every step), so every engine,
+// thread count, rank split and resumed run draws the same ones. Not training,
+// or a rate of 0: the identity. A rate outside [0, 1) is an error.
+Value dropout(Value x, double rate, bool training);
+// Per step; `variational`: one mask for all steps (Gal & Ghahramani), else a fresh one each step.
+std::vector<Value> dropout(const std::vector<Value>& xs, double rate, bool training, bool variational = false);
+
 // The per-step outputs as one time-major [steps*batch, width] matrix, the
 // row order of a model's logits.
 Value timeMajor(const std::vector<Value>& steps);

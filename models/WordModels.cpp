@@ -15,7 +15,8 @@ const std::vector<Hyperparameter> kNplmHyperparameters = {
 const std::vector<Hyperparameter> kRecurrentLmHyperparameters = {
     {"embed", 0, "width of the word embedding (0: the hidden width)"},
     {"dropout", 0, "dropout rate on the embeddings, between layers and before the output, when training"},
-    {"tie", 0, "1: the output layer is the embedding table (needs embed = hidden)"}};
+    {"tie", 0, "1: the output layer is the embedding table (needs embed = hidden)"},
+    {"variational", 0, "1: one dropout mask per sequence for all its steps (Gal & Ghahramani), 0: a mask per step"}};
 
 namespace {
 
@@ -59,16 +60,19 @@ template <typename Layer>
 Value buildRecurrentLm(Builder& b, Value tokens, const ModelConfig& c) {
   int64_t embed = wholeSetting(c, "embed", 0, 1 << 14);
   if (embed == 0) embed = c.hidden;
-  if (c.setting("dropout") != 0) throw Error("--set dropout: not built yet");
+  const double rate = c.setting("dropout");
+  if (!(rate >= 0 && rate < 1)) throw Error(fmt::format("--set dropout={}: must be in [0, 1)", rate));
+  const bool variational = wholeSetting(c, "variational", 0, 1) == 1;
   const bool tie = wholeSetting(c, "tie", 0, 1) == 1;
   if (tie && embed != c.hidden)
     throw Error(fmt::format("--set tie=1: the embedding ({}) must be as wide as the hidden layer ({})", embed, c.hidden));
   Value table = b.param("embed.table", {c.vocab, embed}, Init::uniform(0.1));
   std::vector<Value> xs = nn::embedSteps(table, tokens);
   for (int64_t layer = 0; layer < c.numLayers; ++layer) {
+    xs = nn::dropout(xs, rate, c.training, variational);  // on the embeddings, then between layers
     xs = Layer(b, c.hidden).scan(xs);
   }
-  Value h = nn::timeMajor(xs);
+  Value h = nn::timeMajor(nn::dropout(xs, rate, c.training, variational));  // before the output layer
   if (tie) return matmul(h, table, false, true) + b.param("output.bias", {c.vocab});
   return nn::Dense(b, c.vocab, "output")(h);
 }

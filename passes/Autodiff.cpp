@@ -43,6 +43,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::Compare:
     case OpKind::ArgMax:
     case OpKind::OneHot:
+    case OpKind::RandomUniform:
       break;  // leaves, and ops whose result is piecewise constant or integer
     case OpKind::Add: gx = {gy, gy}; break;
     // y = sum over processes of x: each process's x reaches every process's loss.

@@ -65,6 +65,7 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Pad:
     case OpKind::Concat:
     case OpKind::OneHot:
+    case OpKind::RandomUniform:
     case OpKind::AllReduce:
     case OpKind::Gather:
     case OpKind::ScatterAdd:

@@ -1,6 +1,8 @@
 // runtime/Interpreter.cpp — one reference kernel per op.
 #include "runtime/Interpreter.h"
 
+#include "graph/CounterRandom.h"
+
 #include "codegen/Collectives.h"
 
 
@@ -393,6 +395,13 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Pad: return padOp(n, *in[0]);
     case OpKind::Concat: return concatOp(n, in);
     case OpKind::OneHot: return oneHotOp(n, *in[0]);
+    case OpKind::RandomUniform: {
+      Tensor out(n.type);
+      int64_t cols = n.type.shape[0] != 0 ? n.type.numElements() / n.type.shape[0] : 0;
+      for (int64_t i = 0; i < out.size(); ++i)
+        out.f32()[i] = randomUniformElement(in[0]->i32(), uint64_t(attr::stream(n.attrs)), cols, i);
+      return out;
+    }
     case OpKind::AllReduce: {
       Tensor out = *in[0];
       allReduceSum(out.f32(), out.size());

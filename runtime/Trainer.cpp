@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "graph/CounterRandom.h"
 #include "runtime/Pipeline.h"
 #include "runtime/Initializers.h"
 
@@ -73,6 +74,7 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
     if (n.op == OpKind::State && attr::role(n.attrs, "") != "optimizer") modelStateNames_.push_back(n.name);
   }
   for (auto& [name, t] : zeroState(step_)) vars_[name] = std::move(t);
+  for (const Node& n : step_.nodes) usesRandomness_ = usesRandomness_ || (n.op == OpKind::Input && n.name == "rng_key");
   if (options_.schedule.kind == "cosine" && options_.schedule.totalSteps == 0)
     options_.schedule.totalSteps = std::max<int64_t>(1, options_.schedule.epochs * batchesPerEpoch() - options_.schedule.warmup);
   // Params and optimizer state stay in the engine between steps (the JIT then
@@ -170,6 +172,14 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
     // Every rank drew the same global batch; each trains its own block of rows.
     vars_["X"] = myRows(batches[i].X);
     vars_["Y"] = myRows(batches[i].Y);
+    if (usesRandomness_) {
+      // Dropout's key: the run's seed, the step, and where this rank's rows start in the batch.
+      Tensor key(DType::I32, {3});
+      key.i32()[0] = int32_t(uint32_t(counterMix64(options_.seed)));
+      key.i32()[1] = int32_t(uint32_t(steps_));
+      key.i32()[2] = int32_t(rank_ * rowsPerRank_);
+      vars_["rng_key"] = std::move(key);
+    }
     if (options_.optimizer.learningRateInput) {
       r.learningRate = learningRateAt(options_.schedule, options_.optimizer.learningRate, steps_, lrScale_);
       Tensor lr(DType::F32, {});
@@ -216,12 +226,19 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
   return r;
 }
 
+// What the trainer feeds every step (tokens, the rate, dropout's key): not state, not saved.
+bool Trainer::isStepInput(const std::string& name) const {
+  for (const Node& n : step_.nodes)
+    if (n.op == OpKind::Input && n.name == name) return true;
+  return false;
+}
+
 Trainer::Snapshot Trainer::snapshot() const {
   Snapshot s;
   TensorMap resident;
   engine_->readResident(resident);
   for (const auto& [name, t] : vars_)
-    if (name != "X" && name != "Y") s.tensors[name] = resident.count(name) ? resident.at(name) : t;
+    if (!isStepInput(name)) s.tensors[name] = resident.count(name) ? resident.at(name) : t;
   for (const auto& name : modelStateNames_) s.tensors[name] = allRows(vars_.at(name));
   for (const auto& [name, t] : resident) s.tensors[name] = t;
   Rng::State epochRng = nextBatch_ > 0 ? epochRng_ : rng_.save();
@@ -249,7 +266,7 @@ void Trainer::restore(const Snapshot& s) {
     return x;
   };
   for (auto& [name, t] : vars_) {
-    if (name == "X" || name == "Y") continue;
+    if (isStepInput(name)) continue;
     auto it = s.tensors.find(name);
     if (it == s.tensors.end()) throw Error(fmt::format("the training state has no tensor '{}'", name));
     bool carried = std::find(modelStateNames_.begin(), modelStateNames_.end(), name) != modelStateNames_.end();

@@ -94,6 +94,7 @@ class Trainer {
   Tensor allRows(const Tensor& mine) const;
   bool stopAgreed(const std::atomic<bool>* stop) const;
   void checkReplicasAgree() const;
+  bool isStepInput(const std::string& name) const;
 
   TrainOptions options_;
   const Corpus& corpus_;
@@ -108,6 +109,7 @@ class Trainer {
   int64_t epoch_ = 0, steps_ = 0;  // epochs completed, steps taken
   double seconds_ = 0;
   double lrScale_ = 1;
+  bool usesRandomness_ = false;  // the step reads "rng_key" (dropout)
   // Within an epoch: where its batches were drawn from, the next batch, the sums so far.
   Rng::State epochRng_{};
   int64_t nextBatch_ = 0;

@@ -30,12 +30,6 @@ struct Sample {
   bool fuseFirst = false;       // run `fuse` before the interpreter sees it (the fused op itself)
 };
 
-Tensor uniform(const Shape& s, double lo, double hi, uint64_t seed) {
-  Lcg rng{seed};
-  Tensor t(DType::F32, s);
-  for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform(lo, hi));
-  return t;
-}
 Tensor ints(const Shape& s, std::vector<int32_t> v) { return Tensor::i32(s, std::move(v)); }
 
 Sample sampleFor(OpKind op) {
@@ -116,6 +110,9 @@ Sample sampleFor(OpKind op) {
       return {{f({3, 4})}, [](Builder&, const std::vector<Value>& v) { return allReduce(v[0]); }, true};
     case OpKind::OneHot:
       return {{ints({4}, {0, 2, 3, 1})}, [](Builder&, const std::vector<Value>& v) { return oneHot(v[0], 4); }};
+    case OpKind::RandomUniform:
+      return {{ints({3}, {12345, 7, 2})},
+              [](Builder&, const std::vector<Value>& v) { return randomUniform(v[0], {3, 5}, 4); }};
     case OpKind::Gather:
       return {{f({5, 3}), ints({4}, {4, 0, 2, 0})},
               [](Builder&, const std::vector<Value>& v) { return gather(v[0], v[1]); }, true};

@@ -13,6 +13,7 @@
 #include "runtime/Evaluator.h"
 #include "runtime/Initializers.h"
 #include "runtime/Interpreter.h"
+#include "runtime/Trainer.h"
 #include "runtime/Words.h"
 
 using namespace graphc;
@@ -199,4 +200,77 @@ TEST_CASE("word models refuse settings that make no model") {
   t.settings = {{"tie", 1}, {"embed", 3}};
   t = withModelDefaults(findModel("lstm-lm"), t);
   CHECK_THROWS_WITH_AS(buildModelGraph(findModel("lstm-lm"), t), doctest::Contains("must be as wide as the hidden layer"), Error);
+}
+
+TEST_CASE("dropout: inverted masks from the counter-based generator, keyed by row; the same on every engine") {
+  auto build = [](int64_t rows, bool variational) {
+    Graph g;
+    Builder b(g);
+    std::vector<Value> xs = {b.input("x0", DType::F32, {rows, 64}), b.input("x1", DType::F32, {rows, 64})};
+    std::vector<Value> ys = nn::dropout(xs, 0.25, true, variational);
+    b.output("y0", ys[0]);
+    b.output("y1", ys[1]);
+    return g;
+  };
+  auto run = [](const Graph& g, const char* engine, int64_t rows, int32_t firstRow, int32_t step) {
+    TensorMap vars;
+    for (const char* x : {"x0", "x1"}) vars[x] = Tensor::f32({rows, 64}, std::vector<float>(size_t(rows * 64), 1.0f));
+    vars["rng_key"] = Tensor::i32({3}, {77, step, firstRow});
+    return createEngine(engine, g)->run(vars);
+  };
+  Graph whole = build(4, false);
+  TensorMap interp = run(whole, "interp", 4, 0, 5), jit = run(whole, "jit", 4, 0, 5);
+  const Tensor& y = interp.at("y0");
+  int64_t kept = 0;
+  for (int64_t i = 0; i < y.size(); ++i) {
+    CHECK((y.f32()[i] == 0.0f || y.f32()[i] == doctest::Approx(1 / 0.75)));
+    kept += y.f32()[i] != 0.0f;
+    CHECK(jit.at("y0").f32()[i] == y.f32()[i]);  // bit for bit across engines
+  }
+  CHECK(double(kept) / double(y.size()) == doctest::Approx(0.75).epsilon(0.1));
+  CHECK(interp.at("y0").f32Vector() != interp.at("y1").f32Vector());          // a fresh mask per step
+  CHECK(run(whole, "interp", 4, 0, 6).at("y0").f32Vector() != y.f32Vector());  // and per training step
+  // Rows 2..3 on their own (a rank holding them) draw what the whole batch draws there.
+  TensorMap half = run(build(2, false), "jit", 2, 2, 5);
+  for (int64_t i = 0; i < 2 * 64; ++i) CHECK(half.at("y0").f32()[i] == y.f32()[2 * 64 + i]);
+  // Variational: one mask for every step.
+  TensorMap v = run(build(4, true), "interp", 4, 0, 5);
+  CHECK(v.at("y0").f32Vector() == v.at("y1").f32Vector());
+  Graph g;
+  Builder b(g);
+  CHECK_THROWS_WITH_AS(nn::dropout(b.input("x", DType::F32, {2, 2}), 1.0, true), doctest::Contains("outside [0, 1)"), Error);
+}
+
+TEST_CASE("lstm-lm with dropout: dropout in the training graph only; interpreter and JIT train alike") {
+  ModelConfig c;
+  c.batchSize = 2;
+  c.numSteps = 3;
+  c.hidden = 6;
+  c.vocab = 9;
+  c.numLayers = 2;
+  c.settings = {{"dropout", 0.3}};
+  c = withModelDefaults(findModel("lstm-lm"), c);
+  CHECK(buildModelGraph(findModel("lstm-lm"), c).nodesOf(OpKind::RandomUniform).empty());  // evaluation, generation
+  c.training = true;
+  CHECK(buildModelGraph(findModel("lstm-lm"), c).nodesOf(OpKind::RandomUniform).size() == 9);  // 3 sites x 3 steps
+
+  Corpus corpus;
+  corpus.vocab = wordVocabFrom("a b c d e f g h", 1);
+  for (int i = 0; i < 400; ++i) corpus.tokens.push_back(int32_t(1 + (i * 5 + i / 7) % 8));
+  std::vector<std::vector<double>> losses;
+  for (const char* engine : {"interp", "jit"}) {
+    TrainOptions o;
+    o.model = c;
+    o.model.training = false;  // the trainer turns it on for its step graph
+    o.optimizer.kind = "adam";
+    o.optimizer.learningRate = 0.01;
+    o.engine = engine;
+    o.seed = 3;
+    Trainer t(findModel("lstm-lm"), o, corpus);
+    losses.emplace_back();
+    t.onStep = [&](double loss) { losses.back().push_back(loss); };
+    t.trainEpoch();
+  }
+  REQUIRE(losses[0].size() == losses[1].size());
+  for (size_t i = 0; i < losses[0].size(); ++i) CHECK(losses[0][i] == doctest::Approx(losses[1][i]).epsilon(1e-4));
 }

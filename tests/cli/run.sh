@@ -258,6 +258,15 @@ eval_ppl=$("$graphc" eval --load "$tmp/w.best.safetensors" --data "$tmp/wtest.tx
   fail "graphc eval of a character model prints no bits per character"
 "$graphc" train --model lstm-lm --hidden 8 --set tie=1 "${words[@]}" --epochs 1 --weight-decay 1e-4 \
   --optimizer adamw --lr-schedule cosine --warmup 3 >/dev/null 2>&1 || fail "train a tied lstm-lm with adamw and cosine"
+# Dropout's masks are keyed by seed and step: a run resumed half way writes the same bytes.
+drop=(--model lstm-lm --hidden 8 --set dropout=0.3,variational=0 "${words[@]}")
+"$graphc" train "${drop[@]}" --epochs 2 --save "$tmp/d2.safetensors" >/dev/null 2>&1 || fail "train lstm-lm with dropout"
+"$graphc" train "${drop[@]}" --epochs 1 --save "$tmp/d1.safetensors" >/dev/null 2>&1 || fail "train lstm-lm with dropout, 1 epoch"
+"$graphc" train --resume "$tmp/d1.safetensors" "${words[@]}" --epochs 2 --save "$tmp/d1.safetensors" >/dev/null 2>&1 ||
+  fail "resume lstm-lm with dropout"
+cmp -s "$tmp/d1.safetensors" "$tmp/d2.safetensors" || fail "dropout: 1 epoch + resume is not the 2-epoch run"
+expect_error "dropout outside [0, 1)" "--set dropout=1: must be in \[0, 1\)" -- \
+  "$graphc" train --model lstm-lm --hidden 8 --set dropout=1 "${words[@]}" --epochs 1
 expect_error "--min-count outside --text words" "--min-count: applies to --text words only" -- \
   "$graphc" train "${tiny[@]}" --min-count 2
 expect_error "--min-count 0" "--min-count" -- "$graphc" train "${words[@]}" --min-count 0
