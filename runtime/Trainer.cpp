@@ -161,6 +161,9 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
   // The epoch's batches, drawn again from where they were first drawn when resuming mid-epoch.
   rng_.restore(epochRng_);
   auto batches = epochBatches(corpus_.tokens, options_.model.batchSize, options_.model.numSteps, options_.iter, rng_);
+  if (nextBatch_ > int64_t(batches.size()))
+    throw Error(fmt::format("the training state's next_batch {} is past the {} minibatches of epoch {}", nextBatch_,
+                            batches.size(), epoch_ + 1));
   auto start = std::chrono::steady_clock::now();
   int64_t tokensBefore = tokens_;
   double gradNormSum = 0;

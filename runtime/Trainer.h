@@ -73,6 +73,8 @@ class Trainer {
   // rank takes its rows of the carried state). Throws naming what does not fit.
   void restore(const Snapshot& s);
   int64_t epochsDone() const { return epoch_; }
+  // The step of the current epoch that runs next (0 at an epoch's start; more when resumed mid-epoch).
+  int64_t nextBatch() const { return nextBatch_; }
   // The plateau schedule's factor so far (1 until validation stalls); kept in snapshots.
   double learningRateScale() const { return lrScale_; }
   void setLearningRateScale(double scale) { lrScale_ = scale; }

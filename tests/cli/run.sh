@@ -267,6 +267,36 @@ drop=(--model lstm-lm --hidden 8 --set dropout=0.3,variational=0 "${words[@]}")
 cmp -s "$tmp/d1.safetensors" "$tmp/d2.safetensors" || fail "dropout: 1 epoch + resume is not the 2-epoch run"
 expect_error "dropout outside [0, 1)" "--set dropout=1: must be in \[0, 1\)" -- \
   "$graphc" train --model lstm-lm --hidden 8 --set dropout=1 "${words[@]}" --epochs 1
+# --resume reads its settings strictly, naming the key.
+forge() {  # forge SRC DST KEY VALUE: the checkpoint with one metadata value replaced
+  python3 - "$@" <<'PY'
+import json, struct, sys
+src, dst, key, value = sys.argv[1:]
+data = open(src, "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+header["__metadata__"][key] = value
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(dst, "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+PY
+}
+for kv in "max_tokens -1" "seed -1" "hidden 16junk" "lr nan" "optimizer rmsprop" "lr_factor 2"; do
+  read -r key value <<<"$kv"
+  forge "$tmp/tiny.safetensors" "$tmp/forged.safetensors" "$key" "$value" || fail "forge $key"
+  expect_error "resume with $key = $value" "the checkpoint's $key is '$value', not" -- \
+    "$graphc" train --resume "$tmp/forged.safetensors" --epochs 9
+done
+forge "$tmp/tiny.safetensors" "$tmp/forged.safetensors" state.next_batch 1000000000
+expect_error "resume past the epoch's batches" "next_batch 1000000000 is past the" -- \
+  "$graphc" train --resume "$tmp/forged.safetensors" --epochs 9
+# On a terminal, a live progress line inside each epoch (util-linux's script gives a pty).
+if command -v script >/dev/null; then
+  script -qc "$graphc train --model nplm --hidden 8 --set n=3,m=4 ${words[*]} --epochs 1" "$tmp/pty.log" >/dev/null 2>&1 ||
+    fail "train on a pty"
+  grep -aqE "epoch 1/1  step [0-9]+/[0-9]+ \([0-9]+%\)  loss [0-9.]+  [0-9]+ tokens/s  [0-9:]+ elapsed, ETA" "$tmp/pty.log" ||
+    fail "no live progress line on a terminal"
+fi
 expect_error "--min-count outside --text words" "--min-count: applies to --text words only" -- \
   "$graphc" train "${tiny[@]}" --min-count 2
 expect_error "--min-count 0" "--min-count" -- "$graphc" train "${words[@]}" --min-count 0

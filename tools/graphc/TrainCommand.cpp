@@ -1,4 +1,7 @@
 // tools/graphc/TrainCommand.cpp — `graphc train`: the seed setup by default.
+#include <algorithm>
+#include <chrono>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -20,6 +23,7 @@
 #include "runtime/Trainer.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/EarlyStopping.h"
+#include "tools/graphc/Progress.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Report.h"
 #include "tools/graphc/Shared.h"
@@ -141,6 +145,69 @@ std::unique_ptr<Communicator> joinWorldIfLaunched(const TrainFlags& f) {
   return world;
 }
 
+// The settings a --resume checkpoint recorded, read strictly: each is a
+// number in the range its flag accepts ("16junk", -1 or 1e999 name the key).
+void readResumedSettings(const std::map<std::string, std::string>& meta, TrainFlags& f) {
+  auto bad = [&](const std::string& key, const std::string& v, const std::string& what) {
+    return Error(fmt::format("{}: error: the checkpoint's {} is '{}', not {}", f.resume, key, escapeForMessage(v), what));
+  };
+  auto text = [&](const std::string& key, const std::string& before) {
+    auto it = meta.find(key);
+    return it == meta.end() ? before : it->second;
+  };
+  auto whole = [&](const std::string& key, uint64_t lo, uint64_t hi, uint64_t before) {
+    std::string v = text(key, std::to_string(before));
+    uint64_t x = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi)
+      throw bad(key, v, fmt::format("a whole number in {}..{}", lo, hi));
+    return x;
+  };
+  auto number = [&](const std::string& key, double lo, double hi, double before) {
+    std::string v = text(key, fmt::format("{}", before));
+    double x = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(x) || x < lo || x > hi)
+      throw bad(key, v, fmt::format("a number in [{}, {}]", lo, hi));
+    return x;
+  };
+  auto oneOf = [&](const std::string& key, const std::vector<std::string>& allowed, const std::string& before) {
+    std::string v = text(key, before);
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+      throw bad(key, v, fmt::format("one of {}", fmt::join(allowed, ", ")));
+    return v;
+  };
+  constexpr uint64_t kMany = uint64_t(1) << 40;
+  f.model = text("model", "");
+  f.config.hidden = int64_t(whole("hidden", 1, 1 << 14, 0));
+  f.config.numLayers = int64_t(whole("num_layers", 1, 16, 0));
+  f.config.batchSize = int64_t(whole("batch_size", 1, 1 << 16, 0));
+  f.config.numSteps = int64_t(whole("num_steps", 1, 1 << 12, 0));
+  f.optimizer.kind = oneOf("optimizer", {"sgd", "momentum", "adam", "adamw"}, "");
+  f.optimizer.learningRate = number("lr", 1e-38, 3e38, 0);
+  f.optimizer.clipNorm = number("clip", 0, 3e38, 0);
+  f.optimizer.momentum = number("momentum", 0, 1, 0);
+  f.iter = oneOf("iter", {"sequential", "random"}, "");
+  f.text = oneOf("text", {"d2l", "chars", "words"}, "d2l");  // checkpoints from before --text: d2l
+  f.minCount = int64_t(whole("min_count", 1, kMany, 1));
+  f.optimizer.weightDecay = number("weight_decay", 0, 1e3, 0);
+  f.schedule.kind = oneOf("lr_schedule", {"constant", "inverse-time", "cosine", "plateau"}, "constant");
+  f.schedule.decayRate = number("lr_decay_rate", 0, 1e6, 0);
+  f.schedule.warmup = int64_t(whole("warmup", 0, kMany, 0));
+  f.schedule.minLr = number("min_lr", 0, 3e38, 0);
+  f.schedule.factor = number("lr_factor", 1e-38, 0.999999, 0.25);
+  f.schedule.patience = int64_t(whole("lr_patience", 1, 1 << 30, 1));
+  f.earlyStop = int64_t(whole("early_stop", 0, 1 << 30, 0));
+  try {
+    if (meta.count("settings")) f.config.settings = nlohmann::json::parse(meta.at("settings")).get<std::map<std::string, double>>();
+  } catch (const std::exception&) {
+    throw bad("settings", text("settings", ""), "a JSON object of numbers");
+  }
+  f.seed = whole("seed", 0, UINT64_MAX, 0);
+  f.maxTokens = int64_t(whole("max_tokens", 0, kMany, 0));
+  f.valFraction = number("val_fraction", 0, 0.9, 0);
+}
+
 void runTrain(TrainFlags f) {
   std::unique_ptr<Communicator> world = joinWorldIfLaunched(f);
   struct Uninstall {
@@ -198,33 +265,7 @@ void runTrain(TrainFlags f) {
         throw Error(fmt::format("{}: {} but the checkpoint was trained with {} (drop the flag to resume)", flag,
                                 escapeForMessage(mine), escapeForMessage(recorded)));
     }
-    auto whole = [&](const std::string& key) { return std::stoll(meta.at(key)); };
-    f.model = meta.at("model");
-    f.config.hidden = whole("hidden");
-    f.config.numLayers = whole("num_layers");
-    f.config.batchSize = whole("batch_size");
-    f.config.numSteps = whole("num_steps");
-    f.optimizer.kind = meta.at("optimizer");
-    f.optimizer.learningRate = std::stod(meta.at("lr"));
-    f.optimizer.clipNorm = std::stod(meta.at("clip"));
-    f.optimizer.momentum = std::stod(meta.at("momentum"));
-    f.iter = meta.at("iter");
-    f.text = meta.count("text") ? meta.at("text") : "d2l";
-    f.minCount = meta.count("min_count") ? whole("min_count") : 1;
-    auto number = [&](const char* key, double before) { return meta.count(key) ? std::stod(meta.at(key)) : before; };
-    f.optimizer.weightDecay = number("weight_decay", 0);
-    f.schedule.kind = meta.count("lr_schedule") ? meta.at("lr_schedule") : "constant";
-    f.schedule.decayRate = number("lr_decay_rate", 0);
-    f.schedule.warmup = int64_t(number("warmup", 0));
-    f.schedule.minLr = number("min_lr", 0);
-    f.schedule.factor = number("lr_factor", 0.25);
-    f.schedule.patience = int64_t(number("lr_patience", 1));
-    f.earlyStop = int64_t(number("early_stop", 0));
-    if (meta.count("settings")) f.config.settings = nlohmann::json::parse(meta.at("settings")).get<std::map<std::string, double>>();
-
-    f.seed = std::stoull(meta.at("seed"));
-    f.maxTokens = whole("max_tokens");
-    f.valFraction = meta.count("val_fraction") ? std::stod(meta.at("val_fraction")) : 0;
+    readResumedSettings(meta, f);
     std::vector<double> valPerplexities;
     if (meta.count("val_perplexities"))
       for (const auto& v : nlohmann::json::parse(meta.at("val_perplexities")))
@@ -395,9 +436,18 @@ void runTrain(TrainFlags f) {
     return std::isfinite(r.valPerplexity) ? fmt::format(" (validation {:.3f})", r.valPerplexity) : std::string();
   };
   bool interrupted = false, earlyStopped = false;
+  // Within an epoch: a live line on a terminal, a line a minute on a pipe (rank 0 only).
+  EpochProgress progress(tty, f.epochs, trainer.batchesPerEpoch(), f.config.batchSize * f.config.numSteps);
+  if (lead && !f.json) trainer.onStep = [&](double loss) { progress.step(loss); };
   trainingStarted = true;
   for (int64_t e = trainer.epochsDone() + 1; e <= f.epochs; ++e) {
+    progress.beginEpoch(e, trainer.nextBatch());
+    auto epochStart = std::chrono::steady_clock::now();
     EpochReport r = trainer.trainEpoch(&stopRequested);
+    progress.clear();
+    // Epochs of seconds, or with validation, leave a line each on a terminal; the seed's flash by.
+    const bool lasting = !valTokens.empty() ||
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count() > 10;
     if (!r.complete) {
       interrupted = true;
       break;
@@ -439,7 +489,7 @@ void runTrain(TrainFlags f) {
       if (!std::isfinite(eta) || eta < 0) eta = 0;
       std::cerr << fmt::format("\r\033[Kepoch {}/{} | perplexity {:.3f}{} | {:.0f} tokens/s | ETA {}", e, f.epochs,
                                r.perplexity, valText(r), r.tokensPerSec, formatDuration(eta))
-                << std::flush;
+                << (lasting ? "\n" : "") << std::flush;
       if (sampleNow) std::cerr << "\r\033[K" << fmt::format("epoch {}: {}\n", e, sample(prefix1));
     } else if (sampleNow || e == 1 || e == f.epochs || !valTokens.empty()) {
       std::cerr << fmt::format("epoch {}/{}  perplexity {:.3f}{}  {:.0f} tokens/s  {:.1f}s", e, f.epochs, r.perplexity,

@@ -1,0 +1,66 @@
+// tools/graphc/Progress.cpp — see Progress.h.
+#include "tools/graphc/Progress.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace graphc::cli {
+
+namespace {
+
+std::string clock(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  int64_t t = int64_t(s);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+}  // namespace
+
+EpochProgress::EpochProgress(bool terminal, int64_t epochs, int64_t stepsPerEpoch, int64_t tokensPerStep, double pipeEvery)
+    : terminal_(terminal), epochs_(epochs), stepsPerEpoch_(std::max<int64_t>(1, stepsPerEpoch)),
+      tokensPerStep_(tokensPerStep), pipeEvery_(pipeEvery) {
+  // A terminal sees the first step at once; a pipe its first line after pipeEvery seconds.
+  lastPrint_ = terminal ? Clock::time_point{} : started_;
+}
+
+void EpochProgress::beginEpoch(int64_t epoch, int64_t firstStep) {
+  epoch_ = epoch;
+  stepInEpoch_ = firstStep;
+  lossSum_ = 0;
+  lossCount_ = 0;
+}
+
+std::string EpochProgress::line() const {
+  double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
+  double perStep = stepsThisRun_ > 0 ? elapsed / double(stepsThisRun_) : NAN;
+  int64_t left = (epochs_ - epoch_) * stepsPerEpoch_ + std::max<int64_t>(0, stepsPerEpoch_ - stepInEpoch_);
+  return fmt::format("epoch {}/{}  step {}/{} ({:.0f}%)  loss {:.3f}  {:.0f} tokens/s  {} elapsed, ETA {}", epoch_,
+                     epochs_, stepInEpoch_, stepsPerEpoch_, 100.0 * double(stepInEpoch_) / double(stepsPerEpoch_),
+                     lossCount_ ? lossSum_ / double(lossCount_) : NAN, double(tokensPerStep_) / perStep, clock(elapsed),
+                     clock(perStep * double(left)));
+}
+
+void EpochProgress::step(double loss) {
+  ++stepInEpoch_;
+  ++stepsThisRun_;
+  lossSum_ += loss;
+  ++lossCount_;
+  auto now = Clock::now();
+  double since = std::chrono::duration<double>(now - lastPrint_).count();
+  if (since < (terminal_ ? 1.0 : pipeEvery_)) return;
+  lastPrint_ = now;
+  if (terminal_) {
+    std::cerr << "\r\033[K" << line() << std::flush;
+    shown_ = true;
+  } else {
+    std::cerr << line() << "\n" << std::flush;
+  }
+}
+
+void EpochProgress::clear() {
+  if (terminal_ && shown_) std::cerr << "\r\033[K" << std::flush;
+  shown_ = false;
+}
+
+}  // namespace graphc::cli

@@ -1,0 +1,36 @@
+// tools/graphc/Progress.h — progress inside an epoch, for runs whose epochs
+// take minutes (a word model on a real corpus): on a terminal a line
+// rewritten about once a second (step, %, loss, tokens/s, elapsed, ETA of the
+// run); on a pipe a plain line every `pipeEvery` seconds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace graphc::cli {
+
+class EpochProgress {
+ public:
+  EpochProgress(bool terminal, int64_t epochs, int64_t stepsPerEpoch, int64_t tokensPerStep, double pipeEvery = 60);
+  // Starts epoch `epoch` (1-based) at step `firstStep` of it (a resumed run mid-epoch).
+  void beginEpoch(int64_t epoch, int64_t firstStep);
+  // After each step, with its loss; prints when it is time.
+  void step(double loss);
+  // Clears a terminal line before other output.
+  void clear();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string line() const;
+  bool terminal_;
+  int64_t epochs_, stepsPerEpoch_, tokensPerStep_;
+  double pipeEvery_;
+  int64_t epoch_ = 0, stepInEpoch_ = 0, stepsThisRun_ = 0;
+  double lossSum_ = 0;
+  int64_t lossCount_ = 0;
+  Clock::time_point started_ = Clock::now(), lastPrint_;
+  bool shown_ = false;
+};
+
+}  // namespace graphc::cli
