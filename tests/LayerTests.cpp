@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "GradientCheck.h"
 #include "TestUtil.h"
 #include "graph/Verifier.h"
 #include "models/Layers.h"
@@ -119,39 +120,11 @@ TEST_CASE("LSTMCell step matches Flax's LSTM equations, state (h, c)") {
 TEST_CASE("cell gradients match finite differences (rnn, gru, lstm, two layers)") {
   for (const char* model : {"rnn", "gru", "lstm"}) {
     ModelConfig c{2, 3, 4, 6, 2};
+    INFO(model);
     Graph g = buildModelGraph(findModel(model), c);
-    std::vector<ValueId> wrt = g.nodesOf(OpKind::Param);
-    auto grads = appendGradients(g, g.output("loss"), wrt);
-    for (size_t i = 0; i < grads.size(); ++i) g.setOutput(fmt::format("grad{}", i), grads[i]);
-    verify(g);
     Rng rng(7);
-    TensorMap vars = initializeParams(g, rng);
-    for (auto& [name, t] : vars) initialize(t, "uniform", 0.5, rng);
-    for (auto& [name, t] : zeroState(g)) {
-      initialize(t, "uniform", 0.5, rng);
-      vars[name] = t;
-    }
-    for (const char* in : {"X", "Y"}) {
-      Tensor t(DType::I32, {2, 3});
-      for (int64_t i = 0; i < t.size(); ++i) t.i32()[i] = int32_t(rng.uniformInt(0, 5));
-      vars[in] = t;
-    }
-    Interpreter interp(g);
-    TensorMap scratch = vars;
-    TensorMap out = interp.run(scratch);
-    const double h = 1e-2;
-    for (size_t i = 0; i < wrt.size(); ++i) {
-      std::string name = g.node(wrt[i]).name;
-      const Tensor& grad = out.at(fmt::format("grad{}", i));
-      for (int64_t e = 0; e < grad.size(); e += 5) {
-        TensorMap plus = vars, minus = vars;
-        plus[name].f32()[e] += float(h);
-        minus[name].f32()[e] -= float(h);
-        double numeric = (interp.run(plus).at("loss").item() - interp.run(minus).at("loss").item()) / (2 * h);
-        INFO(model << " " << name << "[" << e << "]: analytic " << grad.f32()[e] << ", numeric " << numeric);
-        CHECK(std::abs(numeric - grad.f32()[e]) <= 1e-3 + 2e-2 * std::abs(grad.f32()[e]));
-      }
-    }
+    TensorMap vars = test::randomModelVars(g, rng, 2, 3, 5);
+    test::checkParamGradients(std::move(g), vars, 5);
   }
 }
 
