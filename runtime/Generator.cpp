@@ -162,7 +162,10 @@ std::vector<std::string> Generator::generateBatch(const std::vector<std::string>
     for (int64_t r = 0; r < batch; ++r) generated.emplace_back(out.begin() + r * length, out.begin() + (r + 1) * length);
   }
   std::vector<std::string> texts;
-  for (size_t r = 0; r < prefixes.size(); ++r) texts.push_back(prefixes[r] + vocab_.decode(generated[r]));
+  // Words are joined by spaces, the prefix's last one to the first generated too.
+  const std::string joint = vocab_.words() ? " " : "";
+  for (size_t r = 0; r < prefixes.size(); ++r)
+    texts.push_back(prefixes[r] + (generated[r].empty() ? "" : joint) + vocab_.decode(generated[r]));
   return texts;
 }
 

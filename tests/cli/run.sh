@@ -307,6 +307,13 @@ expect_error "inverse-time without its rate" "--lr-decay-rate" -- "$graphc" trai
 expect_error "a plateau factor of 1" "--lr-factor" -- "$graphc" train "${tiny[@]}" --lr-factor 1
 expect_error "resume with another text mode" "--text: chars but the checkpoint was trained with words" -- \
   "$graphc" train --resume "$tmp/w.safetensors" --text chars --epochs 5
+expect_error "export a word-level model" "a word-level model .* cannot be exported yet" -- \
+  "$graphc" export --load "$tmp/w.safetensors" -o "$tmp/wexport"
+[ ! -e "$tmp/wexport" ] || fail "a refused export left a directory behind"
+generated=$("$graphc" generate --load "$tmp/w.safetensors" --prefix "the cat" --length 5) || fail "generate from a word model"
+[ "$(wc -w <<<"$generated")" -eq 7 ] || fail "a word model's generation is not the prefix and 5 words: '$generated'"
+expect_error "a prefix word outside the vocabulary" "has 'zebrafish', which is not in" -- \
+  "$graphc" generate --load "$tmp/w.safetensors" --prefix "the zebrafish"
 expect_error "eval without --data" "--data PATH is required" -- "$graphc" eval --load "$tmp/w.safetensors"
 
 # Models.

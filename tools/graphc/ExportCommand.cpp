@@ -25,6 +25,11 @@ void runExport(ExportFlags f) {
   if (f.load.empty()) throw Error("graphc export: error: --load PATH is required (a checkpoint from `graphc train --save`)");
   checkLibraryName(f.options.name);  // before the checkpoint is read
   auto [ckpt, info, model] = loadTrainedModel(f.load, f.model);
+  // The exported C API encodes and decodes characters; words would need a tokenizer in it.
+  if (info.vocab.words())
+    throw Error(fmt::format("{}: error: a word-level model (--text words) cannot be exported yet: the exported library "
+                            "reads and writes characters; use `graphc generate --load` for it",
+                            f.load));
   f.options.source = f.load;
   std::vector<std::string> files;
   try {

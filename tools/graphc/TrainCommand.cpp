@@ -1,6 +1,8 @@
 // tools/graphc/TrainCommand.cpp — `graphc train`: the seed setup by default.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <charconv>
 #include <cmath>
 #include <csignal>
@@ -409,13 +411,16 @@ void runTrain(TrainFlags f) {
     else generator->setParams(trainer.params());
     return generator->generate(prefix, f.sampleLength);
   };
+  // The plot names the data: the seed's book, or the file trained on.
+  const std::string dataTitle =
+      f.data.empty() && !std::getenv("GRAPHC_DATA") ? "The Time Machine" : std::filesystem::path(dataPath).filename().string();
   // The metrics CSV and the plot, as far as training got.
   auto writeReports = [&](const std::string& state) {
     if (!lead) return;
     if (!f.metrics.empty()) writeOutput(f.metrics, metricsCsv(history, f.optimizer.learningRate));
     if (!f.plot.empty() && !history.empty())
-      writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on The Time Machine ({} iteration, lr {}){}", f.model,
-                                                             f.iter, f.optimizer.learningRate, state)));
+      writeOutput(f.plot, perplexitySvg(history, fmt::format("{} on {} ({} iteration, lr {}){}", f.model, dataTitle, f.iter,
+                                                             f.optimizer.learningRate, state)));
   };
   // The samples continue d2l's prefixes; a text without their characters
   // (--text chars on another book) continues its own opening words instead.
