@@ -167,6 +167,21 @@ std::string preprocessTimeMachine(const std::string& raw) {
 // A text corpus larger than this is refused before it is read (the book is 180 KiB).
 constexpr uint64_t kMaxDataBytes = uint64_t(1) << 30;
 
+std::string normalizeLineEnds(const std::string& raw) {
+  size_t start = raw.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark is not text
+  std::string out;
+  out.reserve(raw.size() - start);
+  for (size_t i = start; i < raw.size(); ++i) {
+    if (raw[i] != '\r') {
+      out += raw[i];
+    } else {
+      out += '\n';
+      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // The file's text as the mode reads it, checked.
@@ -181,6 +196,7 @@ std::string readText(const std::string& path, TextMode mode, const std::string& 
   }
   if (controls * 20 > raw.size())
     throw Error(fmt::format("{}: error: {} looks binary ({} control bytes), not text", path, what, controls));
+  raw = normalizeLineEnds(raw);
   if (mode == TextMode::D2l) {
     std::string text = preprocessTimeMachine(raw);
     if (text.find_first_not_of(' ') == std::string::npos)
@@ -193,7 +209,7 @@ std::string readText(const std::string& path, TextMode mode, const std::string& 
     size_t n = utf8Length(raw, i);
     if (n == 0)
       throw Error(fmt::format("{}: error: byte {} is not UTF-8 (--text {} reads UTF-8 text)", path, i, textModeName(mode)));
-    if (mode == TextMode::Words || !(raw[i] == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')) text.append(raw, i, n);
+    text.append(raw, i, n);
     i += n;
   }
   if (mode == TextMode::Words) {

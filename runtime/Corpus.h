@@ -64,6 +64,10 @@ struct Corpus {
 // strip, lowercase; lines joined without separator.
 std::string preprocessTimeMachine(const std::string& raw);
 
+// Line ends as Python's universal newlines read them: \r\n, \r and \n all
+// become \n; a leading UTF-8 byte-order mark is dropped.
+std::string normalizeLineEnds(const std::string& raw);
+
 // The length of the UTF-8 sequence starting at s[i] (1..4), or 0 if it is not valid UTF-8.
 size_t utf8Length(const std::string& s, size_t i);
 

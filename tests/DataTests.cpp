@@ -11,6 +11,18 @@ TEST_CASE("preprocessing: non-letters become one space, strip, lowercase, lines 
   CHECK(preprocessTimeMachine("The Time-Machine,  by H. G.\n\n  WELLS [1898]\r\n") == "the time machine by h gwells");
 }
 
+TEST_CASE("line ends: \\r\\n, \\r and \\n end lines in every mode; a byte-order mark is dropped") {
+  CHECK(normalizeLineEnds("\xEF\xBB\xBF" "a\r\nb\rc\n\rd") == "a\nb\nc\n\nd");
+  std::string dir = std::string(GRAPHC_SCRATCH_DIR);
+  std::ofstream(dir + "/mac.txt", std::ios::binary) << "\xEF\xBB\xBFThe Time\rMachine\r\nby";
+  Corpus d2l = loadCorpus(dir + "/mac.txt", 0, TextMode::D2l);
+  CHECK(d2l.vocab.decode(d2l.tokens) == "the timemachineby");  // d2l joins lines without a separator
+  Corpus chars = loadCorpus(dir + "/mac.txt", 0, TextMode::Chars);
+  CHECK(chars.vocab.decode(chars.tokens) == "The Time\nMachine\nby");
+  Corpus words = loadCorpus(dir + "/mac.txt", 0, TextMode::Words);
+  CHECK(words.vocab.decode(words.tokens) == "The Time Machine by");
+}
+
 TEST_CASE("the book: 170580 tokens, 28 entries in d2l's order") {
   Corpus c = loadCorpus(GRAPHC_DATA_FILE, 0);
   CHECK(c.tokens.size() == 170580);

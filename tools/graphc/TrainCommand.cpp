@@ -508,7 +508,7 @@ void runTrain(TrainFlags f) {
     if (lead)
       std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{} (step {} in all)\n",
                              stopSignal == SIGTERM ? "SIGTERM" : "Ctrl-C", trainer.epochsDone(),
-                             trainer.epochsDone() == 1 ? "" : "s", history.empty() ? 0 : history.back().steps);
+                             trainer.epochsDone() == 1 ? "" : "s", trainer.stepsDone());
     if (!f.save.empty()) {
       saveTraining(f.save);
       if (lead) std::cerr << fmt::format("graphc: saved the training state to {}; continue with --resume {}\n", f.save, f.save);
