@@ -179,6 +179,13 @@ TEST_CASE("training step: momentum and adam follow their formulas") {
   CHECK(av.at("w").f32()[0] == doctest::Approx(-0.02).epsilon(1e-4));
   CHECK(av.at("w").f32()[1] == doctest::Approx(0.02).epsilon(1e-4));
   CHECK(av.at("adam.step").item() == 2.0f);
+  // The first step is lr * g / (|g| + eps) to float precision: the bias corrections 1 - beta^t
+  // are exact to a few ulps (1 - 0.999 in f32 arithmetic was 1.3e-5 off).
+  TensorMap first{{"x", Tensor::f32({2}, {1, -2})}, {"w", Tensor::f32({2}, {0, 0})}, {"w.m", Tensor(DType::F32, {2})},
+                  {"w.v", Tensor(DType::F32, {2})}, {"adam.step", Tensor(DType::F32, {})}};
+  ia.run(first);
+  CHECK(std::abs(first.at("w").f32()[0] / -0.01 - 1) < 1e-6);
+  CHECK(std::abs(first.at("w").f32()[1] / 0.01 - 1) < 1e-6);
   OptimizerConfig bad;
   bad.learningRate = -1;
   CHECK_THROWS_WITH_AS(validate(bad), "the learning rate must be positive, got -1", Error);
