@@ -265,6 +265,8 @@ drop=(--model lstm-lm --hidden 8 --set dropout=0.3,variational=0 "${words[@]}")
 "$graphc" train --resume "$tmp/d1.safetensors" "${words[@]}" --epochs 2 --save "$tmp/d1.safetensors" >/dev/null 2>&1 ||
   fail "resume lstm-lm with dropout"
 cmp -s "$tmp/d1.safetensors" "$tmp/d2.safetensors" || fail "dropout: 1 epoch + resume is not the 2-epoch run"
+"$graphc" train "${drop[@]}" --epochs 2 --threads 1 --save "$tmp/d2t1.safetensors" >/dev/null 2>&1 || fail "dropout on 1 thread"
+cmp -s "$tmp/d2t1.safetensors" "$tmp/d2.safetensors" || fail "dropout: 1 thread and the default threads differ"
 expect_error "dropout outside [0, 1)" "--set dropout=1: must be in \[0, 1\)" -- \
   "$graphc" train --model lstm-lm --hidden 8 --set dropout=1 "${words[@]}" --epochs 1
 # --resume reads its settings strictly, naming the key.
@@ -314,6 +316,8 @@ generated=$("$graphc" generate --load "$tmp/w.safetensors" --prefix "the cat" --
 [ "$(wc -w <<<"$generated")" -eq 7 ] || fail "a word model's generation is not the prefix and 5 words: '$generated'"
 expect_error "a prefix word outside the vocabulary" "has 'zebrafish', which is not in" -- \
   "$graphc" generate --load "$tmp/w.safetensors" --prefix "the zebrafish"
+expect_error "a new vocabulary on resume" "--vocab: a resumed run keeps its checkpoint's vocabulary" -- \
+  "$graphc" train --resume "$tmp/w.safetensors" --vocab "$tmp/wtrain.txt" --epochs 5
 expect_error "eval without --data" "--data PATH is required" -- "$graphc" eval --load "$tmp/w.safetensors"
 
 # Models.

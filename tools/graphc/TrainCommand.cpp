@@ -306,6 +306,8 @@ void runTrain(TrainFlags f) {
   text.mode = textModeFrom(f.text);
   text.minCount = f.minCount;
   text.vocabFile = f.vocabFile;
+  if (resumed && f.given.count("--vocab"))
+    throw Error("--vocab: a resumed run keeps its checkpoint's vocabulary (drop the flag to resume)");
   if (text.mode != TextMode::Words && (f.given.count("--min-count") || f.given.count("--vocab")))
     throw Error(fmt::format("{}: applies to --text words only", f.given.count("--vocab") ? "--vocab" : "--min-count"));
   if (resumed && text.mode == TextMode::Words) {
