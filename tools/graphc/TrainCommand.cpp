@@ -147,67 +147,124 @@ std::unique_ptr<Communicator> joinWorldIfLaunched(const TrainFlags& f) {
   return world;
 }
 
+// A setting a --resume checkpoint recorded. Settings added after the first
+// checkpoints default to the value every run had before they existed
+// (checkpoints from before --text were all d2l's cleaning); others must be there.
+std::string recordedSetting(const std::map<std::string, std::string>& meta, const std::string& key,
+                            const std::string& path) {
+  static const std::map<std::string, std::string> kBefore = {
+      {"text", "d2l"},        {"settings", "{}"},   {"val_fraction", "0"}, {"min_count", "1"},
+      {"weight_decay", "0"},  {"lr_schedule", "constant"}, {"lr_decay_rate", "0"}, {"warmup", "0"},
+      {"min_lr", "0"},        {"lr_factor", "0.25"}, {"lr_patience", "1"},  {"early_stop", "0"}};
+  if (auto it = meta.find(key); it != meta.end()) return it->second;
+  if (auto it = kBefore.find(key); it != kBefore.end()) return it->second;
+  throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", path, key));
+}
+
 // The settings a --resume checkpoint recorded, read strictly: each is a
 // number in the range its flag accepts ("16junk", -1 or 1e999 name the key).
 void readResumedSettings(const std::map<std::string, std::string>& meta, TrainFlags& f) {
   auto bad = [&](const std::string& key, const std::string& v, const std::string& what) {
     return Error(fmt::format("{}: error: the checkpoint's {} is '{}', not {}", f.resume, key, escapeForMessage(v), what));
   };
-  auto text = [&](const std::string& key, const std::string& before) {
-    auto it = meta.find(key);
-    return it == meta.end() ? before : it->second;
-  };
-  auto whole = [&](const std::string& key, uint64_t lo, uint64_t hi, uint64_t before) {
-    std::string v = text(key, std::to_string(before));
+  auto text = [&](const std::string& key) { return recordedSetting(meta, key, f.resume); };
+  auto whole = [&](const std::string& key, uint64_t lo, uint64_t hi) {
+    std::string v = text(key);
     uint64_t x = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
     if (ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi)
       throw bad(key, v, fmt::format("a whole number in {}..{}", lo, hi));
     return x;
   };
-  auto number = [&](const std::string& key, double lo, double hi, double before) {
-    std::string v = text(key, fmt::format("{}", before));
+  auto number = [&](const std::string& key, double lo, double hi) {
+    std::string v = text(key);
     double x = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
     if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(x) || x < lo || x > hi)
       throw bad(key, v, fmt::format("a number in [{}, {}]", lo, hi));
     return x;
   };
-  auto oneOf = [&](const std::string& key, const std::vector<std::string>& allowed, const std::string& before) {
-    std::string v = text(key, before);
+  auto oneOf = [&](const std::string& key, const std::vector<std::string>& allowed) {
+    std::string v = text(key);
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
       throw bad(key, v, fmt::format("one of {}", fmt::join(allowed, ", ")));
     return v;
   };
   constexpr uint64_t kMany = uint64_t(1) << 40;
-  f.model = text("model", "");
-  f.config.hidden = int64_t(whole("hidden", 1, 1 << 14, 0));
-  f.config.numLayers = int64_t(whole("num_layers", 1, 16, 0));
-  f.config.batchSize = int64_t(whole("batch_size", 1, 1 << 16, 0));
-  f.config.numSteps = int64_t(whole("num_steps", 1, 1 << 12, 0));
-  f.optimizer.kind = oneOf("optimizer", {"sgd", "momentum", "adam", "adamw"}, "");
-  f.optimizer.learningRate = number("lr", 1e-38, 3e38, 0);
-  f.optimizer.clipNorm = number("clip", 0, 3e38, 0);
-  f.optimizer.momentum = number("momentum", 0, 1, 0);
-  f.iter = oneOf("iter", {"sequential", "random"}, "");
-  f.text = oneOf("text", {"d2l", "chars", "words"}, "d2l");  // checkpoints from before --text: d2l
-  f.minCount = int64_t(whole("min_count", 1, kMany, 1));
-  f.optimizer.weightDecay = number("weight_decay", 0, 1e3, 0);
-  f.schedule.kind = oneOf("lr_schedule", {"constant", "inverse-time", "cosine", "plateau"}, "constant");
-  f.schedule.decayRate = number("lr_decay_rate", 0, 1e6, 0);
-  f.schedule.warmup = int64_t(whole("warmup", 0, kMany, 0));
-  f.schedule.minLr = number("min_lr", 0, 3e38, 0);
-  f.schedule.factor = number("lr_factor", 1e-38, 0.999999, 0.25);
-  f.schedule.patience = int64_t(whole("lr_patience", 1, 1 << 30, 1));
-  f.earlyStop = int64_t(whole("early_stop", 0, 1 << 30, 0));
+  f.model = text("model");
+  f.config.hidden = int64_t(whole("hidden", 1, 1 << 14));
+  f.config.numLayers = int64_t(whole("num_layers", 1, 16));
+  f.config.batchSize = int64_t(whole("batch_size", 1, 1 << 16));
+  f.config.numSteps = int64_t(whole("num_steps", 1, 1 << 12));
+  f.optimizer.kind = oneOf("optimizer", {"sgd", "momentum", "adam", "adamw"});
+  f.optimizer.learningRate = number("lr", 1e-38, 3e38);
+  f.optimizer.clipNorm = number("clip", 0, 3e38);
+  f.optimizer.momentum = number("momentum", 0, 1);
+  f.iter = oneOf("iter", {"sequential", "random"});
+  f.text = oneOf("text", {"d2l", "chars", "words"});
+  f.minCount = int64_t(whole("min_count", 1, kMany));
+  f.optimizer.weightDecay = number("weight_decay", 0, 1e3);
+  f.schedule.kind = oneOf("lr_schedule", {"constant", "inverse-time", "cosine", "plateau"});
+  f.schedule.decayRate = number("lr_decay_rate", 0, 1e6);
+  f.schedule.warmup = int64_t(whole("warmup", 0, kMany));
+  f.schedule.minLr = number("min_lr", 0, 3e38);
+  f.schedule.factor = number("lr_factor", 1e-38, 0.999999);
+  f.schedule.patience = int64_t(whole("lr_patience", 1, 1 << 30));
+  f.earlyStop = int64_t(whole("early_stop", 0, 1 << 30));
   try {
-    if (meta.count("settings")) f.config.settings = nlohmann::json::parse(meta.at("settings")).get<std::map<std::string, double>>();
+    f.config.settings = nlohmann::json::parse(text("settings")).get<std::map<std::string, double>>();
   } catch (const std::exception&) {
-    throw bad("settings", text("settings", ""), "a JSON object of numbers");
+    throw bad("settings", text("settings"), "a JSON object of numbers");
   }
-  f.seed = whole("seed", 0, UINT64_MAX, 0);
-  f.maxTokens = int64_t(whole("max_tokens", 0, kMany, 0));
-  f.valFraction = number("val_fraction", 0, 0.9, 0);
+  f.seed = whole("seed", 0, UINT64_MAX);
+  f.maxTokens = int64_t(whole("max_tokens", 0, kMany));
+  f.valFraction = number("val_fraction", 0, 0.9);
+}
+
+// --resume: checks the flags given against the settings the checkpoint
+// recorded (a contradiction is refused), takes those settings, and returns
+// the epochs it holds (perplexities; wall-clock numbers were never saved).
+std::vector<EpochReport> resumeSettings(const Checkpoint& ckpt, TrainFlags& f) {
+  std::vector<EpochReport> history;
+  const auto& meta = ckpt.metadata;
+  auto it = meta.find("training_state");
+  if (it == meta.end() || it->second != "1")
+    throw Error(fmt::format("{}: error: not a training checkpoint (it holds parameters only; train with --save or "
+                            "--checkpoint-every to write one that resumes)",
+                            f.resume));
+  TrainFlags given = f;
+  for (const auto& [key, flag] : kSettingFlags) {
+    std::string recorded = recordedSetting(meta, key, f.resume);
+    std::string mine = runSettings(given).at(key);
+    if (key == "settings") {  // each --set given must agree with what the checkpoint recorded
+      auto recordedSettings = nlohmann::json::parse(recorded).get<std::map<std::string, double>>();
+      for (const auto& [name, value] : given.config.settings)
+        if (!recordedSettings.count(name) || recordedSettings.at(name) != value)
+          throw Error(fmt::format("--set {}={} but the checkpoint was trained with {} (drop the flag to resume)", name,
+                                  value, recordedSettings.count(name) ? fmt::format("{}={}", name, recordedSettings.at(name))
+                                                                      : "no such setting"));
+      continue;
+    }
+    if (f.given.count(flag) && mine != recorded && !(key == "hidden" && given.config.hidden == 0) &&
+        !(key == "num_layers" && given.config.numLayers == 0))
+      throw Error(fmt::format("{}: {} but the checkpoint was trained with {} (drop the flag to resume)", flag,
+                              escapeForMessage(mine), escapeForMessage(recorded)));
+  }
+  readResumedSettings(meta, f);
+  std::vector<double> valPerplexities;
+  if (meta.count("val_perplexities"))
+    for (const auto& v : nlohmann::json::parse(meta.at("val_perplexities")))
+      valPerplexities.push_back(v.is_number() ? v.get<double>() : NAN);
+  for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
+    EpochReport r;
+    r.epoch = int64_t(history.size()) + 1;
+    r.perplexity = row.get<double>();
+    if (history.size() < valPerplexities.size()) r.valPerplexity = valPerplexities[history.size()];
+    r.tokensPerSec = std::nan("");  // wall-clock numbers stay out of checkpoints: they would not repeat
+    r.seconds = std::nan("");
+    history.push_back(r);
+  }
+  return history;
 }
 
 void runTrain(TrainFlags f) {
@@ -234,53 +291,7 @@ void runTrain(TrainFlags f) {
   std::vector<EpochReport> history;
   if (!f.resume.empty()) {
     resumed = loadCheckpoint(f.resume);
-    const auto& meta = resumed->metadata;
-    auto it = meta.find("training_state");
-    if (it == meta.end() || it->second != "1")
-      throw Error(fmt::format("{}: error: not a training checkpoint (it holds parameters only; train with --save or "
-                              "--checkpoint-every to write one that resumes)",
-                              f.resume));
-    TrainFlags given = f;
-    for (const auto& [key, flag] : kSettingFlags) {
-      auto m = meta.find(key);
-      // Checkpoints from before --text existed were all d2l's cleaning.
-      // Settings added after the first checkpoints: their value before they existed.
-      static const std::map<std::string, std::string> kBefore = {
-          {"text", "d2l"}, {"settings", "{}"}, {"val_fraction", "0"}, {"min_count", "1"}, {"weight_decay", "0"},
-          {"lr_schedule", "constant"}, {"lr_decay_rate", "0"}, {"warmup", "0"}, {"min_lr", "0"}, {"lr_factor", "0.25"},
-          {"lr_patience", "1"}, {"early_stop", "0"}};
-      std::string recorded = m != meta.end() ? m->second : kBefore.count(key) ? kBefore.at(key) : "";
-      if (m == meta.end() && !kBefore.count(key))
-        throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
-      std::string mine = runSettings(given).at(key);
-      if (key == "settings") {  // each --set given must agree with what the checkpoint recorded
-        auto recordedSettings = nlohmann::json::parse(recorded).get<std::map<std::string, double>>();
-        for (const auto& [name, value] : given.config.settings)
-          if (!recordedSettings.count(name) || recordedSettings.at(name) != value)
-            throw Error(fmt::format("--set {}={} but the checkpoint was trained with {} (drop the flag to resume)", name,
-                                    value, recordedSettings.count(name) ? fmt::format("{}={}", name, recordedSettings.at(name))
-                                                                        : "no such setting"));
-        continue;
-      }
-      if (f.given.count(flag) && mine != recorded && !(key == "hidden" && given.config.hidden == 0) &&
-          !(key == "num_layers" && given.config.numLayers == 0))
-        throw Error(fmt::format("{}: {} but the checkpoint was trained with {} (drop the flag to resume)", flag,
-                                escapeForMessage(mine), escapeForMessage(recorded)));
-    }
-    readResumedSettings(meta, f);
-    std::vector<double> valPerplexities;
-    if (meta.count("val_perplexities"))
-      for (const auto& v : nlohmann::json::parse(meta.at("val_perplexities")))
-        valPerplexities.push_back(v.is_number() ? v.get<double>() : NAN);
-    for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
-      EpochReport r;
-      r.epoch = int64_t(history.size()) + 1;
-      r.perplexity = row.get<double>();
-      if (history.size() < valPerplexities.size()) r.valPerplexity = valPerplexities[history.size()];
-      r.tokensPerSec = std::nan("");  // wall-clock numbers stay out of checkpoints: they would not repeat
-      r.seconds = std::nan("");
-      history.push_back(r);
-    }
+    history = resumeSettings(*resumed, f);
   }
   int cores = runtime::usableCpus();
   if (f.threads > cores) {
