@@ -2,7 +2,6 @@
 #include "runtime/Evaluator.h"
 
 #include <cmath>
-#include <cstring>
 #include <fmt/format.h>
 
 #include "graph/Verifier.h"
@@ -19,7 +18,7 @@ Evaluator::Evaluator(const ModelDef& model, ModelConfig config, const std::strin
 
 Evaluator::~Evaluator() = default;
 
-Engine& Evaluator::engineFor(int64_t rows, int64_t steps) {
+Evaluator::Compiled& Evaluator::compiledFor(int64_t rows, int64_t steps) {
   auto key = std::make_pair(rows, steps);
   auto it = compiled_.find(key);
   if (it == compiled_.end()) {
@@ -38,7 +37,7 @@ Engine& Evaluator::engineFor(int64_t rows, int64_t steps) {
   std::vector<std::string> names;
   for (const auto& [name, t] : *params_) names.push_back(name);
   it->second.engine->setResident(names);
-  return *it->second.engine;
+  return it->second;
 }
 
 double Evaluator::runStreams(const std::vector<int64_t>& starts, int64_t length, const std::vector<int32_t>& tokens,
@@ -50,7 +49,7 @@ double Evaluator::runStreams(const std::vector<int64_t>& starts, int64_t length,
   for (int64_t w = 0; w < length; w += T) {
     int64_t steps = std::min(T, length - w);
     if (steps != engineSteps) {
-      engine = &engineFor(rows, steps);
+      engine = compiledFor(rows, steps).engine.get();
       engineSteps = steps;
     }
     Tensor X(DType::I32, {rows, steps}), Y(DType::I32, {rows, steps});
@@ -76,16 +75,7 @@ void keepRow(TensorMap& vars, const Graph& g, int64_t rows, int64_t row) {
   for (const Node& n : g.nodes) {
     if (n.op != OpKind::State) continue;
     Tensor& t = vars.at(n.name);
-    if (t.shape().empty() || t.shape()[0] != rows) continue;
-    Shape shape = t.shape();
-    int64_t per = t.size() / rows;
-    shape[0] = 1;
-    Tensor one(t.dtype(), shape);
-    const void* src = t.dtype() == DType::F32 ? static_cast<const void*>(t.f32() + row * per)
-                                              : static_cast<const void*>(t.i32() + row * per);
-    void* dst = one.dtype() == DType::F32 ? static_cast<void*>(one.f32()) : static_cast<void*>(one.i32());
-    std::memcpy(dst, src, size_t(per) * 4);
-    t = std::move(one);
+    if (!t.shape().empty() && t.shape()[0] == rows) t = t.rows(row, row + 1);
   }
 }
 
@@ -100,9 +90,7 @@ Evaluation Evaluator::evaluate(const TensorMap& params, const std::vector<int32_
   std::vector<int64_t> starts;
   for (int64_t r = 0; r < rows; ++r) starts.push_back(r * length);
 
-  Engine& first = engineFor(rows, std::min(config_.numSteps, length));
-  (void)first;
-  const Graph& g = compiled_.at({rows, std::min(config_.numSteps, length)}).graph;
+  const Graph& g = compiledFor(rows, std::min(config_.numSteps, length)).graph;
   TensorMap vars = zeroState(g);
   for (const auto& [name, t] : params) vars[name] = t;
   Evaluation e;

@@ -41,8 +41,9 @@ class Evaluator {
     Graph graph;
     std::unique_ptr<Engine> engine;
   };
-  // The forward graph for `rows` streams and `steps` tokens per window, built on first use.
-  Engine& engineFor(int64_t rows, int64_t steps);
+  // The forward graph for `rows` streams and `steps` tokens per window, built
+  // on first use, its engine told the params are resident (copied in once).
+  Compiled& compiledFor(int64_t rows, int64_t steps);
   // Predicts `length` targets of each of the streams starting at `starts`, from `vars`' state; returns the summed loss.
   double runStreams(const std::vector<int64_t>& starts, int64_t length, const std::vector<int32_t>& tokens,
                     TensorMap& vars);

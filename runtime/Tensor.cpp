@@ -1,6 +1,7 @@
 // runtime/Tensor.cpp — tensor construction.
 #include "runtime/Tensor.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "graph/Error.h"
@@ -33,6 +34,16 @@ Tensor Tensor::i32(Shape shape, std::vector<int32_t> values) {
 float Tensor::item() const {
   if (dtype() != DType::F32 || f_.size() != 1) throw Error(fmt::format("item() of a {} tensor", str(type_)));
   return f_[0];
+}
+
+Tensor Tensor::rows(int64_t r0, int64_t r1) const {
+  Shape s = shape();
+  int64_t perRow = s[0] != 0 ? size() / s[0] : 0;
+  s[0] = r1 - r0;
+  Tensor out(dtype(), s);
+  if (dtype() == DType::F32) std::copy_n(f_.begin() + r0 * perRow, (r1 - r0) * perRow, out.f_.begin());
+  else std::copy_n(i_.begin() + r0 * perRow, (r1 - r0) * perRow, out.i_.begin());
+  return out;
 }
 
 }  // namespace graphc

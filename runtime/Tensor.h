@@ -35,6 +35,8 @@ class Tensor {
   // Element i as double, whatever the dtype (for tests and printing).
   double at(int64_t i) const { return dtype() == DType::F32 ? double(f_[size_t(i)]) : double(i_[size_t(i)]); }
   float item() const;  // the only element of a one-element f32 tensor
+  // Rows [r0, r1) of a tensor with rows first (a batch's), either dtype.
+  Tensor rows(int64_t r0, int64_t r1) const;
 
  private:
   TensorType type_;

@@ -23,23 +23,6 @@ Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const
   return optimizeGraph(buildModelGraph(model, config), pipeline);
 }
 
-namespace {
-
-// Rows [r0, r1) of a [rows, ...] tensor.
-Tensor sliceRows(const Tensor& t, int64_t r0, int64_t r1) {
-  Shape shape = t.shape();
-  int64_t rowElements = t.size() / shape[0];
-  shape[0] = r1 - r0;
-  Tensor out(t.dtype(), shape);
-  size_t bytes = size_t((r1 - r0) * rowElements) * 4;  // f32 and i32 alike
-  if (t.dtype() == DType::F32)
-    std::memcpy(out.f32(), t.f32() + r0 * rowElements, bytes);
-  else
-    std::memcpy(out.i32(), t.i32() + r0 * rowElements, bytes);
-  return out;
-}
-
-}  // namespace
 
 Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus)
     : options_(options), corpus_(corpus), rng_(options.seed) {
@@ -90,7 +73,7 @@ Tensor Trainer::myRows(const Tensor& whole) const {
   if (whole.shape().empty() || whole.shape()[0] != options_.model.batchSize)
     throw Error(fmt::format("a tensor of type {} does not have the batch's {} rows first", str(whole.type()),
                             options_.model.batchSize));
-  return sliceRows(whole, rank_ * rowsPerRank_, (rank_ + 1) * rowsPerRank_);
+  return whole.rows(rank_ * rowsPerRank_, (rank_ + 1) * rowsPerRank_);
 }
 
 Tensor Trainer::allRows(const Tensor& mine) const {
