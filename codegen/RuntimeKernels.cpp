@@ -89,10 +89,33 @@ inline float expNonPositive(float x) {
 // when the whole is big enough to repay the hand-off (the loss over all steps).
 int64_t rowGrain(int64_t rows, int64_t width) { return rows * width >= (int64_t(1) << 14) ? 64 : rows; }
 
-// sum_c e^(x[c] - shift), the exponentials vectorized, the sum in double.
+// Lanes for the row reductions below: a fixed number of partial results, so
+// the compiler vectorizes the loop (a single running sum or max is a chain it
+// may not reorder) and the order of additions is the same on every machine.
+constexpr int64_t kRowLanes = 16;
+
+// The largest of x[0..n).
+float maxFloats(const float* x, int64_t n) {
+  float lanes[kRowLanes];
+  std::fill(lanes, lanes + kRowLanes, -std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + kRowLanes <= n; i += kRowLanes)
+    for (int64_t l = 0; l < kRowLanes; ++l) lanes[l] = std::max(lanes[l], x[i + l]);
+  float mx = -std::numeric_limits<float>::infinity();
+  for (; i < n; ++i) mx = std::max(mx, x[i]);
+  for (float l : lanes) mx = std::max(mx, l);
+  return mx;
+}
+
+// sum_c e^(x[c] - shift), the exponentials vectorized, the sum in double lanes.
 double sumExpShifted(const float* x, int64_t width, float shift) {
+  double lanes[kRowLanes] = {};
+  int64_t c = 0;
+  for (; c + kRowLanes <= width; c += kRowLanes)
+    for (int64_t l = 0; l < kRowLanes; ++l) lanes[l] += double(expNonPositive(x[c + l] - shift));
   double sum = 0;
-  for (int64_t c = 0; c < width; ++c) sum += double(expNonPositive(x[c] - shift));
+  for (; c < width; ++c) sum += double(expNonPositive(x[c] - shift));
+  for (double l : lanes) sum += l;
   return sum;
 }
 
@@ -312,8 +335,7 @@ void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t wi
   graphc::parallelRanges(rows, rowGrain(rows, width), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = in + r * width;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
+      float mx = maxFloats(x, width);
       // (x - max) - log(sum): the shifted logit is exact, so the largest one's
       // log-probability keeps its few ulps instead of vanishing into max's.
       float logSum = float(std::log(sumExpShifted(x, width, mx)));
@@ -333,8 +355,7 @@ void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels,
         out[r] = std::numeric_limits<float>::quiet_NaN();
         continue;
       }
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t c = 0; c < width; ++c) mx = std::max(mx, x[c]);
+      float mx = maxFloats(x, width);
       out[r] = float(double(mx) + std::log(sumExpShifted(x, width, mx)) - double(x[label]));
     }
   });

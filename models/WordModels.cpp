@@ -10,7 +10,8 @@ namespace graphc {
 const std::vector<Hyperparameter> kNplmHyperparameters = {
     {"n", 5, "order: the model reads the n-1 previous words"},
     {"m", 60, "width of each word's embedding"},
-    {"direct", 1, "1: direct connections from the embeddings to the output"}};
+    {"direct", 1, "1: direct connections from the embeddings to the output"},
+    {"dropout", 0, "dropout rate on the embeddings and on the tanh layer, when training (0 in the paper)"}};
 
 const std::vector<Hyperparameter> kRecurrentLmHyperparameters = {
     {"embed", 0, "width of the word embedding (0: the hidden width)"},
@@ -25,6 +26,12 @@ int64_t wholeSetting(const ModelConfig& c, const char* name, int64_t lo, int64_t
   if (v != double(int64_t(v)) || v < double(lo) || v > double(hi))
     throw Error(fmt::format("--set {}={}: must be a whole number in {}..{}", name, v, lo, hi));
   return int64_t(v);
+}
+
+double dropoutSetting(const ModelConfig& c) {
+  const double rate = c.setting("dropout");
+  if (!(rate >= 0 && rate < 1)) throw Error(fmt::format("--set dropout={}: must be in [0, 1)", rate));
+  return rate;
 }
 
 }  // namespace
@@ -47,8 +54,9 @@ Value buildNplm(Builder& b, Value tokens, const ModelConfig& c) {
     Value ids = reshape(transpose(slice(all, {0, k}, {B, k + T}), {1, 0}), {T * B});  // time-major
     words.push_back(gather(table, ids));
   }
-  Value x = context == 1 ? words.front() : concat(words, 1);  // [T*B, (n-1) m]
-  Value hidden = tanh(nn::Dense::create(b, "hidden", context * m, c.hidden)(x));
+  const double rate = dropoutSetting(c);
+  Value x = nn::dropout(context == 1 ? words.front() : concat(words, 1), rate, c.training);  // [T*B, (n-1) m]
+  Value hidden = nn::dropout(tanh(nn::Dense::create(b, "hidden", context * m, c.hidden)(x)), rate, c.training);
   Value logits = nn::Dense::create(b, "output", c.hidden, V)(hidden);
   if (direct) logits = logits + matmul(x, b.param("direct.kernel", {context * m, V}, Init::lecunNormal()));
   return logits;
@@ -60,8 +68,7 @@ template <typename Layer>
 Value buildRecurrentLm(Builder& b, Value tokens, const ModelConfig& c) {
   int64_t embed = wholeSetting(c, "embed", 0, 1 << 14);
   if (embed == 0) embed = c.hidden;
-  const double rate = c.setting("dropout");
-  if (!(rate >= 0 && rate < 1)) throw Error(fmt::format("--set dropout={}: must be in [0, 1)", rate));
+  const double rate = dropoutSetting(c);
   const bool variational = wholeSetting(c, "variational", 0, 1) == 1;
   const bool tie = wholeSetting(c, "tie", 0, 1) == 1;
   if (tie && embed != c.hidden)

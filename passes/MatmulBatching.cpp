@@ -7,7 +7,12 @@
 // Backpropagation through time produces exactly this: the weight gradient is
 // a sum of one small product per time step. One large product runs near the
 // machine's peak, where T small ones each pay for packing, zeroing and
-// accumulating a full weight-sized output.
+// accumulating a full weight-sized output. A concatenation along columns of
+// computed values is a copy, though: the sum is not batched when it copies
+// many more elements than the accumulations it saves (a word model's dlogits
+// W^T + dpre V^T would copy the 18k-wide dlogits to save a 1120 x 240 add).
+// Concatenations along rows cost nothing (share-concats lets the producers
+// write side by side), nor do those of parameters, which are prepared once.
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
@@ -77,6 +82,33 @@ void collect(const Graph& g, ValueId root, const std::vector<int>& uses, SumTree
       continue;
     tree.others.push_back(v);
   }
+}
+
+// Elements a batched product over `products` copies: the computed operands
+// it concatenates along columns (operand 0 unless transposed, operand 1 when
+// transposed), parameters and constants aside.
+int64_t columnConcatElements(const Graph& g, const std::vector<ValueId>& products) {
+  const Node& first = g.node(products.front());
+  bool acrossColumns[2] = {!attr::transposeA(first.attrs), attr::transposeB(first.attrs)};
+  int64_t elements = 0;
+  for (ValueId p : products)
+    for (size_t k : {size_t(0), size_t(1)}) {
+      ValueId v = g.node(p).operands[k];
+      if (acrossColumns[k] && g.node(v).op != OpKind::Param && g.node(v).op != OpKind::Constant)
+        elements += g.type(v).numElements();
+    }
+  return elements;
+}
+
+// Batching pays unless it copies several elements per accumulated element it
+// saves: an accumulation reads two outputs and writes one, and the unbatched
+// products, shorter along K, run further from the peak (an LSTM gate's [x, h]
+// copies 2 elements per element saved, a word model's dlogits 75).
+constexpr int64_t kCopiesPerSavedElement = 4;
+
+bool batchingPays(const Graph& g, const std::vector<ValueId>& products) {
+  int64_t savedAccumulations = int64_t(products.size() - 1) * g.type(products.front()).numElements();
+  return columnConcatElements(g, products) <= kCopiesPerSavedElement * savedAccumulations;
 }
 
 }  // namespace
@@ -152,7 +184,7 @@ bool batchMatmulSums(Graph& g) {
   std::vector<std::vector<Value>> terms(trees.size());
   for (size_t t = 0; t < trees.size(); ++t) {
     SumTree& tree = trees[t].second;
-    if (tree.products.size() < 2) {
+    if (tree.products.size() < 2 || !batchingPays(g, tree.products)) {
       tree.others.insert(tree.others.end(), tree.products.begin(), tree.products.end());
       continue;
     }
@@ -189,6 +221,7 @@ bool batchMatmulSums(Graph& g) {
     } else {
       tree.others.insert(tree.others.end(), tree.rowSums.begin(), tree.rowSums.end());
     }
+    if (terms[t].empty()) continue;  // nothing in this sum batched: it stays as it is
     Value sum = terms[t].front();
     for (size_t k = 1; k < terms[t].size(); ++k) sum = sum + terms[t][k];
     for (ValueId o : tree.others) sum = sum + b.wrap(o);

@@ -3,7 +3,9 @@
 //
 // A GRU or LSTM step multiplies the same [x, h] by one weight per gate;
 // merged, it is one 4x wider product that runs closer to the machine's peak
-// and splits evenly across threads.
+// and splits evenly across threads. A product already wide enough to fill
+// the machine is left alone: merging it gains nothing and copies its right
+// operand and its result (a word model's 18k-column output-layer gradient).
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -26,6 +28,9 @@ bool dependsOnAny(const Graph& g, ValueId v, const std::vector<bool>& members, V
   return false;
 }
 
+// Columns beyond which a product runs at the peak alone.
+constexpr int64_t kWideProductColumns = 2048;
+
 }  // namespace
 
 bool mergeProductsSharingLhs(Graph& g) {
@@ -33,7 +38,7 @@ bool mergeProductsSharingLhs(Graph& g) {
   std::map<std::tuple<ValueId, int64_t, int64_t>, std::vector<ValueId>> groups;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op != OpKind::MatMul) continue;
+    if (n.op != OpKind::MatMul || n.type.shape[1] > kWideProductColumns) continue;
     groups[{n.operands[0], int64_t(attr::transposeA(n.attrs)), int64_t(attr::transposeB(n.attrs))}].push_back(ValueId(i));
   }
   bool changed = false;

@@ -190,14 +190,14 @@ TEST_CASE("batch-matmul: results are unchanged, and a product used twice is left
   const char* text = R"(graph @g {
   %a1 = input : f32[3,5]
   %a2 = input : f32[3,4]
-  %w1 = input : f32[5,2]
-  %w2 = input : f32[4,2]
-  %m1 = matmul(%a1, %w1) : f32[3,2]
-  %m2 = matmul(%a2, %w2) : f32[3,2]
-  %s = add(%m1, %m2) : f32[3,2]
-  %m3 = matmul(%a1, %w1) : f32[3,2]
-  %t = add(%s, %m3) : f32[3,2]
-  %u = tanh(%m3) : f32[3,2]
+  %w1 = input : f32[5,3]
+  %w2 = input : f32[4,3]
+  %m1 = matmul(%a1, %w1) : f32[3,3]
+  %m2 = matmul(%a2, %w2) : f32[3,3]
+  %s = add(%m1, %m2) : f32[3,3]
+  %m3 = matmul(%a1, %w1) : f32[3,3]
+  %t = add(%s, %m3) : f32[3,3]
+  %u = tanh(%m3) : f32[3,3]
   output "t" = %t
   output "u" = %u
 })";

@@ -157,13 +157,20 @@ TEST_CASE("word models: nplm (context carried as i32 state) and lstm-lm gradient
   }
 }
 
-TEST_CASE("word models refuse settings that make no model") {
+TEST_CASE("word models refuse settings that make no model; nplm drops out only when training") {
   ModelConfig c;
   c.vocab = 6;
   c.hidden = 4;
   c.settings = {{"n", 1}};
   c = withModelDefaults(findModel("nplm"), c);
   CHECK_THROWS_WITH_AS(buildModelGraph(findModel("nplm"), c), doctest::Contains("--set n=1: must be a whole number in 2..16"), Error);
+  c.settings = {{"n", 3}, {"dropout", 1}};
+  c.training = true;
+  CHECK_THROWS_WITH_AS(buildModelGraph(findModel("nplm"), c), doctest::Contains("--set dropout=1: must be in [0, 1)"), Error);
+  c.settings = {{"n", 3}, {"dropout", 0.3}};
+  CHECK(buildModelGraph(findModel("nplm"), c).nodesOf(OpKind::RandomUniform).size() == 2);  // embeddings, tanh layer
+  c.training = false;
+  CHECK(buildModelGraph(findModel("nplm"), c).nodesOf(OpKind::RandomUniform).empty());
   ModelConfig t;
   t.vocab = 6;
   t.hidden = 4;
