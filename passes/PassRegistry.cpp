@@ -109,6 +109,11 @@ const std::vector<Entry>& registry() {
        {"panel-width"},
        [](Graph& g, const PassOptions& o) { return packSharedRightOperands(g, panelWidthFrom(o)); },
        [](const PassOptions& o) { panelWidthFrom(o); }},
+      {"hoist-params",
+       "for programs whose params are fixed while they run: concatenations, slices and transposes of params "
+       "become new params (prepared.NAME), computed once when the params are set",
+       {},
+       plain<hoistParams>},
       {"pack-params",
        "every product over a param reads a new param holding it in panels (packed_from = its source), for "
        "programs whose params are fixed while they run (generation, export); panel-width as pack-weights",

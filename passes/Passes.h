@@ -19,5 +19,10 @@ bool simplify(Graph& g);                       // Simplify.cpp: fold, cse, dce t
 bool packSharedRightOperands(Graph& g, int64_t panelWidth);  // WeightPacking.cpp
 bool packParamOperands(Graph& g, int64_t panelWidth);        // WeightPacking.cpp
 bool shareConcatWindows(Graph& g);             // ConcatSharing.cpp
+// For programs whose params are fixed while they run: movement computed from
+// params alone becomes new params ("prepared.NAME"); returns the graph that
+// computes them from the params (its outputs are named as the new params).
+Graph hoistParamExpressions(Graph& g);         // ParamHoisting.cpp
+bool hoistParams(Graph& g);                    // the same, the prepare graph dropped (for `graphc opt`)
 
 }  // namespace graphc

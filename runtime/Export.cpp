@@ -189,9 +189,10 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
 
   // The program at batch 1, as `graphc generate` compiles it.
   ModelConfig c = withModelDefaults(model, config);
-  Graph lowered = generationGraph(model, c, target, 1);
+  GenerationGraphs graphs = generationGraph(model, c, target, 1);
+  const Graph& lowered = graphs.step;
   ProgramTables tables = programTablesFor(vocab);
-  tables.weights = programWeights(lowered, params);
+  tables.weights = programWeights(graphs, params);
   tables.cpuFeatures = o.cpuFeatures;
   std::string object = emitGenerationObject(lowered, tables, target, o.name);
   int64_t features = o.cpuFeatures >= 0 ? o.cpuFeatures : requiredCpuFeatures(target);

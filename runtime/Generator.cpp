@@ -20,14 +20,15 @@ namespace graphc {
 
 // The program, its graph and the arena it runs on (params loaded once).
 struct Generator::Program {
-  Graph lowered;
+  GenerationGraphs graphs;
+  const Graph& lowered() const { return graphs.step; }
   std::unique_ptr<CompiledProgram> code;
   char* arena = nullptr;
   ~Program() { std::free(arena); }
 
   void load(const TensorMap& params) {
-    for (const auto& [name, bytes] : programWeights(lowered, params))
-      std::memcpy(arena + attr::offset(lowered.node(lowered.findValue(name)).attrs), bytes.data(), bytes.size());
+    for (const auto& [name, bytes] : programWeights(graphs, params))
+      std::memcpy(arena + attr::offset(lowered().node(lowered().findValue(name)).attrs), bytes.data(), bytes.size());
   }
 };
 
@@ -72,11 +73,11 @@ Generator::Program& Generator::programFor(int64_t batch) {
   if (slot) return *slot;
   auto p = std::make_unique<Program>();
   Target target = targetFor(engineOptions_.targetCpu);
-  p->lowered = generationGraph(model_, config_, target, batch);
+  p->graphs = generationGraph(model_, config_, target, batch);
   JitOptions jit{engineOptions_.cacheDir, engineOptions_.useCache, target, {}};
-  p->code = CompiledProgram::compile(p->lowered, programTablesFor(vocab_), jit);
+  p->code = CompiledProgram::compile(p->lowered(), programTablesFor(vocab_), jit);
   p->code->setThreads(runtime::threads());
-  size_t bytes = (size_t(std::max<int64_t>(64, attr::arenaBytes(p->lowered.attrs))) + 63) / 64 * 64;
+  size_t bytes = (size_t(std::max<int64_t>(64, attr::arenaBytes(p->lowered().attrs))) + 63) / 64 * 64;
   p->arena = static_cast<char*>(std::aligned_alloc(64, bytes));
   if (!p->arena) throw Error(fmt::format("cannot allocate the {}-byte arena", bytes));
   std::memset(p->arena, 0, bytes);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "graph/Verifier.h"
+#include "passes/Passes.h"
 #include "passes/Pipelines.h"
 
 namespace graphc {
@@ -39,11 +40,12 @@ Graph optimizeGraph(Graph forward, const PipelineConfig& c, const PassManagerOpt
   return forward;
 }
 
-Graph lowerGenerationGraph(Graph optimized, const Target& target, int64_t batch) {
+GenerationGraphs lowerGenerationGraph(Graph optimized, const Target& target, int64_t batch) {
+  Graph prepare = hoistParamExpressions(optimized);
   PassManager pm;
   pm.addPipeline(generationLowerPassesFor(target, batch));
   pm.run(optimized);
-  return optimized;
+  return {std::move(optimized), std::move(prepare)};
 }
 
 Graph lowerGraph(Graph optimized, const Target& target, const PassManagerOptions& options) {

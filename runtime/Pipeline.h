@@ -40,6 +40,13 @@ std::string generationLowerPassesFor(const Target& target, int64_t batch);
 
 Graph optimizeGraph(Graph forward, const PipelineConfig& c, const PassManagerOptions& options = {});
 Graph lowerGraph(Graph optimized, const Target& target, const PassManagerOptions& options = {});
-Graph lowerGenerationGraph(Graph optimized, const Target& target, int64_t batch);
+// A generation program's graphs: its step, lowered, and what the step's params
+// are prepared from once, whenever they are set (passes/ParamHoisting.cpp:
+// merged weights; its outputs are named as the step's "prepared." params).
+struct GenerationGraphs {
+  Graph step;
+  Graph prepare;
+};
+GenerationGraphs lowerGenerationGraph(Graph optimized, const Target& target, int64_t batch);
 
 }  // namespace graphc

@@ -6,11 +6,12 @@
 
 #include "codegen/Gemm.h"
 #include "graph/PackedLayout.h"
+#include "runtime/Engine.h"
 #include "runtime/Pipeline.h"
 
 namespace graphc {
 
-Graph generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch) {
+GenerationGraphs generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch) {
   config.batchSize = batch;
   config.numSteps = 1;
   PipelineConfig pipeline;
@@ -26,7 +27,30 @@ ProgramTables programTablesFor(const Vocab& vocab) {
   return t;
 }
 
-std::map<std::string, std::vector<char>> programWeights(const Graph& lowered, const TensorMap& params) {
+namespace {
+
+// The model's params and the values the prepare graph makes of them (exact
+// data movement, so the interpreter's values are every engine's).
+TensorMap withPrepared(const Graph& prepare, const TensorMap& params) {
+  if (prepare.outputs.empty()) return params;
+  TensorMap all = params, vars;
+  for (const Node& n : prepare.nodes) {
+    if (n.op != OpKind::Param) continue;
+    auto it = params.find(n.name);
+    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}'", n.name));
+    if (it->second.type() != n.type)
+      throw Error(fmt::format("parameter '{}' is {}, the program needs {}", n.name, str(it->second.type()), str(n.type)));
+    vars[n.name] = it->second;
+  }
+  for (auto& [name, value] : createEngine("interp", prepare)->run(vars)) all[name] = std::move(value);
+  return all;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& graphs, const TensorMap& modelParams) {
+  const Graph& lowered = graphs.step;
+  const TensorMap params = withPrepared(graphs.prepare, modelParams);
   std::map<std::string, std::vector<char>> out;
   for (ValueId p : lowered.nodesOf(OpKind::Param)) {
     const Node& n = lowered.node(p);

@@ -12,18 +12,21 @@
 #include "codegen/GenerationProgram.h"
 #include "graph/ModelInterface.h"
 #include "runtime/Corpus.h"
+#include "runtime/Pipeline.h"
 #include "runtime/Tensor.h"
 
 namespace graphc {
 
-// The model's one-step graph for `batch` rows, optimized and lowered for a generation program.
-Graph generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch);
+// The model's one-step graph for `batch` rows, optimized and lowered for a
+// generation program, with the graph that prepares its merged weights.
+GenerationGraphs generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch);
 
 // The vocabulary as the program reads it (ProgramTables without weights).
 ProgramTables programTablesFor(const Vocab& vocab);
 
-// One entry per param of `lowered`, from the model's params by name. Throws
-// naming a param that is missing or has another shape.
-std::map<std::string, std::vector<char>> programWeights(const Graph& lowered, const TensorMap& params);
+// One entry per param of the lowered step, from the model's params by name
+// (a prepared param from the prepare graph run on them, a packed one packed).
+// Throws naming a param that is missing or has another shape.
+std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& graphs, const TensorMap& params);
 
 }  // namespace graphc
