@@ -24,12 +24,11 @@ bool isMovement(OpKind k) {
          k == OpKind::Pad;
 }
 
-}  // namespace
-
-Graph hoistParamExpressions(Graph& g) {
+// Whether each value is a fixed param (one the graph does not update) or
+// movement of such values only.
+std::vector<bool> fromFixedParams(const Graph& g) {
   std::vector<bool> updated(g.size(), false);
   for (const StateUpdate& u : g.updates) updated[size_t(u.target)] = true;
-  // fromParams[v]: v is a fixed param or movement of such values only.
   std::vector<bool> fromParams(g.size(), false);
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
@@ -37,6 +36,24 @@ Graph hoistParamExpressions(Graph& g) {
     else if (isMovement(n.op))
       fromParams[i] = std::all_of(n.operands.begin(), n.operands.end(), [&](ValueId o) { return fromParams[size_t(o)]; });
   }
+  return fromParams;
+}
+
+}  // namespace
+
+int64_t paramCopyBytes(const Graph& g) {
+  std::vector<bool> fromParams = fromFixedParams(g);
+  int64_t bytes = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    OpKind k = g.nodes[i].op;
+    if (fromParams[i] && (k == OpKind::Concat || k == OpKind::Transpose || k == OpKind::Pad))
+      bytes += g.nodes[i].type.numElements() * 4;  // f32 and i32 alike
+  }
+  return bytes;
+}
+
+Graph hoistParamExpressions(Graph& g) {
+  std::vector<bool> fromParams = fromFixedParams(g);
   // The step reads these: computed from params, used by a node that is not (or an output).
   std::vector<bool> read(g.size(), false);
   auto noteUse = [&](ValueId v) {

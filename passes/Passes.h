@@ -24,5 +24,7 @@ bool shareConcatWindows(Graph& g);             // ConcatSharing.cpp
 // computes them from the params (its outputs are named as the new params).
 Graph hoistParamExpressions(Graph& g);         // ParamHoisting.cpp
 bool hoistParams(Graph& g);                    // the same, the prepare graph dropped (for `graphc opt`)
+// Bytes a run of g copies out of fixed params (concat, transpose, pad of them): 0 after hoisting.
+int64_t paramCopyBytes(const Graph& g);        // ParamHoisting.cpp
 
 }  // namespace graphc

@@ -12,6 +12,7 @@
 #include "codegen/GenerationProgram.h"
 #include "graph/Verifier.h"
 #include "runtime/Initializers.h"
+#include "passes/Passes.h"
 #include "runtime/ProgramWeights.h"
 #include "runtime/Random.h"
 #include "runtime/Threads.h"
@@ -88,6 +89,16 @@ Generator::Program& Generator::programFor(int64_t batch) {
 
 void Generator::prepare(int64_t batch) {
   if (!engine_) programFor(batch);
+}
+
+Generator::ProgramFacts Generator::programFacts(int64_t batch) {
+  if (engine_) throw Error("program facts are the JIT engine's");
+  const GenerationGraphs& graphs = programFor(batch).graphs;
+  ProgramFacts facts;
+  facts.arenaBytes = attr::arenaBytes(graphs.step.attrs);
+  facts.paramCopyBytesPerStep = paramCopyBytes(graphs.step);
+  for (const GraphOutput& o : graphs.prepare.outputs) facts.preparedBytes += graphs.prepare.type(o.value).numElements() * 4;
+  return facts;
 }
 
 std::vector<float> Generator::step(int32_t token) {

@@ -42,6 +42,14 @@ class Generator {
   // Compiles the program for `batch` prefixes now (generateBatch would on first use).
   void prepare(int64_t batch);
 
+  // The compiled program for `batch` rows (the JIT engine only): its arena,
+  // the bytes each step copies out of params (0 when the merged weights are
+  // prepared once, as they should be) and the bytes prepared once.
+  struct ProgramFacts {
+    int64_t arenaBytes = 0, paramCopyBytesPerStep = 0, preparedBytes = 0;
+  };
+  ProgramFacts programFacts(int64_t batch);
+
  private:
   struct Program;  // a compiled generation program for one batch size
   Program& programFor(int64_t batch);

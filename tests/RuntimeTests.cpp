@@ -157,7 +157,11 @@ TEST_CASE("generator: the compiled program agrees with the interpreter, alone an
       for (size_t r = 0; r < 3; ++r) CHECK(rows[r] == jit.generate(prefixes[r], 30, temperature, 7 + r));
       CHECK(rows == interp.generateBatch(prefixes, 30, temperature, 7));
     }
-    // New params reach the compiled program.
+    // The step copies nothing out of the params: merged gate weights are prepared once.
+    Generator::ProgramFacts facts = jit.programFacts(3);
+    CHECK(facts.paramCopyBytesPerStep == 0);
+    CHECK((facts.preparedBytes > 0) == (std::string(name) == "gru" || std::string(name) == "lstm"));
+    // New params reach the compiled program (and what is prepared from them).
     t.trainEpoch();
     jit.setParams(t.params());
     interp.setParams(t.params());

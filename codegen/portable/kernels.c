@@ -68,39 +68,60 @@ static void product_block(const struct product* p, int64_t p0, int64_t p1, int64
 
 static void product_panels(const struct product* p, int64_t p0, int64_t p1) { product_block(p, p0, p1, 0, p->m); }
 
-/* ---- the team: threads that take a share of a product's panels ----
- * Workers wait for a new job number, spinning a while (the next product of a
- * step comes within microseconds) and then sleeping on a futex, so an idle
- * library costs no CPU. One caller at a time: a caller that finds the team
- * busy (another thread generating) runs its product alone. */
+/* ---- the team: threads that claim chunks of a product ----
+ * The caller publishes a job (the product cut into chunks: whole panels, or
+ * blocks of rows for a product of fewer panels than threads) and claims
+ * chunks itself, as the workers do. A chunk is computed whole by whoever
+ * claims it, so the bits do not depend on who. The caller waits only for
+ * chunks another thread has claimed, never for a worker to wake up: on a busy
+ * machine, where a worker may not run for a scheduler quantum, the caller
+ * does the work itself, so two threads are never much slower than one.
+ * Workers spin a while for the next job (the next product of a step comes
+ * within microseconds), then sleep on a futex, so an idle library costs no
+ * CPU. One caller at a time: a caller that finds the team busy (another
+ * thread generating) runs its product alone. */
 #define MAX_THREADS 64
-#define SPINS_BEFORE_SLEEP 200000
+#define SPINS_BEFORE_SLEEP 20000
+#define CHUNKS_PER_THREAD 4
 
 struct team {
   int workers;          /* started, beside the caller */
-  int active;           /* of those taking shares (threads asked for - 1) */
+  int active;           /* of those taking part (threads asked for - 1) */
   pthread_t ids[MAX_THREADS];
-  atomic_uint job;      /* bumped to start a job (the futex word) */
+  atomic_uint job;      /* the current job's number (the futex word) */
   atomic_int sleepers;  /* workers asleep on `job` */
-  atomic_int finished;  /* workers done with the current job */
+  atomic_uint_fast64_t claim; /* (job number << 32) | the next unclaimed chunk */
+  atomic_long done;     /* chunks of the current job finished */
   atomic_int busy;      /* a caller owns the team */
   int stop;
   struct product product;
-  int64_t panels;
-  int split_rows;       /* the job shares rows (a product of fewer panels than threads), not panels */
+  int64_t panels, chunks, per_chunk;
+  int split_rows;       /* chunks are blocks of rows (the epilogue after the join), not panels */
 };
 
 static struct team team;
 
-/* Part `part` of `parts` of the panels, in whole panels. */
-static void share(int64_t panels, int part, int parts, int64_t* p0, int64_t* p1) {
-  *p0 = panels * part / parts;
-  *p1 = panels * (part + 1) / parts;
+static void run_chunk(int64_t c) {
+  int64_t lo = c * team.per_chunk;
+  if (team.split_rows) product_block(&team.product, 0, team.panels, lo, min64(lo + team.per_chunk, team.product.m));
+  else product_panels(&team.product, lo, min64(lo + team.per_chunk, team.panels));
 }
 
-/* arg: the worker's part (1.., the caller is part 0) and, above bit 32, the
- * job number when it was started: a job begun before the thread first runs
- * is still new to it. */
+/* Claims and runs chunks of job `job` until none is left (or the job is over). */
+static void run_chunks(unsigned job) {
+  for (;;) {
+    uint64_t v = atomic_load_explicit(&team.claim, memory_order_acquire);
+    if ((unsigned)(v >> 32) != job || (int64_t)(v & 0xffffffffu) >= team.chunks) return;
+    /* A stale team.chunks (the job moved on) only leads to a failed exchange. */
+    if (!atomic_compare_exchange_weak_explicit(&team.claim, &v, v + 1, memory_order_acq_rel, memory_order_relaxed))
+      continue;
+    run_chunk((int64_t)(v & 0xffffffffu));
+    atomic_fetch_add_explicit(&team.done, 1, memory_order_release);
+  }
+}
+
+/* arg: the worker's number (1..) and, above bit 32, the job number when it
+ * was started. */
 static void* worker_main(void* arg) {
   int part = (int)((uintptr_t)arg & 0xffffffffu);
   unsigned seen = (unsigned)((uintptr_t)arg >> 32);
@@ -119,17 +140,7 @@ static void* worker_main(void* arg) {
     }
     seen = now;
     if (team.stop) return 0;
-    if (part <= team.active) {
-      int64_t lo, hi;
-      if (team.split_rows) {
-        share(team.product.m, part, team.active + 1, &lo, &hi);
-        product_block(&team.product, 0, team.panels, lo, hi);
-      } else {
-        share(team.panels, part, team.active + 1, &lo, &hi);
-        product_panels(&team.product, lo, hi);
-      }
-    }
-    atomic_fetch_add_explicit(&team.finished, 1, memory_order_release);
+    if (part <= team.active) run_chunks(now);
   }
 }
 
@@ -138,13 +149,15 @@ static void lock_team(void) {
   while (!atomic_compare_exchange_weak(&team.busy, &expected, 1)) expected = 0;
 }
 
-/* Starts job `team.job + 1` on every worker and waits until all are done. */
-static void run_job_and_wait(void (*own_part)(void)) {
-  atomic_store_explicit(&team.finished, 0, memory_order_relaxed);
-  atomic_fetch_add(&team.job, 1); /* a locked add: also orders the sleepers load below */
+/* Publishes the job described in `team`, takes part, and returns when every chunk is done. */
+static void run_job_and_wait(void) {
+  unsigned job = atomic_load_explicit(&team.job, memory_order_relaxed) + 1;
+  atomic_store_explicit(&team.done, 0, memory_order_relaxed);
+  atomic_store_explicit(&team.claim, (uint64_t)job << 32, memory_order_release);
+  atomic_store(&team.job, job); /* sequentially consistent: orders the sleepers load below */
   if (atomic_load(&team.sleepers) > 0) syscall(SYS_futex, &team.job, FUTEX_WAKE_PRIVATE, MAX_THREADS, 0, 0, 0);
-  if (own_part) own_part();
-  while (atomic_load_explicit(&team.finished, memory_order_acquire) < team.workers) __builtin_ia32_pause();
+  run_chunks(job);
+  while (atomic_load_explicit(&team.done, memory_order_acquire) < team.chunks) __builtin_ia32_pause();
 }
 
 /* Threads the products may use from now on, the caller included (1: only
@@ -175,17 +188,6 @@ void graphc_program_stop_threads(void) {
   atomic_store(&team.busy, 0);
 }
 
-static void own_share(void) {
-  int64_t lo, hi;
-  if (team.split_rows) {
-    share(team.product.m, 0, team.active + 1, &lo, &hi);
-    product_block(&team.product, 0, team.panels, lo, hi);
-  } else {
-    share(team.panels, 0, team.active + 1, &lo, &hi);
-    product_panels(&team.product, lo, hi);
-  }
-}
-
 /* Splits a product over the team when it is big enough to repay the hand-off
  * (a few hundred nanoseconds): by panels, or, with fewer panels than threads
  * but rows enough (the logits of a batch), by rows with the epilogue after
@@ -199,10 +201,19 @@ static void run_product(const struct product* p) {
     product_panels(p, 0, panels);
     return;
   }
+  int64_t wanted = CHUNKS_PER_THREAD * (team.active + 1);
   team.product = *p;
   team.panels = panels;
   team.split_rows = split_rows;
-  run_job_and_wait(own_share);
+  if (split_rows) { /* blocks of whole tiles */
+    int64_t tiles = (p->m + p->kernels->tile_rows - 1) / p->kernels->tile_rows;
+    team.per_chunk = (tiles + wanted - 1) / wanted * p->kernels->tile_rows;
+    team.chunks = (p->m + team.per_chunk - 1) / team.per_chunk;
+  } else {
+    team.per_chunk = (panels + wanted - 1) / wanted;
+    team.chunks = (panels + team.per_chunk - 1) / team.per_chunk;
+  }
+  run_job_and_wait();
   atomic_store(&team.busy, 0);
   if (split_rows && p->epilogue)
     for (int64_t q = 0; q < panels; ++q) {

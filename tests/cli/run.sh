@@ -326,6 +326,16 @@ for m in rnn-scratch rnn gru lstm; do grep -q "^$m " "$tmp/models.txt" || fail "
 u1=$("$graphc" generate --model lstm --untrained --length 20) || fail "generate --untrained"
 u2=$("$graphc" generate --model lstm --untrained --length 20 --engine interp) || fail "generate --untrained (interp)"
 [ "$u1" = "$u2" ] && [ "${u1#time traveller}" != "$u1" ] || fail "--untrained is not deterministic across engines: '$u1' vs '$u2'"
+# The compiled program's products are shared with a thread team (by panels at batch 1, by rows for a
+# batch of prefixes); the text does not depend on the threads, and the step copies nothing out of the params.
+big=(--model lstm --num-layers 2 --hidden 256 --untrained --length 60 --temperature 0.7 --seed 3)
+printf 'time traveller\nthe\nmachine\n' >"$tmp/prefixes.txt"
+for extra in "" "--prefix-file $tmp/prefixes.txt"; do
+  t1=$("$graphc" generate "${big[@]}" $extra --threads 1) || fail "generate --threads 1 $extra"
+  t2=$("$graphc" generate "${big[@]}" $extra --threads 2 --stats 2>"$tmp/stats") || fail "generate --threads 2 $extra"
+  [ "$t1" = "$t2" ] || fail "generate $extra: 2 threads wrote '$t2', 1 thread '$t1'"
+  grep -q "copied from params per step 0 bytes" "$tmp/stats" || { fail "generate --stats: the step copies params"; cat "$tmp/stats"; }
+done
 "$graphc" train --model gru --num-layers 2 "${tiny[@]}" --epochs 1 >/dev/null 2>&1 || fail "train a 2-layer gru"
 # Without size flags, every model trains and compiles at its own defaults (`graphc models`), and the
 # checkpoint records them and holds tensors of those sizes.

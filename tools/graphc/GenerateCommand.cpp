@@ -71,6 +71,12 @@ void printGenerated(Generator& gen, const GenerateFlags& f) {
     std::cerr << fmt::format("generated {} tokens ({} rows x {}) in {:.4f} s: {:.0f} tokens/s (engine {}, {} threads)\n",
                              tokens, prefixes.size(), f.length, seconds, double(tokens) / std::max(seconds, 1e-9),
                              f.engine, runtime::threads());
+    if (f.engine == "jit") {
+      Generator::ProgramFacts p = gen.programFacts(int64_t(prefixes.size()));
+      std::cerr << fmt::format("program: arena {:.2f} MiB; copied from params per step {} bytes; prepared once {:.2f} MiB\n",
+                               double(p.arenaBytes) / (1 << 20), p.paramCopyBytesPerStep,
+                               double(p.preparedBytes) / (1 << 20));
+    }
   }
 }
 
