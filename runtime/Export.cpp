@@ -28,6 +28,22 @@ std::string featureList(int64_t mask) {
   return out.empty() ? "baseline x86-64" : out;
 }
 
+// Text from outside (a path, a CPU name) as it may appear inside a C comment
+// or string literal: printable ASCII only, every other byte as an octal
+// escape (three digits: nothing after it can extend it), and no character that
+// could end the comment or the literal ("*/" becomes "*\057") or form a trigraph.
+std::string cSafe(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char ch = static_cast<unsigned char>(text[i]);
+    bool endsComment = ch == '/' && i > 0 && text[i - 1] == '*';
+    bool startsComment = ch == '*' && i > 0 && text[i - 1] == '/';
+    if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' || ch == '?' || endsComment || startsComment) out += fmt::format("\\{:03o}", ch);
+    else out += char(ch);
+  }
+  return out;
+}
+
 std::string headerText(const std::string& n, const ModelDef& model, const ModelConfig& c, const Vocab& vocab,
                        const Target& target, int64_t features, int64_t maxTokenBytes, const std::string& source) {
   std::string guard = n;
@@ -105,9 +121,9 @@ const char* {n}_last_error(void);
 #endif
 )",
                      fmt::arg("n", n), fmt::arg("guard", guard), fmt::arg("version", GRAPHC_VERSION),
-                     fmt::arg("source", source.empty() ? "a model in memory" : source), fmt::arg("model", model.name),
+                     fmt::arg("source", source.empty() ? "a model in memory" : cSafe(source)), fmt::arg("model", cSafe(model.name)),
                      fmt::arg("hidden", c.hidden), fmt::arg("layers", c.numLayers), fmt::arg("vocab", vocab.size()),
-                     fmt::arg("cpu", target.cpu), fmt::arg("features", featureList(features)),
+                     fmt::arg("cpu", cSafe(target.cpu)), fmt::arg("features", featureList(features)),
                      fmt::arg("maxTokenBytes", maxTokenBytes));
 }
 
@@ -118,6 +134,7 @@ std::string exampleText(const std::string& n) {
  * Build: cc example.c lib{n}.a -lm -o example
  * Run:   ./example ["PREFIX" [LENGTH [TEMPERATURE [SEED [THREADS]]]]]   (default: "time traveller" 50 0 0 1)
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +147,8 @@ int main(int argc, char** argv) {{
   double temperature = argc > 3 ? atof(argv[3]) : 0.0;
   uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 0;
   int threads = argc > 5 ? atoi(argv[5]) : 1;
-  if (prefix[0] == 0 || length < 0) {{
-    fprintf(stderr, "example: the prefix must not be empty and the length not negative\n");
+  if (prefix[0] == 0 || length < 0 || (size_t)length > (SIZE_MAX - 1) / {guard}_MAX_TOKEN_BYTES) {{
+    fprintf(stderr, "example: the prefix must not be empty and the length not negative nor absurd\n");
     return 2;
   }}
   {n}_generator* g = {n}_create();
@@ -166,7 +183,9 @@ bool isCIdentifier(const std::string& name) {
       "restrict", "return", "short", "signed", "sizeof", "static",   "struct",   "switch", "typedef", "union",
       "unsigned", "void", "volatile", "while", "bool",   "true",     "false",    "_Bool"};
   if (name.empty() || name.size() > 64 || keywords.count(name)) return false;
-  if (!(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  // A letter first: with a leading _ the include guard (_NAME_H) and the
+  // functions would be identifiers C reserves (the C library's _STDINT_H ...).
+  if (!std::isalpha(static_cast<unsigned char>(name[0]))) return false;
   for (char c : name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
   return true;
@@ -174,8 +193,8 @@ bool isCIdentifier(const std::string& name) {
 
 void checkLibraryName(const std::string& name) {
   if (!isCIdentifier(name))
-    throw Error(fmt::format("graphc export: error: --name '{}' is not a C identifier (letters, digits and _, not "
-                            "starting with a digit, not a C keyword, at most 64 characters)",
+    throw Error(fmt::format("graphc export: error: --name '{}' is not a C identifier (letters, digits and _, "
+                            "starting with a letter, not a C keyword, at most 64 characters)",
                             escapeForMessage(name)));
 }
 

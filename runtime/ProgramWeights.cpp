@@ -67,7 +67,8 @@ std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& 
     }
     bool transposed = attr::transpose(n.attrs);
     int64_t width = attr::panelWidth(n.attrs);
-    if (t.type().rank() != 2) throw Error(fmt::format("parameter '{}' is {}, not a matrix", source, str(t.type())));
+    if (t.type().rank() != 2 || t.type().dtype != DType::F32)
+      throw Error(fmt::format("parameter '{}' is {}, not an f32 matrix", source, str(t.type())));
     int64_t k = t.type().shape[transposed ? 1 : 0], cols = t.type().shape[transposed ? 0 : 1];
     if (n.type.shape != Shape{panelCount(cols, width), k, width})
       throw Error(fmt::format("parameter '{}' is {}, which does not pack into {}", source, str(t.type()), str(n.type)));

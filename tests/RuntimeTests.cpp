@@ -14,6 +14,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Export.h"
 #include "runtime/Generator.h"
+#include "runtime/ProgramWeights.h"
 #include "runtime/Initializers.h"
 #include "graph/FileIO.h"
 #include "runtime/Trainer.h"
@@ -301,5 +302,28 @@ TEST_CASE("trainer: stopped mid-epoch, snapshotted and restored into a new train
     CHECK(got == want);
     TensorMap a = straight.params(), b = second.params();
     for (const auto& [name, t] : a) CHECK(t.f32Vector() == b.at(name).f32Vector());
+  }
+}
+
+TEST_CASE("program weights: a param of the wrong dtype or shape is refused with its name, never packed (issue 25.2)") {
+  const ModelDef& m = findModel("lstm");
+  ModelConfig c;
+  c.vocab = 28;
+  c.hidden = 16;
+  c = withModelDefaults(m, c);
+  GenerationGraphs graphs = generationGraph(m, c, targetFor("host"), 1);
+  Rng rng(1);
+  TensorMap params = initializeParams(buildModelGraph(m, c), rng);
+  CHECK_NOTHROW(programWeights(graphs, params));
+  for (const char* name : {"output.kernel", "layer0.hi.kernel"}) {  // packed directly; prepared, then packed
+    CAPTURE(name);
+    TensorMap bad = params;
+    const Tensor& t = params.at(name);
+    bad[name] = Tensor::i32(t.type().shape, std::vector<int32_t>(size_t(t.size()), 7));
+    CHECK_THROWS_WITH_AS(programWeights(graphs, bad), doctest::Contains((std::string("parameter '") + name + "' is i32").c_str()),
+                         Error);
+    bad[name] = Tensor::f32({3}, {1, 2, 3});
+    CHECK_THROWS_WITH_AS(programWeights(graphs, bad), doctest::Contains((std::string("parameter '") + name + "' is f32[3]").c_str()),
+                         Error);
   }
 }

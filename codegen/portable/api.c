@@ -218,7 +218,8 @@ long graphc_api_generate(struct graphc_generator* g, size_t n, double temperatur
     set_error("generate: feed a prefix first", "", "");
     return -1;
   }
-  if (capacity < n * (size_t)field(GRAPHC_LAYOUT_MAX_TOKEN_BYTES) + 1) {
+  size_t per_token = (size_t)field(GRAPHC_LAYOUT_MAX_TOKEN_BYTES);
+  if (n > (SIZE_MAX - 1) / per_token || capacity < n * per_token + 1) { /* the product must not wrap */
     set_error("generate: the output buffer is smaller than n * max_token_bytes + 1", "", "");
     return -1;
   }

@@ -79,6 +79,9 @@ int main(void) {
   if (scratch_generate(g, 5, 0, 0, small, sizeof small) != -1) return 13;  /* nothing fed */
   scratch_feed(g, "time", 4);
   if (scratch_generate(g, 5, 0, 0, small, sizeof small) != -1) return 14;  /* buffer too small */
+  /* n * max_token_bytes + 1 wraps to a small number: still refused (issue 25.3). */
+  char sixteen[16];  /* 0x3333333333333334 * 5 + 1 wraps to 5, which fits */
+  if (scratch_generate(g, (size_t)0x3333333333333334ull, 0, 0, sixteen, sizeof sixteen) != -1) return 17;
   const float* logits = scratch_step(g, scratch_token_id('t'));
   for (int i = 0; i < SCRATCH_VOCAB_SIZE; ++i) if (!isfinite(logits[i])) return 15;
   if (scratch_token_id(0xff) != 0 || scratch_token_text(-1) || !scratch_token_text(0)) return 16;
@@ -98,7 +101,23 @@ if ! grep -q avx512f /proc/cpuinfo; then
   grep -q "built for CPU 'sapphirerapids', and this CPU lacks avx512" "$tmp/err" || { fail "no CPU message:"; cat "$tmp/err"; }
 fi
 
+# The example refuses a length whose buffer size would wrap (was a write past a 5-byte malloc).
+"$tmp/scratch/example" "time traveller" 3689348814741910324 >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "absurd" "$tmp/err" || { fail "the example with a wrapping length:"; cat "$tmp/err"; }
+
+# Nothing from outside reaches the generated C unescaped: a checkpoint path that ends the comment
+# and adds a preprocessor line stays inside the comment (issue 25.4).
+evil="$tmp/evil*/
+#error injected
+/*.safetensors"
+mkdir -p "${evil%/*}" && cp "$tmp/scratch.safetensors" "$evil"
+"$graphc" export --load "$evil" -o "$tmp/evil" --name evil >/dev/null 2>"$tmp/err" || { fail "export from an odd path"; cat "$tmp/err"; }
+grep -q "^#error" "$tmp/evil/evil.h" && fail "the --load path injected a line into evil.h"
+(cd "$tmp/evil" && "$cc" -std=c99 -Wall -Werror example.c libevil.a -lm -o example) || fail "building the odd path's example"
+
 # Bad input: one line, non-zero, no partial directory.
+expect_error "a name C reserves (its guard would be _STDINT_H)" "--name '_stdint' is not a C identifier" -- \
+  "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/x" --name _stdint
 expect_error "export without --load" "--load" -- "$graphc" export -o "$tmp/x"
 expect_error "export without -o" "-o DIR" -- "$graphc" export --load "$tmp/scratch.safetensors"
 expect_error "a name that is not a C identifier" "--name '9lives' is not a C identifier" -- \
