@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "codegen/Jit.h"
+#include "codegen/portable/sampling.h"
 #include "codegen/Target.h"
 #include "graph/Graph.h"
 
@@ -52,7 +53,7 @@ class CompiledProgram {
   void (*step)(char* arena, const int32_t* tokens) = nullptr;
   void (*seed)(uint64_t seed, uint64_t* rng) = nullptr;
   void (*generate)(char* arena, const int32_t* prefix, const int64_t* lens, int64_t stride, int64_t n,
-                   double temperature, uint64_t* rng, int32_t* out) = nullptr;
+                   const graphc_sampling* sampling, uint64_t* rng, int32_t* out) = nullptr;
   int (*setThreads)(int threads) = nullptr;  // the caller included; the results do not depend on it
   void (*stopThreads)() = nullptr;
 

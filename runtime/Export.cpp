@@ -96,6 +96,21 @@ void {n}_feed({n}_generator* g, const char* text, size_t length);
  * softmax(logits / temperature) with the random stream of `seed`. Returns the
  * bytes written, or -1 when nothing was fed or capacity < n * {guard}_MAX_TOKEN_BYTES + 1. */
 long {n}_generate({n}_generator* g, size_t n, double temperature, uint64_t seed, char* out, size_t capacity);
+/* How generate_sampled chooses, as `graphc generate --temperature --top-k
+ * --top-p --repetition-penalty`: the penalty (1: off) divides a positive
+ * logit, multiplies a negative one, of every token among the last 64 fed or
+ * generated; then only the top_k largest logits (0: off; ties with the k-th
+ * stay) and, of those, the most likely tokens holding top_p of the mass (1:
+ * off) are drawn from. No sort of the vocabulary. */
+typedef struct {n}_sampling {{
+  double temperature;        /* <= 0: greedy */
+  int64_t top_k;             /* 0..{guard}_VOCAB_SIZE */
+  double top_p;              /* (0, 1] */
+  double repetition_penalty; /* > 0 */
+}} {n}_sampling;
+/* generate with those settings; -1 also when one is out of range. */
+long {n}_generate_sampled({n}_generator* g, size_t n, const {n}_sampling* sampling, uint64_t seed, char* out,
+                          size_t capacity);
 /* Threads for the products of every generator of this library, the caller
  * included (default 1: no threads are started); returns how many it got. Idle
  * threads sleep. The text does not depend on the number. */

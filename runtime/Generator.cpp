@@ -14,7 +14,6 @@
 #include "runtime/Initializers.h"
 #include "passes/Passes.h"
 #include "runtime/ProgramWeights.h"
-#include "runtime/Random.h"
 #include "runtime/Threads.h"
 
 namespace graphc {
@@ -107,40 +106,47 @@ std::vector<float> Generator::step(int32_t token) {
 }
 
 // The reference: the same algorithm as codegen/portable/program.c, a step at
-// a time through the interpreter, one prefix after another.
+// a time through the interpreter, one prefix after another, choosing with the
+// same function (codegen/portable/sampling.c).
 std::vector<std::vector<int32_t>> Generator::interpret(const std::vector<std::vector<int32_t>>& prefixes,
-                                                       int64_t length, double temperature, uint64_t seed) {
+                                                       int64_t length, const graphc_sampling& sampling, uint64_t seed) {
   std::vector<std::vector<int32_t>> out;
   for (size_t r = 0; r < prefixes.size(); ++r) {
-    const std::vector<int32_t>& ids = prefixes[r];
+    std::vector<int32_t> seen = prefixes[r];  // the prefix, then what is generated
     for (auto& [name, t] : zeroState(graph_)) vars_[name] = std::move(t);
     for (const auto& [name, t] : params_) vars_[name] = t;
-    for (size_t i = 0; i + 1 < ids.size(); ++i) step(ids[i]);
-    Rng rng(seed + r);
-    std::vector<int32_t>& row = out.emplace_back();
-    int32_t current = ids.back();
+    for (size_t i = 0; i + 1 < seen.size(); ++i) step(seen[i]);
+    uint64_t rng = graphc_rng_seeded(seed + r);
     for (int64_t i = 0; i < length; ++i) {
-      std::vector<float> logits = step(current);
-      int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      if (temperature > 0) {
-        double mx = logits[size_t(next)], total = 0;
-        for (float l : logits) total += std::exp((l - mx) / temperature);
-        double u = rng.uniform() * total;
-        for (next = 0; next + 1 < int32_t(logits.size()); ++next) {
-          double p = std::exp((logits[size_t(next)] - mx) / temperature);
-          if (u < p) break;
-          u -= p;
-        }
-      }
-      row.push_back(next);
-      current = next;
+      std::vector<float> logits = step(seen.back());
+      int64_t recent = std::min<int64_t>(int64_t(seen.size()), GRAPHC_PENALTY_WINDOW);
+      seen.push_back(graphc_sample(logits.data(), int64_t(logits.size()), &sampling,
+                                   seen.data() + seen.size() - size_t(recent), recent, &rng));
     }
+    out.emplace_back(seen.begin() + int64_t(prefixes[r].size()), seen.end());
   }
   return out;
 }
 
+void checkSampling(const graphc_sampling& s, int64_t vocab) {
+  if (!std::isfinite(s.temperature)) throw Error(fmt::format("--temperature: {} is not a finite number", s.temperature));
+  if (s.top_k < 0 || s.top_k > vocab)
+    throw Error(fmt::format("--top-k {}: must be in 0..{} (0: off; the vocabulary has {} tokens)", s.top_k, vocab, vocab));
+  if (!(s.top_p > 0 && s.top_p <= 1)) throw Error(fmt::format("--top-p {}: must be in (0, 1] (1: off)", s.top_p));
+  if (!(s.repetition_penalty > 0 && std::isfinite(s.repetition_penalty)))
+    throw Error(fmt::format("--repetition-penalty {}: must be above 0 (1: off)", s.repetition_penalty));
+}
+
+graphc_sampling temperatureSampling(double temperature) { return graphc_sampling{temperature, 0, 1.0, 1.0}; }
+
 std::vector<std::string> Generator::generateBatch(const std::vector<std::string>& prefixes, int64_t length,
                                                   double temperature, uint64_t seed) {
+  return generateBatch(prefixes, length, temperatureSampling(temperature), seed);
+}
+
+std::vector<std::string> Generator::generateBatch(const std::vector<std::string>& prefixes, int64_t length,
+                                                  const graphc_sampling& sampling, uint64_t seed) {
+  checkSampling(sampling, config_.vocab);
   if (prefixes.empty()) return {};
   std::vector<std::vector<int32_t>> ids;
   for (const std::string& p : prefixes) {
@@ -155,7 +161,7 @@ std::vector<std::string> Generator::generateBatch(const std::vector<std::string>
   }
   std::vector<std::vector<int32_t>> generated;
   if (engine_) {
-    generated = interpret(ids, length, temperature, seed);
+    generated = interpret(ids, length, sampling, seed);
   } else {
     int64_t batch = int64_t(ids.size());
     Program& p = programFor(batch);
@@ -170,7 +176,7 @@ std::vector<std::string> Generator::generateBatch(const std::vector<std::string>
     std::vector<uint64_t> rng(static_cast<size_t>(batch));
     p.code->reset(p.arena);
     p.code->seed(seed, rng.data());
-    p.code->generate(p.arena, prefix.data(), lens.data(), stride, length, temperature, rng.data(), out.data());
+    p.code->generate(p.arena, prefix.data(), lens.data(), stride, length, &sampling, rng.data(), out.data());
     for (int64_t r = 0; r < batch; ++r) generated.emplace_back(out.begin() + r * length, out.begin() + (r + 1) * length);
   }
   std::vector<std::string> texts;

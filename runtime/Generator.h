@@ -12,11 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "codegen/portable/sampling.h"
 #include "graph/ModelInterface.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"
 
 namespace graphc {
+
+// Throws naming the flag when a sampling setting is out of its range
+// (--top-k 0..vocab, --top-p (0, 1], --repetition-penalty > 0).
+void checkSampling(const graphc_sampling& s, int64_t vocab);
+
+// Plain softmax sampling at `temperature` (greedy when <= 0).
+graphc_sampling temperatureSampling(double temperature);
 
 class Generator {
  public:
@@ -38,6 +46,10 @@ class Generator {
   // Each result equals generate(prefixes[r], length, temperature, seed + r).
   std::vector<std::string> generateBatch(const std::vector<std::string>& prefixes, int64_t length,
                                          double temperature = 0.0, uint64_t seed = 0);
+  // The same with top-k, top-p and a repetition penalty (codegen/portable/sampling.h;
+  // checkSampling's ranges).
+  std::vector<std::string> generateBatch(const std::vector<std::string>& prefixes, int64_t length,
+                                         const graphc_sampling& sampling, uint64_t seed);
 
   // Compiles the program for `batch` prefixes now (generateBatch would on first use).
   void prepare(int64_t batch);
@@ -54,7 +66,7 @@ class Generator {
   struct Program;  // a compiled generation program for one batch size
   Program& programFor(int64_t batch);
   std::vector<std::vector<int32_t>> interpret(const std::vector<std::vector<int32_t>>& prefixes, int64_t length,
-                                              double temperature, uint64_t seed);
+                                              const graphc_sampling& sampling, uint64_t seed);
   std::vector<float> step(int32_t token);
 
   const ModelDef& model_;

@@ -158,6 +158,15 @@ TEST_CASE("generator: the compiled program agrees with the interpreter, alone an
       for (size_t r = 0; r < 3; ++r) CHECK(rows[r] == jit.generate(prefixes[r], 30, temperature, 7 + r));
       CHECK(rows == interp.generateBatch(prefixes, 30, temperature, 7));
     }
+    // Top-k, top-p and the repetition penalty choose alike in the program and the reference, alone and batched.
+    graphc_sampling filtered{0.9, 5, 0.9, 1.3};
+    std::vector<std::string> prefixes = {"the", "time traveller", "x"};
+    std::vector<std::string> rows = jit.generateBatch(prefixes, 30, filtered, 11);
+    CHECK(rows == interp.generateBatch(prefixes, 30, filtered, 11));
+    CHECK(rows[1] == jit.generateBatch({prefixes[1]}, 30, filtered, 12).front());
+    CHECK(rows[1] != jit.generate(prefixes[1], 30, 0.9, 12));
+    CHECK_THROWS_WITH_AS(jit.generateBatch(prefixes, 3, graphc_sampling{1, 1000, 1, 1}, 0),
+                         doctest::Contains("--top-k 1000: must be in 0.."), Error);
     // The step copies nothing out of the params: merged gate weights are prepared once.
     Generator::ProgramFacts facts = jit.programFacts(3);
     CHECK(facts.paramCopyBytesPerStep == 0);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "sampling.h"
 
 extern const int64_t graphc_program_layout[];
 extern const char graphc_program_tokens[];
@@ -27,7 +28,17 @@ struct graphc_generator {
   char* arena;
   int32_t pending;     /* the token the next generation starts from, or -1 */
   int32_t heap;        /* 1: made by create, freed by destroy */
+  int32_t n_recent;    /* tokens in recent */
+  int32_t recent[GRAPHC_PENALTY_WINDOW]; /* the last tokens fed or generated, for the repetition penalty */
 };
+
+/* `t` becomes the pending token and the newest of the recent ones. */
+static void set_pending(struct graphc_generator* g, int32_t t) {
+  if (g->n_recent == GRAPHC_PENALTY_WINDOW) memmove(g->recent, g->recent + 1, sizeof g->recent - sizeof g->recent[0]);
+  else ++g->n_recent;
+  g->recent[g->n_recent - 1] = t;
+  g->pending = t;
+}
 
 static char error_text[256];
 
@@ -121,6 +132,7 @@ struct graphc_generator* graphc_api_init(void* buffer, size_t size) {
   uintptr_t start = (uintptr_t)(g + 1);
   g->arena = (char*)((start + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
   g->pending = -1;
+  g->n_recent = 0;
   g->heap = 0;
   load_params(g->arena);
   return g;
@@ -147,6 +159,7 @@ void graphc_api_destroy(struct graphc_generator* g) {
 void graphc_api_reset(struct graphc_generator* g) {
   graphc_program_reset(g->arena);
   g->pending = -1;
+  g->n_recent = 0;
 }
 
 /* Threads for the products of every generator of this library (default 1). */
@@ -164,6 +177,7 @@ const float* graphc_api_step(struct graphc_generator* g, int token) {
   int32_t t = token;
   graphc_program_step(g->arena, &t);
   g->pending = -1;
+  g->n_recent = 0;
   return (const float*)(g->arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET));
 }
 
@@ -205,17 +219,23 @@ void graphc_api_feed(struct graphc_generator* g, const char* text, size_t length
       int32_t t = g->pending;
       graphc_program_step(g->arena, &t);
     }
-    g->pending = token_at(bytes, length, i, &used);
+    set_pending(g, token_at(bytes, length, i, &used));
   }
 }
 
 /* n tokens from the pending one (the last fed or generated) as text into out,
- * NUL-terminated; returns the bytes written, or -1 (and writes nothing) when
- * nothing was fed or capacity is below n * max_token_bytes + 1. */
-long graphc_api_generate(struct graphc_generator* g, size_t n, double temperature, uint64_t seed, char* out,
-                         size_t capacity) {
+ * NUL-terminated, each chosen as sampling.h says; returns the bytes written,
+ * or -1 (and writes nothing) when nothing was fed, a sampling setting is out
+ * of range, or capacity is below n * max_token_bytes + 1. */
+long graphc_api_generate_sampled(struct graphc_generator* g, size_t n, const struct graphc_sampling* s, uint64_t seed,
+                                 char* out, size_t capacity) {
   if (g->pending < 0) {
     set_error("generate: feed a prefix first", "", "");
+    return -1;
+  }
+  if (!s || !(s->top_k >= 0 && s->top_k <= field(GRAPHC_LAYOUT_VOCAB)) || !(s->top_p > 0 && s->top_p <= 1) ||
+      !(s->repetition_penalty > 0 && s->repetition_penalty < INFINITY) || isnan(s->temperature)) {
+    set_error("generate: sampling settings out of range (top_k in 0..vocab, top_p in (0, 1], penalty > 0)", "", "");
     return -1;
   }
   size_t per_token = (size_t)field(GRAPHC_LAYOUT_MAX_TOKEN_BYTES);
@@ -223,25 +243,27 @@ long graphc_api_generate(struct graphc_generator* g, size_t n, double temperatur
     set_error("generate: the output buffer is smaller than n * max_token_bytes + 1", "", "");
     return -1;
   }
+  float* logits = (float*)(g->arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET));
+  int64_t vocab = field(GRAPHC_LAYOUT_VOCAB);
+  uint64_t rng = graphc_rng_seeded(seed);
   size_t written = 0;
-  int64_t len = 1;
-  uint64_t rng;
-  graphc_program_seed(seed, &rng);
-  /* In chunks, so the token ids need no allocation; the random stream goes on across them. */
-  int32_t ids[256];
-  while (n > 0) {
-    int64_t chunk = n < 256 ? (int64_t)n : 256;
-    int32_t start = g->pending;
-    graphc_program_generate(g->arena, &start, &len, 1, chunk, temperature, &rng, ids);
-    for (int64_t i = 0; i < chunk; ++i) {
-      const char* text = graphc_api_token_text(ids[i]);
-      size_t l = strlen(text);
-      memcpy(out + written, text, l);
-      written += l;
-    }
-    g->pending = ids[chunk - 1];
-    n -= (size_t)chunk;
+  for (size_t i = 0; i < n; ++i) {
+    int32_t t = g->pending;
+    graphc_program_step(g->arena, &t);
+    t = graphc_sample(logits, vocab, s, g->recent, g->n_recent, &rng);
+    const char* text = graphc_api_token_text(t);
+    size_t l = strlen(text);
+    memcpy(out + written, text, l);
+    written += l;
+    set_pending(g, t);
   }
   out[written] = 0;
   return (long)written;
+}
+
+/* Plain temperature sampling (or greedy): generate_sampled without filters. */
+long graphc_api_generate(struct graphc_generator* g, size_t n, double temperature, uint64_t seed, char* out,
+                         size_t capacity) {
+  struct graphc_sampling s = {temperature, 0, 1.0, 1.0};
+  return graphc_api_generate_sampled(g, n, &s, seed, out, capacity);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "sampling.h"
 
 extern const int64_t graphc_program_layout[];
 void graphc_entry(char* arena);
@@ -29,45 +30,24 @@ void graphc_program_step(char* arena, const int32_t* tokens) {
     if (u[3 * i] != u[3 * i + 1]) memmove(arena + u[3 * i], arena + u[3 * i + 1], (size_t)u[3 * i + 2]);
 }
 
-/* runtime/Random.h's Rng: splitmix64, and uniform doubles in [0, 1). */
-static uint64_t rng_seeded(uint64_t seed) { return seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull; }
-static uint64_t rng_next(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-static double rng_uniform(uint64_t* state) { return (double)(rng_next(state) >> 11) * (1.0 / (double)(1ull << 53)); }
-
-/* The first largest logit, or a draw from softmax(logits / temperature) in
- * double precision (the probabilities are computed twice rather than stored). */
-static int32_t choose(const float* logits, int64_t vocab, double temperature, uint64_t* rng) {
-  int32_t best = 0;
-  for (int64_t k = 1; k < vocab; ++k)
-    if (logits[k] > logits[best]) best = (int32_t)k;
-  if (temperature <= 0) return best;
-  double mx = logits[best], total = 0;
-  for (int64_t k = 0; k < vocab; ++k) total += exp((logits[k] - mx) / temperature);
-  double u = rng_uniform(rng) * total;
-  int32_t next = 0;
-  for (; next + 1 < vocab; ++next) {
-    double p = exp((logits[next] - mx) / temperature);
-    if (u < p) break;
-    u -= p;
-  }
-  return next;
+/* Row r's last tokens (prefix, then what it generated), for the repetition penalty. */
+static int64_t recent_tokens(const int32_t* prefix, int64_t len, const int32_t* made, int64_t produced, int32_t* recent) {
+  int64_t n = 0;
+  for (int64_t i = len + produced - GRAPHC_PENALTY_WINDOW; i < len + produced; ++i)
+    if (i >= 0) recent[n++] = i < len ? prefix[i] : made[i - len];
+  return n;
 }
 
 void graphc_program_seed(uint64_t seed, uint64_t* rng) {
-  for (int64_t r = 0; r < field(GRAPHC_LAYOUT_BATCH); ++r) rng[r] = rng_seeded(seed + (uint64_t)r);
+  for (int64_t r = 0; r < field(GRAPHC_LAYOUT_BATCH); ++r) rng[r] = graphc_rng_seeded(seed + (uint64_t)r);
 }
 
 void graphc_program_generate(char* arena, const int32_t* prefix, const int64_t* lens, int64_t stride, int64_t n,
-                             double temperature, uint64_t* rng, int32_t* out) {
+                             const struct graphc_sampling* sampling, uint64_t* rng, int32_t* out) {
   int64_t batch = field(GRAPHC_LAYOUT_BATCH), vocab = field(GRAPHC_LAYOUT_VOCAB);
   if (batch > GRAPHC_MAX_BATCH) return; /* refused by the builder */
-  const float* logits = (const float*)(arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET));
-  int32_t tokens[GRAPHC_MAX_BATCH];
+  float* logits = (float*)(arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET)); /* the choice may overwrite them */
+  int32_t tokens[GRAPHC_MAX_BATCH], recent[GRAPHC_PENALTY_WINDOW];
   int64_t longest = 0;
   for (int64_t r = 0; r < batch; ++r) {
     tokens[r] = 0;
@@ -82,7 +62,9 @@ void graphc_program_generate(char* arena, const int32_t* prefix, const int64_t* 
     for (int64_t r = 0; r < batch; ++r) {
       int64_t produced = t - (lens[r] - 1);
       if (produced < 0 || produced >= n) continue;
-      tokens[r] = choose(logits + r * vocab, vocab, temperature, &rng[r]);
+      int64_t n_recent =
+          sampling->repetition_penalty != 1.0 ? recent_tokens(prefix + r * stride, lens[r], out + r * n, produced, recent) : 0;
+      tokens[r] = graphc_sample(logits + r * vocab, vocab, sampling, recent, n_recent, &rng[r]);
       out[r * n + produced] = tokens[r];
     }
   }

@@ -71,12 +71,13 @@ void graphc_program_step(char* arena, const int32_t* tokens);
  * Rng(seed + r)), for every row of the batch. */
 void graphc_program_seed(uint64_t seed, uint64_t* rng);
 /* Row r (< batch) warms up on prefix[r*stride .. + lens[r]-1), then generates
- * n tokens into out[r*n ..] from its last prefix token: greedily when
- * temperature <= 0, else sampled from softmax(logits / temperature) with the
- * splitmix64 stream rng[r], which it advances. Starts from the current state;
- * the batch is at most GRAPHC_MAX_BATCH rows. */
+ * n tokens into out[r*n ..] from its last prefix token, each chosen by
+ * sampling.h's graphc_sample (greedy, or drawn with the splitmix64 stream
+ * rng[r], which it advances). Starts from the current state; the batch is at
+ * most GRAPHC_MAX_BATCH rows. */
+struct graphc_sampling;
 void graphc_program_generate(char* arena, const int32_t* prefix, const int64_t* lens, int64_t stride, int64_t n,
-                             double temperature, uint64_t* rng, int32_t* out);
+                             const struct graphc_sampling* sampling, uint64_t* rng, int32_t* out);
 
 #ifdef __cplusplus
 }

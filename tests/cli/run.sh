@@ -326,6 +326,12 @@ for m in rnn-scratch rnn gru lstm; do grep -q "^$m " "$tmp/models.txt" || fail "
 u1=$("$graphc" generate --model lstm --untrained --length 20) || fail "generate --untrained"
 u2=$("$graphc" generate --model lstm --untrained --length 20 --engine interp) || fail "generate --untrained (interp)"
 [ "$u1" = "$u2" ] && [ "${u1#time traveller}" != "$u1" ] || fail "--untrained is not deterministic across engines: '$u1' vs '$u2'"
+expect_error "--top-k above the vocabulary" "graphc generate: error: --top-k 29: must be in 0..28" -- \
+  "$graphc" generate --untrained --temperature 1 --top-k 29
+expect_error "--top-p 0" "--top-p 0: must be in \(0, 1\]" -- "$graphc" generate --untrained --temperature 1 --top-p 0
+expect_error "--top-p above 1" "--top-p" -- "$graphc" generate --untrained --temperature 1 --top-p 1.5
+expect_error "a negative penalty" "--repetition-penalty" -- "$graphc" generate --untrained --repetition-penalty -1
+expect_error "a zero penalty" "--repetition-penalty 0: must be above 0" -- "$graphc" generate --untrained --repetition-penalty 0
 # The compiled program's products are shared with a thread team (by panels at batch 1, by rows for a
 # batch of prefixes); the text does not depend on the threads, and the step copies nothing out of the params.
 big=(--model lstm --num-layers 2 --hidden 256 --untrained --length 60 --temperature 0.7 --seed 3)

@@ -85,12 +85,36 @@ int main(void) {
   const float* logits = scratch_step(g, scratch_token_id('t'));
   for (int i = 0; i < SCRATCH_VOCAB_SIZE; ++i) if (!isfinite(logits[i])) return 15;
   if (scratch_token_id(0xff) != 0 || scratch_token_text(-1) || !scratch_token_text(0)) return 16;
+  scratch_sampling bad = {1.0, SCRATCH_VOCAB_SIZE + 1, 1.0, 1.0};
+  if (scratch_generate_sampled(g, 1, &bad, 0, buffer, 64) != -1) return 19;
   printf("%s\n", scratch_target_cpu());
   return 0;
 }
 C
 "$cc" -I "$tmp/scratch" "$tmp/api.c" "$tmp/scratch/libscratch.a" -lm -o "$tmp/api" || fail "building the API test"
 "$tmp/api" >"$tmp/api.out" || fail "the API test exited $?"
+
+# Top-k, top-p and the repetition penalty through the API choose what `graphc generate` chooses.
+cat >"$tmp/sampled.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "scratch.h"
+int main(void) {
+  static char text[4096];
+  scratch_generator* g = scratch_create();
+  if (!g) return 1;
+  scratch_sampling s = {0.8, 5, 0.9, 1.3};
+  scratch_feed(g, "time traveller", 14);
+  if (scratch_generate_sampled(g, 80, &s, 5, text, sizeof text) < 0) return 2;
+  printf("time traveller%s\n", text);
+  return 0;
+}
+C
+"$cc" -I "$tmp/scratch" "$tmp/sampled.c" "$tmp/scratch/libscratch.a" -lm -o "$tmp/sampled" || fail "building the sampling test"
+want=$("$graphc" generate --load "$tmp/scratch.safetensors" --length 80 --temperature 0.8 --top-k 5 --top-p 0.9 \
+  --repetition-penalty 1.3 --seed 5 --threads 1)
+got=$("$tmp/sampled") || fail "the sampling test exited $?"
+[ "$got" = "$want" ] || fail "generate_sampled printed '$got', graphc generate '$want'"
 
 # A library for a CPU this one is not refuses to start, with a message (only
 # checkable here on a CPU without AVX-512; tests/RuntimeTests.cpp fakes it anywhere).

@@ -29,6 +29,8 @@ struct GenerateFlags {
   std::string prefixFile;
   int64_t length = 50;
   double temperature = 0;
+  int64_t topK = 0;
+  double topP = 1, repetitionPenalty = 1;
   uint64_t seed = 0;
   std::string engine = "jit";
   std::string cacheDir;
@@ -63,7 +65,13 @@ void printGenerated(Generator& gen, const GenerateFlags& f) {
   std::vector<std::string> prefixes = f.prefixFile.empty() ? std::vector<std::string>{f.prefix} : readPrefixes(f.prefixFile);
   gen.prepare(int64_t(prefixes.size()));
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> lines = gen.generateBatch(prefixes, f.length, f.temperature, f.seed);
+  graphc_sampling sampling{f.temperature, f.topK, f.topP, f.repetitionPenalty};
+  std::vector<std::string> lines;
+  try {
+    lines = gen.generateBatch(prefixes, f.length, sampling, f.seed);
+  } catch (const Error& e) {  // a prefix or a sampling setting the model cannot take
+    throw Error(std::string("graphc generate: error: ") + e.what());
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const std::string& line : lines) std::cout << line << "\n";
   if (f.stats) {
@@ -136,6 +144,19 @@ void addGenerateCommand(CLI::App& app) {
       ->excludes(prefix);
   cmd->add_option("--length", f->length, "Tokens to generate")->check(CLI::Range(int64_t(0), int64_t(1) << 20))->capture_default_str();
   cmd->add_option("--temperature", f->temperature, "0: greedy argmax; > 0: sample from softmax(logits / T)")
+      ->check(finiteNumber(0, 1e6))
+      ->capture_default_str();
+  cmd->add_option("--top-k", f->topK, "With --temperature > 0: draw from the K most likely tokens only (0: all)")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
+      ->capture_default_str();
+  cmd->add_option("--top-p", f->topP,
+                  "With --temperature > 0: draw from the most likely tokens holding this much probability, in (0, 1] "
+                  "(nucleus sampling; 1: all)")
+      ->check(finiteNumber(0, 1))
+      ->capture_default_str();
+  cmd->add_option("--repetition-penalty", f->repetitionPenalty,
+                  "Above 1: make the tokens among the last 64 less likely (a positive logit divided by it, a negative "
+                  "one multiplied; 1: off)")
       ->check(finiteNumber(0, 1e6))
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for sampling")->check(wholeNumber(0, UINT64_MAX))->capture_default_str();
