@@ -58,6 +58,12 @@ int main(int argc, char** argv) {
       {"backward dz W_hh^T", 32, 512, 512, false, true}, {"dW_hh = H^T dZ", 512, 512, 1120, true, false},
       {"output H W_hq", 1120, 28, 512, false, false},   {"dH = dO W_hq^T", 1120, 512, 28, false, true},
       {"dW_hq = H^T dO", 512, 28, 1120, true, false},
+      // A word model's output layer (Brown corpus: V = 17,907; 1120 rows of 32 x 35): nplm's [x, h] (290
+      // wide) and an LSTM's 512, forward, dH and dW; and a 2 x 512 LSTM's gate products over a window.
+      {"nplm logits", 1120, 17907, 290, false, false},  {"nplm dX = dL W^T", 1120, 290, 17907, false, true},
+      {"nplm dW = X^T dL", 290, 17907, 1120, true, false}, {"lstm512 logits", 1120, 17907, 512, false, false},
+      {"lstm512 dH", 1120, 512, 17907, false, true},      {"lstm512 dW", 512, 17907, 1120, true, false},
+      {"lstm gates [x,h] W", 1120, 2048, 1024, false, false},
   };
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;

@@ -223,6 +223,23 @@ rc=$?
 grep -q "continue with --resume" "$tmp/int.err" || { fail "Ctrl-C did not say where it saved"; cat "$tmp/int.err"; }
 [ -s "$tmp/int.csv" ] && grep -q "<polyline" "$tmp/int.svg" || fail "Ctrl-C left no metrics or plot"
 "$graphc" generate --load "$tmp/int.safetensors" --length 5 >/dev/null 2>&1 || fail "the Ctrl-C checkpoint does not load"
+# The terminal closing (SIGHUP) saves as SIGTERM does.
+"$graphc" train --hidden 128 --max-tokens 10000 --sample-every 0 --epochs 100000 --save "$tmp/hup.safetensors" \
+  >/dev/null 2>"$tmp/hup.err" &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/hup.err" ] && break; sleep 0.1; done
+sleep 0.5
+kill -HUP $pid
+wait $pid
+rc=$?
+[ $rc -eq 129 ] || fail "SIGHUP: exit code $rc, not 129"
+grep -q "stopped by SIGHUP" "$tmp/hup.err" && [ -s "$tmp/hup.safetensors" ] || { fail "SIGHUP saved nothing"; cat "$tmp/hup.err"; }
+# Resuming to no more epochs than are done is a usage error, said before anything runs.
+"$graphc" train "${tiny[@]}" --epochs 2 --save "$tmp/two.safetensors" >/dev/null 2>&1 || fail "train 2 epochs"
+expect_error "--epochs not above what is done" "graphc: error: --epochs: 2 but .*two.safetensors already has 2 epochs" -- \
+  "$graphc" train --resume "$tmp/two.safetensors" --epochs 2
+"$graphc" train --resume "$tmp/two.safetensors" --epochs 2 >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--epochs not above what is done: exit code is not 2"
 # kill -9 at 20 moments of a run that checkpoints every epoch: what is on disk always loads.
 for i in $(seq 1 20); do
   "$graphc" train "${tiny[@]}" --epochs 100000 --checkpoint-every 1 --save "$tmp/k.safetensors" >/dev/null 2>&1 &

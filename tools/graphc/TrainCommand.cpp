@@ -369,6 +369,11 @@ void runTrain(TrainFlags f) {
     if (int64_t(history.size()) != trainer.epochsDone())
       throw Error(fmt::format("{}: error: the checkpoint records {} perplexities for {} epochs", f.resume,
                               history.size(), trainer.epochsDone()));
+    if (f.epochs <= trainer.epochsDone())  // a usage error: exit 2, before anything runs
+      throw CLI::ValidationError("--epochs", fmt::format("{} but {} already has {} epoch{}; ask for more to continue "
+                                                        "(graphc eval evaluates a checkpoint)",
+                                                        f.epochs, f.resume, trainer.epochsDone(),
+                                                        trainer.epochsDone() == 1 ? "" : "s"));
   }
   // The training checkpoint: params, optimizer and model state, counters, RNG,
   // settings and the perplexity of every epoch so far. Deterministic bytes.
@@ -409,6 +414,7 @@ void runTrain(TrainFlags f) {
   const std::string bestPath = f.save.empty() || valTokens.empty() ? "" : bestCheckpointPath(f.save);
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGTERM, onStopSignal);
+  std::signal(SIGHUP, onStopSignal);  // the terminal closed: save, as for SIGTERM
   if (f.stats && lead) {
     if (auto* jit = dynamic_cast<const JitEngine*>(&trainer.engine()))
       std::cerr << statsText(jit->planned(), {}, jit->report());
@@ -520,7 +526,8 @@ void runTrain(TrainFlags f) {
     // Stopped by a signal: keep what was done, say where, exit as the signal asks.
     if (lead)
       std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{} (step {} in all)\n",
-                             stopSignal == SIGTERM ? "SIGTERM" : "Ctrl-C", trainer.epochsDone(),
+                             stopSignal == SIGTERM ? "SIGTERM" : stopSignal == SIGHUP ? "SIGHUP" : "Ctrl-C",
+                             trainer.epochsDone(),
                              trainer.epochsDone() == 1 ? "" : "s", trainer.stepsDone());
     if (!f.save.empty()) {
       saveTraining(f.save);
@@ -538,6 +545,9 @@ void runTrain(TrainFlags f) {
     finishMpi();
     return;
   }
+  // What was trained is on disk before anything that could still fail (samples, the test).
+  writeReports("");
+  if (!f.save.empty()) saveTraining(f.save);
   const EpochReport& last = history.back();
   // This process's steps over this process's training time (a resumed run counts only its own).
   double tokensPerSec =
@@ -557,11 +567,7 @@ void runTrain(TrainFlags f) {
                              best ? stopping.bestEpoch : last.epoch, best ? ", the best on validation" : "");
   }
 
-  writeReports("");
-  if (!f.save.empty()) {
-    saveTraining(f.save);
-    std::cout << "saved " << f.save << "\n";
-  }
+  if (!f.save.empty()) std::cout << "saved " << f.save << "\n";
   if (world) finishMpi();
   // The all_reduce calls (gradients and loss) of this run's steps, on rank 0.
   AllReduceStats reduced = world ? world->allReduceStats() : AllReduceStats{};
