@@ -53,8 +53,8 @@ class BodyEmitter {
   }
 
   llvm::Value* constant(const Node& n) {
-    if (n.type.dtype == DType::F32) return llvm::ConstantFP::get(b_.getFloatTy(), attrFloat(n.attrs, "value"));
-    return b_.getInt32(uint32_t(int32_t(attrInt(n.attrs, "value"))));
+    if (n.type.dtype == DType::F32) return llvm::ConstantFP::get(b_.getFloatTy(), attr::value(n.attrs));
+    return b_.getInt32(uint32_t(int32_t(attrInt(n.attrs, attr::key::value))));
   }
 
   llvm::Value* emitNode(const Node& n, const LoopIndex& at) {

@@ -184,10 +184,10 @@ class EntryBuilder {
       case OpKind::Constant: {
         uint32_t bits;
         if (n.type.dtype == DType::F32) {
-          float f = float(attrFloat(n.attrs, "value"));
+          float f = float(attr::value(n.attrs));
           std::memcpy(&bits, &f, 4);
         } else {
-          bits = uint32_t(int32_t(attrInt(n.attrs, "value")));
+          bits = uint32_t(int32_t(attrInt(n.attrs, attr::key::value)));
         }
         call("graphc_rt_fill", {buffer(n), i64(n.type.numElements()), i32(int64_t(bits))});
         return;

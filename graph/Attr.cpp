@@ -80,4 +80,23 @@ std::string escapeForMessage(const std::string& text, size_t maxChars) {
   return out;
 }
 
+namespace attr {
+
+std::string attrKindMismatch(const std::string& name, const AttrValue& value) {
+  static const std::map<std::string, std::string> kinds = {
+#define GRAPHC_ATTR(Accessor, Name, Kind) {Name, #Kind},
+#include "graph/Attrs.def"
+#undef GRAPHC_ATTR
+  };
+  auto it = kinds.find(name);
+  if (it == kinds.end()) return "declared by no op";
+  const std::string& kind = it->second;
+  bool isInt = std::holds_alternative<int64_t>(value), isFloat = std::holds_alternative<double>(value);
+  if (kind == "Flag" || kind == "Int") return isInt ? "" : "an integer";
+  if (kind == "Ints") return std::holds_alternative<std::vector<int64_t>>(value) ? "" : "a list of integers";
+  if (kind == "String") return std::holds_alternative<std::string>(value) ? "" : "a string";
+  return isInt || isFloat ? "" : "a number";  // Float, Number
+}
+
+}  // namespace attr
 }  // namespace graphc

@@ -44,6 +44,8 @@ namespace key {
   inline std::string Accessor(const Attrs& a, const std::string& fallback) { return attrString(a, Name, fallback); }
 #define GRAPHC_ATTR_Float(Accessor, Name) \
   inline double Accessor(const Attrs& a, double fallback) { return attrFloat(a, Name, fallback); }
+#define GRAPHC_ATTR_Number(Accessor, Name) \
+  inline double Accessor(const Attrs& a) { return attrFloat(a, Name); }
 #define GRAPHC_ATTR(Accessor, Name, Kind) GRAPHC_ATTR_##Kind(Accessor, Name)
 #include "graph/Attrs.def"
 #undef GRAPHC_ATTR
@@ -52,6 +54,12 @@ namespace key {
 #undef GRAPHC_ATTR_Ints
 #undef GRAPHC_ATTR_String
 #undef GRAPHC_ATTR_Float
+#undef GRAPHC_ATTR_Number
+
+// "" when `value` has the kind graph/Attrs.def declares for `name`, else what
+// it must be ("an integer", "a list of integers", ...), or "declared by no
+// op" for a name Attrs.def does not list.
+std::string attrKindMismatch(const std::string& name, const AttrValue& value);
 }  // namespace attr
 
 }  // namespace graphc

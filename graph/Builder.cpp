@@ -40,8 +40,8 @@ Value Builder::state(const std::string& name, const Shape& shape, DType dtype) {
 
 Value Builder::constant(double value, const Shape& shape, DType dtype) {
   Attrs a;
-  if (dtype == DType::F32) a["value"] = value;
-  else a["value"] = int64_t(value);
+  if (dtype == DType::F32) a[attr::key::value] = value;
+  else a[attr::key::value] = int64_t(value);
   return leaf(OpKind::Constant, "", {dtype, shape}, a);
 }
 

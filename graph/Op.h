@@ -39,7 +39,7 @@ enum class LoweringKind {
 using Lower = LoweringKind;
 
 enum class OpKind {
-#define GRAPHC_OP(Enum, Name, Arity, Traits, Fusion, Lowering) Enum,
+#define GRAPHC_OP(Enum, Name, Arity, Traits, Fusion, Lowering, Attributes) Enum,
 #include "graph/Op.def"
 #undef GRAPHC_OP
 };
@@ -49,6 +49,11 @@ int opArity(OpKind k);  // -1: variadic
 unsigned opTraits(OpKind k);
 FusionClass opFusion(OpKind k);
 LoweringKind opLowering(OpKind k);
+// Whether a node of kind k may carry the attribute `name` (Op.def's list, and
+// `offset` for any op).
+bool opTakesAttr(OpKind k, std::string_view name);
+// Op.def's attribute names for k, space-separated.
+std::string_view opAttrNames(OpKind k);
 inline bool hasTrait(OpKind k, OpTrait t) { return (opTraits(k) & t) != 0; }
 // An input, param or state: its bytes are written by the executor, so no pass
 // may alias or fuse it.

@@ -63,8 +63,8 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
   switch (op) {
     case OpKind::Constant:
       checkedNumElements(declared.shape);
-      if (declared.dtype == DType::F32) attrFloat(attrs, "value");
-      else attrInt(attrs, "value");
+      if (declared.dtype == DType::F32) attrFloat(attrs, attr::key::value);
+      else attrInt(attrs, attr::key::value);
       return declared;
     case OpKind::Input:
     case OpKind::State:

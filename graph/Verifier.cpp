@@ -20,12 +20,32 @@ bool isValidName(const std::string& s) {
   return true;
 }
 
+// "a b" -> "a, b, " (Op.def's space-separated names, for a message).
+std::string commaList(std::string_view names) {
+  std::string out;
+  for (char c : names) out += c == ' ' ? std::string(", ") : std::string(1, c);
+  return names.empty() ? out : out + ", ";
+}
+
+// Op.def declares which attributes a node may carry, Attrs.def their kinds.
+template <typename Fail>
+void verifyAttributes(const Node& n, Fail fail) {
+  for (const auto& [key, value] : n.attrs) {
+    if (!opTakesAttr(n.op, key))
+      fail(fmt::format("'{}' takes no attribute '{}' (it takes: {}offset)", opName(n.op), escapeForMessage(key),
+                       commaList(opAttrNames(n.op))));
+    if (std::string want = attr::attrKindMismatch(key, value); !want.empty())
+      fail(fmt::format("attribute '{}' must be {}", key, want));
+  }
+}
+
 template <typename Fail>
 void verifyFusedBody(const Graph& g, const Node& n, Fail fail) {
   if (!n.body) fail("'fused' needs a body");
   const Graph& body = *n.body;
   size_t inputs = 0;
   for (const Node& b : body.nodes) {
+    verifyAttributes(b, [&](const std::string& msg) { fail(fmt::format("body %{}: {}", b.name, msg)); });
     if (b.op == OpKind::Input) {
       if (b.name != "arg" + std::to_string(inputs)) fail(fmt::format("body input %{} should be %arg{}", b.name, inputs));
       if (inputs >= n.operands.size()) fail(fmt::format("body has more inputs than the {} operands", n.operands.size()));
@@ -159,6 +179,7 @@ void verify(const Graph& g) {
     if (arity >= 0 && int(n.operands.size()) != arity)
       fail(fmt::format("'{}' takes {} operand{}, got {}", opName(n.op), arity, arity == 1 ? "" : "s", n.operands.size()));
     if (arity < 0 && n.operands.empty()) fail(fmt::format("'{}' needs at least one operand", opName(n.op)));
+    verifyAttributes(n, fail);
     std::vector<TensorType> in;
     for (ValueId o : n.operands) {
       if (o < 0 || size_t(o) >= i) fail("operand is not defined before its use");

@@ -12,7 +12,7 @@ namespace {
 std::optional<double> splat(const Graph& g, ValueId v) {
   const Node& n = g.node(v);
   if (n.op != OpKind::Constant) return std::nullopt;
-  return n.type.dtype == DType::F32 ? attrFloat(n.attrs, "value") : double(attrInt(n.attrs, "value"));
+  return n.type.dtype == DType::F32 ? attr::value(n.attrs) : double(attrInt(n.attrs, attr::key::value));
 }
 
 // The value of an op applied to scalars, rounded as the runtime would; nullopt
@@ -81,8 +81,8 @@ void makeConstant(Node& n, double value) {
   n.op = OpKind::Constant;
   n.operands.clear();
   n.attrs.clear();
-  if (n.type.dtype == DType::F32) n.attrs["value"] = value;
-  else n.attrs["value"] = int64_t(value);
+  if (n.type.dtype == DType::F32) n.attrs[attr::key::value] = value;
+  else n.attrs[attr::key::value] = int64_t(value);
 }
 
 // The operand that node n is an identity of, or -1.

@@ -318,8 +318,8 @@ Tensor softmaxCrossEntropyOp(const Node& n, const Tensor& logits, const Tensor& 
 
 Tensor constantOp(const Node& n) {
   Tensor out(n.type);
-  if (n.type.dtype == DType::F32) std::fill_n(out.f32(), out.size(), float(attrFloat(n.attrs, "value")));
-  else std::fill_n(out.i32(), out.size(), int32_t(attrInt(n.attrs, "value")));
+  if (n.type.dtype == DType::F32) std::fill_n(out.f32(), out.size(), float(attr::value(n.attrs)));
+  else std::fill_n(out.i32(), out.size(), int32_t(attrInt(n.attrs, attr::key::value)));
   return out;
 }
 

@@ -135,7 +135,7 @@ Sample sampleFor(OpKind op) {
 // Every op kind, from the same X-macro that declares them.
 std::vector<OpKind> allOps() {
   return {
-#define GRAPHC_OP(Enum, Name, Arity, Traits, Fusion, Lowering) OpKind::Enum,
+#define GRAPHC_OP(Enum, Name, Arity, Traits, Fusion, Lowering, Attributes) OpKind::Enum,
 #include "graph/Op.def"
 #undef GRAPHC_OP
   };
@@ -189,4 +189,23 @@ TEST_CASE("every op in Op.def: the JIT agrees with the interpreter, and its grad
     }
     if (s.differentiable) checkGradients(std::string(opName(op)), s.build, s.inputs);
   }
+}
+
+TEST_CASE("Op.def's attribute lists name only attributes Attrs.def declares, and the verifier holds nodes to them") {
+  for (OpKind op : allOps()) {
+    std::string_view names = opAttrNames(op);
+    for (size_t at = 0; at < names.size();) {
+      size_t end = std::min(names.find(' ', at), names.size());
+      std::string name(names.substr(at, end - at));
+      INFO("op " << opName(op) << ", attribute " << name);
+      CHECK(attr::attrKindMismatch(name, AttrValue{int64_t(0)}) != "declared by no op");
+      CHECK(opTakesAttr(op, name));
+      at = end + 1;
+    }
+    CHECK(opTakesAttr(op, "offset"));
+    CHECK_FALSE(opTakesAttr(op, "typo"));
+  }
+  CHECK(opTakesAttr(OpKind::MatMul, "transpose_b"));
+  CHECK_FALSE(opTakesAttr(OpKind::Tanh, "transpose_a"));
+  CHECK_FALSE(opTakesAttr(OpKind::MatMul, "transpose"));  // a prefix of a declared name is not one
 }

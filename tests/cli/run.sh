@@ -11,6 +11,10 @@ for f in "$here"/bad/*.gir; do
   name=$(basename "$f")
   expect_error "opt $name" "^$f:[0-9]+:[0-9]+: error: " -- "$graphc" opt "$f" --passes dce,cse
 done
+expect_error "an attribute the op does not take" "undeclared-attr.gir:3:3: error: %y: 'tanh' takes no attribute 'transpose_a' \(it takes: offset\)" -- \
+  "$graphc" opt "$here/bad/undeclared-attr.gir"
+expect_error "an attribute of the wrong kind" "%c: attribute 'axis' must be an integer" -- "$graphc" opt "$here/bad/attr-kind.gir"
+expect_error "an attribute in a fused body" "body %0: 'tanh' takes no attribute 'perm'" -- "$graphc" opt "$here/bad/body-attr.gir"
 expect_error "missing file" "cannot open" -- "$graphc" opt "$tmp/none.gir"
 expect_error "unknown pass" "unknown pass 'frob'" -- "$graphc" opt "$here/ir/small.gir" --passes frob
 expect_error "unknown flag" "--frobnicate" -- "$graphc" compile --frobnicate
