@@ -51,7 +51,13 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
   options_.optimizer.learningRateInput = options_.schedule.kind != "constant" || options_.schedule.warmup > 0;
   step_ = buildTrainingGraph(model, mine, options_.optimizer, ranks_);
   engine_ = createEngine(options_.engine, step_, options_.engineOptions);
-  vars_ = initializeParams(step_, rng_);
+  // Params are drawn in the model's declaration order (its forward graph's),
+  // whatever order the passes leave them in: the weights `generate
+  // --untrained` shows for the same seed (merge-products moves a 2-layer GRU's).
+  vars_ = initializeParams(buildModelGraph(model, mine), rng_);
+  for (const Node& n : step_.nodes)
+    if (n.op == OpKind::Param && !vars_.count(n.name))
+      throw Error(fmt::format("the training step has a param '{}' the model does not declare", n.name));
   for (const Node& n : step_.nodes) {
     if (n.op == OpKind::Param) paramNames_.push_back(n.name);
     if (n.op == OpKind::State && attr::role(n.attrs, "") != "optimizer") modelStateNames_.push_back(n.name);

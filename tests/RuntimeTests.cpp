@@ -336,3 +336,23 @@ TEST_CASE("program weights: a param of the wrong dtype or shape is refused with 
                          Error);
   }
 }
+
+TEST_CASE("trainer: the initial params are the model's, drawn in declaration order whatever the passes reorder (25.14)") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 2000);
+  for (const char* name : {"gru", "lstm", "rnn-scratch"}) {
+    CAPTURE(name);
+    const ModelDef& m = findModel(name);
+    TrainOptions o = tinyOptions(corpus.vocab.size());
+    o.model.numLayers = std::string(name) == "rnn-scratch" ? 1 : 2;
+    o.model = withModelDefaults(m, o.model);
+    Trainer t(m, o, corpus);
+    Rng rng(o.seed);
+    TensorMap drawn = initializeParams(buildModelGraph(m, o.model), rng);  // as `generate --untrained` draws them
+    TensorMap params = t.params();
+    REQUIRE(params.size() == drawn.size());
+    for (const auto& [param, value] : drawn) {
+      CAPTURE(param);
+      CHECK(params.at(param).f32Vector() == value.f32Vector());
+    }
+  }
+}
