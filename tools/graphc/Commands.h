@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "passes/TrainingStep.h"
+
 namespace graphc::cli {
 
 void addCompileCommand(CLI::App& app);
@@ -20,6 +22,9 @@ void addPlotCommand(CLI::App& app);
 // The flags train and generate share: --engine and --cache-dir.
 // --engine, --cache-dir and --target-cpu (the JIT's CPU; it must run on this one).
 void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu);
+// The training step's update rule, for train and compile alike: --optimizer,
+// --lr, --clip, --momentum, --weight-decay.
+void addOptimizerFlags(CLI::App* cmd, OptimizerConfig& optimizer);
 // --model-lib PATH (repeatable), for every command that takes --model.
 void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs);
 

@@ -102,11 +102,7 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--hidden", o->config.hidden, "Hidden units (default: the model's; 512 for rnn-scratch)")
       ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--vocab", o->config.vocab, "Vocabulary size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  cmd->add_option("--optimizer", o->optimizer.kind, "Update rule in the training step: sgd, momentum, adam")
-      ->check(CLI::IsMember({"sgd", "momentum", "adam"}))
-      ->capture_default_str();
-  cmd->add_option("--lr", o->optimizer.learningRate, "Learning rate (> 0)")->capture_default_str();
-  cmd->add_option("--clip", o->optimizer.clipNorm, "Gradient clipping norm (0: none)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  addOptimizerFlags(cmd, o->optimizer);
   cmd->add_option("--emit", o->emit,
                   "What to write: ir, dot (a Graphviz picture of the IR; --print-after too), llvm, llvm-opt (after "
                   "LLVM's optimizer), asm, obj")

@@ -114,6 +114,25 @@ TrainedModel loadTrainedModel(const std::string& path, const std::string& expect
   return t;
 }
 
+void addOptimizerFlags(CLI::App* cmd, OptimizerConfig& optimizer) {
+  cmd->add_option("--lr", optimizer.learningRate, "Learning rate (> 0)")
+      ->check(finiteNumber(0, 3e38))
+      ->capture_default_str();
+  cmd->add_option("--clip", optimizer.clipNorm, "Clip gradients to this global norm (0: no clipping)")
+      ->check(finiteNumber(0, 3e38))
+      ->capture_default_str();
+  cmd->add_option("--optimizer", optimizer.kind, "sgd, momentum, adam or adamw (Adam with decoupled weight decay)")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}))
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", optimizer.weightDecay,
+                  "Decay weights and embeddings, not biases: L2 added to the gradient (adamw: decoupled, p -= lr wd p)")
+      ->check(finiteNumber(0, 1e3))
+      ->capture_default_str();
+  cmd->add_option("--momentum", optimizer.momentum, "Momentum for --optimizer momentum")
+      ->check(finiteNumber(0, 1))
+      ->capture_default_str();
+}
+
 void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu) {
   cmd->add_option("--engine", engine, "jit: compiled native code; interp: the reference interpreter")
       ->check(CLI::IsMember({"jit", "interp"}))

@@ -26,19 +26,7 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--hidden", f->config.hidden, "Hidden units (default: the model's; 512 for rnn-scratch)")
       ->check(CLI::Range(1, 1 << 14));
   cmd->add_option("--epochs", f->epochs, "Epochs")->check(CLI::Range(int64_t(1), int64_t(1) << 30))->capture_default_str();
-  cmd->add_option("--lr", f->optimizer.learningRate, "Learning rate (> 0)")
-      ->check(finiteNumber(0, 3e38))
-      ->capture_default_str();
-  cmd->add_option("--clip", f->optimizer.clipNorm, "Clip gradients to this global norm (0: no clipping)")
-      ->check(finiteNumber(0, 3e38))
-      ->capture_default_str();
-  cmd->add_option("--optimizer", f->optimizer.kind, "sgd, momentum, adam or adamw (Adam with decoupled weight decay)")
-      ->check(CLI::IsMember({"sgd", "momentum", "adam", "adamw"}))
-      ->capture_default_str();
-  cmd->add_option("--weight-decay", f->optimizer.weightDecay,
-                  "Decay weights and embeddings, not biases: L2 added to the gradient (adamw: decoupled, p -= lr wd p)")
-      ->check(finiteNumber(0, 1e3))
-      ->capture_default_str();
+  addOptimizerFlags(cmd, f->optimizer);
   cmd->add_option("--lr-schedule", f->schedule.kind,
                   "constant, inverse-time (lr / (1 + r t), r from --lr-decay-rate), cosine (to --min-lr at the last "
                   "step) or plateau (times --lr-factor when validation stalls for --lr-patience epochs)")
@@ -63,9 +51,6 @@ void addTrainCommand(CLI::App& app) {
                   "Stop after this many epochs without a better validation perplexity (0: never); the test uses "
                   "the best epoch, whose checkpoint --save keeps beside the last as NAME.best.safetensors")
       ->check(wholeNumber(0, uint64_t(1) << 30))
-      ->capture_default_str();
-  cmd->add_option("--momentum", f->optimizer.momentum, "Momentum for --optimizer momentum")
-      ->check(finiteNumber(0, 1))
       ->capture_default_str();
   cmd->add_option("--val-fraction", f->valFraction,
                   "Hold out this tail fraction of the corpus and report its perplexity after every epoch (0: none)")
