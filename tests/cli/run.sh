@@ -211,7 +211,7 @@ cmp -s "$tmp/A.safetensors" "$tmp/B.safetensors" || fail "a resumed run's checkp
 [ "$(cut -d, -f1,2 "$tmp/A.csv")" = "$(cut -d, -f1,2 "$tmp/B.csv")" ] || fail "a resumed run's perplexities differ"
 expect_error "resume with a contradicting flag" "--hidden: 32 but the checkpoint was trained with 16" -- \
   "$graphc" train --resume "$tmp/B.safetensors" --hidden 32 --epochs 14
-expect_error "checkpoint-every without save" "--checkpoint-every: pass --save" -- "$graphc" train --checkpoint-every 1
+expect_error "checkpoint-every without save" "^graphc: error: --checkpoint-every: pass --save" -- "$graphc" train --checkpoint-every 1
 expect_error "unwritable --save, before training" "cannot write the checkpoint" -- \
   "$graphc" train "${tiny[@]}" --save "$tmp/missing-dir/x.safetensors"
 # Ctrl-C: exit 130, a checkpoint that resumes, metrics and plot so far.

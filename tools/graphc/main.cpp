@@ -143,7 +143,11 @@ int main(int argc, char** argv) {
               << " (see --help)\n";
     return 2;
   } catch (const graphc::Error& e) {
-    if (*e.what()) std::cerr << e.what() << "\n";  // empty: reported by another rank
+    // Empty: reported by another rank. A message that does not say where it
+    // comes from ("FILE: error:", "graphc ...") gets the common prefix.
+    const std::string message = e.what();
+    const bool placed = message.find(": error:") != std::string::npos || message.rfind("graphc", 0) == 0;
+    if (!message.empty()) std::cerr << (placed ? "" : "graphc: error: ") << message << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "graphc: error: out of memory\n";
