@@ -211,6 +211,11 @@ cmp -s "$tmp/A.safetensors" "$tmp/B.safetensors" || fail "a resumed run's checkp
 [ "$(cut -d, -f1,2 "$tmp/A.csv")" = "$(cut -d, -f1,2 "$tmp/B.csv")" ] || fail "a resumed run's perplexities differ"
 expect_error "resume with a contradicting flag" "--hidden: 32 but the checkpoint was trained with 16" -- \
   "$graphc" train --resume "$tmp/B.safetensors" --hidden 32 --epochs 14
+out=$("$graphc" train "${tiny[@]}" --epochs 1 --sample-prefix "the machine" 2>/dev/null) || fail "train --sample-prefix"
+[ "$(echo "$out" | sed -n 2p | cut -c1-11)" = "the machine" ] && [ "$(echo "$out" | sed -n 3p | cut -c1-7)" = "machine" ] ||
+  fail "--sample-prefix: the samples do not continue it: $out"
+expect_error "a sample prefix outside the vocabulary" "--sample-prefix: 'The' has 'T'" -- \
+  "$graphc" train "${tiny[@]}" --epochs 1 --sample-prefix The
 expect_error "checkpoint-every without save" "^graphc: error: --checkpoint-every: pass --save" -- "$graphc" train --checkpoint-every 1
 expect_error "unwritable --save, before training" "cannot write the checkpoint" -- \
   "$graphc" train "${tiny[@]}" --save "$tmp/missing-dir/x.safetensors"

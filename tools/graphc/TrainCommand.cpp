@@ -88,9 +88,12 @@ void addTrainCommand(CLI::App& app) {
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   cmd->add_flag("--stats", f->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
-  cmd->add_option("--sample-every", f->sampleEvery, "Print a greedy sample after \"time traveller\" every N epochs (0: never)")
+  cmd->add_option("--sample-every", f->sampleEvery, "Print a greedy sample after the sample prefix every N epochs (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--sample-prefix", f->samplePrefix,
+                  "Text the samples continue (default: \"time traveller\", or the text's opening words when its "
+                  "vocabulary lacks those characters)");
   cmd->add_option("--metrics", f->metrics, "Write epoch,perplexity,loss,grad_norm (before clipping),lr,tokens_per_sec,seconds to this CSV file");
   cmd->add_option("--plot", f->plot, "Draw perplexity against epoch into this SVG file");
   cmd->add_option("--plot-every", f->plotEvery,

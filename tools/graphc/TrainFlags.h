@@ -41,6 +41,7 @@ struct TrainFlags {
   int threads = 0;
   int64_t sampleEvery = 10;
   int64_t sampleLength = 50;
+  std::string samplePrefix;  // empty: "time traveller", or the text's opening when it lacks those characters
   std::string metrics, plot, save, resume;
   int64_t plotEvery = 0;
   int64_t checkpointEvery = 0;

@@ -276,9 +276,19 @@ class TrainRun {
     return generator->generate(prefix, f.sampleLength);
   }
 
-  // The samples continue d2l's prefixes; a text without their characters
-  // (--text chars on another book) continues its own opening words instead.
+  // The samples continue --sample-prefix (and its last word), or d2l's
+  // prefixes; a text without their characters (--text chars on another
+  // book) continues its own opening words instead.
   void choosePrefixes() {
+    if (!f.samplePrefix.empty()) {
+      if (std::string c = corpus.vocab.firstUnknown(f.samplePrefix); !c.empty())
+        throw Error(fmt::format("--sample-prefix: '{}' has '{}', which is not in the vocabulary", escapeForMessage(f.samplePrefix),
+                                escapeForMessage(c)));
+      prefix1 = f.samplePrefix;
+      size_t space = prefix1.find_last_of(' ');
+      prefix2 = space == std::string::npos || space + 1 == prefix1.size() ? prefix1 : prefix1.substr(space + 1);
+      return;
+    }
     if (corpus.vocab.firstUnknown(prefix1).empty()) return;
     std::vector<int32_t> opening(corpus.tokens.begin(), corpus.tokens.begin() + std::min<size_t>(corpus.tokens.size(), 14));
     prefix1 = corpus.vocab.decode(opening);
