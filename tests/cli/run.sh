@@ -219,28 +219,27 @@ expect_error "a sample prefix outside the vocabulary" "--sample-prefix: 'The' ha
 expect_error "checkpoint-every without save" "^graphc: error: --checkpoint-every: pass --save" -- "$graphc" train --checkpoint-every 1
 expect_error "unwritable --save, before training" "cannot write the checkpoint" -- \
   "$graphc" train "${tiny[@]}" --save "$tmp/missing-dir/x.safetensors"
+# stop_run NAME SIGNAL [FLAGS...]: a long run started with FLAGS and --save $tmp/NAME.safetensors,
+# sent SIGNAL once it prints; sets rc to its exit code.
+stop_run() {
+  local name=$1 signal=$2; shift 2
+  "$graphc" train --hidden 128 --max-tokens 10000 --sample-every 0 --epochs 100000 --save "$tmp/$name.safetensors" \
+    "$@" >/dev/null 2>"$tmp/$name.err" &
+  local pid=$!
+  for _ in $(seq 1 100); do [ -s "$tmp/$name.err" ] && break; sleep 0.1; done
+  sleep 0.5
+  kill -"$signal" $pid
+  wait $pid
+  rc=$?
+}
 # Ctrl-C: exit 130, a checkpoint that resumes, metrics and plot so far.
-"$graphc" train --hidden 128 --max-tokens 10000 --sample-every 0 --epochs 100000 --save "$tmp/int.safetensors" \
-  --metrics "$tmp/int.csv" --plot "$tmp/int.svg" >/dev/null 2>"$tmp/int.err" &
-pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/int.err" ] && break; sleep 0.1; done
-sleep 0.5
-kill -INT $pid
-wait $pid
-rc=$?
+stop_run int INT --metrics "$tmp/int.csv" --plot "$tmp/int.svg"
 [ $rc -eq 130 ] || fail "Ctrl-C: exit code $rc, not 130"
 grep -q "continue with --resume" "$tmp/int.err" || { fail "Ctrl-C did not say where it saved"; cat "$tmp/int.err"; }
 [ -s "$tmp/int.csv" ] && grep -q "<polyline" "$tmp/int.svg" || fail "Ctrl-C left no metrics or plot"
 "$graphc" generate --load "$tmp/int.safetensors" --length 5 >/dev/null 2>&1 || fail "the Ctrl-C checkpoint does not load"
 # The terminal closing (SIGHUP) saves as SIGTERM does.
-"$graphc" train --hidden 128 --max-tokens 10000 --sample-every 0 --epochs 100000 --save "$tmp/hup.safetensors" \
-  >/dev/null 2>"$tmp/hup.err" &
-pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/hup.err" ] && break; sleep 0.1; done
-sleep 0.5
-kill -HUP $pid
-wait $pid
-rc=$?
+stop_run hup HUP
 [ $rc -eq 129 ] || fail "SIGHUP: exit code $rc, not 129"
 grep -q "stopped by SIGHUP" "$tmp/hup.err" && [ -s "$tmp/hup.safetensors" ] || { fail "SIGHUP saved nothing"; cat "$tmp/hup.err"; }
 # Resuming to no more epochs than are done is a usage error, said before anything runs.
