@@ -29,18 +29,22 @@ ProgramTables programTablesFor(const Vocab& vocab) {
 
 namespace {
 
+// params[name], which the program needs as `type` (any type when null).
+const Tensor& paramFor(const TensorMap& params, const std::string& name, const TensorType* type) {
+  auto it = params.find(name);
+  if (it == params.end()) throw Error(fmt::format("the parameters have no '{}'", name));
+  if (type && it->second.type() != *type)
+    throw Error(fmt::format("parameter '{}' is {}, the program needs {}", name, str(it->second.type()), str(*type)));
+  return it->second;
+}
+
 // The model's params and the values the prepare graph makes of them (exact
 // data movement, so the interpreter's values are every engine's).
 TensorMap withPrepared(const Graph& prepare, const TensorMap& params) {
   if (prepare.outputs.empty()) return params;
   TensorMap all = params, vars;
   for (const Node& n : prepare.nodes) {
-    if (n.op != OpKind::Param) continue;
-    auto it = params.find(n.name);
-    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}'", n.name));
-    if (it->second.type() != n.type)
-      throw Error(fmt::format("parameter '{}' is {}, the program needs {}", n.name, str(it->second.type()), str(n.type)));
-    vars[n.name] = it->second;
+    if (n.op == OpKind::Param) vars[n.name] = paramFor(params, n.name, &n.type);
   }
   for (auto& [name, value] : createEngine("interp", prepare)->run(vars)) all[name] = std::move(value);
   return all;
@@ -55,13 +59,10 @@ std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& 
   for (ValueId p : lowered.nodesOf(OpKind::Param)) {
     const Node& n = lowered.node(p);
     std::string source = attr::packedFrom(n.attrs, n.name);
-    auto it = params.find(source);
-    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}'", source));
-    const Tensor& t = it->second;
+    const Tensor& t = paramFor(params, source, source == n.name ? &n.type : nullptr);
     std::vector<char>& bytes = out[n.name];
     bytes.resize(size_t(n.type.numElements()) * 4);
     if (source == n.name) {
-      if (t.type() != n.type) throw Error(fmt::format("parameter '{}' is {}, the program needs {}", source, str(t.type()), str(n.type)));
       std::memcpy(bytes.data(), t.f32(), bytes.size());
       continue;
     }
