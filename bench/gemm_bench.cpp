@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
       {"nplm dW = X^T dL", 290, 17907, 1120, true, false}, {"lstm512 logits", 1120, 17907, 512, false, false},
       {"lstm512 dH", 1120, 512, 17907, false, true},      {"lstm512 dW", 512, 17907, 1120, true, false},
       {"lstm gates [x,h] W", 1120, 2048, 1024, false, false},
+      // gpt (nanoGPT's CPU configuration: 12 x 64 rows, width 128): the MLP's fc, its weight
+      // gradient and dX, and one (batch, head)'s attention scores q k^T and weights times v.
+      {"gpt x W_fc", 768, 512, 128, false, false},      {"gpt dW_fc = X^T dY", 128, 512, 768, true, false},
+      {"gpt dX = dY W_fc^T", 768, 128, 512, false, true}, {"gpt q k^T", 64, 64, 32, false, true},
+      {"gpt p v", 64, 32, 64, false, false},
   };
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;

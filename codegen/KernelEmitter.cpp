@@ -120,6 +120,7 @@ class BodyEmitter {
       case OpKind::Tanh: return emitTanh(b_, x(0));
       case OpKind::Sigmoid: return emitSigmoid(b_, x(0));
       case OpKind::Softplus: return emitSoftplus(b_, x(0));
+      case OpKind::Erf: return emitErf(b_, x(0));
       case OpKind::Relu: {
         llvm::Value* a = x(0);
         return b_.CreateSelect(b_.CreateFCmpOGT(a, llvm::ConstantFP::get(f32, 0.0)), a, llvm::ConstantFP::get(f32, 0.0));
@@ -157,6 +158,7 @@ class BodyEmitter {
       case OpKind::Pad:
       case OpKind::Concat:
       case OpKind::OneHot:
+      case OpKind::Iota:
       case OpKind::RandomUniform:
       case OpKind::AllReduce:
       case OpKind::ScatterAdd:

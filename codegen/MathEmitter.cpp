@@ -31,7 +31,11 @@ llvm::Value* clampOrdered(llvm::IRBuilder<>& b, llvm::Value* x, double lo, doubl
 
 llvm::Value* emitExp(llvm::IRBuilder<>& b, llvm::Value* x) {
   // exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln2/2. The upper clamp
-  // keeps 2^n finite (e^88 = 1.65e38); the lower one keeps it normal (e^-87.3 = 1.2e-38).
+  // keeps 2^n finite (e^88 = 1.65e38); the lower one keeps it normal (e^-87.3 =
+  // 1.2e-38), and below it the result is 0, not that smallest normal: a masked
+  // attention score (-1e9) must weigh exactly nothing, and the denormals its
+  // products would make slow every FMA that meets them.
+  llvm::Value* underflows = b.CreateFCmpOLT(x, c(b, -87.33654475));
   x = clampOrdered(b, x, -87.33654475, 88.0);
   llvm::Value* fx = b.CreateIntrinsic(llvm::Intrinsic::floor, {b.getFloatTy()}, {fma(b, x, c(b, 1.44269504088896341), c(b, 0.5))});
   llvm::Value* r = fma(b, fx, c(b, -0.693359375), x);
@@ -44,7 +48,7 @@ llvm::Value* emitExp(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* n = b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {b.getInt32Ty(), b.getFloatTy()}, {fx});
   llvm::Value* bits = b.CreateShl(b.CreateAdd(n, b.getInt32(127)), 23);
   llvm::Value* pow2n = b.CreateBitCast(bits, b.getFloatTy());
-  return b.CreateFMul(y, pow2n);
+  return b.CreateSelect(underflows, c(b, 0.0), b.CreateFMul(y, pow2n));
 }
 
 llvm::Value* emitLog(llvm::IRBuilder<>& b, llvm::Value* x) {
@@ -97,6 +101,19 @@ llvm::Value* emitSoftplus(llvm::IRBuilder<>& b, llvm::Value* x) {
 llvm::Value* emitSigmoid(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* e = emitExp(b, b.CreateFNeg(x));
   return b.CreateFDiv(c(b, 1.0), b.CreateFAdd(c(b, 1.0), e));
+}
+
+// erf as an odd rational function on [-4, 4] (Eigen's and XLA's f32 erf);
+// beyond 4 it is +-1 to float precision.
+llvm::Value* emitErf(llvm::IRBuilder<>& b, llvm::Value* x) {
+  llvm::Value* clamped = clampOrdered(b, x, -4.0, 4.0);
+  llvm::Value* x2 = b.CreateFMul(clamped, clamped);
+  llvm::Value* p = poly(b, x2, {-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+                                -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02});
+  p = b.CreateFMul(p, clamped);
+  llvm::Value* q = poly(b, x2, {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                                -7.37332916720468e-03, -1.42647390514189e-02});
+  return b.CreateFDiv(p, q);
 }
 
 }  // namespace graphc

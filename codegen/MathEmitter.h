@@ -13,5 +13,6 @@ llvm::Value* emitLog(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitSoftplus(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitTanh(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitSigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emitErf(llvm::IRBuilder<>& b, llvm::Value* x);
 
 }  // namespace graphc

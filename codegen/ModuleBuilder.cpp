@@ -11,6 +11,7 @@
 
 #include "codegen/CallSequence.h"
 #include "codegen/KernelEmitter.h"
+#include "graph/Analysis.h"
 #include "graph/Fusability.h"
 #include "codegen/ProductEmitter.h"
 #include "codegen/RuntimeKernels.h"
@@ -213,10 +214,17 @@ class EntryBuilder {
         return;
       }
       case OpKind::MatMul: {
-        bool ta = attr::transposeA(n.attrs), tb = attr::transposeB(n.attrs);
-        int64_t k = inType(0).shape[ta ? 0 : 1];
-        call("graphc_rt_matmul", {in(0), in(1), buffer(n), i64(n.type.shape[0]), i64(n.type.shape[1]), i64(k),
-                                  i32(ta), i32(tb), products(target_.panelWidth())});
+        // A batched product: one call per entry, at successive offsets (emitCalls re-rolls them into a loop).
+        const size_t r = size_t(n.type.rank());
+        const int64_t m = n.type.shape[r - 2], cols = n.type.shape[r - 1], k = contractionLength(g_, n);
+        for (int64_t e = 0, entries = batchCount(n.type); e < entries; ++e) {
+          CallArg a = in(0), b = in(1), c = buffer(n);
+          a.offset += e * m * k * 4;
+          b.offset += e * k * cols * 4;
+          c.offset += e * m * cols * 4;
+          call("graphc_rt_matmul", {a, b, c, i64(m), i64(cols), i64(k), i32(attr::transposeA(n.attrs)),
+                                    i32(attr::transposeB(n.attrs)), products(target_.panelWidth())});
+        }
         return;
       }
       case OpKind::PackPanels: {
@@ -314,6 +322,13 @@ class EntryBuilder {
       case OpKind::RandomUniform: {
         int64_t cols = n.type.shape[0] != 0 ? n.type.numElements() / n.type.shape[0] : 0;
         call("graphc_rt_random_uniform", {in(0), buffer(n), i64(n.type.numElements()), i64(cols), i64(attr::stream(n.attrs))});
+        return;
+      }
+      case OpKind::Iota: {
+        int64_t axis = attr::axis(n.attrs);
+        if (axis < 0) axis += n.type.rank();
+        int64_t len = n.type.shape[size_t(axis)], inner = stridesOf(n.type.shape)[size_t(axis)];
+        call("graphc_rt_iota", {buffer(n), i64(n.type.numElements()), i64(len), i64(inner)});
         return;
       }
       case OpKind::OneHot:

@@ -9,6 +9,7 @@
 
 #include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
+#include "codegen/portable/rows.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -51,73 +52,9 @@ void walk(int64_t rank, const int64_t* dims, const int64_t* strides, int64_t bas
   }
 }
 
-// The sum of n floats: 16 float lanes over blocks of 256 (so the compiler
-// vectorizes it), the blocks added in double.
-double sumFloats(const float* x, int64_t n) {
-  constexpr int64_t kLanes = 16, kBlock = 256;
-  double total = 0;
-  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
-    int64_t b1 = std::min(n, b0 + kBlock);
-    float lanes[kLanes] = {};
-    int64_t i = b0;
-    for (; i + kLanes <= b1; i += kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += x[i + l];
-    double block = 0;
-    for (; i < b1; ++i) block += x[i];
-    for (float l : lanes) block += l;
-    total += block;
-  }
-  return total;
-}
-
-// e^x for x <= 0 (a softmax's shifted logits), branch-free so loops over it
-// vectorize: 2^n e^r with r in [-ln2/2, ln2/2], e^r by its degree-6 Taylor
-// polynomial (relative error below 2e-7, about float's rounding).
-inline float expNonPositive(float x) {
-  x = std::max(x, -87.0f);  // below, e^x underflows a float anyway
-  float n = std::floor(x * 1.44269504f + 0.5f);
-  float r = x - n * 0.693145752f - n * 1.42860677e-6f;  // ln 2 in two parts, for an exact reduction
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f + r * (8.33333377e-3f +
-                                                                                     r * 1.38888892e-3f)))));
-  int32_t bits = (int32_t(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
 // Rows per range for the row-wise softmax kernels: split over the threads only
 // when the whole is big enough to repay the hand-off (the loss over all steps).
 int64_t rowGrain(int64_t rows, int64_t width) { return rows * width >= (int64_t(1) << 14) ? 64 : rows; }
-
-// Lanes for the row reductions below: a fixed number of partial results, so
-// the compiler vectorizes the loop (a single running sum or max is a chain it
-// may not reorder) and the order of additions is the same on every machine.
-constexpr int64_t kRowLanes = 16;
-
-// The largest of x[0..n).
-float maxFloats(const float* x, int64_t n) {
-  float lanes[kRowLanes];
-  std::fill(lanes, lanes + kRowLanes, -std::numeric_limits<float>::infinity());
-  int64_t i = 0;
-  for (; i + kRowLanes <= n; i += kRowLanes)
-    for (int64_t l = 0; l < kRowLanes; ++l) lanes[l] = std::max(lanes[l], x[i + l]);
-  float mx = -std::numeric_limits<float>::infinity();
-  for (; i < n; ++i) mx = std::max(mx, x[i]);
-  for (float l : lanes) mx = std::max(mx, l);
-  return mx;
-}
-
-// sum_c e^(x[c] - shift), the exponentials vectorized, the sum in double lanes.
-double sumExpShifted(const float* x, int64_t width, float shift) {
-  double lanes[kRowLanes] = {};
-  int64_t c = 0;
-  for (; c + kRowLanes <= width; c += kRowLanes)
-    for (int64_t l = 0; l < kRowLanes; ++l) lanes[l] += double(expNonPositive(x[c + l] - shift));
-  double sum = 0;
-  for (; c < width; ++c) sum += double(expNonPositive(x[c] - shift));
-  for (double l : lanes) sum += l;
-  return sum;
-}
 
 }  // namespace
 
@@ -222,70 +159,26 @@ void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t*
 }
 
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
-  int64_t kind = desc[0], isInt = desc[1], rank = desc[2];
-  const int64_t* dims = desc + 3;
-  const int64_t* reduced = desc + 3 + rank;
-  // The common case, a float sum over leading axes (bias gradients: [rows, cols] -> [cols]),
-  // as a vectorizable row loop instead of the generic index walk.
-  int64_t lead = 0;
-  while (lead < rank && reduced[lead]) ++lead;
-  bool trailingKept = true;
-  for (int64_t d = lead; d < rank; ++d) trailingKept &= !reduced[d];
-  if (kind == 0 && !isInt && lead > 0 && trailingKept) {
-    int64_t rows = 1, cols = 1;
-    for (int64_t d = 0; d < lead; ++d) rows *= dims[d];
-    for (int64_t d = lead; d < rank; ++d) cols *= dims[d];
-    const float* x = static_cast<const float*>(in);
-    float* y = static_cast<float*>(out);
-    if (lead == rank) {
-      y[0] = float(sumFloats(x, rows));
-      return;
-    }
-    // Column ranges over the threads when big (a bias gradient over all steps),
-    // each column summed in double, in row order, whichever thread takes it.
+  int64_t rows = 0, cols = 0;
+  if (graphc_rows_leading_sum(desc, &rows, &cols) && cols > 1 && rows * cols >= (int64_t(1) << 17)) {
+    // A big float sum over leading axes (a bias gradient over all steps): column
+    // ranges over the threads, each column summed in row order whichever thread takes it.
     constexpr int64_t kColumnGrain = 64;
-    int64_t grain = rows * cols >= (int64_t(1) << 17) ? kColumnGrain : cols;
-    graphc::parallelRanges((cols + grain - 1) / grain, 1, [&](int64_t g0, int64_t g1) {
-      int64_t c0 = g0 * grain, c1 = std::min(cols, g1 * grain);
-      std::vector<double> acc(size_t(c1 - c0), 0.0);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = c0; c < c1; ++c) acc[size_t(c - c0)] += x[r * cols + c];
-      for (int64_t c = c0; c < c1; ++c) y[c] = float(acc[size_t(c - c0)]);
+    graphc::parallelRanges((cols + kColumnGrain - 1) / kColumnGrain, 1, [&](int64_t g0, int64_t g1) {
+      graphc_rows_column_sums(static_cast<const float*>(in), static_cast<float*>(out), rows, cols, g0 * kColumnGrain,
+                              std::min(cols, g1 * kColumnGrain));
     });
     return;
   }
-  // Output strides over the kept dimensions, 0 for reduced ones.
-  int64_t strides[16], outCount = 1, inCount = 1;
-  for (int64_t d = rank - 1; d >= 0; --d) {
-    strides[d] = reduced[d] ? 0 : outCount;
-    if (!reduced[d]) outCount *= dims[d];
-    inCount *= dims[d];
-  }
-  std::vector<double> acc(size_t(outCount), kind == 2 ? -std::numeric_limits<double>::infinity() : 0.0);
-  walk(rank, dims, strides, 0, [&](int64_t i, int64_t off) {
-    double v = isInt ? double(static_cast<const int32_t*>(in)[i]) : double(static_cast<const float*>(in)[i]);
-    double& a = acc[size_t(off)];
-    if (kind == 2) a = (std::isnan(v) || v > a) ? v : a;
-    else a += v;
-  });
-  double scale = kind == 1 ? double(outCount) / double(std::max<int64_t>(1, inCount)) : 1.0;
-  for (int64_t j = 0; j < outCount; ++j) {
-    if (isInt) static_cast<int32_t*>(out)[j] = int32_t(acc[size_t(j)] * scale);
-    else static_cast<float*>(out)[j] = float(acc[size_t(j)] * scale);
-  }
+  if (graphc_rows_reduce(in, out, desc) != 0) recordError("reduce: out of memory for its accumulators");
 }
 
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt) {
-  auto at = [&](int64_t i) {
-    return isInt ? double(static_cast<const int32_t*>(in)[i]) : double(static_cast<const float*>(in)[i]);
-  };
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t r = 0; r < inner; ++r) {
-      int64_t best = 0;
-      for (int64_t k = 1; k < len; ++k)
-        if (at((o * len + k) * inner + r) > at((o * len + best) * inner + r)) best = k;
-      out[o * inner + r] = int32_t(best);
-    }
+  graphc_rows_argmax(in, out, outer, len, inner, isInt);
+}
+
+void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner) {
+  for (int64_t i = 0; i < n; ++i) out[i] = int32_t((i / inner) % len);
 }
 
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth) {
@@ -333,31 +226,16 @@ void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float*
 
 void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t width) {
   graphc::parallelRanges(rows, rowGrain(rows, width), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* x = in + r * width;
-      float mx = maxFloats(x, width);
-      // (x - max) - log(sum): the shifted logit is exact, so the largest one's
-      // log-probability keeps its few ulps instead of vanishing into max's.
-      float logSum = float(std::log(sumExpShifted(x, width, mx)));
-      for (int64_t c = 0; c < width; ++c) out[r * width + c] = (x[c] - mx) - logSum;
-    }
+    graphc_rows_log_softmax(in, out, r0, r1, width);
   });
 }
 
 void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
                                      int64_t width) {
   graphc::parallelRanges(rows, rowGrain(rows, width), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* x = logits + r * width;
-      int64_t label = labels[r];
-      if (label < 0 || label >= width) {
-        recordError(fmt::format("softmax_cross_entropy label {} out of range [0, {})", label, width));
-        out[r] = std::numeric_limits<float>::quiet_NaN();
-        continue;
-      }
-      float mx = maxFloats(x, width);
-      out[r] = float(double(mx) + std::log(sumExpShifted(x, width, mx)) - double(x[label]));
-    }
+    int64_t bad = graphc_rows_softmax_cross_entropy(logits, labels, out, r0, r1, width);
+    if (bad >= 0)
+      recordError(fmt::format("softmax_cross_entropy label {} out of range [0, {})", labels[bad], width));
   });
 }
 

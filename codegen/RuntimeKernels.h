@@ -38,6 +38,8 @@ void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t*
 // desc = {kind (0 sum, 1 mean, 2 max), is_int, rank, dims[rank], reduced[rank]}.
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc);
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt);
+// out[i] = (i / inner) % len: the index along one axis.
+void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner);
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
 // Uniform [0, 1) from the counter-based generator (graph/CounterRandom.h); key i32[3], `cols` per row.
 void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream);

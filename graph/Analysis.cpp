@@ -3,13 +3,25 @@
 
 namespace graphc {
 
+bool isMatrixProduct(const Node& n) { return n.op == OpKind::MatMul && n.type.rank() == 2; }
+
+int64_t contractionLength(const Graph& g, const Node& product) {
+  const Shape& lhs = g.type(product.operands[0]).shape;
+  return lhs[lhs.size() - (attr::transposeA(product.attrs) ? 2 : 1)];
+}
+
+int64_t batchCount(const TensorType& product) {
+  int64_t count = 1;
+  for (size_t d = 0; d + 2 < product.shape.size(); ++d) count *= product.shape[d];
+  return count;
+}
+
 int64_t estimateFlops(const Graph& g) {
   int64_t flops = 0;
   for (const Node& n : g.nodes) {
     int64_t out = n.type.numElements();
     if (n.op == OpKind::MatMul || n.op == OpKind::PackedMatMul) {
-      bool ta = attr::transposeA(n.attrs);
-      flops += 2 * out * g.type(n.operands[0]).shape[ta ? 0 : 1];
+      flops += 2 * out * contractionLength(g, n);
     } else if (n.op == OpKind::Fused) {
       for (const Node& b : n.body->nodes)
         if (hasTrait(b.op, kElementwise)) flops += out;

@@ -1,4 +1,4 @@
-// graph/Analysis.h — facts computed from a graph: FLOPs and kernel counts.
+// graph/Analysis.h — facts computed from a graph: products, FLOPs and kernel counts.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +6,17 @@
 #include "graph/Graph.h"
 
 namespace graphc {
+
+// A matmul of 2-d operands. The passes that rewrite products (merging,
+// batching, packing, one-hot gathers) take only these; a batched product
+// (rank > 2: attention's) is lowered as it is, one 2-d product per batch entry.
+bool isMatrixProduct(const Node& n);
+
+// The contraction length K of a matmul or packed_matmul: op(A)'s last dimension.
+int64_t contractionLength(const Graph& g, const Node& product);
+
+// The number of 2-d products a (batched) matmul is: the product of its leading dimensions.
+int64_t batchCount(const TensorType& product);
 
 // Floating-point operations one run performs: 2*M*N*K per matmul, one per
 // element per elementwise op (inside fused kernels too), one per input

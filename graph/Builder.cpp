@@ -119,6 +119,7 @@ Value log(Value a) { return unary(OpKind::Log, a); }
 Value tanh(Value a) { return unary(OpKind::Tanh, a); }
 Value sigmoid(Value a) { return unary(OpKind::Sigmoid, a); }
 Value softplus(Value a) { return unary(OpKind::Softplus, a); }
+Value erf(Value a) { return unary(OpKind::Erf, a); }
 Value relu(Value a) { return unary(OpKind::Relu, a); }
 Value sqrt(Value a) { return unary(OpKind::Sqrt, a); }
 Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{attr::key::dtype, std::string(dtypeName(to))}}); }
@@ -159,6 +160,9 @@ Value concat(const std::vector<Value>& parts, int64_t axis) {
 Value allReduce(Value x) { return x.builder().op(OpKind::AllReduce, {x}); }
 Value randomUniform(Value key, const Shape& shape, int64_t stream) {
   return key.builder().op(OpKind::RandomUniform, {key}, {{attr::key::shape, shape}, {attr::key::stream, stream}});
+}
+Value iota(Builder& b, const Shape& shape, int64_t axis) {
+  return b.op(OpKind::Iota, {}, {{attr::key::shape, shape}, {attr::key::axis, axis}});
 }
 Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}}); }
 Value gather(Value table, Value indices, bool zeroOutOfRange) {

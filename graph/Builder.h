@@ -95,6 +95,7 @@ Value log(Value a);
 Value tanh(Value a);
 Value sigmoid(Value a);
 Value softplus(Value a);  // log(1 + e^a), without overflow
+Value erf(Value a);
 Value relu(Value a);
 Value sqrt(Value a);
 Value convert(Value a, DType to);
@@ -112,6 +113,8 @@ Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_
 Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high);
 Value concat(const std::vector<Value>& parts, int64_t axis);
 
+// i32 [shape] whose element counts along `axis`: iota({2, 3}, 1) = [[0 1 2] [0 1 2]].
+Value iota(Builder& b, const Shape& shape, int64_t axis);
 Value oneHot(Value indices, int64_t depth);
 // Uniform [0, 1) values of `shape` from the counter-based generator
 // (graph/CounterRandom.h): key i32[3] = (seed, step, first row), `stream`

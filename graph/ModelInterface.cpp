@@ -150,6 +150,7 @@ Graph buildModelGraph(const ModelDef& model, const ModelConfig& config) {
 Graph buildStepGraph(const ModelDef& model, const ModelConfig& config) {
   ModelConfig c = withModelDefaults(model, config);
   c.numSteps = 1;
+  c.generating = true;
   checkConfig(c);
   checkLayers(model, c);
   Graph g;

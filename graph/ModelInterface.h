@@ -29,6 +29,9 @@ struct ModelConfig {
   int64_t numLayers = 1;
   // True in the training step's graph: what only training does (dropout) is built.
   bool training = false;
+  // True in the one-step generation graph (buildStepGraph): a model may keep
+  // what later steps need as state there (a transformer's keys and values).
+  bool generating = false;
   // The model's own hyperparameters by name (`--set embed=64`); the ones not
   // given take the defaults the model declares.
   std::map<std::string, double> settings;

@@ -108,6 +108,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::Tanh:
     case OpKind::Sigmoid:
     case OpKind::Softplus:
+    case OpKind::Erf:
     case OpKind::Relu:
     case OpKind::Sqrt:
       requireF32(in[0], "the operand");
@@ -119,17 +120,26 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       fail(fmt::format("unknown dtype \"{}\" (f32, i32)", to));
     }
     case OpKind::MatMul: {
+      // A batched product: equal leading dimensions, one 2-d product each.
       requireF32(in[0], "matmul lhs");
       requireF32(in[1], "matmul rhs");
-      if (in[0].rank() != 2 || in[1].rank() != 2)
-        fail(fmt::format("matmul needs 2-d operands, got {} and {}", str(in[0]), str(in[1])));
+      const int64_t rank = in[0].rank();
+      if (rank < 2 || in[1].rank() != rank)
+        fail(fmt::format("matmul needs operands of one rank >= 2, got {} and {}", str(in[0]), str(in[1])));
+      const Shape batch(in[0].shape.begin(), in[0].shape.end() - 2);
+      if (!std::equal(batch.begin(), batch.end(), in[1].shape.begin()))
+        fail(fmt::format("matmul batch dimensions differ: {} vs {}", str(in[0]), str(in[1])));
       bool ta = attr::transposeA(attrs), tb = attr::transposeB(attrs);
-      int64_t m = in[0].shape[ta ? 1 : 0], k = in[0].shape[ta ? 0 : 1];
-      int64_t k2 = in[1].shape[tb ? 1 : 0], n = in[1].shape[tb ? 0 : 1];
+      const size_t r = size_t(rank);
+      int64_t m = in[0].shape[r - (ta ? 1 : 2)], k = in[0].shape[r - (ta ? 2 : 1)];
+      int64_t k2 = in[1].shape[r - (tb ? 1 : 2)], n = in[1].shape[r - (tb ? 2 : 1)];
       if (k != k2)
         fail(fmt::format("matmul contraction mismatch: {} vs {} (transpose_a={}, transpose_b={})", str(in[0]),
                          str(in[1]), int(ta), int(tb)));
-      return {DType::F32, {m, n}};
+      Shape out = batch;
+      out.push_back(m);
+      out.push_back(n);
+      return {DType::F32, out};
     }
     case OpKind::PackPanels: {
       requireF32(in[0], "pack_panels operand");
@@ -259,6 +269,15 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
         if (d < 0) fail("random_uniform's shape has a negative extent");
       checkedNumElements(out);
       return {DType::F32, out};
+    }
+    case OpKind::Iota: {
+      Shape out = attr::shape(attrs);
+      int64_t axis = normalizeAxis(attr::axis(attrs), int64_t(out.size()));
+      for (int64_t d : out)
+        if (d < 0) fail("iota's shape has a negative extent");
+      if (out[size_t(axis)] > INT32_MAX) fail("iota counts past the i32 range");
+      checkedNumElements(out);
+      return {DType::I32, out};
     }
     case OpKind::OneHot: {
       requireI32(in[0], "one_hot indices");

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "models/Gpt.h"
 #include "models/ModuleModels.h"
 #include "models/RnnScratch.h"
 #include "models/WordModels.h"
@@ -24,6 +25,8 @@ std::vector<ModelDef>& registry() {
        true, kRecurrentLmHyperparameters},
       {"gru-lm", "word-level GRU: embedding, stacked GRU layers, dropout, dense or tied output", 256, buildGruLm, true,
        kRecurrentLmHyperparameters},
+      {"gpt", "GPT-style transformer (nanoGPT): token + position embeddings, causal attention blocks, tied output",
+       128, buildGpt, true, kGptHyperparameters, 4},
   };
   return models;
 }

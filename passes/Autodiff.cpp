@@ -43,6 +43,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::Compare:
     case OpKind::ArgMax:
     case OpKind::OneHot:
+    case OpKind::Iota:
     case OpKind::RandomUniform:
       break;  // leaves, and ops whose result is piecewise constant or integer
     case OpKind::Add: gx = {gy, gy}; break;
@@ -69,6 +70,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::Tanh: gx = {gy * (1.0 - y * y)}; break;
     case OpKind::Sigmoid: gx = {gy * (y * (1.0 - y))}; break;
     case OpKind::Softplus: gx = {gy * sigmoid(x[0])}; break;
+    case OpKind::Erf: gx = {gy * (1.1283791670955126 * exp(-(x[0] * x[0])))}; break;  // 2/sqrt(pi) e^(-x^2)
     case OpKind::Relu: gx = {select(compare(x[0], zerosLike(x[0]), "gt"), gy, zerosLike(gy))}; break;
     case OpKind::Sqrt: gx = {gy * 0.5 / y}; break;
     case OpKind::Convert:

@@ -44,6 +44,7 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Softplus: return round(std::max(x[0], 0.0) + std::log1p(std::exp(-std::abs(x[0]))));
     case OpKind::Relu: return x[0] > 0 ? x[0] : 0.0;
     case OpKind::Sqrt: return round(std::sqrt(x[0]));
+    case OpKind::Erf: return round(std::erf(x[0]));
     case OpKind::Convert:
       if (isInt && !(std::abs(x[0]) < 2147483647.0)) return std::nullopt;
       return operandType == DType::F32 && isInt ? std::trunc(x[0]) : round(x[0]);
@@ -65,6 +66,7 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Pad:
     case OpKind::Concat:
     case OpKind::OneHot:
+    case OpKind::Iota:
     case OpKind::RandomUniform:
     case OpKind::AllReduce:
     case OpKind::Gather:

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "graph/Analysis.h"
 #include "graph/Builder.h"
 #include "passes/Passes.h"
 
@@ -71,7 +72,7 @@ void collect(const Graph& g, ValueId root, const std::vector<int>& uses, SumTree
       stack.push_back({n.operands[0], false});
       continue;
     }
-    if (inner && n.op == OpKind::MatMul && join(tree.products, v, [&](ValueId f) { return sameFlags(g.node(f), n); }))
+    if (inner && isMatrixProduct(n) && join(tree.products, v, [&](ValueId f) { return sameFlags(g.node(f), n); }))
       continue;
     if (inner && n.op == OpKind::ScatterAdd &&
         join(tree.scatters, v, [&](ValueId f) { return g.node(f).attrs == n.attrs; }))

@@ -7,6 +7,7 @@
 // gradient is one_hot^T times the step's error: as products they cost
 // 2 * depth FLOPs per output element, as gathers a copy. Out-of-range indices
 // keep one_hot's meaning (a zero row) through zero_out_of_range.
+#include "graph/Analysis.h"
 #include "graph/Builder.h"
 #include "passes/Passes.h"
 
@@ -18,7 +19,7 @@ bool oneHotProductsToGathers(Graph& g) {
   std::vector<std::pair<ValueId, ValueId>> replaced;  // applied in one pass at the end
   for (size_t i = 0; i < count; ++i) {
     const Node& n = g.nodes[i];
-    if (n.op != OpKind::MatMul || attr::transposeB(n.attrs)) continue;
+    if (!isMatrixProduct(n) || attr::transposeB(n.attrs)) continue;
     const Node& lhs = g.node(n.operands[0]);
     if (lhs.op != OpKind::OneHot || g.type(lhs.operands[0]).rank() != 1) continue;
     bool ta = attr::transposeA(n.attrs);

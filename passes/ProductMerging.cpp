@@ -10,6 +10,7 @@
 #include <map>
 #include <tuple>
 
+#include "graph/Analysis.h"
 #include "graph/Builder.h"
 #include "passes/Passes.h"
 
@@ -38,7 +39,7 @@ bool mergeProductsSharingLhs(Graph& g) {
   std::map<std::tuple<ValueId, int64_t, int64_t>, std::vector<ValueId>> groups;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op != OpKind::MatMul || n.type.shape[1] > kWideProductColumns) continue;
+    if (!isMatrixProduct(n) || n.type.shape[1] > kWideProductColumns) continue;
     groups[{n.operands[0], int64_t(attr::transposeA(n.attrs)), int64_t(attr::transposeB(n.attrs))}].push_back(ValueId(i));
   }
   bool changed = false;

@@ -25,6 +25,7 @@
 #include <map>
 #include <utility>
 
+#include "graph/Analysis.h"
 #include "graph/Builder.h"
 #include "graph/PackedLayout.h"
 #include "passes/Passes.h"
@@ -38,7 +39,7 @@ bool packSharedRightOperands(Graph& g, int64_t panelWidth) {
   std::map<std::pair<ValueId, int64_t>, std::vector<ValueId>> groups;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op == OpKind::MatMul) groups[{n.operands[1], int64_t(attr::transposeB(n.attrs))}].push_back(ValueId(i));
+    if (isMatrixProduct(n)) groups[{n.operands[1], int64_t(attr::transposeB(n.attrs))}].push_back(ValueId(i));
   }
   bool changed = false;
   for (const auto& [key, products] : groups) {
@@ -69,7 +70,7 @@ bool packParamOperands(Graph& g, int64_t panelWidth) {
   std::vector<ValueId> products;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op == OpKind::MatMul && g.node(n.operands[1]).op == OpKind::Param) products.push_back(ValueId(i));
+    if (isMatrixProduct(n) && g.node(n.operands[1]).op == OpKind::Param) products.push_back(ValueId(i));
   }
   for (ValueId p : products) {
     ValueId rhs = g.node(p).operands[1];

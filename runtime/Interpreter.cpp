@@ -1,6 +1,7 @@
 // runtime/Interpreter.cpp — one reference kernel per op.
 #include "runtime/Interpreter.h"
 
+#include "graph/Analysis.h"
 #include "graph/CounterRandom.h"
 
 #include "codegen/Collectives.h"
@@ -204,16 +205,22 @@ Tensor argmaxOp(const Node& n, const Tensor& in) {
   return out;
 }
 
+// A batched product is one 2-d product per entry of the leading dimensions.
 Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b) {
   bool ta = attr::transposeA(n.attrs), tb = attr::transposeB(n.attrs);
-  Eigen::Map<const RowMajor> A(a.f32(), a.shape()[0], a.shape()[1]);
-  Eigen::Map<const RowMajor> B(b.f32(), b.shape()[0], b.shape()[1]);
+  const size_t r = a.shape().size();
+  const int64_t aRows = a.shape()[r - 2], aCols = a.shape()[r - 1], bRows = b.shape()[r - 2], bCols = b.shape()[r - 1];
+  const int64_t m = n.type.shape[r - 2], cols = n.type.shape[r - 1];
   Tensor out(n.type);
-  Eigen::Map<RowMajor> C(out.f32(), n.type.shape[0], n.type.shape[1]);
-  if (!ta && !tb) C.noalias() = A * B;
-  else if (ta && !tb) C.noalias() = A.transpose() * B;
-  else if (!ta && tb) C.noalias() = A * B.transpose();
-  else C.noalias() = A.transpose() * B.transpose();
+  for (int64_t e = 0, entries = batchCount(n.type); e < entries; ++e) {
+    Eigen::Map<const RowMajor> A(a.f32() + e * aRows * aCols, aRows, aCols);
+    Eigen::Map<const RowMajor> B(b.f32() + e * bRows * bCols, bRows, bCols);
+    Eigen::Map<RowMajor> C(out.f32() + e * m * cols, m, cols);
+    if (!ta && !tb) C.noalias() = A * B;
+    else if (ta && !tb) C.noalias() = A.transpose() * B;
+    else if (!ta && tb) C.noalias() = A * B.transpose();
+    else C.noalias() = A.transpose() * B.transpose();
+  }
   return out;
 }
 
@@ -248,6 +255,15 @@ int64_t checkIndex(int64_t idx, int64_t limit, const Node& n) {
   if (idx < 0 || idx >= limit)
     throw Error(fmt::format("%{}: {} index {} out of range [0, {})", n.name, opName(n.op), idx, limit));
   return idx;
+}
+
+Tensor iotaOp(const Node& n) {
+  int64_t axis = attr::axis(n.attrs);
+  if (axis < 0) axis += n.type.rank();
+  int64_t inner = stridesOf(n.type.shape)[size_t(axis)], len = n.type.shape[size_t(axis)];
+  Tensor out(n.type);
+  for (int64_t i = 0; i < out.size(); ++i) out.i32()[i] = int32_t((i / inner) % len);
+  return out;
 }
 
 Tensor oneHotOp(const Node& n, const Tensor& idx) {
@@ -372,6 +388,7 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
       return unaryF32(n, *in[0], [](float x) {
         return float(std::max(double(x), 0.0) + std::log1p(std::exp(-std::abs(double(x)))));
       });
+    case OpKind::Erf: return unaryF32(n, *in[0], [](float x) { return std::erf(x); });
     case OpKind::Relu: return unaryF32(n, *in[0], [](float x) { return x > 0.0f ? x : 0.0f; });
     case OpKind::Sqrt: return unaryF32(n, *in[0], [](float x) { return std::sqrt(x); });
     case OpKind::Convert: return convertOp(n, *in[0]);
@@ -394,6 +411,7 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Slice: return sliceOp(n, *in[0]);
     case OpKind::Pad: return padOp(n, *in[0]);
     case OpKind::Concat: return concatOp(n, in);
+    case OpKind::Iota: return iotaOp(n);
     case OpKind::OneHot: return oneHotOp(n, *in[0]);
     case OpKind::RandomUniform: {
       Tensor out(n.type);

@@ -5,6 +5,7 @@
 // does not compile until it has a sample here, and then it is tested on every
 // engine: an op cannot be half-added.
 #include <cmath>
+#include <fmt/format.h>
 
 #include "GradientCheck.h"
 #include "TestUtil.h"
@@ -72,6 +73,9 @@ Sample sampleFor(OpKind op) {
       Sample s = unary(softplus, -30, 30);  // far past where a naive log(1 + e^x) overflows
       return s;
     }
+    case OpKind::Erf: return unary(erf, -5, 5);  // past the clamp at 4
+    case OpKind::Iota:
+      return {{}, [](Builder& b, const std::vector<Value>&) { return iota(b, {2, 3, 4}, 1); }};
     case OpKind::Convert:
       return {{f({3, 4}, -5, 5)}, [](Builder&, const std::vector<Value>& v) { return convert(v[0], DType::I32); }};
     case OpKind::MatMul:
@@ -141,54 +145,70 @@ std::vector<OpKind> allOps() {
   };
 }
 
+
+// The interpreter against the JIT on the sample's inputs, and its gradient
+// rule against finite differences; `op` must appear in the built graph.
+void checkSample(OpKind op, const std::string& what, const Sample& s, uint64_t seed) {
+  std::string cache = std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache";
+  INFO(what);
+  REQUIRE(s.build);
+  Graph g;
+  Builder b(g);
+  std::vector<Value> in;
+  TensorMap vars;
+  for (size_t i = 0; i < s.inputs.size(); ++i) {
+    std::string name = "a" + std::to_string(i);
+    in.push_back(b.input(name, s.inputs[i].dtype(), s.inputs[i].shape()));
+    vars[name] = s.inputs[i];
+  }
+  Value y = s.build(b, in);
+  b.output("y", y);
+  verify(g);
+  bool found = op == OpKind::Fused;
+  for (const Node& n : g.nodes) found |= n.op == op;
+  CHECK_MESSAGE(found, "the sample does not use the op it is for");
+  Rng rng(seed);
+  for (const Node& n : g.nodes)
+    if (n.op == OpKind::Param || n.op == OpKind::State) {
+      Tensor t(n.type);
+      for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform() - 0.5);
+      vars[n.name] = t;
+    }
+  Graph reference = g;
+  if (s.fuseFirst) {
+    PassManager pm;
+    pm.addPipeline("fuse");
+    pm.run(reference);
+    REQUIRE(reference.nodesOf(OpKind::Fused).size() == 1);
+  }
+  TensorMap v1 = vars, v2 = vars;
+  Tensor want = Interpreter(reference).run(v1).at("y");
+  JitEngine jit(g, {cache, true});
+  Tensor got = jit.run(v2).at("y");
+  REQUIRE(got.type() == want.type());
+  for (int64_t i = 0; i < want.size(); ++i) {
+    INFO("element " << i << ": jit " << got.at(i) << ", interpreter " << want.at(i));
+    CHECK(std::abs(got.at(i) - want.at(i)) <= 1e-5 + 2e-6 * std::abs(want.at(i)));
+  }
+  if (s.differentiable) checkGradients(what, s.build, s.inputs);
+}
+
 }  // namespace
 
 TEST_CASE("every op in Op.def: the JIT agrees with the interpreter, and its gradient with finite differences") {
-  std::string cache = std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache";
-  for (OpKind op : allOps()) {
-    INFO("op " << opName(op));
-    Sample s = sampleFor(op);
-    REQUIRE(s.build);
-    Graph g;
-    Builder b(g);
-    std::vector<Value> in;
-    TensorMap vars;
-    for (size_t i = 0; i < s.inputs.size(); ++i) {
-      std::string name = "a" + std::to_string(i);
-      in.push_back(b.input(name, s.inputs[i].dtype(), s.inputs[i].shape()));
-      vars[name] = s.inputs[i];
+  for (OpKind op : allOps()) checkSample(op, "op " + std::string(opName(op)), sampleFor(op), uint64_t(op) + 3);
+}
+
+TEST_CASE("batched matmul (leading dimensions, every transpose): JIT, interpreter and gradient agree") {
+  Lcg rng{77};
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      // [2, 3] batches of op(A) [4 x 5] times op(B) [5 x 6].
+      Shape a = ta ? Shape{2, 3, 5, 4} : Shape{2, 3, 4, 5}, bShape = tb ? Shape{2, 3, 6, 5} : Shape{2, 3, 5, 6};
+      Sample s{{spaced(a, -2, 2, rng), spaced(bShape, -2, 2, rng)},
+               [ta, tb](Builder&, const std::vector<Value>& v) { return matmul(v[0], v[1], ta, tb); }, true};
+      checkSample(OpKind::MatMul, fmt::format("batched matmul ta={} tb={}", ta, tb), s, 5);
     }
-    Value y = s.build(b, in);
-    b.output("y", y);
-    verify(g);
-    bool found = op == OpKind::Fused;
-    for (const Node& n : g.nodes) found |= n.op == op;
-    CHECK_MESSAGE(found, "the sample does not use the op it is for");
-    Rng rng(uint64_t(op) + 3);
-    for (const Node& n : g.nodes)
-      if (n.op == OpKind::Param || n.op == OpKind::State) {
-        Tensor t(n.type);
-        for (int64_t i = 0; i < t.size(); ++i) t.f32()[i] = float(rng.uniform() - 0.5);
-        vars[n.name] = t;
-      }
-    Graph reference = g;
-    if (s.fuseFirst) {
-      PassManager pm;
-      pm.addPipeline("fuse");
-      pm.run(reference);
-      REQUIRE(reference.nodesOf(OpKind::Fused).size() == 1);
-    }
-    TensorMap v1 = vars, v2 = vars;
-    Tensor want = Interpreter(reference).run(v1).at("y");
-    JitEngine jit(g, {cache, true});
-    Tensor got = jit.run(v2).at("y");
-    REQUIRE(got.type() == want.type());
-    for (int64_t i = 0; i < want.size(); ++i) {
-      INFO("element " << i << ": jit " << got.at(i) << ", interpreter " << want.at(i));
-      CHECK(std::abs(got.at(i) - want.at(i)) <= 1e-5 + 2e-6 * std::abs(want.at(i)));
-    }
-    if (s.differentiable) checkGradients(std::string(opName(op)), s.build, s.inputs);
-  }
 }
 
 TEST_CASE("Op.def's attribute lists name only attributes Attrs.def declares, and the verifier holds nodes to them") {

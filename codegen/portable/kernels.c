@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "program.h"
+#include "rows.h"
 
 #define MAX_TILE_ROWS 16
 
@@ -294,6 +295,27 @@ static void strided_copy(const uint32_t* in, uint32_t* out, const int64_t* desc,
 
 void graphc_rt_gather_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) { strided_copy(in, out, desc, 0); }
 void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) { strided_copy(in, out, desc, 1); }
+
+/* The row kernels a step with layer norms or attention calls, one thread:
+ * the same C (rows.c) as the JIT's, so the same bits. */
+void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) { (void)graphc_rows_reduce(in, out, desc); }
+
+void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t is_int) {
+  graphc_rows_argmax(in, out, outer, len, inner, is_int);
+}
+
+void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t width) {
+  graphc_rows_log_softmax(in, out, 0, rows, width);
+}
+
+void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
+                                     int64_t width) {
+  (void)graphc_rows_softmax_cross_entropy(logits, labels, out, 0, rows, width);
+}
+
+void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner) {
+  for (int64_t i = 0; i < n; ++i) out[i] = (int32_t)((i / inner) % len);
+}
 
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth) {
   for (int64_t i = 0; i < n; ++i)
