@@ -159,6 +159,8 @@ class BodyEmitter {
       case OpKind::Concat:
       case OpKind::OneHot:
       case OpKind::Iota:
+      case OpKind::Attention:
+      case OpKind::AttentionGrad:
       case OpKind::RandomUniform:
       case OpKind::AllReduce:
       case OpKind::ScatterAdd:

@@ -324,6 +324,20 @@ class EntryBuilder {
         call("graphc_rt_random_uniform", {in(0), buffer(n), i64(n.type.numElements()), i64(cols), i64(attr::stream(n.attrs))});
         return;
       }
+      case OpKind::Attention:
+      case OpKind::AttentionGrad: {
+        const Shape& s = inType(0).shape;
+        float scale = float(attr::scale(n.attrs, 1.0));
+        uint32_t bits;
+        std::memcpy(&bits, &scale, 4);
+        if (n.op == OpKind::Attention)
+          call("graphc_rt_attention", {in(0), in(1), in(2), buffer(n), i64(s[0]), i64(s[1]), i64(s[2]),
+                                       i32(int64_t(bits)), i32(attr::causal(n.attrs))});
+        else
+          call("graphc_rt_attention_grad", {in(0), in(1), in(2), in(3), in(4), buffer(n), i64(s[0]), i64(s[1]),
+                                            i64(s[2]), i32(int64_t(bits)), i32(attr::causal(n.attrs))});
+        return;
+      }
       case OpKind::Iota: {
         int64_t axis = attr::axis(n.attrs);
         if (axis < 0) axis += n.type.rank();

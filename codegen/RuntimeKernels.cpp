@@ -9,6 +9,7 @@
 
 #include "codegen/Gemm.h"
 #include "codegen/ThreadPool.h"
+#include "codegen/portable/attention.h"
 #include "codegen/portable/rows.h"
 
 #include <Eigen/Core>
@@ -175,6 +176,28 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
 
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt) {
   graphc_rows_argmax(in, out, outer, len, inner, isInt);
+}
+
+static float floatFromBits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void graphc_rt_attention(const float* q, const float* k, const float* v, float* out, int64_t entries, int64_t t,
+                         int64_t d, uint32_t scaleBits, int32_t causal) {
+  graphc::parallelRanges(entries, 1, [&](int64_t e0, int64_t e1) {
+    if (graphc_attention_forward(q, k, v, out, e0, e1, t, d, floatFromBits(scaleBits), causal) != 0)
+      recordError("attention: out of memory for its scratch rows");
+  });
+}
+
+void graphc_rt_attention_grad(const float* q, const float* k, const float* v, const float* y, const float* dy,
+                              float* grads, int64_t entries, int64_t t, int64_t d, uint32_t scaleBits, int32_t causal) {
+  graphc::parallelRanges(entries, 1, [&](int64_t e0, int64_t e1) {
+    if (graphc_attention_backward(q, k, v, y, dy, grads, entries, e0, e1, t, d, floatFromBits(scaleBits), causal) != 0)
+      recordError("attention_grad: out of memory for its scratch rows");
+  });
 }
 
 void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner) {

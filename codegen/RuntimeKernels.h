@@ -40,6 +40,11 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc);
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t isInt);
 // out[i] = (i / inner) % len: the index along one axis.
 void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner);
+// Fused attention and its gradient (codegen/portable/attention.h); the scale as f32 bits.
+void graphc_rt_attention(const float* q, const float* k, const float* v, float* out, int64_t entries, int64_t t,
+                         int64_t d, uint32_t scaleBits, int32_t causal);
+void graphc_rt_attention_grad(const float* q, const float* k, const float* v, const float* y, const float* dy,
+                              float* grads, int64_t entries, int64_t t, int64_t d, uint32_t scaleBits, int32_t causal);
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
 // Uniform [0, 1) from the counter-based generator (graph/CounterRandom.h); key i32[3], `cols` per row.
 void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream);

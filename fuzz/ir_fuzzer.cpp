@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (g.size() > 400) return 0;
   try {
     PassManager pm;
-    pm.addPipeline("simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify,pack-weights,share-concats,fuse,plan");
+    pm.addPipeline("fuse-attention,simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify,pack-weights,share-concats,fuse,plan");
     pm.run(g);
   } catch (const Error&) {
   }

@@ -164,6 +164,11 @@ Value randomUniform(Value key, const Shape& shape, int64_t stream) {
 Value iota(Builder& b, const Shape& shape, int64_t axis) {
   return b.op(OpKind::Iota, {}, {{attr::key::shape, shape}, {attr::key::axis, axis}});
 }
+Value attention(Value q, Value k, Value v, double scale, bool causal) {
+  Attrs attrs = {{attr::key::scale, scale}};
+  if (causal) attrs[attr::key::causal] = int64_t(1);
+  return q.builder().op(OpKind::Attention, {q, k, v}, attrs);
+}
 Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}}); }
 Value gather(Value table, Value indices, bool zeroOutOfRange) {
   Attrs attrs;

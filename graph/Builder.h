@@ -127,6 +127,9 @@ Value allReduce(Value x);
 Value gather(Value table, Value indices, bool zeroOutOfRange = false);
 Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange = false);
 Value logSoftmax(Value logits);
+// Fused attention of q, k, v [entries, T, D]: [entries, T, D + 1], each
+// query's softmax(scale q k^T (+ causal mask)) v, then its logsumexp.
+Value attention(Value q, Value k, Value v, double scale, bool causal);
 Value softmaxCrossEntropy(Value logits, Value labels);  // per row
 
 // The numpy broadcast of two shapes; throws when incompatible.

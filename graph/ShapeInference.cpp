@@ -279,6 +279,20 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       checkedNumElements(out);
       return {DType::I32, out};
     }
+    case OpKind::Attention:
+    case OpKind::AttentionGrad: {
+      for (size_t i = 0; i < 3; ++i) requireF32(in[i], "attention's q, k and v");
+      if (in[0].rank() != 3 || in[1] != in[0] || in[2] != in[0])
+        fail(fmt::format("attention needs q, k and v of one shape [entries, T, D], got {}, {} and {}", str(in[0]),
+                         str(in[1]), str(in[2])));
+      const Shape& s = in[0].shape;
+      TensorType result{DType::F32, {s[0], s[1], s[2] + 1}};
+      if (op == OpKind::Attention) return result;
+      if (in[3] != result || in[4] != result)
+        fail(fmt::format("attention_grad needs the attention's result and its gradient as {}, got {} and {}",
+                         str(result), str(in[3]), str(in[4])));
+      return {DType::F32, {3, s[0], s[1], s[2]}};
+    }
     case OpKind::OneHot: {
       requireI32(in[0], "one_hot indices");
       int64_t depth = attr::depth(attrs);

@@ -40,7 +40,7 @@ Value CausalSelfAttention::project(Value x) const {
   const int64_t width = x.dim(1);
   if (width % heads_ != 0)
     throw Error(fmt::format("{}: {} heads do not divide the width {}", name_, heads_, width));
-  return Dense::create(*b_, name_ + ".qkv", width, 3 * width, true, Init::normal(init_.std))(x);
+  return Dense::create(*b_, name_ + ".c_attn", width, 3 * width, true, Init::normal(init_.std))(x);
 }
 
 Value CausalSelfAttention::heads(Value x, int64_t batch, int64_t steps) const {
@@ -69,7 +69,7 @@ Value CausalSelfAttention::operator()(Value x, int64_t batch) const {
   Value later = compare(iota(*b_, {steps, steps}, 1), iota(*b_, {steps, steps}, 0), "gt");
   Value mask = select(later, b_->constant(kMaskedScore, {steps, steps}), b_->constant(0.0, {steps, steps}));
   Value y = merge(attend(part(0), part(1), part(2), mask), batch, steps);
-  return Dense::create(*b_, name_ + ".proj", width, width, true, Init::normal(init_.residualStd))(y);
+  return Dense::create(*b_, name_ + ".c_proj", width, width, true, Init::normal(init_.residualStd))(y);
 }
 
 Value CausalSelfAttention::step(Value x, Value seen, int64_t context) const {
@@ -89,13 +89,13 @@ Value CausalSelfAttention::step(Value x, Value seen, int64_t context) const {
                          b_->constant(double(context - 1), {1, 1, context}, DType::I32), "ge");
   Value mask = select(filled, b_->constant(0.0, {1, 1, context}), b_->constant(kMaskedScore, {1, 1, context}));
   Value y = reshape(attend(reshape(part(0), {batch * heads_, 1, d}), k, v, mask), {batch, width});
-  return Dense::create(*b_, name_ + ".proj", width, width, true, Init::normal(init_.residualStd))(y);
+  return Dense::create(*b_, name_ + ".c_proj", width, width, true, Init::normal(init_.residualStd))(y);
 }
 
 Value Mlp::operator()(Value x) const {
   const int64_t width = x.dim(1);
-  Value h = gelu(Dense::create(*b_, name_ + ".fc", width, 4 * width, true, Init::normal(init_.std))(x));
-  return Dense::create(*b_, name_ + ".proj", 4 * width, width, true, Init::normal(init_.residualStd))(h);
+  Value h = gelu(Dense::create(*b_, name_ + ".c_fc", width, 4 * width, true, Init::normal(init_.std))(x));
+  return Dense::create(*b_, name_ + ".c_proj", 4 * width, width, true, Init::normal(init_.residualStd))(h);
 }
 
 }  // namespace graphc::nn

@@ -32,8 +32,8 @@ struct TransformerInit {
   double residualStd = 0.02;
 };
 
-// Causal multi-head self-attention: NAME.qkv ([width, 3 width] + bias), the
-// heads' softmax(q k^T / sqrt(head width) + causal mask) v, and NAME.proj.
+// Causal multi-head self-attention: NAME.c_attn ([width, 3 width] + bias), the
+// heads' softmax(q k^T / sqrt(head width) + causal mask) v, and NAME.c_proj.
 class CausalSelfAttention {
  public:
   CausalSelfAttention(Builder& b, std::string name, int64_t heads, TransformerInit init = {});
@@ -57,7 +57,7 @@ class CausalSelfAttention {
   TransformerInit init_;
 };
 
-// Dense to 4 x width, GELU, dense back (NAME.fc, NAME.proj).
+// Dense to 4 x width, GELU, dense back (NAME.c_fc, NAME.c_proj).
 class Mlp {
  public:
   Mlp(Builder& b, std::string name, TransformerInit init = {}) : b_(&b), name_(std::move(name)), init_(init) {}

@@ -84,6 +84,15 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       gx = {ga, gb};
       break;
     }
+    case OpKind::Attention: {
+      const Shape s = x[0].shape();
+      Value g = b.op(OpKind::AttentionGrad, {x[0], x[1], x[2], y, gy}, n.attrs);
+      for (int64_t k = 0; k < 3; ++k)
+        gx[size_t(k)] = reshape(slice(g, {k, 0, 0, 0}, {k + 1, s[0], s[1], s[2]}), s);
+      break;
+    }
+    case OpKind::AttentionGrad:
+      throw Error(fmt::format("autodiff: %{} is attention's gradient, which has none of its own", n.name));
     case OpKind::ReduceSum:
     case OpKind::ReduceMean: {
       const auto& axes = attr::axes(n.attrs);

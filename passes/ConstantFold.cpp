@@ -67,6 +67,8 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Concat:
     case OpKind::OneHot:
     case OpKind::Iota:
+    case OpKind::Attention:
+    case OpKind::AttentionGrad:
     case OpKind::RandomUniform:
     case OpKind::AllReduce:
     case OpKind::Gather:

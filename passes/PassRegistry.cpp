@@ -97,6 +97,8 @@ const std::vector<Entry>& registry() {
        },
        [](const PassOptions& o) { optimizerFrom(o); }},
       {"simplify", "fold, cse and dce to a fixed point", {}, plain<simplify>},
+      {"fuse-attention", "softmax attention (product, scale, causal mask, softmax, product) becomes one attention op; "
+       "before autodiff, so no T x T scores are kept for the backward pass", {}, plain<fuseAttention>},
       {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows", {},
        plain<oneHotProductsToGathers>},
       {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations", {},

@@ -13,6 +13,7 @@ bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
 bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
 bool oneHotProductsToGathers(Graph& g);        // OneHotProducts.cpp
+bool fuseAttention(Graph& g);                  // AttentionFusion.cpp
 bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
 bool simplify(Graph& g);                       // Simplify.cpp: fold, cse, dce to a fixed point
 // Panels of `panelWidth` columns: the target's product micro-kernel width.

@@ -9,6 +9,10 @@
 
 namespace graphc {
 
+// Before autodiff (on the model's forward graph): softmax attention becomes
+// one op, whose gradient rule then recomputes its scores instead of keeping them.
+inline constexpr const char* kBeforeAutodiffPipeline = "fuse-attention";
+
 // After autodiff: fold, CSE and DCE to a fixed point, then one-hot products
 // become row gathers, and BPTT's per-step weight-gradient products merge into
 // single large ones.

@@ -249,10 +249,16 @@ std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, Te
 int64_t minTokensForOneBatch(int64_t batchSize, int64_t numSteps, IterKind kind) {
   // Worst case offsets: random drops up to T-1 tokens, sequential up to T.
   if (kind == IterKind::Random) return (numSteps - 1) + batchSize * numSteps + 1;
+  if (kind == IterKind::Windows) return batchSize * numSteps + 1;
   return numSteps + batchSize * numSteps + 1;
 }
 
-std::vector<Minibatch> epochBatches(const std::vector<int32_t>& corpus, int64_t B, int64_t T, IterKind kind, Rng& rng) {
+int64_t windowBatchesPerEpoch(int64_t corpusTokens, int64_t batchSize, int64_t numSteps, int64_t windowBatches) {
+  return windowBatches > 0 ? windowBatches : (corpusTokens - 1) / (batchSize * numSteps);
+}
+
+std::vector<Minibatch> epochBatches(const std::vector<int32_t>& corpus, int64_t B, int64_t T, IterKind kind, Rng& rng,
+                                    int64_t windowBatches) {
   const int64_t n = int64_t(corpus.size());
   std::vector<Minibatch> batches;
   auto fill = [&](Minibatch& mb, int64_t row, int64_t start) {
@@ -261,7 +267,15 @@ std::vector<Minibatch> epochBatches(const std::vector<int32_t>& corpus, int64_t 
       mb.Y.i32()[row * T + t] = corpus[size_t(start + t + 1)];
     }
   };
-  if (kind == IterKind::Random) {
+  if (kind == IterKind::Windows) {
+    const int64_t count = windowBatchesPerEpoch(n, B, T, windowBatches), lastStart = n - T - 1;
+    if (lastStart < 0) return batches;
+    for (int64_t b = 0; b < count; ++b) {
+      Minibatch mb{Tensor(DType::I32, {B, T}), Tensor(DType::I32, {B, T})};
+      for (int64_t r = 0; r < B; ++r) fill(mb, r, rng.uniformInt(0, lastStart));
+      batches.push_back(std::move(mb));
+    }
+  } else if (kind == IterKind::Random) {
     int64_t offset = rng.uniformInt(0, T - 1);
     int64_t numSubseqs = (n - offset - 1) / T;
     std::vector<int64_t> starts;

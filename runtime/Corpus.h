@@ -100,12 +100,19 @@ struct Minibatch {
   Tensor X, Y;  // i32 [batch, steps]; Y is X shifted by one token
 };
 
-enum class IterKind { Random, Sequential };
+// Random and Sequential: d2l's seq_data_iter_random / seq_data_iter_sequential.
+// Windows: nanoGPT's get_batch, every row a window starting anywhere, drawn
+// independently (windows overlap; an epoch is just a number of steps).
+enum class IterKind { Random, Sequential, Windows };
 
-// One epoch of minibatches, exactly as d2l's seq_data_iter_random /
-// seq_data_iter_sequential, with the start offset drawn from rng.
+// One epoch of minibatches, with the start offsets drawn from rng; Windows
+// draws `windowBatches` of them (0: as many as the corpus has whole windows
+// for, (n - 1) / (batchSize numSteps)).
 std::vector<Minibatch> epochBatches(const std::vector<int32_t>& corpus, int64_t batchSize, int64_t numSteps,
-                                    IterKind kind, Rng& rng);
+                                    IterKind kind, Rng& rng, int64_t windowBatches = 0);
+
+// The minibatches epochBatches gives Windows.
+int64_t windowBatchesPerEpoch(int64_t corpusTokens, int64_t batchSize, int64_t numSteps, int64_t windowBatches);
 
 // The fewest tokens that give at least one minibatch for every offset.
 int64_t minTokensForOneBatch(int64_t batchSize, int64_t numSteps, IterKind kind);

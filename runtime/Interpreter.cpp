@@ -2,6 +2,7 @@
 #include "runtime/Interpreter.h"
 
 #include "graph/Analysis.h"
+#include "runtime/AttentionReference.h"
 #include "graph/CounterRandom.h"
 
 #include "codegen/Collectives.h"
@@ -412,6 +413,8 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Pad: return padOp(n, *in[0]);
     case OpKind::Concat: return concatOp(n, in);
     case OpKind::Iota: return iotaOp(n);
+    case OpKind::Attention: return attentionReference(n, *in[0], *in[1], *in[2]);
+    case OpKind::AttentionGrad: return attentionGradReference(n, *in[0], *in[1], *in[2], *in[3], *in[4]);
     case OpKind::OneHot: return oneHotOp(n, *in[0]);
     case OpKind::RandomUniform: {
       Tensor out(n.type);

@@ -10,11 +10,11 @@
 namespace graphc {
 
 std::string optimizePassesFor(const PipelineConfig& c) {
-  std::string passes = kOptimizePipeline;
-  if (!c.trainingStep) return passes;
+  std::string passes = kOptimizePipeline, before = kBeforeAutodiffPipeline;
+  if (!c.trainingStep) return before + "," + passes;
   std::string step = trainStepPass(c.optimizer);
   if (c.ranks > 1) step = fmt::format("autodiff,data-parallel{{ranks={}}},{}", c.ranks, step);
-  return step + "," + passes;
+  return before + "," + step + "," + passes;
 }
 
 std::string lowerPassesFor(const Target& target) { return lowerPipeline(target.panelWidth()); }

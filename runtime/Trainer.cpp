@@ -149,7 +149,8 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
   }
   // The epoch's batches, drawn again from where they were first drawn when resuming mid-epoch.
   rng_.restore(epochRng_);
-  auto batches = epochBatches(corpus_.tokens, options_.model.batchSize, options_.model.numSteps, options_.iter, rng_);
+  auto batches = epochBatches(corpus_.tokens, options_.model.batchSize, options_.model.numSteps, options_.iter, rng_,
+                              options_.windowBatches);
   if (nextBatch_ > int64_t(batches.size()))
     throw Error(fmt::format("the training state's next_batch {} is past the {} minibatches of epoch {}", nextBatch_,
                             batches.size(), epoch_ + 1));
@@ -160,7 +161,7 @@ EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
   EpochReport r;
   r.epoch = epoch_ + 1;
   for (size_t i = size_t(nextBatch_); i < batches.size(); ++i) {
-    if (options_.iter == IterKind::Random && i > 0) resetModelState();
+    if (options_.iter != IterKind::Sequential && i > 0) resetModelState();
     // Every rank drew the same global batch; each trains its own block of rows.
     vars_["X"] = myRows(batches[i].X);
     vars_["Y"] = myRows(batches[i].Y);
@@ -292,6 +293,7 @@ int64_t Trainer::batchesPerEpoch() const {
   // The sequential iterator's count depends on the offset drawn (d2l's), by at most one.
   const int64_t n = int64_t(corpus_.tokens.size()), B = options_.model.batchSize, T = options_.model.numSteps;
   if (options_.iter == IterKind::Random) return (n - 1) / T / B;
+  if (options_.iter == IterKind::Windows) return windowBatchesPerEpoch(n, B, T, options_.windowBatches);
   return ((n - 1) / B) / T;
 }
 

@@ -24,6 +24,7 @@ struct TrainOptions {
   // Anything but constant makes the step read its rate from the input "lr".
   ScheduleConfig schedule;
   IterKind iter = IterKind::Sequential;
+  int64_t windowBatches = 0;  // IterKind::Windows: minibatches per epoch (0: the corpus's whole windows)
   uint64_t seed = 0;
   std::string engine = "jit";
   EngineOptions engineOptions;

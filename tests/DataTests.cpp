@@ -98,6 +98,33 @@ TEST_CASE("random iterator: shifted targets, distinct subsequences, same seed sa
   CHECK(differs);
 }
 
+TEST_CASE("windows iterator: windows starting anywhere, shifted targets, as many batches as asked, seeded") {
+  std::vector<int32_t> corpus(1000);
+  for (size_t i = 0; i < corpus.size(); ++i) corpus[i] = int32_t(i);
+  Rng a(3), b(3);
+  auto wa = epochBatches(corpus, 4, 10, IterKind::Windows, a, 50);
+  auto wb = epochBatches(corpus, 4, 10, IterKind::Windows, b, 50);
+  REQUIRE(wa.size() == 50);
+  CHECK(epochBatches(corpus, 4, 10, IterKind::Windows, a).size() == 24);  // 0: (1000 - 1) / 40 whole windows
+  std::set<int32_t> starts;
+  for (size_t i = 0; i < wa.size(); ++i) {
+    CHECK(wa[i].X.i32Vector() == wb[i].X.i32Vector());
+    for (int64_t r = 0; r < 4; ++r) {
+      int32_t start = wa[i].X.i32()[r * 10];
+      CHECK(start + 10 < 1000);  // its last target is in the corpus
+      starts.insert(start);
+      for (int64_t t = 0; t < 10; ++t) {
+        CHECK(wa[i].X.i32()[r * 10 + t] == start + t);  // a contiguous window
+        CHECK(wa[i].Y.i32()[r * 10 + t] == start + t + 1);
+      }
+    }
+  }
+  bool unaligned = false;  // not d2l's grid of one offset plus multiples of the window
+  for (int32_t s : starts) unaligned |= (s - *starts.begin()) % 10 != 0;
+  CHECK(unaligned);
+  CHECK(starts.size() > 150);  // 200 draws from 990 starts
+}
+
 TEST_CASE("bad data files are refused with one line") {
   std::string dir = GRAPHC_SCRATCH_DIR;
   auto write = [&](const std::string& name, const std::string& content) {

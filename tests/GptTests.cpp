@@ -2,10 +2,13 @@
 // the one-step graph with its KV cache against the whole-sequence model, the
 // JIT against the interpreter, and the settings it refuses.
 #include <cmath>
+#include <fmt/format.h>
 
 #include "GradientCheck.h"
 #include "TestUtil.h"
 #include "models/Model.h"
+#include "passes/Autodiff.h"
+#include "passes/Passes.h"
 #include "runtime/Initializers.h"
 #include "runtime/Interpreter.h"
 #include "runtime/JitEngine.h"
@@ -87,4 +90,38 @@ TEST_CASE("gpt: heads that do not divide the width, or steps past the context, a
   CHECK_THROWS_WITH_AS(buildModelGraph(gpt, smallGpt(2, 6, {{"context", 5}})),
                        doctest::Contains("--num-steps 6: longer than the model's context 5"), Error);
   CHECK_NOTHROW(buildStepGraph(gpt, smallGpt(2, 6, {{"context", 5}})));  // generation goes past it, the cache rolls
+}
+
+TEST_CASE("gpt: fused attention gives the unfused model's loss and gradients, on the interpreter and the JIT") {
+  ModelConfig c = smallGpt(2, 5);
+  Graph unfused = buildModelGraph(findModel("gpt"), c);
+  std::vector<ValueId> params = unfused.nodesOf(OpKind::Param);
+  Graph fused = unfused;
+  REQUIRE(fuseAttention(fused));
+  CHECK(fused.nodesOf(OpKind::Attention).size() == 2);  // one per layer
+  CHECK(fused.nodesOf(OpKind::LogSoftmax).empty());      // the loss is softmax_cross_entropy
+  Rng rng(9);
+  TensorMap vars = test::randomModelVars(unfused, rng, 2, 5, 6);
+  for (auto& [name, t] : vars)
+    if (t.dtype() == DType::F32) initialize(t, "uniform", 0.8, rng);
+  auto withGradients = [&](Graph g) {
+    std::vector<ValueId> wrt;
+    for (ValueId p : params) wrt.push_back(g.findValue(unfused.node(p).name));
+    auto grads = appendGradients(g, g.output("loss"), wrt);
+    for (size_t i = 0; i < grads.size(); ++i) g.setOutput(fmt::format("grad{}", i), grads[i]);
+    return g;
+  };
+  Graph a = withGradients(unfused), b = withGradients(fused);
+  CHECK(b.nodesOf(OpKind::AttentionGrad).size() == 2);
+  TensorMap va = vars, vb = vars, vc = vars;
+  TensorMap want = Interpreter(a).run(va);
+  TensorMap interp = Interpreter(b).run(vb);
+  JitEngine jit(b, {std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache", true});
+  TensorMap compiled = jit.run(vc);
+  for (const auto& [name, w] : want) {
+    INFO(name);
+    for (const TensorMap* got : {&interp, &compiled})
+      for (int64_t i = 0; i < w.size(); ++i)
+        CHECK(std::abs(got->at(name).f32()[i] - w.f32()[i]) <= 2e-5 + 1e-4 * std::abs(w.f32()[i]));
+  }
 }

@@ -375,7 +375,7 @@ TEST_CASE("pipeline: graphc compile's one pipeline string builds exactly the gra
   pm.addPipeline(fullPipelineFor(pipeline));
   pm.run(compiled);
   CHECK(printGraph(compiled) == printGraph(trained));
-  CHECK(fullPipelineFor(pipeline).find("train-step{optimizer=adam,lr=0.01,clip=1,") == 0);
+  CHECK(fullPipelineFor(pipeline).find("fuse-attention,train-step{optimizer=adam,lr=0.01,clip=1,") == 0);
   CHECK(fullPipelineFor(pipeline).find(fmt::format("pack-weights{{panel-width={}}}", hostTarget().panelWidth())) !=
         std::string::npos);
 }

@@ -76,6 +76,14 @@ Sample sampleFor(OpKind op) {
     case OpKind::Erf: return unary(erf, -5, 5);  // past the clamp at 4
     case OpKind::Iota:
       return {{}, [](Builder& b, const std::vector<Value>&) { return iota(b, {2, 3, 4}, 1); }};
+    case OpKind::Attention:  // 2 entries, 5 positions, 3 wide: scores, softmax, values and logsumexps all checked
+      return {{f({2, 5, 3}), f({2, 5, 3}), f({2, 5, 3})},
+              [](Builder&, const std::vector<Value>& v) { return attention(v[0], v[1], v[2], 0.7, true); }, true};
+    case OpKind::AttentionGrad:
+      return {{f({2, 5, 3}), f({2, 5, 3}), f({2, 5, 3}), f({2, 5, 4})}, [](Builder& b, const std::vector<Value>& v) {
+                Value y = attention(v[0], v[1], v[2], 0.7, false);
+                return b.op(OpKind::AttentionGrad, {v[0], v[1], v[2], y, v[3]}, {{attr::key::scale, 0.7}});
+              }};
     case OpKind::Convert:
       return {{f({3, 4}, -5, 5)}, [](Builder&, const std::vector<Value>& v) { return convert(v[0], DType::I32); }};
     case OpKind::MatMul:

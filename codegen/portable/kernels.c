@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "program.h"
+#include "attention.h"
 #include "rows.h"
 
 #define MAX_TILE_ROWS 16
@@ -311,6 +312,22 @@ void graphc_rt_log_softmax(const float* in, float* out, int64_t rows, int64_t wi
 void graphc_rt_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t rows,
                                      int64_t width) {
   (void)graphc_rows_softmax_cross_entropy(logits, labels, out, 0, rows, width);
+}
+
+static float float_from_bits(uint32_t bits) {
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+void graphc_rt_attention(const float* q, const float* k, const float* v, float* out, int64_t entries, int64_t t,
+                         int64_t d, uint32_t scale_bits, int32_t causal) {
+  (void)graphc_attention_forward(q, k, v, out, 0, entries, t, d, float_from_bits(scale_bits), causal);
+}
+
+void graphc_rt_attention_grad(const float* q, const float* k, const float* v, const float* y, const float* dy,
+                              float* grads, int64_t entries, int64_t t, int64_t d, uint32_t scale_bits, int32_t causal) {
+  (void)graphc_attention_backward(q, k, v, y, dy, grads, entries, 0, entries, t, d, float_from_bits(scale_bits), causal);
 }
 
 void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner) {

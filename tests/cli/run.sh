@@ -20,7 +20,7 @@ expect_error "unknown pass" "unknown pass 'frob'" -- "$graphc" opt "$here/ir/sma
 expect_error "unknown flag" "--frobnicate" -- "$graphc" compile --frobnicate
 expect_error "bad flag value" "--batch-size" -- "$graphc" compile --batch-size 0
 expect_error "non-numeric flag" "--hidden" -- "$graphc" compile --hidden lots
-expect_error "unknown model" "unknown model 'gpt'" -- "$graphc" compile --model gpt
+expect_error "unknown model" "unknown model 'gpt3'" -- "$graphc" compile --model gpt3
 expect_error "no subcommand" "subcommand" -- "$graphc"
 expect_error "unwritable output" "cannot write" -- "$graphc" compile -o /nonexistent/dir/out.gir
 
@@ -99,7 +99,7 @@ expect_error "negative seed" "--seed: '-1' is not a whole number" -- "$graphc" t
 expect_error "nan temperature" "--temperature: 'nan' is not a finite number" -- "$graphc" generate --untrained --temperature nan
 "$graphc" train --frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "a usage error does not exit 2"
 "$graphc" train --data "$tmp/none.txt" >/dev/null 2>&1; [ $? -eq 1 ] || fail "a runtime failure does not exit 1"
-expect_error "unknown model (train)" "unknown model 'gpt'" -- "$graphc" train --model gpt
+expect_error "unknown model (train)" "unknown model 'gpt3'" -- "$graphc" train --model gpt3
 expect_error "bad iterator" "--iter" -- "$graphc" train --iter shuffled
 expect_error "layers on rnn-scratch" "--num-layers: model 'rnn-scratch' has a single layer" -- "$graphc" train --num-layers 2
 expect_error "diverging loss" "training diverged: the loss is .* at epoch [0-9]+, step [0-9]+" -- \
@@ -283,6 +283,22 @@ eval_ppl=$("$graphc" eval --load "$tmp/w.best.safetensors" --data "$tmp/wtest.tx
   fail "graphc eval of a character model prints no bits per character"
 "$graphc" train --model lstm-lm --hidden 8 --set tie=1 "${words[@]}" --epochs 1 --weight-decay 1e-4 \
   --optimizer adamw --lr-schedule cosine --warmup 3 >/dev/null 2>&1 || fail "train a tied lstm-lm with adamw and cosine"
+# gpt on nanoGPT's windows: a run resumed half way writes the same bytes; generation past the context.
+gpt=(--model gpt --hidden 16 --num-layers 2 --set heads=2,context=12 --num-steps 12 --batch-size 4 --text chars
+  --max-tokens 3000 --iter windows --epoch-steps 6 --optimizer adamw --beta2 0.99 --warmup 2 --lr-schedule cosine
+  --lr 0.01 --sample-every 0)
+"$graphc" train "${gpt[@]}" --epochs 2 --save "$tmp/g2.safetensors" >/dev/null 2>&1 || fail "train gpt"
+"$graphc" train "${gpt[@]}" --epochs 1 --save "$tmp/g1.safetensors" >/dev/null 2>&1 || fail "train gpt, 1 epoch"
+"$graphc" train --resume "$tmp/g1.safetensors" --epochs 2 --save "$tmp/g1.safetensors" >/dev/null 2>&1 || fail "resume gpt"
+cmp -s "$tmp/g1.safetensors" "$tmp/g2.safetensors" || fail "gpt: 1 epoch + resume is not the 2-epoch run"
+[ "$("$graphc" generate --load "$tmp/g2.safetensors" --prefix "the time" --length 40 | wc -c)" -ge 48 ] ||
+  fail "gpt generates past its context"
+expect_error "heads that do not divide the width" "--set heads=3: the heads must divide the embedding width --hidden 16" -- \
+  "$graphc" train "${gpt[@]}" --set heads=3 --epochs 1
+expect_error "a window longer than the context" "--num-steps 20: longer than the model's context 12" -- \
+  "$graphc" train "${gpt[@]}" --num-steps 20 --epochs 1
+expect_error "--epoch-steps without windows" "--epoch-steps: applies to --iter windows only" -- \
+  "$graphc" train "${gpt[@]}" --iter random --epochs 1
 # Dropout's masks are keyed by seed and step: a run resumed half way writes the same bytes.
 drop=(--model lstm-lm --hidden 8 --set dropout=0.3,variational=0 "${words[@]}")
 "$graphc" train "${drop[@]}" --epochs 2 --save "$tmp/d2.safetensors" >/dev/null 2>&1 || fail "train lstm-lm with dropout"

@@ -39,6 +39,11 @@ for model in rnn gru; do
   "$graphc" train "${tiny[@]}" --model "$model" --save "$tmp/$model.safetensors" >/dev/null 2>&1 || fail "training $model"
   export_and_compare "$model" "$tmp/$model.safetensors"
 done
+# A transformer: layer norms and attention in the portable runtime; a context of 8, so the
+# generations run past it and its KV cache rolls.
+"$graphc" train "${tiny[@]}" --model gpt --num-layers 2 --set context=8 --save "$tmp/gpt.safetensors" >/dev/null 2>&1 ||
+  fail "training gpt"
+export_and_compare gpt "$tmp/gpt.safetensors"
 # --text chars: multi-byte UTF-8 tokens, encoded by the library as by graphc.
 for i in $(seq 60); do printf 'The Time Machine, 1895. Chapter %s: naïve café — días.\n' "$i"; done >"$tmp/utf8.txt"
 "$graphc" train "${tiny[@]}" --text chars --data "$tmp/utf8.txt" --max-tokens 0 --save "$tmp/chars.safetensors" >/dev/null 2>&1 ||

@@ -131,6 +131,12 @@ void addOptimizerFlags(CLI::App* cmd, OptimizerConfig& optimizer) {
   cmd->add_option("--momentum", optimizer.momentum, "Momentum for --optimizer momentum")
       ->check(finiteNumber(0, 1))
       ->capture_default_str();
+  cmd->add_option("--beta1", optimizer.beta1, "Adam's decay of the gradient's running mean, in [0, 1)")
+      ->check(finiteNumber(0, 0.999999))
+      ->capture_default_str();
+  cmd->add_option("--beta2", optimizer.beta2, "Adam's decay of the squared gradient's running mean, in [0, 1) (nanoGPT: 0.99)")
+      ->check(finiteNumber(0, 0.999999))
+      ->capture_default_str();
 }
 
 void addEngineFlags(CLI::App* cmd, std::string& engine, std::string& cacheDir, std::string& targetCpu) {

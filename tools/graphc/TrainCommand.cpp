@@ -74,8 +74,15 @@ void addTrainCommand(CLI::App& app) {
                   "UTF-8 character as it is) or words (whitespace-separated)")
       ->check(CLI::IsMember({"d2l", "chars", "words"}))
       ->capture_default_str();
-  cmd->add_option("--iter", f->iter, "Minibatch iterator: sequential (state carried) or random (state reset)")
-      ->check(CLI::IsMember({"sequential", "random"}))
+  cmd->add_option("--iter", f->iter,
+                  "Minibatch iterator: sequential (state carried), random (state reset; d2l's shuffled subsequences) "
+                  "or windows (state reset; nanoGPT's windows starting anywhere, --epoch-steps per epoch)")
+      ->check(CLI::IsMember({"sequential", "random", "windows"}))
+      ->capture_default_str();
+  cmd->add_option("--epoch-steps", f->epochSteps,
+                  "--iter windows: minibatches per epoch, so validation, samples and checkpoints come every N steps "
+                  "(0: as many as the corpus has whole windows)")
+      ->check(wholeNumber(0, uint64_t(1) << 40))
       ->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")
       ->check(wholeNumber(0, UINT64_MAX))

@@ -30,6 +30,7 @@ struct TrainFlags {
   int64_t minCount = 1;
   std::string vocabFile;
   std::string iter = "sequential";
+  int64_t epochSteps = 0;  // --iter windows: minibatches per epoch (0: the corpus's whole windows)
   std::string text = "d2l";
   uint64_t seed = 0;
   std::string data;

@@ -196,7 +196,9 @@ class TrainRun {
     options.optimizer = f.optimizer;
     options.schedule = f.schedule;
     options.schedule.epochs = f.epochs;
-    options.iter = f.iter == "random" ? IterKind::Random : IterKind::Sequential;
+    options.iter = f.iter == "random" ? IterKind::Random : f.iter == "windows" ? IterKind::Windows : IterKind::Sequential;
+    if (f.epochSteps > 0 && f.iter != "windows") throw Error("--epoch-steps: applies to --iter windows only");
+    options.windowBatches = f.epochSteps;
     options.seed = f.seed;
     options.engine = f.engine;
     options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};

@@ -19,7 +19,8 @@ const std::map<std::string, std::string> kSettingFlags = {
     {"text", "--text"},           {"settings", "--set"},       {"val_fraction", "--val-fraction"},
     {"min_count", "--min-count"}, {"weight_decay", "--weight-decay"}, {"lr_schedule", "--lr-schedule"},
     {"lr_decay_rate", "--lr-decay-rate"}, {"warmup", "--warmup"}, {"min_lr", "--min-lr"},
-    {"lr_factor", "--lr-factor"}, {"lr_patience", "--lr-patience"}, {"early_stop", "--early-stop"}};
+    {"lr_factor", "--lr-factor"}, {"lr_patience", "--lr-patience"}, {"early_stop", "--early-stop"},
+    {"beta1", "--beta1"},         {"beta2", "--beta2"},         {"epoch_steps", "--epoch-steps"}};
 
 // A setting a --resume checkpoint recorded. Settings added after the first
 // checkpoints default to the value every run had before they existed
@@ -28,6 +29,7 @@ std::string recordedSetting(const std::map<std::string, std::string>& meta, cons
                             const std::string& path) {
   static const std::map<std::string, std::string> kBefore = {
       {"text", "d2l"},        {"settings", "{}"},   {"val_fraction", "0"}, {"min_count", "1"},
+      {"beta1", "0.9"},       {"beta2", "0.999"},    {"epoch_steps", "0"},
       {"weight_decay", "0"},  {"lr_schedule", "constant"}, {"lr_decay_rate", "0"}, {"warmup", "0"},
       {"min_lr", "0"},        {"lr_factor", "0.25"}, {"lr_patience", "1"},  {"early_stop", "0"}};
   if (auto it = meta.find(key); it != meta.end()) return it->second;
@@ -74,7 +76,10 @@ void readResumedSettings(const std::map<std::string, std::string>& meta, TrainFl
   f.optimizer.learningRate = number("lr", 1e-38, 3e38);
   f.optimizer.clipNorm = number("clip", 0, 3e38);
   f.optimizer.momentum = number("momentum", 0, 1);
-  f.iter = oneOf("iter", {"sequential", "random"});
+  f.optimizer.beta1 = number("beta1", 0, 0.999999);
+  f.optimizer.beta2 = number("beta2", 0, 0.999999);
+  f.iter = oneOf("iter", {"sequential", "random", "windows"});
+  f.epochSteps = int64_t(whole("epoch_steps", 0, kMany));
   f.text = oneOf("text", {"d2l", "chars", "words"});
   f.minCount = int64_t(whole("min_count", 1, kMany));
   f.optimizer.weightDecay = number("weight_decay", 0, 1e3);
@@ -107,7 +112,10 @@ std::map<std::string, std::string> runSettings(const TrainFlags& f) {
           {"lr", fmt::format("{}", f.optimizer.learningRate)},
           {"clip", fmt::format("{}", f.optimizer.clipNorm)},
           {"momentum", fmt::format("{}", f.optimizer.momentum)},
+          {"beta1", fmt::format("{}", f.optimizer.beta1)},
+          {"beta2", fmt::format("{}", f.optimizer.beta2)},
           {"iter", f.iter},
+          {"epoch_steps", std::to_string(f.epochSteps)},
           {"seed", std::to_string(f.seed)},
           {"max_tokens", std::to_string(f.maxTokens)},
           {"val_fraction", fmt::format("{}", f.valFraction)},

@@ -1,0 +1,36 @@
+/* codegen/portable/attention.h — fused attention (FlashAttention's algorithm
+ * on the CPU): for each (batch, head) entry and each query, the scores are
+ * made a block of keys at a time and folded into the output with an online
+ * softmax, so the T x T matrix of scores never exists; the backward pass
+ * makes them again, key by key. Written once in C for both kernel libraries
+ * (the JIT's splits the entries over its threads; an entry is always one
+ * thread's, so the bits do not depend on the thread count).
+ *
+ * Layouts: q, k, v are [entries, T, D]. The forward output is [entries, T, D + 1]:
+ * each query's output row, then the logsumexp of its scores (what the backward
+ * pass needs). The backward output is [3, entries, T, D]: dq, dk, dv. */
+#ifndef GRAPHC_PORTABLE_ATTENTION_H
+#define GRAPHC_PORTABLE_ATTENTION_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Entries [e0, e1); query i sees keys j <= i when causal, all T otherwise.
+ * Returns 0, or -1 when it cannot get its scratch memory. */
+int graphc_attention_forward(const float* q, const float* k, const float* v, float* out, int64_t e0, int64_t e1,
+                             int64_t t, int64_t d, float scale, int32_t causal);
+/* y: the forward output; dy: the gradient of the loss with respect to it
+ * (outputs and logsumexps); grads: [3, entries, T, D], entries [e0, e1) written.
+ * Returns 0, or -1 when it cannot get its scratch memory. */
+int graphc_attention_backward(const float* q, const float* k, const float* v, const float* y, const float* dy,
+                              float* grads, int64_t entries, int64_t e0, int64_t e1, int64_t t, int64_t d,
+                              float scale, int32_t causal);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
