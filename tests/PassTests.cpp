@@ -152,7 +152,7 @@ TEST_CASE("fold leaves integer division by zero alone") {
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
-  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, data-parallel, train-step, simplify, onehot-gather, batch-matmul, merge-products, pack-weights, hoist-params, pack-params, share-concats, fuse, plan)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, data-parallel, train-step, simplify, fuse-attention, onehot-gather, batch-matmul, merge-products, pack-weights, hoist-params, pack-params, share-concats, fuse, plan)", Error);
   std::ostringstream printed;
   PassManagerOptions o;
   o.printAfter = {"cse"};
