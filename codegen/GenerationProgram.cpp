@@ -95,6 +95,7 @@ Layout layoutFor(const Graph& g, const ProgramTables& tables, const Target& targ
   l.fields[GRAPHC_LAYOUT_NUM_STATE] = int64_t(state.size() / 2);
   l.fields[GRAPHC_LAYOUT_NUM_PARAMS] = int64_t(params.size() / 3);
   l.fields[GRAPHC_LAYOUT_MAX_TOKEN_BYTES] = maxTokenBytes;
+  l.fields[GRAPHC_LAYOUT_CONTEXT] = g.attrs.count(attr::key::context) ? attr::context(g.attrs) : 0;
   for (const auto* part : {&updates, &state, &params}) l.fields.insert(l.fields.end(), part->begin(), part->end());
   return l;
 }

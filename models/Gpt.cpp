@@ -62,6 +62,7 @@ struct Gpt {
       x = x + mlp(l)(norm(fmt::format("h{}.ln_2", l), x));
     }
     b.update(seen, seen + b.constant(1.0, {1}, DType::I32));
+    b.graph().attrs[attr::key::context] = context;  // generation refills the cache past it (program.h)
     return norm("ln_f", x);
   }
 };

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "codegen/GenerationProgram.h"
+#include "codegen/portable/program.h"
 #include "graph/Verifier.h"
 #include "runtime/Initializers.h"
 #include "passes/Passes.h"
@@ -113,12 +114,27 @@ std::vector<std::vector<int32_t>> Generator::interpret(const std::vector<std::ve
   std::vector<std::vector<int32_t>> out;
   for (size_t r = 0; r < prefixes.size(); ++r) {
     std::vector<int32_t> seen = prefixes[r];  // the prefix, then what is generated
-    for (auto& [name, t] : zeroState(graph_)) vars_[name] = std::move(t);
+    auto reset = [&] {
+      for (auto& [name, t] : zeroState(graph_)) vars_[name] = std::move(t);
+    };
+    reset();
     for (const auto& [name, t] : params_) vars_[name] = t;
-    for (size_t i = 0; i + 1 < seen.size(); ++i) step(seen[i]);
+    const int64_t context = graph_.attrs.count(attr::key::context) ? attr::context(graph_.attrs) : 0;
+    int64_t since = 0;
+    auto stepAt = [&](size_t i) {  // steps on seen[i], by program.h's context rule
+      const int64_t keep = graphc_context_refill(context, since);
+      if (keep > 0) {
+        reset();
+        for (size_t k = i - size_t(keep); k < i; ++k) step(seen[k]);
+        since = keep;
+      }
+      ++since;
+      return step(seen[i]);
+    };
+    for (size_t i = 0; i + 1 < seen.size(); ++i) stepAt(i);
     uint64_t rng = graphc_rng_seeded(seed + r);
     for (int64_t i = 0; i < length; ++i) {
-      std::vector<float> logits = step(seen.back());
+      std::vector<float> logits = stepAt(seen.size() - 1);
       int64_t recent = std::min<int64_t>(int64_t(seen.size()), GRAPHC_PENALTY_WINDOW);
       seen.push_back(graphc_sample(logits.data(), int64_t(logits.size()), &sampling,
                                    seen.data() + seen.size() - size_t(recent), recent, &rng));

@@ -30,7 +30,28 @@ struct graphc_generator {
   int32_t heap;        /* 1: made by create, freed by destroy */
   int32_t n_recent;    /* tokens in recent */
   int32_t recent[GRAPHC_PENALTY_WINDOW]; /* the last tokens fed or generated, for the repetition penalty */
+  int64_t since;       /* steps since the state was reset (the context rule, program.h) */
+  int64_t stepped;     /* tokens stepped since graphc_api_reset, the newest last in history */
+  int32_t* history;    /* the last `context` tokens stepped, a ring (after the arena; none without a context) */
 };
+
+/* One step on `token`, by the context rule: the state refilled with the last
+ * context/2 tokens when the model has run out of positions. */
+static void step_token(struct graphc_generator* g, int32_t token) {
+  int64_t context = field(GRAPHC_LAYOUT_CONTEXT), keep = graphc_program_refill(g->since);
+  if (keep > 0) {
+    graphc_program_reset(g->arena);
+    for (int64_t k = keep; k > 0; --k) {
+      int32_t t = g->history[(g->stepped - k) % context];
+      graphc_program_step(g->arena, &t);
+    }
+    g->since = keep;
+  }
+  graphc_program_step(g->arena, &token);
+  ++g->since;
+  if (context > 0) g->history[g->stepped % context] = token;
+  ++g->stepped;
+}
 
 /* `t` becomes the pending token and the newest of the recent ones. */
 static void set_pending(struct graphc_generator* g, int32_t t) {
@@ -111,7 +132,8 @@ __attribute__((noinline)) int graphc_api_cpu_supported(void) {
 
 /* ---- generators ---- */
 size_t graphc_api_state_size(void) {
-  return sizeof(struct graphc_generator) + ARENA_ALIGN + (size_t)field(GRAPHC_LAYOUT_ARENA_BYTES);
+  return sizeof(struct graphc_generator) + ARENA_ALIGN + (size_t)field(GRAPHC_LAYOUT_ARENA_BYTES) +
+         (size_t)field(GRAPHC_LAYOUT_CONTEXT) * sizeof(int32_t);
 }
 
 __attribute__((noinline)) static void load_params(char* arena) {
@@ -134,6 +156,10 @@ struct graphc_generator* graphc_api_init(void* buffer, size_t size) {
   g->pending = -1;
   g->n_recent = 0;
   g->heap = 0;
+  g->since = 0;
+  g->stepped = 0;
+  /* The arena's size is a multiple of 4 (whole f32/i32 tensors), so the ring after it is aligned. */
+  g->history = (int32_t*)(g->arena + field(GRAPHC_LAYOUT_ARENA_BYTES));
   load_params(g->arena);
   return g;
 }
@@ -160,6 +186,8 @@ void graphc_api_reset(struct graphc_generator* g) {
   graphc_program_reset(g->arena);
   g->pending = -1;
   g->n_recent = 0;
+  g->since = 0;
+  g->stepped = 0;
 }
 
 /* Threads for the products of every generator of this library (default 1). */
@@ -174,8 +202,7 @@ const char* graphc_api_token_text(int id) {
 
 /* One step on a token; returns the logits (vocab_size floats, valid until the next call). */
 const float* graphc_api_step(struct graphc_generator* g, int token) {
-  int32_t t = token;
-  graphc_program_step(g->arena, &t);
+  step_token(g, token);
   g->pending = -1;
   g->n_recent = 0;
   return (const float*)(g->arena + field(GRAPHC_LAYOUT_LOGITS_OFFSET));
@@ -215,10 +242,7 @@ static int32_t token_at(const unsigned char* text, size_t length, size_t i, size
 void graphc_api_feed(struct graphc_generator* g, const char* text, size_t length) {
   const unsigned char* bytes = (const unsigned char*)text;
   for (size_t i = 0, used; i < length; i += used) {
-    if (g->pending >= 0) {
-      int32_t t = g->pending;
-      graphc_program_step(g->arena, &t);
-    }
+    if (g->pending >= 0) step_token(g, g->pending);
     set_pending(g, token_at(bytes, length, i, &used));
   }
 }
@@ -248,9 +272,8 @@ long graphc_api_generate_sampled(struct graphc_generator* g, size_t n, const str
   uint64_t rng = graphc_rng_seeded(seed);
   size_t written = 0;
   for (size_t i = 0; i < n; ++i) {
-    int32_t t = g->pending;
-    graphc_program_step(g->arena, &t);
-    t = graphc_sample(logits, vocab, s, g->recent, g->n_recent, &rng);
+    step_token(g, g->pending);
+    int32_t t = graphc_sample(logits, vocab, s, g->recent, g->n_recent, &rng);
     const char* text = graphc_api_token_text(t);
     size_t l = strlen(text);
     memcpy(out + written, text, l);

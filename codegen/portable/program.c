@@ -22,12 +22,23 @@ void graphc_program_reset(char* arena) {
   for (int64_t i = 0; i < field(GRAPHC_LAYOUT_NUM_STATE); ++i) memset(arena + s[2 * i], 0, (size_t)s[2 * i + 1]);
 }
 
+int64_t graphc_program_refill(int64_t since) { return graphc_context_refill(field(GRAPHC_LAYOUT_CONTEXT), since); }
+
 void graphc_program_step(char* arena, const int32_t* tokens) {
   memcpy(arena + field(GRAPHC_LAYOUT_INPUT_OFFSET), tokens, (size_t)field(GRAPHC_LAYOUT_BATCH) * sizeof(int32_t));
   graphc_entry(arena);
   const int64_t* u = updates();
   for (int64_t i = 0; i < field(GRAPHC_LAYOUT_NUM_UPDATES); ++i)
     if (u[3 * i] != u[3 * i + 1]) memmove(arena + u[3 * i], arena + u[3 * i + 1], (size_t)u[3 * i + 2]);
+}
+
+/* Row r's t-th token (prefix, then what it generated); a row that is done
+ * repeats its last (it idles along with the others). */
+static int32_t token_of(const int32_t* prefix, const int64_t* lens, int64_t stride, const int32_t* out, int64_t n,
+                        int64_t r, int64_t t) {
+  if (t < lens[r]) return prefix[r * stride + t];
+  int64_t produced = t - lens[r];
+  return out[r * n + (produced < n ? produced : n - 1)];
 }
 
 /* Row r's last tokens (prefix, then what it generated), for the repetition penalty. */
@@ -54,11 +65,24 @@ void graphc_program_generate(char* arena, const int32_t* prefix, const int64_t* 
     if (lens[r] > longest) longest = lens[r];
   }
   /* Row r feeds its prefix through step lens[r]-1, then its own choices; it
-   * chooses from step lens[r]-1 on, and a row that is done idles along. */
+   * chooses from step lens[r]-1 on, and a row that is done idles along. The
+   * rows step together, so the context rule refills them all at once. */
+  int64_t since = 0;
   for (int64_t t = 0; t + 1 < longest + n; ++t) {
+    int64_t keep = graphc_program_refill(since);
+    if (keep > 0) {
+      graphc_program_reset(arena);
+      for (int64_t k = t - keep; k < t; ++k) {
+        for (int64_t r = 0; r < batch; ++r) tokens[r] = token_of(prefix, lens, stride, out, n, r, k);
+        graphc_program_step(arena, tokens);
+      }
+      since = keep;
+    }
     for (int64_t r = 0; r < batch; ++r)
       if (t < lens[r]) tokens[r] = prefix[r * stride + t];
+      else if (keep > 0) tokens[r] = token_of(prefix, lens, stride, out, n, r, t);
     graphc_program_step(arena, tokens);
+    ++since;
     for (int64_t r = 0; r < batch; ++r) {
       int64_t produced = t - (lens[r] - 1);
       if (produced < 0 || produced >= n) continue;

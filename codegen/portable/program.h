@@ -28,10 +28,11 @@ enum graphc_layout_field {
   GRAPHC_LAYOUT_NUM_STATE,      /* reset: zero arena[offset], bytes */
   GRAPHC_LAYOUT_NUM_PARAMS,     /* create: arena[offset] = weights[at], bytes */
   GRAPHC_LAYOUT_MAX_TOKEN_BYTES,
+  GRAPHC_LAYOUT_CONTEXT,        /* positions the model attends over (0: unbounded; graphc_program_context_rule) */
   GRAPHC_LAYOUT_HEADER          /* then 3 x updates, 2 x state, 3 x params */
 };
 
-#define GRAPHC_PROGRAM_VERSION 1
+#define GRAPHC_PROGRAM_VERSION 2
 #define GRAPHC_MAX_BATCH 4096
 
 /* x86 features an exported library checks with cpuid before it runs. */
@@ -65,6 +66,18 @@ void graphc_program_stop_threads(void);
 
 /* program.c: the generation loop, run entirely in generated code. */
 void graphc_program_reset(char* arena);
+/* The context rule, for a model whose layout gives a context C > 0 (a
+ * transformer: its position table has C rows, its KV cache C slots): a row
+ * stepped C times since its state was reset is reset and stepped again on
+ * its last C/2 tokens before its next step. So every step sees at least C/2
+ * tokens of history at the positions the model was trained on, and the first
+ * C steps compute exactly what the model computes on the whole sequence.
+ * Returns C/2 when the step about to run (after `since` steps since the
+ * reset) needs the refill, else 0 (graphc_context_refill with this program's C). */
+int64_t graphc_program_refill(int64_t since);
+static inline int64_t graphc_context_refill(int64_t context, int64_t since) {
+  return context > 0 && since >= context ? context / 2 : 0;
+}
 /* One step on tokens[batch]; the state advances, the logits are in the arena. */
 void graphc_program_step(char* arena, const int32_t* tokens);
 /* rng[r] = the start of row r's random stream for `seed` (runtime/Random.h's
