@@ -285,7 +285,7 @@ eval_ppl=$("$graphc" eval --load "$tmp/w.best.safetensors" --data "$tmp/wtest.tx
   --optimizer adamw --lr-schedule cosine --warmup 3 >/dev/null 2>&1 || fail "train a tied lstm-lm with adamw and cosine"
 # gpt on nanoGPT's windows: a run resumed half way writes the same bytes; generation past the context.
 gpt=(--model gpt --hidden 16 --num-layers 2 --set heads=2,context=12 --num-steps 12 --batch-size 4 --text chars
-  --max-tokens 3000 --iter windows --epoch-steps 6 --optimizer adamw --beta2 0.99 --warmup 2 --lr-schedule cosine
+  --max-tokens 3000 --iter windows --epoch-steps 6 --optimizer adamw --beta2 0.99 --warmup 2
   --lr 0.01 --sample-every 0)
 "$graphc" train "${gpt[@]}" --epochs 2 --save "$tmp/g2.safetensors" >/dev/null 2>&1 || fail "train gpt"
 "$graphc" train "${gpt[@]}" --epochs 1 --save "$tmp/g1.safetensors" >/dev/null 2>&1 || fail "train gpt, 1 epoch"
@@ -386,7 +386,7 @@ done
 "$graphc" train --model gru --num-layers 2 "${tiny[@]}" --epochs 1 >/dev/null 2>&1 || fail "train a 2-layer gru"
 # Without size flags, every model trains and compiles at its own defaults (`graphc models`), and the
 # checkpoint records them and holds tensors of those sizes.
-"$graphc" models | awk 'NR>1 && $1 !~ /^--/ && NF>3 {print $1, $2, 1}' >"$tmp/defaults.txt"
+"$graphc" models | awk 'NR>1 && $1 !~ /^--/ && NF>3 {print $1, $2, $3}' >"$tmp/defaults.txt"
 [ "$(wc -l <"$tmp/defaults.txt")" -ge 4 ] || fail "graphc models lists fewer than 4 models"
 while read -r model hidden layers; do
   "$graphc" train --model "$model" --batch-size 4 --num-steps 5 --max-tokens 2000 --epochs 1 --sample-every 0 \
