@@ -10,7 +10,6 @@ python3-torch; run it on a quiet machine: the two sides take turns, medians of -
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -23,11 +22,14 @@ CONFIGS = {"cpu": dict(layers=4, heads=4, width=128, context=64, batch=12),
 
 
 def run_measured(cmd):
-    """Runs cmd; returns (stdout, peak RSS of the child in MiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return out, max(after, before) / 1024.0  # ru_maxrss is the largest child's so far: run the small config first
+    """Runs cmd; returns (stdout, the peak RSS of that process in MiB)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return out, usage.ru_maxrss / 1024.0
 
 
 def last_json(text):
