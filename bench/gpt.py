@@ -67,7 +67,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=40, help="training steps per measurement (cpu configuration)")
-    p.add_argument("--gpu-steps", type=int, default=4, help="training steps per measurement (gpu configuration)")
+    p.add_argument("--gpu-steps", type=int, default=2, help="training steps per measurement (gpu configuration)")
+    p.add_argument("--gpu-rounds", type=int, default=1, help="rounds of the gpu configuration (a PyTorch step takes a minute)")
     p.add_argument("--checkpoint", default=os.path.join(ROOT, "runs/gpt/cpu-2epochs.safetensors"),
                    help="a trained gpt for the generation row")
     args = p.parse_args()
@@ -77,10 +78,10 @@ def main():
     print(f"CPU: {model[0] if model else 'unknown'}; medians of {args.rounds} rounds\n")
     print("| configuration | threads | graphc tokens/s | PyTorch tokens/s | graphc / PyTorch | graphc RSS MiB | PyTorch RSS MiB |")
     print("|---|---|---|---|---|---|---|")
-    for config, steps in (("cpu", args.steps), ("gpu", args.gpu_steps)):
+    for config, steps, rounds in (("cpu", args.steps, args.rounds), ("gpu", args.gpu_steps, args.gpu_rounds)):
         for threads in (1, 2):
             g, t, grss, trss = [], [], 0.0, 0.0
-            for _ in range(args.rounds):
+            for _ in range(rounds):
                 speed, rss = graphc_train(config, threads, steps, cache)
                 g.append(speed)
                 grss = max(grss, rss)

@@ -153,7 +153,7 @@ def train(config, threads, steps):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    for _ in range(3):
+    for _ in range(1 if config == "gpu" else 3):  # warm-up
         step()
     start = time.perf_counter()
     for _ in range(steps):

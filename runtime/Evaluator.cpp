@@ -81,6 +81,25 @@ void keepRow(TensorMap& vars, const Graph& g, int64_t rows, int64_t row) {
 
 }  // namespace
 
+Evaluation Evaluator::estimate(const TensorMap& params, const std::vector<int32_t>& tokens, int64_t batches, Rng& rng) {
+  const int64_t T = config_.numSteps, rows = config_.batchSize, lastStart = int64_t(tokens.size()) - T - 1;
+  if (lastStart < 0)
+    throw Error(fmt::format("the estimate needs windows of {} tokens, and the text has {}", T + 1, tokens.size()));
+  params_ = &params;
+  const Graph& g = compiledFor(rows, T).graph;
+  Evaluation e;
+  for (int64_t b = 0; b < batches; ++b) {
+    std::vector<int64_t> starts;
+    for (int64_t r = 0; r < rows; ++r) starts.push_back(rng.uniformInt(0, lastStart));
+    TensorMap vars = zeroState(g);
+    for (const auto& [name, t] : params) vars[name] = t;
+    e.lossSum += runStreams(starts, T, tokens, vars);
+    e.tokens += rows * T;
+  }
+  params_ = nullptr;
+  return e;
+}
+
 Evaluation Evaluator::evaluate(const TensorMap& params, const std::vector<int32_t>& tokens) {
   if (tokens.size() < 2) throw Error(fmt::format("evaluation needs at least 2 tokens, got {}", tokens.size()));
   params_ = &params;

@@ -14,6 +14,7 @@
 
 #include "graph/ModelInterface.h"
 #include "runtime/Engine.h"
+#include "runtime/Random.h"
 
 namespace graphc {
 
@@ -35,6 +36,11 @@ class Evaluator {
   double perplexity(const TensorMap& params, const std::vector<int32_t>& tokens) {
     return evaluate(params, tokens).perplexity();
   }
+  // nanoGPT's estimate_loss: `batches` batches of config.batchSize windows of
+  // config.numSteps + 1 tokens starting anywhere (drawn from rng), each from a
+  // fresh state. A sample of the text, not all of it. Throws when the text
+  // is shorter than one window.
+  Evaluation estimate(const TensorMap& params, const std::vector<int32_t>& tokens, int64_t batches, Rng& rng);
 
  private:
   struct Compiled {

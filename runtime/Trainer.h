@@ -41,6 +41,7 @@ struct EpochReport {
   double loss = 0;            // that mean loss (log perplexity)
   double gradNorm = NAN;      // mean over the epoch's steps of the gradient's global norm before clipping
   double valPerplexity = NAN; // on the held-out tail (train --val-fraction), after the epoch
+  double valEstimateLoss = NAN;  // nanoGPT's estimate of the validation loss (train --val-estimate)
   double tokensPerSec = 0;    // this epoch's tokens over its step time
   double seconds = 0;         // step time since training began
   double learningRate = NAN;  // the rate of the epoch's last step

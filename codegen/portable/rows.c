@@ -36,6 +36,17 @@ double graphc_rows_sum(const float* x, int64_t n) {
   return total;
 }
 
+double graphc_rows_sum_double(const float* x, int64_t n) {
+  double lanes[LANES] = {0};
+  int64_t i = 0;
+  for (; i + LANES <= n; i += LANES)
+    for (int l = 0; l < LANES; ++l) lanes[l] += (double)x[i + l];
+  double sum = 0;
+  for (; i < n; ++i) sum += (double)x[i];
+  for (int l = 0; l < LANES; ++l) sum += lanes[l];
+  return sum;
+}
+
 /* e^x for x <= 0, branch-free so loops over it vectorize: 2^n e^r with r in
  * [-ln2/2, ln2/2], e^r by its degree-6 Taylor polynomial (relative error
  * below 2e-7, about float's rounding). */
@@ -131,7 +142,7 @@ int graphc_rows_reduce(const void* in, void* out, const int64_t* desc) {
     return 0;
   }
   /* Trailing axes reduced, leading kept (a layer norm's row means): each row
-   * on its own, in the order of the general walk below, so the same bits. */
+   * on its own, summed in 16 double lanes. */
   int64_t kept = 0;
   while (kept < rank && !reduced[kept]) ++kept;
   int trailing = kept < rank;
@@ -145,10 +156,13 @@ int graphc_rows_reduce(const void* in, void* out, const int64_t* desc) {
     for (int64_t r = 0; r < n_rows; ++r) {
       const float* x = (const float*)in + r * n_cols;
       double a = kind == 2 ? -INFINITY : 0.0;
-      for (int64_t c = 0; c < n_cols; ++c) {
-        double v = (double)x[c];
-        if (kind == 2) a = (isnan(v) || v > a) ? v : a;
-        else a += v;
+      if (kind == 2) {
+        for (int64_t c = 0; c < n_cols; ++c) {
+          double v = (double)x[c];
+          a = (isnan(v) || v > a) ? v : a;
+        }
+      } else {
+        a = graphc_rows_sum_double(x, n_cols);
       }
       ((float*)out)[r] = (float)(a * scale);
     }

@@ -15,15 +15,18 @@ namespace graphc::cli {
 
 std::string metricsCsv(const std::vector<EpochReport>& epochs, double learningRate) {
   bool validated = std::any_of(epochs.begin(), epochs.end(), [](const EpochReport& e) { return std::isfinite(e.valPerplexity); });
+  bool estimated = std::any_of(epochs.begin(), epochs.end(), [](const EpochReport& e) { return std::isfinite(e.valEstimateLoss); });
   std::string out = "epoch,perplexity,loss,grad_norm,lr,tokens_per_sec,seconds";
-  out += validated ? ",val_perplexity\n" : "\n";
+  out += validated ? ",val_perplexity" : "";
+  out += estimated ? ",val_estimate_loss\n" : "\n";
   // Epochs restored from a checkpoint have no wall-clock numbers: empty fields.
   auto maybe = [](double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : std::string(); };
   for (const auto& e : epochs) {
     out += fmt::format("{},{:.6f},{:.6f},{},{},{},{}", e.epoch, e.perplexity, std::log(e.perplexity), maybe(e.gradNorm, 6),
                        std::isfinite(e.learningRate) ? e.learningRate : learningRate, maybe(e.tokensPerSec, 1),
                        maybe(e.seconds, 3));
-    out += validated ? "," + maybe(e.valPerplexity, 6) + "\n" : "\n";
+    out += validated ? "," + maybe(e.valPerplexity, 6) : "";
+    out += estimated ? "," + maybe(e.valEstimateLoss, 6) + "\n" : "\n";
   }
   return out;
 }

@@ -79,6 +79,11 @@ void addTrainCommand(CLI::App& app) {
                   "or windows (state reset; nanoGPT's windows starting anywhere, --epoch-steps per epoch)")
       ->check(CLI::IsMember({"sequential", "random", "windows"}))
       ->capture_default_str();
+  cmd->add_option("--val-estimate", f->valEstimate,
+                  "Also estimate the validation loss as nanoGPT does: N batches of --batch-size random windows of "
+                  "--num-steps, after each epoch (0: none); the CSV's val_estimate_loss")
+      ->check(wholeNumber(0, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--epoch-steps", f->epochSteps,
                   "--iter windows: minibatches per epoch, so validation, samples and checkpoints come every N steps "
                   "(0: as many as the corpus has whole windows)")

@@ -26,6 +26,7 @@ struct TrainFlags {
   int64_t epochs = 500;
   int64_t maxTokens = 10000;
   double valFraction = 0;
+  int64_t valEstimate = 0;  // batches of nanoGPT's validation estimate after each epoch (0: none)
   std::string valData, testData;  // held-out files, read with the training vocabulary
   int64_t minCount = 1;
   std::string vocabFile;

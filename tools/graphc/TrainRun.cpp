@@ -64,7 +64,11 @@ std::unique_ptr<Communicator> joinWorldIfLaunched(const TrainFlags& f) {
 }
 
 std::string valText(const EpochReport& r) {
-  return std::isfinite(r.valPerplexity) ? fmt::format(" (validation {:.3f})", r.valPerplexity) : std::string();
+  if (!std::isfinite(r.valPerplexity)) return "";
+  if (std::isfinite(r.valEstimateLoss))
+    return fmt::format(" (validation {:.3f}, loss {:.4f}; estimate {:.4f})", r.valPerplexity, std::log(r.valPerplexity),
+                       r.valEstimateLoss);
+  return fmt::format(" (validation {:.3f})", r.valPerplexity);
 }
 
 class TrainRun {
@@ -198,6 +202,8 @@ class TrainRun {
     options.schedule.epochs = f.epochs;
     options.iter = f.iter == "random" ? IterKind::Random : f.iter == "windows" ? IterKind::Windows : IterKind::Sequential;
     if (f.epochSteps > 0 && f.iter != "windows") throw Error("--epoch-steps: applies to --iter windows only");
+    if (f.valEstimate > 0 && f.valData.empty() && f.valFraction == 0)
+      throw Error("--val-estimate: there is no validation text (--val-data or --val-fraction)");
     options.windowBatches = f.epochSteps;
     options.seed = f.seed;
     options.engine = f.engine;
@@ -331,7 +337,13 @@ class TrainRun {
       // Epochs of seconds, or with validation, leave a line each on a terminal; the seed's flash by.
       const bool lasting = !valTokens.empty() ||
                            std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count() > 10;
-      if (evaluator && !valTokens.empty()) r.valPerplexity = evaluator->perplexity(trainer->params(), valTokens);
+      if (evaluator && !valTokens.empty()) {
+        r.valPerplexity = evaluator->perplexity(trainer->params(), valTokens);
+        if (f.valEstimate > 0) {
+          Rng draws((f.seed ^ 0x76616c6573746dULL) + uint64_t(e) * 0x9E3779B97F4A7C15ULL);  // training's draws untouched
+          r.valEstimateLoss = evaluator->estimate(trainer->params(), valTokens, f.valEstimate, draws).loss();
+        }
+      }
       history.push_back(r);
       bool stop = afterValidation(e, r);
       if (f.checkpointEvery > 0 && e % f.checkpointEvery == 0 && e < f.epochs) saveTraining(f.save);
