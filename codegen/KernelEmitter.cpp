@@ -121,6 +121,7 @@ class BodyEmitter {
       case OpKind::Sigmoid: return emitSigmoid(b_, x(0));
       case OpKind::Softplus: return emitSoftplus(b_, x(0));
       case OpKind::Erf: return emitErf(b_, x(0));
+      case OpKind::Gelu: return emitGelu(b_, x(0));
       case OpKind::Relu: {
         llvm::Value* a = x(0);
         return b_.CreateSelect(b_.CreateFCmpOGT(a, llvm::ConstantFP::get(f32, 0.0)), a, llvm::ConstantFP::get(f32, 0.0));

@@ -1,6 +1,7 @@
 // codegen/MathEmitter.cpp — Cephes-style exp/log and Eigen's rational tanh, as IR.
 #include "codegen/MathEmitter.h"
 
+#include <cmath>
 #include <initializer_list>
 #include <llvm/IR/Intrinsics.h>
 
@@ -114,6 +115,12 @@ llvm::Value* emitErf(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* q = poly(b, x2, {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
                                 -7.37332916720468e-03, -1.42647390514189e-02});
   return b.CreateFDiv(p, q);
+}
+
+// x/2 (1 + erf(x / sqrt 2)).
+llvm::Value* emitGelu(llvm::IRBuilder<>& b, llvm::Value* x) {
+  llvm::Value* e = emitErf(b, b.CreateFMul(x, c(b, M_SQRT1_2)));
+  return b.CreateFMul(b.CreateFMul(x, c(b, 0.5)), b.CreateFAdd(c(b, 1.0), e));
 }
 
 }  // namespace graphc

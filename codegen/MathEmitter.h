@@ -14,5 +14,6 @@ llvm::Value* emitSoftplus(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitTanh(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitSigmoid(llvm::IRBuilder<>& b, llvm::Value* x);
 llvm::Value* emitErf(llvm::IRBuilder<>& b, llvm::Value* x);
+llvm::Value* emitGelu(llvm::IRBuilder<>& b, llvm::Value* x);
 
 }  // namespace graphc

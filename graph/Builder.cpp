@@ -120,6 +120,7 @@ Value tanh(Value a) { return unary(OpKind::Tanh, a); }
 Value sigmoid(Value a) { return unary(OpKind::Sigmoid, a); }
 Value softplus(Value a) { return unary(OpKind::Softplus, a); }
 Value erf(Value a) { return unary(OpKind::Erf, a); }
+Value gelu(Value a) { return unary(OpKind::Gelu, a); }
 Value relu(Value a) { return unary(OpKind::Relu, a); }
 Value sqrt(Value a) { return unary(OpKind::Sqrt, a); }
 Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{attr::key::dtype, std::string(dtypeName(to))}}); }

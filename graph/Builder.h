@@ -96,6 +96,7 @@ Value tanh(Value a);
 Value sigmoid(Value a);
 Value softplus(Value a);  // log(1 + e^a), without overflow
 Value erf(Value a);
+Value gelu(Value a);  // x/2 (1 + erf(x / sqrt 2))
 Value relu(Value a);
 Value sqrt(Value a);
 Value convert(Value a, DType to);

@@ -109,6 +109,7 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::Sigmoid:
     case OpKind::Softplus:
     case OpKind::Erf:
+    case OpKind::Gelu:
     case OpKind::Relu:
     case OpKind::Sqrt:
       requireF32(in[0], "the operand");

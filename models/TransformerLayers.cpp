@@ -23,8 +23,6 @@ Value layerNorm(Builder& b, const std::string& name, Value x, double eps) {
   return normalised * b.param(name + ".scale", {width}, Init::ones()) + b.param(name + ".bias", {width});
 }
 
-Value gelu(Value x) { return 0.5 * x * (1.0 + erf(x * M_SQRT1_2)); }
-
 Value softmax(Value x) {
   const Shape shape = x.shape();
   const int64_t width = shape.back(), rows = x.type().numElements() / std::max<int64_t>(1, width);

@@ -1,6 +1,6 @@
 // models/TransformerLayers.h — the layers of a GPT-style transformer, in the
-// DSL: layer normalisation, GELU, causal multi-head self-attention and the
-// MLP block. Activations are batch-major matrices [batch*steps, width]; the
+// DSL: layer normalisation, causal multi-head self-attention and the MLP
+// block (GELU is an op: graph/Builder.h's gelu). Activations are batch-major matrices [batch*steps, width]; the
 // attention reshapes them to [batch*heads, steps, head width] and multiplies
 // with batched products.
 //
@@ -17,9 +17,6 @@ namespace graphc::nn {
 // (x - mean) / sqrt(var + eps) * scale + bias over each row's `width`
 // features; params NAME.scale (ones) and NAME.bias (zeros), as torch's LayerNorm.
 Value layerNorm(Builder& b, const std::string& name, Value x, double eps = 1e-5);
-
-// x/2 (1 + erf(x / sqrt 2)): the exact GELU (torch.nn.GELU()).
-Value gelu(Value x);
 
 // softmax over the last axis, any rank: exp(log_softmax) of the rows.
 Value softmax(Value x);
@@ -57,7 +54,7 @@ class CausalSelfAttention {
   TransformerInit init_;
 };
 
-// Dense to 4 x width, GELU, dense back (NAME.c_fc, NAME.c_proj).
+// Dense to 4 x width, GELU (the exact one, torch.nn.GELU()), dense back (NAME.c_fc, NAME.c_proj).
 class Mlp {
  public:
   Mlp(Builder& b, std::string name, TransformerInit init = {}) : b_(&b), name_(std::move(name)), init_(init) {}

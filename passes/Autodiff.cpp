@@ -1,6 +1,7 @@
 // passes/Autodiff.cpp — one gradient rule per op, written with the DSL.
 #include "passes/Autodiff.h"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <optional>
 
@@ -71,6 +72,9 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::Sigmoid: gx = {gy * (y * (1.0 - y))}; break;
     case OpKind::Softplus: gx = {gy * sigmoid(x[0])}; break;
     case OpKind::Erf: gx = {gy * (1.1283791670955126 * exp(-(x[0] * x[0])))}; break;  // 2/sqrt(pi) e^(-x^2)
+    case OpKind::Gelu:  // (1 + erf(x / sqrt 2)) / 2 + x e^(-x^2 / 2) / sqrt(2 pi): from x alone
+      gx = {gy * ((1.0 + erf(x[0] * M_SQRT1_2)) * 0.5 + x[0] * exp(x[0] * x[0] * -0.5) * 0.3989422804014327)};
+      break;
     case OpKind::Relu: gx = {select(compare(x[0], zerosLike(x[0]), "gt"), gy, zerosLike(gy))}; break;
     case OpKind::Sqrt: gx = {gy * 0.5 / y}; break;
     case OpKind::Convert:

@@ -45,6 +45,7 @@ std::optional<double> foldScalar(const Node& n, const std::vector<double>& x, DT
     case OpKind::Relu: return x[0] > 0 ? x[0] : 0.0;
     case OpKind::Sqrt: return round(std::sqrt(x[0]));
     case OpKind::Erf: return round(std::erf(x[0]));
+    case OpKind::Gelu: return round(0.5 * x[0] * (1.0 + std::erf(x[0] * M_SQRT1_2)));
     case OpKind::Convert:
       if (isInt && !(std::abs(x[0]) < 2147483647.0)) return std::nullopt;
       return operandType == DType::F32 && isInt ? std::trunc(x[0]) : round(x[0]);

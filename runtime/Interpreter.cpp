@@ -390,6 +390,8 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
         return float(std::max(double(x), 0.0) + std::log1p(std::exp(-std::abs(double(x)))));
       });
     case OpKind::Erf: return unaryF32(n, *in[0], [](float x) { return std::erf(x); });
+    case OpKind::Gelu:
+      return unaryF32(n, *in[0], [](float x) { return float(0.5 * double(x) * (1.0 + std::erf(double(x) * M_SQRT1_2))); });
     case OpKind::Relu: return unaryF32(n, *in[0], [](float x) { return x > 0.0f ? x : 0.0f; });
     case OpKind::Sqrt: return unaryF32(n, *in[0], [](float x) { return std::sqrt(x); });
     case OpKind::Convert: return convertOp(n, *in[0]);

@@ -74,6 +74,7 @@ Sample sampleFor(OpKind op) {
       return s;
     }
     case OpKind::Erf: return unary(erf, -5, 5);  // past the clamp at 4
+    case OpKind::Gelu: return unary(gelu, -6, 6);
     case OpKind::Iota:
       return {{}, [](Builder& b, const std::vector<Value>&) { return iota(b, {2, 3, 4}, 1); }};
     case OpKind::Attention:  // 2 entries, 5 positions, 3 wide: scores, softmax, values and logsumexps all checked

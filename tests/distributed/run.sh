@@ -111,6 +111,28 @@ rc=$?
 [ $rc -ne 0 ] || fail "batch 5 on 2 ranks: exit 0"
 [ "$(grep -c 'does not split over 2 ranks' "$tmp/err")" = 1 ] || { fail "batch 5 on 2 ranks: not one error line"; cat "$tmp/err"; }
 
+# 3b. Ranks started differently (MPMD): refused before the first all_reduce, naming the flag and
+# the rank, once; never a heap overrun or a hang.
+without() {  # without FLAG ARGS...: ARGS less FLAG and its value, one per line
+  local flag=$1; shift
+  while [ $# -gt 0 ]; do if [ "$1" = "$flag" ]; then shift 2; else printf '%s\n' "$1"; shift; fi; done
+}
+for differ in "--hidden 16" "--model rnn" "--seed 3" "--lr 0.5" "--clip 2" "--epochs 2" "--engine interp"; do
+  flag=${differ%% *}
+  mapfile -t base < <(without "$flag" "${small[@]}" --epochs 1)
+  # shellcheck disable=SC2086  # $differ is a flag and its value
+  "$mpiexec" -np 1 "$graphc" train "${base[@]}" : -np 1 "$graphc" train "${base[@]}" $differ >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  [ $rc -ne 0 ] || fail "ranks with $differ: exit 0"
+  [ "$(grep -c "the ranks disagree on $flag: rank 1 differs from rank 0" "$tmp/err")" = 1 ] ||
+    { fail "ranks with $differ: not one line naming $flag"; cat "$tmp/err"; }
+  grep -q "AddressSanitizer\|double free\|corruption" "$tmp/err" && fail "ranks with $differ: memory error"
+done
+printf 'another text for the second rank, with its own letters.\n%.0s' $(seq 200) >"$tmp/other.txt"
+"$mpiexec" -np 1 "$graphc" train "${small[@]}" --epochs 1 : -np 1 "$graphc" train "${small[@]}" --epochs 1 \
+  --data "$tmp/other.txt" >"$tmp/out" 2>"$tmp/err"
+grep -q "the ranks disagree on the vocabulary" "$tmp/err" || { fail "ranks on different texts"; cat "$tmp/err"; }
+
 # 4. A killed rank: the run ends within 30 s naming it; the checkpoint resumes.
 long=(train "${small[@]}" --epochs 1000000 --save "$tmp/long.safetensors" --checkpoint-every 50)
 start_long() {  # starts the long run in the background; waits for its first checkpoint

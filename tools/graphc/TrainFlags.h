@@ -57,6 +57,9 @@ struct TrainFlags {
 // against the flags given with it.
 std::map<std::string, std::string> runSettings(const TrainFlags& f);
 
+// The flag a run setting (a key of runSettings) comes from, e.g. "--hidden".
+std::string settingFlag(const std::string& key);
+
 // --resume: checks the flags given against the settings the checkpoint
 // recorded (a contradiction is refused), takes those settings, and returns
 // the epochs it holds (perplexities; wall-clock numbers were never saved).

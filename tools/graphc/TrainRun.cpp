@@ -26,6 +26,7 @@
 #include "tools/graphc/EarlyStopping.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Progress.h"
+#include "tools/graphc/RankAgreement.h"
 #include "tools/graphc/Report.h"
 #include "tools/graphc/Shared.h"
 
@@ -80,6 +81,8 @@ class TrainRun {
     resume();
     chooseThreads();
     loadText();
+    if (world && world->size() > 1)
+      checkRanksAgree(*world, trainFingerprint(f, corpus, valTokens, testTokens, resumed ? &*resumed : nullptr));
     makeTrainer();
     bestPath = f.save.empty() || valTokens.empty() ? "" : bestCheckpointPath(f.save);
     std::signal(SIGINT, onStopSignal);

@@ -102,6 +102,11 @@ void readResumedSettings(const std::map<std::string, std::string>& meta, TrainFl
 
 }  // namespace
 
+std::string settingFlag(const std::string& key) {
+  auto it = kSettingFlags.find(key);
+  return it != kSettingFlags.end() ? it->second : key;
+}
+
 std::map<std::string, std::string> runSettings(const TrainFlags& f) {
   return {{"model", f.model},
           {"hidden", std::to_string(f.config.hidden)},
