@@ -1,6 +1,7 @@
 // tests/FusionPlanningTests.cpp — elementwise fusion and memory planning.
 #include "TestUtil.h"
 #include "graph/Verifier.h"
+#include "models/Layers.h"
 #include "models/Model.h"
 #include "passes/Fusion.h"
 #include "passes/MemoryPlanning.h"
@@ -212,4 +213,34 @@ TEST_CASE("fuse: a row gather joins its consumer's kernel only when bad indices 
   const Node& kernel = g.node(g.findValue("y"));
   REQUIRE(kernel.op == OpKind::Fused);
   CHECK(kernel.body->nodesOf(OpKind::Gather).size() == 1);
+}
+
+TEST_CASE("plan: a model whose logits are its recurrent outputs (no head) compiles, trains and verifies") {
+  // Issue repro: a plugin whose logits are the GRU's outputs, as wide as the vocabulary, failed
+  // `plan` after `share-concats` with two live buffers at overlapping bytes.
+  static const bool registered = [] {
+    registerModel({.name = "test-nohead",
+                   .description = "GRU outputs as the logits",
+                   .defaultHidden = 8,
+                   .build = [](Builder& b, Value tokens, const ModelConfig& c) {
+                     std::vector<Value> xs = nn::oneHotSteps(tokens, c.vocab);
+                     return nn::timeMajor(nn::GRU(b, c.vocab).scan(xs));
+                   },
+                   .stacksLayers = false});
+    return true;
+  }();
+  CHECK(registered);
+  for (int64_t vocab : {8, 28}) {
+    for (const char* pipeline : {"share-concats,fuse,plan", "pack-weights{panel-width=32},share-concats,fuse,plan"}) {
+      INFO("vocab " << vocab << ", " << pipeline);
+      ModelConfig c{2, 4, 8, vocab, 1};
+      OptimizerConfig adam;
+      adam.kind = "adam";
+      Graph g = buildTrainingGraph(findModel("test-nohead"), c, vocab == 8 ? OptimizerConfig{} : adam);
+      PassManager pm;
+      pm.addPipeline(pipeline);
+      CHECK_NOTHROW(pm.run(g));
+      CHECK_NOTHROW(verify(g));
+    }
+  }
 }
