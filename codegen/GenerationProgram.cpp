@@ -15,6 +15,7 @@
 #include <set>
 
 #include "codegen/ModuleBuilder.h"
+#include "codegen/RuntimeKernels.h"
 #include "codegen/TargetMachine.h"
 #include "codegen/portable/program.h"
 
@@ -128,11 +129,16 @@ void addTables(llvm::Module& m, const Graph& g, const ProgramTables& tables, con
                        64);
 }
 
-void linkBitcode(llvm::Module& m, const unsigned char* data, size_t size, const char* what) {
+std::unique_ptr<llvm::Module> parseBitcode(llvm::LLVMContext& ctx, const unsigned char* data, size_t size,
+                                           const char* what) {
   llvm::MemoryBufferRef buffer(llvm::StringRef(reinterpret_cast<const char*>(data), size), what);
-  auto parsed = llvm::parseBitcodeFile(buffer, m.getContext());
+  auto parsed = llvm::parseBitcodeFile(buffer, ctx);
   if (!parsed) throw Error(fmt::format("llvm: reading the {}: {}", what, llvm::toString(parsed.takeError())));
-  std::unique_ptr<llvm::Module> runtime = std::move(*parsed);
+  return std::move(*parsed);
+}
+
+void linkBitcode(llvm::Module& m, const unsigned char* data, size_t size, const char* what) {
+  std::unique_ptr<llvm::Module> runtime = parseBitcode(m.getContext(), data, size, what);
   runtime->setDataLayout(m.getDataLayout());
   runtime->setTargetTriple(m.getTargetTriple());
   if (llvm::Linker::linkModules(m, std::move(runtime))) throw Error(fmt::format("llvm: linking the {}", what));
@@ -223,9 +229,33 @@ std::string emitGenerationObject(const Graph& g, const ProgramTables& tables, co
   return emitMachineCode(*m, *tm, llvm::CodeGenFileType::ObjectFile);
 }
 
-}  // namespace graphc
-
-namespace graphc {
+std::vector<std::string> portableKernelMismatches() {
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> m =
+      parseBitcode(ctx, graphc_portable_runtime_bitcode, graphc_portable_runtime_bitcode_size, "portable runtime");
+  std::vector<std::string> problems;
+  for (const auto& [name, fn] : runtimeKernelSymbols()) {
+    (void)fn;
+    llvm::Function* f = m->getFunction(name);
+    if (!f || f->isDeclaration()) {
+      problems.push_back(fmt::format("{}: not in the portable runtime", name));
+      continue;
+    }
+    const std::vector<RuntimeParam>& want = *runtimeKernelParams(name);
+    if (f->arg_size() != want.size()) {
+      problems.push_back(fmt::format("{}: {} parameters, RuntimeKernels.def gives {}", name, f->arg_size(), want.size()));
+      continue;
+    }
+    for (size_t k = 0; k < want.size(); ++k) {
+      llvm::Type* t = f->getArg(unsigned(k))->getType();
+      bool fits = want[k] == RuntimeParam::Ptr ? t->isPointerTy()
+                  : want[k] == RuntimeParam::I64 ? t->isIntegerTy(64)
+                                                 : t->isIntegerTy(32);
+      if (!fits) problems.push_back(fmt::format("{}: parameter {} has another type than RuntimeKernels.def's", name, k));
+    }
+  }
+  return problems;
+}
 
 std::string staticLibraryOf(const std::string& memberName, const std::string& object) {
   std::vector<llvm::NewArchiveMember> members;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "TestUtil.h"
+#include "codegen/GenerationProgram.h"
 #include "codegen/Jit.h"
 #include "graph/Builder.h"
 #include "graph/Verifier.h"
@@ -474,4 +475,10 @@ TEST_CASE("cache: private, bounded, and never runs or waits on what it should no
   CompileReport r5;
   CompiledGraph::compile(planned, {fresh, true}, &r5);
   CHECK_FALSE(r5.cacheHit);
+}
+
+TEST_CASE("the portable runtime implements every kernel of RuntimeKernels.def with its parameter types") {
+  std::string problems;
+  for (const std::string& p : portableKernelMismatches()) problems += p + "\n";
+  CHECK_MESSAGE(problems.empty(), problems);
 }

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "program.h"
+#include "graph/counter_random.h"
+
 #include "attention.h"
 #include "rows.h"
 
@@ -337,6 +339,27 @@ void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner) {
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t d = 0; d < depth; ++d) out[i * depth + d] = idx[i] == d ? 1.0f : 0.0f;
+}
+
+void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream) {
+  for (int64_t i = 0; i < n; ++i) out[i] = graphc_random_uniform_element(key, (uint64_t)stream, cols, i);
+}
+
+/* A generation program is one process: the sum over processes is the value itself. */
+void graphc_rt_all_reduce(const float* in, float* out, int64_t n) {
+  if (in != out) memmove(out, in, (size_t)n * sizeof(float));
+}
+
+void graphc_rt_scatter_add_rows(const float* updates, const int32_t* idx, float* out, int64_t n, int64_t width,
+                                int64_t rows, int32_t zero_out_of_range) {
+  (void)zero_out_of_range; /* an index out of range adds nothing, as in the JIT's */
+  memset(out, 0, (size_t)(rows * width) * sizeof(float));
+  for (int64_t i = 0; i < n; ++i) {
+    if (idx[i] < 0 || idx[i] >= rows) continue;
+    float* row = out + (int64_t)idx[i] * width;
+    const float* update = updates + i * width;
+    for (int64_t c = 0; c < width; ++c) row[c] += update[c];
+  }
 }
 
 void graphc_rt_gather_rows(const float* table, const int32_t* idx, float* out, int64_t n, int64_t width, int64_t rows,
