@@ -300,7 +300,7 @@ void graphc_rt_gather_strided(const uint32_t* in, uint32_t* out, const int64_t* 
 void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t* desc) { strided_copy(in, out, desc, 1); }
 
 /* The row kernels a step with layer norms or attention calls, one thread:
- * the same C (rows.c) as the JIT's, so the same bits. */
+ * the same C (rows.c) as the JIT's (whose build may fuse a*b+c into FMAs). */
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) { (void)graphc_rows_reduce(in, out, desc); }
 
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t is_int) {
