@@ -290,6 +290,9 @@ TEST_CASE("jit: transcendental accuracy against double precision") {
       {"sigmoid", [](Value v) { return sigmoid(v); }, [](double x) { return 1 / (1 + std::exp(-x)); }, -20, 20, false, 5e-7},
       {"exp", [](Value v) { return exp(v); }, [](double x) { return std::exp(x); }, -80, 80, true, 5e-7},
       {"log", [](Value v) { return log(v); }, [](double x) { return std::log(x); }, 1e-6, 1e6, false, 1e-6},
+      {"erf", [](Value v) { return erf(v); }, [](double x) { return std::erf(x); }, -5, 5, false, 5e-7},
+      {"gelu", [](Value v) { return gelu(v); }, [](double x) { return 0.5 * x * (1 + std::erf(x * M_SQRT1_2)); }, -8, 8,
+       false, 2e-6},
   };
   const int64_t n = 1 << 16;
   for (const auto& c : cases) {
