@@ -38,6 +38,19 @@ double ModelConfig::setting(const std::string& name) const {
   return it->second;
 }
 
+int64_t ModelConfig::wholeSetting(const std::string& name, int64_t lo, int64_t hi) const {
+  double v = setting(name);
+  if (v != double(int64_t(v)) || v < double(lo) || v > double(hi))
+    throw Error(fmt::format("--set {}={}: must be a whole number in {}..{}", name, v, lo, hi));
+  return int64_t(v);
+}
+
+double ModelConfig::dropoutRate() const {
+  const double rate = setting("dropout");
+  if (!(rate >= 0 && rate < 1)) throw Error(fmt::format("--set dropout={}: must be in [0, 1)", rate));
+  return rate;
+}
+
 ModelConfig withModelDefaults(const ModelDef& model, ModelConfig c) {
   if (c.hidden == 0) c.hidden = model.defaultHidden;
   if (c.numLayers == 0) c.numLayers = model.stacksLayers ? model.defaultLayers : 1;

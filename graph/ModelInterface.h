@@ -39,6 +39,10 @@ struct ModelConfig {
   // A hyperparameter the model declared (ModelDef::hyperparameters). Throws
   // naming it when it was not declared.
   double setting(const std::string& name) const;
+  // The setting as a whole number in [lo, hi]; throws "--set NAME=V: must be ..." otherwise.
+  int64_t wholeSetting(const std::string& name, int64_t lo, int64_t hi) const;
+  // The setting "dropout", a rate in [0, 1); throws naming --set otherwise.
+  double dropoutRate() const;
 };
 
 struct Hyperparameter {

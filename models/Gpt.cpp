@@ -17,13 +17,6 @@ const std::vector<Hyperparameter> kGptHyperparameters = {
 
 namespace {
 
-int64_t wholeSetting(const ModelConfig& c, const char* name, int64_t lo, int64_t hi) {
-  double v = c.setting(name);
-  if (v != double(int64_t(v)) || v < double(lo) || v > double(hi))
-    throw Error(fmt::format("--set {}={}: must be a whole number in {}..{}", name, v, lo, hi));
-  return int64_t(v);
-}
-
 struct Gpt {
   Builder& b;
   int64_t heads, context, layers;
@@ -70,9 +63,8 @@ struct Gpt {
 }  // namespace
 
 Value buildGpt(Builder& b, Value tokens, const ModelConfig& c) {
-  const int64_t heads = wholeSetting(c, "heads", 1, 1024), context = wholeSetting(c, "context", 1, 1 << 16);
-  const double dropout = c.setting("dropout");
-  if (!(dropout >= 0 && dropout < 1)) throw Error(fmt::format("--set dropout={}: must be in [0, 1)", dropout));
+  const int64_t heads = c.wholeSetting("heads", 1, 1024), context = c.wholeSetting("context", 1, 1 << 16);
+  const double dropout = c.dropoutRate();
   if (c.hidden % heads != 0)
     throw Error(fmt::format("--set heads={}: the heads must divide the embedding width --hidden {}", heads, c.hidden));
   const int64_t steps = tokens.dim(1);

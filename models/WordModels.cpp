@@ -19,26 +19,10 @@ const std::vector<Hyperparameter> kRecurrentLmHyperparameters = {
     {"tie", 0, "1: the output layer is the embedding table (needs embed = hidden)"},
     {"variational", 0, "1: one dropout mask per sequence for all its steps (Gal & Ghahramani), 0: a mask per step"}};
 
-namespace {
-
-int64_t wholeSetting(const ModelConfig& c, const char* name, int64_t lo, int64_t hi) {
-  double v = c.setting(name);
-  if (v != double(int64_t(v)) || v < double(lo) || v > double(hi))
-    throw Error(fmt::format("--set {}={}: must be a whole number in {}..{}", name, v, lo, hi));
-  return int64_t(v);
-}
-
-double dropoutSetting(const ModelConfig& c) {
-  const double rate = c.setting("dropout");
-  if (!(rate >= 0 && rate < 1)) throw Error(fmt::format("--set dropout={}: must be in [0, 1)", rate));
-  return rate;
-}
-
-}  // namespace
 
 Value buildNplm(Builder& b, Value tokens, const ModelConfig& c) {
-  const int64_t n = wholeSetting(c, "n", 2, 16), m = wholeSetting(c, "m", 1, 4096);
-  const bool direct = wholeSetting(c, "direct", 0, 1) == 1;
+  const int64_t n = c.wholeSetting("n", 2, 16), m = c.wholeSetting("m", 1, 4096);
+  const bool direct = c.wholeSetting("direct", 0, 1) == 1;
   const int64_t B = tokens.dim(0), T = tokens.dim(1), V = c.vocab, context = n - 1;
   Value table = b.param("embed.table", {V, m}, Init::normal(0.1));
   // The window's tokens after the previous window's last n-2: column k + t
@@ -54,7 +38,7 @@ Value buildNplm(Builder& b, Value tokens, const ModelConfig& c) {
     Value ids = reshape(transpose(slice(all, {0, k}, {B, k + T}), {1, 0}), {T * B});  // time-major
     words.push_back(gather(table, ids));
   }
-  const double rate = dropoutSetting(c);
+  const double rate = c.dropoutRate();
   Value x = nn::dropout(context == 1 ? words.front() : concat(words, 1), rate, c.training);  // [T*B, (n-1) m]
   Value hidden = nn::dropout(tanh(nn::Dense::create(b, "hidden", context * m, c.hidden)(x)), rate, c.training);
   Value logits = nn::Dense::create(b, "output", c.hidden, V)(hidden);
@@ -66,11 +50,11 @@ namespace {
 
 template <typename Layer>
 Value buildRecurrentLm(Builder& b, Value tokens, const ModelConfig& c) {
-  int64_t embed = wholeSetting(c, "embed", 0, 1 << 14);
+  int64_t embed = c.wholeSetting("embed", 0, 1 << 14);
   if (embed == 0) embed = c.hidden;
-  const double rate = dropoutSetting(c);
-  const bool variational = wholeSetting(c, "variational", 0, 1) == 1;
-  const bool tie = wholeSetting(c, "tie", 0, 1) == 1;
+  const double rate = c.dropoutRate();
+  const bool variational = c.wholeSetting("variational", 0, 1) == 1;
+  const bool tie = c.wholeSetting("tie", 0, 1) == 1;
   if (tie && embed != c.hidden)
     throw Error(fmt::format("--set tie=1: the embedding ({}) must be as wide as the hidden layer ({})", embed, c.hidden));
   Value table = b.param("embed.table", {c.vocab, embed}, Init::uniform(0.1));
