@@ -40,7 +40,7 @@ def graphc_train(config, threads, steps, cache):
     c = CONFIGS[config]
     tokens = steps * c["batch"] * c["context"] + 1
     cmd = [GRAPHC, "train", "--model", "gpt", "--data", os.path.join(ROOT, "data/shakespeare/train.txt"),
-           "--text", "chars", "--max-tokens", str(tokens), "--iter", "random", "--batch-size", str(c["batch"]),
+           "--text", "chars", "--max-tokens", str(tokens), "--iter", "windows", "--batch-size", str(c["batch"]),
            "--num-steps", str(c["context"]), "--hidden", str(c["width"]), "--num-layers", str(c["layers"]),
            "--set", f"heads={c['heads']},context={c['context']}", "--optimizer", "adamw", "--lr", "1e-3",
            "--beta2", "0.99", "--weight-decay", "0.1", "--clip", "1", "--epochs", "1", "--sample-every", "0",
