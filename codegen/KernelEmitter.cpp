@@ -6,6 +6,7 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include "codegen/MathEmitter.h"
+#include "graph/Constant.h"
 #include "graph/Fusability.h"
 #include "graph/KernelShape.h"
 
@@ -53,8 +54,8 @@ class BodyEmitter {
   }
 
   llvm::Value* constant(const Node& n) {
-    if (n.type.dtype == DType::F32) return llvm::ConstantFP::get(b_.getFloatTy(), attr::value(n.attrs));
-    return b_.getInt32(uint32_t(int32_t(attrInt(n.attrs, attr::key::value))));
+    if (n.type.dtype == DType::F32) return llvm::ConstantFP::get(b_.getFloatTy(), constantValue(n));
+    return b_.getInt32(uint32_t(int32_t(constantValue(n))));
   }
 
   llvm::Value* emitNode(const Node& n, const LoopIndex& at) {

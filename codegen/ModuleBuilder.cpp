@@ -11,6 +11,7 @@
 
 #include "codegen/CallSequence.h"
 #include "codegen/KernelEmitter.h"
+#include "graph/Constant.h"
 #include "graph/Analysis.h"
 #include "graph/Fusability.h"
 #include "codegen/ProductEmitter.h"
@@ -185,10 +186,10 @@ class EntryBuilder {
       case OpKind::Constant: {
         uint32_t bits;
         if (n.type.dtype == DType::F32) {
-          float f = float(attr::value(n.attrs));
+          float f = float(constantValue(n));
           std::memcpy(&bits, &f, 4);
         } else {
-          bits = uint32_t(int32_t(attrInt(n.attrs, attr::key::value)));
+          bits = uint32_t(int32_t(constantValue(n)));
         }
         call("graphc_rt_fill", {buffer(n), i64(n.type.numElements()), i32(int64_t(bits))});
         return;

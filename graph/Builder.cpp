@@ -1,5 +1,6 @@
 // graph/Builder.cpp — the DSL's node constructors.
 #include "graph/Builder.h"
+#include "graph/Constant.h"
 
 #include <fmt/format.h>
 
@@ -39,10 +40,10 @@ Value Builder::state(const std::string& name, const Shape& shape, DType dtype) {
 }
 
 Value Builder::constant(double value, const Shape& shape, DType dtype) {
-  Attrs a;
-  if (dtype == DType::F32) a[attr::key::value] = value;
-  else a[attr::key::value] = int64_t(value);
-  return leaf(OpKind::Constant, "", {dtype, shape}, a);
+  Node rounded;
+  rounded.type = {dtype, shape};
+  setConstantValue(rounded, value);
+  return leaf(OpKind::Constant, "", {dtype, shape}, rounded.attrs);
 }
 
 Value Builder::op(OpKind kind, const std::vector<Value>& operands, Attrs attrs, const std::string& name) {
@@ -114,15 +115,10 @@ Value minimum(Value a, Value b) { return binary(OpKind::Minimum, a, b); }
 Value compare(Value a, Value b, const std::string& pred) { return binary(OpKind::Compare, a, b, {{attr::key::pred, pred}}); }
 Value select(Value cond, Value a, Value b) { return cond.builder().op(OpKind::Select, {cond, a, b}); }
 
-Value exp(Value a) { return unary(OpKind::Exp, a); }
-Value log(Value a) { return unary(OpKind::Log, a); }
-Value tanh(Value a) { return unary(OpKind::Tanh, a); }
-Value sigmoid(Value a) { return unary(OpKind::Sigmoid, a); }
-Value softplus(Value a) { return unary(OpKind::Softplus, a); }
-Value erf(Value a) { return unary(OpKind::Erf, a); }
-Value gelu(Value a) { return unary(OpKind::Gelu, a); }
-Value relu(Value a) { return unary(OpKind::Relu, a); }
-Value sqrt(Value a) { return unary(OpKind::Sqrt, a); }
+#define GRAPHC_UNARY(Enum, Name, Reference) \
+  Value Name(Value a) { return unary(OpKind::Enum, a); }
+#include "graph/Unary.def"
+#undef GRAPHC_UNARY
 Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{attr::key::dtype, std::string(dtypeName(to))}}); }
 
 Value matmul(Value a, Value b, bool transposeA, bool transposeB) {

@@ -90,15 +90,10 @@ Value minimum(Value a, Value b);
 Value compare(Value a, Value b, const std::string& pred);  // eq ne lt le gt ge -> i32 0/1
 Value select(Value cond, Value a, Value b);
 
-Value exp(Value a);
-Value log(Value a);
-Value tanh(Value a);
-Value sigmoid(Value a);
-Value softplus(Value a);  // log(1 + e^a), without overflow
-Value erf(Value a);
-Value gelu(Value a);  // x/2 (1 + erf(x / sqrt 2))
-Value relu(Value a);
-Value sqrt(Value a);
+// exp, log, tanh, sigmoid, relu, sqrt, softplus, erf, gelu: graph/Unary.def.
+#define GRAPHC_UNARY(Enum, Name, Reference) Value Name(Value a);
+#include "graph/Unary.def"
+#undef GRAPHC_UNARY
 Value convert(Value a, DType to);
 
 Value matmul(Value a, Value b, bool transposeA = false, bool transposeB = false);

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "graph/Constant.h"
 #include "graph/FileIO.h"
 #include "graph/TextIR.h"
 #include "graph/Verifier.h"
@@ -294,6 +295,7 @@ class Parser {
     if (isPunct("{")) r.node.attrs = parseAttrDict();
     expectPunct(":");
     r.node.type = parseType();
+    if (r.node.op == OpKind::Constant) roundParsedConstant(r.node);
     if (isPunct("{")) {  // a fused kernel's body
       if (r.node.op != OpKind::Fused) failHere(fmt::format("only 'fused' has a body, not '{}'", opName(r.node.op)));
       take();

@@ -6,11 +6,20 @@
 namespace graphc {
 namespace {
 
-std::string printAttrs(const Attrs& attrs) {
+// An f32 constant's value is printed as the shortest text that reads back to
+// the same float (0.1, not 0.10000000149011612); the parser rounds it again.
+std::string printAttrs(const Attrs& attrs, bool isF32Constant = false) {
   std::string out = "{";
   bool first = true;
   for (const auto& [key, value] : attrs) {
-    out += fmt::format("{}{} = {}", first ? "" : ", ", key, attrToString(value));
+    const double* d = std::get_if<double>(&value);
+    bool asFloat = d && isF32Constant && key == attr::key::value && double(float(*d)) == *d;
+    std::string text = attrToString(value);
+    if (asFloat) {
+      text = fmt::format("{}", float(*d));
+      if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    }
+    out += fmt::format("{}{} = {}", first ? "" : ", ", key, text);
     first = false;
   }
   return out + "}";
@@ -28,7 +37,7 @@ void printStatements(const Graph& g, const std::string& indent, std::string& out
       }
       out += ")";
     }
-    if (!n.attrs.empty()) out += " " + printAttrs(n.attrs);
+    if (!n.attrs.empty()) out += " " + printAttrs(n.attrs, n.op == OpKind::Constant && n.type.dtype == DType::F32);
     out += " : " + str(n.type);
     if (n.body) {
       out += " {\n";

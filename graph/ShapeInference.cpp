@@ -4,6 +4,7 @@
 #include "graph/PackedLayout.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <fmt/format.h>
 
 #include "graph/Error.h"
@@ -63,8 +64,11 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
   switch (op) {
     case OpKind::Constant:
       checkedNumElements(declared.shape);
-      if (declared.dtype == DType::F32) attrFloat(attrs, attr::key::value);
-      else attrInt(attrs, attr::key::value);
+      if (declared.dtype == DType::F32) {
+        attrFloat(attrs, attr::key::value);
+      } else if (int64_t v = attrInt(attrs, attr::key::value); v < INT32_MIN || v > INT32_MAX) {
+        fail(fmt::format("i32 constant value {} is out of range", v));
+      }
       return declared;
     case OpKind::Input:
     case OpKind::State:
@@ -103,15 +107,9 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
       return in[1];
     case OpKind::Neg:
       return in[0];
-    case OpKind::Exp:
-    case OpKind::Log:
-    case OpKind::Tanh:
-    case OpKind::Sigmoid:
-    case OpKind::Softplus:
-    case OpKind::Erf:
-    case OpKind::Gelu:
-    case OpKind::Relu:
-    case OpKind::Sqrt:
+#define GRAPHC_UNARY(Enum, Name, Reference) case OpKind::Enum:
+#include "graph/Unary.def"
+#undef GRAPHC_UNARY
       requireF32(in[0], "the operand");
       return in[0];
     case OpKind::Convert: {

@@ -15,6 +15,7 @@
 // way, so fused and unfused agree to rounding.
 #include <optional>
 
+#include "graph/Constant.h"
 #include "graph/Builder.h"
 #include "passes/Passes.h"
 
@@ -28,7 +29,7 @@ constexpr double kMaskedAtMost = -1e4;
 std::optional<double> splatValue(const Graph& g, ValueId v) {
   while (g.node(v).op == OpKind::Broadcast) v = g.node(v).operands[0];
   if (g.node(v).op != OpKind::Constant || g.type(v).dtype != DType::F32) return std::nullopt;
-  return attr::value(g.node(v).attrs);
+  return constantValue(g.node(v));
 }
 
 bool isIota(const Graph& g, ValueId v, int64_t axis, int64_t t) {

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

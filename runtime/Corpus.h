@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "runtime/Random.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "graph/Graph.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

@@ -9,7 +9,7 @@
 
 #include "graph/ModelInterface.h"
 #include "runtime/Corpus.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

@@ -3,7 +3,7 @@
 
 #include "graph/Graph.h"
 #include "runtime/Random.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

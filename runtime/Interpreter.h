@@ -1,12 +1,12 @@
-// runtime/Interpreter.h — the reference interpreter: runs any verified graph.
-//
-// It is the oracle the JIT is checked against, so it is simple and exact:
-// plain loops, sums accumulated in double, matrix products through Eigen.
+// runtime/Interpreter.h — the reference interpreter: runs any verified graph,
+// node by node, with the reference evaluator (graph/eval/Evaluate.h). It is the
+// oracle the JIT is checked against.
 #pragma once
 
 #include "graph/Graph.h"
 #include "runtime/Engine.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Evaluate.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 
@@ -23,8 +23,5 @@ class Interpreter : public Engine {
   const Graph& g_;
   std::vector<size_t> lastUse_;  // index of the last node reading each value
 };
-
-// Evaluates one node given its operand values (exposed for tests).
-Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& operands);
 
 }  // namespace graphc

@@ -13,7 +13,7 @@
 #include "graph/ModelInterface.h"
 #include "runtime/Corpus.h"
 #include "runtime/Pipeline.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

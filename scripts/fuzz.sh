@@ -24,7 +24,7 @@ graph_src=(graph/*.cpp)
 passes_src=(passes/*.cpp)
 echo "fuzz: building the harnesses"
 clang++ "${flags[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" -lfmt &
-clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp runtime/Tensor.cpp \
+clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp graph/eval/Tensor.cpp \
   "${graph_src[@]}" -lfmt &
 wait
 

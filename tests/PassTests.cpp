@@ -113,7 +113,7 @@ TEST_CASE("fold folds constant arithmetic and shape ops over splats") {
   CHECK_IR(out, R"(
     CHECK: %d = constant {value = 6.0} : f32[2,3]
     CHECK: %e = constant {value = 18.0} : f32[2]
-    CHECK: %f = constant {value = 7.389056205749512} : f32[]
+    CHECK: %f = constant {value = 7.389056} : f32[]
     CHECK: %y = mul(%x, %d)
     CHECK-COUNT-0: broadcast)");
 }
@@ -139,7 +139,7 @@ TEST_CASE("fold removes algebraic identities") {
     CHECK-NEXT: output "out" = %g1)");
 }
 
-TEST_CASE("fold leaves integer division by zero alone") {
+TEST_CASE("fold gives integer division by zero the kernels' value, 0") {
   std::string out = graphc::test::runPipeline(R"(graph @g {
   %a = constant {value = 1} : i32[]
   %b = constant {value = 0} : i32[]
@@ -147,7 +147,7 @@ TEST_CASE("fold leaves integer division by zero alone") {
   output "c" = %c
 })",
                               "fold");
-  CHECK_IR(out, "CHECK: %c = div(%a, %b)");
+  CHECK_IR(out, "CHECK: %c = constant {value = 0} : i32[]");
 }
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "TestUtil.h"
+#include "graph/Constant.h"
 #include "graph/Verifier.h"
 #include "models/Model.h"
 
@@ -46,22 +47,48 @@ TEST_CASE("round trip of a hand-written graph is exact") {
   CHECK(g.updates.size() == 1);
 }
 
-TEST_CASE("floats print in their shortest exact form and parse back") {
-  for (double v : {0.1, 1.0, -2.5e-8, 1e30, 0.01, 3.0000000000000004}) {
+TEST_CASE("an f32 constant holds a float, prints it in its shortest form and parses back") {
+  for (double v : {0.1, 1.0, -2.5e-8, 1e30, 0.01, 3.0000000000000004, 16777217.0}) {
     Graph g;
     g.name = "c";
     Node n;
     n.op = OpKind::Constant;
     n.name = "c";
-    n.attrs["value"] = v;
     n.type = {DType::F32, {}};
+    setConstantValue(n, v);
+    CHECK(attrFloat(n.attrs, "value") == double(float(v)));
     g.add(n);
     g.outputs.push_back({"c", 0, {}});
     std::string text = printGraph(g);
     Graph back = parseGraph(text);
-    CHECK(attrFloat(back.node(0).attrs, "value") == v);
+    CHECK(constantValue(back.node(0)) == double(float(v)));
     CHECK(printGraph(back) == text);
   }
+  // Written with more digits than a float has, a value is rounded as it is read.
+  Graph g = parseGraph("graph @c {\n  %c = constant {value = 0.10000000000000001} : f32[]\n  output \"c\" = %c\n}\n");
+  CHECK(attrFloat(g.node(0).attrs, "value") == double(0.1f));
+  CHECK(printGraph(g).find("{value = 0.1}") != std::string::npos);
+}
+
+TEST_CASE("a double attribute prints in its shortest exact form and parses back") {
+  for (double v : {0.1, -2.5e-8, 3.0000000000000004, double(0.1f)}) {
+    Graph g;
+    g.name = "p";
+    Node n;
+    n.op = OpKind::Param;
+    n.name = "p";
+    n.attrs = {{"init", std::string("normal")}, {"scale", v}};
+    n.type = {DType::F32, {2}};
+    g.add(n);
+    g.outputs.push_back({"p", 0, {}});
+    Graph back = parseGraph(printGraph(g));
+    CHECK(attrFloat(back.node(0).attrs, "scale") == v);
+  }
+}
+
+TEST_CASE("an i32 constant out of range is refused at its line") {
+  CHECK_THROWS_WITH_AS(parseGraph("graph @c {\n  %c = constant {value = 2147483648} : i32[]\n  output \"c\" = %c\n}\n"),
+                       doctest::Contains(":2:3: error: %c: i32 constant value 2147483648 is out of range"), Error);
 }
 
 TEST_CASE("comments and whitespace are accepted; printing canonicalizes") {

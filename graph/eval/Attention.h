@@ -1,10 +1,10 @@
-// runtime/AttentionReference.h — the interpreter's attention and its
+// graph/eval/Attention.h — the reference evaluator's attention and its
 // gradient: the textbook computation (every score of a row, then its
 // softmax), in double, against which the fused kernels are checked.
 #pragma once
 
 #include "graph/Graph.h"
-#include "runtime/Tensor.h"
+#include "graph/eval/Tensor.h"
 
 namespace graphc {
 

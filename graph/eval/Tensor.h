@@ -1,4 +1,4 @@
-// runtime/Tensor.h — a dense, row-major, owning tensor of f32 or i32.
+// graph/eval/Tensor.h — a dense, row-major, owning tensor of f32 or i32.
 #pragma once
 
 #include <cstdint>

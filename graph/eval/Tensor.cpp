@@ -1,5 +1,5 @@
-// runtime/Tensor.cpp — tensor construction.
-#include "runtime/Tensor.h"
+// graph/eval/Tensor.cpp — tensor construction.
+#include "graph/eval/Tensor.h"
 
 #include <algorithm>
 #include <fmt/format.h>

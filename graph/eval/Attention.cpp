@@ -1,5 +1,5 @@
-// runtime/AttentionReference.cpp — see AttentionReference.h.
-#include "runtime/AttentionReference.h"
+// graph/eval/Attention.cpp — see Attention.h.
+#include "graph/eval/Attention.h"
 
 #include <algorithm>
 #include <cmath>
