@@ -27,7 +27,8 @@ llvm::Type* elementType(llvm::IRBuilder<>& b, DType t) {
 class BodyEmitter {
  public:
   BodyEmitter(llvm::IRBuilder<>& b, const Graph& body, llvm::Function* f, const Shape& outShape)
-      : b_(b), body_(body), f_(f), outShape_(outShape), values_(body.size(), nullptr) {}
+      : b_(b), body_(body), f_(f), outShape_(outShape), values_(body.size(), nullptr),
+        inputIndex_(bodyInputIndex(body)) {}
 
   llvm::Value* emit(const LoopIndex& at) {
     for (size_t i = 0; i < body_.size(); ++i) {
@@ -41,7 +42,7 @@ class BodyEmitter {
  private:
   llvm::Value* load(ValueId input, llvm::Value* index) {
     const Node& in = body_.node(input);
-    size_t arg = size_t(std::stoul(in.name.substr(3))) + 1;  // argK; argument 0 is the output
+    size_t arg = size_t(inputIndex_[size_t(input)]) + 1;  // argument 0 is the output
     llvm::Type* t = elementType(b_, in.type.dtype);
     llvm::Value* ptr = b_.CreateInBoundsGEP(t, f_->getArg(unsigned(arg)), index);
     return b_.CreateLoad(t, ptr);
@@ -178,6 +179,7 @@ class BodyEmitter {
   llvm::Function* f_;
   Shape outShape_;
   std::vector<llvm::Value*> values_;
+  std::vector<int64_t> inputIndex_;  // bodyInputIndex: which kernel argument each input is
 };
 
 // Emits for (i = begin; i < end; ++i) with the body built by `inner(i)` at the insertion point.
@@ -255,7 +257,7 @@ llvm::Function* createKernelFunction(llvm::Module& m, const std::string& name, s
 void checkBody(const Graph& body, const std::string& name) {
   const Shape& shape = body.type(body.outputs[0].value).shape;
   for (const Node& n : body.nodes)
-    if (auto why = kernelMemberRefusal(body, n, shape))
+    if (auto why = n.op == OpKind::Input ? std::nullopt : kernelMemberRefusal(body, n, shape))
       throw Error(fmt::format("codegen: kernel {}: %{} cannot be in a fused body: {}", name, n.name, *why));
 }
 

@@ -225,11 +225,12 @@ class DotWriter {
         edge(source(o), id(to), g_.type(ValueId(o)), carried);
         continue;
       }
-      // Into a fused kernel: to each body node that reads %argK.
+      // Into a fused kernel: to each body node that reads the input standing for operand k.
       const Graph& body = *g_.nodes[to].body;
+      const std::vector<int64_t> inputIndex = bodyInputIndex(body);
       for (size_t j = 0; j < body.size(); ++j)
         for (ValueId use : body.nodes[j].operands)
-          if (body.nodes[size_t(use)].op == OpKind::Input && body.nodes[size_t(use)].name == fmt::format("arg{}", k))
+          if (inputIndex[size_t(use)] == int64_t(k))
             edge(source(o), fmt::format("f{}_{}", to, j), g_.type(ValueId(o)), carried);
     }
     if (n.body && !(run && run->repetition(i) > 0)) {

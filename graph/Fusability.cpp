@@ -7,7 +7,6 @@
 namespace graphc {
 
 std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape) {
-  if (n.op == OpKind::Input && n.operands.empty() && n.name.rfind("arg", 0) == 0) return std::nullopt;  // a body input
   switch (opFusion(n.op)) {
     case FuseNever: return fmt::format("'{}' is not elementwise", opName(n.op));
     case FuseElementwise:

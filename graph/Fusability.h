@@ -14,8 +14,8 @@ namespace graphc {
 
 // Why node `n` of graph `g` (a fused body, or the graph a kernel is being
 // formed in) cannot be part of a kernel whose output is `kernelShape`, or
-// nullopt when it can. Body inputs are always allowed; the rest follows the
-// op's fusion class in Op.def: elementwise ops over the kernel's shape,
+// nullopt when it can (callers skip a body's inputs: they are the kernel's
+// operands). It follows the op's fusion class in Op.def: elementwise ops over the kernel's shape,
 // constants, broadcasts whose operand the loop can index (scalar, row,
 // column or full), row gathers that read zeros for bad indices.
 std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape);

@@ -154,4 +154,12 @@ std::string errorAt(const Graph& g, SourceLoc loc, const std::string& message) {
   return fmt::format("{}: error: {}", g.sourceName, message);
 }
 
+std::vector<int64_t> bodyInputIndex(const Graph& body) {
+  std::vector<int64_t> index(body.size(), -1);
+  int64_t inputs = 0;
+  for (size_t i = 0; i < body.size(); ++i)
+    if (body.nodes[i].op == OpKind::Input) index[i] = inputs++;
+  return index;
+}
+
 }  // namespace graphc

@@ -30,7 +30,8 @@ struct Node {
   Attrs attrs;
   TensorType type;
   SourceLoc loc;  // where the parser found it; unknown for built nodes
-  // For `fused`: inputs arg0..argN-1 (the operands), one output "result".
+  // For `fused`: one `input` per operand, in operand order (bodyInputIndex),
+  // named %arg0.. for the reader; one output "result".
   std::shared_ptr<Graph> body;
 };
 
@@ -98,6 +99,11 @@ class Graph {
   mutable bool nameIndexValid_ = false;
   int64_t nextTemp_ = 0;
 };
+
+// For each node of a fused body, the operand its `input` node stands for (the
+// k-th input is the kernel's k-th operand: the position is the fact, the name
+// %argK only a reading aid), or -1 for the body's other nodes.
+std::vector<int64_t> bodyInputIndex(const Graph& body);
 
 // A "file:line:col: error: message" line for a node (or the graph's source
 // name when the node has no location).

@@ -47,7 +47,6 @@ void verifyFusedBody(const Graph& g, const Node& n, Fail fail) {
   for (const Node& b : body.nodes) {
     verifyAttributes(b, [&](const std::string& msg) { fail(fmt::format("body %{}: {}", b.name, msg)); });
     if (b.op == OpKind::Input) {
-      if (b.name != "arg" + std::to_string(inputs)) fail(fmt::format("body input %{} should be %arg{}", b.name, inputs));
       if (inputs >= n.operands.size()) fail(fmt::format("body has more inputs than the {} operands", n.operands.size()));
       if (b.type != g.type(n.operands[inputs]))
         fail(fmt::format("body input %{} is {}, but operand {} is {}", b.name, str(b.type), inputs,
@@ -81,9 +80,9 @@ struct PlacedValue {
   ValueId id;
 };
 
-// After `plan`: two values live at the same time share bytes only when one's
-// bytes hold the other's (a view, or an operand computed in place in a
-// concatenation). A sweep over birth order against the values still alive.
+// After `plan`: two values live at the same time share bytes only when they
+// are parts of one buffer (below). A sweep over birth order against the values
+// still alive.
 void verifyPlan(const Graph& g) {
   const int64_t end = int64_t(g.size());
   std::vector<PlacedValue> values;
@@ -97,17 +96,36 @@ void verifyPlan(const Graph& g) {
   }
   std::vector<int64_t> slot(g.size(), -1);
   for (size_t v = 0; v < values.size(); ++v) slot[size_t(values[v].id)] = int64_t(v);
-  // A slice or reshape placed inside its operand's bytes reads them and writes
-  // nothing: views of one buffer may overlap each other (two slices of a
-  // concatenation sharing columns). root: the buffer a chain of views reads.
-  std::vector<ValueId> root(g.size());
+  // Values may share bytes only when they are one buffer by construction
+  // (passes/MemoryPlanning's aliases): a slice or reshape inside its operand's
+  // bytes (a view, which writes nothing, so views of one buffer may overlap each
+  // other), an operand computed in place inside its concatenation (directly or
+  // as the source of a reshape it concatenates), and an all_reduce over its
+  // operand's bytes. root: the buffer each value is part of (union-find).
+  std::vector<ValueId> parent(g.size());
+  for (size_t i = 0; i < g.size(); ++i) parent[i] = ValueId(i);
+  auto find = [&](ValueId v) {
+    while (parent[size_t(v)] != v) v = parent[size_t(v)] = parent[size_t(parent[size_t(v)])];
+    return v;
+  };
+  auto inside = [&](ValueId inner, ValueId outer) {
+    if (slot[size_t(inner)] < 0 || slot[size_t(outer)] < 0) return false;
+    const PlacedValue& a = values[size_t(slot[size_t(inner)])];
+    const PlacedValue& b = values[size_t(slot[size_t(outer)])];
+    return a.begin >= b.begin && a.end <= b.end;
+  };
+  auto join = [&](ValueId a, ValueId b) { parent[size_t(find(a))] = find(b); };
   for (size_t i = 0; i < g.size(); ++i) {
-    root[i] = ValueId(i);
     const Node& n = g.nodes[i];
-    if ((n.op != OpKind::Slice && n.op != OpKind::Reshape) || slot[i] < 0 || slot[size_t(n.operands[0])] < 0) continue;
-    const PlacedValue& x = values[size_t(slot[i])];
-    const PlacedValue& from = values[size_t(slot[size_t(n.operands[0])])];
-    if (x.begin >= from.begin && x.end <= from.end) root[i] = root[size_t(n.operands[0])];
+    const ValueId self = ValueId(i);
+    if ((n.op == OpKind::Slice || n.op == OpKind::Reshape || n.op == OpKind::AllReduce) && inside(self, n.operands[0]))
+      join(self, n.operands[0]);
+    if (n.op != OpKind::Concat) continue;
+    for (ValueId o : n.operands) {
+      if (inside(o, self)) join(o, self);
+      const Node& part = g.node(o);
+      if (part.op == OpKind::Reshape && inside(part.operands[0], self)) join(part.operands[0], self);
+    }
   }
   auto extend = [&](ValueId id, int64_t through) {
     if (slot[size_t(id)] >= 0) values[size_t(slot[size_t(id)])].dies = std::max(values[size_t(slot[size_t(id)])].dies, through);
@@ -130,8 +148,7 @@ void verifyPlan(const Graph& g) {
     for (size_t a : alive) {
       const PlacedValue& y = values[a];
       bool overlap = x.begin < y.end && y.begin < x.end;
-      bool nested = (x.begin >= y.begin && x.end <= y.end) || (y.begin >= x.begin && y.end <= x.end);
-      if (overlap && !nested && root[size_t(x.id)] != root[size_t(y.id)]) {
+      if (overlap && find(x.id) != find(y.id)) {
         const Node& n = g.node(x.id);
         throw Error(errorAt(g, n.loc, fmt::format("%{}: its bytes [{}, {}) overlap %{}'s [{}, {}) while both are live",
                                                   n.name, x.begin, x.end, g.node(y.id).name, y.begin, y.end)));
@@ -145,7 +162,7 @@ void verifyPlan(const Graph& g) {
 // after `fuse` (graph attribute phase = "fused") no elementwise op stands
 // outside a kernel, and every {epilogue = 1} kernel really is its product's
 // epilogue; after `plan` (arena_bytes) no two live buffers overlap unless
-// one holds the other.
+// they are parts of one buffer.
 void verifyPhase(const Graph& g) {
   bool fused = attr::phase(g.attrs, "") == "fused";
   std::vector<int> uses;

@@ -30,6 +30,45 @@ Value unbroadcast(Value g, const Shape& from) {
 
 Value zerosLike(Value v) { return broadcastTo(v.builder().constant(0.0), v.shape()); }
 
+// Data movement: each gradient moves gy back to where its operand's elements came from.
+Value transposeGradient(const Node& n, Value gy) {
+  const auto& perm = attr::perm(n.attrs);
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
+  return transpose(gy, inverse);
+}
+
+Value sliceGradient(const Node& n, Value x, Value gy) {
+  const auto& start = attr::start(n.attrs);
+  const auto& limit = attr::limit(n.attrs);
+  std::vector<int64_t> high;
+  for (size_t i = 0; i < start.size(); ++i) high.push_back(x.dim(int64_t(i)) - limit[i]);
+  return pad(gy, start, high);
+}
+
+Value padGradient(const Node& n, Value x, Value gy) {
+  const auto& low = attr::low(n.attrs);
+  std::vector<int64_t> limit;
+  for (size_t i = 0; i < low.size(); ++i) limit.push_back(low[i] + x.dim(int64_t(i)));
+  return slice(gy, low, limit);
+}
+
+std::vector<std::optional<Value>> concatGradient(const Node& n, const std::vector<Value>& x, Value gy) {
+  int64_t axis = attr::axis(n.attrs);
+  if (axis < 0) axis += n.type.rank();
+  int64_t offset = 0;
+  std::vector<std::optional<Value>> gx;
+  for (const Value& part : x) {
+    std::vector<int64_t> start(size_t(n.type.rank()), 0);
+    std::vector<int64_t> limit = n.type.shape;
+    start[size_t(axis)] = offset;
+    limit[size_t(axis)] = offset + part.dim(axis);
+    offset = limit[size_t(axis)];
+    gx.push_back(slice(gy, start, limit));
+  }
+  return gx;
+}
+
 // The contributions of node `n` (value y, adjoint gy) to its operands' adjoints.
 // Entries stay empty for operands that get no gradient (integers, indices).
 std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value y, Value gy) {
@@ -116,42 +155,10 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     }
     case OpKind::Broadcast: gx = {unbroadcast(gy, x[0].shape())}; break;
     case OpKind::Reshape: gx = {reshape(gy, x[0].shape())}; break;
-    case OpKind::Transpose: {
-      const auto& perm = attr::perm(n.attrs);
-      std::vector<int64_t> inverse(perm.size());
-      for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
-      gx = {transpose(gy, inverse)};
-      break;
-    }
-    case OpKind::Slice: {
-      const auto& start = attr::start(n.attrs);
-      const auto& limit = attr::limit(n.attrs);
-      std::vector<int64_t> high;
-      for (size_t i = 0; i < start.size(); ++i) high.push_back(x[0].dim(int64_t(i)) - limit[i]);
-      gx = {pad(gy, start, high)};
-      break;
-    }
-    case OpKind::Pad: {
-      const auto& low = attr::low(n.attrs);
-      std::vector<int64_t> limit;
-      for (size_t i = 0; i < low.size(); ++i) limit.push_back(low[i] + x[0].dim(int64_t(i)));
-      gx = {slice(gy, low, limit)};
-      break;
-    }
-    case OpKind::Concat: {
-      int64_t axis = attr::axis(n.attrs);
-      if (axis < 0) axis += n.type.rank();
-      int64_t offset = 0;
-      for (size_t i = 0; i < x.size(); ++i) {
-        std::vector<int64_t> start(size_t(n.type.rank()), 0);
-        std::vector<int64_t> limit = n.type.shape;
-        start[size_t(axis)] = offset;
-        limit[size_t(axis)] = offset + x[i].dim(axis);
-        offset = limit[size_t(axis)];
-        gx[i] = slice(gy, start, limit);
-      }
-      break;
-    }
+    case OpKind::Transpose: gx = {transposeGradient(n, gy)}; break;
+    case OpKind::Slice: gx = {sliceGradient(n, x[0], gy)}; break;
+    case OpKind::Pad: gx = {padGradient(n, x[0], gy)}; break;
+    case OpKind::Concat: gx = concatGradient(n, x, gy); break;
     case OpKind::Gather:
       gx = {scatterAdd(gy, x[1], x[0].dim(0), attr::zeroOutOfRange(n.attrs)), std::nullopt};
       break;

@@ -1,4 +1,6 @@
 // tests/FusionPlanningTests.cpp — elementwise fusion and memory planning.
+#include <fmt/format.h>
+
 #include "TestUtil.h"
 #include "graph/Verifier.h"
 #include "models/Layers.h"
@@ -243,4 +245,30 @@ TEST_CASE("plan: a model whose logits are its recurrent outputs (no head) compil
       CHECK_NOTHROW(verify(g));
     }
   }
+}
+
+TEST_CASE("the plan invariant: bytes are shared only by parts of one buffer, never by unrelated values nested") {
+  // %b sits inside %c's bytes while both are live, but is not one of its parts:
+  // the invariant used to accept any nesting as a view.
+  auto planned = [](const std::string& offsets) {
+    return parseGraph(fmt::format(R"(graph @g attributes {{arena_bytes = 256}} {{
+  %x = input {{offset = 0}} : f32[4]
+  %a = fused(%x) {{offset = 16}} : f32[4] {{
+    %arg0 = input : f32[4]
+    %t = tanh(%arg0) : f32[4]
+    output "result" = %t
+  }}
+  %b = fused(%x) {{offset = {}}} : f32[4] {{
+    %arg0 = input : f32[4]
+    %t = exp(%arg0) : f32[4]
+    output "result" = %t
+  }}
+  %c = concat(%a, %a) {{axis = 0, offset = 64}} : f32[8]
+  %y = add(%b, %b) {{offset = 128}} : f32[4]
+  output "c" = %c
+  output "y" = %y
+}})", offsets));
+  };
+  CHECK_NOTHROW(verify(planned("96")));
+  CHECK_THROWS_WITH_AS(verify(planned("64")), doctest::Contains("%c: its bytes [64, 96) overlap %b's [64, 80)"), Error);
 }

@@ -485,3 +485,29 @@ TEST_CASE("the portable runtime implements every kernel of RuntimeKernels.def wi
   for (const std::string& p : portableKernelMismatches()) problems += p + "\n";
   CHECK_MESSAGE(problems.empty(), problems);
 }
+
+TEST_CASE("a fused body's k-th input is the kernel's k-th operand, whatever its name") {
+  // Named against their order (%b stands for operand 0): position, not name, decides.
+  Graph g = parseGraph(R"(graph @g {
+  %x = input : f32[2,3]
+  %y = input : f32[2,3]
+  %k = fused(%x, %y) : f32[2,3] {
+    %b = input : f32[2,3]
+    %a = input : f32[2,3]
+    %d = sub(%b, %a) : f32[2,3]
+    %e = exp(%a) : f32[2,3]
+    %r = mul(%d, %e) : f32[2,3]
+    output "result" = %r
+  }
+  output "k" = %k
+})");
+  TensorMap vars{{"x", Tensor::f32({2, 3}, {1, 2, 3, 4, 5, 6})}, {"y", Tensor::f32({2, 3}, {0.5, 0, -1, 1, 2, -2})}};
+  TensorMap v1 = vars, v2 = vars;
+  Tensor ref = Interpreter(g).run(v1).at("k");
+  for (int64_t i = 0; i < 6; ++i) {
+    double x = vars["x"].at(i), y = vars["y"].at(i);
+    CHECK(ref.at(i) == doctest::Approx((x - y) * std::exp(y)).epsilon(1e-6));
+  }
+  JitEngine jit(g, {testCacheDir(), true});
+  checkClose(jit.run(v2).at("k"), ref, "fused body with inputs named out of order", 1e-6, 1e-6);
+}

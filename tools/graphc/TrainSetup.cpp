@@ -1,0 +1,179 @@
+// tools/graphc/TrainSetup.cpp — a train run's set-up: its flags checked, a checkpoint resumed, threads, the texts, the trainer and its samples' prefixes (TrainRunSteps.h).
+#include "tools/graphc/TrainRunSteps.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "graph/FileIO.h"
+#include "runtime/Communicator.h"
+#include "runtime/Evaluator.h"
+#include "runtime/Generator.h"
+#include "runtime/JitEngine.h"
+#include "runtime/Threads.h"
+#include "tools/graphc/Commands.h"
+#include "tools/graphc/EarlyStopping.h"
+#include "tools/graphc/Plugins.h"
+#include "tools/graphc/Progress.h"
+#include "tools/graphc/RankAgreement.h"
+#include "tools/graphc/Report.h"
+#include "tools/graphc/Shared.h"
+
+namespace graphc::cli {
+
+void TrainRun::checkFlags() {
+  for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
+  for (const auto& setting : f.sets) parseSetting(setting, f.config);
+  if (f.earlyStop > 0 && f.valData.empty() && f.valFraction == 0 && f.resume.empty())
+    throw Error("--early-stop: needs validation text (--val-data FILE or --val-fraction F)");
+  if (f.schedule.kind == "plateau" && f.valData.empty() && f.valFraction == 0 && f.resume.empty())
+    throw Error("--lr-schedule plateau: needs validation text (--val-data FILE or --val-fraction F)");
+  if (f.checkpointEvery > 0 && f.save.empty())
+    throw Error("--checkpoint-every: pass --save FILE.safetensors to say where the checkpoint goes");
+  // Output paths are checked now, not after the run.
+  if (lead && !f.save.empty()) checkWritable(f.save, "the checkpoint");
+  if (lead && !f.metrics.empty()) checkWritable(f.metrics, "the metrics");
+  if (lead && !f.plot.empty()) checkWritable(f.plot, "the plot");
+}
+
+void TrainRun::resume() {
+  if (f.resume.empty()) return;
+  resumed = loadCheckpoint(f.resume);
+  history = resumeSettings(*resumed, f);
+}
+
+void TrainRun::chooseThreads() {
+  int cores = runtime::usableCpus();
+  if (f.threads > cores) {
+    // The threads spin between a step's products; more of them than CPUs fight over them.
+    if (lead)
+      std::cerr << fmt::format("graphc: warning: --threads {} is more than the {} CPUs this process may use; using {}{}\n",
+                               f.threads, cores, cores,
+                               world ? " (mpirun binds each rank to a core; --bind-to none lifts it)" : "");
+    f.threads = cores;
+  }
+  // Ranks on one machine share its CPUs: by default each takes its share of
+  // them, within what its binding (mpirun --bind-to) lets it use.
+  if (f.threads == 0 && world) {
+    int machine = int(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    f.threads = std::max(1, std::min(cores, machine / std::max(1, launcherLocalSize())));
+  }
+  runtime::setThreads(f.threads);
+}
+
+void TrainRun::loadText() {
+  model = &findModel(f.model);
+  f.config = withModelDefaults(*model, f.config);
+  validate(f.optimizer);
+  validate(f.schedule, f.optimizer.learningRate);
+  dataPath = resolveDataPath(f.data);
+  TextOptions text;
+  text.mode = textModeFrom(f.text);
+  text.minCount = f.minCount;
+  text.vocabFile = f.vocabFile;
+  if (resumed && f.given.count("--vocab"))
+    throw Error("--vocab: a resumed run keeps its checkpoint's vocabulary (drop the flag to resume)");
+  if (text.mode != TextMode::Words && (f.given.count("--min-count") || f.given.count("--vocab")))
+    throw Error(fmt::format("{}: applies to --text words only", f.given.count("--vocab") ? "--vocab" : "--min-count"));
+  if (resumed && text.mode == TextMode::Words) {
+    // The words the run was trained on are the checkpoint's, whatever the text's counts say now.
+    text.vocab = readModelInfo(*resumed, f.resume).vocab;
+    text.vocabFile.clear();
+  }
+  corpus = loadCorpus(dataPath, f.maxTokens, text);
+  f.config.vocab = corpus.vocab.size();
+  if (f.valFraction > 0 && !f.valData.empty())
+    throw Error("--val-fraction and --val-data both name validation text; pass one");
+  // --val-fraction: the tail of the (cut) corpus is held out and never trained on.
+  if (f.valFraction > 0) {
+    size_t held = size_t(double(corpus.tokens.size()) * f.valFraction);
+    if (held < 2)
+      throw Error(fmt::format("--val-fraction {}: holds out {} tokens; evaluation needs at least 2", f.valFraction, held));
+    valTokens.assign(corpus.tokens.end() - int64_t(held), corpus.tokens.end());
+    corpus.tokens.resize(corpus.tokens.size() - held);
+  }
+  if (!f.valData.empty()) valTokens = loadHeldOut(f.valData, corpus.vocab, text.mode, "--val-data");
+  if (!f.testData.empty()) testTokens = loadHeldOut(f.testData, corpus.vocab, text.mode, "--test-data");
+  if (lead && (!valTokens.empty() || !testTokens.empty()))
+    evaluator = std::make_unique<Evaluator>(*model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
+}
+
+void TrainRun::makeTrainer() {
+  options.model = f.config;
+  options.optimizer = f.optimizer;
+  options.schedule = f.schedule;
+  options.schedule.epochs = f.epochs;
+  options.iter = f.iter == "random" ? IterKind::Random : f.iter == "windows" ? IterKind::Windows : IterKind::Sequential;
+  if (f.epochSteps > 0 && f.iter != "windows") throw Error("--epoch-steps: applies to --iter windows only");
+  if (f.valEstimate > 0 && f.valData.empty() && f.valFraction == 0)
+    throw Error("--val-estimate: there is no validation text (--val-data or --val-fraction)");
+  options.windowBatches = f.epochSteps;
+  options.seed = f.seed;
+  options.engine = f.engine;
+  options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};
+  options.world = world;
+  trainer = std::make_unique<Trainer>(*model, options, corpus);
+  if (resumed) {
+    Trainer::Snapshot snap;
+    snap.tensors = resumed->tensors;
+    for (const auto& [k, v] : resumed->metadata)
+      if (k.rfind("state.", 0) == 0) snap.numbers[k.substr(6)] = v;
+    try {
+      trainer->restore(snap);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: error: {}", f.resume, e.what()));
+    }
+    if (int64_t(history.size()) != trainer->epochsDone())
+      throw Error(fmt::format("{}: error: the checkpoint records {} perplexities for {} epochs", f.resume,
+                              history.size(), trainer->epochsDone()));
+    if (f.epochs <= trainer->epochsDone())  // a usage error: exit 2, before anything runs
+      throw CLI::ValidationError("--epochs", fmt::format("{} but {} already has {} epoch{}; ask for more to continue "
+                                                        "(graphc eval evaluates a checkpoint)",
+                                                        f.epochs, f.resume, trainer->epochsDone(),
+                                                        trainer->epochsDone() == 1 ? "" : "s"));
+  }
+  stepsAtStart = trainer->stepsDone();
+  stopping.patience = f.earlyStop;
+  stopping.plateauWait = f.schedule.kind == "plateau" ? f.schedule.patience : 0;
+  std::vector<double> vals;  // replayed over a resumed run's epochs
+  for (const auto& r : history) vals.push_back(r.valPerplexity);
+  stopping.replay(vals);
+}
+
+void TrainRun::choosePrefixes() {
+  if (!f.samplePrefix.empty()) {
+    if (std::string c = corpus.vocab.firstUnknown(f.samplePrefix); !c.empty())
+      throw Error(fmt::format("--sample-prefix: '{}' has '{}', which is not in the vocabulary", escapeForMessage(f.samplePrefix),
+                              escapeForMessage(c)));
+    prefix1 = f.samplePrefix;
+    size_t space = prefix1.find_last_of(' ');
+    prefix2 = space == std::string::npos || space + 1 == prefix1.size() ? prefix1 : prefix1.substr(space + 1);
+    return;
+  }
+  if (corpus.vocab.firstUnknown(prefix1).empty()) return;
+  std::vector<int32_t> opening(corpus.tokens.begin(), corpus.tokens.begin() + std::min<size_t>(corpus.tokens.size(), 14));
+  prefix1 = corpus.vocab.decode(opening);
+  opening.erase(opening.begin(), opening.begin() + std::min<size_t>(opening.size(), 5));
+  prefix2 = opening.empty() ? prefix1 : corpus.vocab.decode(opening);
+}
+
+void TrainRun::printStats() {
+  if (!f.stats || !lead) return;
+  if (auto* jit = dynamic_cast<const JitEngine*>(&trainer->engine()))
+    std::cerr << statsText(jit->planned(), {}, jit->report());
+  else
+    std::cerr << "graphc stats: the interpreter engine compiles nothing\n";
+}
+
+}  // namespace graphc::cli
