@@ -114,31 +114,57 @@ std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMConte
   std::optional<ObjectCache> cache;
   std::string cacheDir = options.cacheDir.empty() ? defaultCacheDir() : options.cacheDir;
   if (options.useCache && !cacheDir.empty()) cache.emplace(cacheDir);
+  // What the module defines for its callers: a cached object must define it
+  // all (an entry whose key matched but whose object is another graph's is
+  // dropped and rebuilt, not an error on every later run).
+  std::vector<std::string> exported;
+  for (const llvm::GlobalValue& v : m->global_values())
+    if (!v.isDeclaration() && v.hasExternalLinkage()) exported.push_back(v.getName().str());
+  auto load = [&](const std::string& object) -> llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> {
+    auto jit = llvm::orc::LLJITBuilder().create();
+    if (!jit) return jit.takeError();
+    llvm::orc::SymbolMap symbols;
+    for (const auto& [name, address] : runtimeKernelSymbols())
+      symbols[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                                llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    if (auto e = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) return std::move(e);
+    if (auto e = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "graphc.o"))) return std::move(e);
+    for (const std::string& name : exported)
+      if (auto address = (*jit)->lookup(name); !address) return address.takeError();
+    return jit;
+  };
+
   std::optional<std::string> object;
   if (cache) {
     r.cacheFile = cache->pathFor(key);
     object = cache->load(key);
   }
   r.cacheHit = object.has_value();
-  if (!object) {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  if (object) {
+    auto t = Clock::now();
+    auto loaded = load(*object);
+    r.loadSeconds = since(t);
+    if (loaded) {
+      jit = std::move(*loaded);
+    } else {
+      llvm::consumeError(loaded.takeError());
+      cache->drop(key);
+      r.cacheHit = false;
+    }
+  }
+  if (!jit) {
     auto t = Clock::now();
     optimize(*m, *tm);
     r.optimizeSeconds = since(t);
     t = Clock::now();
-    object = emitMachineCode(*m, *tm, llvm::CodeGenFileType::ObjectFile);
+    std::string fresh = emitMachineCode(*m, *tm, llvm::CodeGenFileType::ObjectFile);
     r.codegenSeconds = since(t);
-    if (cache) cache->store(key, *object);
+    if (cache) cache->store(key, fresh);
+    t = Clock::now();
+    jit = check(load(fresh), "loading the compiled object");
+    r.loadSeconds = since(t);
   }
-
-  auto t = Clock::now();
-  auto jit = check(llvm::orc::LLJITBuilder().create(), "creating LLJIT");
-  llvm::orc::SymbolMap symbols;
-  for (const auto& [name, address] : runtimeKernelSymbols())
-    symbols[jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                           llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  check(jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))), "registering runtime kernels");
-  check(jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(*object, "graphc.o")), "loading the object");
-  r.loadSeconds = since(t);
   m.reset();  // before its context, whatever order the caller's arguments are destroyed in
   ctx.reset();
   return jit;

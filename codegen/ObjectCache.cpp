@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <cerrno>
 #include <cstdio>
@@ -50,6 +51,17 @@ bool getU64(const std::string& in, size_t& pos, uint64_t& v) {
   std::memcpy(&v, in.data() + pos, 8);
   pos += 8;
   return true;
+}
+
+// The cache's own file names: an entry, and a temporary a writer left (FileIO's
+// PATH.tmp.XXXXXX). Nothing else in the directory is the cache's to delete.
+bool isEntryName(const std::string& name) {
+  static const std::regex entry("[0-9a-f]{16}\\.gobj");
+  return std::regex_match(name, entry);
+}
+bool isTemporaryName(const std::string& name) {
+  static const std::regex temporary("[0-9a-f]{16}\\.gobj\\.tmp\\.[A-Za-z0-9]{6}");
+  return std::regex_match(name, temporary);
 }
 
 }  // namespace
@@ -134,9 +146,15 @@ bool ObjectCache::usable() const {
   return usable_;
 }
 
+void ObjectCache::drop(const std::string& key) const {
+  std::string path = pathFor(key);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(path.c_str());
+}
+
 void ObjectCache::prune() const {
   // Oldest first, until the entries fit the cap; temporaries a killed writer
-  // left behind go after an hour.
+  // left behind go after ten minutes (writing an entry takes milliseconds).
   namespace fs = std::filesystem;
   std::error_code ec;
   std::vector<std::pair<fs::file_time_type, fs::path>> entries;
@@ -146,11 +164,11 @@ void ObjectCache::prune() const {
     if (!e.is_regular_file(ec)) continue;
     std::string name = e.path().filename().string();
     auto when = e.last_write_time(ec);
-    if (name.find(".tmp.") != std::string::npos) {
-      if (now - when > std::chrono::hours(1)) fs::remove(e.path(), ec);
+    if (isTemporaryName(name)) {
+      if (now - when > std::chrono::minutes(10)) fs::remove(e.path(), ec);
       continue;
     }
-    if (e.path().extension() != ".gobj") continue;
+    if (!isEntryName(name)) continue;
     total += e.file_size(ec);
     entries.emplace_back(when, e.path());
   }

@@ -14,7 +14,8 @@ namespace graphc {
 // The directory is private: created 0700, and used only when this user owns
 // it and no one else may write it (else one warning, and no cache). Entries
 // are regular files of at most 256 MiB; the whole cache is pruned, oldest
-// first, past 1 GiB.
+// first, past 1 GiB. Pruning touches only the cache's own files (HASH.gobj and
+// their writers' HASH.gobj.tmp.XXXXXX), whatever else the directory holds.
 class ObjectCache {
  public:
   static constexpr uint64_t kMaxEntryBytes = uint64_t(256) << 20;
@@ -28,6 +29,8 @@ class ObjectCache {
   // Writes atomically. On failure (read-only, full) warns once on stderr and
   // turns caching off for this process; never throws.
   void store(const std::string& key, const std::string& object);
+  // Removes the entry for `key` (one that loaded but did not link); never throws.
+  void drop(const std::string& key) const;
 
  private:
   bool usable() const;

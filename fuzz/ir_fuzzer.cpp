@@ -11,6 +11,7 @@
 #include "graph/Error.h"
 #include "graph/TextIR.h"
 #include "passes/PassManager.h"
+#include "passes/Pipelines.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace graphc;
@@ -33,7 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (g.size() > 400) return 0;
   try {
     PassManager pm;
-    pm.addPipeline("fuse-attention,simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify,pack-weights,share-concats,fuse,plan");
+    // The pipelines train runs (passes/Pipelines.h), minus the training step, for a 16-wide target.
+    pm.addPipeline(kBeforeAutodiffPipeline);
+    pm.addPipeline(kOptimizePipeline);
+    pm.addPipeline(lowerPipeline(16));
     pm.run(g);
   } catch (const Error&) {
   }

@@ -45,10 +45,20 @@ std::string formatBytes(uint64_t bytes) {
   return fmt::format("{} bytes", bytes);
 }
 
+// Why a file cannot be written over `st`, or "" when it can: a directory, a
+// block device (a disk: a checkpoint is never written over one) and a socket
+// are refused.
+std::string unwritableKind(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "it is a directory";
+  if (S_ISBLK(st.st_mode)) return "it is a block device";
+  if (S_ISSOCK(st.st_mode)) return "it is a socket";
+  return "";
+}
+
 void checkWritable(const std::string& path, const std::string& what) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw Error(fmt::format("{}: error: cannot write {}: it is a directory", path, what));
+  if (::stat(path.c_str(), &st) == 0 && !unwritableKind(st).empty())
+    throw Error(fmt::format("{}: error: cannot write {}: {}", path, what, unwritableKind(st)));
   std::string dir = directoryOf(path);
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw Error(fmt::format("{}: error: cannot write {}: {}", path, what, std::strerror(errno)));
@@ -59,8 +69,11 @@ void writeFileSafely(const std::string& path, const std::string& bytes, const st
     throw Error(fmt::format("{}: error: cannot write {}: {}", path, what, reason));
   };
   struct stat st {};
+  // A regular file keeps its permissions (a 0600 checkpoint stays 0600); a new one gets the umask's.
+  mode_t mode = 0666 & ~currentUmask();
   if (::lstat(path.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) fail("it is a directory");
+    if (std::string why = unwritableKind(st); !why.empty()) fail(why);
+    if (S_ISREG(st.st_mode)) mode = st.st_mode & 07777;
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
       // A device or a pipe is written in place: replacing /dev/null with a file would break the system.
       // Non-blocking open: a FIFO nobody reads is an error, not a hang.
@@ -83,7 +96,7 @@ void writeFileSafely(const std::string& path, const std::string& bytes, const st
     ::unlink(tmp.c_str());
     fail(reason);
   };
-  if (::fchmod(fd, 0666 & ~currentUmask()) != 0) discard(std::strerror(errno));
+  if (::fchmod(fd, mode) != 0) discard(std::strerror(errno));
   if (!writeAll(fd, bytes)) discard(errno ? std::strerror(errno) : "short write (disk full?)");
   if (::fsync(fd) != 0) discard(std::strerror(errno));
   if (::close(fd) != 0) {

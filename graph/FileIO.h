@@ -5,9 +5,10 @@
 // target's directory, written in full and fsync'ed, renamed over the target,
 // then the directory fsync'ed: a crash or a kill leaves the old file or the
 // new one, never a mix, and two writers never share a temporary. Nothing on
-// the way follows a symlink planted at the temporary's name. A target that is
-// a device or a FIFO (/dev/null, /dev/stdout) is written in place, never
-// replaced; a directory is refused.
+// the way follows a symlink planted at the temporary's name. A regular file
+// replaced keeps its permissions. A target that is a character device or a
+// FIFO (/dev/null, /dev/stdout) is written in place, never replaced; a
+// directory, a block device and a socket are refused.
 //
 // Reading: the path must be a regular file (or a FIFO/device where the caller
 // allows a stream) no larger than the caller's limit, checked before a byte is

@@ -189,6 +189,39 @@ int main(int argc, char** argv) {{
                      fmt::arg("n", n), fmt::arg("guard", guard));
 }
 
+// Into an existing directory, all or nothing: each file there is first moved
+// aside into `staging`, then the new ones move in; a failure on the way puts
+// every old file back (an export that failed at its last file had replaced the
+// others). What else the directory holds stays.
+void replaceFilesIn(const fs::path& dir, const fs::path& staging,
+                    const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::pair<fs::path, fs::path>> setAside;  // (its place, where it waits)
+  std::vector<fs::path> placed;
+  try {
+    for (const auto& [name, bytes] : files) {
+      fs::path target = dir / name;
+      fs::file_status st = fs::symlink_status(target);
+      if (!fs::exists(st)) continue;
+      if (fs::is_directory(st))
+        throw Error(fmt::format("{}: error: cannot write the library there: {} is a directory", dir.string(), name));
+      fs::path aside = staging / (".old." + name);
+      fs::rename(target, aside);
+      setAside.emplace_back(target, aside);
+    }
+    for (const auto& [name, bytes] : files) {
+      fs::rename(staging / name, dir / name);
+      placed.push_back(dir / name);
+    }
+  } catch (...) {
+    std::error_code ec;
+    for (const fs::path& p : placed) fs::remove(p, ec);
+    for (const auto& [target, aside] : setAside) fs::rename(aside, target, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+}
+
 }  // namespace
 
 bool isCIdentifier(const std::string& name) {
@@ -252,12 +285,8 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
   std::vector<std::string> written;
   try {
     for (const auto& [name, bytes] : files) writeFileSafely((staging / name).string(), bytes, name);
-    if (!fs::exists(dir)) {
-      fs::rename(staging, dir);
-    } else {
-      for (const auto& [name, bytes] : files) fs::rename(staging / name, dir / name);
-      fs::remove(staging);
-    }
+    if (!fs::exists(dir)) fs::rename(staging, dir);
+    else replaceFilesIn(dir, staging, files);
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(staging, ec);
     throw Error(fmt::format("{}: error: cannot write the library there: {}", o.dir, e.code().message()));

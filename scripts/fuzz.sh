@@ -20,12 +20,11 @@ fi
 out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -I/usr/include/eigen3)
-graph_src=(graph/*.cpp)
+graph_src=(graph/*.cpp graph/eval/*.cpp)
 passes_src=(passes/*.cpp)
 echo "fuzz: building the harnesses"
 clang++ "${flags[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" -lfmt &
-clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp graph/eval/Tensor.cpp \
-  "${graph_src[@]}" -lfmt &
+clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp "${graph_src[@]}" -lfmt &
 wait
 
 # Seed corpora: every IR file the tests use; checkpoints the tests' crafted ones and a trained one.

@@ -20,6 +20,13 @@
 #include "runtime/JitEngine.h"
 #include "runtime/Pipeline.h"
 #include "graph/TextIR.h"
+#include "graph/FileIO.h"
+#include "codegen/ObjectCache.h"
+#include "codegen/TargetMachine.h"
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/Support/xxhash.h>
+#include <llvm/Target/TargetMachine.h>
+#include <cstring>
 #include "passes/PassManager.h"
 #include "runtime/Trainer.h"
 
@@ -478,6 +485,53 @@ TEST_CASE("cache: private, bounded, and never runs or waits on what it should no
   CompileReport r5;
   CompiledGraph::compile(planned, {fresh, true}, &r5);
   CHECK_FALSE(r5.cacheHit);
+}
+
+TEST_CASE("cache: an entry whose object lacks the graph's symbols is dropped and rebuilt; pruning touches only its own files") {
+  ModelConfig c{2, 2, 8, 28, 1};
+  Graph planned = planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+  namespace fs = std::filesystem;
+  std::string dir = std::string(GRAPHC_SCRATCH_DIR) + "/test-cache-forged";
+  fs::remove_all(dir);
+  CompileReport first;
+  CompiledGraph::compile(planned, {dir, true}, &first);
+  REQUIRE(fs::is_regular_file(first.cacheFile));
+  // The same key over a valid object of another module (it defines other_symbol, not graphc_entry):
+  // every later run failed with "Symbols not found: graphc_entry".
+  std::string bytes = readFileBounded(first.cacheFile, ObjectCache::kMaxEntryBytes, "the entry");
+  uint64_t keySize;
+  std::memcpy(&keySize, bytes.data() + 8, 8);
+  std::string header = bytes.substr(0, 16 + keySize);
+  llvm::LLVMContext ctx;
+  llvm::Module other("other", ctx);
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), false),
+                                   llvm::Function::ExternalLinkage, "other_symbol", other);
+  llvm::IRBuilder<>(llvm::BasicBlock::Create(ctx, "entry", f)).CreateRetVoid();
+  auto tm = createTargetMachine(hostTarget());
+  other.setDataLayout(tm->createDataLayout());
+  std::string object = emitMachineCode(other, *tm, llvm::CodeGenFileType::ObjectFile);
+  uint64_t size = object.size(), checksum = llvm::xxh3_64bits(llvm::StringRef(object));
+  std::string forged = header + std::string(reinterpret_cast<const char*>(&size), 8) +
+                       std::string(reinterpret_cast<const char*>(&checksum), 8) + object;
+  writeFileSafely(first.cacheFile, forged);
+  CompileReport second;
+  CHECK_NOTHROW(CompiledGraph::compile(planned, {dir, true}, &second));
+  CHECK_FALSE(second.cacheHit);
+  CompileReport third;
+  CompiledGraph::compile(planned, {dir, true}, &third);
+  CHECK(third.cacheHit);  // rebuilt and stored again
+  // Files that are not the cache's stay, however old; a stale temporary of an entry goes.
+  auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const char* name : {"thesis.tmp.txt", "notes.gobj", "0123456789abcdef.gobj.tmp.Ab12Cd"}) {
+    writeFileSafely(dir + "/" + name, "x");
+    fs::last_write_time(dir + "/" + name, old);
+  }
+  fs::remove(first.cacheFile);  // a miss, so the store prunes
+  CompileReport fourth;
+  CompiledGraph::compile(planned, {dir, true}, &fourth);
+  CHECK(fs::exists(dir + "/thesis.tmp.txt"));
+  CHECK(fs::exists(dir + "/notes.gobj"));
+  CHECK_FALSE(fs::exists(dir + "/0123456789abcdef.gobj.tmp.Ab12Cd"));
 }
 
 TEST_CASE("the portable runtime implements every kernel of RuntimeKernels.def with its parameter types") {

@@ -1,4 +1,7 @@
 // tests/RuntimeTests.cpp — checkpoints, the trainer, state carry-over, generation.
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
@@ -227,6 +230,30 @@ TEST_CASE("files: safe writes replace files, not devices, links' targets or dire
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   CHECK_THROWS_WITH_AS(writeFileSafely(fifo, "x", "the output"), doctest::Contains("FIFO that no one reads"), Error);
   CHECK(fs::is_fifo(fifo));
+  // A block device and a socket are refused, not replaced by a file (were replaced).
+  std::string block = dir + "/block";
+  if (::mknod(block.c_str(), S_IFBLK | 0600, makedev(7, 200)) == 0) {  // needs root, as in CI
+    CHECK_THROWS_WITH_AS(writeFileSafely(block, "x", "the checkpoint"), doctest::Contains("it is a block device"), Error);
+    CHECK(fs::is_block_file(block));
+    CHECK_THROWS_WITH_AS(checkWritable(block, "the checkpoint"), doctest::Contains("it is a block device"), Error);
+  }
+  std::string socketPath = dir + "/socket";
+  int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socketPath.c_str());
+  REQUIRE(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  CHECK_THROWS_WITH_AS(writeFileSafely(socketPath, "x", "the metrics"), doctest::Contains("it is a socket"), Error);
+  CHECK(fs::is_socket(socketPath));
+  ::close(sock);
+  fs::remove(socketPath);
+  fs::remove(block);
+  // A replaced file keeps its mode (a 0600 checkpoint stayed 0600, not the umask's 0644).
+  std::string privateFile = dir + "/private.safetensors";
+  writeFileSafely(privateFile, "one");
+  fs::permissions(privateFile, fs::perms::owner_read | fs::perms::owner_write);
+  writeFileSafely(privateFile, "two");
+  CHECK((fs::status(privateFile).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
   // No temporary is left behind.
   int leftovers = 0;
   for (const auto& e : fs::directory_iterator(dir)) leftovers += e.path().string().find(".tmp") != std::string::npos;

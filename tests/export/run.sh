@@ -180,6 +180,17 @@ ls -a "$tmp" | grep -q '\.export-' && fail "a failed export left its staging dir
 mkdir -p "$tmp/existing" && echo keep >"$tmp/existing/notes.txt"
 "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/existing" >/dev/null || fail "export into an existing directory"
 [ -s "$tmp/existing/libmodel.a" ] && [ -s "$tmp/existing/notes.txt" ] || fail "export into an existing directory"
+# All or nothing there too: when one file cannot be replaced (example.c is a directory), the
+# others keep their old contents (model.h was replaced before the failure).
+mkdir -p "$tmp/allornothing/example.c" && echo "old header" >"$tmp/allornothing/model.h"
+if "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/allornothing" >/dev/null 2>"$tmp/err"; then
+  fail "export over a directory named example.c succeeded"
+else
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "example.c is a directory" "$tmp/err" || fail "export over a directory: $(cat "$tmp/err")"
+  [ "$(cat "$tmp/allornothing/model.h")" = "old header" ] || fail "a failed export replaced model.h"
+  [ ! -e "$tmp/allornothing/libmodel.a" ] || fail "a failed export left libmodel.a"
+fi
+ls -a "$tmp" | grep -q '\.export-' && fail "a failed export into an existing directory left its staging directory"
 
 [ $failures -eq 0 ] && echo "export tests passed" || echo "$failures export test(s) failed"
 exit $((failures > 0))
