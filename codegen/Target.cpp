@@ -16,6 +16,7 @@
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/TargetParser/Host.h>
+#include <llvm/TargetParser/Triple.h>
 #include <mutex>
 #include <sched.h>
 #include <unistd.h>
@@ -179,6 +180,13 @@ Target targetFor(const std::string& cpuName) {
   if (!sti || !sti->isCPUStringValid(cpuName))
     throw Error(fmt::format("--target-cpu: '{}' is not a CPU LLVM knows for {} (try host, x86-64-v3, znver3, "
                             "sapphirerapids; `llc-19 -mcpu=help` lists them all)",
+                            cpuName, t.triple));
+  // A 32-bit CPU (i386, pentium4) for this 64-bit triple made LLVM abort ("64-bit code requested on a
+  // subtarget that doesn't support it"): refused here, with the reason.
+  std::unique_ptr<llvm::MCSubtargetInfo> cpuInfo(llvmTarget->createMCSubtargetInfo(t.triple, cpuName, ""));
+  if (llvm::Triple(t.triple).isArch64Bit() && llvm::Triple(t.triple).isX86() && !cpuInfo->checkFeatures("+64bit"))
+    throw Error(fmt::format("--target-cpu: '{}' is a 32-bit CPU; graphc generates 64-bit code for {} (try "
+                            "x86-64, x86-64-v3, znver3, sapphirerapids)",
                             cpuName, t.triple));
   t.cpu = cpuName;
   t.isHost = false;

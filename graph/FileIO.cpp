@@ -59,9 +59,13 @@ void checkWritable(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && !unwritableKind(st).empty())
     throw Error(fmt::format("{}: error: cannot write {}: {}", path, what, unwritableKind(st)));
-  std::string dir = directoryOf(path);
-  if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw Error(fmt::format("{}: error: cannot write {}: {}", path, what, std::strerror(errno)));
+  // A real trial, not access(): root passes access() on a read-only mount
+  // and learned it only when the result was written, after the work.
+  std::string trial = path + ".tmp.XXXXXX";
+  int fd = ::mkstemp(trial.data());
+  if (fd < 0) throw Error(fmt::format("{}: error: cannot write {}: {}", path, what, std::strerror(errno)));
+  ::close(fd);
+  ::unlink(trial.c_str());
 }
 
 void writeFileSafely(const std::string& path, const std::string& bytes, const std::string& what) {

@@ -427,6 +427,18 @@ grep -qE "vfmadd[0-9]+ps.*ymm" "$tmp/zn3.s" || fail "znver3: no ymm FMAs"
 grep -q "graphc_tile_6x16:" "$tmp/zn3.s" || fail "znver3: no 6x16 product tile"
 "$graphc" compile --num-steps 3 --hidden 32 --target-cpu znver3 | grep -q "panel_width = 16" || fail "znver3: panels are not 16 wide"
 expect_error "unknown target cpu" "--target-cpu: 'pentium9' is not a CPU LLVM knows" -- "$graphc" compile --target-cpu pentium9
+expect_error "a 32-bit target cpu (LLVM aborted)" "--target-cpu: 'i386' is a 32-bit CPU" -- "$graphc" compile --emit asm --target-cpu i386
+# A model whose parameters need a GiB or more says what it costs before the long compile (it ran
+# 180 s at 6.2 GiB without a word); stopped after 3 s here.
+timeout 3 "$graphc" train --hidden 10000 --epochs 1 --sample-every 0 >/dev/null 2>"$tmp/cost" || true
+grep -q "graphc: rnn-scratch has 100.6 M parameters: at least 1.1 GiB" "$tmp/cost" || fail "no cost announced: $(head -2 "$tmp/cost")"
+# An output that cannot be written is refused before training, even for root on a read-only mount
+# (access() said yes; the plot failed after the run); "-" is stdout wherever the run starts.
+if ! touch /sys/graphc-probe 2>/dev/null; then
+  expect_error "a plot on a read-only mount" "/sys/x.svg: error: cannot write the plot" -- "$graphc" train "${tiny[@]}" --epochs 1 --plot /sys/x.svg
+  (cd /sys && "$graphc" train "${tiny[@]}" --epochs 1 --metrics - >"$tmp/metrics-stdout" 2>&1) || fail "--metrics - in a read-only directory"
+  grep -q "^epoch,perplexity" "$tmp/metrics-stdout" || fail "--metrics - printed no CSV"
+fi
 "$graphc" train "${tiny[@]}" --epochs 1 --target-cpu x86-64 >/dev/null 2>&1 || fail "train for the baseline x86-64 (runs anywhere)"
 "$graphc" train "${tiny[@]}" --epochs 1 --cache-dir /dev/null/cache >/dev/null 2>"$tmp/warn" || fail "train with an unusable cache dir"
 [ "$(grep -c warning "$tmp/warn")" -eq 1 ] || { fail "an unusable cache dir should give exactly one warning"; cat "$tmp/warn"; }

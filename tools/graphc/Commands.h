@@ -37,5 +37,7 @@ CLI::Validator finiteNumber(double lo, double hi);
 // Writes `text` to `path` ("-" = stdout) through a temporary file and a
 // rename, so a failure never leaves a partial file behind.
 void writeOutput(const std::string& path, const std::string& text);
+// Fails now when writeOutput could not write `path` later ("-" always can).
+void checkOutputWritable(const std::string& path, const std::string& what);
 
 }  // namespace graphc::cli

@@ -82,6 +82,7 @@ void TrainRun::run() {
   loadText();
   if (world && world->size() > 1)
     checkRanksAgree(*world, trainFingerprint(f, corpus, valTokens, testTokens, resumed ? &*resumed : nullptr));
+  announceCost();
   makeTrainer();
   bestPath = f.save.empty() || valTokens.empty() ? "" : bestCheckpointPath(f.save);
   std::signal(SIGINT, onStopSignal);

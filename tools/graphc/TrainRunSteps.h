@@ -57,6 +57,9 @@ class TrainRun {
   // The training text, its vocabulary, and the held-out texts read with it.
   void loadText();
 
+  // A model whose parameters alone need a GiB or more says so before the
+  // long compile; one that cannot fit in this machine's memory is refused.
+  void announceCost();
   void makeTrainer();
 
   // The training checkpoint: params, optimizer and model state, counters, RNG,

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
@@ -43,8 +44,8 @@ void TrainRun::checkFlags() {
     throw Error("--checkpoint-every: pass --save FILE.safetensors to say where the checkpoint goes");
   // Output paths are checked now, not after the run.
   if (lead && !f.save.empty()) checkWritable(f.save, "the checkpoint");
-  if (lead && !f.metrics.empty()) checkWritable(f.metrics, "the metrics");
-  if (lead && !f.plot.empty()) checkWritable(f.plot, "the plot");
+  if (lead && !f.metrics.empty()) checkOutputWritable(f.metrics, "the metrics");
+  if (lead && !f.plot.empty()) checkOutputWritable(f.plot, "the plot");
 }
 
 void TrainRun::resume() {
@@ -107,6 +108,40 @@ void TrainRun::loadText() {
   if (!f.testData.empty()) testTokens = loadHeldOut(f.testData, corpus.vocab, text.mode, "--test-data");
   if (lead && (!valTokens.empty() || !testTokens.empty()))
     evaluator = std::make_unique<Evaluator>(*model, f.config, f.engine, EngineOptions{f.cacheDir, !f.noCache, f.targetCpu});
+}
+
+namespace {
+
+// This machine's memory (MemTotal of /proc/meminfo), 0 when unknown.
+uint64_t machineMemoryBytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (meminfo >> key >> kib)
+    if (key == "MemTotal:") return kib * 1024;
+  return 0;
+}
+
+}  // namespace
+
+void TrainRun::announceCost() {
+  int64_t params = 0;
+  for (const Node& n : buildModelGraph(*model, withModelDefaults(*model, f.config)).nodes)
+    if (n.op == OpKind::Param) params += n.type.numElements();
+  // A lower bound: each parameter, its gradient, its packed copy and the optimizer's slots, 4 bytes each.
+  int64_t slots = f.optimizer.kind == "sgd" ? 0 : f.optimizer.kind == "momentum" ? 1 : 2;
+  uint64_t bytes = uint64_t(params) * 4 * uint64_t(3 + slots);
+  uint64_t memory = machineMemoryBytes();
+  auto gib = [](uint64_t b) { return double(b) / double(uint64_t(1) << 30); };
+  if (memory > 0 && bytes > memory)
+    throw Error(fmt::format("{} with these sizes has {:.1f} M parameters: at least {:.1f} GiB with their gradients, "
+                            "packed copies and optimizer state, more than this machine's {:.1f} GiB (lower --hidden "
+                            "or --num-layers)",
+                            f.model, double(params) / 1e6, gib(bytes), gib(memory)));
+  if (bytes >= (uint64_t(1) << 30) && lead)
+    std::cerr << fmt::format("graphc: {} has {:.1f} M parameters: at least {:.1f} GiB with their gradients, packed "
+                             "copies and optimizer state; compiling and the first steps take a while\n",
+                             f.model, double(params) / 1e6, gib(bytes));
 }
 
 void TrainRun::makeTrainer() {

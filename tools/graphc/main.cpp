@@ -49,6 +49,10 @@ void writeOutput(const std::string& path, const std::string& text) {
   writeFileSafely(path, text, "the output");
 }
 
+void checkOutputWritable(const std::string& path, const std::string& what) {
+  if (path != "-") checkWritable(path, what);
+}
+
 namespace {
 
 std::vector<std::string> subcommandNames(const CLI::App& app) {
