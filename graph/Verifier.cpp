@@ -4,6 +4,7 @@
 #include "graph/Fusability.h"
 
 #include <algorithm>
+#include <map>
 #include <fmt/format.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -138,23 +139,49 @@ void verifyPlan(const Graph& g) {
   }
   for (const auto& o : g.outputs) extend(o.value, end);
   for (const auto& u : g.updates) extend(u.value, end);
-  std::vector<size_t> order(values.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a].born < values[b].born; });
-  std::vector<size_t> alive;
-  for (size_t v : order) {
-    const PlacedValue& x = values[v];
-    std::erase_if(alive, [&](size_t a) { return values[a].dies < x.born; });
-    for (size_t a : alive) {
-      const PlacedValue& y = values[a];
-      bool overlap = x.begin < y.end && y.begin < x.end;
-      if (overlap && find(x.id) != find(y.id)) {
-        const Node& n = g.node(x.id);
-        throw Error(errorAt(g, n.loc, fmt::format("%{}: its bytes [{}, {}) overlap %{}'s [{}, {}) while both are live",
-                                                  n.name, x.begin, x.end, g.node(y.id).name, y.begin, y.end)));
-      }
+  // A buffer (the values of one root) holds its bytes, from the lowest to the
+  // highest any of its values uses, from its first value's birth to its last
+  // value's death. Live buffers are disjoint, so each new one is checked
+  // against its two neighbours by address among those live: n log n (the
+  // pairwise sweep was quadratic in the time steps).
+  std::vector<PlacedValue> buffers;  // .id: the member born first
+  std::vector<int64_t> bufferOf(g.size(), -1);
+  for (const PlacedValue& v : values) {
+    ValueId r = find(v.id);
+    if (bufferOf[size_t(r)] < 0) {
+      bufferOf[size_t(r)] = int64_t(buffers.size());
+      buffers.push_back(v);
+      continue;
     }
-    alive.push_back(v);
+    PlacedValue& b = buffers[size_t(bufferOf[size_t(r)])];
+    b.begin = std::min(b.begin, v.begin);
+    b.end = std::max(b.end, v.end);
+    if (v.born < b.born) b.id = v.id;
+    b.born = std::min(b.born, v.born);
+    b.dies = std::max(b.dies, v.dies);
+  }
+  std::stable_sort(buffers.begin(), buffers.end(), [](const PlacedValue& a, const PlacedValue& b) { return a.born < b.born; });
+  std::map<int64_t, size_t> live;  // begin -> buffer, disjoint
+  std::multimap<int64_t, int64_t> deaths;  // dies -> begin
+  for (size_t k = 0; k < buffers.size(); ++k) {
+    const PlacedValue& x = buffers[k];
+    while (!deaths.empty() && deaths.begin()->first < x.born) {
+      live.erase(deaths.begin()->second);
+      deaths.erase(deaths.begin());
+    }
+    auto next = live.lower_bound(x.begin);
+    const PlacedValue* clash = nullptr;
+    if (next != live.end() && buffers[next->second].begin < x.end) clash = &buffers[next->second];
+    if (!clash && next != live.begin() && buffers[std::prev(next)->second].end > x.begin)
+      clash = &buffers[std::prev(next)->second];
+    if (clash) {
+      const Node& n = g.node(x.id);
+      throw Error(errorAt(g, n.loc, fmt::format("%{}: its bytes [{}, {}) overlap %{}'s [{}, {}) while both are live",
+                                                n.name, x.begin, x.end, g.node(clash->id).name, clash->begin,
+                                                clash->end)));
+    }
+    live.emplace(x.begin, k);
+    deaths.emplace(x.dies, x.begin);
   }
 }
 

@@ -132,13 +132,17 @@ std::vector<ValueId> inKnownOrder(const Graph& g, std::vector<ValueId> terms, si
   for (ValueId t : terms) operands.push_back(g.node(t).operands[k]);
   auto it = known.find(sortedSet(operands));
   if (it == known.end()) return terms;
-  std::vector<ValueId> out;  // each known value claims one unclaimed term using it
-  for (ValueId v : it->second)
-    for (ValueId t : terms)
-      if (g.node(t).operands[k] == v && std::find(out.begin(), out.end(), t) == out.end()) {
-        out.push_back(t);
-        break;
-      }
+  // Each known value claims the first unclaimed term using it (linear: the
+  // scan of every term per value was quadratic in the time steps).
+  std::map<ValueId, std::vector<ValueId>> termsUsing;
+  for (auto t = terms.rbegin(); t != terms.rend(); ++t) termsUsing[g.node(*t).operands[k]].push_back(*t);
+  std::vector<ValueId> out;
+  for (ValueId v : it->second) {
+    std::vector<ValueId>& unclaimed = termsUsing[v];
+    if (unclaimed.empty()) continue;
+    out.push_back(unclaimed.back());
+    unclaimed.pop_back();
+  }
   return out;
 }
 
