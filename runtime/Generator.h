@@ -39,7 +39,8 @@ class Generator {
   // The prefix warms up the state (nothing generated), then `length` tokens
   // are chosen greedily (temperature <= 0) or sampled from softmax(logits/T)
   // with runtime/Random.h's Rng(seed). Returns the prefix followed by the
-  // generated text.
+  // generated text. Characters the vocabulary lacks are read as <unk>, as an
+  // exported library reads them.
   std::string generate(const std::string& prefix, int64_t length, double temperature = 0.0, uint64_t seed = 0);
 
   // Several prefixes at once (one batch row each; row r samples with seed + r).
@@ -50,6 +51,9 @@ class Generator {
   // checkSampling's ranges).
   std::vector<std::string> generateBatch(const std::vector<std::string>& prefixes, int64_t length,
                                          const graphc_sampling& sampling, uint64_t seed);
+
+  // The vocabulary prefixes are read with (a character it lacks is <unk>).
+  const Vocab& vocab() const { return vocab_; }
 
   // Compiles the program for `batch` prefixes now (generateBatch would on first use).
   void prepare(int64_t batch);

@@ -63,6 +63,15 @@ std::vector<std::string> readPrefixes(const std::string& path) {
 // One line per prefix: --prefix, or every line of --prefix-file as one batch.
 void printGenerated(Generator& gen, const GenerateFlags& f) {
   std::vector<std::string> prefixes = f.prefixFile.empty() ? std::vector<std::string>{f.prefix} : readPrefixes(f.prefixFile);
+  // Characters the vocabulary lacks are read as <unk>, as an exported library reads them: said once per prefix.
+  for (const std::string& p : prefixes)
+    if (std::string c = gen.vocab().firstUnknown(p); !c.empty())
+      std::cerr << fmt::format("graphc: warning: the prefix '{}' has '{}', which is not in the model's vocabulary of {} "
+                               "tokens{}: read as <unk>\n",
+                               escapeForMessage(p), escapeForMessage(c), gen.vocab().size(),
+                               c.size() == 1 && std::isupper(static_cast<unsigned char>(c[0]))
+                                   ? " (trained with --text d2l: lowercase letters and space)"
+                                   : "");
   gen.prepare(int64_t(prefixes.size()));
   auto start = std::chrono::steady_clock::now();
   graphc_sampling sampling{f.temperature, f.topK, f.topP, f.repetitionPenalty};

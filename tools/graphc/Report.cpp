@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sstream>
@@ -29,6 +30,36 @@ std::string metricsCsv(const std::vector<EpochReport>& epochs, double learningRa
     out += estimated ? "," + maybe(e.valEstimateLoss, 6) + "\n" : "\n";
   }
   return out;
+}
+
+void restoreWallClock(std::vector<EpochReport>& epochs, const std::string& csv) {
+  std::istringstream lines(csv);
+  std::string line;
+  auto fields = [](const std::string& l) {
+    std::vector<std::string> out;
+    std::istringstream in(l);
+    for (std::string f; std::getline(in, f, ',');) out.push_back(f);
+    return out;
+  };
+  if (!std::getline(lines, line)) return;
+  std::vector<std::string> header = fields(line);
+  auto column = [&](const char* name) { return std::find(header.begin(), header.end(), name) - header.begin(); };
+  const size_t epochCol = size_t(column("epoch")), pplCol = size_t(column("perplexity")),
+               speedCol = size_t(column("tokens_per_sec")), secondsCol = size_t(column("seconds"));
+  if (std::max({epochCol, pplCol, speedCol, secondsCol}) >= header.size()) return;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> row = fields(line);
+    if (row.size() < header.size()) continue;
+    char* end = nullptr;
+    long long epoch = std::strtoll(row[epochCol].c_str(), &end, 10);
+    if (*end != '\0' || epoch < 1 || epoch > int64_t(epochs.size())) continue;
+    EpochReport& e = epochs[size_t(epoch - 1)];
+    if (row[pplCol] != fmt::format("{:.6f}", e.perplexity)) continue;  // another run's row
+    double speed = std::strtod(row[speedCol].c_str(), &end);
+    if (*end == '\0' && !row[speedCol].empty()) e.tokensPerSec = speed;
+    double seconds = std::strtod(row[secondsCol].c_str(), &end);
+    if (*end == '\0' && !row[secondsCol].empty()) e.seconds = seconds;
+  }
 }
 
 std::string perplexitySvg(const std::vector<EpochReport>& epochs, const std::string& title) {

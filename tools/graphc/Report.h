@@ -11,6 +11,10 @@ namespace graphc::cli {
 // epoch,perplexity,loss,grad_norm,lr,tokens_per_sec,seconds (fields a
 // resumed run does not know, such as an old epoch's speed, are empty).
 std::string metricsCsv(const std::vector<EpochReport>& epochs, double learningRate);
+// A resumed run's earlier epochs take their wall-clock columns (tokens_per_sec,
+// seconds) from the metrics CSV it rewrites, row by row where the epoch and its
+// perplexity match (the checkpoint keeps only what repeats bit for bit).
+void restoreWallClock(std::vector<EpochReport>& epochs, const std::string& csv);
 // Perplexity against epoch, log-scaled y axis.
 std::string perplexitySvg(const std::vector<EpochReport>& epochs, const std::string& title);
 

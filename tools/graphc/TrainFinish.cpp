@@ -49,6 +49,15 @@ void TrainRun::saveTraining(const std::string& path) {
       vals.push_back(std::isfinite(r.valPerplexity) ? nlohmann::json(r.valPerplexity) : nlohmann::json());
     meta["val_perplexities"] = vals.dump();
   }
+  // The other deterministic columns of the metrics (wall-clock ones would make the bytes differ run to run).
+  auto series = [&](auto field) {
+    nlohmann::json values = nlohmann::json::array();
+    for (const auto& r : history) values.push_back(std::isfinite(field(r)) ? nlohmann::json(field(r)) : nlohmann::json());
+    return values.dump();
+  };
+  meta["grad_norms"] = series([](const EpochReport& r) { return r.gradNorm; });
+  meta["learning_rates"] = series([](const EpochReport& r) { return r.learningRate; });
+  meta["val_estimate_losses"] = series([](const EpochReport& r) { return r.valEstimateLoss; });
   if (!history.empty()) meta["perplexity"] = fmt::format("{:.6f}", history.back().perplexity);
   for (const auto& [k, v] : snap.numbers) meta["state." + k] = v;
   writeModelInfo(ckpt, {f.model, f.config, corpus.vocab}, meta);

@@ -183,9 +183,14 @@ void TrainRun::printEpoch(int64_t e, const EpochReport& r, bool lasting) {
 
 void TrainRun::exitStopped() {
   if (lead)
-    std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{} (step {} in all)\n",
+    std::cerr << fmt::format("graphc: stopped by {} after {} complete epoch{}{} ({} step{} in all)\n",
                              stopSignal == SIGTERM ? "SIGTERM" : stopSignal == SIGHUP ? "SIGHUP" : "Ctrl-C",
-                             trainer->epochsDone(), trainer->epochsDone() == 1 ? "" : "s", trainer->stepsDone());
+                             trainer->epochsDone(), trainer->epochsDone() == 1 ? "" : "s",
+                             trainer->nextBatch() > 0 ? fmt::format(" and {} step{} of epoch {}", trainer->nextBatch(),
+                                                                    trainer->nextBatch() == 1 ? "" : "s",
+                                                                    trainer->epochsDone() + 1)
+                                                      : "",
+                             trainer->stepsDone(), trainer->stepsDone() == 1 ? "" : "s");
   if (!f.save.empty()) {
     saveTraining(f.save);
     if (lead) std::cerr << fmt::format("graphc: saved the training state to {}; continue with --resume {}\n", f.save, f.save);

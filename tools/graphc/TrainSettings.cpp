@@ -170,15 +170,26 @@ std::vector<EpochReport> resumeSettings(const Checkpoint& ckpt, TrainFlags& f) {
                               escapeForMessage(mine), escapeForMessage(recorded)));
   }
   readResumedSettings(meta, f);
-  std::vector<double> valPerplexities;
-  if (meta.count("val_perplexities"))
-    for (const auto& v : nlohmann::json::parse(meta.at("val_perplexities")))
-      valPerplexities.push_back(v.is_number() ? v.get<double>() : NAN);
+  // Per-epoch series; older checkpoints lack some (their fields stay empty in the metrics).
+  auto series = [&](const char* key) {
+    std::vector<double> values;
+    if (meta.count(key))
+      for (const auto& v : nlohmann::json::parse(meta.at(key))) values.push_back(v.is_number() ? v.get<double>() : NAN);
+    return values;
+  };
+  auto at = [](const std::vector<double>& values, size_t i) { return i < values.size() ? values[i] : NAN; };
+  const std::vector<double> valPerplexities = series("val_perplexities"), gradNorms = series("grad_norms"),
+                            learningRates = series("learning_rates"), valEstimates = series("val_estimate_losses");
   for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
     EpochReport r;
-    r.epoch = int64_t(history.size()) + 1;
+    const size_t i = history.size();
+    r.epoch = int64_t(i) + 1;
     r.perplexity = row.get<double>();
-    if (history.size() < valPerplexities.size()) r.valPerplexity = valPerplexities[history.size()];
+    r.loss = std::log(r.perplexity);
+    r.valPerplexity = at(valPerplexities, i);
+    r.gradNorm = at(gradNorms, i);
+    r.learningRate = at(learningRates, i);
+    r.valEstimateLoss = at(valEstimates, i);
     r.tokensPerSec = std::nan("");  // wall-clock numbers stay out of checkpoints: they would not repeat
     r.seconds = std::nan("");
     history.push_back(r);

@@ -52,6 +52,12 @@ void TrainRun::resume() {
   if (f.resume.empty()) return;
   resumed = loadCheckpoint(f.resume);
   history = resumeSettings(*resumed, f);
+  if (!f.metrics.empty() && f.metrics != "-" && std::filesystem::is_regular_file(f.metrics)) {
+    try {
+      restoreWallClock(history, readFileBounded(f.metrics, uint64_t(64) << 20, "the metrics"));
+    } catch (const Error&) {  // unreadable: those columns stay empty
+    }
+  }
 }
 
 void TrainRun::chooseThreads() {
