@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace graphc {
 
@@ -11,6 +12,20 @@ namespace graphc {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// A name that is not one of the known ones (a model, a pass, a hyperparameter):
+// the message lists them; the command line adds the nearest as a did-you-mean.
+class UnknownNameError : public Error {
+ public:
+  UnknownNameError(const std::string& message, std::string name, std::vector<std::string> known)
+      : Error(message), name_(std::move(name)), known_(std::move(known)) {}
+  const std::string& name() const { return name_; }
+  const std::vector<std::string>& known() const { return known_; }
+
+ private:
+  std::string name_;
+  std::vector<std::string> known_;
 };
 
 // Text from outside (a file's bytes, a flag's value) made safe to show in a

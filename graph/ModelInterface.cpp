@@ -56,14 +56,16 @@ ModelConfig withModelDefaults(const ModelDef& model, ModelConfig c) {
   if (c.numLayers == 0) c.numLayers = model.stacksLayers ? model.defaultLayers : 1;
   for (const auto& [name, value] : c.settings) {
     bool declared = false;
-    std::string known;
+    std::vector<std::string> names;
     for (const Hyperparameter& h : model.hyperparameters) {
       declared |= h.name == name;
-      known += (known.empty() ? "" : ", ") + h.name;
+      names.push_back(h.name);
     }
     if (!declared)
-      throw Error(fmt::format("--set: model '{}' has no hyperparameter '{}' ({})", model.name, escapeForMessage(name),
-                              known.empty() ? "it declares none" : "it has: " + known));
+      throw UnknownNameError(fmt::format("--set: model '{}' has no hyperparameter '{}' ({})", model.name,
+                                         escapeForMessage(name),
+                                         names.empty() ? "it declares none" : fmt::format("it has: {}", fmt::join(names, ", "))),
+                             name, names);
   }
   for (const Hyperparameter& h : model.hyperparameters) c.settings.try_emplace(h.name, h.defaultValue);
   return c;

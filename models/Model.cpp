@@ -47,7 +47,8 @@ const ModelDef& findModel(const std::string& name) {
     if (m.name == name) return m;
     names.push_back(m.name);
   }
-  throw Error(fmt::format("unknown model '{}' (known: {})", escapeForMessage(name), fmt::join(names, ", ")));
+  throw UnknownNameError(fmt::format("unknown model '{}' (known: {})", escapeForMessage(name), fmt::join(names, ", ")), name,
+                         std::vector<std::string>(names.begin(), names.end()));
 }
 
 }  // namespace graphc

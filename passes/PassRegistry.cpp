@@ -143,7 +143,8 @@ std::unique_ptr<Pass> createPass(const PassSpec& spec) {
     }
   std::vector<std::string> names;
   for (const auto& e : registry()) names.push_back(e.name);
-  throw Error(fmt::format("unknown pass '{}' (known: {})", escapeForMessage(spec.name), fmt::join(names, ", ")));
+  throw UnknownNameError(fmt::format("unknown pass '{}' (known: {})", escapeForMessage(spec.name), fmt::join(names, ", ")),
+                         spec.name, std::vector<std::string>(names.begin(), names.end()));
 }
 
 std::unique_ptr<Pass> createPass(const std::string& name) { return createPass(PassSpec{name, PassOptions(name, {})}); }

@@ -100,6 +100,19 @@ expect_error "nan temperature" "--temperature: 'nan' is not a finite number" -- 
 "$graphc" train --frobnicate >/dev/null 2>&1; [ $? -eq 2 ] || fail "a usage error does not exit 2"
 "$graphc" train --data "$tmp/none.txt" >/dev/null 2>&1; [ $? -eq 1 ] || fail "a runtime failure does not exit 1"
 expect_error "unknown model (train)" "unknown model 'gpt3'" -- "$graphc" train --model gpt3
+# --version says what a bug report needs: the build, LLVM, the host CPU, MPI.
+version=$("$graphc" --version)
+for want in "^graphc [0-9.]+ \((Release|Debug|RelWithDebInfo|MinSizeRel)? ?build\)" "^LLVM 19" "^host CPU .*-bit vectors" "^MPI: (on|off)"; do
+  grep -Eq "$want" <<<"$version" || fail "--version lacks '$want': $version"
+done
+# Mistyped names get the nearest known one (LLVM's edit distance) and exit 2, as usage errors do.
+for case in "train --model lsmt|did you mean 'lstm'" "compile --passes fols|did you mean 'fold'" \
+    "train --model gpt --set heds=2|did you mean 'heads'"; do
+  args=${case%%|*} want=${case#*|}
+  expect_error "did-you-mean: $args" "$want" -- "$graphc" $args
+  "$graphc" $args >/dev/null 2>&1; rc=$?
+  [ $rc -eq 2 ] || fail "$args: exit code $rc, not 2 (a usage error)"
+done
 expect_error "bad iterator" "--iter" -- "$graphc" train --iter shuffled
 expect_error "layers on rnn-scratch" "--num-layers: model 'rnn-scratch' has a single layer" -- "$graphc" train --num-layers 2
 expect_error "diverging loss" "training diverged: the loss is .* at epoch [0-9]+, step [0-9]+" -- \

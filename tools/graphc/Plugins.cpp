@@ -22,7 +22,10 @@ void loadModelLibrary(const std::string& path) {
   auto registerModels = reinterpret_cast<void (*)()>(dlsym(handle, "graphc_plugin_register"));
   if (!abi || !version || !registerModels)
     throw Error(fmt::format("--model-lib: {} is not a graphc model library (no GRAPHC_MODEL_PLUGIN entry points)", path));
-  if (abi() != GRAPHC_PLUGIN_ABI || std::strcmp(version(), GRAPHC_VERSION) != 0)
+  // Same ABI and the same major.minor: a patch release (0.1.0 -> 0.1.1) keeps every plugin working,
+  // as the library's SONAME (libgraphc.so.0) and the CMake package (SameMinorVersion) say.
+  auto minorOf = [](std::string v) { return v.substr(0, v.rfind('.')); };
+  if (abi() != GRAPHC_PLUGIN_ABI || minorOf(version()) != minorOf(GRAPHC_VERSION))
     throw Error(fmt::format("--model-lib: {} was built against graphc {} (plugin ABI {}), this is graphc {} (ABI {}); "
                             "rebuild it against this installation",
                             path, version(), abi(), GRAPHC_VERSION, GRAPHC_PLUGIN_ABI));

@@ -2,6 +2,7 @@
 // turns every error into one line on stderr and a non-zero exit.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <llvm/Config/llvm-config.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "graph/FileIO.h"
 #include "runtime/Communicator.h"
 #include "tools/graphc/Commands.h"
+#include "codegen/Target.h"
 #include "tools/graphc/Suggest.h"
 
 namespace graphc::cli {
@@ -110,6 +112,16 @@ void addHelpCommand(CLI::App& app) {
   });
 }
 
+// `graphc --version`: what a bug report needs — the build, LLVM, the host as
+// code generation sees it, and whether data parallelism is built in.
+std::string versionText() {
+  const graphc::Target& host = graphc::hostTarget();
+  return fmt::format("graphc {} ({} build)\nLLVM {}\nhost CPU {} ({}; {}-bit vectors{}, {} usable CPU{})\nMPI: {}",
+                     GRAPHC_VERSION, GRAPHC_BUILD_TYPE, LLVM_VERSION_STRING, host.cpu, host.triple, host.vectorBits,
+                     host.hasFma ? ", FMA" : "", host.cores, host.cores == 1 ? "" : "s",
+                     graphc::builtWithMpi() ? "on (train --distributed, mpirun)" : "off (one process)");
+}
+
 }  // namespace graphc::cli
 
 int main(int argc, char** argv) {
@@ -117,7 +129,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // A flag given twice takes its last value, so scripts can override defaults.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_version_flag("--version", "graphc " GRAPHC_VERSION);
+  app.set_version_flag("--version", graphc::cli::versionText);
   graphc::cli::addTrainCommand(app);
   graphc::cli::addGenerateCommand(app);
   graphc::cli::addEvalCommand(app);
@@ -145,6 +157,15 @@ int main(int argc, char** argv) {
     if (graphc::launcherRank() != 0) return 2;
     std::cerr << "graphc: error: " << graphc::escapeForMessage(e.what(), 200) << graphc::cli::flagSuggestion(app, e)
               << " (see --help)\n";
+    return 2;
+  } catch (const graphc::UnknownNameError& e) {
+    // A mistyped model, pass or hyperparameter: a usage error, with the nearest name.
+    if (graphc::launcherRank() != 0) return 2;
+    const std::string message = e.what();
+    const bool placed = message.find(": error:") != std::string::npos || message.rfind("graphc", 0) == 0;
+    std::string nearest = graphc::cli::nearestWord(e.name(), e.known());
+    std::cerr << (placed ? "" : "graphc: error: ") << message
+              << (nearest.empty() ? "" : "; did you mean '" + nearest + "'?") << "\n";
     return 2;
   } catch (const graphc::Error& e) {
     // Empty: reported by another rank. A message that does not say where it
