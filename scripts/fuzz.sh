@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [SECONDS] — builds the libFuzzer harnesses (fuzz/*.cpp) with
+# scripts/fuzz.sh [SECONDS] — builds the libFuzzer harnesses (fuzz/*.cpp: IR text,
+# checkpoint files, --resume metadata) with
 # clang and ASan + UBSan, seeds their corpora from the project's IR files and
 # checkpoints, and runs each for SECONDS (default 60). A finding is copied to
-# tests/fuzz-regressions/HARNESS-NAME and the script exits 1; those files are
-# replayed by ctest (test `fuzz-regressions`) from then on.
+# tests/fuzz-regressions/HARNESS-NAME and the script exits 1; every run replays
+# those files first, so a finding stays fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -25,10 +26,19 @@ passes_src=(passes/*.cpp)
 echo "fuzz: building the harnesses"
 clang++ "${flags[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" -lfmt &
 clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp "${graph_src[@]}" -lfmt &
+# The --resume metadata harness reads train's settings code (tools/graphc/TrainSettings.cpp), whose
+# headers include LLVM's; it calls nothing of LLVM's.
+clang++ "${flags[@]}" -isystem /usr/lib/llvm-19/include -DLLVM_DISABLE_ABI_BREAKING_CHECKS_ENFORCING=1 \
+  -o "$out/resume_fuzzer" fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}" -lfmt &
 wait
 
 # Seed corpora: every IR file the tests use; checkpoints the tests' crafted ones and a trained one.
-mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint"
+mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint" "$out/corpus-resume"
+# --resume metadata: KEY=VALUE lines over a valid record (fuzz/resume_fuzzer.cpp).
+printf 'hidden=32\n' >"$out/corpus-resume/hidden"
+printf 'perplexities=[3.5,2.25,1.5]\ngrad_norms=[0.5,null,0.25]\n' >"$out/corpus-resume/epochs"
+printf 'settings={"dropout":0.1}\nmodel=gpt\n' >"$out/corpus-resume/settings"
+printf 'optimizer=adam\nbeta1=0.9\nlr_schedule=cosine\nmin_lr=0.001\n' >"$out/corpus-resume/adam"
 cp tests/ir/*.gir tests/bad/*.gir tests/passes/*.gir "$out/corpus-ir/"
 if [ -x build/graphc ]; then
   build/graphc train --hidden 8 --batch-size 2 --num-steps 3 --max-tokens 500 --epochs 1 --sample-every 0 \
@@ -38,7 +48,7 @@ cp build/test-hostile/*.safetensors "$out/corpus-checkpoint/" 2>/dev/null || tru
 
 mkdir -p tests/fuzz-regressions
 status=0
-for harness in ir checkpoint; do
+for harness in ir checkpoint resume; do
   # Every earlier finding first: each must now be handled.
   regressions=(tests/fuzz-regressions/"$harness"-*)
   if [ -e "${regressions[0]}" ]; then

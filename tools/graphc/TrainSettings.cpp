@@ -1,4 +1,5 @@
 // tools/graphc/TrainSettings.cpp — see TrainFlags.h.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -151,12 +152,28 @@ std::vector<EpochReport> resumeSettings(const Checkpoint& ckpt, TrainFlags& f) {
     throw Error(fmt::format("{}: error: not a training checkpoint (it holds parameters only; train with --save or "
                             "--checkpoint-every to write one that resumes)",
                             f.resume));
+  // A JSON-valued record, read strictly: anything but `what` names the key (a raw JSON exception did).
+  auto json = [&](const std::string& key, const char* what, auto valid) {
+    std::string text = recordedSetting(meta, key, f.resume);
+    try {
+      nlohmann::json value = nlohmann::json::parse(text);
+      if (valid(value)) return value;
+    } catch (const nlohmann::json::exception&) {
+    }
+    throw Error(fmt::format("{}: error: the checkpoint's {} is '{}', not {}", f.resume, key, escapeForMessage(text), what));
+  };
+  auto numbersOrNulls = [](const nlohmann::json& v) {
+    return v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number() || x.is_null(); });
+  };
+  auto settingsObject = [](const nlohmann::json& v) {
+    return v.is_object() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number(); });
+  };
   TrainFlags given = f;
   for (const auto& [key, flag] : kSettingFlags) {
     std::string recorded = recordedSetting(meta, key, f.resume);
     std::string mine = runSettings(given).at(key);
     if (key == "settings") {  // each --set given must agree with what the checkpoint recorded
-      auto recordedSettings = nlohmann::json::parse(recorded).get<std::map<std::string, double>>();
+      auto recordedSettings = json(key, "a JSON object of numbers", settingsObject).get<std::map<std::string, double>>();
       for (const auto& [name, value] : given.config.settings)
         if (!recordedSettings.count(name) || recordedSettings.at(name) != value)
           throw Error(fmt::format("--set {}={} but the checkpoint was trained with {} (drop the flag to resume)", name,
@@ -174,13 +191,19 @@ std::vector<EpochReport> resumeSettings(const Checkpoint& ckpt, TrainFlags& f) {
   auto series = [&](const char* key) {
     std::vector<double> values;
     if (meta.count(key))
-      for (const auto& v : nlohmann::json::parse(meta.at(key))) values.push_back(v.is_number() ? v.get<double>() : NAN);
+      for (const auto& v : json(key, "a JSON list of numbers", numbersOrNulls))
+        values.push_back(v.is_number() ? v.get<double>() : NAN);
     return values;
   };
   auto at = [](const std::vector<double>& values, size_t i) { return i < values.size() ? values[i] : NAN; };
   const std::vector<double> valPerplexities = series("val_perplexities"), gradNorms = series("grad_norms"),
                             learningRates = series("learning_rates"), valEstimates = series("val_estimate_losses");
-  for (const auto& row : nlohmann::json::parse(meta.at("perplexities"))) {
+  auto perplexities = [](const nlohmann::json& v) {
+    return v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) {
+             return x.is_number() && std::isfinite(x.get<double>()) && x.get<double>() >= 1;
+           });
+  };
+  for (const auto& row : json("perplexities", "a JSON list of perplexities (finite, >= 1)", perplexities)) {
     EpochReport r;
     const size_t i = history.size();
     r.epoch = int64_t(i) + 1;
