@@ -32,6 +32,13 @@ cmake -S "$src/examples/mymodel" -B "$tmp/example" -DCMAKE_PREFIX_PATH="$tmp/pre
   { cat "$tmp/configure.log"; fail "configuring the example against the installed package"; exit 1; }
 cmake --build "$tmp/example" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "building the example plugin"; exit 1; }
 lib="$tmp/example/libmymodel.so"
+# The same plugin built without CMake, from the installed pkg-config file.
+if command -v pkg-config >/dev/null; then
+  flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs graphc) || fail "pkg-config graphc"
+  c++ -shared -fPIC "$src/examples/mymodel/MyModel.cpp" $flags -o "$tmp/libpc.so" 2>"$tmp/pc.log" ||
+    { cat "$tmp/pc.log"; fail "building the plugin with pkg-config's flags"; }
+  "$tmp/prefix/bin/graphc" models --model-lib "$tmp/libpc.so" | grep -q "^mymodel " || fail "the pkg-config-built plugin does not load"
+fi
 
 "$graphc" models --model-lib "$lib" >"$tmp/models.txt" || fail "graphc models --model-lib"
 grep -q "^mymodel " "$tmp/models.txt" || fail "graphc models does not list mymodel"
