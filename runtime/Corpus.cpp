@@ -95,13 +95,16 @@ int32_t Vocab::wordIndex(std::string_view word) const {
   return it == wordIds_.end() ? 0 : it->second;
 }
 
-std::vector<int32_t> Vocab::encode(const std::string& s) const {
+std::vector<int32_t> Vocab::encode(const std::string& s, int64_t limit) const {
   std::vector<int32_t> ids;
+  const size_t most = limit < 0 ? SIZE_MAX : size_t(limit);
   if (words_) {
-    forEachWord(s, [&](std::string_view w) { ids.push_back(wordIndex(w)); });
+    forEachWord(s, [&](std::string_view w) {
+      if (ids.size() < most) ids.push_back(wordIndex(w));
+    });
     return ids;
   }
-  for (size_t i = 0; i < s.size();) {
+  for (size_t i = 0; i < s.size() && ids.size() < most;) {
     size_t n = utf8Length(s, i);
     if (n > 1 && !multiByte_.empty()) {
       auto it = multiByte_.find(s.substr(i, n));
@@ -144,22 +147,32 @@ std::string Vocab::decode(const std::vector<int32_t>& ids) const {
 }
 
 std::string preprocessTimeMachine(const std::string& raw) {
+  // Written straight into the result, line by line: a line's letters
+  // lowercased, every run of other characters one space, the line's ends
+  // trimmed (d2l's re.sub('[^A-Za-z]+', ' ', line).strip().lower()). No copy
+  // of a line: a one-line text of N bytes cost 4N before.
   std::string out;
-  std::istringstream in(raw);
-  for (std::string line; std::getline(in, line);) {
-    std::string cleaned;
+  out.reserve(raw.size());  // never longer: no regrowth
+  for (size_t at = 0; at < raw.size();) {
+    size_t end = std::min(raw.find('\n', at), raw.size());
+    const size_t lineStart = out.size();
     bool inGap = false;
-    for (char c : line) {
-      if (std::isalpha(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 128) {
-        cleaned += char(std::tolower(static_cast<unsigned char>(c)));
+    for (size_t i = at; i < end; ++i) {
+      auto c = static_cast<unsigned char>(raw[i]);
+      if (std::isalpha(c) && c < 128) {
+        out += char(std::tolower(c));
         inGap = false;
       } else if (!inGap) {
-        cleaned += ' ';
+        out += ' ';
         inGap = true;
       }
     }
-    size_t b = cleaned.find_first_not_of(' '), e = cleaned.find_last_not_of(' ');
-    if (b != std::string::npos) out += cleaned.substr(b, e - b + 1);
+    at = end + 1;
+    // Trim: trailing spaces off the end, leading ones by moving the line left.
+    while (out.size() > lineStart && out.back() == ' ') out.pop_back();
+    size_t first = lineStart;
+    while (first < out.size() && out[first] == ' ') ++first;
+    out.erase(lineStart, first - lineStart);
   }
   return out;
 }
@@ -167,19 +180,21 @@ std::string preprocessTimeMachine(const std::string& raw) {
 // A text corpus larger than this is refused before it is read (the book is 180 KiB).
 constexpr uint64_t kMaxDataBytes = uint64_t(1) << 30;
 
-std::string normalizeLineEnds(const std::string& raw) {
-  size_t start = raw.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark is not text
-  std::string out;
-  out.reserve(raw.size() - start);
-  for (size_t i = start; i < raw.size(); ++i) {
-    if (raw[i] != '\r') {
-      out += raw[i];
+std::string normalizeLineEnds(std::string text) {
+  // In place: the output is never longer than what has been read.
+  size_t start = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark is not text
+  size_t out = 0;
+  for (size_t i = start; i < text.size(); ++i) {
+    if (text[i] != '\r') {
+      text[out++] = text[i];
     } else {
-      out += '\n';
-      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+      text[out++] = '\n';
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
     }
   }
-  return out;
+  text.resize(out);
+  text.shrink_to_fit();
+  return text;
 }
 
 namespace {
@@ -196,22 +211,20 @@ std::string readText(const std::string& path, TextMode mode, const std::string& 
   }
   if (controls * 20 > raw.size())
     throw Error(fmt::format("{}: error: {} looks binary ({} control bytes), not text", path, what, controls));
-  raw = normalizeLineEnds(raw);
+  raw = normalizeLineEnds(std::move(raw));
   if (mode == TextMode::D2l) {
     std::string text = preprocessTimeMachine(raw);
     if (text.find_first_not_of(' ') == std::string::npos)
       throw Error(fmt::format("{}: error: {} has no letters to train on", path, what));
     return text;
   }
-  std::string text;
-  if (mode == TextMode::Words) text.reserve(raw.size());
-  for (size_t i = 0; i < raw.size();) {
+  for (size_t i = 0; i < raw.size();) {  // checked where it lies: a copy doubled the memory
     size_t n = utf8Length(raw, i);
     if (n == 0)
       throw Error(fmt::format("{}: error: byte {} is not UTF-8 (--text {} reads UTF-8 text)", path, i, textModeName(mode)));
-    text.append(raw, i, n);
     i += n;
   }
+  std::string text = std::move(raw);
   if (mode == TextMode::Words) {
     bool any = false;
     forEachWord(text, [&](std::string_view) { any = true; });
@@ -233,8 +246,8 @@ Corpus loadCorpus(const std::string& path, int64_t maxTokens, const TextOptions&
   } else {
     c.vocab = Vocab::fromText(text, options.mode);
   }
-  c.tokens = c.vocab.encode(text);
-  if (maxTokens > 0 && int64_t(c.tokens.size()) > maxTokens) c.tokens.resize(size_t(maxTokens));
+  // Only the tokens kept are made (the vocabulary still comes from the whole text).
+  c.tokens = c.vocab.encode(text, maxTokens > 0 ? maxTokens : -1);
   return c;
 }
 

@@ -39,7 +39,7 @@ class Vocab {
   // Character by character: a UTF-8 sequence that is a token is that token,
   // any other byte is its own token or <unk>. (Exported libraries encode so too.)
   // Word vocabularies split at whitespace; an unknown word is <unk>.
-  std::vector<int32_t> encode(const std::string& s) const;
+  std::vector<int32_t> encode(const std::string& s, int64_t limit = -1) const;  // limit >= 0: the first tokens only
   // The id of a whole word (0, <unk>, when it is not one); word vocabularies only.
   int32_t wordIndex(std::string_view word) const;
   // The first character (word) of `s` with no token, or "" when every one has one.
@@ -66,7 +66,7 @@ std::string preprocessTimeMachine(const std::string& raw);
 
 // Line ends as Python's universal newlines read them: \r\n, \r and \n all
 // become \n; a leading UTF-8 byte-order mark is dropped.
-std::string normalizeLineEnds(const std::string& raw);
+std::string normalizeLineEnds(std::string text);
 
 // The length of the UTF-8 sequence starting at s[i] (1..4), or 0 if it is not valid UTF-8.
 size_t utf8Length(const std::string& s, size_t i);

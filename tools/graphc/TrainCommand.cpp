@@ -132,7 +132,10 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "Seed for every random choice (batches, initial parameters)")
       ->check(wholeNumber(0, UINT64_MAX))
       ->capture_default_str();
-  cmd->add_option("--data", f->data, "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy)");
+  cmd->add_option("--data", f->data,
+                  "The book's text (default: $GRAPHC_DATA, else ../shared/data/timemachine.txt, else the bundled copy); "
+                  "at most 1 GiB, read whole: about 2 bytes of memory per byte of text, plus 4 per token kept "
+                  "(--max-tokens keeps fewer)");
   addEngineFlags(cmd, f->engine, f->cacheDir, f->targetCpu);
   cmd->add_flag("--no-cache", f->noCache, "Compile without reading or writing the object cache");
   cmd->add_option("--threads", f->threads,
