@@ -271,4 +271,6 @@ TEST_CASE("the plan invariant: bytes are shared only by parts of one buffer, nev
   };
   CHECK_NOTHROW(verify(planned("96")));
   CHECK_THROWS_WITH_AS(verify(planned("64")), doctest::Contains("%c: its bytes [64, 96) overlap %b's [64, 80)"), Error);
+  // A live buffer that starts below and reaches in (the neighbour before, by address).
+  CHECK_THROWS_WITH_AS(verify(planned("56")), doctest::Contains("%c: its bytes [64, 96) overlap %b's [56, 72)"), Error);
 }
