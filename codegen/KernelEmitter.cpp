@@ -85,11 +85,13 @@ class BodyEmitter {
       case OpKind::Mul: return isFloat ? b_.CreateFMul(x(0), x(1)) : b_.CreateMul(x(0), x(1));
       case OpKind::Div: {
         if (isFloat) return b_.CreateFDiv(x(0), x(1));
-        // Integer division by zero gives 0, as in the interpreter (and no trap).
+        // As the evaluator: x / 0 = 0, and x / -1 = -x wrapped (INT32_MIN / -1 would trap), no trap at all.
         llvm::Value* d = x(1);
         llvm::Value* zero = b_.CreateICmpEQ(d, b_.getInt32(0));
-        llvm::Value* safe = b_.CreateSelect(zero, b_.getInt32(1), d);
-        return b_.CreateSelect(zero, b_.getInt32(0), b_.CreateSDiv(x(0), safe));
+        llvm::Value* minusOne = b_.CreateICmpEQ(d, b_.getInt32(-1));
+        llvm::Value* safe = b_.CreateSelect(b_.CreateOr(zero, minusOne), b_.getInt32(1), d);
+        llvm::Value* quotient = b_.CreateSelect(minusOne, b_.CreateSub(b_.getInt32(0), x(0)), b_.CreateSDiv(x(0), safe));
+        return b_.CreateSelect(zero, b_.getInt32(0), quotient);
       }
       case OpKind::Maximum:
       case OpKind::Minimum: {

@@ -565,3 +565,25 @@ TEST_CASE("a fused body's k-th input is the kernel's k-th operand, whatever its 
   JitEngine jit(g, {testCacheDir(), true});
   checkClose(jit.run(v2).at("k"), ref, "fused body with inputs named out of order", 1e-6, 1e-6);
 }
+
+TEST_CASE("i32 arithmetic: the JIT and the evaluator wrap alike; x / 0 = 0 and INT32_MIN / -1 = INT32_MIN, no trap") {
+  Graph g;
+  Builder b(g);
+  Value x = b.input("x", DType::I32, {6}), y = b.input("y", DType::I32, {6});
+  b.output("sum", x + y);
+  b.output("product", x * y);
+  b.output("quotient", x / y);
+  b.output("negation", -x);
+  const int32_t lo = INT32_MIN, hi = INT32_MAX;
+  TensorMap vars{{"x", Tensor::i32({6}, {lo, hi, 7, lo, -7, 5})}, {"y", Tensor::i32({6}, {-1, 2, 0, lo, -1, 3})}};
+  TensorMap v1 = vars, v2 = vars;
+  TensorMap want = Interpreter(g).run(v1);
+  JitEngine jit(g, {testCacheDir(), true});
+  TensorMap got = jit.run(v2);
+  for (const char* name : {"sum", "product", "quotient", "negation"}) {
+    INFO(name);
+    CHECK(got.at(name).i32Vector() == want.at(name).i32Vector());
+  }
+  CHECK(want.at("quotient").i32Vector() == std::vector<int32_t>{lo, hi / 2, 0, 1, 7, 1});
+  CHECK(want.at("sum").i32()[1] == int32_t(uint32_t(hi) + 2u));  // wraps
+}

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <fmt/format.h>
+#include <functional>
+#include <type_traits>
 
 #include "graph/Constant.h"
 #include "graph/Error.h"
@@ -39,6 +41,13 @@ template <typename Fn>
 Tensor binaryArith(const Node& n, const Tensor& a, const Tensor& b, Fn fn) {
   if (n.type.dtype == DType::F32) return binaryMap<float>(n.type, a, b, [&](float x, float y) { return float(fn(x, y)); });
   return binaryMap<int32_t>(n.type, a, b, [&](int32_t x, int32_t y) { return int32_t(fn(x, y)); });
+}
+
+// x op y: in float as is; in i32 modulo 2^32 (through uint32_t: signed overflow is undefined in C++).
+template <typename T, typename Op>
+T wrapping(T x, T y, Op op) {
+  if constexpr (std::is_same_v<T, int32_t>) return int32_t(op(uint32_t(x), uint32_t(y)));
+  else return op(x, y);
 }
 
 template <typename Fn>
@@ -114,12 +123,17 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Input:
     case OpKind::Param:
     case OpKind::State: throw Error(fmt::format("%{}: leaves are bound, not evaluated", n.name));
-    case OpKind::Add: return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return x + y; });
-    case OpKind::Sub: return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return x - y; });
-    case OpKind::Mul: return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return x * y; });
+    // i32 arithmetic wraps, as the kernels' LLVM add/sub/mul do; x / 0 = 0, and x / -1 is -x wrapped
+    // (INT32_MIN / -1 traps in hardware), as the kernels compute them.
+    case OpKind::Add: return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return wrapping(x, y, std::plus<>()); });
+    case OpKind::Sub: return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return wrapping(x, y, std::minus<>()); });
+    case OpKind::Mul:
+      return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return wrapping(x, y, std::multiplies<>()); });
     case OpKind::Div:
-      if (n.type.dtype == DType::I32)  // the kernels' rule: x / 0 = 0
-        return binaryMap<int32_t>(n.type, *in[0], *in[1], [](int32_t x, int32_t y) { return y == 0 ? 0 : x / y; });
+      if (n.type.dtype == DType::I32)
+        return binaryMap<int32_t>(n.type, *in[0], *in[1], [](int32_t x, int32_t y) {
+          return y == 0 ? 0 : y == -1 ? int32_t(0u - uint32_t(x)) : x / y;
+        });
       return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return x / y; });
     case OpKind::Maximum:  // NaN wins, as in the kernels
       return binaryArith(n, *in[0], *in[1], [](auto x, auto y) { return (x != x || x > y) ? x : y; });
@@ -128,7 +142,8 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::Compare: return compareOp(n, *in[0], *in[1]);
     case OpKind::Select: return selectOp(n, *in[0], *in[1], *in[2]);
     case OpKind::Neg:
-      if (n.type.dtype == DType::I32) return binaryArith(n, *in[0], *in[0], [](auto x, auto) { return -x; });
+      if (n.type.dtype == DType::I32)
+        return binaryMap<int32_t>(n.type, *in[0], *in[0], [](int32_t x, int32_t) { return int32_t(0u - uint32_t(x)); });
       return unaryF32(n, *in[0], [](float x) { return -x; });
 #define GRAPHC_UNARY(Enum, Name, Reference) \
   case OpKind::Enum: return unaryF32(n, *in[0], [](float x) { return Reference; });
