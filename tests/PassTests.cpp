@@ -27,35 +27,6 @@ std::pair<TensorMap, TensorMap> runBoth(const Graph& before, const Graph& after,
 
 }  // namespace
 
-TEST_CASE("dce removes what no output needs and keeps the signature") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %x = input : f32[2]
-  %unused = input : f32[2]
-  %a = tanh(%x) : f32[2]
-  %dead = exp(%x) : f32[2]
-  %dead2 = add(%dead, %a) : f32[2]
-  output "a" = %a
-})",
-                              "dce");
-  CHECK_IR(out, R"(
-    CHECK: %x = input
-    CHECK-NEXT: %unused = input
-    CHECK-NEXT: %a = tanh(%x)
-    CHECK-NEXT: output "a" = %a
-    CHECK-COUNT-0: dead)");
-}
-
-TEST_CASE("dce keeps what state updates need") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %h = state : f32[2]
-  %n = tanh(%h) : f32[2]
-  %d = exp(%h) : f32[2]
-  update %h = %n
-})",
-                              "dce");
-  CHECK_IR(out, "CHECK: %n = tanh(%h)\nCHECK-NOT: exp\nCHECK: update %h = %n");
-}
-
 TEST_CASE("cse merges identical nodes, commutative operands in any order") {
   std::string out = graphc::test::runPipeline(R"(graph @g {
   %x = input : f32[2]
@@ -93,61 +64,6 @@ TEST_CASE("cse does not merge leaves") {
 })",
                               "cse");
   CHECK_IR(out, "CHECK: %x = input\nCHECK-NEXT: %y = input");
-}
-
-TEST_CASE("fold folds constant arithmetic and shape ops over splats") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %x = input : f32[2,3]
-  %a = constant {value = 2.0} : f32[]
-  %b = constant {value = 3.0} : f32[]
-  %c = mul(%a, %b) : f32[]
-  %d = broadcast(%c) {shape = [2, 3]} : f32[2,3]
-  %e = reduce_sum(%d) {axes = [1]} : f32[2]
-  %f = exp(%a) : f32[]
-  %y = mul(%x, %d) : f32[2,3]
-  output "y" = %y
-  output "e" = %e
-  output "f" = %f
-})",
-                              "fold,dce");
-  CHECK_IR(out, R"(
-    CHECK: %d = constant {value = 6.0} : f32[2,3]
-    CHECK: %e = constant {value = 18.0} : f32[2]
-    CHECK: %f = constant {value = 7.389056} : f32[]
-    CHECK: %y = mul(%x, %d)
-    CHECK-COUNT-0: broadcast)");
-}
-
-TEST_CASE("fold removes algebraic identities") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %x = input : f32[2]
-  %zero = constant {value = 0.0} : f32[2]
-  %one = constant {value = 1.0} : f32[2]
-  %a = add(%x, %zero) : f32[2]
-  %b = mul(%one, %a) : f32[2]
-  %c = neg(%b) : f32[2]
-  %d = neg(%c) : f32[2]
-  %e = reshape(%d) {shape = [2]} : f32[2]
-  %f = reshape(%e) {shape = [1, 2]} : f32[1,2]
-  %g1 = reshape(%f) {shape = [2, 1]} : f32[2,1]
-  output "out" = %g1
-})",
-                              "fold,dce");
-  CHECK_IR(out, R"(
-    CHECK: %x = input
-    CHECK-NEXT: %g1 = reshape(%x) {shape = [2, 1]} : f32[2,1]
-    CHECK-NEXT: output "out" = %g1)");
-}
-
-TEST_CASE("fold gives integer division by zero the kernels' value, 0") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %a = constant {value = 1} : i32[]
-  %b = constant {value = 0} : i32[]
-  %c = div(%a, %b) : i32[]
-  output "c" = %c
-})",
-                              "fold");
-  CHECK_IR(out, "CHECK: %c = constant {value = 0} : i32[]");
 }
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
