@@ -454,6 +454,10 @@ grep -qE "vfmadd[0-9]+ps.*ymm" "$tmp/zn3.s" || fail "znver3: no ymm FMAs"
 ! grep -q "zmm" "$tmp/zn3.s" || fail "znver3: zmm registers in AVX2 code"
 grep -q "graphc_tile_6x16:" "$tmp/zn3.s" || fail "znver3: no 6x16 product tile"
 "$graphc" compile --num-steps 3 --hidden 32 --target-cpu znver3 | grep -q "panel_width = 16" || fail "znver3: panels are not 16 wide"
+# --passes "" is no passes (the graph as the model builds it), not the default pipeline.
+"$graphc" compile --num-steps 2 --hidden 4 --passes "" >"$tmp/nopasses.gir" || fail "compile --passes ''"
+grep -q "arena_bytes" "$tmp/nopasses.gir" && fail "compile --passes '' ran the default pipeline"
+grep -q "^graph @rnn_scratch {" "$tmp/nopasses.gir" || fail "compile --passes '' printed no graph"
 expect_error "unknown target cpu" "--target-cpu: 'pentium9' is not a CPU LLVM knows" -- "$graphc" compile --target-cpu pentium9
 expect_error "a 32-bit target cpu (LLVM aborted)" "--target-cpu: 'i386' is a 32-bit CPU" -- "$graphc" compile --emit asm --target-cpu i386
 # A model whose parameters need a GiB or more says what it costs before the long compile (it ran

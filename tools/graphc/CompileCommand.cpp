@@ -27,7 +27,8 @@ struct CompileOptions {
   std::string graph = "train";
   OptimizerConfig optimizer;
   std::string emit = "ir";
-  std::string passes;  // "": what `graphc train` runs (runtime/Pipeline.h)
+  std::string passes;
+  bool passesGiven = false;  // without --passes: what `graphc train` runs (runtime/Pipeline.h); --passes "": none
   std::string targetCpu = "host";
   bool noReroll = false;
   std::vector<std::string> printBefore, printAfter;
@@ -57,7 +58,7 @@ void runCompile(CompileOptions o) {
   DotOptions dot{!o.expand};
   if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return printDot(graph, dot); };
   PassManager pm(pmo);
-  pm.addPipeline(o.passes.empty() ? fullPipelineFor(pipeline) : o.passes);
+  pm.addPipeline(o.passesGiven ? o.passes : fullPipelineFor(pipeline));
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
   bool planned = g.attrs.count("arena_bytes") != 0;
@@ -111,7 +112,7 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_option("--passes", o->passes,
                   "Comma-separated pass pipeline, options in braces (see `graphc opt --list-passes`; default: what "
                   "`graphc train` runs, e.g. train-step{optimizer=sgd,lr=1,clip=1},simplify,...,"
-                  "pack-weights{panel-width=W},share-concats,fuse,plan)");
+                  "pack-weights{panel-width=W},share-concats,fuse,plan; \"\": none, the graph as the model builds it)");
   cmd->add_option("--target-cpu", o->targetCpu,
                   "CPU to generate code for: host, or any LLVM CPU name (znver3, sapphirerapids, x86-64-v3, ...)")
       ->capture_default_str();
@@ -125,7 +126,10 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_flag("--stats", o->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   cmd->add_option("--cache-dir", o->cacheDir, "Compiled-object cache for --stats (default: ~/.cache/graphc)");
   cmd->add_option("-o,--output", o->output, "Output file ('-' for stdout)")->capture_default_str();
-  cmd->callback([o] { runCompile(*o); });
+  cmd->callback([o, cmd] {
+    o->passesGiven = cmd->count("--passes") > 0;
+    runCompile(*o);
+  });
 }
 
 }  // namespace graphc::cli
