@@ -64,6 +64,13 @@ if command -v python3 >/dev/null; then
   grep -q "%embed0.table = param.*f32\[28,8\]" "$tmp/my.gir" || fail "compile --set embed=8"
 fi
 grep -q "perplexity" "$tmp/train.out" || fail "the plugin run printed no perplexity"
+# Loaded without its library, a plugin's checkpoint names the library it needs (one line, exit 1).
+if "$graphc" generate --load "$tmp/my.safetensors" --length 3 >/dev/null 2>"$tmp/nolib.err"; then
+  fail "generate without --model-lib loaded a plugin's checkpoint"
+else
+  grep -q "the checkpoint's model 'mymodel' comes from a plugin library: pass --model-lib .*libmymodel.so" "$tmp/nolib.err" &&
+    [ "$(wc -l <"$tmp/nolib.err")" -eq 1 ] || fail "no library named: $(cat "$tmp/nolib.err")"
+fi
 "$graphc" generate --model-lib "$lib" --load "$tmp/my.safetensors" --length 10 >/dev/null 2>"$tmp/gen.err" ||
   { cat "$tmp/gen.err"; fail "generating from the plugin model's checkpoint"; }
 

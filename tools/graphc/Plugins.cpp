@@ -1,7 +1,10 @@
 // tools/graphc/Plugins.cpp — dlopen and the version handshake.
 #include "tools/graphc/Plugins.h"
 
+#include "models/Model.h"
+
 #include <cstring>
+#include <map>
 #include <dlfcn.h>
 #include <filesystem>
 #include <fmt/format.h>
@@ -10,6 +13,16 @@
 #include "graph/Version.h"
 
 namespace graphc::cli {
+
+namespace {
+
+// Model name -> the --model-lib path that registered it.
+std::map<std::string, std::string>& librariesOf() {
+  static std::map<std::string, std::string> libraries;
+  return libraries;
+}
+
+}  // namespace
 
 void loadModelLibrary(const std::string& path) {
   if (!std::filesystem::exists(path)) throw Error(fmt::format("--model-lib: no such file: {}", path));
@@ -29,7 +42,14 @@ void loadModelLibrary(const std::string& path) {
     throw Error(fmt::format("--model-lib: {} was built against graphc {} (plugin ABI {}), this is graphc {} (ABI {}); "
                             "rebuild it against this installation",
                             path, version(), abi(), GRAPHC_VERSION, GRAPHC_PLUGIN_ABI));
+  size_t before = allModels().size();
   registerModels();
+  for (size_t i = before; i < allModels().size(); ++i) librariesOf()[allModels()[i].name] = path;
+}
+
+std::string modelLibraryOf(const std::string& model) {
+  auto it = librariesOf().find(model);
+  return it == librariesOf().end() ? "" : it->second;
 }
 
 }  // namespace graphc::cli

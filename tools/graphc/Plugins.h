@@ -9,4 +9,7 @@ namespace graphc::cli {
 // register its models. Throws a one-line "--model-lib: ..." error.
 void loadModelLibrary(const std::string& path);
 
+// The library that registered `model`, as given to --model-lib; "" for a built-in model.
+std::string modelLibraryOf(const std::string& model);
+
 }  // namespace graphc::cli

@@ -8,6 +8,7 @@
 
 #include "graph/Analysis.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/Plugins.h"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -54,6 +55,9 @@ void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std:
   ckpt.metadata["vocab"] = nlohmann::json(info.vocab.tokens()).dump();
   if (info.vocab.words()) ckpt.metadata["text"] = "words";
   ckpt.metadata["settings"] = nlohmann::json(info.config.settings).dump();
+  // A plugin's model: where it came from, so loading the checkpoint without it can say so.
+  if (std::string lib = modelLibraryOf(info.model); !lib.empty())
+    ckpt.metadata["model_lib"] = std::filesystem::absolute(lib).lexically_normal().string();
 }
 
 ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
@@ -110,7 +114,14 @@ TrainedModel loadTrainedModel(const std::string& path, const std::string& expect
   if (!expectedModel.empty() && expectedModel != t.info.model)
     throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", path, escapeForMessage(t.info.model),
                             escapeForMessage(expectedModel)));
-  t.model = &findModel(t.info.model);
+  try {
+    t.model = &findModel(t.info.model);
+  } catch (const UnknownNameError&) {
+    auto lib = t.checkpoint.metadata.find("model_lib");
+    if (lib == t.checkpoint.metadata.end()) throw;
+    throw Error(fmt::format("{}: error: the checkpoint's model '{}' comes from a plugin library: pass --model-lib {}",
+                            path, escapeForMessage(t.info.model), escapeForMessage(lib->second, 200)));
+  }
   return t;
 }
 
