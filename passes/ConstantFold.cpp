@@ -19,22 +19,18 @@ std::optional<double> splat(const Graph& g, ValueId v) {
   return constantValue(n);
 }
 
-// Elementwise node n at splat operands, by the reference evaluator: folding
-// and the interpreter are one function, to the bit.
-double evaluateAtSplats(const Graph& g, const Node& n, const std::vector<double>& values) {
-  Node scalar = n;
-  scalar.type.shape = {};
+// Elementwise node n over splat constants, by the reference evaluator at one
+// element of each: folding and the interpreter are one function, to the bit.
+double evaluateAtSplats(const Graph& g, const Node& n) {
+  auto oneElement = [](Node node) {
+    node.type.shape = {};
+    return node;
+  };
   std::vector<Tensor> operands;
+  for (ValueId o : n.operands) operands.push_back(evaluateNode(oneElement(g.node(o)), {}));
   std::vector<const Tensor*> ptrs;
-  for (size_t k = 0; k < n.operands.size(); ++k) {
-    Node leaf;
-    leaf.type = {g.type(n.operands[k]).dtype, {}};
-    setConstantValue(leaf, values[k]);
-    leaf.op = OpKind::Constant;
-    operands.push_back(evaluateNode(leaf, {}));
-  }
   for (const Tensor& t : operands) ptrs.push_back(&t);
-  return evaluateNode(scalar, ptrs).at(0);
+  return evaluateNode(oneElement(n), ptrs).at(0);
 }
 
 // Turns node n into a splat constant.
@@ -111,7 +107,7 @@ bool foldConstants(Graph& g) {
     if (values.size() != n.operands.size() || values.empty()) continue;
     std::optional<double> folded;
     if (hasTrait(n.op, kElementwise)) {
-      folded = evaluateAtSplats(g, n, values);
+      folded = evaluateAtSplats(g, n);
     } else if (n.op == OpKind::Broadcast || n.op == OpKind::Reshape || n.op == OpKind::Transpose ||
                n.op == OpKind::Slice ||
                ((n.op == OpKind::ReduceMax || n.op == OpKind::ReduceMean) && n.type.numElements() > 0 &&

@@ -447,9 +447,14 @@ TEST_CASE("reroll: --emit llvm shows the loop, and the entry stays small as the 
   CHECK(longFlat > 5 * long1);  // flat, the calls grow with the steps
 }
 
-TEST_CASE("cache: private, bounded, and never runs or waits on what it should not") {
+// A small training step, planned: what the cache tests compile.
+static Graph smallPlannedStep() {
   ModelConfig c{2, 2, 8, 28, 1};
-  Graph planned = planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+  return planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+}
+
+TEST_CASE("cache: private, bounded, and never runs or waits on what it should not") {
+  Graph planned = smallPlannedStep();
   namespace fs = std::filesystem;
   // A directory others may write: one warning, no cache, compiling still works.
   std::string open = std::string(GRAPHC_SCRATCH_DIR) + "/test-cache-world-writable";
@@ -488,8 +493,7 @@ TEST_CASE("cache: private, bounded, and never runs or waits on what it should no
 }
 
 TEST_CASE("cache: an entry whose object lacks the graph's symbols is dropped and rebuilt; pruning touches only its own files") {
-  ModelConfig c{2, 2, 8, 28, 1};
-  Graph planned = planForJit(buildTrainingGraph(findModel("rnn-scratch"), c, OptimizerConfig{}));
+  Graph planned = smallPlannedStep();
   namespace fs = std::filesystem;
   std::string dir = std::string(GRAPHC_SCRATCH_DIR) + "/test-cache-forged";
   fs::remove_all(dir);

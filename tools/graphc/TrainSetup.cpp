@@ -131,8 +131,12 @@ uint64_t machineMemoryBytes() {
 }  // namespace
 
 void TrainRun::announceCost() {
+  // The parameters do not depend on the batch or the steps: one step of one row is enough to count them.
+  ModelConfig oneStep = withModelDefaults(*model, f.config);
+  oneStep.batchSize = 1;
+  oneStep.numSteps = 1;
   int64_t params = 0;
-  for (const Node& n : buildModelGraph(*model, withModelDefaults(*model, f.config)).nodes)
+  for (const Node& n : buildModelGraph(*model, oneStep).nodes)
     if (n.op == OpKind::Param) params += n.type.numElements();
   // A lower bound: each parameter, its gradient, its packed copy and the optimizer's slots, 4 bytes each.
   int64_t slots = f.optimizer.kind == "sgd" ? 0 : f.optimizer.kind == "momentum" ? 1 : 2;
