@@ -1,11 +1,11 @@
 // bench/gemm_bench.cpp — graphc's generated product micro-kernels (driven by
-// codegen/Gemm.cpp) against Eigen's product on the seed step's shapes; prints
+// kernels/product.c) against Eigen's product on the seed step's shapes; prints
 // GFLOP/s per shape. Built by bench/run.sh.
 // Usage: gemm_bench THREADS [ROWSxWIDTH ...]   (tiles to compare; default: the host's)
-#include "codegen/Gemm.h"
 #include "codegen/CompiledProducts.h"
 #include "codegen/Target.h"
-#include "codegen/ThreadPool.h"
+#include "kernels/runtime_kernels.h"
+#include "kernels/team.h"
 
 #include <Eigen/Core>
 #include <chrono>
@@ -36,11 +36,22 @@ double secondsPerCall(Fn fn) {
   }
 }
 
+// fn(0) .. fn(parts - 1) over the kernels' team.
+template <typename Fn>
+void parallelParts(int parts, const Fn& fn) {
+  graphc_team_ranges(
+      parts, 1,
+      [](void* ctx, int, int64_t begin, int64_t end) {
+        for (int64_t p = begin; p < end; ++p) (*static_cast<const Fn*>(ctx))(int(p));
+      },
+      const_cast<Fn*>(&fn));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 1;
-  graphc::setKernelThreads(threads);
+  graphc_team_set_threads(threads);
   const graphc::Target& host = graphc::hostTarget();
   std::vector<graphc::Target> tiles;
   for (int i = 2; i < argc; ++i) {
@@ -91,7 +102,7 @@ int main(int argc, char** argv) {
     auto blas = [&] {
       int parts = threads;
       int step = (s.n / parts + 7) / 8 * 8;
-      graphc::parallelFor(parts, [&](int p) {
+      parallelParts(parts, [&](int p) {
         int j0 = std::min(s.n, p * step), j1 = p == parts - 1 ? s.n : std::min(s.n, (p + 1) * step);
         if (j1 <= j0) return;
         auto Cb = C.middleCols(j0, j1 - j0);
@@ -108,14 +119,13 @@ int main(int argc, char** argv) {
     double err = 0;
     for (const auto& t : tiles) {
       const graphc::ProductKernels& kernels = graphc::compiledProductKernels(t);
-      std::vector<float> packed(size_t(graphc::packedElements(s.k, s.n, kernels.panelWidth)));
-      auto ours = [&] { graphc::gemm::multiply(kernels, a.data(), s.ta, b.data(), s.tb, c2.data(), s.m, s.n, s.k); };
+      std::vector<float> packed(size_t(graphc::packedElements(s.k, s.n, kernels.panel_width)));
+      auto ours = [&] { graphc_rt_matmul(a.data(), b.data(), c2.data(), s.m, s.n, s.k, s.ta, s.tb, &kernels); };
       double to = secondsPerCall(ours);
       for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));
-      graphc::gemm::packPanels(b.data(), s.tb, s.k, s.n, kernels.panelWidth, packed.data(), 0,
-                               graphc::panelCount(s.n, kernels.panelWidth));
+      graphc_rt_pack_panels(b.data(), packed.data(), s.k, s.n, s.tb, kernels.panel_width);
       auto prepacked = [&] {
-        graphc::gemm::multiplyPackedParallel(kernels, a.data(), s.ta, packed.data(), c2.data(), s.m, s.n, s.k);
+        graphc_rt_packed_matmul(a.data(), packed.data(), c2.data(), s.m, s.n, s.k, s.ta, &kernels);
       };
       double tp = secondsPerCall(prepacked);
       for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));

@@ -71,10 +71,10 @@ llvm::Constant* EntryBuilder::desc(const std::vector<int64_t>& values) {
 }
 
 llvm::Constant* EntryBuilder::products(int64_t width) {
-  llvm::GlobalVariable* table = productKernelTable(m_, target_, width);
+  llvm::GlobalVariable* table = productKernelTable(m_, target_, width, options_.blockK);
   if (productTables_.insert(width).second) {
     auto* init = llvm::cast<llvm::ConstantStruct>(table->getInitializer());
-    auto* kernels = llvm::cast<llvm::ConstantArray>(init->getOperand(2));
+    auto* kernels = llvm::cast<llvm::ConstantArray>(init->getOperand(3));
     for (unsigned r = 0; r < kernels->getNumOperands(); ++r)
       if (!llvm::isa<llvm::ConstantPointerNull>(kernels->getOperand(r))) ++stats_.tileKernels;
   }

@@ -19,7 +19,7 @@
 #include "codegen/TargetMachine.h"
 #include "codegen/portable/program.h"
 
-// The portable runtime's bitcode, compiled from codegen/portable/*.c by the
+// The portable runtime's bitcode, compiled from kernels/*.c and codegen/portable/*.c by the
 // build (CMakeLists.txt: graphc_portable_bitcode).
 extern const unsigned char graphc_portable_runtime_bitcode[];
 extern const size_t graphc_portable_runtime_bitcode_size;
@@ -32,7 +32,7 @@ namespace {
 // The program's functions a JIT caller looks up.
 const char* const kProgramFunctions[] = {"graphc_program_reset",        "graphc_program_step",
                                          "graphc_program_seed",         "graphc_program_generate",
-                                         "graphc_program_set_threads", "graphc_program_stop_threads"};
+                                         "graphc_team_set_threads",    "graphc_team_stop"};
 // The API's functions (codegen/portable/api.c), exported as <prefix>_<name>.
 const char* const kApiFunctions[] = {"last_error", "target_cpu", "cpu_features", "cpu_supported", "state_size",
                                      "init", "create", "destroy", "reset", "vocab_size", "token_id", "token_text",
@@ -157,7 +157,9 @@ void internalizeExcept(llvm::Module& m, const std::set<std::string>& visible) {
 
 std::unique_ptr<llvm::Module> buildGenerationModule(llvm::LLVMContext& ctx, const Graph& g, const ProgramTables& tables,
                                                     const Target& target, const std::string& apiPrefix) {
-  std::unique_ptr<llvm::Module> m = buildModule(ctx, g, target);
+  CodegenOptions options;
+  options.blockK = false;
+  std::unique_ptr<llvm::Module> m = buildModule(ctx, g, target, options);
   auto tm = createTargetMachine(target);
   m->setDataLayout(tm->createDataLayout());
   m->setTargetTriple(tm->getTargetTriple().str());
@@ -215,8 +217,8 @@ std::unique_ptr<CompiledProgram> CompiledProgram::compile(const Graph& g, const 
   p->step = reinterpret_cast<decltype(p->step)>(lookupSymbol(*p->jit_, "graphc_program_step"));
   p->seed = reinterpret_cast<decltype(p->seed)>(lookupSymbol(*p->jit_, "graphc_program_seed"));
   p->generate = reinterpret_cast<decltype(p->generate)>(lookupSymbol(*p->jit_, "graphc_program_generate"));
-  p->setThreads = reinterpret_cast<decltype(p->setThreads)>(lookupSymbol(*p->jit_, "graphc_program_set_threads"));
-  p->stopThreads = reinterpret_cast<decltype(p->stopThreads)>(lookupSymbol(*p->jit_, "graphc_program_stop_threads"));
+  p->setThreads = reinterpret_cast<decltype(p->setThreads)>(lookupSymbol(*p->jit_, "graphc_team_set_threads"));
+  p->stopThreads = reinterpret_cast<decltype(p->stopThreads)>(lookupSymbol(*p->jit_, "graphc_team_stop"));
   return p;
 }
 

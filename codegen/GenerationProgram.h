@@ -67,8 +67,8 @@ std::string emitGenerationObject(const Graph& g, const ProgramTables& tables, co
                                  const std::string& apiPrefix);
 
 // A static library (GNU ar, with a symbol table) holding one object file.
-// Where the portable runtime's kernels (codegen/portable/kernels.c, as
-// compiled into this build) disagree with codegen/RuntimeKernels.def: a kernel
+// Where the runtime kernels' bitcode (kernels/*.c, as compiled into this
+// build) disagrees with kernels/RuntimeKernels.def: a kernel
 // missing, or a parameter of another LLVM type than the .def's kind. One
 // line each; empty when they agree.
 std::vector<std::string> portableKernelMismatches();

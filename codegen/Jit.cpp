@@ -204,7 +204,7 @@ const ProductKernels& compiledProductKernels(const Target& target) {
     auto tm = createTargetMachine(target);
     auto ctx = std::make_unique<llvm::LLVMContext>();
     auto m = std::make_unique<llvm::Module>("graphc.products", *ctx);
-    llvm::GlobalVariable* table = productKernelTable(*m, target, target.panelWidth());
+    llvm::GlobalVariable* table = productKernelTable(*m, target, target.panelWidth(), /*blockK=*/true);
     table->setLinkage(llvm::GlobalValue::ExternalLinkage);
     table->setName("graphc_product_table");
     setTargetAttributes(*m, *tm, target);

@@ -33,6 +33,9 @@ struct CodegenOptions {
   // Runs of repeated per-step calls become loops in the entry function
   // (codegen/CallSequence.h); false keeps one call per node (--no-reroll).
   bool reroll = true;
+  // Products sum K in blocks that stay in L1 (codegen/ProductEmitter.h);
+  // false for generation programs, whose steps have a row or a few.
+  bool blockK = true;
 };
 
 // Requires the "fuse" and "plan" passes to have run (every value has an

@@ -1,20 +1,16 @@
-// graph/PackedLayout.h — the layout of a `pack_panels` result, shared by the
-// shape rules, the interpreter and the JIT's product driver.
-//
-// pack_panels(B) {panel_width = W, transpose = t} holds op(B) (k x n; op
-// transposes when t = 1) as f32[ceil(n / W), k, W]:
-// packed[p][k][j] = op(B)[k][W p + j], zero past n. The width is the target's
-// choice (codegen/Target.h: the columns its product micro-kernel covers); the
-// IR only records it.
+// graph/PackedLayout.h — the layout of a `pack_panels` result (graph/packed_layout.h,
+// shared with the runtime kernels), for the shape rules, the evaluator and codegen.
 #pragma once
 
 #include <cstdint>
 
+#include "graph/packed_layout.h"
+
 namespace graphc {
 
-inline constexpr int64_t kMaxPanelWidth = 256;
+inline constexpr int64_t kMaxPanelWidth = GRAPHC_MAX_PANEL_WIDTH;
 
-inline int64_t panelCount(int64_t n, int64_t width) { return (n + width - 1) / width; }
-inline int64_t packedElements(int64_t k, int64_t n, int64_t width) { return panelCount(n, width) * k * width; }
+inline int64_t panelCount(int64_t n, int64_t width) { return graphc_panel_count(n, width); }
+inline int64_t packedElements(int64_t k, int64_t n, int64_t width) { return graphc_packed_elements(k, n, width); }
 
 }  // namespace graphc

@@ -1,6 +1,6 @@
 /* graph/counter_random.h — the counter-based generator behind random_uniform
- * (dropout masks), in C so the portable runtime (codegen/portable/kernels.c)
- * compiles the same definition as graph/CounterRandom.h wraps for C++: a
+ * (dropout masks), in C so that the runtime kernels (kernels/kernels.c)
+ * compile the same definition as graph/CounterRandom.h wraps for C++: a
  * value is a pure function of (seed, step, stream, element), never of a
  * stateful stream, so the interpreter, the JIT, any thread count, any split
  * of the rows over ranks and a resumed run draw the same numbers (as JAX's

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "codegen/Gemm.h"
+#include "kernels/product.h"
 #include "graph/PackedLayout.h"
 #include "runtime/Engine.h"
 #include "runtime/Pipeline.h"
@@ -73,8 +73,8 @@ std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& 
     int64_t k = t.type().shape[transposed ? 1 : 0], cols = t.type().shape[transposed ? 0 : 1];
     if (n.type.shape != Shape{panelCount(cols, width), k, width})
       throw Error(fmt::format("parameter '{}' is {}, which does not pack into {}", source, str(t.type()), str(n.type)));
-    gemm::packPanels(t.f32(), transposed, k, cols, width, reinterpret_cast<float*>(bytes.data()), 0,
-                     panelCount(cols, width));
+    graphc_pack_panels(t.f32(), transposed, k, cols, width, reinterpret_cast<float*>(bytes.data()), 0,
+                       panelCount(cols, width));
   }
   return out;
 }

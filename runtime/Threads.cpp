@@ -1,13 +1,13 @@
-// runtime/Threads.cpp — forwards to the kernels' thread pool and the target.
+// runtime/Threads.cpp — forwards to the kernels' thread team and the target.
 #include "runtime/Threads.h"
 
 #include "codegen/Target.h"
-#include "codegen/ThreadPool.h"
+#include "kernels/team.h"
 
 namespace graphc::runtime {
 
-void setThreads(int threads) { setKernelThreads(threads); }
-int threads() { return requestedKernelThreads(); }
+void setThreads(int threads) { graphc_team_set_threads(threads <= 0 ? graphc::usableCpus() : threads); }
+int threads() { return graphc_team_requested(); }
 int usableCpus() { return graphc::usableCpus(); }
 
 }  // namespace graphc::runtime

@@ -1,5 +1,5 @@
 // runtime/Threads.h — how many threads the runtime's kernels use. The pool
-// itself belongs to the kernels (codegen/ThreadPool.h); callers above the
+// itself belongs to the kernels (kernels/team.h); callers above the
 // runtime set it here.
 #pragma once
 

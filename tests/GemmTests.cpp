@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "TestUtil.h"
-#include "codegen/Gemm.h"
 #include "codegen/CompiledProducts.h"
-#include "codegen/ThreadPool.h"
+#include "graph/PackedLayout.h"
+#include "kernels/runtime_kernels.h"
+#include "kernels/team.h"
 #include "runtime/Random.h"
+#include "runtime/Threads.h"
 
 using namespace graphc;
 
@@ -50,17 +52,17 @@ void checkProduct(const ProductKernels& kernels, const Case& s, bool ta, bool tb
   for (float& x : b) x = float(rng.uniform() * 2 - 1);
   auto A = [&](int64_t i, int64_t kk) { return ta ? a[size_t(kk * s.m + i)] : a[size_t(i * s.k + kk)]; };
   auto B = [&](int64_t kk, int64_t j) { return tb ? b[size_t(j * s.k + kk)] : b[size_t(kk * s.n + j)]; };
-  const int64_t width = kernels.panelWidth;
+  const int64_t width = kernels.panel_width;
   std::vector<float> direct(size_t(s.m * s.n), -7.0f), viaPacked(direct.size(), -7.0f),
       withEpilogue(direct.size(), -7.0f);
-  gemm::multiply(kernels, a.data(), ta, b.data(), tb, direct.data(), s.m, s.n, s.k);
+  graphc_rt_matmul(a.data(), b.data(), direct.data(), s.m, s.n, s.k, ta, tb, &kernels);
   std::vector<float> packed(size_t(packedElements(s.k, s.n, width)), -7.0f);
-  gemm::packPanelsParallel(b.data(), tb, s.k, s.n, width, packed.data());
-  gemm::multiplyPackedParallel(kernels, a.data(), ta, packed.data(), viaPacked.data(), s.m, s.n, s.k);
+  graphc_rt_pack_panels(b.data(), packed.data(), s.k, s.n, tb, width);
+  graphc_rt_packed_matmul(a.data(), packed.data(), viaPacked.data(), s.m, s.n, s.k, ta, &kernels);
   CountingEpilogue counter{withEpilogue, s.m, s.n, std::vector<int>(size_t(s.n), 0)};
   void* args[] = {&counter};
-  gemm::Epilogue epilogue{CountingEpilogue::run, args};
-  gemm::multiplyPackedParallel(kernels, a.data(), ta, packed.data(), withEpilogue.data(), s.m, s.n, s.k, &epilogue);
+  graphc_rt_packed_matmul_epilogue(a.data(), packed.data(), withEpilogue.data(), s.m, s.n, s.k, ta, &kernels,
+                                   CountingEpilogue::run, args);
   for (int64_t j = 0; j < s.n; ++j) REQUIRE(counter.seen[size_t(j)] == 1);  // every column once
   for (int64_t i = 0; i < s.m; ++i)
     for (int64_t j = 0; j < s.n; ++j) {
@@ -69,7 +71,7 @@ void checkProduct(const ProductKernels& kernels, const Case& s, bool ta, bool tb
         want += double(A(i, kk)) * B(kk, j);
         scale += std::abs(double(A(i, kk)) * B(kk, j));
       }
-      INFO("tile " << kernels.tileRows << "x" << width << ": " << s.m << "x" << s.n << "x" << s.k << " ta=" << ta
+      INFO("tile " << kernels.tile_rows << "x" << width << ": " << s.m << "x" << s.n << "x" << s.k << " ta=" << ta
                    << " tb=" << tb << " at (" << i << ", " << j << ")");
       double tol = 1e-6 * (scale + 1);
       REQUIRE(std::abs(direct[size_t(i * s.n + j)] - want) <= tol);
@@ -100,16 +102,22 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
     if (width % hostTarget().lanes() == 0) targets.push_back(hostWithTile(rows, width));
   for (const Target& t : targets) {
     const ProductKernels& kernels = compiledProductKernels(t);
-    REQUIRE(kernels.panelWidth == t.panelWidth());
-    REQUIRE(kernels.tileRows == t.tile.rows);
+    REQUIRE(kernels.panel_width == t.panelWidth());
+    REQUIRE(kernels.tile_rows == t.tile.rows);
+    REQUIRE(kernels.max_kc >= 64);
+    ProductKernels wholeK = kernels;  // a generation program's table: all of K in one pass
+    wholeK.max_kc = 0;
     for (int threads : {1, 2}) {
-      setKernelThreads(threads);
+      graphc_team_set_threads(threads);
       for (const Case& s : cases)
         for (bool ta : {false, true})
-          for (bool tb : {false, true}) checkProduct(kernels, s, ta, tb);
+          for (bool tb : {false, true}) {
+            checkProduct(kernels, s, ta, tb);
+            checkProduct(wholeK, s, ta, tb);
+          }
     }
   }
-  setKernelThreads(0);
+  runtime::setThreads(0);
 }
 
 TEST_CASE("target: tiles follow the vector width and register count") {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/team.h"
 #include "program.h"
 #include "sampling.h"
 
@@ -191,7 +192,7 @@ void graphc_api_reset(struct graphc_generator* g) {
 }
 
 /* Threads for the products of every generator of this library (default 1). */
-int graphc_api_set_threads(int threads) { return graphc_program_set_threads(threads); }
+int graphc_api_set_threads(int threads) { return graphc_team_set_threads(threads); }
 
 int graphc_api_vocab_size(void) { return (int)field(GRAPHC_LAYOUT_VOCAB); }
 int graphc_api_token_id(unsigned char byte) { return graphc_program_byte_token[byte]; }

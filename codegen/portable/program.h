@@ -1,5 +1,5 @@
 /* codegen/portable/program.h — the contract between graphc's code generator
- * and the portable runtime (kernels.c, program.c, api.c): C compiled to LLVM
+ * and the portable runtime (kernels/, program.c, api.c): C compiled to LLVM
  * bitcode when graphc is built, linked into a generation program's module,
  * and optimized with it for the program's target. Included by C and C++.
  *
@@ -57,12 +57,6 @@ enum graphc_cpu_feature {
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* kernels.c: threads for the products, the caller included (1: only the
- * caller); returns how many it has. A panel is computed whole by one thread,
- * so the results are the same with any number. Stop before unloading the code. */
-int graphc_program_set_threads(int threads);
-void graphc_program_stop_threads(void);
 
 /* program.c: the generation loop, run entirely in generated code. */
 void graphc_program_reset(char* arena);

@@ -1,4 +1,4 @@
-/* codegen/portable/rows.c — see rows.h. */
+/* kernels/rows.c — see rows.h. */
 #include "rows.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* codegen/portable/attention.c — see attention.h. */
+/* kernels/attention.c — see attention.h. */
 #include "attention.h"
 
 #include <math.h>

@@ -1,11 +1,9 @@
-/* codegen/portable/rows.h — the row and reduction arithmetic of the runtime
- * kernels, written once in C for both kernel libraries: the JIT's
- * (codegen/RuntimeKernels.cpp, which splits the rows over its threads) and
- * the portable runtime's (kernels.c: generation programs and exports). The
- * JIT's build lets the compiler fuse a*b+c into an FMA, the bitcode's does
- * not (CMakeLists.txt), so the two may differ in a row's last bits. */
-#ifndef GRAPHC_PORTABLE_ROWS_H
-#define GRAPHC_PORTABLE_ROWS_H
+/* kernels/rows.h — the row and reduction arithmetic of the runtime kernels
+ * (kernels.c splits the rows over the team). The native build lets the
+ * compiler fuse a*b+c into an FMA, the bitcode's does not (CMakeLists.txt),
+ * so training and a generation program may differ in a row's last bits. */
+#ifndef GRAPHC_KERNELS_ROWS_H
+#define GRAPHC_KERNELS_ROWS_H
 
 #include <stdint.h>
 

@@ -1,16 +1,16 @@
-/* codegen/portable/attention.h — fused attention (FlashAttention's algorithm
+/* kernels/attention.h — fused attention (FlashAttention's algorithm
  * on the CPU): for each (batch, head) entry and each query, the scores are
  * made a block of keys at a time and folded into the output with an online
  * softmax, so the T x T matrix of scores never exists; the backward pass
- * makes them again, key by key. Written once in C for both kernel libraries
- * (the JIT's splits the entries over its threads; an entry is always one
- * thread's, so the bits do not depend on the thread count).
+ * makes them again, key by key. kernels.c splits the entries over the team;
+ * an entry is always one thread's, so the bits do not depend on the thread
+ * count.
  *
  * Layouts: q, k, v are [entries, T, D]. The forward output is [entries, T, D + 1]:
  * each query's output row, then the logsumexp of its scores (what the backward
  * pass needs). The backward output is [3, entries, T, D]: dq, dk, dv. */
-#ifndef GRAPHC_PORTABLE_ATTENTION_H
-#define GRAPHC_PORTABLE_ATTENTION_H
+#ifndef GRAPHC_KERNELS_ATTENTION_H
+#define GRAPHC_KERNELS_ATTENTION_H
 
 #include <stdint.h>
 

@@ -1,0 +1,264 @@
+/* kernels/product.c — see product.h. The micro-kernels come from generated
+ * code; this file decides which rows, panels and K ranges each call covers,
+ * and on which thread. */
+#include "product.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/packed_layout.h"
+#include "runtime_kernels.h"
+#include "team.h"
+
+/* Rows of A per block: a packed block of A (96 x 256 floats = 96 KiB) stays in L2. */
+#define ROW_BLOCK_TARGET 96
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+struct blocking {
+  int64_t tile_rows, width, row_block, k_blocks;
+};
+
+static struct blocking blocking_for(const struct graphc_product_kernels* kernels, int64_t k) {
+  struct blocking b;
+  b.tile_rows = kernels->tile_rows;
+  b.width = kernels->panel_width;
+  b.row_block = (ROW_BLOCK_TARGET + b.tile_rows - 1) / b.tile_rows * b.tile_rows;
+  /* K in equal blocks of at most the table's max_kc */
+  b.k_blocks = kernels->max_kc > 0 ? max64(1, (k + kernels->max_kc - 1) / kernels->max_kc) : 1;
+  return b;
+}
+
+static int64_t k_block(const struct blocking* b, int64_t k) { return (k + b->k_blocks - 1) / b->k_blocks; }
+
+void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
+                        int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p) {
+    float* out = packed + p * k * width;
+    int64_t j0 = p * width, cols = min64(width, n - j0);
+    if (!tb) { /* op(B) = B, k x n: each panel row is a contiguous run of B's row */
+      for (int64_t kk = 0; kk < k; ++kk) {
+        memcpy(out + kk * width, b + kk * n + j0, (size_t)cols * sizeof(float));
+        memset(out + kk * width + cols, 0, (size_t)(width - cols) * sizeof(float));
+      }
+      continue;
+    }
+    for (int64_t j = 0; j < width; ++j) { /* op(B) = B^T with B n x k: panel column j is B's row j0 + j */
+      const float* src = b + (j0 + j) * k;
+      for (int64_t kk = 0; kk < k; ++kk) out[kk * width + j] = j < cols ? src[kk] : 0.0f;
+    }
+  }
+}
+
+/* Copies rows [i0, i1) x k-range [k0, k0 + kc) of op(A) = A^T (A is k x m) into
+ * tiles of `tile` rows: out[t][kk][r] = A[k0 + kk][i0 + tile t + r], zero past i1.
+ * Row kk of A is read once, front to back, and dealt out to the tiles (reading
+ * each tile's floats down the k rows instead touches a new page per k). */
+static void pack_transposed_rows(const float* a, int64_t m, int64_t i0, int64_t i1, int64_t k0, int64_t kc,
+                                 int64_t tile, float* out) {
+  int64_t full_end = i0 + (i1 - i0) / tile * tile;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const float* src = a + (k0 + kk) * m;
+    for (int64_t t = i0; t < full_end; t += tile)
+      memcpy(out + (t - i0) * kc + kk * tile, src + t, (size_t)tile * sizeof(float));
+    if (full_end < i1) {
+      float* dst = out + (full_end - i0) * kc + kk * tile;
+      for (int64_t r = 0; r < tile; ++r) dst[r] = full_end + r < i1 ? src[full_end + r] : 0.0f;
+    }
+  }
+}
+
+/* How a product is shared out over the team. */
+enum split { SPLIT_NONE, SPLIT_PANELS, SPLIT_ROWS };
+
+/* One product call: what each of its ranges needs. */
+struct product {
+  const struct graphc_product_kernels* kernels;
+  const float* a;
+  int32_t ta;
+  const float* b; /* an unpacked right operand (graphc_rt_matmul), or NULL */
+  int32_t tb;
+  const float* packed;
+  float* c;
+  int64_t m, n, k;
+  graphc_column_kernel epilogue;
+  void* const* args;
+  enum split split;
+  int64_t panels, grain;
+  int parts;
+};
+
+/* One panel's K block over rows [i0, i1): the row tiles, rows spread evenly
+ * over them (32 rows on a 6-row tile as 6+6+5+5+5+5, not 6+6+6+6+6+2, whose
+ * 2-row tile is load-bound). A packed A keeps whole tiles. */
+static void panel_block(const struct product* p, const struct blocking* bl, int64_t row_stride, int64_t k_stride,
+                        const float* a_packed, const float* panel, int64_t i0, int64_t i1, int64_t k0, int64_t kc,
+                        int64_t col_base, int32_t accumulate) {
+  int64_t cols = min64(bl->width, p->n - col_base);
+  int64_t tiles_left = (i1 - i0 + bl->tile_rows - 1) / bl->tile_rows;
+  for (int64_t i = i0, rows; i < i1; i += rows, --tiles_left) {
+    rows = a_packed ? min64(bl->tile_rows, i1 - i) : (i1 - i + tiles_left - 1) / tiles_left;
+    float* c_tile = p->c + i * p->n + col_base;
+    if (a_packed)
+      p->kernels->tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, kc, c_tile, p->n, cols, accumulate);
+    else
+      p->kernels->tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, kc, c_tile, p->n,
+                              cols, accumulate);
+  }
+}
+
+static void run_epilogue(const struct product* p, graphc_column_kernel epilogue, int64_t q0, int64_t q1) {
+  int64_t width = p->kernels->panel_width;
+  if (epilogue && q1 > q0) epilogue(p->args, q0 * width, min64(p->n, q1 * width));
+}
+
+/* Participant `slot`'s scratch buffer `which`, or (outside the team) its own. */
+static float* scratch_for(int slot, int which, int64_t floats) {
+  return slot >= 0 ? graphc_team_scratch(slot, which, floats) : (float*)malloc((size_t)max64(floats, 1) * sizeof(float));
+}
+
+/* C[rows r0..r1, panels p0..p1] = op(A) * packed, on one thread. With an
+ * epilogue, it runs on each panel's columns once they are final (while they
+ * are in L1) when the rows are few enough, else on the whole range at the end. */
+static void multiply_packed(const struct product* p, const float* packed, int slot, int64_t r0, int64_t r1,
+                            int64_t p0, int64_t p1, graphc_column_kernel epilogue) {
+  const struct blocking bl = blocking_for(p->kernels, p->k);
+  const int64_t m = p->m, n = p->n, k = p->k;
+  const int64_t row_stride = p->ta ? 1 : k, k_stride = p->ta ? m : 1;
+  if (k == 0) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = p0 * bl.width; j < min64(n, p1 * bl.width); ++j) p->c[r * n + j] = 0.0f;
+    run_epilogue(p, epilogue, p0, p1);
+    return;
+  }
+  /* A transposed A puts each k in another row of memory (2 KiB apart for the
+   * seed's 512 columns): the tile's loads per k each touch a new line and,
+   * without huge pages, a new page. Such blocks are copied into tile order
+   * first when several panels reuse the copy (4% faster on the seed step). */
+  const int pack_a = p->ta && p1 - p0 >= 4;
+  const int64_t kc0 = k_block(&bl, k);
+  if (epilogue && !pack_a && r1 - r0 <= bl.row_block) {
+    /* Panel by panel, all of K: each panel's columns are final while still in
+     * L1, and the epilogue (bias, tanh, ...) runs on them right away. */
+    for (int64_t q = p0; q < p1; ++q) {
+      for (int64_t k0 = 0; k0 < k; k0 += kc0)
+        panel_block(p, &bl, row_stride, k_stride, 0, packed + (q * k + k0) * bl.width, r0, r1, k0, min64(kc0, k - k0),
+                    q * bl.width, k0 > 0);
+      run_epilogue(p, epilogue, q, q + 1);
+    }
+    return;
+  }
+  float* a_buffer = pack_a ? scratch_for(slot, 0, bl.row_block * kc0) : 0;
+  if (pack_a && !a_buffer) {
+    graphc_kernel_error("matmul: out of memory for a block of its left operand");
+    return;
+  }
+  for (int64_t k0 = 0; k0 < k; k0 += kc0) {
+    int64_t kc = min64(kc0, k - k0);
+    for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
+      int64_t i1 = min64(r1, i0 + bl.row_block);
+      if (pack_a) pack_transposed_rows(p->a, m, i0, i1, k0, kc, bl.tile_rows, a_buffer);
+      for (int64_t q = p0; q < p1; ++q)
+        panel_block(p, &bl, row_stride, k_stride, a_buffer, packed + (q * k + k0) * bl.width, i0, i1, k0, kc,
+                    q * bl.width, k0 > 0);
+    }
+  }
+  if (slot < 0) free(a_buffer);
+  run_epilogue(p, epilogue, p0, p1);
+}
+
+/* Part `part` of `parts`' share of the rows, in whole tiles: its first row. */
+static int64_t row_share_start(const struct product* p, int64_t part) {
+  int64_t tile = p->kernels->tile_rows, units = (p->m + tile - 1) / tile;
+  return min64(p->m, units * part / p->parts * tile);
+}
+
+/* A range of the split: panels [begin, end), or the rows of parts [begin, end). */
+static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
+  const struct product* p = (const struct product*)ctx;
+  int64_t r0 = 0, r1 = p->m, p0 = 0, p1 = p->panels;
+  if (p->split == SPLIT_PANELS) p0 = begin, p1 = end;
+  if (p->split == SPLIT_ROWS) r0 = row_share_start(p, begin), r1 = row_share_start(p, end);
+  if (r1 <= r0 || p1 <= p0) return;
+  const float* packed = p->packed;
+  float* own = 0;
+  if (!packed) { /* the panels this range multiplies (all of B when split by rows, chosen only when B is narrow) */
+    own = scratch_for(slot, 1, graphc_packed_elements(p->k, p->n, p->kernels->panel_width));
+    if (!own) {
+      graphc_kernel_error("matmul: out of memory for its packed right operand");
+      return;
+    }
+    graphc_pack_panels(p->b, p->tb, p->k, p->n, p->kernels->panel_width, own, p0, p1);
+    packed = own;
+  }
+  multiply_packed(p, packed, slot, r0, r1, p0, p1, p->split == SPLIT_ROWS ? 0 : p->epilogue);
+  if (slot < 0) free(own);
+}
+
+/* Splits a product when it repays the hand-off (a microsecond or two): a
+ * million FMAs, or weights that take as long to stream (a few rows: m counts
+ * as 16 at the least). Short products go by panels in guided ranges down to
+ * one panel; a tall one in one range per thread (each re-reads, and
+ * transposed re-packs, all of A); one of few panels by rows. */
+static void run_product(struct product* p) {
+  int threads = graphc_team_threads();
+  int64_t width = p->kernels->panel_width;
+  p->panels = graphc_panel_count(p->n, width);
+  p->parts = threads;
+  p->split = SPLIT_NONE;
+  if (threads > 1 && max64(p->m, 16) * p->n * p->k >= ((int64_t)1 << 20)) {
+    if (p->panels >= 2 * threads) {
+      p->split = SPLIT_PANELS;
+      p->grain = p->m <= ROW_BLOCK_TARGET ? 1 : (p->panels + threads - 1) / threads;
+    } else if (p->m >= 4 * p->kernels->tile_rows * threads) {
+      p->split = SPLIT_ROWS;
+    }
+  }
+  switch (p->split) {
+    case SPLIT_NONE: graphc_team_ranges(1, 1, product_range, p); break;
+    case SPLIT_PANELS: graphc_team_ranges(p->panels, p->grain, product_range, p); break;
+    case SPLIT_ROWS:
+      graphc_team_ranges(p->parts, 1, product_range, p);
+      run_epilogue(p, p->epilogue, 0, p->panels); /* no thread had whole columns until all were done */
+      break;
+  }
+}
+
+void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb,
+                      const struct graphc_product_kernels* kernels) {
+  struct product p = {kernels, a, ta, b, tb, 0, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1};
+  run_product(&p);
+}
+
+void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,
+                             const struct graphc_product_kernels* kernels) {
+  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1};
+  run_product(&p);
+}
+
+void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
+                                      int32_t ta, const struct graphc_product_kernels* kernels,
+                                      graphc_column_kernel epilogue, void* const* args) {
+  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, epilogue, args, SPLIT_NONE, 0, 1, 1};
+  run_product(&p);
+}
+
+struct packing {
+  const float* b;
+  float* packed;
+  int64_t k, n, width;
+  int32_t tb;
+};
+
+static void pack_range(void* ctx, int slot, int64_t p0, int64_t p1) {
+  const struct packing* pk = (const struct packing*)ctx;
+  (void)slot;
+  graphc_pack_panels(pk->b, pk->tb, pk->k, pk->n, pk->width, pk->packed, p0, p1);
+}
+
+void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb, int64_t width) {
+  struct packing pk = {b, packed, k, n, width, tb};
+  int64_t panels = graphc_panel_count(n, width);
+  graphc_team_ranges(panels, k * n >= ((int64_t)1 << 16) ? 1 : panels, pack_range, &pk); /* small: one thread */
+}

@@ -1,0 +1,56 @@
+/* kernels/product.h — graphc's single-precision matrix product: the driver
+ * around the target's generated micro-kernels (codegen/ProductEmitter.h).
+ * The right operand is packed into panels of the kernels' width; a register
+ * tile streams the left operand straight from memory (only a transposed,
+ * tall one is first copied into tile order), so a product over a weight
+ * packed once per step costs nothing but its FLOPs. The 35 small 32-row
+ * recurrent products of the seed step are exactly that case; a general BLAS
+ * repacks the weight every call. No ISA-specific code: the blocking, the
+ * threads and the epilogue are the same for every target.
+ *
+ * The packed layout is the `pack_panels` op's (graph/PackedLayout.h):
+ * packed[p][k][j] = op(B)[k][W p + j], zero past n. Each element of C sums
+ * its products in k order in blocks of K fixed by k and the kernel table
+ * alone, so a row's result depends neither on the rows beside it nor on the
+ * threads. */
+#ifndef GRAPHC_KERNELS_PRODUCT_H
+#define GRAPHC_KERNELS_PRODUCT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRAPHC_MAX_TILE_ROWS 16
+
+/* c[r][0..cols) (+)= sum over kk < kc of a[r * row_stride + kk * k_stride] * panel[kk * width + j]
+ * for r < the variant's rows; accumulate != 0 adds to c, else overwrites it.
+ * cols <= width; columns past cols are neither read nor written. */
+typedef void (*graphc_tile_kernel)(const float* a, int64_t row_stride, int64_t k_stride, const float* panel,
+                                   int64_t kc, float* c, int64_t ldc, int64_t cols, int32_t accumulate);
+
+/* Laid out exactly as the generated global { i64, i64, i64, [17 x ptr] }. */
+struct graphc_product_kernels {
+  int64_t tile_rows;   /* the tallest variant */
+  int64_t panel_width; /* columns per panel (the packed layout's last dimension) */
+  /* K per block at most, so a panel's slice stays in L1 while the row tiles
+   * pass over it; 0: all of K in one pass, the cheaper order for the one or
+   * few rows of a generation step. Codegen's choice (codegen/ProductEmitter.h). */
+  int64_t max_kc;
+  graphc_tile_kernel tiles[GRAPHC_MAX_TILE_ROWS + 1]; /* tiles[r] computes r rows, 1 <= r <= tile_rows */
+};
+
+/* Elementwise work on columns [j0, j1) of C (and of tensors of C's shape),
+ * run by the thread that computed those columns as soon as it has. */
+typedef void (*graphc_column_kernel)(void* const* args, int64_t j0, int64_t j1);
+
+/* Panels [p0, p1) of op(B) (k x n; B is n x k when transposed), `width` columns each. */
+void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
+                        int64_t p1);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
