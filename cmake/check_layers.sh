@@ -2,8 +2,8 @@
 # cmake/check_layers.sh SOURCE_DIR BUILD_DIR — fails when a layer's code reads
 # a header of a layer it may not use (DESIGN.md, "Layering"): graph uses nothing
 # of ours; the kernels, passes and models use graph; codegen uses graph and the
-# kernels; runtime uses graph, the kernels, passes and codegen; tools and tests
-# use anything. It reads the compiler's own record of
+# kernels; runtime uses graph, the kernels, passes and codegen; the MPI module
+# uses graph and runtime; tools and tests use anything. It reads the compiler's own record of
 # every file each object was built from (the -MD .d files of a Makefile build,
 # `ninja -t deps` of a Ninja one), so relative includes, `#  include`, macros
 # and subfolders are all seen as the compiler saw them. Prints each offence as
@@ -17,6 +17,7 @@ declare -A allowed=(
   [codegen]="graph kernels codegen"
   [models]="graph models"
   [runtime]="graph kernels passes codegen runtime"
+  [mpi]="graph runtime mpi"
 )
 
 # "object dependency" pairs, one per line, for the objects of layer $1.

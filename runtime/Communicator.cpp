@@ -1,6 +1,6 @@
 // runtime/Communicator.cpp — the communicator the all_reduce op reaches, and
 // what the launcher's environment says about the world. (The MPI world itself
-// is runtime/MpiWorld.cpp.)
+// is mpi/MpiWorld.cpp, a module runtime/MpiModule.cpp loads.)
 #include "runtime/Communicator.h"
 
 #include <atomic>

@@ -32,6 +32,14 @@ cmake -S "$src/examples/mymodel" -B "$tmp/example" -DCMAKE_PREFIX_PATH="$tmp/pre
   { cat "$tmp/configure.log"; fail "configuring the example against the installed package"; exit 1; }
 cmake --build "$tmp/example" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "building the example plugin"; exit 1; }
 lib="$tmp/example/libmymodel.so"
+# MPI is a module loaded only for distributed runs: neither libgraphc nor a plugin links it.
+if command -v ldd >/dev/null; then
+  ldd "$lib" | grep -i "libmpi" && fail "the plugin links MPI: $(ldd "$lib" | grep -i libmpi | tr '\n' ' ')"
+  ldd "$tmp/prefix/lib/libgraphc.so" | grep -qi "libmpi" && fail "the installed libgraphc links MPI"
+  if "$graphc" --version | grep -q "MPI: on"; then
+    [ -f "$tmp/prefix/lib/libgraphc_mpi.so" ] || fail "graphc says MPI is on but the MPI module is not installed"
+  fi
+fi
 # The same plugin built without CMake, from the installed pkg-config file.
 if command -v pkg-config >/dev/null; then
   flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs graphc) || fail "pkg-config graphc"

@@ -1,12 +1,13 @@
-// runtime/MpiWorld.cpp — the MPI world as a Communicator. Built with MPI when
-// CMake found it (GRAPHC_HAVE_MPI); otherwise joining it says how to get it.
-#include "runtime/Communicator.h"
-
+// mpi/MpiWorld.cpp — the MPI world as a Communicator, in a module of its own
+// (libgraphc_mpi.so, built when CMake finds MPI): libgraphc loads it only for
+// a distributed run (runtime/MpiModule.cpp), so neither it nor the plugins
+// that link it pull in MPI's libraries.
 #include <fmt/format.h>
 
 #include "graph/Error.h"
+#include "runtime/Communicator.h"
+#include "runtime/MpiModule.h"
 
-#if GRAPHC_HAVE_MPI
 // MPI's C API only: from C++, mpi.h would also pull in the deprecated C++ bindings.
 #define OMPI_SKIP_MPICXX 1
 #define MPICH_SKIP_MPICXX 1
@@ -18,11 +19,8 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
-#endif
 
 namespace graphc {
-
-#if GRAPHC_HAVE_MPI
 namespace {
 
 void check(int code, const char* call) {
@@ -142,29 +140,13 @@ class MpiWorld final : public Communicator {
 
 }  // namespace
 
-bool builtWithMpi() { return true; }
+}  // namespace graphc
 
-std::unique_ptr<Communicator> joinMpiWorld(double timeoutSeconds) { return std::make_unique<MpiWorld>(timeoutSeconds); }
+extern "C" graphc::Communicator* graphc_mpi_join(double timeoutSeconds) { return new graphc::MpiWorld(timeoutSeconds); }
 
-void finishMpi() {
+extern "C" void graphc_mpi_finish() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   if (initialized && !finalized) MPI_Finalize();
 }
-
-#else
-
-bool builtWithMpi() { return false; }
-
-std::unique_ptr<Communicator> joinMpiWorld(double) {
-  throw Error(
-      "graphc: error: this graphc was built without MPI, so it trains in one process only (install Open MPI, "
-      "e.g. apt-get install libopenmpi-dev openmpi-bin, and rebuild)");
-}
-
-void finishMpi() {}
-
-#endif
-
-}  // namespace graphc
