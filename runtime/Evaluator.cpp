@@ -63,6 +63,8 @@ double Evaluator::runStreams(const std::vector<int64_t>& starts, int64_t length,
     vars["Y"] = std::move(Y);
     // The loss is the window's mean; the state updates carry into the next window.
     lossSum += engine->run(vars).at("loss").item() * double(rows * steps);
+    progressDone_ += rows * steps;
+    if (progress_) progress_(progressDone_, progressTotal_);
   }
   return lossSum;
 }
@@ -87,6 +89,8 @@ Evaluation Evaluator::estimate(const TensorMap& params, const std::vector<int32_
     throw Error(fmt::format("the estimate needs windows of {} tokens, and the text has {}", T + 1, tokens.size()));
   params_ = &params;
   const Graph& g = compiledFor(rows, T).graph;
+  progressDone_ = 0;
+  progressTotal_ = batches * rows * T;
   Evaluation e;
   for (int64_t b = 0; b < batches; ++b) {
     std::vector<int64_t> starts;
@@ -108,6 +112,8 @@ Evaluation Evaluator::evaluate(const TensorMap& params, const std::vector<int32_
   const int64_t length = targets / rows;  // per stream
   std::vector<int64_t> starts;
   for (int64_t r = 0; r < rows; ++r) starts.push_back(r * length);
+  progressDone_ = 0;
+  progressTotal_ = targets;
 
   const Graph& g = compiledFor(rows, std::min(config_.numSteps, length)).graph;
   TensorMap vars = zeroState(g);

@@ -7,6 +7,7 @@
 // (which nothing predicts) is predicted exactly once.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -41,6 +42,9 @@ class Evaluator {
   // fresh state. A sample of the text, not all of it. Throws when the text
   // is shorter than one window.
   Evaluation estimate(const TensorMap& params, const std::vector<int32_t>& tokens, int64_t batches, Rng& rng);
+  // Called after every window of evaluate and estimate with the tokens
+  // predicted so far and in all (for a progress line on long texts).
+  void onProgress(std::function<void(int64_t done, int64_t total)> fn) { progress_ = std::move(fn); }
 
  private:
   struct Compiled {
@@ -60,6 +64,8 @@ class Evaluator {
   EngineOptions engineOptions_;
   std::map<std::pair<int64_t, int64_t>, Compiled> compiled_;
   const TensorMap* params_ = nullptr;
+  std::function<void(int64_t, int64_t)> progress_;
+  int64_t progressDone_ = 0, progressTotal_ = 0;
 };
 
 }  // namespace graphc

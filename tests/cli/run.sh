@@ -367,6 +367,17 @@ if command -v script >/dev/null; then
     fail "train on a pty"
   grep -aqE "epoch 1/1  step [0-9]+/[0-9]+ \([0-9]+%\)  loss [0-9.]+  [0-9]+ tokens/s  [0-9:]+ elapsed, ETA" "$tmp/pty.log" ||
     fail "no live progress line on a terminal"
+  # ... for the validation and the test at the end of training, and for `graphc eval`.
+  grep -aqE "validation [0-9]+/[0-9]+ tokens \([0-9]+%\)  [0-9]+ tokens/s  [0-9:]+ elapsed, ETA" "$tmp/pty.log" ||
+    fail "no live progress line for the validation text on a terminal"
+  grep -aqE "test [0-9]+/[0-9]+ tokens" "$tmp/pty.log" || fail "no live progress line for the test text on a terminal"
+  "$graphc" train --model nplm --hidden 8 --set n=3,m=4 "${words[@]}" --epochs 1 --save "$tmp/wev.safetensors" >/dev/null 2>&1 ||
+    fail "train nplm for eval"
+  script -qc "$graphc eval --load $tmp/wev.safetensors --data $tmp/wtest.txt" "$tmp/pty-eval.log" >/dev/null 2>&1 ||
+    fail "eval on a pty"
+  grep -aqE "evaluated [0-9]+/[0-9]+ tokens \([0-9]+%\)" "$tmp/pty-eval.log" || fail "no live progress line for graphc eval"
+  "$graphc" eval --load "$tmp/wev.safetensors" --data "$tmp/wtest.txt" 2>&1 | grep -q "evaluated [0-9]*/" &&
+    fail "graphc eval prints its live line on a pipe within a minute"
 fi
 expect_error "--min-count outside --text words" "--min-count: applies to --text words only" -- \
   "$graphc" train "${tiny[@]}" --min-count 2

@@ -5,11 +5,13 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "runtime/Evaluator.h"
 #include "runtime/Threads.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
+#include "tools/graphc/Progress.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
@@ -56,8 +58,12 @@ void runEval(const EvalFlags& f) {
       params[n.name] = it->second;
     }
   Evaluator evaluator(*model, c, f.engine, EngineOptions{f.cacheDir, true, f.targetCpu});
+  // A live line on a terminal (a minute apart on a pipe): a text of many megabytes takes minutes.
+  WorkProgress progress(isatty(STDERR_FILENO) != 0 && !f.json, "evaluated", "tokens");
+  evaluator.onProgress([&](int64_t done, int64_t total) { progress.update(done, total); });
   auto start = std::chrono::steady_clock::now();
   Evaluation e = evaluator.evaluate(params, tokens);
+  progress.clear();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << fmt::format("perplexity {:.3f} over {} tokens ({} streams of {}-token windows)\n", e.perplexity(),
                            e.tokens, std::min<int64_t>(c.batchSize, e.tokens), c.numSteps);

@@ -58,6 +58,34 @@ void EpochProgress::step(double loss) {
   }
 }
 
+WorkProgress::WorkProgress(bool terminal, std::string what, std::string unit, double pipeEvery)
+    : terminal_(terminal), what_(std::move(what)), unit_(std::move(unit)), pipeEvery_(pipeEvery) {
+  // A terminal sees the first update at once (the line is cleared at the end); a pipe its first line after pipeEvery seconds.
+  lastPrint_ = terminal ? Clock::time_point{} : started_;
+}
+
+void WorkProgress::update(int64_t done, int64_t total) {
+  auto now = Clock::now();
+  if (std::chrono::duration<double>(now - lastPrint_).count() < (terminal_ ? 1.0 : pipeEvery_)) return;
+  lastPrint_ = now;
+  double elapsed = std::chrono::duration<double>(now - started_).count();
+  double rate = double(done) / std::max(elapsed, 1e-9);
+  std::string line = fmt::format("{} {}/{} {} ({:.0f}%)  {:.0f} {}/s  {} elapsed, ETA {}", what_, done, total, unit_,
+                                 100.0 * double(done) / double(std::max<int64_t>(total, 1)), rate, unit_, clock(elapsed),
+                                 clock(double(total - done) / rate));
+  if (terminal_) {
+    std::cerr << "\r\033[K" << line << std::flush;
+    shown_ = true;
+  } else {
+    std::cerr << line << "\n" << std::flush;
+  }
+}
+
+void WorkProgress::clear() {
+  if (terminal_ && shown_) std::cerr << "\r\033[K" << std::flush;
+  shown_ = false;
+}
+
 void EpochProgress::clear() {
   if (terminal_ && shown_) std::cerr << "\r\033[K" << std::flush;
   shown_ = false;

@@ -33,4 +33,23 @@ class EpochProgress {
   bool shown_ = false;
 };
 
+// Progress of one long piece of work counted in units (tokens evaluated):
+// the same live line on a terminal, plain lines on a pipe.
+class WorkProgress {
+ public:
+  WorkProgress(bool terminal, std::string what, std::string unit, double pipeEvery = 60);
+  // `done` of `total` units so far; prints when it is time.
+  void update(int64_t done, int64_t total);
+  // Clears a terminal line before other output.
+  void clear();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool terminal_;
+  std::string what_, unit_;
+  double pipeEvery_;
+  Clock::time_point started_ = Clock::now(), lastPrint_;
+  bool shown_ = false;
+};
+
 }  // namespace graphc::cli

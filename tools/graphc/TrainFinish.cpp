@@ -122,7 +122,7 @@ Evaluation TrainRun::evaluateTest(const EpochReport& last) {
   if (testTokens.empty()) return test;
   if (bestParams.empty() && stopping.bestEpoch > 0 && !bestPath.empty()) bestParams = loadCheckpoint(bestPath).tensors;
   bool best = !bestParams.empty();
-  test = evaluator->evaluate(best ? bestParams : trainer->params(), testTokens);
+  test = evaluateHeldOut("test", best ? bestParams : trainer->params(), testTokens);
   std::cout << fmt::format("test perplexity {:.2f} ({} tokens; the parameters of epoch {}{})\n", test.perplexity(),
                            test.tokens, best ? stopping.bestEpoch : last.epoch, best ? ", the best on validation" : "");
   return test;

@@ -123,10 +123,10 @@ bool TrainRun::trainEpochs() {
     const bool lasting = !valTokens.empty() ||
                          std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count() > 10;
     if (evaluator && !valTokens.empty()) {
-      r.valPerplexity = evaluator->perplexity(trainer->params(), valTokens);
+      r.valPerplexity = evaluateHeldOut("validation", trainer->params(), valTokens).perplexity();
       if (f.valEstimate > 0) {
         Rng draws((f.seed ^ 0x76616c6573746dULL) + uint64_t(e) * 0x9E3779B97F4A7C15ULL);  // training's draws untouched
-        r.valEstimateLoss = evaluator->estimate(trainer->params(), valTokens, f.valEstimate, draws).loss();
+        r.valEstimateLoss = evaluateHeldOut("validation estimate", trainer->params(), valTokens, f.valEstimate, &draws).loss();
       }
     }
     history.push_back(r);
@@ -206,6 +206,22 @@ void runTrain(TrainFlags flags) {
     ~Uninstall() { installCommunicator(nullptr); }
   } uninstall;
   TrainRun(std::move(flags), world.get()).run();
+}
+
+Evaluation TrainRun::evaluateHeldOut(const char* what, const TensorMap& params, const std::vector<int32_t>& tokens,
+                                     int64_t estimateBatches, Rng* draws) {
+  WorkProgress progress(tty, what, "tokens");
+  if (lead && !f.json) evaluator->onProgress([&](int64_t done, int64_t total) { progress.update(done, total); });
+  struct Detach {  // the line ends with this function, thrown or not
+    Evaluator& e;
+    WorkProgress& p;
+    ~Detach() {
+      e.onProgress(nullptr);
+      p.clear();
+    }
+  } detach{*evaluator, progress};
+  return estimateBatches > 0 ? evaluator->estimate(params, tokens, estimateBatches, *draws)
+                             : evaluator->evaluate(params, tokens);
 }
 
 }  // namespace graphc::cli

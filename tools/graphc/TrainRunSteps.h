@@ -97,6 +97,11 @@ class TrainRun {
   // With validation, the test is of the best epoch's parameters (early stopping's model selection).
   Evaluation evaluateTest(const EpochReport& last);
 
+  // The evaluator on `tokens` (all of them, or an estimate when `estimateBatches` > 0), with
+  // a progress line named `what` on rank 0: held-out texts of many megabytes take minutes.
+  Evaluation evaluateHeldOut(const char* what, const TensorMap& params, const std::vector<int32_t>& tokens,
+                             int64_t estimateBatches = 0, Rng* draws = nullptr);
+
   void printJson(const EpochReport& last, double tokensPerSec, double allReduceMsPerStep, const std::string& sample1,
                  const std::string& sample2, const Evaluation& test);
 };
