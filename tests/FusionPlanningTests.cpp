@@ -173,26 +173,6 @@ TEST_CASE("fuse: does not stretch a value's life across the graph (gradient sums
   CHECK(g.nodesOf(OpKind::Fused).size() == 3);  // {s2, g5, g4}, {g3}: it would hold %x, {s1, g1, g2}
 }
 
-TEST_CASE("fuse: what runs between a packed product and its one fused reader moves before the product") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %h = input : f32[2,20]
-  %w = input : f32[20,20]
-  %t = input : f32[5,20]
-  %i = input : i32[2]
-  %p = pack_panels(%w) {panel_width = 16} : f32[2,20,16]
-  %z = packed_matmul(%h, %p) {n = 20} : f32[2,20]
-  %x = gather(%t, %i) : f32[2,20]
-  %s = add(%z, %x) : f32[2,20]
-  %y = tanh(%s) : f32[2,20]
-  output "y" = %y
-})",
-                                              "fuse");
-  CHECK_IR(out, R"(
-    CHECK: = gather(%t, %i)
-    CHECK-NEXT: %z = packed_matmul(%h, %p) {n = 20} : f32[2,20]
-    CHECK-NEXT: %y = fused()");
-}
-
 TEST_CASE("fuse: a row gather joins its consumer's kernel only when bad indices read zeros") {
   const char* ir = R"(graph @g {
   %t = input : f32[5,8]

@@ -27,45 +27,6 @@ std::pair<TensorMap, TensorMap> runBoth(const Graph& before, const Graph& after,
 
 }  // namespace
 
-TEST_CASE("cse merges identical nodes, commutative operands in any order") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %x = input : f32[2]
-  %y = input : f32[2]
-  %a = add(%x, %y) : f32[2]
-  %b = add(%y, %x) : f32[2]
-  %c = sub(%x, %y) : f32[2]
-  %d = sub(%y, %x) : f32[2]
-  %e = mul(%a, %b) : f32[2]
-  %f = mul(%c, %d) : f32[2]
-  %g1 = reduce_sum(%e) {axes = [0]} : f32[]
-  %g2 = reduce_sum(%e) {axes = [0]} : f32[]
-  %g3 = reduce_max(%e) {axes = [0]} : f32[]
-  output "e" = %e
-  output "f" = %f
-  output "s" = %g2
-  output "m" = %g3
-})",
-                              "cse");
-  CHECK_IR(out, R"(
-    CHECK-COUNT-1: add(
-    CHECK-COUNT-2: sub(
-    CHECK: %e = mul(%a, %a)
-    CHECK: %g1 = reduce_sum(%e)
-    CHECK-NOT: %g2
-    CHECK: output "s" = %g1)");
-}
-
-TEST_CASE("cse does not merge leaves") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %x = input : f32[2]
-  %y = input : f32[2]
-  %a = add(%x, %y) : f32[2]
-  output "a" = %a
-})",
-                              "cse");
-  CHECK_IR(out, "CHECK: %x = input\nCHECK-NEXT: %y = input");
-}
-
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
   CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, data-parallel, train-step, simplify, fuse-attention, onehot-gather, batch-matmul, merge-products, pack-weights, hoist-params, pack-params, share-concats, fuse, plan)", Error);
@@ -136,18 +97,6 @@ TEST_CASE("batch-matmul: results are unchanged, and a product used twice is left
   for (int64_t i = 0; i < a.at("t").size(); ++i) CHECK(b.at("t").f32()[i] == doctest::Approx(a.at("t").f32()[i]).epsilon(1e-6));
 }
 
-TEST_CASE("merge-products: refuses when one product's right operand depends on another's result") {
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %x = input : f32[4,4]
-  %w = input : f32[4,4]
-  %m1 = matmul(%x, %w) : f32[4,4]
-  %m2 = matmul(%x, %m1) : f32[4,4]
-  output "m" = %m2
-})",
-                                              "merge-products");
-  CHECK_IR(out, "CHECK-COUNT-2: = matmul(");
-}
-
 TEST_CASE("pass options: parsed, typed and checked against what each pass takes") {
   auto specs = parsePipeline("dce,pack-weights{panel-width=32},train-step{optimizer=adam, lr=0.001},fuse");
   REQUIRE(specs.size() == 4);
@@ -169,7 +118,7 @@ TEST_CASE("pass options: parsed, typed and checked against what each pass takes"
                        "pass 'pack-weights': panel-width must be in 1..256, got 0", Error);
 }
 
-TEST_CASE("train-step: its options build the optimizer graphc train uses") {
+TEST_CASE("train-step: plain SGD keeps no optimizer state") {
   const char* ir = R"(graph @g {
   %x = input : f32[3,4]
   %w = param : f32[4,2]
@@ -177,10 +126,7 @@ TEST_CASE("train-step: its options build the optimizer graphc train uses") {
   %l = reduce_sum(%y) {axes = [0, 1]} : f32[]
   output "loss" = %l
 })";
-  std::string out = graphc::test::runPipeline(ir, "train-step{optimizer=adam,lr=0.01,clip=0}");
-  CHECK_IR(out, R"(
-    CHECK: state {role = "optimizer"}
-    CHECK: output "grad_norm")");
+  // The IR of adam's step: tests/passes/train-step-adam.gir.
   std::string sgd = graphc::test::runPipeline(ir, "train-step");
   CHECK(sgd.find("role = \"optimizer\"") == std::string::npos);
 }
@@ -225,12 +171,7 @@ TEST_CASE("onehot-gather: one-hot products become gathers and scatter-adds, out-
   output "y" = %y
   output "gw" = %gw
 })";
-  std::string out = graphc::test::runPipeline(ir, "onehot-gather");
-  CHECK_IR(out, R"(
-    CHECK: = gather(%w, %i) {zero_out_of_range = 1} : f32[5,3]
-    CHECK: = scatter_add(%d, %i) {rows = 4, zero_out_of_range = 1} : f32[4,3]
-    CHECK-COUNT-0: one_hot
-    CHECK-COUNT-0: matmul)");
+  std::string out = graphc::test::runPipeline(ir, "onehot-gather");  // its IR: tests/passes/onehot-gather.gir
   Graph before = parseGraph(ir), after = parseGraph(out);
   Rng rng(5);
   TensorMap in;
@@ -243,29 +184,6 @@ TEST_CASE("onehot-gather: one-hot products become gathers and scatter-adds, out-
   CHECK(got.at("y").f32Vector() == ref.at("y").f32Vector());
   for (int64_t k = 0; k < ref.at("gw").size(); ++k)
     CHECK(got.at("gw").f32()[k] == doctest::Approx(ref.at("gw").f32()[k]).epsilon(1e-6));
-}
-
-TEST_CASE("batch-matmul: BPTT's gradient sums share one concatenation per sequence, in forward order") {
-  // Two steps of h_t = tanh(h_{t-1} W): dW = sum_t h_{t-1}^T dz_t, db = sum_t rowsum(dz_t), terms built backwards.
-  std::string out = graphc::test::runPipeline(R"(graph @g {
-  %h0 = input : f32[2,3]
-  %h1 = input : f32[2,3]
-  %dz2 = input : f32[2,3]
-  %dz1 = tanh(%dz2) : f32[2,3]
-  %w2 = matmul(%h1, %dz2) {transpose_a = 1} : f32[3,3]
-  %w1 = matmul(%h0, %dz1) {transpose_a = 1} : f32[3,3]
-  %dw = add(%w2, %w1) : f32[3,3]
-  %b2 = reduce_sum(%dz2) {axes = [0]} : f32[3]
-  %b1 = reduce_sum(%dz1) {axes = [0]} : f32[3]
-  %db = add(%b2, %b1) : f32[3]
-  output "dw" = %dw
-  output "db" = %db
-})",
-                                              "batch-matmul,cse");
-  CHECK_IR(out, R"(
-    CHECK-COUNT-1: = concat(%h0, %h1) {axis = 0} : f32[4,3]
-    CHECK-COUNT-1: = concat(%dz1, %dz2) {axis = 0} : f32[4,3]
-    CHECK-COUNT-2: = concat()");
 }
 
 TEST_CASE("batch-matmul: a 60,000-add chain is walked without recursion") {
