@@ -3,7 +3,9 @@
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "graph/Error.h"
 #include "tools/graphc/TrainFlags.h"
@@ -11,131 +13,146 @@
 namespace graphc::cli {
 namespace {
 
-// The flag each setting comes from.
-const std::map<std::string, std::string> kSettingFlags = {
-    {"model", "--model"},         {"hidden", "--hidden"},       {"num_layers", "--num-layers"},
-    {"batch_size", "--batch-size"}, {"num_steps", "--num-steps"}, {"optimizer", "--optimizer"},
-    {"lr", "--lr"},               {"clip", "--clip"},           {"momentum", "--momentum"},
-    {"iter", "--iter"},           {"seed", "--seed"},           {"max_tokens", "--max-tokens"},
-    {"text", "--text"},           {"settings", "--set"},       {"val_fraction", "--val-fraction"},
-    {"min_count", "--min-count"}, {"weight_decay", "--weight-decay"}, {"lr_schedule", "--lr-schedule"},
-    {"lr_decay_rate", "--lr-decay-rate"}, {"warmup", "--warmup"}, {"min_lr", "--min-lr"},
-    {"lr_factor", "--lr-factor"}, {"lr_patience", "--lr-patience"}, {"early_stop", "--early-stop"},
-    {"beta1", "--beta1"},         {"beta2", "--beta2"},         {"epoch_steps", "--epoch-steps"}};
+// A run setting: recorded in every checkpoint under `key`, given by `flag`,
+// printed and read back strictly by the row (a number in the range its flag
+// accepts, or one of its choices: "16junk", -1 or 1e999 name the key). A
+// setting added after the first checkpoints has `before`, the value every
+// run had before it existed (checkpoints from before --text were all d2l's
+// cleaning); the others must be recorded. A new setting is its flag
+// (TrainCommand.cpp) and one row below.
+struct RunSetting {
+  const char* key;
+  const char* flag;
+  std::function<std::string(const TrainFlags&)> print;
+  // Reads `text` into the flags; returns "" or what the text must be.
+  std::function<std::string(TrainFlags&, const std::string& text)> read;
+  std::optional<std::string> before = std::nullopt;
+};
 
-// A setting a --resume checkpoint recorded. Settings added after the first
-// checkpoints default to the value every run had before they existed
-// (checkpoints from before --text were all d2l's cleaning); others must be there.
-std::string recordedSetting(const std::map<std::string, std::string>& meta, const std::string& key,
-                            const std::string& path) {
-  static const std::map<std::string, std::string> kBefore = {
-      {"text", "d2l"},        {"settings", "{}"},   {"val_fraction", "0"}, {"min_count", "1"},
-      {"beta1", "0.9"},       {"beta2", "0.999"},    {"epoch_steps", "0"},
-      {"weight_decay", "0"},  {"lr_schedule", "constant"}, {"lr_decay_rate", "0"}, {"warmup", "0"},
-      {"min_lr", "0"},        {"lr_factor", "0.25"}, {"lr_patience", "1"},  {"early_stop", "0"}};
-  if (auto it = meta.find(key); it != meta.end()) return it->second;
-  if (auto it = kBefore.find(key); it != kBefore.end()) return it->second;
-  throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", path, key));
+template <typename T>
+using Field = T& (*)(TrainFlags&);
+
+template <typename T>
+RunSetting whole(const char* key, const char* flag, Field<T> field, uint64_t lo, uint64_t hi,
+                 std::optional<std::string> before = std::nullopt) {
+  return {key, flag, [field](const TrainFlags& f) { return std::to_string(field(const_cast<TrainFlags&>(f))); },
+          [field, lo, hi](TrainFlags& f, const std::string& v) {
+            uint64_t x = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+            if (ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi)
+              return fmt::format("a whole number in {}..{}", lo, hi);
+            field(f) = T(x);
+            return std::string();
+          },
+          std::move(before)};
 }
 
-// The settings a --resume checkpoint recorded, read strictly: each is a
-// number in the range its flag accepts ("16junk", -1 or 1e999 name the key).
+RunSetting number(const char* key, const char* flag, Field<double> field, double lo, double hi,
+                  std::optional<std::string> before = std::nullopt) {
+  return {key, flag, [field](const TrainFlags& f) { return fmt::format("{}", field(const_cast<TrainFlags&>(f))); },
+          [field, lo, hi](TrainFlags& f, const std::string& v) {
+            double x = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+            if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(x) || x < lo || x > hi)
+              return fmt::format("a number in [{}, {}]", lo, hi);
+            field(f) = x;
+            return std::string();
+          },
+          std::move(before)};
+}
+
+// One of `allowed`, or any text when it is empty.
+RunSetting choice(const char* key, const char* flag, Field<std::string> field, std::vector<std::string> allowed,
+                  std::optional<std::string> before = std::nullopt) {
+  return {key, flag, [field](const TrainFlags& f) { return field(const_cast<TrainFlags&>(f)); },
+          [field, allowed](TrainFlags& f, const std::string& v) {
+            if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+              return fmt::format("one of {}", fmt::join(allowed, ", "));
+            field(f) = v;
+            return std::string();
+          },
+          std::move(before)};
+}
+
+constexpr uint64_t kMany = uint64_t(1) << 40;
+
+const std::vector<RunSetting>& runSettingTable() {
+  static const std::vector<RunSetting> table = {
+      choice("model", "--model", [](TrainFlags& f) -> std::string& { return f.model; }, {}),
+      whole<int64_t>("hidden", "--hidden", [](TrainFlags& f) -> int64_t& { return f.config.hidden; }, 1, 1 << 14),
+      whole<int64_t>("num_layers", "--num-layers", [](TrainFlags& f) -> int64_t& { return f.config.numLayers; }, 1, 16),
+      whole<int64_t>("batch_size", "--batch-size", [](TrainFlags& f) -> int64_t& { return f.config.batchSize; }, 1, 1 << 16),
+      whole<int64_t>("num_steps", "--num-steps", [](TrainFlags& f) -> int64_t& { return f.config.numSteps; }, 1, 1 << 12),
+      choice("optimizer", "--optimizer", [](TrainFlags& f) -> std::string& { return f.optimizer.kind; },
+             {"sgd", "momentum", "adam", "adamw"}),
+      number("lr", "--lr", [](TrainFlags& f) -> double& { return f.optimizer.learningRate; }, 1e-38, 3e38),
+      number("clip", "--clip", [](TrainFlags& f) -> double& { return f.optimizer.clipNorm; }, 0, 3e38),
+      number("momentum", "--momentum", [](TrainFlags& f) -> double& { return f.optimizer.momentum; }, 0, 1),
+      number("beta1", "--beta1", [](TrainFlags& f) -> double& { return f.optimizer.beta1; }, 0, 0.999999, "0.9"),
+      number("beta2", "--beta2", [](TrainFlags& f) -> double& { return f.optimizer.beta2; }, 0, 0.999999, "0.999"),
+      choice("iter", "--iter", [](TrainFlags& f) -> std::string& { return f.iter; }, {"sequential", "random", "windows"}),
+      whole<int64_t>("epoch_steps", "--epoch-steps", [](TrainFlags& f) -> int64_t& { return f.epochSteps; }, 0, kMany, "0"),
+      whole<uint64_t>("seed", "--seed", [](TrainFlags& f) -> uint64_t& { return f.seed; }, 0, UINT64_MAX),
+      whole<int64_t>("max_tokens", "--max-tokens", [](TrainFlags& f) -> int64_t& { return f.maxTokens; }, 0, kMany),
+      number("val_fraction", "--val-fraction", [](TrainFlags& f) -> double& { return f.valFraction; }, 0, 0.9, "0"),
+      choice("text", "--text", [](TrainFlags& f) -> std::string& { return f.text; }, {"d2l", "chars", "words"}, "d2l"),
+      whole<int64_t>("min_count", "--min-count", [](TrainFlags& f) -> int64_t& { return f.minCount; }, 1, kMany, "1"),
+      number("weight_decay", "--weight-decay", [](TrainFlags& f) -> double& { return f.optimizer.weightDecay; }, 0, 1e3,
+             "0"),
+      choice("lr_schedule", "--lr-schedule", [](TrainFlags& f) -> std::string& { return f.schedule.kind; },
+             {"constant", "inverse-time", "cosine", "plateau"}, "constant"),
+      number("lr_decay_rate", "--lr-decay-rate", [](TrainFlags& f) -> double& { return f.schedule.decayRate; }, 0, 1e6,
+             "0"),
+      whole<int64_t>("warmup", "--warmup", [](TrainFlags& f) -> int64_t& { return f.schedule.warmup; }, 0, kMany, "0"),
+      number("min_lr", "--min-lr", [](TrainFlags& f) -> double& { return f.schedule.minLr; }, 0, 3e38, "0"),
+      number("lr_factor", "--lr-factor", [](TrainFlags& f) -> double& { return f.schedule.factor; }, 1e-38, 0.999999,
+             "0.25"),
+      whole<int64_t>("lr_patience", "--lr-patience", [](TrainFlags& f) -> int64_t& { return f.schedule.patience; }, 1,
+                     1 << 30, "1"),
+      whole<int64_t>("early_stop", "--early-stop", [](TrainFlags& f) -> int64_t& { return f.earlyStop; }, 0, 1 << 30, "0"),
+      {"settings", "--set", [](const TrainFlags& f) { return nlohmann::json(f.config.settings).dump(); },
+       [](TrainFlags& f, const std::string& v) {
+         try {
+           f.config.settings = nlohmann::json::parse(v).get<std::map<std::string, double>>();
+           return std::string();
+         } catch (const std::exception&) {
+           return std::string("a JSON object of numbers");
+         }
+       },
+       "{}"},
+  };
+  return table;
+}
+
+// A setting a --resume checkpoint recorded (or, for one added since, the value before it existed).
+std::string recordedSetting(const std::map<std::string, std::string>& meta, const RunSetting& s,
+                            const std::string& path) {
+  if (auto it = meta.find(s.key); it != meta.end()) return it->second;
+  if (s.before) return *s.before;
+  throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", path, s.key));
+}
+
+// The settings a --resume checkpoint recorded, read strictly.
 void readResumedSettings(const std::map<std::string, std::string>& meta, TrainFlags& f) {
-  auto bad = [&](const std::string& key, const std::string& v, const std::string& what) {
-    return Error(fmt::format("{}: error: the checkpoint's {} is '{}', not {}", f.resume, key, escapeForMessage(v), what));
-  };
-  auto text = [&](const std::string& key) { return recordedSetting(meta, key, f.resume); };
-  auto whole = [&](const std::string& key, uint64_t lo, uint64_t hi) {
-    std::string v = text(key);
-    uint64_t x = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (ec != std::errc() || end != v.data() + v.size() || x < lo || x > hi)
-      throw bad(key, v, fmt::format("a whole number in {}..{}", lo, hi));
-    return x;
-  };
-  auto number = [&](const std::string& key, double lo, double hi) {
-    std::string v = text(key);
-    double x = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (ec != std::errc() || end != v.data() + v.size() || !std::isfinite(x) || x < lo || x > hi)
-      throw bad(key, v, fmt::format("a number in [{}, {}]", lo, hi));
-    return x;
-  };
-  auto oneOf = [&](const std::string& key, const std::vector<std::string>& allowed) {
-    std::string v = text(key);
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
-      throw bad(key, v, fmt::format("one of {}", fmt::join(allowed, ", ")));
-    return v;
-  };
-  constexpr uint64_t kMany = uint64_t(1) << 40;
-  f.model = text("model");
-  f.config.hidden = int64_t(whole("hidden", 1, 1 << 14));
-  f.config.numLayers = int64_t(whole("num_layers", 1, 16));
-  f.config.batchSize = int64_t(whole("batch_size", 1, 1 << 16));
-  f.config.numSteps = int64_t(whole("num_steps", 1, 1 << 12));
-  f.optimizer.kind = oneOf("optimizer", {"sgd", "momentum", "adam", "adamw"});
-  f.optimizer.learningRate = number("lr", 1e-38, 3e38);
-  f.optimizer.clipNorm = number("clip", 0, 3e38);
-  f.optimizer.momentum = number("momentum", 0, 1);
-  f.optimizer.beta1 = number("beta1", 0, 0.999999);
-  f.optimizer.beta2 = number("beta2", 0, 0.999999);
-  f.iter = oneOf("iter", {"sequential", "random", "windows"});
-  f.epochSteps = int64_t(whole("epoch_steps", 0, kMany));
-  f.text = oneOf("text", {"d2l", "chars", "words"});
-  f.minCount = int64_t(whole("min_count", 1, kMany));
-  f.optimizer.weightDecay = number("weight_decay", 0, 1e3);
-  f.schedule.kind = oneOf("lr_schedule", {"constant", "inverse-time", "cosine", "plateau"});
-  f.schedule.decayRate = number("lr_decay_rate", 0, 1e6);
-  f.schedule.warmup = int64_t(whole("warmup", 0, kMany));
-  f.schedule.minLr = number("min_lr", 0, 3e38);
-  f.schedule.factor = number("lr_factor", 1e-38, 0.999999);
-  f.schedule.patience = int64_t(whole("lr_patience", 1, 1 << 30));
-  f.earlyStop = int64_t(whole("early_stop", 0, 1 << 30));
-  try {
-    f.config.settings = nlohmann::json::parse(text("settings")).get<std::map<std::string, double>>();
-  } catch (const std::exception&) {
-    throw bad("settings", text("settings"), "a JSON object of numbers");
+  for (const RunSetting& s : runSettingTable()) {
+    std::string text = recordedSetting(meta, s, f.resume);
+    if (std::string what = s.read(f, text); !what.empty())
+      throw Error(fmt::format("{}: error: the checkpoint's {} is '{}', not {}", f.resume, s.key, escapeForMessage(text), what));
   }
-  f.seed = whole("seed", 0, UINT64_MAX);
-  f.maxTokens = int64_t(whole("max_tokens", 0, kMany));
-  f.valFraction = number("val_fraction", 0, 0.9);
 }
 
 }  // namespace
 
 std::string settingFlag(const std::string& key) {
-  auto it = kSettingFlags.find(key);
-  return it != kSettingFlags.end() ? it->second : key;
+  for (const RunSetting& s : runSettingTable())
+    if (key == s.key) return s.flag;
+  return key;
 }
 
 std::map<std::string, std::string> runSettings(const TrainFlags& f) {
-  return {{"model", f.model},
-          {"hidden", std::to_string(f.config.hidden)},
-          {"num_layers", std::to_string(f.config.numLayers)},
-          {"batch_size", std::to_string(f.config.batchSize)},
-          {"num_steps", std::to_string(f.config.numSteps)},
-          {"optimizer", f.optimizer.kind},
-          {"lr", fmt::format("{}", f.optimizer.learningRate)},
-          {"clip", fmt::format("{}", f.optimizer.clipNorm)},
-          {"momentum", fmt::format("{}", f.optimizer.momentum)},
-          {"beta1", fmt::format("{}", f.optimizer.beta1)},
-          {"beta2", fmt::format("{}", f.optimizer.beta2)},
-          {"iter", f.iter},
-          {"epoch_steps", std::to_string(f.epochSteps)},
-          {"seed", std::to_string(f.seed)},
-          {"max_tokens", std::to_string(f.maxTokens)},
-          {"val_fraction", fmt::format("{}", f.valFraction)},
-          {"text", f.text},
-          {"min_count", std::to_string(f.minCount)},
-          {"weight_decay", fmt::format("{}", f.optimizer.weightDecay)},
-          {"lr_schedule", f.schedule.kind},
-          {"lr_decay_rate", fmt::format("{}", f.schedule.decayRate)},
-          {"warmup", std::to_string(f.schedule.warmup)},
-          {"min_lr", fmt::format("{}", f.schedule.minLr)},
-          {"lr_factor", fmt::format("{}", f.schedule.factor)},
-          {"lr_patience", std::to_string(f.schedule.patience)},
-          {"early_stop", std::to_string(f.earlyStop)},
-          {"settings", nlohmann::json(f.config.settings).dump()}};
+  std::map<std::string, std::string> settings;
+  for (const RunSetting& s : runSettingTable()) settings[s.key] = s.print(f);
+  return settings;
 }
 
 std::string bestCheckpointPath(const std::string& save) {
@@ -154,7 +171,9 @@ std::vector<EpochReport> resumeSettings(const Checkpoint& ckpt, TrainFlags& f) {
                             f.resume));
   // A JSON-valued record, read strictly: anything but `what` names the key (a raw JSON exception did).
   auto json = [&](const std::string& key, const char* what, auto valid) {
-    std::string text = recordedSetting(meta, key, f.resume);
+    auto it = meta.find(key);
+    if (it == meta.end()) throw Error(fmt::format("{}: error: the checkpoint does not record '{}'", f.resume, key));
+    std::string text = it->second;
     try {
       nlohmann::json value = nlohmann::json::parse(text);
       if (valid(value)) return value;
@@ -165,15 +184,17 @@ std::vector<EpochReport> resumeSettings(const Checkpoint& ckpt, TrainFlags& f) {
   auto numbersOrNulls = [](const nlohmann::json& v) {
     return v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number() || x.is_null(); });
   };
-  auto settingsObject = [](const nlohmann::json& v) {
-    return v.is_object() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_number(); });
-  };
   TrainFlags given = f;
-  for (const auto& [key, flag] : kSettingFlags) {
-    std::string recorded = recordedSetting(meta, key, f.resume);
-    std::string mine = runSettings(given).at(key);
+  const std::map<std::string, std::string> mySettings = runSettings(given);
+  for (const RunSetting& s : runSettingTable()) {
+    const std::string key = s.key, flag = s.flag;
+    std::string recorded = recordedSetting(meta, s, f.resume);
+    const std::string& mine = mySettings.at(key);
     if (key == "settings") {  // each --set given must agree with what the checkpoint recorded
-      auto recordedSettings = json(key, "a JSON object of numbers", settingsObject).get<std::map<std::string, double>>();
+      TrainFlags recordedFlags;
+      if (std::string what = s.read(recordedFlags, recorded); !what.empty())
+        throw Error(fmt::format("{}: error: the checkpoint's {} is '{}', not {}", f.resume, key, escapeForMessage(recorded), what));
+      const auto& recordedSettings = recordedFlags.config.settings;
       for (const auto& [name, value] : given.config.settings)
         if (!recordedSettings.count(name) || recordedSettings.at(name) != value)
           throw Error(fmt::format("--set {}={} but the checkpoint was trained with {} (drop the flag to resume)", name,
