@@ -131,9 +131,16 @@ void checkLayersHonoured(const ModelDef& model, const ModelConfig& c, const Grap
 // memory is allocated for the parameters.
 constexpr int64_t kMaxParamBytes = int64_t(4) << 30;  // the largest checkpoint graphc reads
 
-static Value checkedLogits(const ModelDef& model, const Graph& g, Value logits) {
+static Value checkedLogits(const ModelDef& model, const ModelConfig& c, const Graph& g, Value logits) {
   if (logits.id() < 0 || size_t(logits.id()) >= g.size())
     throw Error(fmt::format("model '{}' returned no value for its logits", model.name));
+  // The contract's shape: a row per (step, sequence), a column per vocabulary entry.
+  const TensorType& t = g.type(logits.id());
+  const int64_t rows = c.numSteps * c.batchSize;
+  if (t.dtype != DType::F32 || t.rank() != 2 || t.shape[0] != rows || t.shape[1] != c.vocab)
+    throw Error(fmt::format("model '{}': its logits are {}; they must be f32[{},{}]: one row per step and sequence "
+                            "({} steps x {} sequences, time-major) and one column per vocabulary entry ({})",
+                            model.name, str(t), rows, c.vocab, c.numSteps, c.batchSize, c.vocab));
   int64_t bytes = 0;
   for (const Node& n : g.nodes)
     if (n.op == OpKind::Param) bytes += n.type.numElements() * 4;
@@ -153,7 +160,7 @@ Graph buildModelGraph(const ModelDef& model, const ModelConfig& config) {
   Builder b(g);
   Value X = b.input("X", DType::I32, {c.batchSize, c.numSteps});
   Value Y = b.input("Y", DType::I32, {c.batchSize, c.numSteps});
-  Value logits = checkedLogits(model, g, model.build(b, X, c));
+  Value logits = checkedLogits(model, c, g, model.build(b, X, c));
   checkLayersHonoured(model, c, g);
   // Targets in the logits' time-major row order.
   Value labels = reshape(transpose(Y, {1, 0}), {c.numSteps * c.batchSize});
@@ -172,7 +179,7 @@ Graph buildStepGraph(const ModelDef& model, const ModelConfig& config) {
   g.name = sanitizeName(model.name) + "_step";
   Builder b(g);
   Value X = b.input("X", DType::I32, {c.batchSize, 1});
-  b.output("logits", checkedLogits(model, g, model.build(b, X, c)));
+  b.output("logits", checkedLogits(model, c, g, model.build(b, X, c)));
   checkLayersHonoured(model, c, g);
   return g;
 }

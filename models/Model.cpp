@@ -12,6 +12,9 @@ namespace graphc {
 
 namespace {
 
+// The built-in models are the registry's first entries; plugins append.
+size_t builtinCount = 0;
+
 std::vector<ModelDef>& registry() {
   static std::vector<ModelDef> models = {
       {"rnn-scratch", "d2l's RNN from scratch: one-hot input, tanh cell, dense output, N(0, 0.01) weights", 512,
@@ -28,12 +31,20 @@ std::vector<ModelDef>& registry() {
       {"gpt", "GPT-style transformer (nanoGPT): token + position embeddings, causal attention blocks, tied output",
        128, buildGpt, true, kGptHyperparameters, 4},
   };
+  if (builtinCount == 0) builtinCount = models.size();
   return models;
 }
 
 }  // namespace
 
 const std::vector<ModelDef>& allModels() { return registry(); }
+
+bool isBuiltinModel(const std::string& name) {
+  const std::vector<ModelDef>& models = registry();
+  for (size_t i = 0; i < builtinCount && i < models.size(); ++i)
+    if (models[i].name == name) return true;
+  return false;
+}
 
 void registerModel(ModelDef model) {
   for (const auto& m : registry())

@@ -16,5 +16,7 @@ const std::vector<ModelDef>& allModels();
 void registerModel(ModelDef model);
 // Throws "unknown model 'x' (known: ...)".
 const ModelDef& findModel(const std::string& name);
+// Whether `name` is one of graphc's own models (not a plugin's).
+bool isBuiltinModel(const std::string& name);
 
 }  // namespace graphc

@@ -4,6 +4,7 @@
 #include "TestUtil.h"
 #include "graph/Verifier.h"
 #include "models/Model.h"
+#include "runtime/ModelContract.h"
 #include "passes/PassManager.h"
 
 using namespace graphc;
@@ -73,4 +74,39 @@ TEST_CASE("models: a build that returns no value, or a model too large to hold, 
   ModelConfig huge{1, 1, 16384, 28, 16};
   CHECK_THROWS_WITH_AS(buildStepGraph(findModel("lstm"), huge), doctest::Contains("GiB of parameters, more than the 4 GiB"),
                        Error);
+}
+
+TEST_CASE("model contract: every built-in model's logits are time-major and causal on the reference interpreter") {
+  for (const ModelDef& m : allModels()) {
+    if (!isBuiltinModel(m.name)) continue;
+    ModelConfig c = withModelDefaults(m, configWithModelDefaults());
+    c.hidden = std::min<int64_t>(c.hidden, 16);
+    c.vocab = 11;
+    INFO(m.name);
+    CHECK_NOTHROW(checkLogitsOrder(m, c));
+  }
+}
+
+TEST_CASE("model contract: batch-major logits and logits of another shape are refused, saying what was found") {
+  const ModelDef& lstm = findModel("lstm");
+  ModelDef batchMajor = lstm;
+  batchMajor.name = "batch-major";
+  batchMajor.build = [&lstm](Builder& b, Value tokens, const ModelConfig& c) {
+    Value timeMajor = lstm.build(b, tokens, c);  // [T*B, V]
+    Value steps = reshape(timeMajor, {c.numSteps, c.batchSize, c.vocab});
+    return reshape(transpose(steps, {1, 0, 2}), {c.batchSize * c.numSteps, c.vocab});
+  };
+  ModelConfig c = withModelDefaults(lstm, configWithModelDefaults());
+  c.hidden = 8;
+  c.vocab = 11;
+  CHECK_THROWS_WITH_AS(checkLogitsOrder(batchMajor, c),
+                       doctest::Contains("model 'batch-major': its logits are not in time-major order"), Error);
+  ModelDef wide = lstm;
+  wide.name = "wide";
+  wide.build = [&lstm](Builder& b, Value tokens, const ModelConfig& c) {
+    ModelConfig more = c;
+    more.vocab = c.vocab + 1;
+    return lstm.build(b, tokens, more);
+  };
+  CHECK_THROWS_WITH_AS(buildModelGraph(wide, c), doctest::Contains("model 'wide': its logits are f32[1120,12]; they must be f32[1120,11]"), Error);
 }

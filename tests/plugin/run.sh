@@ -107,6 +107,23 @@ CPP
 g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libflat.so" "$tmp/flat.cpp" -L "$tmp/prefix/lib" -lgraphc
 expect_error "--num-layers 2: model 'flat' builds the same parameters as with 1 layer" \
   "$graphc" train --model-lib "$tmp/libflat.so" --model flat --num-layers 2 --epochs 1
+# Logits in batch-major order are refused before anything trains, saying what was found.
+cat >"$tmp/bm.cpp" <<'CPP'
+#include "models/Plugin.h"
+using namespace graphc;
+static Value build(Builder& b, Value tokens, const ModelConfig& c) {
+  Value rows = nn::Dense(b, c.vocab)(nn::timeMajor(nn::RNN(b, c.hidden).scan(nn::oneHotSteps(tokens, c.vocab))));
+  Value steps = reshape(rows, {c.numSteps, c.batchSize, c.vocab});
+  return reshape(transpose(steps, {1, 0, 2}), {c.batchSize * c.numSteps, c.vocab});
+}
+static void reg() { registerModel({"batchmajor", "batch-major logits", 16, build, false}); }
+GRAPHC_MODEL_PLUGIN(reg)
+CPP
+g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libbm.so" "$tmp/bm.cpp" -L "$tmp/prefix/lib" -lgraphc
+expect_error "model 'batchmajor': its logits are not in time-major order: .* changed logits rows \\[1, 2\\]" \
+  "$graphc" train --model-lib "$tmp/libbm.so" --model batchmajor --epochs 1
+expect_error "model 'batchmajor': its logits are not in time-major order" \
+  "$graphc" compile --model-lib "$tmp/libbm.so" --model batchmajor
 expect_error "unknown model 'theirs'" "$graphc" train --model-lib "$lib" --model theirs
 printf 'int nothing_here() { return 0; }\n' >"$tmp/plain.cpp"
 g++ -shared -fPIC -o "$tmp/libplain.so" "$tmp/plain.cpp"

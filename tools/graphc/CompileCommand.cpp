@@ -11,6 +11,7 @@
 #include "graph/Verifier.h"
 #include "models/Model.h"
 #include "passes/PassManager.h"
+#include "runtime/ModelContract.h"
 #include "runtime/Pipeline.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
@@ -44,6 +45,7 @@ void runCompile(CompileOptions o) {
   const ModelDef& model = findModel(o.model);
   for (const auto& setting : o.sets) parseSetting(setting, o.config);
   o.config = withModelDefaults(model, o.config);
+  if (!isBuiltinModel(model.name)) checkLogitsOrder(model, o.config);
   PipelineConfig pipeline;
   pipeline.trainingStep = o.graph == "train";
   pipeline.optimizer = o.optimizer;

@@ -18,10 +18,12 @@
 #include <CLI/CLI.hpp>
 
 #include "graph/FileIO.h"
+#include "models/Model.h"
 #include "runtime/Communicator.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
+#include "runtime/ModelContract.h"
 #include "runtime/Threads.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/EarlyStopping.h"
@@ -100,6 +102,7 @@ void TrainRun::loadText() {
   }
   corpus = loadCorpus(dataPath, f.maxTokens, text);
   f.config.vocab = corpus.vocab.size();
+  if (!isBuiltinModel(model->name)) checkLogitsOrder(*model, f.config);  // a plugin's, before any training
   if (f.valFraction > 0 && !f.valData.empty())
     throw Error("--val-fraction and --val-data both name validation text; pass one");
   // --val-fraction: the tail of the (cut) corpus is held out and never trained on.
