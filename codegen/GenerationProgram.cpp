@@ -12,6 +12,7 @@
 #include <llvm/Object/ArchiveWriter.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_ostream.h>
+#include <cstring>
 #include <set>
 
 #include "codegen/ModuleBuilder.h"
@@ -36,7 +37,7 @@ const char* const kProgramFunctions[] = {"graphc_program_reset",        "graphc_
 // The API's functions (codegen/portable/api.c), exported as <prefix>_<name>.
 const char* const kApiFunctions[] = {"last_error", "target_cpu", "cpu_features", "cpu_supported", "state_size",
                                      "init", "create", "destroy", "reset", "vocab_size", "token_id", "token_text",
-                                     "step", "feed", "generate", "generate_sampled", "set_threads"};
+                                     "step", "feed", "generate", "generate_sampled", "set_threads", "load_weights"};
 // Those that run before the CPU is known to have the target's features: they
 // are built for a baseline x86-64 whatever the target.
 const char* const kBaselineFunctions[] = {"graphc_api_cpu_features", "graphc_api_cpu_supported", "graphc_api_create",
@@ -124,10 +125,31 @@ void addTables(llvm::Module& m, const Graph& g, const ProgramTables& tables, con
                        llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<int32_t>(tables.byteToken.data(), 256)));
   addConstant(m, "graphc_program_target", llvm::ConstantDataArray::getString(ctx, target.cpu, true));
   std::vector<uint8_t> weights(l.weights.begin(), l.weights.end());
+  std::vector<int64_t> file = {0, 0};
+  if (tables.weightsInFile) {
+    file = {int64_t(weights.size()), int64_t(graphc_weights_hash(weights.data(), weights.size()))};
+    weights.clear();
+  }
   if (weights.empty()) weights.push_back(0);  // a zero-length array is legal but confuses some linkers' tools
   addConstant(m, "graphc_program_weights", llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<uint8_t>(weights)),
                        64);
+  addConstant(m, "graphc_program_weights_file", llvm::ConstantDataArray::get(ctx, llvm::ArrayRef<int64_t>(file)));
 }
+
+}  // namespace
+
+std::string programWeightsFile(const Graph& g, const ProgramTables& tables, const Target& target) {
+  std::vector<char> blob = layoutFor(g, tables, target).weights;
+  std::string file(GRAPHC_WEIGHTS_HEADER, '\0');
+  uint64_t header[2] = {uint64_t(blob.size()),
+                        graphc_weights_hash(reinterpret_cast<const unsigned char*>(blob.data()), blob.size())};
+  std::memcpy(file.data(), GRAPHC_WEIGHTS_MAGIC, 8);
+  std::memcpy(file.data() + 8, header, sizeof header);  // x86-64: little-endian
+  file.append(blob.begin(), blob.end());
+  return file;
+}
+
+namespace {
 
 std::unique_ptr<llvm::Module> parseBitcode(llvm::LLVMContext& ctx, const unsigned char* data, size_t size,
                                            const char* what) {

@@ -31,7 +31,14 @@ struct ProgramTables {
   // The GRAPHC_CPU_* bits the library checks for; -1: what the target needs
   // (tests set bits no CPU has, to see the refusal).
   int64_t cpuFeatures = -1;
+  // The weights go to a separate file (programWeightsFile) the library maps
+  // with NAME_load_weights, not into the object.
+  bool weightsInFile = false;
 };
+
+// The separate weights file of a program whose tables say weightsInFile
+// (codegen/portable/program.h: GRAPHC_WEIGHTS_MAGIC): header, then the blob.
+std::string programWeightsFile(const Graph& g, const ProgramTables& tables, const Target& target);
 
 // The graph must be a one-step graph (input "X" i32[batch, 1], output
 // "logits" f32[batch, vocab]) after fuse and plan. apiPrefix != "": the

@@ -45,7 +45,8 @@ std::string cSafe(const std::string& text) {
 }
 
 std::string headerText(const std::string& n, const ModelDef& model, const ModelConfig& c, const Vocab& vocab,
-                       const Target& target, int64_t features, int64_t maxTokenBytes, const std::string& source) {
+                       const Target& target, int64_t features, int64_t maxTokenBytes, const std::string& source,
+                       bool weightsFile) {
   std::string guard = n;
   for (char& ch : guard) ch = char(std::toupper(static_cast<unsigned char>(ch)));
   return fmt::format(R"(/* {n}.h — a character-level language model as a C library, made by
@@ -75,9 +76,16 @@ extern "C" {{
 #define {guard}_VOCAB_SIZE {vocab}
 /* The longest token's text in bytes ("<unk>"): size generate()'s buffer by it. */
 #define {guard}_MAX_TOKEN_BYTES {maxTokenBytes}
+/* The weights file {n}_load_weights() must map before any generator is made
+ * ("": the weights are inside the library). */
+#define {guard}_WEIGHTS_FILE "{weightsFile}"
 
 typedef struct {n}_generator {n}_generator;
 
+/* With {guard}_WEIGHTS_FILE: maps that file (any path to it) read-only, after
+ * checking it is this library's (size and hash); 1, or 0 with the reason in
+ * {n}_last_error(). Call it once, before create or init. */
+int {n}_load_weights(const char* path);
 /* A generator with the state at zero, or NULL (see {n}_last_error()). */
 {n}_generator* {n}_create(void);
 void {n}_destroy({n}_generator* g);
@@ -139,7 +147,7 @@ const char* {n}_last_error(void);
                      fmt::arg("source", source.empty() ? "a model in memory" : cSafe(source)), fmt::arg("model", cSafe(model.name)),
                      fmt::arg("hidden", c.hidden), fmt::arg("layers", c.numLayers), fmt::arg("vocab", vocab.size()),
                      fmt::arg("cpu", cSafe(target.cpu)), fmt::arg("features", featureList(features)),
-                     fmt::arg("maxTokenBytes", maxTokenBytes));
+                     fmt::arg("maxTokenBytes", maxTokenBytes), fmt::arg("weightsFile", weightsFile ? n + ".weights" : ""));
 }
 
 std::string exampleText(const std::string& n) {
@@ -165,6 +173,10 @@ int main(int argc, char** argv) {{
   if (prefix[0] == 0 || length < 0 || (size_t)length > (SIZE_MAX - 1) / {guard}_MAX_TOKEN_BYTES) {{
     fprintf(stderr, "example: the prefix must not be empty and the length not negative nor absurd\n");
     return 2;
+  }}
+  if ({guard}_WEIGHTS_FILE[0] && !{n}_load_weights({guard}_WEIGHTS_FILE)) {{  /* run it from the library's directory */
+    fprintf(stderr, "example: %s\n", {n}_last_error());
+    return 1;
   }}
   {n}_generator* g = {n}_create();
   if (!g) {{
@@ -261,17 +273,19 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
   ProgramTables tables = programTablesFor(vocab);
   tables.weights = programWeights(graphs, params);
   tables.cpuFeatures = o.cpuFeatures;
+  tables.weightsInFile = o.weightsFile;
   std::string object = emitGenerationObject(lowered, tables, target, o.name);
   int64_t features = o.cpuFeatures >= 0 ? o.cpuFeatures : requiredCpuFeatures(target);
   int64_t maxTokenBytes = 1;
   for (const auto& t : vocab.tokens()) maxTokenBytes = std::max<int64_t>(maxTokenBytes, int64_t(t.size()));
 
   std::vector<std::pair<std::string, std::string>> files = {
-      {o.name + ".h", headerText(o.name, model, c, vocab, target, features, maxTokenBytes, o.source)},
+      {o.name + ".h", headerText(o.name, model, c, vocab, target, features, maxTokenBytes, o.source, o.weightsFile)},
       {o.name + ".o", object},
       {"lib" + o.name + ".a", staticLibraryOf(o.name + ".o", object)},
       {"example.c", exampleText(o.name)},
   };
+  if (o.weightsFile) files.push_back({o.name + ".weights", programWeightsFile(lowered, tables, target)});
   // Everything goes to a fresh directory beside DIR, then moves in: a failure
   // on the way leaves no partial DIR.
   fs::path dir = fs::absolute(o.dir).lexically_normal();

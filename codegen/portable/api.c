@@ -5,10 +5,15 @@
  * The functions that check the CPU are built for a generic x86-64 whatever
  * the export's target (the exporter retags them), so that a library built for
  * AVX-512 says so on a CPU without it instead of dying on an illegal instruction. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernels/team.h"
 #include "program.h"
@@ -20,6 +25,7 @@ extern const int32_t graphc_program_token_at[];
 extern const int32_t graphc_program_byte_token[256];
 extern const char graphc_program_target[];
 extern const unsigned char graphc_program_weights[];
+extern const int64_t graphc_program_weights_file[2];
 
 static int64_t field(enum graphc_layout_field f) { return graphc_program_layout[f]; }
 
@@ -131,6 +137,55 @@ __attribute__((noinline)) int graphc_api_cpu_supported(void) {
   return 0;
 }
 
+/* ---- the weights: in the library, or mapped from their file ---- */
+static const unsigned char* mapped_weights; /* the blob inside the mapping, once loaded */
+
+static const unsigned char* weights(void) {
+  return graphc_program_weights_file[0] > 0 ? mapped_weights : graphc_program_weights;
+}
+
+/* Maps the weights file of a library exported with --weights-file, checking
+ * that it is this library's (size and hash); 1 on success, else 0 with the
+ * reason in last_error. Call before create or init; once is enough. */
+int graphc_api_load_weights(const char* path) {
+  const uint64_t bytes = (uint64_t)graphc_program_weights_file[0];
+  if (bytes == 0) {
+    set_error("this library holds its weights itself: ", "there is no weights file to load", "");
+    return 0;
+  }
+  if (mapped_weights) return 1;
+  int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd >= 0) close(fd);
+    set_error("cannot open the weights file '", path ? path : "(null)", "'");
+    return 0;
+  }
+  if ((uint64_t)st.st_size != GRAPHC_WEIGHTS_HEADER + bytes) {
+    close(fd);
+    set_error("'", path, "' is not this library's weights file: its size differs");
+    return 0;
+  }
+  void* map = mmap(0, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) {
+    set_error("cannot map the weights file '", path, "'");
+    return 0;
+  }
+  const unsigned char* file = (const unsigned char*)map;
+  uint64_t header[2];
+  memcpy(header, file + 8, sizeof header);
+  uint64_t hash = graphc_weights_hash(file + GRAPHC_WEIGHTS_HEADER, bytes);
+  if (memcmp(file, GRAPHC_WEIGHTS_MAGIC, 8) != 0 || header[0] != bytes ||
+      header[1] != (uint64_t)graphc_program_weights_file[1] || hash != header[1]) {
+    munmap(map, (size_t)st.st_size);
+    set_error("'", path, "' is not this library's weights file, or it is damaged: its header or hash differs");
+    return 0;
+  }
+  mapped_weights = file + GRAPHC_WEIGHTS_HEADER;
+  return 1;
+}
+
 /* ---- generators ---- */
 size_t graphc_api_state_size(void) {
   return sizeof(struct graphc_generator) + ARENA_ALIGN + (size_t)field(GRAPHC_LAYOUT_ARENA_BYTES) +
@@ -142,11 +197,15 @@ __attribute__((noinline)) static void load_params(char* arena) {
                      2 * field(GRAPHC_LAYOUT_NUM_STATE);
   memset(arena, 0, (size_t)field(GRAPHC_LAYOUT_ARENA_BYTES));
   for (int64_t i = 0; i < field(GRAPHC_LAYOUT_NUM_PARAMS); ++i)
-    memcpy(arena + p[3 * i], graphc_program_weights + p[3 * i + 2], (size_t)p[3 * i + 1]);
+    memcpy(arena + p[3 * i], weights() + p[3 * i + 2], (size_t)p[3 * i + 1]);
 }
 
 struct graphc_generator* graphc_api_init(void* buffer, size_t size) {
   if (!graphc_api_cpu_supported()) return 0;
+  if (!weights()) {
+    set_error("this library's weights are in a separate file: ", "call load_weights(PATH) first", "");
+    return 0;
+  }
   if (!buffer || size < graphc_api_state_size()) {
     set_error("the state buffer is smaller than ", "the library's state_size()", "");
     return 0;
@@ -167,6 +226,10 @@ struct graphc_generator* graphc_api_init(void* buffer, size_t size) {
 
 struct graphc_generator* graphc_api_create(void) {
   if (!graphc_api_cpu_supported()) return 0;
+  if (!weights()) {
+    set_error("this library's weights are in a separate file: ", "call load_weights(PATH) first", "");
+    return 0;
+  }
   size_t size = graphc_api_state_size();
   void* buffer = malloc(size);
   if (!buffer) {

@@ -10,6 +10,9 @@
  *   const int32_t graphc_program_byte_token[256]  byte -> token id (0 = <unk>)
  *   const char    graphc_program_target[]   the CPU the code was built for
  *   const unsigned char graphc_program_weights[]  (export) the packed params
+ *   const int64_t graphc_program_weights_file[2]  {bytes, hash} of the params
+ *                 when they are in a separate file instead (export
+ *                 --weights-file); {0, 0} when they are in the library
  */
 #ifndef GRAPHC_PORTABLE_PROGRAM_H
 #define GRAPHC_PORTABLE_PROGRAM_H
@@ -33,6 +36,19 @@ enum graphc_layout_field {
 };
 
 #define GRAPHC_PROGRAM_VERSION 2
+
+/* A separate weights file (export --weights-file): a 64-byte header (the
+ * magic, the blob's bytes and hash as little-endian u64, zeros), then the
+ * blob graphc_program_weights would hold, 64-byte aligned when mapped. */
+#define GRAPHC_WEIGHTS_MAGIC "graphcW1"
+#define GRAPHC_WEIGHTS_HEADER 64
+
+/* FNV-1a over the blob: what ties a weights file to its library. */
+static inline uint64_t graphc_weights_hash(const unsigned char* data, uint64_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint64_t i = 0; i < n; ++i) h = (h ^ data[i]) * 0x100000001b3ull;
+  return h;
+}
 #define GRAPHC_MAX_BATCH 4096
 
 /* x86 features an exported library checks with cpuid before it runs. */

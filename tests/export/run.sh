@@ -58,6 +58,37 @@ done
 "$graphc" train "${tiny[@]}" --model lstm --num-layers 2 --save "$tmp/lstm.safetensors" >/dev/null 2>&1 || fail "training lstm"
 export_and_compare lstm2 "$tmp/lstm.safetensors"
 
+# --weights-file: the weights in NAME.weights beside a small object, mapped at run time; the
+# same text; a damaged, truncated, missing or foreign file is refused with one line.
+"$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/wf" --name wf --weights-file >/dev/null 2>"$tmp/err" ||
+  { fail "export --weights-file"; cat "$tmp/err"; }
+"$graphc" export --load "$tmp/rnn.safetensors" -o "$tmp/wf-rnn" --name wf --weights-file >/dev/null 2>&1 ||
+  fail "export rnn --weights-file"
+[ -s "$tmp/wf/wf.weights" ] || fail "export --weights-file wrote no wf.weights"
+saved=$(( $(stat -c %s "$tmp/scratch/scratch.o") - $(stat -c %s "$tmp/wf/wf.o") ))
+[ "$saved" -ge "$(( ($(stat -c %s "$tmp/wf/wf.weights") - 64) * 3 / 4 ))" ] ||
+  fail "with --weights-file the object is only $saved bytes smaller than with the weights inside"
+(cd "$tmp/wf" && "$cc" -std=c99 -Wall -Werror example.c libwf.a -lm -o example) || fail "building the --weights-file example"
+want=$("$graphc" generate --load "$tmp/scratch.safetensors" --prefix "time traveller" --length 60 --threads 1)
+got=$(cd "$tmp/wf" && ./example "time traveller" 60) || fail "the --weights-file example failed"
+[ "$got" = "$want" ] || fail "--weights-file: the library printed '$got', graphc generate '$want'"
+cp "$tmp/wf/wf.weights" "$tmp/wf.good"
+weights_refused() {  # weights_refused WHAT PATTERN: the example exits 1 with one line matching
+  local out rc
+  out=$(cd "$tmp/wf" && ./example x 5 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && printf '%s' "$out" | grep -q -- "$2" ||
+    fail "$1: exit $rc, '$out'"
+  cp "$tmp/wf.good" "$tmp/wf/wf.weights"
+}
+printf '\001' | dd of="$tmp/wf/wf.weights" bs=1 seek=5000 conv=notrunc 2>/dev/null
+weights_refused "a damaged weights file" "is not this library's weights file, or it is damaged"
+head -c 4096 "$tmp/wf.good" >"$tmp/wf/wf.weights"
+weights_refused "a truncated weights file" "its size differs"
+rm "$tmp/wf/wf.weights"
+weights_refused "a missing weights file" "cannot open the weights file 'wf.weights'"
+cp "$tmp/wf-rnn/wf.weights" "$tmp/wf/wf.weights"
+weights_refused "another model's weights file" "is not this library's weights file"
+
 # Two exported models link into one program (everything but NAME_* is internal).
 cat >"$tmp/both.c" <<'C'
 #include <stdio.h>
