@@ -37,7 +37,8 @@ const char* const kProgramFunctions[] = {"graphc_program_reset",        "graphc_
 // The API's functions (codegen/portable/api.c), exported as <prefix>_<name>.
 const char* const kApiFunctions[] = {"last_error", "target_cpu", "cpu_features", "cpu_supported", "state_size",
                                      "init", "create", "destroy", "reset", "vocab_size", "token_id", "token_text",
-                                     "step", "feed", "generate", "generate_sampled", "set_threads", "load_weights"};
+                                     "step", "feed", "generate", "generate_sampled", "set_threads", "load_weights",
+                                     "token_of"};
 // Those that run before the CPU is known to have the target's features: they
 // are built for a baseline x86-64 whatever the target.
 const char* const kBaselineFunctions[] = {"graphc_api_cpu_features", "graphc_api_cpu_supported", "graphc_api_create",

@@ -55,7 +55,9 @@ std::string headerText(const std::string& n, const ModelDef& model, const ModelC
  * Model {model}: hidden {hidden}, {layers} layer(s), a vocabulary of {vocab} tokens.
  * Built for CPU "{cpu}" (uses: {features}); on a CPU without those,
  * {n}_create() returns NULL and {n}_last_error() says what is missing.
- * Link: cc your.c lib{n}.a -lm   (needs only libc and libm)
+ * Link: cc your.c lib{n}.a -lm   (needs only libc and libm), or with
+ * pkg-config (PKG_CONFIG_PATH=THIS_DIR: `pkg-config --cflags --libs {n}`) or
+ * CMake (find_package({n} PATHS THIS_DIR) and the target {n}::{n}).
  *
  * A generator holds the model's state (and its own copy of the weights); use
  * each from one thread at a time. Text is UTF-8; a character outside the
@@ -130,6 +132,10 @@ const float* {n}_step({n}_generator* g, int token);
 int {n}_vocab_size(void);
 /* The id of a one-byte character (0, <unk>, if it is not in the vocabulary), and a token's text (NULL if out of range). */
 int {n}_token_id(unsigned char byte);
+/* The id of the character `text` starts with, UTF-8 aware (a multi-byte character
+ * that is a token, else its first byte's token), as feed() reads it; *used gets
+ * its length in bytes. -1 for empty text. */
+int {n}_token_of(const char* text, size_t length, size_t* used);
 const char* {n}_token_text(int id);
 
 /* The CPU check: 1 if this CPU runs the library, else 0 with the reason in last_error. */
@@ -199,6 +205,36 @@ int main(int argc, char** argv) {{
 }}
 )",
                      fmt::arg("n", n), fmt::arg("guard", guard));
+}
+
+// NAME.pc: pkg-config's description, relocatable (${pcfiledir} is wherever the file is found).
+std::string pkgConfigText(const std::string& n) {
+  return fmt::format(R"(# {n}.pc — the model exported by graphc, for pkg-config: PKG_CONFIG_PATH=THIS_DIR pkg-config --cflags --libs {n}
+prefix=${{pcfiledir}}
+
+Name: {n}
+Description: a language model exported by graphc {version} (C API in {n}.h)
+Version: {version}
+Cflags: -I${{prefix}}
+Libs: ${{prefix}}/lib{n}.a -lm
+)",
+                     fmt::arg("n", n), fmt::arg("version", GRAPHC_VERSION));
+}
+
+// NAMEConfig.cmake: an imported target, relative to wherever the file is found.
+std::string cmakeConfigText(const std::string& n) {
+  return fmt::format(R"(# {n}Config.cmake — the model exported by graphc {version}, for CMake:
+#   find_package({n} REQUIRED PATHS THIS_DIR NO_DEFAULT_PATH)
+#   target_link_libraries(your_program PRIVATE {n}::{n})
+if(NOT TARGET {n}::{n})
+  add_library({n}::{n} STATIC IMPORTED)
+  set_target_properties({n}::{n} PROPERTIES
+    IMPORTED_LOCATION "${{CMAKE_CURRENT_LIST_DIR}}/lib{n}.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${{CMAKE_CURRENT_LIST_DIR}}"
+    INTERFACE_LINK_LIBRARIES m)
+endif()
+)",
+                     fmt::arg("n", n), fmt::arg("version", GRAPHC_VERSION));
 }
 
 // Into an existing directory, all or nothing: each file there is first moved
@@ -284,6 +320,8 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
       {o.name + ".o", object},
       {"lib" + o.name + ".a", staticLibraryOf(o.name + ".o", object)},
       {"example.c", exampleText(o.name)},
+      {o.name + ".pc", pkgConfigText(o.name)},
+      {o.name + "Config.cmake", cmakeConfigText(o.name)},
   };
   if (o.weightsFile) files.push_back({o.name + ".weights", programWeightsFile(lowered, tables, target)});
   // Everything goes to a fresh directory beside DIR, then moves in: a failure

@@ -22,8 +22,8 @@ struct ExportOptions {
   bool weightsFile = false;        // the weights in NAME.weights, mapped at run time, not in the object
 };
 
-// The files written, in DIR: NAME.h, NAME.o, libNAME.a, example.c (and
-// NAME.weights with weightsFile). All are
+// The files written, in DIR: NAME.h, NAME.o, libNAME.a, example.c, NAME.pc,
+// NAMEConfig.cmake (and NAME.weights with weightsFile). All are
 // written to a fresh directory beside DIR first and moved in at the end, so a
 // failure leaves DIR as it was. Throws one-line errors (a name that is not a C
 // identifier, an unwritable DIR, params that do not fit the model).

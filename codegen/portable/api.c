@@ -301,6 +301,15 @@ static int32_t token_at(const unsigned char* text, size_t length, size_t i, size
   return graphc_program_byte_token[text[i]];
 }
 
+/* The id of the character text starts with (a multi-byte UTF-8 character that
+ * is a token, else its first byte's token) and, in *used, its bytes; -1 for no text. */
+int graphc_api_token_of(const char* text, size_t length, size_t* used) {
+  size_t n = 0;
+  int id = text && length > 0 ? (int)token_at((const unsigned char*)text, length, 0, &n) : -1;
+  if (used) *used = n;
+  return id;
+}
+
 /* Warms the state up on text: every character but the last is stepped; the
  * last is where generation starts (as `graphc generate --prefix`). */
 void graphc_api_feed(struct graphc_generator* g, const char* text, size_t length) {

@@ -55,6 +55,35 @@ for prefix in "café" "The Time" "naïve —"; do
   got=$("$tmp/chars/example" "$prefix" 40 0.7 2)
   [ "$got" = "$want" ] || fail "chars ('$prefix'): the library printed '$got', graphc generate '$want'"
 done
+# token_of reads a character as feed does: "é" is one token of two bytes, and token_text gives it back.
+cat >"$tmp/tokenof.c" <<'C'
+#include <string.h>
+#include "chars.h"
+int main(void) {
+  size_t used = 0;
+  int id = chars_token_of("\xc3\xa9t\xc3\xa9", 5, &used);
+  if (id <= 0 || used != 2 || strcmp(chars_token_text(id), "\xc3\xa9") != 0) return 1;
+  if (chars_token_of("T", 1, &used) != chars_token_id('T') || used != 1) return 2;
+  if (chars_token_of("", 0, &used) != -1 || used != 0) return 3;
+  return 0;
+}
+C
+"$cc" -I "$tmp/chars" "$tmp/tokenof.c" "$tmp/chars/libchars.a" -lm -o "$tmp/tokenof" && "$tmp/tokenof" ||
+  fail "chars_token_of: exit $?"
+# The exported library by pkg-config and by CMake's find_package, from wherever its directory is.
+mv "$tmp/chars" "$tmp/moved-chars"
+if command -v pkg-config >/dev/null; then
+  flags=$(PKG_CONFIG_PATH="$tmp/moved-chars" pkg-config --cflags --libs chars) || fail "pkg-config chars"
+  "$cc" "$tmp/tokenof.c" $flags -o "$tmp/tokenof-pc" && "$tmp/tokenof-pc" || fail "building with pkg-config's flags"
+fi
+if command -v cmake >/dev/null; then
+  mkdir -p "$tmp/cm"
+  cp "$tmp/tokenof.c" "$tmp/cm/"
+  printf 'cmake_minimum_required(VERSION 3.16)\nproject(usechars C)\nfind_package(chars REQUIRED PATHS "%s" NO_DEFAULT_PATH)\nadd_executable(tokenof tokenof.c)\ntarget_link_libraries(tokenof PRIVATE chars::chars)\n' \
+    "$tmp/moved-chars" >"$tmp/cm/CMakeLists.txt"
+  { cmake -S "$tmp/cm" -B "$tmp/cm/build" && cmake --build "$tmp/cm/build"; } >"$tmp/cm.log" 2>&1 &&
+    "$tmp/cm/build/tokenof" || { fail "building with find_package(chars)"; tail -5 "$tmp/cm.log"; }
+fi
 "$graphc" train "${tiny[@]}" --model lstm --num-layers 2 --save "$tmp/lstm.safetensors" >/dev/null 2>&1 || fail "training lstm"
 export_and_compare lstm2 "$tmp/lstm.safetensors"
 
