@@ -20,10 +20,12 @@ struct ExportOptions {
   std::string source;              // what to name as the origin in the header (the checkpoint's path)
   int64_t cpuFeatures = -1;        // tests only: the features the library demands (-1: the target's)
   bool weightsFile = false;        // the weights in NAME.weights, mapped at run time, not in the object
+  bool sharedLibrary = false;      // also libNAME.so, linked by the system's `cc -shared`
 };
 
 // The files written, in DIR: NAME.h, NAME.o, libNAME.a, example.c, NAME.pc,
-// NAMEConfig.cmake (and NAME.weights with weightsFile). All are
+// NAMEConfig.cmake (and NAME.weights with weightsFile, libNAME.so with
+// sharedLibrary). All are
 // written to a fresh directory beside DIR first and moved in at the end, so a
 // failure leaves DIR as it was. Throws one-line errors (a name that is not a C
 // identifier, an unwritable DIR, params that do not fit the model).

@@ -118,6 +118,22 @@ weights_refused "a missing weights file" "cannot open the weights file 'wf.weigh
 cp "$tmp/wf-rnn/wf.weights" "$tmp/wf/wf.weights"
 weights_refused "another model's weights file" "is not this library's weights file"
 
+# --shared: libNAME.so beside the static library, exporting only NAME_*, printing the same text.
+"$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/so" --name so --shared >/dev/null 2>"$tmp/err" ||
+  { fail "export --shared"; cat "$tmp/err"; }
+if [ -s "$tmp/so/libso.so" ]; then
+  nm -D --defined-only "$tmp/so/libso.so" | awk '{print $3}' | grep -v "^so_" | grep -q . &&
+    fail "libso.so exports symbols without its prefix: $(nm -D --defined-only "$tmp/so/libso.so" | awk '{print $3}' | grep -v "^so_" | head -3)"
+  (cd "$tmp/so" && "$cc" example.c -L. -lso -Wl,-rpath,"$tmp/so" -lm -o example-shared) || fail "building against libso.so"
+  got=$("$tmp/so/example-shared" "time traveller" 60) || fail "the shared-library example failed"
+  [ "$got" = "$want" ] || fail "--shared: the library printed '$got', graphc generate '$want'"
+else
+  fail "export --shared wrote no libso.so"
+fi
+expect_error "--shared without a C compiler" "--shared: cannot run the C compiler driver '/nonexistent/cc'" -- \
+  env CC=/nonexistent/cc "$graphc" export --load "$tmp/scratch.safetensors" -o "$tmp/so-none" --name so --shared
+[ -e "$tmp/so-none" ] && fail "a failed --shared export left $tmp/so-none"
+
 # Two exported models link into one program (everything but NAME_* is internal).
 cat >"$tmp/both.c" <<'C'
 #include <stdio.h>

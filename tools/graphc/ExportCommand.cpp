@@ -59,6 +59,8 @@ void addExportCommand(CLI::App& app) {
                   "sapphirerapids, ...); the library refuses a CPU without its features")
       ->capture_default_str();
   cmd->add_option("--model", f->model, "Expected model (default: the checkpoint's)");
+  cmd->add_flag("--shared", f->options.sharedLibrary,
+                "Also write libNAME.so, linked by the system's C compiler driver (cc, or $CC)");
   cmd->add_flag("--weights-file", f->options.weightsFile,
                 "Write the weights to NAME.weights beside the library instead of into it (mapped by NAME_load_weights; "
                 "a retrained model is a new file, not a relink)");
