@@ -2,6 +2,7 @@
 #include "graph/Builder.h"
 #include "graph/Constant.h"
 
+#include <exception>
 #include <fmt/format.h>
 
 #include "graph/ShapeInference.h"
@@ -32,11 +33,44 @@ Value Builder::input(const std::string& name, DType dtype, const Shape& shape) {
 Value Builder::param(const std::string& name, const Shape& shape, const Init& init) {
   Attrs a{{attr::key::init, init.kind}};
   if (init.kind != "zeros" && init.kind != "ones") a[attr::key::scale] = init.scale;
-  return leaf(OpKind::Param, name, {DType::F32, shape}, a);
+  return leaf(OpKind::Param, scoped(name), {DType::F32, shape}, a);
 }
 
 Value Builder::state(const std::string& name, const Shape& shape, DType dtype) {
-  return leaf(OpKind::State, name, {dtype, shape}, {});
+  return leaf(OpKind::State, scoped(name), {dtype, shape}, {});
+}
+
+Builder::Scope::Scope(Builder& b, std::string name) : b_(b), exceptions_(std::uncaught_exceptions()) {
+  if (name.empty() || name.find('.') != std::string::npos)
+    throw Error(fmt::format("builder: a scope is named by one non-empty word without '.', not '{}'", name));
+  b_.scopes_.push_back(std::move(name));
+}
+
+Builder::Scope::~Scope() {
+  // Left by an exception: the innermost such scope is where the model failed.
+  if (std::uncaught_exceptions() > exceptions_ && b_.failedScope_.empty()) {
+    b_.failedScope_ = b_.scoped("");
+    b_.failedScope_.pop_back();  // the trailing '.'
+  }
+  b_.scopes_.pop_back();
+}
+
+std::string Builder::scoped(const std::string& name) const {
+  std::string out;
+  for (const std::string& s : scopes_) out += s + ".";
+  return out + name;
+}
+
+// "%a : f32[2,3], %5 : f32[3,4]": the operands an error is about.
+std::string Builder::operandList(const std::vector<Value>& operands) const {
+  std::string out;
+  for (const Value& v : operands) {
+    if (!v.valid() || &v.builder() != this) continue;
+    const Node& n = g_.node(v.id());
+    out += fmt::format("{}%{} : {}", out.empty() ? "" : ", ", n.name.empty() ? std::to_string(v.id()) : n.name,
+                       str(n.type));
+  }
+  return out;
 }
 
 Value Builder::constant(double value, const Shape& shape, DType dtype) {
@@ -59,7 +93,7 @@ Value Builder::op(OpKind kind, const std::vector<Value>& operands, Attrs attrs, 
   try {
     n.type = inferType(kind, in, attrs, {});
   } catch (const Error& e) {
-    throw Error(fmt::format("builder: {}: {}", opName(kind), e.what()));
+    throw Error(fmt::format("builder: {}: {} (operands {})", opName(kind), e.what(), operandList(operands)));
   }
   n.attrs = std::move(attrs);
   return Value(this, g_.add(std::move(n)));

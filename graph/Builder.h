@@ -66,9 +66,31 @@ class Builder {
   void output(const std::string& name, Value v);
   void update(Value target, Value v);
 
+  // A name scope (Flax's): params and state made while it lives are named
+  // "<scope>.<name>", scopes nesting as "outer.inner.<name>", so two layers
+  // of one kind in two blocks never collide. Inputs and outputs stay global.
+  class Scope {
+   public:
+    Scope(Builder& b, std::string name);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    Builder& b_;
+    int exceptions_;
+  };
+  // `name` inside the current scopes.
+  std::string scoped(const std::string& name) const;
+  // The innermost scope an exception left (for the model's error message), or "".
+  const std::string& failedScope() const { return failedScope_; }
+
  private:
   Value leaf(OpKind kind, const std::string& name, TensorType type, Attrs attrs);
+  std::string operandList(const std::vector<Value>& operands) const;
   Graph& g_;
+  std::vector<std::string> scopes_;
+  std::string failedScope_;
 };
 
 // Elementwise arithmetic with numpy broadcasting; a double operand becomes a constant.

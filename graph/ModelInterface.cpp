@@ -131,6 +131,17 @@ void checkLayersHonoured(const ModelDef& model, const ModelConfig& c, const Grap
 // memory is allocated for the parameters.
 constexpr int64_t kMaxParamBytes = int64_t(4) << 30;  // the largest checkpoint graphc reads
 
+// The model's graph from its build function; an error names the model and the
+// scope the build was in when it failed.
+static Value built(const ModelDef& model, Builder& b, Value X, const ModelConfig& c) {
+  try {
+    return model.build(b, X, c);
+  } catch (const Error& e) {
+    std::string scope = b.failedScope().empty() ? "" : fmt::format(" (in scope '{}')", b.failedScope());
+    throw Error(fmt::format("model '{}'{}: {}", model.name, scope, e.what()));
+  }
+}
+
 static Value checkedLogits(const ModelDef& model, const ModelConfig& c, const Graph& g, Value logits) {
   if (logits.id() < 0 || size_t(logits.id()) >= g.size())
     throw Error(fmt::format("model '{}' returned no value for its logits", model.name));
@@ -160,7 +171,7 @@ Graph buildModelGraph(const ModelDef& model, const ModelConfig& config) {
   Builder b(g);
   Value X = b.input("X", DType::I32, {c.batchSize, c.numSteps});
   Value Y = b.input("Y", DType::I32, {c.batchSize, c.numSteps});
-  Value logits = checkedLogits(model, c, g, model.build(b, X, c));
+  Value logits = checkedLogits(model, c, g, built(model, b, X, c));
   checkLayersHonoured(model, c, g);
   // Targets in the logits' time-major row order.
   Value labels = reshape(transpose(Y, {1, 0}), {c.numSteps * c.batchSize});
@@ -179,7 +190,7 @@ Graph buildStepGraph(const ModelDef& model, const ModelConfig& config) {
   g.name = sanitizeName(model.name) + "_step";
   Builder b(g);
   Value X = b.input("X", DType::I32, {c.batchSize, 1});
-  b.output("logits", checkedLogits(model, c, g, model.build(b, X, c)));
+  b.output("logits", checkedLogits(model, c, g, built(model, b, X, c)));
   checkLayersHonoured(model, c, g);
   return g;
 }

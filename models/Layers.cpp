@@ -8,7 +8,7 @@ namespace graphc::nn {
 std::string autoName(Builder& b, const std::string& kind) {
   // A layer's params all start with its name and a dot; look for any.
   for (int n = 0;; ++n) {
-    std::string name = fmt::format("{}{}", kind, n), prefix = name + ".";
+    std::string name = fmt::format("{}{}", kind, n), prefix = b.scoped(name + ".");
     bool taken = false;
     for (const Node& node : b.graph().nodes)
       if ((node.op == OpKind::Param || node.op == OpKind::State) && node.name.rfind(prefix, 0) == 0) {

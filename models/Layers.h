@@ -18,6 +18,14 @@
 //   auto [ys, last] = nn::unroll(cell, xs, s);
 //   nn::carryState(b, s, last);
 //
+// Name scopes keep repeated blocks apart (params "block0.mlp.dense0.kernel"):
+//
+//   for (int i = 0; i < n; ++i) { Builder::Scope block(b, fmt::format("block{}", i)); x = mlp(x); }
+//
+// and a build error names the model and the scope it failed in, with the
+// operands' names and types: "model 'mine' (in scope 'block1'): builder:
+// matmul: ... (operands %3 : f32[1120,64], %block1.dense0.kernel : f32[65,28])".
+//
 // Parameter initializers follow Flax's defaults: lecun_normal kernels,
 // orthogonal recurrent kernels, zero biases.
 #pragma once

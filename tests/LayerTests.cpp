@@ -216,3 +216,37 @@ TEST_CASE("layers, the light level: names by position, widths from the input, st
   CHECK(g.findValue("dense1.kernel") >= 0);
   CHECK_THROWS_WITH_AS(nn::Stack<nn::RNN>(nn::RNN(b, 4), 0), "nn::Stack needs at least one layer", Error);
 }
+
+TEST_CASE("layers: name scopes keep two blocks' layers apart, and a model's error names the model, scope and operands") {
+  Graph g;
+  Builder b(g);
+  Value x = b.input("x", DType::F32, {4, 8});
+  Value y;
+  for (int i = 0; i < 2; ++i) {
+    Builder::Scope block(b, "block" + std::to_string(i));
+    Builder::Scope mlp(b, "mlp");
+    y = nn::Dense(b, 8)(nn::Dense(b, 8)(i == 0 ? x : y));  // dense0, dense1 in each
+  }
+  for (const char* name : {"block0.mlp.dense0.kernel", "block0.mlp.dense1.bias", "block1.mlp.dense0.kernel",
+                           "block1.mlp.dense1.kernel"})
+    CHECK(g.findValue(name) >= 0);
+  CHECK(b.scoped("w") == "w");  // the scopes ended with their blocks
+  CHECK_THROWS_WITH_AS(Builder::Scope(b, "a.b"), doctest::Contains("without '.'"), Error);
+
+  ModelDef broken{"broken", "a width mistake inside a block", 16,
+                  [](Builder& b, Value tokens, const ModelConfig& c) {
+                    Value h = nn::timeMajor(nn::RNN(b, c.hidden).scan(nn::oneHotSteps(tokens, c.vocab)));
+                    Builder::Scope head(b, "head");
+                    Value w = b.param("w", {c.hidden + 1, c.vocab}, Init::lecunNormal());
+                    return matmul(h, w);
+                  },
+                  false};
+  ModelConfig c;
+  c.hidden = 8;
+  c.vocab = 5;
+  c.batchSize = 2;
+  c.numSteps = 3;
+  CHECK_THROWS_WITH_AS(buildModelGraph(broken, c),
+                       doctest::Contains("model 'broken' (in scope 'head'): builder: matmul"), Error);
+  CHECK_THROWS_WITH_AS(buildModelGraph(broken, c), doctest::Contains("%head.w : f32[9,5]"), Error);
+}
