@@ -171,6 +171,8 @@ class BodyEmitter {
       case OpKind::ScatterAdd:
       case OpKind::LogSoftmax:
       case OpKind::SoftmaxCrossEntropy:
+      case OpKind::LinearCrossEntropy:
+      case OpKind::LinearCrossEntropyGrad:
       case OpKind::Fused: break;
     }
     throw Error(fmt::format("codegen: '{}' cannot appear in a fused kernel", opName(n.op)));

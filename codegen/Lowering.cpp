@@ -234,6 +234,18 @@ void EntryBuilder::lowerRuntimeKernel(const Node& n) {
       call("graphc_rt_log_softmax", {in(0), buffer(n), i64(width ? n.type.numElements() / width : 0), i64(width)});
       return;
     }
+    case OpKind::LinearCrossEntropy:
+    case OpKind::LinearCrossEntropyGrad: {
+      const bool tw = attr::transposeB(n.attrs);
+      const int64_t rows = inType(0).shape[0], k = inType(0).shape[1], v = inType(2).shape[0];
+      if (n.op == OpKind::LinearCrossEntropy)
+        call("graphc_rt_linear_cross_entropy", {in(0), in(1), in(2), in(3), buffer(n), i64(rows), i64(k), i64(v),
+                                                i32(tw), products(target_.panelWidth())});
+      else
+        call("graphc_rt_linear_cross_entropy_grad", {in(0), in(1), in(2), in(3), in(4), in(5), buffer(n), i64(rows),
+                                                     i64(k), i64(v), i32(tw), products(target_.panelWidth())});
+      return;
+    }
     case OpKind::SoftmaxCrossEntropy:
       call("graphc_rt_softmax_cross_entropy",
            {in(0), in(1), buffer(n), i64(inType(0).shape[0]), i64(inType(0).shape[1])});

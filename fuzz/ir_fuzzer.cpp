@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     PassManager pm;
     // The pipelines train runs (passes/Pipelines.h), minus the training step, for a 16-wide target.
     pm.addPipeline(kBeforeAutodiffPipeline);
-    pm.addPipeline(kOptimizePipeline);
+    pm.addPipeline(optimizePipeline(0));  // the output-layer fusion at any size
     pm.addPipeline(lowerPipeline(16));
     pm.run(g);
   } catch (const Error&) {

@@ -253,6 +253,27 @@ TensorType attentionType(OpKind op, const std::vector<TensorType>& in, const Att
     return {DType::F32, {3, s[0], s[1], s[2]}};
 }
 
+TensorType linearCrossEntropyType(OpKind op, const std::vector<TensorType>& in, const Attrs& attrs) {
+    const char* name = op == OpKind::LinearCrossEntropy ? "linear_cross_entropy" : "linear_cross_entropy_grad";
+    for (size_t i : {0, 1, 2}) requireF32(in[i], "x, w and b");
+    requireI32(in[3], "the labels");
+    const bool tw = attr::transposeB(attrs);
+    if (in[0].rank() != 2 || in[1].rank() != 2 || in[2].rank() != 1 || in[3].rank() != 1)
+      fail(fmt::format("{} needs x [N,K], w [{}], b [V] and labels [N], got {}, {}, {} and {}", name,
+                       tw ? "V,K" : "K,V", str(in[0]), str(in[1]), str(in[2]), str(in[3])));
+    const int64_t n = in[0].shape[0], k = in[0].shape[1];
+    const int64_t wk = in[1].shape[tw ? 1 : 0], v = in[1].shape[tw ? 0 : 1];
+    if (wk != k || in[2].shape[0] != v || in[3].shape[0] != n)
+      fail(fmt::format("{} needs x [N,K], w [{}], b [V] and labels [N], got {}, {}, {} and {}", name,
+                       tw ? "V,K" : "K,V", str(in[0]), str(in[1]), str(in[2]), str(in[3])));
+    TensorType loss{DType::F32, {n}};
+    if (op == OpKind::LinearCrossEntropy) return loss;
+    if (in[4] != loss || in[5] != loss)
+      fail(fmt::format("linear_cross_entropy_grad needs the loss and its gradient as {}, got {} and {}", str(loss),
+                       str(in[4]), str(in[5])));
+    return {DType::F32, {checkedNumElements({n, k}) + checkedNumElements({k, v}) + v}};
+}
+
 TensorType oneHotType(const std::vector<TensorType>& in, const Attrs& attrs) {
     requireI32(in[0], "one_hot indices");
     int64_t depth = attr::depth(attrs);
@@ -359,6 +380,8 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::Iota: return iotaType(in, attrs);
     case OpKind::Attention:
     case OpKind::AttentionGrad: return attentionType(op, in, attrs);
+    case OpKind::LinearCrossEntropy:
+    case OpKind::LinearCrossEntropyGrad: return linearCrossEntropyType(op, in, attrs);
     case OpKind::OneHot: return oneHotType(in, attrs);
     case OpKind::Gather: return gatherType(in, attrs);
     case OpKind::ScatterAdd: return scatterAddType(in, attrs);

@@ -1,5 +1,6 @@
 /* kernels/attention.c — see attention.h. */
 #include "attention.h"
+#include "exp_non_positive.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,23 +30,9 @@ static inline void scale_in_place(float* restrict y, float a, int64_t n) {
   for (int64_t c = 0; c < n; ++c) y[c] *= a;
 }
 
-/* e^x, branch-free so loops over it vectorize: 2^n e^r, |r| <= ln2/2, e^r by
- * its degree-6 Taylor polynomial (relative error below 2e-7); 0 below -87. */
-static inline float exp_fast(float x) {
-  const float xc = x < -87.0f ? -87.0f : x;
-  float n = floorf(xc * 1.44269504f + 0.5f);
-  float r = xc - n * 0.693145752f - n * 1.42860677e-6f;
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f + r * (8.33333377e-3f +
-                                                                                     r * 1.38888892e-3f)))));
-  int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return x < -87.0f ? 0.0f : p * scale;
-}
-
 /* p[j] = e^(p[j] - shift) for j < n, vectorized. */
 static void exp_shifted(float* restrict p, float shift, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) p[j] = exp_fast(p[j] - shift);
+  for (int64_t j = 0; j < n; ++j) p[j] = graphc_exp_non_positive(p[j] - shift);
 }
 
 /* kt[c][j] = m[j][c]: a [t, d] matrix turned [d, t], so scores of a block of
@@ -85,7 +72,7 @@ int graphc_attention_forward(const float* q, const float* k, const float* v, flo
         for (int64_t j = 0; j < j1 - j0; ++j) block_max = block_max < sb[j] ? sb[j] : block_max;
         /* The running max grows: what was summed so far is rescaled to it. */
         const float m_new = m < block_max ? block_max : m;
-        const float shrink = exp_fast(m - m_new);
+        const float shrink = graphc_exp_non_positive(m - m_new);
         l *= shrink;
         scale_in_place(acc, shrink, d);
         exp_shifted(sb, m_new, j1 - j0);

@@ -32,23 +32,28 @@ static struct blocking blocking_for(const struct graphc_product_kernels* kernels
 
 static int64_t k_block(const struct blocking* b, int64_t k) { return (k + b->k_blocks - 1) / b->k_blocks; }
 
-void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
-                        int64_t p1) {
+void graphc_pack_panels_strided(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
+                                float* packed, int64_t p0, int64_t p1) {
   for (int64_t p = p0; p < p1; ++p) {
     float* out = packed + p * k * width;
     int64_t j0 = p * width, cols = min64(width, n - j0);
     if (!tb) { /* op(B) = B, k x n: each panel row is a contiguous run of B's row */
       for (int64_t kk = 0; kk < k; ++kk) {
-        memcpy(out + kk * width, b + kk * n + j0, (size_t)cols * sizeof(float));
+        memcpy(out + kk * width, b + kk * ldb + j0, (size_t)cols * sizeof(float));
         memset(out + kk * width + cols, 0, (size_t)(width - cols) * sizeof(float));
       }
       continue;
     }
     for (int64_t j = 0; j < width; ++j) { /* op(B) = B^T with B n x k: panel column j is B's row j0 + j */
-      const float* src = b + (j0 + j) * k;
+      const float* src = b + (j0 + j) * ldb;
       for (int64_t kk = 0; kk < k; ++kk) out[kk * width + j] = j < cols ? src[kk] : 0.0f;
     }
   }
+}
+
+void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
+                        int64_t p1) {
+  graphc_pack_panels_strided(b, tb ? k : n, tb, k, n, width, packed, p0, p1);
 }
 
 /* Copies rows [i0, i1) x k-range [k0, k0 + kc) of op(A) = A^T (A is k x m) into
@@ -87,6 +92,7 @@ struct product {
   enum split split;
   int64_t panels, grain;
   int parts;
+  int32_t accumulate; /* add to C instead of overwriting it */
 };
 
 /* One panel's K block over rows [i0, i1): the row tiles, rows spread evenly
@@ -127,7 +133,7 @@ static void multiply_packed(const struct product* p, const float* packed, int sl
   const int64_t m = p->m, n = p->n, k = p->k;
   const int64_t row_stride = p->ta ? 1 : k, k_stride = p->ta ? m : 1;
   if (k == 0) {
-    for (int64_t r = r0; r < r1; ++r)
+    for (int64_t r = r0; r < r1 && !p->accumulate; ++r)
       for (int64_t j = p0 * bl.width; j < min64(n, p1 * bl.width); ++j) p->c[r * n + j] = 0.0f;
     run_epilogue(p, epilogue, p0, p1);
     return;
@@ -144,7 +150,7 @@ static void multiply_packed(const struct product* p, const float* packed, int sl
     for (int64_t q = p0; q < p1; ++q) {
       for (int64_t k0 = 0; k0 < k; k0 += kc0)
         panel_block(p, &bl, row_stride, k_stride, 0, packed + (q * k + k0) * bl.width, r0, r1, k0, min64(kc0, k - k0),
-                    q * bl.width, k0 > 0);
+                    q * bl.width, k0 > 0 || p->accumulate);
       run_epilogue(p, epilogue, q, q + 1);
     }
     return;
@@ -161,7 +167,7 @@ static void multiply_packed(const struct product* p, const float* packed, int sl
       if (pack_a) pack_transposed_rows(p->a, m, i0, i1, k0, kc, bl.tile_rows, a_buffer);
       for (int64_t q = p0; q < p1; ++q)
         panel_block(p, &bl, row_stride, k_stride, a_buffer, packed + (q * k + k0) * bl.width, i0, i1, k0, kc,
-                    q * bl.width, k0 > 0);
+                    q * bl.width, k0 > 0 || p->accumulate);
     }
   }
   if (slot < 0) free(a_buffer);
@@ -227,38 +233,49 @@ static void run_product(struct product* p) {
 
 void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb,
                       const struct graphc_product_kernels* kernels) {
-  struct product p = {kernels, a, ta, b, tb, 0, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1};
+  struct product p = {kernels, a, ta, b, tb, 0, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1, 0};
   run_product(&p);
 }
 
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,
                              const struct graphc_product_kernels* kernels) {
-  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1};
+  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1, 0};
   run_product(&p);
 }
 
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                                       int32_t ta, const struct graphc_product_kernels* kernels,
                                       graphc_column_kernel epilogue, void* const* args) {
-  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, epilogue, args, SPLIT_NONE, 0, 1, 1};
+  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, epilogue, args, SPLIT_NONE, 0, 1, 1, 0};
   run_product(&p);
 }
 
 struct packing {
   const float* b;
   float* packed;
-  int64_t k, n, width;
+  int64_t ldb, k, n, width;
   int32_t tb;
 };
 
 static void pack_range(void* ctx, int slot, int64_t p0, int64_t p1) {
   const struct packing* pk = (const struct packing*)ctx;
   (void)slot;
-  graphc_pack_panels(pk->b, pk->tb, pk->k, pk->n, pk->width, pk->packed, p0, p1);
+  graphc_pack_panels_strided(pk->b, pk->ldb, pk->tb, pk->k, pk->n, pk->width, pk->packed, p0, p1);
+}
+
+void graphc_pack_panels_team(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
+                             float* packed) {
+  struct packing pk = {b, packed, ldb, k, n, width, tb};
+  int64_t panels = graphc_panel_count(n, width);
+  graphc_team_ranges(panels, k * n >= ((int64_t)1 << 16) ? 1 : panels, pack_range, &pk); /* small: one thread */
 }
 
 void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb, int64_t width) {
-  struct packing pk = {b, packed, k, n, width, tb};
-  int64_t panels = graphc_panel_count(n, width);
-  graphc_team_ranges(panels, k * n >= ((int64_t)1 << 16) ? 1 : panels, pack_range, &pk); /* small: one thread */
+  graphc_pack_panels_team(b, tb ? k : n, tb, k, n, width, packed);
+}
+
+void graphc_product_packed(const float* a, int32_t ta, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
+                           int32_t accumulate, const struct graphc_product_kernels* kernels) {
+  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1, accumulate};
+  run_product(&p);
 }

@@ -1,5 +1,6 @@
 /* kernels/rows.c — see rows.h. */
 #include "rows.h"
+#include "exp_non_positive.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -47,28 +48,13 @@ double graphc_rows_sum_double(const float* x, int64_t n) {
   return sum;
 }
 
-/* e^x for x <= 0, branch-free so loops over it vectorize: 2^n e^r with r in
- * [-ln2/2, ln2/2], e^r by its degree-6 Taylor polynomial (relative error
- * below 2e-7, about float's rounding). */
-static inline float exp_non_positive(float x) {
-  x = x < -87.0f ? -87.0f : x; /* below, e^x underflows a float anyway */
-  float n = floorf(x * 1.44269504f + 0.5f);
-  float r = x - n * 0.693145752f - n * 1.42860677e-6f; /* ln 2 in two parts, for an exact reduction */
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f + r * (8.33333377e-3f +
-                                                                                     r * 1.38888892e-3f)))));
-  int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
 double graphc_rows_sum_exp_shifted(const float* x, int64_t n, float shift) {
   double lanes[LANES] = {0};
   int64_t c = 0;
   for (; c + LANES <= n; c += LANES)
-    for (int l = 0; l < LANES; ++l) lanes[l] += (double)exp_non_positive(x[c + l] - shift);
+    for (int l = 0; l < LANES; ++l) lanes[l] += (double)graphc_exp_non_positive(x[c + l] - shift);
   double sum = 0;
-  for (; c < n; ++c) sum += (double)exp_non_positive(x[c] - shift);
+  for (; c < n; ++c) sum += (double)graphc_exp_non_positive(x[c] - shift);
   for (int l = 0; l < LANES; ++l) sum += lanes[l];
   return sum;
 }

@@ -50,6 +50,14 @@ void graphc_rt_attention(const float* q, const float* k, const float* v, float* 
                          int64_t d, uint32_t scale_bits, int32_t causal);
 void graphc_rt_attention_grad(const float* q, const float* k, const float* v, const float* y, const float* dy,
                               float* grads, int64_t entries, int64_t t, int64_t d, uint32_t scale_bits, int32_t causal);
+/* kernels/linear_cross_entropy.c: the output layer's loss and its gradient
+ * without the rows x V logits (graph/Op.def: linear_cross_entropy). */
+void graphc_rt_linear_cross_entropy(const float* x, const float* w, const float* b, const int32_t* labels, float* loss,
+                                    int64_t n, int64_t k, int64_t v, int32_t tw,
+                                    const struct graphc_product_kernels* kernels);
+void graphc_rt_linear_cross_entropy_grad(const float* x, const float* w, const float* b, const int32_t* labels,
+                                         const float* loss, const float* dloss, float* out, int64_t n, int64_t k,
+                                         int64_t v, int32_t tw, const struct graphc_product_kernels* kernels);
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
 /* Uniform [0, 1) from the counter-based generator (graph/counter_random.h); key i32[3], `cols` per row. */
 void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream);

@@ -55,6 +55,12 @@ OptimizerConfig optimizerFrom(const PassOptions& o) {
   return c;
 }
 
+int64_t minLogitBytesFrom(const PassOptions& o) {
+  int64_t bytes = o.getInt("min-bytes", kFuseLinearCrossEntropyMinBytes);
+  if (bytes < 0) throw Error(fmt::format("pass 'fuse-linear-cross-entropy': min-bytes must be >= 0, got {}", bytes));
+  return bytes;
+}
+
 int64_t ranksFrom(const PassOptions& o) {
   if (!o.has("ranks")) throw Error("pass 'data-parallel': give the number of processes, data-parallel{ranks=N}");
   int64_t ranks = o.getInt("ranks", 1);
@@ -99,6 +105,13 @@ const std::vector<Entry>& registry() {
       {"simplify", "fold, cse and dce to a fixed point", {}, plain<simplify>},
       {"fuse-attention", "softmax attention (product, scale, causal mask, softmax, product) becomes one attention op; "
        "before autodiff, so no T x T scores are kept for the backward pass", {}, plain<fuseAttention>},
+      {"fuse-linear-cross-entropy",
+       "after autodiff: the output layer's product, softmax cross-entropy and their gradient become "
+       "linear_cross_entropy(_grad), which never hold the rows x V logits; min-bytes: fuse only logits at least "
+       "this big (default 8 MiB: the fused gradient makes the logits again)",
+       {"min-bytes"},
+       [](Graph& g, const PassOptions& o) { return fuseLinearCrossEntropy(g, minLogitBytesFrom(o)); },
+       [](const PassOptions& o) { minLogitBytesFrom(o); }},
       {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows", {},
        plain<oneHotProductsToGathers>},
       {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations", {},

@@ -14,6 +14,10 @@ bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
 bool oneHotProductsToGathers(Graph& g);        // OneHotProducts.cpp
 bool fuseAttention(Graph& g);                  // AttentionFusion.cpp
+// The output layer and its loss (and their gradient) as linear_cross_entropy
+// ops, when the logits take at least minBytes.
+inline constexpr int64_t kFuseLinearCrossEntropyMinBytes = int64_t(8) << 20;
+bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes);  // LinearCrossEntropyFusion.cpp
 bool mergeProductsSharingLhs(Graph& g);        // ProductMerging.cpp
 bool simplify(Graph& g);                       // Simplify.cpp: fold, cse, dce to a fixed point
 // Panels of `panelWidth` columns: the target's product micro-kernel width.

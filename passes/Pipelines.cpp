@@ -2,6 +2,10 @@
 #include "passes/Pipelines.h"
 
 #include <fmt/format.h>
+#include <limits>
+
+#include "graph/Error.h"
+#include "passes/Passes.h"
 
 namespace graphc {
 
@@ -13,6 +17,19 @@ std::string trainStepPass(const OptimizerConfig& c) {
   if (c.weightDecay > 0) options += fmt::format(",weight-decay={}", c.weightDecay);
   if (c.learningRateInput) options += ",lr-input=1";
   return "train-step{" + options + "}";
+}
+
+std::string optimizePipeline(int64_t fuseLossMinBytes) {
+  return fmt::format("simplify,fuse-linear-cross-entropy{{min-bytes={}}},onehot-gather,batch-matmul,simplify,"
+                     "merge-products,simplify",
+                     fuseLossMinBytes);
+}
+
+int64_t fusedLossMinBytes(const std::string& choice) {
+  if (choice == "auto") return kFuseLinearCrossEntropyMinBytes;
+  if (choice == "on") return 0;
+  if (choice == "off") return std::numeric_limits<int64_t>::max();
+  throw Error(fmt::format("--fused-loss {}: must be auto, on or off", choice));
 }
 
 std::string lowerPipeline(int64_t panelWidth) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "passes/TrainingStep.h"
 
@@ -13,11 +14,15 @@ namespace graphc {
 // one op, whose gradient rule then recomputes its scores instead of keeping them.
 inline constexpr const char* kBeforeAutodiffPipeline = "fuse-attention";
 
-// After autodiff: fold, CSE and DCE to a fixed point, then one-hot products
-// become row gathers, and BPTT's per-step weight-gradient products merge into
+// After autodiff: fold, CSE and DCE to a fixed point, then a large output
+// layer and its loss stop holding their logits, one-hot products become row gathers, and BPTT's per-step weight-gradient products merge into
 // single large ones.
 // Then merge products sharing a left operand (a GRU/LSTM step's gates) into wider ones.
-inline constexpr const char* kOptimizePipeline = "simplify,onehot-gather,batch-matmul,simplify,merge-products,simplify";
+std::string optimizePipeline(int64_t fuseLossMinBytes);
+
+// `--fused-loss`'s choices (auto, on, off) as fuse-linear-cross-entropy's min-bytes.
+inline const std::vector<std::string> kFusedLossChoices = {"auto", "on", "off"};
+int64_t fusedLossMinBytes(const std::string& choice);
 
 // The training step as a pass with its options:
 // "train-step{optimizer=sgd,lr=1,clip=1,...}" (what `graphc opt` needs to run

@@ -28,7 +28,11 @@ Evaluator::Compiled& Evaluator::compiledFor(int64_t rows, int64_t steps) {
     PipelineConfig pipeline;
     pipeline.trainingStep = false;
     Compiled& made = compiled_[key];
-    made.graph = optimizeGraph(buildModelGraph(model_, c), pipeline);
+    // Only the loss is read: without the logits as an output, a large output
+    // layer's loss is computed without them ever existing whole.
+    Graph forward = buildModelGraph(model_, c);
+    std::erase_if(forward.outputs, [](const GraphOutput& o) { return o.name == "logits"; });
+    made.graph = optimizeGraph(std::move(forward), pipeline);
     verify(made.graph);
     made.engine = createEngine(engineKind_, made.graph, engineOptions_);
     it = compiled_.find(key);

@@ -10,7 +10,7 @@
 namespace graphc {
 
 std::string optimizePassesFor(const PipelineConfig& c) {
-  std::string passes = kOptimizePipeline, before = kBeforeAutodiffPipeline;
+  std::string passes = optimizePipeline(c.fuseLossMinBytes), before = kBeforeAutodiffPipeline;
   if (!c.trainingStep) return before + "," + passes;
   std::string step = trainStepPass(c.optimizer);
   if (c.ranks > 1) step = fmt::format("autodiff,data-parallel{{ranks={}}},{}", c.ranks, step);

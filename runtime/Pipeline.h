@@ -10,6 +10,7 @@
 #include "codegen/Target.h"
 #include "graph/Graph.h"
 #include "passes/PassManager.h"
+#include "passes/Passes.h"
 #include "passes/TrainingStep.h"
 
 namespace graphc {
@@ -21,6 +22,9 @@ struct PipelineConfig {
   // (the gradients and the loss averaged over them), then the step.
   int64_t ranks = 1;
   Target target = hostTarget();
+  // fuse-linear-cross-entropy fuses an output layer whose logits take at
+  // least this many bytes (0: always; fusedLossMinBytes("off"): never).
+  int64_t fuseLossMinBytes = kFuseLinearCrossEntropyMinBytes;
 };
 
 // The passes that take a forward graph to the optimized graph the

@@ -16,10 +16,11 @@
 namespace graphc {
 
 Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer,
-                         int64_t ranks) {
+                         int64_t ranks, int64_t fuseLossMinBytes) {
   PipelineConfig pipeline;
   pipeline.optimizer = optimizer;
   pipeline.ranks = ranks;
+  pipeline.fuseLossMinBytes = fuseLossMinBytes;
   return optimizeGraph(buildModelGraph(model, config), pipeline);
 }
 
@@ -49,7 +50,7 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
   mine.training = true;
   validate(options_.schedule, options_.optimizer.learningRate);
   options_.optimizer.learningRateInput = options_.schedule.kind != "constant" || options_.schedule.warmup > 0;
-  step_ = buildTrainingGraph(model, mine, options_.optimizer, ranks_);
+  step_ = buildTrainingGraph(model, mine, options_.optimizer, ranks_, options_.fuseLossMinBytes);
   engine_ = createEngine(options_.engine, step_, options_.engineOptions);
   // Params are drawn in the model's declaration order (its forward graph's),
   // whatever order the passes leave them in: the weights `generate

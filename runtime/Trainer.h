@@ -10,6 +10,7 @@
 
 #include "graph/Graph.h"
 #include "graph/ModelInterface.h"
+#include "passes/Passes.h"
 #include "passes/TrainingStep.h"
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
@@ -33,6 +34,8 @@ struct TrainOptions {
   // rows (B must divide by N) and carries those rows' state; the gradients and
   // the loss are averaged over the ranks before clipping. nullptr: one process.
   Communicator* world = nullptr;
+  // The output layer and its loss fused when the logits take this many bytes (runtime/Pipeline.h).
+  int64_t fuseLossMinBytes = kFuseLinearCrossEntropyMinBytes;
 };
 
 struct EpochReport {
@@ -123,8 +126,9 @@ class Trainer {
 
 // The training step graph for a model: forward, autodiff, clipping, optimizer,
 // then the simplification pipeline; with ranks > 1, the gradients averaged
-// over that many processes before clipping.
+// over that many processes before clipping; the output layer and its loss
+// fused when the logits take at least fuseLossMinBytes.
 Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer,
-                         int64_t ranks = 1);
+                         int64_t ranks = 1, int64_t fuseLossMinBytes = kFuseLinearCrossEntropyMinBytes);
 
 }  // namespace graphc

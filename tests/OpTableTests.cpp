@@ -137,6 +137,15 @@ Sample sampleFor(OpKind op) {
     case OpKind::SoftmaxCrossEntropy:
       return {{f({3, 5}), ints({3}, {4, 0, 2})},
               [](Builder&, const std::vector<Value>& v) { return softmaxCrossEntropy(v[0], v[1]); }, true};
+    case OpKind::LinearCrossEntropy:  // 3 rows, K 4, V 5; w as [V, K] so transpose_b is covered too
+      return {{f({3, 4}), f({5, 4}), f({5}), ints({3}, {4, 0, 2})}, [](Builder& b, const std::vector<Value>& v) {
+                return b.op(OpKind::LinearCrossEntropy, {v[0], v[1], v[2], v[3]}, {{attr::key::transposeB, int64_t(1)}});
+              }, true};
+    case OpKind::LinearCrossEntropyGrad:
+      return {{f({3, 4}), f({4, 5}), f({5}), ints({3}, {1, 3, 2}), f({3})}, [](Builder& b, const std::vector<Value>& v) {
+                Value loss = b.op(OpKind::LinearCrossEntropy, {v[0], v[1], v[2], v[3]});
+                return b.op(OpKind::LinearCrossEntropyGrad, {v[0], v[1], v[2], v[3], loss, v[4]});
+              }};
     case OpKind::Fused:
       // Built from elementwise ops; `fuse` makes the one fused node both engines run.
       return {{f({3, 4}), f({4})},

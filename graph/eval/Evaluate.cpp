@@ -173,6 +173,8 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::ScatterAdd: return scatterAddOp(n, *in[0], *in[1]);
     case OpKind::LogSoftmax: return logSoftmaxOp(n, *in[0]);
     case OpKind::SoftmaxCrossEntropy: return softmaxCrossEntropyOp(n, *in[0], *in[1]);
+    case OpKind::LinearCrossEntropy: return linearCrossEntropyOp(n, *in[0], *in[1], *in[2], *in[3]);
+    case OpKind::LinearCrossEntropyGrad: return linearCrossEntropyGradOp(n, in);
     case OpKind::Fused: return evaluateBody(*n.body, in);
   }
   throw Error("unknown op");

@@ -1,6 +1,6 @@
 // graph/eval/OpKernels.h — the reference evaluator's per-op functions, by
 // file: Movement.cpp (data movement and indexing), Reductions.cpp (reductions
-// and rows), Products.cpp (matrix products). Internal to graph/eval.
+// and rows), Products.cpp (matrix products), LinearCrossEntropy.cpp. Internal to graph/eval.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,9 @@ Tensor reduceOp(const Node& n, const Tensor& in);
 Tensor argmaxOp(const Node& n, const Tensor& in);
 Tensor logSoftmaxOp(const Node& n, const Tensor& in);
 Tensor softmaxCrossEntropyOp(const Node& n, const Tensor& logits, const Tensor& labels);
+// LinearCrossEntropy.cpp
+Tensor linearCrossEntropyOp(const Node& n, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& labels);
+Tensor linearCrossEntropyGradOp(const Node& n, const std::vector<const Tensor*>& in);
 
 Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b);
 Tensor packPanelsOp(const Node& n, const Tensor& b);

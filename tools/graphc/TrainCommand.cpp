@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "runtime/Communicator.h"
+#include "passes/Pipelines.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Shared.h"
 #include "tools/graphc/TrainFlags.h"
@@ -141,6 +142,11 @@ void addTrainCommand(CLI::App& app) {
   cmd->add_option("--threads", f->threads,
                   "Threads for matrix products and big kernels, per rank under MPI (0: all cores, or the rank's share; more than the cores is capped)")
       ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  cmd->add_option("--fused-loss", f->fusedLoss,
+                  "The output layer and its loss without the rows x vocabulary logits (less memory; about 10% slower, "
+                  "as the gradient makes the logits again): auto (when they would take 8 MiB or more), on or off")
+      ->check(CLI::IsMember(kFusedLossChoices))
       ->capture_default_str();
   cmd->add_flag("--stats", f->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   addOutputFlags(cmd, *f);

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "graph/Error.h"
+#include "passes/Pipelines.h"
 #include "tools/graphc/TrainFlags.h"
 
 namespace graphc::cli {
@@ -109,6 +110,8 @@ const std::vector<RunSetting>& runSettingTable() {
              "0.25"),
       whole<int64_t>("lr_patience", "--lr-patience", [](TrainFlags& f) -> int64_t& { return f.schedule.patience; }, 1,
                      1 << 30, "1"),
+      choice("fused_loss", "--fused-loss", [](TrainFlags& f) -> std::string& { return f.fusedLoss; }, kFusedLossChoices,
+             "off"),
       whole<int64_t>("early_stop", "--early-stop", [](TrainFlags& f) -> int64_t& { return f.earlyStop; }, 0, 1 << 30, "0"),
       {"settings", "--set", [](const TrainFlags& f) { return nlohmann::json(f.config.settings).dump(); },
        [](TrainFlags& f, const std::string& v) {

@@ -19,6 +19,7 @@
 
 #include "graph/FileIO.h"
 #include "models/Model.h"
+#include "passes/Pipelines.h"
 #include "runtime/Communicator.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Generator.h"
@@ -161,6 +162,7 @@ void TrainRun::makeTrainer() {
   options.model = f.config;
   options.optimizer = f.optimizer;
   options.schedule = f.schedule;
+  options.fuseLossMinBytes = fusedLossMinBytes(f.fusedLoss);
   options.schedule.epochs = f.epochs;
   options.iter = f.iter == "random" ? IterKind::Random : f.iter == "windows" ? IterKind::Windows : IterKind::Sequential;
   if (f.epochSteps > 0 && f.iter != "windows") throw Error("--epoch-steps: applies to --iter windows only");

@@ -1,0 +1,93 @@
+// tests/LinearCrossEntropyTests.cpp — fuse-linear-cross-entropy on a word
+// model: the fused graph holds no rows x V value, and its loss and gradients
+// are the unfused graph's to float rounding on the JIT (the loss to the bit
+// when the vocabulary is one chunk), at V = 28 and at a word vocabulary.
+#include <cmath>
+#include <fmt/format.h>
+
+#include "GradientCheck.h"
+#include "TestUtil.h"
+#include "models/Model.h"
+#include "passes/Autodiff.h"
+#include "passes/Passes.h"
+#include "runtime/JitEngine.h"
+
+using namespace graphc;
+
+namespace {
+
+// lstm-lm's loss and the gradient of every param, as the training step has
+// them before the optimizer: the logits are not an output.
+Graph lossAndGradients(int64_t batch, int64_t steps, int64_t vocab, bool tied) {
+  ModelConfig c;
+  c.batchSize = batch;
+  c.numSteps = steps;
+  c.hidden = 8;
+  c.vocab = vocab;
+  c.numLayers = 1;
+  if (tied) c.settings = {{"tie", 1}};
+  Graph g = buildModelGraph(findModel("lstm-lm"), withModelDefaults(findModel("lstm-lm"), c));
+  std::erase_if(g.outputs, [](const GraphOutput& o) { return o.name == "logits"; });
+  auto grads = appendGradients(g, g.output("loss"), g.nodesOf(OpKind::Param));
+  for (size_t i = 0; i < grads.size(); ++i) g.setOutput(fmt::format("grad{}", i), grads[i]);
+  simplify(g);
+  return g;
+}
+
+bool holdsLogits(const Graph& g, int64_t rows, int64_t vocab) {
+  for (const Node& n : g.nodes)
+    if (n.type.shape == Shape{rows, vocab}) return true;
+  return false;
+}
+
+void checkFusedAgainstUnfused(int64_t batch, int64_t steps, int64_t vocab, bool tied, bool lossToTheBit) {
+  const int64_t rows = batch * steps;
+  Graph unfused = lossAndGradients(batch, steps, vocab, tied);
+  Graph fused = unfused;
+  CHECK_FALSE(fuseLinearCrossEntropy(fused, int64_t(rows * vocab * 4) + 1));  // below the size asked for: untouched
+  REQUIRE(fuseLinearCrossEntropy(fused, 0));
+  CHECK(fused.nodesOf(OpKind::LinearCrossEntropy).size() == 1);
+  CHECK(fused.nodesOf(OpKind::LinearCrossEntropyGrad).size() == 1);
+  CHECK(holdsLogits(unfused, rows, vocab));
+  CHECK_FALSE(holdsLogits(fused, rows, vocab));
+  CHECK(fused.nodesOf(OpKind::LogSoftmax).empty());
+  Rng rng(5);
+  TensorMap vars = test::randomModelVars(unfused, rng, batch, steps, vocab - 1);
+  // Logits spread over several units, so which chunk holds a row's maximum matters.
+  for (const char* spread : {"output.kernel", "embed.table"})
+    if (vars.count(spread))
+      for (float& x : vars.at(spread).f32Vector()) x *= 8.0f;
+  TensorMap va = vars, vb = vars;
+  const std::string cache = std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache";
+  TensorMap want = JitEngine(unfused, {cache, true}).run(va);
+  TensorMap got = JitEngine(fused, {cache, true}).run(vb);
+  if (lossToTheBit) CHECK(got.at("loss").item() == want.at("loss").item());
+  for (const auto& [name, w] : want) {
+    INFO(name);
+    double scale = 0;
+    for (int64_t i = 0; i < w.size(); ++i) scale = std::max(scale, double(std::abs(w.f32()[i])));
+    for (int64_t i = 0; i < w.size(); ++i)
+      CHECK(std::abs(got.at(name).f32()[i] - w.f32()[i]) <= 1e-6 + 1e-5 * scale);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fuse-linear-cross-entropy: d2l's vocabulary, one chunk: the loss to the bit, gradients to rounding") {
+  checkFusedAgainstUnfused(4, 5, 28, false, true);
+}
+
+TEST_CASE("fuse-linear-cross-entropy: a word vocabulary over several chunks, and a tied output layer") {
+  checkFusedAgainstUnfused(2, 35, 18000, false, false);  // 70 x 18000 logits: two chunks
+  checkFusedAgainstUnfused(2, 8, 3000, true, false);     // w is the embedding table [V, K]: transpose_b
+}
+
+TEST_CASE("fuse-linear-cross-entropy: a layer whose logits are also an output stays unfused") {
+  ModelConfig c;
+  c.batchSize = 2;
+  c.numSteps = 3;
+  c.hidden = 8;
+  c.vocab = 50;
+  Graph g = buildModelGraph(findModel("lstm-lm"), withModelDefaults(findModel("lstm-lm"), c));
+  CHECK_FALSE(fuseLinearCrossEntropy(g, 0));
+}
