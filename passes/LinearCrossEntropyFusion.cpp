@@ -45,13 +45,13 @@ Readers readersOf(const Graph& g) {
 }
 
 struct Layer {
-  ValueId x, w, labels, ce;
+  ValueId x = ValueId(0), w = ValueId(0), labels = ValueId(0), ce = ValueId(0);
   std::optional<ValueId> bias;
   bool tw = false;
 };
 
 struct Gradient {
-  ValueId g;                          // mul(..., s), replaced by the fused gradient's views
+  ValueId g = ValueId(0);             // mul(..., s), replaced by the fused gradient's views
   std::optional<double> splatScale;   // s as a splat constant
   std::optional<ValueId> rowScale;    // or s as a vector [N]
   std::optional<ValueId> dx, dw, db;  // the readers of g
@@ -61,7 +61,9 @@ struct Gradient {
 std::optional<Layer> matchLayer(const Graph& g, const Readers& r, ValueId ce) {
   const Node& n = g.node(ce);
   ValueId l = n.operands[0];
-  Layer m{ValueId(0), ValueId(0), n.operands[1], ce};
+  Layer m;
+  m.labels = n.operands[1];
+  m.ce = ce;
   ValueId product = l;
   if (g.node(l).op == OpKind::Add) {
     const Node& add = g.node(l);
@@ -128,7 +130,8 @@ std::optional<Gradient> matchGradient(const Graph& g, const Readers& r, const La
   if (oneHot.op != OpKind::OneHot || oneHot.operands[0] != m.labels) return std::nullopt;
   auto mul = single(*d, OpKind::Mul);
   if (!mul) return std::nullopt;
-  Gradient grad{*mul};
+  Gradient grad;
+  grad.g = *mul;
   const Node& mn = g.node(*mul);
   ValueId s = mn.operands[0] == *d ? mn.operands[1] : mn.operands[0];
   if (!matchScale(g, s, rows, grad)) return std::nullopt;

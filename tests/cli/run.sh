@@ -21,6 +21,8 @@ expect_error "unknown flag" "--frobnicate" -- "$graphc" compile --frobnicate
 expect_error "bad flag value" "--batch-size" -- "$graphc" compile --batch-size 0
 expect_error "non-numeric flag" "--hidden" -- "$graphc" compile --hidden lots
 expect_error "unknown model" "unknown model 'gpt3'" -- "$graphc" compile --model gpt3
+expect_error "bad --fused-loss" "--fused-loss: maybe not in {auto,on,off}" -- "$graphc" train --fused-loss maybe
+expect_error "bad min-bytes" "min-bytes must be >= 0" -- "$graphc" opt "$here/ir/small.gir" --passes "fuse-linear-cross-entropy{min-bytes=-1}"
 expect_error "no subcommand" "subcommand" -- "$graphc"
 expect_error "unwritable output" "cannot write" -- "$graphc" compile -o /nonexistent/dir/out.gir
 
