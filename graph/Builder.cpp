@@ -212,6 +212,14 @@ Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange
   return updates.builder().op(OpKind::ScatterAdd, {updates, indices}, attrs);
 }
 Value logSoftmax(Value logits) { return unary(OpKind::LogSoftmax, logits); }
+LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& operands, const Attrs& attrs) {
+  const Value &x = operands.at(0), &w = operands.at(1);
+  const int64_t dwAt = x.type().numElements(), dbAt = dwAt + w.type().numElements(), v = operands.at(2).dim(0);
+  Value d = x.builder().op(OpKind::LinearCrossEntropyGrad, operands, attrs);
+  return {reshape(slice(d, {0}, {dwAt}), x.shape()), reshape(slice(d, {dwAt}, {dbAt}), w.shape()),
+          slice(d, {dbAt}, {dbAt + v})};
+}
+
 Value softmaxCrossEntropy(Value logits, Value labels) {
   return logits.builder().op(OpKind::SoftmaxCrossEntropy, {logits, labels});
 }

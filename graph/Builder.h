@@ -149,6 +149,11 @@ Value logSoftmax(Value logits);
 // query's softmax(scale q k^T (+ causal mask)) v, then its logsumexp.
 Value attention(Value q, Value k, Value v, double scale, bool causal);
 Value softmaxCrossEntropy(Value logits, Value labels);  // per row
+// linear_cross_entropy_grad (graph/Op.def) and its flat result cut into dx, dw, db.
+struct LinearCrossEntropyGrads {
+  Value dx, dw, db;
+};
+LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& xWBLabelsLossDloss, const Attrs& attrs);
 
 // The numpy broadcast of two shapes; throws when incompatible.
 Shape broadcastShapes(const Shape& a, const Shape& b);

@@ -113,11 +113,7 @@ bool fuseAttention(Graph& g) {
     Value fused = attention(b.wrap(m->q), b.wrap(m->k), b.wrap(m->v), m->scale, m->causal);
     replaced.emplace_back(ValueId(i), slice(fused, {0, 0, 0}, {s[0], s[1], s[2]}).id());
   }
-  if (replaced.empty()) return false;
-  g.replaceUses(replaced);
-  g.topologicalSort();
-  eliminateDeadCode(g);
-  return true;
+  return replaceUsesAndPrune(g, replaced);
 }
 
 }  // namespace graphc

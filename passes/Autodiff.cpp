@@ -137,11 +137,8 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::AttentionGrad:
       throw Error(fmt::format("autodiff: %{} is attention's gradient, which has none of its own", n.name));
     case OpKind::LinearCrossEntropy: {
-      const int64_t rows = x[0].dim(0), k = x[0].dim(1), v = x[2].dim(0);
-      Value g = b.op(OpKind::LinearCrossEntropyGrad, {x[0], x[1], x[2], x[3], y, gy}, n.attrs);
-      const int64_t dwAt = rows * k, dbAt = dwAt + k * v;
-      gx = {reshape(slice(g, {0}, {dwAt}), x[0].shape()), reshape(slice(g, {dwAt}, {dbAt}), x[1].shape()),
-            slice(g, {dbAt}, {dbAt + v}), std::nullopt};
+      LinearCrossEntropyGrads d = linearCrossEntropyGrad({x[0], x[1], x[2], x[3], y, gy}, n.attrs);
+      gx = {d.dx, d.dw, d.db, std::nullopt};
       break;
     }
     case OpKind::LinearCrossEntropyGrad:

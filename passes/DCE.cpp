@@ -21,4 +21,12 @@ bool eliminateDeadCode(Graph& g) {
   return true;
 }
 
+bool replaceUsesAndPrune(Graph& g, const std::vector<std::pair<ValueId, ValueId>>& fromTo) {
+  if (fromTo.empty()) return false;
+  g.replaceUses(fromTo);
+  g.topologicalSort();
+  eliminateDeadCode(g);
+  return true;
+}
+
 }  // namespace graphc

@@ -171,7 +171,7 @@ bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes) {
     bool readByLogSoftmax = readers.of[size_t(g.nodes[i].operands[0])].size() > 1;
     if (readByLogSoftmax && !grad) continue;
     Builder b(g);
-    const int64_t rows = logits.shape[0], v = logits.shape[1], k = g.type(m->x).shape[1];
+    const int64_t rows = logits.shape[0], v = logits.shape[1];
     Value bias = m->bias ? b.wrap(*m->bias) : b.constant(0.0, {v});
     Attrs attrs;
     if (m->tw) attrs[attr::key::transposeB] = int64_t(1);
@@ -182,17 +182,12 @@ bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes) {
     Value scale = grad->rowScale ? reshape(b.wrap(*grad->rowScale), {rows}) : b.constant(*grad->splatScale, {rows});
     layer.push_back(ce);
     layer.push_back(scale);
-    Value d = b.op(OpKind::LinearCrossEntropyGrad, layer, attrs);
-    const int64_t dwAt = rows * k, dbAt = dwAt + k * v;
-    if (grad->dx) replaced.emplace_back(*grad->dx, reshape(slice(d, {0}, {dwAt}), g.type(m->x).shape).id());
-    if (grad->dw) replaced.emplace_back(*grad->dw, reshape(slice(d, {dwAt}, {dbAt}), g.type(m->w).shape).id());
-    if (grad->db) replaced.emplace_back(*grad->db, slice(d, {dbAt}, {dbAt + v}).id());
+    LinearCrossEntropyGrads d = linearCrossEntropyGrad(layer, attrs);
+    if (grad->dx) replaced.emplace_back(*grad->dx, d.dx.id());
+    if (grad->dw) replaced.emplace_back(*grad->dw, d.dw.id());
+    if (grad->db) replaced.emplace_back(*grad->db, d.db.id());
   }
-  if (replaced.empty()) return false;
-  g.replaceUses(replaced);
-  g.topologicalSort();
-  eliminateDeadCode(g);
-  return true;
+  return replaceUsesAndPrune(g, replaced);
 }
 
 }  // namespace graphc

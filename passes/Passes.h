@@ -9,6 +9,9 @@
 namespace graphc {
 
 bool eliminateDeadCode(Graph& g);              // DCE.cpp
+// A fusion's ending: every `from` read as its `to`, the order restored, what
+// is left unread removed. False (and nothing done) when the list is empty.
+bool replaceUsesAndPrune(Graph& g, const std::vector<std::pair<ValueId, ValueId>>& fromTo);  // DCE.cpp
 bool eliminateCommonSubexpressions(Graph& g);  // CSE.cpp
 bool foldConstants(Graph& g);                  // ConstantFold.cpp
 bool batchMatmulSums(Graph& g);                // MatmulBatching.cpp
