@@ -26,17 +26,20 @@ Value Builder::leaf(OpKind kind, const std::string& name, TensorType type, Attrs
   return Value(this, g_.add(std::move(n)));
 }
 
-Value Builder::input(const std::string& name, DType dtype, const Shape& shape) {
+Value Builder::input(const std::string& name, DType dtype, const Shape& shape, Where where) {
+  Located site(*this, where);
   return leaf(OpKind::Input, name, {dtype, shape}, {});
 }
 
-Value Builder::param(const std::string& name, const Shape& shape, const Init& init) {
+Value Builder::param(const std::string& name, const Shape& shape, const Init& init, Where where) {
+  Located site(*this, where);
   Attrs a{{attr::key::init, init.kind}};
   if (init.kind != "zeros" && init.kind != "ones") a[attr::key::scale] = init.scale;
   return leaf(OpKind::Param, scoped(name), {DType::F32, shape}, a);
 }
 
-Value Builder::state(const std::string& name, const Shape& shape, DType dtype) {
+Value Builder::state(const std::string& name, const Shape& shape, DType dtype, Where where) {
+  Located site(*this, where);
   return leaf(OpKind::State, scoped(name), {dtype, shape}, {});
 }
 
@@ -53,6 +56,18 @@ Builder::Scope::~Scope() {
     b_.failedScope_.pop_back();  // the trailing '.'
   }
   b_.scopes_.pop_back();
+}
+
+Builder::Located::Located(Builder& b, const Where& where)
+    : b_(b), outermost_(!b.call_), exceptions_(std::uncaught_exceptions()) {
+  if (outermost_) b_.call_ = where;
+}
+
+Builder::Located::~Located() {
+  if (!outermost_) return;
+  if (std::uncaught_exceptions() > exceptions_ && b_.failedCall_.empty())
+    b_.failedCall_ = fmt::format("{}:{}", b_.call_->file_name(), b_.call_->line());
+  b_.call_.reset();
 }
 
 std::string Builder::scoped(const std::string& name) const {
@@ -80,7 +95,8 @@ Value Builder::constant(double value, const Shape& shape, DType dtype) {
   return leaf(OpKind::Constant, "", {dtype, shape}, rounded.attrs);
 }
 
-Value Builder::op(OpKind kind, const std::vector<Value>& operands, Attrs attrs, const std::string& name) {
+Value Builder::op(OpKind kind, const std::vector<Value>& operands, Attrs attrs, const std::string& name, Where where) {
+  Located site(*this, where);
   Node n;
   n.op = kind;
   n.name = name;
@@ -144,74 +160,127 @@ Value operator*(Value a, double b) { return a * scalarLike(a, b); }
 Value operator*(double a, Value b) { return scalarLike(b, a) * b; }
 Value operator/(Value a, double b) { return a / scalarLike(a, b); }
 Value operator/(double a, Value b) { return scalarLike(b, a) / b; }
-Value maximum(Value a, Value b) { return binary(OpKind::Maximum, a, b); }
-Value minimum(Value a, Value b) { return binary(OpKind::Minimum, a, b); }
-Value compare(Value a, Value b, const std::string& pred) { return binary(OpKind::Compare, a, b, {{attr::key::pred, pred}}); }
-Value select(Value cond, Value a, Value b) { return cond.builder().op(OpKind::Select, {cond, a, b}); }
+Value maximum(Value a, Value b, Where where) {
+  Builder::Located site(a.builder(), where);
+  return binary(OpKind::Maximum, a, b);
+}
+Value minimum(Value a, Value b, Where where) {
+  Builder::Located site(a.builder(), where);
+  return binary(OpKind::Minimum, a, b);
+}
+Value compare(Value a, Value b, const std::string& pred, Where where) {
+  Builder::Located site(a.builder(), where);
+  return binary(OpKind::Compare, a, b, {{attr::key::pred, pred}});
+}
+Value select(Value cond, Value a, Value b, Where where) {
+  Builder::Located site(cond.builder(), where);
+  return cond.builder().op(OpKind::Select, {cond, a, b});
+}
 
-#define GRAPHC_UNARY(Enum, Name, Reference) \
-  Value Name(Value a) { return unary(OpKind::Enum, a); }
+#define GRAPHC_UNARY(Enum, Name, Reference)  \
+  Value Name(Value a, Where where) {            \
+    Builder::Located site(a.builder(), where); \
+    return unary(OpKind::Enum, a);             \
+  }
 #include "graph/Unary.def"
 #undef GRAPHC_UNARY
-Value convert(Value a, DType to) { return a.builder().op(OpKind::Convert, {a}, {{attr::key::dtype, std::string(dtypeName(to))}}); }
+Value convert(Value a, DType to, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::Convert, {a}, {{attr::key::dtype, std::string(dtypeName(to))}});
+}
 
-Value matmul(Value a, Value b, bool transposeA, bool transposeB) {
+Value matmul(Value a, Value b, bool transposeA, bool transposeB, Where where) {
+  Builder::Located site(a.builder(), where);
   Attrs attrs;
   if (transposeA) attrs[attr::key::transposeA] = int64_t(1);
   if (transposeB) attrs[attr::key::transposeB] = int64_t(1);
   return a.builder().op(OpKind::MatMul, {a, b}, attrs);
 }
 
-Value reduceSum(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceSum, {a}, {{attr::key::axes, axes}}); }
-Value reduceMean(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMean, {a}, {{attr::key::axes, axes}}); }
-Value reduceMax(Value a, const std::vector<int64_t>& axes) { return a.builder().op(OpKind::ReduceMax, {a}, {{attr::key::axes, axes}}); }
-Value argmax(Value a, int64_t axis) { return a.builder().op(OpKind::ArgMax, {a}, {{attr::key::axis, axis}}); }
+Value reduceSum(Value a, const std::vector<int64_t>& axes, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::ReduceSum, {a}, {{attr::key::axes, axes}});
+}
+Value reduceMean(Value a, const std::vector<int64_t>& axes, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::ReduceMean, {a}, {{attr::key::axes, axes}});
+}
+Value reduceMax(Value a, const std::vector<int64_t>& axes, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::ReduceMax, {a}, {{attr::key::axes, axes}});
+}
+Value argmax(Value a, int64_t axis, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::ArgMax, {a}, {{attr::key::axis, axis}});
+}
 
-Value broadcastTo(Value a, const Shape& shape) {
+Value broadcastTo(Value a, const Shape& shape, Where where) {
+  Builder::Located site(a.builder(), where);
   if (a.shape() == shape) return a;
   return a.builder().op(OpKind::Broadcast, {a}, {{attr::key::shape, shape}});
 }
-Value reshape(Value a, const Shape& shape) {
+Value reshape(Value a, const Shape& shape, Where where) {
+  Builder::Located site(a.builder(), where);
   if (a.shape() == shape) return a;
   return a.builder().op(OpKind::Reshape, {a}, {{attr::key::shape, shape}});
 }
-Value transpose(Value a, const std::vector<int64_t>& perm) { return a.builder().op(OpKind::Transpose, {a}, {{attr::key::perm, perm}}); }
-Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit) {
+Value transpose(Value a, const std::vector<int64_t>& perm, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::Transpose, {a}, {{attr::key::perm, perm}});
+}
+Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit, Where where) {
+  Builder::Located site(a.builder(), where);
   return a.builder().op(OpKind::Slice, {a}, {{attr::key::start, start}, {attr::key::limit, limit}});
 }
-Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high) {
+Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high, Where where) {
+  Builder::Located site(a.builder(), where);
   return a.builder().op(OpKind::Pad, {a}, {{attr::key::low, low}, {attr::key::high, high}});
 }
-Value concat(const std::vector<Value>& parts, int64_t axis) {
+Value concat(const std::vector<Value>& parts, int64_t axis, Where where) {
   if (parts.empty()) throw Error("builder: concat of nothing");
+  Builder::Located site(parts[0].builder(), where);
   if (parts.size() == 1) return parts[0];
   return parts[0].builder().op(OpKind::Concat, parts, {{attr::key::axis, axis}});
 }
 
-Value allReduce(Value x) { return x.builder().op(OpKind::AllReduce, {x}); }
-Value randomUniform(Value key, const Shape& shape, int64_t stream) {
+Value allReduce(Value x, Where where) {
+  Builder::Located site(x.builder(), where);
+  return x.builder().op(OpKind::AllReduce, {x});
+}
+Value randomUniform(Value key, const Shape& shape, int64_t stream, Where where) {
+  Builder::Located site(key.builder(), where);
   return key.builder().op(OpKind::RandomUniform, {key}, {{attr::key::shape, shape}, {attr::key::stream, stream}});
 }
-Value iota(Builder& b, const Shape& shape, int64_t axis) {
+Value iota(Builder& b, const Shape& shape, int64_t axis, Where where) {
+  Builder::Located site(b, where);
   return b.op(OpKind::Iota, {}, {{attr::key::shape, shape}, {attr::key::axis, axis}});
 }
-Value attention(Value q, Value k, Value v, double scale, bool causal) {
+Value attention(Value q, Value k, Value v, double scale, bool causal, Where where) {
+  Builder::Located site(q.builder(), where);
   Attrs attrs = {{attr::key::scale, scale}};
   if (causal) attrs[attr::key::causal] = int64_t(1);
   return q.builder().op(OpKind::Attention, {q, k, v}, attrs);
 }
-Value oneHot(Value indices, int64_t depth) { return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}}); }
-Value gather(Value table, Value indices, bool zeroOutOfRange) {
+Value oneHot(Value indices, int64_t depth, Where where) {
+  Builder::Located site(indices.builder(), where);
+  return indices.builder().op(OpKind::OneHot, {indices}, {{attr::key::depth, depth}});
+}
+Value gather(Value table, Value indices, bool zeroOutOfRange, Where where) {
+  Builder::Located site(table.builder(), where);
   Attrs attrs;
   if (zeroOutOfRange) attrs[attr::key::zeroOutOfRange] = int64_t(1);
   return table.builder().op(OpKind::Gather, {table, indices}, attrs);
 }
-Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange) {
+Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange, Where where) {
+  Builder::Located site(updates.builder(), where);
   Attrs attrs{{attr::key::rows, rows}};
   if (zeroOutOfRange) attrs[attr::key::zeroOutOfRange] = int64_t(1);
   return updates.builder().op(OpKind::ScatterAdd, {updates, indices}, attrs);
 }
-Value logSoftmax(Value logits) { return unary(OpKind::LogSoftmax, logits); }
+Value logSoftmax(Value logits, Where where) {
+  Builder::Located site(logits.builder(), where);
+  return unary(OpKind::LogSoftmax, logits);
+}
 LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& operands, const Attrs& attrs) {
   const Value &x = operands.at(0), &w = operands.at(1);
   const int64_t dwAt = x.type().numElements(), dbAt = dwAt + w.type().numElements(), v = operands.at(2).dim(0);
@@ -220,7 +289,8 @@ LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& operand
           slice(d, {dbAt}, {dbAt + v})};
 }
 
-Value softmaxCrossEntropy(Value logits, Value labels) {
+Value softmaxCrossEntropy(Value logits, Value labels, Where where) {
+  Builder::Located site(logits.builder(), where);
   return logits.builder().op(OpKind::SoftmaxCrossEntropy, {logits, labels});
 }
 

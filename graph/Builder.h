@@ -10,6 +10,8 @@
 // nodes, so the IR itself only has same-shape elementwise ops.
 #pragma once
 
+#include <optional>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,11 @@
 namespace graphc {
 
 class Builder;
+
+// Where a model's code called the builder; every builder function but the
+// operators (C++ gives them no room for it) takes one, defaulted to the
+// caller's line, so a build error can say "at mymodel.cpp:42".
+using Where = std::source_location;
 
 class Value {
  public:
@@ -54,13 +61,14 @@ class Builder {
   explicit Builder(Graph& g) : g_(g) {}
   Graph& graph() { return g_; }
 
-  Value input(const std::string& name, DType dtype, const Shape& shape);
-  Value param(const std::string& name, const Shape& shape, const Init& init = Init::zeros());
-  Value state(const std::string& name, const Shape& shape, DType dtype = DType::F32);
+  Value input(const std::string& name, DType dtype, const Shape& shape, Where where = Where::current());
+  Value param(const std::string& name, const Shape& shape, const Init& init = Init::zeros(), Where where = Where::current());
+  Value state(const std::string& name, const Shape& shape, DType dtype = DType::F32, Where where = Where::current());
   Value constant(double value, const Shape& shape = {}, DType dtype = DType::F32);
 
   // Appends a node, inferring its type; throws graphc::Error if the op refuses.
-  Value op(OpKind kind, const std::vector<Value>& operands, Attrs attrs = {}, const std::string& name = "");
+  Value op(OpKind kind, const std::vector<Value>& operands, Attrs attrs = {}, const std::string& name = "",
+           Where where = Where::current());
   Value wrap(ValueId id) { return Value(this, id); }
 
   void output(const std::string& name, Value v);
@@ -85,12 +93,32 @@ class Builder {
   // The innermost scope an exception left (for the model's error message), or "".
   const std::string& failedScope() const { return failedScope_; }
 
+  // Marks a builder call for the duration of the function it is made in. The
+  // outermost marked call on the stack is the model's own line (a layer's call,
+  // not the matmul inside the layer); an exception leaving it is recorded.
+  class Located {
+   public:
+    Located(Builder& b, const Where& where);
+    ~Located();
+    Located(const Located&) = delete;
+    Located& operator=(const Located&) = delete;
+
+   private:
+    Builder& b_;
+    bool outermost_;
+    int exceptions_;
+  };
+  // "file:line" of the model's call an exception left, or "".
+  const std::string& failedCall() const { return failedCall_; }
+
  private:
   Value leaf(OpKind kind, const std::string& name, TensorType type, Attrs attrs);
   std::string operandList(const std::vector<Value>& operands) const;
   Graph& g_;
   std::vector<std::string> scopes_;
   std::string failedScope_;
+  std::optional<Where> call_;  // the outermost marked call in progress
+  std::string failedCall_;
 };
 
 // Elementwise arithmetic with numpy broadcasting; a double operand becomes a constant.
@@ -107,48 +135,50 @@ Value operator*(Value a, double b);
 Value operator*(double a, Value b);
 Value operator/(Value a, double b);
 Value operator/(double a, Value b);
-Value maximum(Value a, Value b);
-Value minimum(Value a, Value b);
-Value compare(Value a, Value b, const std::string& pred);  // eq ne lt le gt ge -> i32 0/1
-Value select(Value cond, Value a, Value b);
+Value maximum(Value a, Value b, Where where = Where::current());
+Value minimum(Value a, Value b, Where where = Where::current());
+// pred: eq ne lt le gt ge -> i32 0/1
+Value compare(Value a, Value b, const std::string& pred, Where where = Where::current());
+Value select(Value cond, Value a, Value b, Where where = Where::current());
 
 // exp, log, tanh, sigmoid, relu, sqrt, softplus, erf, gelu: graph/Unary.def.
-#define GRAPHC_UNARY(Enum, Name, Reference) Value Name(Value a);
+#define GRAPHC_UNARY(Enum, Name, Reference) Value Name(Value a, Where where = Where::current());
 #include "graph/Unary.def"
 #undef GRAPHC_UNARY
-Value convert(Value a, DType to);
+Value convert(Value a, DType to, Where where = Where::current());
 
-Value matmul(Value a, Value b, bool transposeA = false, bool transposeB = false);
-Value reduceSum(Value a, const std::vector<int64_t>& axes);
-Value reduceMean(Value a, const std::vector<int64_t>& axes);
-Value reduceMax(Value a, const std::vector<int64_t>& axes);
-Value argmax(Value a, int64_t axis);
+Value matmul(Value a, Value b, bool transposeA = false, bool transposeB = false, Where where = Where::current());
+Value reduceSum(Value a, const std::vector<int64_t>& axes, Where where = Where::current());
+Value reduceMean(Value a, const std::vector<int64_t>& axes, Where where = Where::current());
+Value reduceMax(Value a, const std::vector<int64_t>& axes, Where where = Where::current());
+Value argmax(Value a, int64_t axis, Where where = Where::current());
 
-Value broadcastTo(Value a, const Shape& shape);
-Value reshape(Value a, const Shape& shape);
-Value transpose(Value a, const std::vector<int64_t>& perm);
-Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit);
-Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high);
-Value concat(const std::vector<Value>& parts, int64_t axis);
+Value broadcastTo(Value a, const Shape& shape, Where where = Where::current());
+Value reshape(Value a, const Shape& shape, Where where = Where::current());
+Value transpose(Value a, const std::vector<int64_t>& perm, Where where = Where::current());
+Value slice(Value a, const std::vector<int64_t>& start, const std::vector<int64_t>& limit, Where where = Where::current());
+Value pad(Value a, const std::vector<int64_t>& low, const std::vector<int64_t>& high, Where where = Where::current());
+Value concat(const std::vector<Value>& parts, int64_t axis, Where where = Where::current());
 
 // i32 [shape] whose element counts along `axis`: iota({2, 3}, 1) = [[0 1 2] [0 1 2]].
-Value iota(Builder& b, const Shape& shape, int64_t axis);
-Value oneHot(Value indices, int64_t depth);
+Value iota(Builder& b, const Shape& shape, int64_t axis, Where where = Where::current());
+Value oneHot(Value indices, int64_t depth, Where where = Where::current());
 // Uniform [0, 1) values of `shape` from the counter-based generator
 // (graph/CounterRandom.h): key i32[3] = (seed, step, first row), `stream`
 // tells apart the draws of one step.
-Value randomUniform(Value key, const Shape& shape, int64_t stream);
+Value randomUniform(Value key, const Shape& shape, int64_t stream, Where where = Where::current());
 // The sum of x over the processes of a distributed run (the identity on one process).
-Value allReduce(Value x);
+Value allReduce(Value x, Where where = Where::current());
 // zeroOutOfRange: an index outside the table reads a zero row (scatter_add
 // drops it), as one_hot does, instead of being an error.
-Value gather(Value table, Value indices, bool zeroOutOfRange = false);
-Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange = false);
-Value logSoftmax(Value logits);
+Value gather(Value table, Value indices, bool zeroOutOfRange = false, Where where = Where::current());
+Value scatterAdd(Value updates, Value indices, int64_t rows, bool zeroOutOfRange = false, Where where = Where::current());
+Value logSoftmax(Value logits, Where where = Where::current());
 // Fused attention of q, k, v [entries, T, D]: [entries, T, D + 1], each
 // query's softmax(scale q k^T (+ causal mask)) v, then its logsumexp.
-Value attention(Value q, Value k, Value v, double scale, bool causal);
-Value softmaxCrossEntropy(Value logits, Value labels);  // per row
+Value attention(Value q, Value k, Value v, double scale, bool causal, Where where = Where::current());
+// Per row.
+Value softmaxCrossEntropy(Value logits, Value labels, Where where = Where::current());
 // linear_cross_entropy_grad (graph/Op.def) and its flat result cut into dx, dw, db.
 struct LinearCrossEntropyGrads {
   Value dx, dw, db;

@@ -131,14 +131,16 @@ void checkLayersHonoured(const ModelDef& model, const ModelConfig& c, const Grap
 // memory is allocated for the parameters.
 constexpr int64_t kMaxParamBytes = int64_t(4) << 30;  // the largest checkpoint graphc reads
 
-// The model's graph from its build function; an error names the model and the
-// scope the build was in when it failed.
+// The model's graph from its build function; an error names the model, the
+// scope the build was in when it failed and the line of the model's code
+// whose builder call failed.
 static Value built(const ModelDef& model, Builder& b, Value X, const ModelConfig& c) {
   try {
     return model.build(b, X, c);
   } catch (const Error& e) {
     std::string scope = b.failedScope().empty() ? "" : fmt::format(" (in scope '{}')", b.failedScope());
-    throw Error(fmt::format("model '{}'{}: {}", model.name, scope, e.what()));
+    std::string call = b.failedCall().empty() ? "" : fmt::format(" at {}", b.failedCall());
+    throw Error(fmt::format("model '{}'{}{}: {}", model.name, scope, call, e.what()));
   }
 }
 

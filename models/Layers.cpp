@@ -22,7 +22,8 @@ std::string autoName(Builder& b, const std::string& kind) {
 Dense::Dense(Builder& b, int64_t out, std::string name, bool useBias)
     : builder_(&b), out_(out), name_(std::move(name)), useBias_(useBias) {}
 
-Value Dense::operator()(Value x) const {
+Value Dense::operator()(Value x, Where where) const {
+  Builder::Located site(x.builder(), where);
   if (!kernel.valid()) {
     if (!builder_) throw Error("nn::Dense applied before it was made (use Dense(b, out) or Dense::create)");
     if (x.type().rank() != 2) throw Error(fmt::format("nn::Dense: the input is {}, not a matrix", str(x.type())));
@@ -34,7 +35,9 @@ Value Dense::operator()(Value x) const {
   return bias.valid() ? y + bias : y;
 }
 
-Dense Dense::create(Builder& b, const std::string& name, int64_t in, int64_t out, bool useBias, const Init& kernelInit) {
+Dense Dense::create(Builder& b, const std::string& name, int64_t in, int64_t out, bool useBias, const Init& kernelInit,
+                    Where where) {
+  Builder::Located site(b, where);
   Dense d;
   d.kernel = b.param(name + ".kernel", {in, out}, kernelInit);
   if (useBias) d.bias = b.param(name + ".bias", {out});
@@ -46,7 +49,8 @@ Embed::Embed(Builder& b, int64_t vocab, int64_t dim, std::string name)
   if (vocab < 1 || dim < 1) throw Error(fmt::format("nn::Embed: vocab {} and dim {} must be positive", vocab, dim));
 }
 
-std::vector<Value> Embed::operator()(Value tokens) const {
+std::vector<Value> Embed::operator()(Value tokens, Where where) const {
+  Builder::Located site(*builder_, where);
   std::string name = name_.empty() ? autoName(*builder_, "embed") : name_;
   return embedSteps(builder_->param(name + ".table", {vocab_, dim_}, Init::normal(1.0)), tokens);
 }
@@ -74,34 +78,39 @@ Value dropoutMask(Builder& b, const Shape& shape, double rate) {
 
 }  // namespace
 
-Value dropout(Value x, double rate, bool training) {
+Value dropout(Value x, double rate, bool training, Where where) {
+  Builder::Located site(x.builder(), where);
   checkRate(rate);
   if (!training || rate == 0) return x;
   return x * dropoutMask(x.builder(), x.shape(), rate);
 }
 
-std::vector<Value> dropout(const std::vector<Value>& xs, double rate, bool training, bool variational) {
+std::vector<Value> dropout(const std::vector<Value>& xs, double rate, bool training, bool variational, Where where) {
   checkRate(rate);
   if (!training || rate == 0 || xs.empty()) return xs;
+  Builder::Located site(xs.front().builder(), where);
   std::vector<Value> out;
   Value shared = variational ? dropoutMask(xs.front().builder(), xs.front().shape(), rate) : Value();
   for (Value x : xs) out.push_back(x * (variational ? shared : dropoutMask(x.builder(), x.shape(), rate)));
   return out;
 }
 
-Value timeMajor(const std::vector<Value>& steps) {
+Value timeMajor(const std::vector<Value>& steps, Where where) {
   if (steps.empty()) throw Error("nn::timeMajor of no steps");
+  Builder::Located site(steps.front().builder(), where);
   return steps.size() == 1 ? steps.front() : concat(steps, 0);
 }
 
-std::vector<Value> oneHotSteps(Value tokens, int64_t vocab) {
+std::vector<Value> oneHotSteps(Value tokens, int64_t vocab, Where where) {
+  Builder::Located site(tokens.builder(), where);
   int64_t batch = tokens.dim(0), steps = tokens.dim(1);
   std::vector<Value> xs;
   for (int64_t t = 0; t < steps; ++t) xs.push_back(oneHot(reshape(slice(tokens, {0, t}, {batch, t + 1}), {batch}), vocab));
   return xs;
 }
 
-std::vector<Value> embedSteps(Value table, Value tokens) {
+std::vector<Value> embedSteps(Value table, Value tokens, Where where) {
+  Builder::Located site(table.builder(), where);
   int64_t batch = tokens.dim(0), steps = tokens.dim(1);
   std::vector<Value> xs;
   for (int64_t t = 0; t < steps; ++t) xs.push_back(gather(table, reshape(slice(tokens, {0, t}, {batch, t + 1}), {batch})));
@@ -167,13 +176,16 @@ std::pair<Value, State> LSTMCell::step(Value x, const State& s) const {
   return {h2, {h2, c2}};
 }
 
-State stateFor(Builder& b, const Cell& cell, const std::string& prefix, int64_t batch) {
+State stateFor(Builder& b, const Cell& cell, const std::string& prefix, int64_t batch, Where where) {
+  Builder::Located site(b, where);
   State s;
   for (const auto& name : cell.stateNames()) s.push_back(b.state(prefix + "." + name, {batch, cell.hidden()}));
   return s;
 }
 
-std::pair<std::vector<Value>, State> unroll(const Cell& cell, const std::vector<Value>& inputs, State state) {
+std::pair<std::vector<Value>, State> unroll(const Cell& cell, const std::vector<Value>& inputs, State state, Where where) {
+  if (inputs.empty()) return {{}, state};
+  Builder::Located site(inputs.front().builder(), where);
   std::vector<Value> outputs;
   for (const Value& x : inputs) {
     auto [y, next] = cell.step(x, state);

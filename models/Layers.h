@@ -22,9 +22,11 @@
 //
 //   for (int i = 0; i < n; ++i) { Builder::Scope block(b, fmt::format("block{}", i)); x = mlp(x); }
 //
-// and a build error names the model and the scope it failed in, with the
-// operands' names and types: "model 'mine' (in scope 'block1'): builder:
-// matmul: ... (operands %3 : f32[1120,64], %block1.dense0.kernel : f32[65,28])".
+// and a build error names the model, the scope it failed in and the model's
+// line that called the layer or builder function (each takes a Where, the
+// caller's std::source_location), with the operands' names and types:
+// "model 'mine' (in scope 'block1') at mine.cpp:42: builder: matmul: ...
+// (operands %3 : f32[1120,64], %block1.dense0.kernel : f32[65,28])".
 //
 // Parameter initializers follow Flax's defaults: lecun_normal kernels,
 // orthogonal recurrent kernels, zero biases.
@@ -47,9 +49,9 @@ std::string autoName(Builder& b, const std::string& kind);
 struct Dense {
   mutable Value kernel;  // [in, out]
   mutable Value bias;    // [out]; invalid when the layer has none
-  Value operator()(Value x) const;
+  Value operator()(Value x, Where where = Where::current()) const;
   static Dense create(Builder& b, const std::string& name, int64_t in, int64_t out, bool useBias = true,
-                      const Init& kernelInit = Init::lecunNormal());
+                      const Init& kernelInit = Init::lecunNormal(), Where where = Where::current());
 
   Dense() = default;
   // A layer of `out` units whose params are made when first applied, with
@@ -68,7 +70,7 @@ struct Dense {
 class Embed {
  public:
   Embed(Builder& b, int64_t vocab, int64_t dim, std::string name = "");
-  std::vector<Value> operator()(Value tokens) const;
+  std::vector<Value> operator()(Value tokens, Where where = Where::current()) const;
 
  private:
   Builder* builder_;
@@ -82,19 +84,20 @@ class Embed {
 // (seed, step, first row; the trainer sets it every step), so every engine,
 // thread count, rank split and resumed run draws the same ones. Not training,
 // or a rate of 0: the identity. A rate outside [0, 1) is an error.
-Value dropout(Value x, double rate, bool training);
+Value dropout(Value x, double rate, bool training, Where where = Where::current());
 // Per step; `variational`: one mask for all steps (Gal & Ghahramani), else a fresh one each step.
-std::vector<Value> dropout(const std::vector<Value>& xs, double rate, bool training, bool variational = false);
+std::vector<Value> dropout(const std::vector<Value>& xs, double rate, bool training, bool variational = false,
+                           Where where = Where::current());
 
 // The per-step outputs as one time-major [steps*batch, width] matrix, the
 // row order of a model's logits.
-Value timeMajor(const std::vector<Value>& steps);
+Value timeMajor(const std::vector<Value>& steps, Where where = Where::current());
 
 // x_t for every step t: one_hot(tokens[:, t]) as [batch, vocab].
-std::vector<Value> oneHotSteps(Value tokens, int64_t vocab);
+std::vector<Value> oneHotSteps(Value tokens, int64_t vocab, Where where = Where::current());
 
 // A row gather from a [vocab, dim] table for every step: [batch, dim].
-std::vector<Value> embedSteps(Value table, Value tokens);
+std::vector<Value> embedSteps(Value table, Value tokens, Where where = Where::current());
 
 class Cell {
  public:
@@ -146,10 +149,11 @@ class LSTMCell : public Cell {
 };
 
 // State nodes "<prefix>.<name>" of shape [batch, hidden] for a cell.
-State stateFor(Builder& b, const Cell& cell, const std::string& prefix, int64_t batch);
+State stateFor(Builder& b, const Cell& cell, const std::string& prefix, int64_t batch, Where where = Where::current());
 
 // Runs the cell over the inputs; returns the outputs per step and the final state.
-std::pair<std::vector<Value>, State> unroll(const Cell& cell, const std::vector<Value>& inputs, State state);
+std::pair<std::vector<Value>, State> unroll(const Cell& cell, const std::vector<Value>& inputs, State state,
+                                             Where where = Where::current());
 
 // Registers updates that carry `final` into the state nodes `initial` after a run.
 void carryState(Builder& b, const State& initial, const State& final);
@@ -162,7 +166,8 @@ class Recurrent {
  public:
   Recurrent(Builder& b, int64_t hidden, std::string kind, std::string name = "")
       : builder_(&b), hidden_(hidden), kind_(std::move(kind)), name_(std::move(name)) {}
-  std::vector<Value> scan(const std::vector<Value>& xs) const {
+  std::vector<Value> scan(const std::vector<Value>& xs, Where where = Where::current()) const {
+    Builder::Located site(*builder_, where);
     if (xs.empty()) throw Error(kind_ + ": scan over no steps");
     std::string name = name_.empty() ? autoName(*builder_, kind_) : name_;
     CellT cell = CellT::create(*builder_, name, xs.front().dim(1), hidden_);
@@ -196,7 +201,9 @@ class Stack {
   Stack(Layer layer, int64_t layers) : layer_(std::move(layer)), layers_(layers) {
     if (layers < 1) throw Error("nn::Stack needs at least one layer");
   }
-  std::vector<Value> scan(std::vector<Value> xs) const {
+  std::vector<Value> scan(std::vector<Value> xs, Where where = Where::current()) const {
+    if (xs.empty()) throw Error("nn::Stack: scan over no steps");
+    Builder::Located site(xs.front().builder(), where);
     for (int64_t i = 0; i < layers_; ++i) xs = layer_.scan(xs);
     return xs;
   }

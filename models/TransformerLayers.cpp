@@ -14,7 +14,8 @@ constexpr double kMaskedScore = -1e9;
 
 }  // namespace
 
-Value layerNorm(Builder& b, const std::string& name, Value x, double eps) {
+Value layerNorm(Builder& b, const std::string& name, Value x, double eps, Where where) {
+  Builder::Located site(b, where);
   if (x.type().rank() != 2) throw Error(fmt::format("layerNorm {}: the input is {}, not a matrix", name, str(x.type())));
   const int64_t rows = x.dim(0), width = x.dim(1);
   Value centred = x - reshape(reduceMean(x, {1}), {rows, 1});
@@ -23,7 +24,8 @@ Value layerNorm(Builder& b, const std::string& name, Value x, double eps) {
   return normalised * b.param(name + ".scale", {width}, Init::ones()) + b.param(name + ".bias", {width});
 }
 
-Value softmax(Value x) {
+Value softmax(Value x, Where where) {
+  Builder::Located site(x.builder(), where);
   const Shape shape = x.shape();
   const int64_t width = shape.back(), rows = x.type().numElements() / std::max<int64_t>(1, width);
   return reshape(exp(logSoftmax(reshape(x, {rows, width}))), shape);
@@ -56,7 +58,8 @@ Value CausalSelfAttention::attend(Value q, Value k, Value v, Value additiveMask)
   return matmul(softmax(matmul(q, k, false, true) * scale + additiveMask), v);
 }
 
-Value CausalSelfAttention::operator()(Value x, int64_t batch) const {
+Value CausalSelfAttention::operator()(Value x, int64_t batch, Where where) const {
+  Builder::Located site(*b_, where);
   const int64_t rows = x.dim(0), width = x.dim(1);
   if (batch < 1 || rows % batch != 0)
     throw Error(fmt::format("{}: {} rows are not {} sequences", name_, rows, batch));
@@ -70,7 +73,8 @@ Value CausalSelfAttention::operator()(Value x, int64_t batch) const {
   return Dense::create(*b_, name_ + ".c_proj", width, width, true, Init::normal(init_.residualStd))(y);
 }
 
-Value CausalSelfAttention::step(Value x, Value seen, int64_t context) const {
+Value CausalSelfAttention::step(Value x, Value seen, int64_t context, Where where) const {
+  Builder::Located site(*b_, where);
   const int64_t batch = x.dim(0), width = x.dim(1), d = width / std::max<int64_t>(1, heads_);
   Value qkv = project(x);
   auto part = [&](int64_t k) { return slice(qkv, {0, k * width}, {batch, (k + 1) * width}); };
@@ -90,7 +94,8 @@ Value CausalSelfAttention::step(Value x, Value seen, int64_t context) const {
   return Dense::create(*b_, name_ + ".c_proj", width, width, true, Init::normal(init_.residualStd))(y);
 }
 
-Value Mlp::operator()(Value x) const {
+Value Mlp::operator()(Value x, Where where) const {
+  Builder::Located site(*b_, where);
   const int64_t width = x.dim(1);
   Value h = gelu(Dense::create(*b_, name_ + ".c_fc", width, 4 * width, true, Init::normal(init_.std))(x));
   return Dense::create(*b_, name_ + ".c_proj", 4 * width, width, true, Init::normal(init_.residualStd))(h);

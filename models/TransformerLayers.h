@@ -16,10 +16,10 @@ namespace graphc::nn {
 
 // (x - mean) / sqrt(var + eps) * scale + bias over each row's `width`
 // features; params NAME.scale (ones) and NAME.bias (zeros), as torch's LayerNorm.
-Value layerNorm(Builder& b, const std::string& name, Value x, double eps = 1e-5);
+Value layerNorm(Builder& b, const std::string& name, Value x, double eps = 1e-5, Where where = Where::current());
 
 // softmax over the last axis, any rank: exp(log_softmax) of the rows.
-Value softmax(Value x);
+Value softmax(Value x, Where where = Where::current());
 
 // The standard deviations of a GPT's initial weights: N(0, std) for every
 // kernel and embedding, and `residualStd` for the projections that write to
@@ -35,13 +35,13 @@ class CausalSelfAttention {
  public:
   CausalSelfAttention(Builder& b, std::string name, int64_t heads, TransformerInit init = {});
   // x: [batch*steps, width], batch-major. Returns the same shape.
-  Value operator()(Value x, int64_t batch) const;
+  Value operator()(Value x, int64_t batch, Where where = Where::current()) const;
   // One new position per row of x [batch, width], its keys and values
   // appended to a cache of `context` positions carried as state
   // (NAME.k_cache, NAME.v_cache: [batch, context, width], the newest last);
   // `seen` (i32 [1]) counts the positions before this one, so the slots not
   // yet written are masked.
-  Value step(Value x, Value seen, int64_t context) const;
+  Value step(Value x, Value seen, int64_t context, Where where = Where::current()) const;
 
  private:
   Value project(Value x) const;
@@ -58,7 +58,7 @@ class CausalSelfAttention {
 class Mlp {
  public:
   Mlp(Builder& b, std::string name, TransformerInit init = {}) : b_(&b), name_(std::move(name)), init_(init) {}
-  Value operator()(Value x) const;
+  Value operator()(Value x, Where where = Where::current()) const;
 
  private:
   Builder* b_;

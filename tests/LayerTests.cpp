@@ -16,6 +16,9 @@ using namespace graphc;
 
 namespace {
 
+// The line of a test model's failing builder call (captureless build functions write it).
+int failingLine = 0;
+
 using Vec = std::vector<double>;
 
 // y = x W (+ b) for one row x and a [in, out] kernel.
@@ -238,6 +241,7 @@ TEST_CASE("layers: name scopes keep two blocks' layers apart, and a model's erro
                     Value h = nn::timeMajor(nn::RNN(b, c.hidden).scan(nn::oneHotSteps(tokens, c.vocab)));
                     Builder::Scope head(b, "head");
                     Value w = b.param("w", {c.hidden + 1, c.vocab}, Init::lecunNormal());
+                    failingLine = __LINE__ + 1;
                     return matmul(h, w);
                   },
                   false};
@@ -247,6 +251,22 @@ TEST_CASE("layers: name scopes keep two blocks' layers apart, and a model's erro
   c.batchSize = 2;
   c.numSteps = 3;
   CHECK_THROWS_WITH_AS(buildModelGraph(broken, c),
-                       doctest::Contains("model 'broken' (in scope 'head'): builder: matmul"), Error);
+                       doctest::Contains("model 'broken' (in scope 'head') at "), Error);
   CHECK_THROWS_WITH_AS(buildModelGraph(broken, c), doctest::Contains("%head.w : f32[9,5]"), Error);
+  // The model's own line, where its code called the builder.
+  CHECK_THROWS_WITH_AS(buildModelGraph(broken, c),
+                       doctest::Contains(fmt::format("(in scope 'head') at {}:{}: builder", __FILE__, failingLine).c_str()), Error);
+
+  // A layer's error is located at the model's call of the layer, not inside the layer's code.
+  ModelDef cube{"cube", "a 3-d input to a dense layer", 16,
+                [](Builder& b, Value tokens, const ModelConfig& c) {
+                  Value h = nn::timeMajor(nn::RNN(b, c.hidden).scan(nn::oneHotSteps(tokens, c.vocab)));
+                  Value h3 = reshape(h, {c.numSteps, c.batchSize, c.hidden});
+                  failingLine = __LINE__ + 1;
+                  return nn::Dense(b, c.vocab)(h3);
+                },
+                false};
+  CHECK_THROWS_AS(buildModelGraph(cube, c), Error);  // sets failingLine, which the next check's message reads
+  CHECK_THROWS_WITH_AS(buildModelGraph(cube, c),
+                       doctest::Contains(fmt::format("model 'cube' at {}:{}: nn::Dense", __FILE__, failingLine).c_str()), Error);
 }

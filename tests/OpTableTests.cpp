@@ -36,25 +36,26 @@ Tensor ints(const Shape& s, std::vector<int32_t> v) { return Tensor::i32(s, std:
 Sample sampleFor(OpKind op) {
   Lcg rng{uint64_t(op) + 11};
   auto f = [&](const Shape& s, double lo = -2, double hi = 2) { return spaced(s, lo, hi, rng); };
-  auto unary = [&](Value (*fn)(Value), double lo = -2, double hi = 2) {
-    return Sample{{f({3, 4}, lo, hi)}, [fn](Builder&, const std::vector<Value>& v) { return fn(v[0]); }, true};
+  // The builder functions take the caller's line (a Where); the samples pass this one.
+  auto unary = [&](Value (*fn)(Value, Where), double lo = -2, double hi = 2) {
+    return Sample{{f({3, 4}, lo, hi)}, [fn](Builder&, const std::vector<Value>& v) { return fn(v[0], Where::current()); }, true};
   };
-  auto binary = [&](Value (*fn)(Value, Value), double lo = -2, double hi = 2) {
+  auto binary = [&](Value (*fn)(Value, Value, Where), double lo = -2, double hi = 2) {
     // The second operand's grid is shifted by a third of a step: no two
     // elements tie, so max/min stay at least 0.1 away from their kink.
     double shift = (hi - lo) / 12 / 3;
     return Sample{{f({3, 4}, lo, hi), f({3, 4}, lo + shift, hi + shift)},
-                  [fn](Builder&, const std::vector<Value>& v) { return fn(v[0], v[1]); }, true};
+                  [fn](Builder&, const std::vector<Value>& v) { return fn(v[0], v[1], Where::current()); }, true};
   };
   switch (op) {
     case OpKind::Constant: return {{}, [](Builder& b, const std::vector<Value>&) { return b.constant(0.25, {2, 3}); }};
     case OpKind::Input: return {{f({2, 3})}, [](Builder&, const std::vector<Value>& v) { return v[0]; }, true};
     case OpKind::Param: return {{}, [](Builder& b, const std::vector<Value>&) { return b.param("p", {2, 3}); }};
     case OpKind::State: return {{}, [](Builder& b, const std::vector<Value>&) { return b.state("s", {2, 3}); }};
-    case OpKind::Add: return binary([](Value a, Value b) { return a + b; });
-    case OpKind::Sub: return binary([](Value a, Value b) { return a - b; });
-    case OpKind::Mul: return binary([](Value a, Value b) { return a * b; });
-    case OpKind::Div: return binary([](Value a, Value b) { return a / b; }, 0.5, 2);
+    case OpKind::Add: return binary([](Value a, Value b, Where) { return a + b; });
+    case OpKind::Sub: return binary([](Value a, Value b, Where) { return a - b; });
+    case OpKind::Mul: return binary([](Value a, Value b, Where) { return a * b; });
+    case OpKind::Div: return binary([](Value a, Value b, Where) { return a / b; }, 0.5, 2);
     case OpKind::Maximum: return binary(maximum);
     case OpKind::Minimum: return binary(minimum);
     case OpKind::Compare:
@@ -62,7 +63,7 @@ Sample sampleFor(OpKind op) {
     case OpKind::Select:
       return {{ints({2, 2}, {1, 0, 0, 1}), f({2, 2}), f({2, 2})},
               [](Builder&, const std::vector<Value>& v) { return select(v[0], v[1], v[2]); }, true};
-    case OpKind::Neg: return unary([](Value a) { return -a; });
+    case OpKind::Neg: return unary([](Value a, Where) { return -a; });
     case OpKind::Exp: return unary(exp);
     case OpKind::Log: return unary(log, 0.1, 3);
     case OpKind::Tanh: return unary(tanh);

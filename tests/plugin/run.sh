@@ -124,6 +124,32 @@ expect_error "model 'batchmajor': its logits are not in time-major order: .* cha
   "$graphc" train --model-lib "$tmp/libbm.so" --model batchmajor --epochs 1
 expect_error "model 'batchmajor': its logits are not in time-major order" \
   "$graphc" compile --model-lib "$tmp/libbm.so" --model batchmajor
+# A model whose code makes a mistake: its error names the model, the scope and the plugin's own line;
+# `graphc models` lists it beside the others, with that error, and exits 1.
+cat >"$tmp/wide.cpp" <<'CPP'
+#include "models/Plugin.h"
+using namespace graphc;
+static Value build(Builder& b, Value tokens, const ModelConfig& c) {
+  Value h = nn::timeMajor(nn::RNN(b, c.hidden).scan(nn::oneHotSteps(tokens, c.vocab)));
+  Builder::Scope head(b, "head");
+  Value w = b.param("w", {c.hidden + 1, c.vocab}, Init::lecunNormal());
+  return matmul(h, w);
+}
+static void reg() { registerModel({"wide", "a head one row too wide", 16, build, false}); }
+GRAPHC_MODEL_PLUGIN(reg)
+CPP
+g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libwide.so" "$tmp/wide.cpp" -L "$tmp/prefix/lib" -lgraphc
+expect_error "model 'wide' \(in scope 'head'\) at .*wide.cpp:7: builder: matmul: .*%head.w : f32\[17,28\]" \
+  "$graphc" train --model-lib "$tmp/libwide.so" --model wide --epochs 1
+if "$graphc" models --model-lib "$lib" --model-lib "$tmp/libwide.so" >"$tmp/models.out" 2>"$tmp/models.err"; then
+  fail "graphc models exits 0 with a broken model"
+else
+  grep -q "^mymodel .* [0-9][0-9]*  " "$tmp/models.out" && grep -q "^lstm " "$tmp/models.out" &&
+    grep -q "^wide .* broken  a head one row too wide" "$tmp/models.out" &&
+    grep -q "cannot be built: model 'wide' (in scope 'head') at .*wide.cpp:7" "$tmp/models.out" &&
+    grep -q "1 of the .* models cannot be built (wide)" "$tmp/models.err" ||
+    fail "graphc models with a broken model: $(cat "$tmp/models.out" "$tmp/models.err")"
+fi
 expect_error "unknown model 'theirs'" "$graphc" train --model-lib "$lib" --model theirs
 printf 'int nothing_here() { return 0; }\n' >"$tmp/plain.cpp"
 g++ -shared -fPIC -o "$tmp/libplain.so" "$tmp/plain.cpp"
