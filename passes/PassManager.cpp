@@ -27,7 +27,9 @@ bool PassManager::run(Graph& g) {
   std::ostream& os = options_.printStream ? *options_.printStream : std::cerr;
   auto print = [&](const Graph& graph) { return options_.printer ? options_.printer(graph) : printGraph(graph); };
   bool any = false;
-  for (auto& pass : passes_) {
+  for (size_t i = 0; i < passes_.size(); ++i) {
+    Pass* pass = passes_[i].get();
+    if (options_.beforePass) options_.beforePass(pass->name(), i, passes_.size());
     if (listed(options_.printBefore, pass->name()))
       os << fmt::format("// -----// IR before {} //----- //\n", pass->name()) << print(g);
     auto start = std::chrono::steady_clock::now();

@@ -24,6 +24,8 @@ struct PassManagerOptions {
   std::vector<std::string> printAfter;
   std::ostream* printStream = nullptr;    // where --print-before/after go (default std::cerr)
   std::function<std::string(const Graph&)> printer;  // how (default: the textual IR; graph/Dot.h for pictures)
+  // Called as each pass starts (its name, its 0-based position, the pipeline's length): progress for long compiles.
+  std::function<void(const std::string& pass, size_t index, size_t count)> beforePass;
 };
 
 class PassManager {

@@ -111,14 +111,20 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
     throw Error(fmt::format("{}: error: exists and is not a directory", o.dir));
   Target target = targetFor(o.targetCpu);
 
+  auto stage = [&](const char* what) {
+    if (o.onStage) o.onStage(what);
+  };
   // The program at batch 1, as `graphc generate` compiles it.
+  stage("building the generation program");
   ModelConfig c = withModelDefaults(model, config);
   GenerationGraphs graphs = generationGraph(model, c, target, 1);
   const Graph& lowered = graphs.step;
   ProgramTables tables = programTablesFor(vocab);
+  stage("preparing the weights");
   tables.weights = programWeights(graphs, params);
   tables.cpuFeatures = o.cpuFeatures;
   tables.weightsInFile = o.weightsFile;
+  stage("compiling the program to machine code (LLVM)");
   std::string object = emitGenerationObject(lowered, tables, target, o.name);
   int64_t features = o.cpuFeatures >= 0 ? o.cpuFeatures : requiredCpuFeatures(target);
   int64_t maxTokenBytes = 1;
@@ -132,6 +138,7 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
       {o.name + ".pc", pkgConfigText(o.name)},
       {o.name + "Config.cmake", cmakeConfigText(o.name)},
   };
+  stage("writing the files");
   if (o.weightsFile) files.push_back({o.name + ".weights", programWeightsFile(lowered, tables, target)});
   // Everything goes to a fresh directory beside DIR, then moves in: a failure
   // on the way leaves no partial DIR.
@@ -147,6 +154,7 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
   try {
     for (const auto& [name, bytes] : files) writeFileSafely((staging / name).string(), bytes, name);
     if (o.sharedLibrary) {
+      stage("linking the shared library");
       linkSharedLibrary(staging, o.name);
       files.push_back({"lib" + o.name + ".so", ""});
     }

@@ -4,6 +4,7 @@
 // only libc and libm at run time.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct ExportOptions {
   int64_t cpuFeatures = -1;        // tests only: the features the library demands (-1: the target's)
   bool weightsFile = false;        // the weights in NAME.weights, mapped at run time, not in the object
   bool sharedLibrary = false;      // also libNAME.so, linked by the system's `cc -shared`
+  // Called as each stage of the export starts ("compiling the program", ...): progress for big models.
+  std::function<void(const std::string& stage)> onStage;
 };
 
 // The files written, in DIR: NAME.h, NAME.o, libNAME.a, example.c, NAME.pc,

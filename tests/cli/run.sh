@@ -380,6 +380,17 @@ if command -v script >/dev/null; then
   grep -aqE "evaluated [0-9]+/[0-9]+ tokens \([0-9]+%\)" "$tmp/pty-eval.log" || fail "no live progress line for graphc eval"
   "$graphc" eval --load "$tmp/wev.safetensors" --data "$tmp/wtest.txt" 2>&1 | grep -q "evaluated [0-9]*/" &&
     fail "graphc eval prints its live line on a pipe within a minute"
+  # compile and export name the stage under way (the pass, its place in the pipeline, LLVM) and clear the line.
+  script -qc "$graphc compile --emit obj -o $tmp/pty.o --hidden 16" "$tmp/pty-compile.log" >/dev/null 2>&1 ||
+    fail "compile on a pty"
+  grep -aqE "compile: pass fuse \([0-9]+ of [0-9]+\)  [0-9:]+ elapsed" "$tmp/pty-compile.log" &&
+    grep -aqE "compile: LLVM code generation" "$tmp/pty-compile.log" || fail "no live stage line for graphc compile"
+  [ -z "$("$graphc" compile --emit obj -o "$tmp/pipe.o" --hidden 16 2>&1 >/dev/null)" ] ||
+    fail "graphc compile prints stage lines on a pipe within seconds"
+  script -qc "$graphc export --load $tmp/tiny.safetensors -o $tmp/pty-export" "$tmp/pty-export.log" >/dev/null 2>&1 ||
+    fail "export on a pty"
+  grep -aqE "export: compiling the program to machine code \(LLVM\)  [0-9:]+ elapsed" "$tmp/pty-export.log" ||
+    fail "no live stage line for graphc export"
 fi
 expect_error "--min-count outside --text words" "--min-count: applies to --text words only" -- \
   "$graphc" train "${tiny[@]}" --min-count 2

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 #include "codegen/Jit.h"
 #include "graph/Analysis.h"
@@ -15,6 +16,7 @@
 #include "runtime/Pipeline.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
+#include "tools/graphc/Progress.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
@@ -54,18 +56,27 @@ void runCompile(CompileOptions o) {
   if (o.graph == "step") o.config.numSteps = 1;
   Graph g = o.graph == "step" ? buildStepGraph(model, o.config) : buildModelGraph(model, o.config);
   verify(g);
+  // Progress on a terminal; not beside IR printed to the same stream.
+  bool printing = !o.printBefore.empty() || !o.printAfter.empty();
+  StageProgress progress(isatty(STDERR_FILENO) != 0 && !printing, "compile");
   PassManagerOptions pmo;
   pmo.printBefore = o.printBefore;
   pmo.printAfter = o.printAfter;
+  pmo.beforePass = [&](const std::string& pass, size_t i, size_t n) { progress.stage("pass " + pass, i, n); };
   DotOptions dot{!o.expand};
   if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return printDot(graph, dot); };
   PassManager pm(pmo);
   pm.addPipeline(o.passesGiven ? o.passes : fullPipelineFor(pipeline));
   pm.run(g);
-  if (o.timePasses) pm.printTimings(std::cerr);
   bool planned = g.attrs.count("arena_bytes") != 0;
   // Machine code needs fused kernels and arena offsets.
-  if (o.emit != "ir" && o.emit != "dot" && !planned) g = lowerGraph(std::move(g), pipeline.target);
+  if (o.emit != "ir" && o.emit != "dot" && !planned) {
+    PassManagerOptions lowering;
+    lowering.beforePass = [&](const std::string& pass, size_t i, size_t n) { progress.stage("lowering: pass " + pass, i, n); };
+    g = lowerGraph(std::move(g), pipeline.target, lowering);
+  }
+  if (o.emit != "ir" && o.emit != "dot") progress.stage("LLVM code generation");
+  else progress.stage("printing");
   const Target& target = pipeline.target;
   CodegenOptions codegen{!o.noReroll};
   if (o.emit == "ir") writeOutput(o.output, printGraph(g));
@@ -77,6 +88,8 @@ void runCompile(CompileOptions o) {
     if (o.output == "-") throw Error("--emit obj: pass -o FILE (object code is not written to a terminal)");
     writeOutput(o.output, emitCode(g, EmitKind::Object, target, codegen));
   }
+  progress.clear();
+  if (o.timePasses) pm.printTimings(std::cerr);
   if (o.stats) {
     CompileReport report;
     // Compiling (and timing) needs code that runs here; for another CPU the stats are the graph's.

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 #include "runtime/Checkpoint.h"
 #include "runtime/Export.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
+#include "tools/graphc/Progress.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
@@ -32,9 +34,13 @@ void runExport(ExportFlags f) {
                             f.load));
   f.options.source = f.load;
   std::vector<std::string> files;
+  StageProgress progress(isatty(STDERR_FILENO) != 0, "export");
+  f.options.onStage = [&](const std::string& stage) { progress.stage(stage); };
   try {
     files = exportLibrary(*model, info.config, ckpt.tensors, info.vocab, f.options);
+    progress.clear();
   } catch (const Error& e) {
+    progress.clear();
     std::string what = e.what();
     // Params that do not fit the model name the checkpoint; other errors name their own place.
     if (what.find("parameter") != std::string::npos || what.find("the parameters") != std::string::npos)

@@ -81,6 +81,28 @@ void WorkProgress::update(int64_t done, int64_t total) {
   }
 }
 
+StageProgress::StageProgress(bool terminal, std::string what, double pipeEvery)
+    : terminal_(terminal), what_(std::move(what)), pipeEvery_(pipeEvery), lastPrint_(started_) {}
+
+void StageProgress::stage(const std::string& stage, size_t index, size_t count) {
+  auto now = Clock::now();
+  double elapsed = std::chrono::duration<double>(now - started_).count();
+  std::string counted = count ? fmt::format(" ({} of {})", index + 1, count) : "";
+  std::string line = fmt::format("{}: {}{}  {} elapsed", what_, stage, counted, clock(elapsed));
+  if (terminal_) {
+    std::cerr << "\r\033[K" << line << std::flush;
+    shown_ = true;
+  } else if (std::chrono::duration<double>(now - lastPrint_).count() >= pipeEvery_) {
+    std::cerr << line << "\n" << std::flush;
+    lastPrint_ = now;
+  }
+}
+
+void StageProgress::clear() {
+  if (terminal_ && shown_) std::cerr << "\r\033[K" << std::flush;
+  shown_ = false;
+}
+
 void WorkProgress::clear() {
   if (terminal_ && shown_) std::cerr << "\r\033[K" << std::flush;
   shown_ = false;

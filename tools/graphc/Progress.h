@@ -52,4 +52,28 @@ class WorkProgress {
   bool shown_ = false;
 };
 
+// Progress of work made of named stages (the passes of a compile, the steps
+// of an export): on a terminal, a line naming the stage under way and the
+// time so far, cleared at the end; on a pipe, a plain line when a stage
+// starts `pipeEvery` seconds or more after the last line.
+class StageProgress {
+ public:
+  StageProgress(bool terminal, std::string what, double pipeEvery = 10);
+  ~StageProgress() { clear(); }
+  StageProgress(const StageProgress&) = delete;
+  StageProgress& operator=(const StageProgress&) = delete;
+  // `stage` starts; `index` of `count` when the stages are counted (count 0: not counted).
+  void stage(const std::string& stage, size_t index = 0, size_t count = 0);
+  // Clears a terminal line before other output.
+  void clear();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool terminal_;
+  std::string what_;
+  double pipeEvery_;
+  Clock::time_point started_ = Clock::now(), lastPrint_;
+  bool shown_ = false;
+};
+
 }  // namespace graphc::cli
