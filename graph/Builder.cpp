@@ -66,7 +66,7 @@ Builder::Located::Located(Builder& b, const Where& where)
 Builder::Located::~Located() {
   if (!outermost_) return;
   if (std::uncaught_exceptions() > exceptions_ && b_.failedCall_.empty())
-    b_.failedCall_ = fmt::format("{}:{}", b_.call_->file_name(), b_.call_->line());
+    b_.failedCall_ = fmt::format("{}:{}", b_.call_->file, b_.call_->line);
   b_.call_.reset();
 }
 

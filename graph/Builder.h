@@ -11,7 +11,6 @@
 #pragma once
 
 #include <optional>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -23,8 +22,16 @@ class Builder;
 
 // Where a model's code called the builder; every builder function but the
 // operators (C++ gives them no room for it) takes one, defaulted to the
-// caller's line, so a build error can say "at mymodel.cpp:42".
-using Where = std::source_location;
+// caller's line, so a build error can say "at mymodel.cpp:42". It is
+// std::source_location's idea by the compilers' builtins, which GCC and every
+// clang have (clang 14 cannot compile libstdc++'s std::source_location).
+struct Where {
+  const char* file = "";
+  int line = 0;
+  static constexpr Where current(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+    return {file, line};
+  }
+};
 
 class Value {
  public:

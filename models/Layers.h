@@ -24,7 +24,7 @@
 //
 // and a build error names the model, the scope it failed in and the model's
 // line that called the layer or builder function (each takes a Where, the
-// caller's std::source_location), with the operands' names and types:
+// caller's file and line: graph/Builder.h), with the operands' names and types:
 // "model 'mine' (in scope 'block1') at mine.cpp:42: builder: matmul: ...
 // (operands %3 : f32[1120,64], %block1.dense0.kernel : f32[65,28])".
 //
