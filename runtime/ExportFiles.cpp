@@ -118,7 +118,8 @@ long {n}_generate_sampled({n}_generator* g, size_t n, const {n}_sampling* sampli
  * threads sleep. The text does not depend on the number. */
 int {n}_set_threads(int threads);
 /* One step on a token id; returns the logits ({guard}_VOCAB_SIZE floats,
- * valid until the next call) and drops the pending token. */
+ * valid until the next call) and drops the pending token. NULL (and no step)
+ * for an id outside 0..{guard}_VOCAB_SIZE-1. */
 const float* {n}_step({n}_generator* g, int token);
 
 int {n}_vocab_size(void);

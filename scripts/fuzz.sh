@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh [SECONDS] — builds the libFuzzer harnesses (fuzz/*.cpp: IR text,
-# checkpoint files, --resume metadata) with
+# scripts/fuzz.sh [SECONDS] — builds the libFuzzer harnesses (fuzz/: IR text,
+# checkpoint files, --resume metadata, the exported library's C API) with
 # clang and ASan + UBSan, seeds their corpora from the project's IR files and
 # checkpoints, and runs each for SECONDS (default 60). A finding is copied to
 # tests/fuzz-regressions/HARNESS-NAME and the script exits 1; every run replays
@@ -31,9 +31,21 @@ clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp run
 clang++ "${flags[@]}" -isystem /usr/lib/llvm-19/include -DLLVM_DISABLE_ABI_BREAKING_CHECKS_ENFORCING=1 \
   -o "$out/resume_fuzzer" fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}" -lfmt &
 wait
+# The exported API (fuzz/export_api_fuzzer.c) against a small exported model: a transformer whose
+# context of 4 is soon used up (the refill), on UTF-8 text (multi-byte tokens).
+for i in $(seq 40); do printf 'The Time Machine, %s: naïve café — días. ' "$i"; done >"$out/utf8.txt"
+build/graphc train --model gpt --num-layers 1 --hidden 16 --set heads=2,context=4 --text chars --data "$out/utf8.txt" \
+  --batch-size 2 --num-steps 4 --max-tokens 0 --epochs 1 --sample-every 0 --save "$out/fz.safetensors" \
+  >"$out/fz-train.log" 2>&1 || { cat "$out/fz-train.log"; exit 1; }
+build/graphc export --load "$out/fz.safetensors" -o "$out/export-fz" --name fz >/dev/null
+clang -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$out/export-fz" \
+  -o "$out/export_fuzzer" fuzz/export_api_fuzzer.c "$out/export-fz/libfz.a" -lm -lpthread
 
 # Seed corpora: every IR file the tests use; checkpoints the tests' crafted ones and a trained one.
-mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint" "$out/corpus-resume"
+mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint" "$out/corpus-resume" "$out/corpus-export"
+# The exported API: a few call sequences (fuzz/export_api_fuzzer.c reads an op byte, then its arguments).
+printf '\x00\x00\x05hello\x02\x10\x03' >"$out/corpus-export/feed-generate"
+printf '\x01\x10\x00\x08naïve\x03\x20\x05\x07\x06\x01\xff\xff\xff\x7f\x00' >"$out/corpus-export/init-sampled-step"
 # --resume metadata: KEY=VALUE lines over a valid record (fuzz/resume_fuzzer.cpp).
 printf 'hidden=32\n' >"$out/corpus-resume/hidden"
 printf 'perplexities=[3.5,2.25,1.5]\ngrad_norms=[0.5,null,0.25]\n' >"$out/corpus-resume/epochs"
@@ -48,7 +60,7 @@ cp build/test-hostile/*.safetensors "$out/corpus-checkpoint/" 2>/dev/null || tru
 
 mkdir -p tests/fuzz-regressions
 status=0
-for harness in ir checkpoint resume; do
+for harness in ir checkpoint resume export; do
   # Every earlier finding first: each must now be handled.
   regressions=(tests/fuzz-regressions/"$harness"-*)
   if [ -e "${regressions[0]}" ]; then

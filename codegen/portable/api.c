@@ -264,8 +264,13 @@ const char* graphc_api_token_text(int id) {
   return graphc_program_tokens + graphc_program_token_at[id];
 }
 
-/* One step on a token; returns the logits (vocab_size floats, valid until the next call). */
+/* One step on a token; returns the logits (vocab_size floats, valid until the
+ * next call), or NULL for a token outside the vocabulary. */
 const float* graphc_api_step(struct graphc_generator* g, int token) {
+  if (token < 0 || token >= field(GRAPHC_LAYOUT_VOCAB)) {
+    set_error("step: the token id is outside 0..vocab_size()-1", "", "");
+    return 0;
+  }
   step_token(g, token);
   g->pending = -1;
   g->n_recent = 0;

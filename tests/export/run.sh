@@ -65,6 +65,11 @@ int main(void) {
   if (id <= 0 || used != 2 || strcmp(chars_token_text(id), "\xc3\xa9") != 0) return 1;
   if (chars_token_of("T", 1, &used) != chars_token_id('T') || used != 1) return 2;
   if (chars_token_of("", 0, &used) != -1 || used != 0) return 3;
+  /* step refuses an id outside the vocabulary (no step, a reason) and takes one inside it. */
+  chars_generator* g = chars_create();
+  if (!g || chars_step(g, -1) || chars_step(g, CHARS_VOCAB_SIZE) || !strstr(chars_last_error(), "token id")) return 4;
+  if (!chars_step(g, CHARS_VOCAB_SIZE - 1)) return 5;
+  chars_destroy(g);
   return 0;
 }
 C
