@@ -70,6 +70,10 @@ if command -v dot >/dev/null; then
 else
   echo "note: Graphviz's dot not found; skipping the picture rendering checks"
 fi
+# An expanded picture Graphviz would take minutes over is refused, saying how big it would be.
+expect_error "--expand of a 35-step training step" "--expand: the picture would have [0-9]+ edges; .* fewer --num-steps" -- \
+  "$graphc" compile --emit dot --expand --num-steps 35 -o "$tmp/big.dot"
+[ -e "$tmp/big.dot" ] && fail "a refused --expand left $tmp/big.dot"
 
 # compile | opt round trip: the output parses again and is stable.
 "$graphc" compile --model rnn-scratch --emit ir | "$graphc" opt - --passes dce,cse >"$tmp/a.gir" || fail "compile | opt"

@@ -64,7 +64,7 @@ void runCompile(CompileOptions o) {
   pmo.printAfter = o.printAfter;
   pmo.beforePass = [&](const std::string& pass, size_t i, size_t n) { progress.stage("pass " + pass, i, n); };
   DotOptions dot{!o.expand};
-  if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return printDot(graph, dot); };
+  if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return dotPicture(graph, dot); };
   PassManager pm(pmo);
   pm.addPipeline(o.passesGiven ? o.passes : fullPipelineFor(pipeline));
   pm.run(g);
@@ -80,7 +80,7 @@ void runCompile(CompileOptions o) {
   const Target& target = pipeline.target;
   CodegenOptions codegen{!o.noReroll};
   if (o.emit == "ir") writeOutput(o.output, printGraph(g));
-  else if (o.emit == "dot") writeOutput(o.output, printDot(g, dot));
+  else if (o.emit == "dot") writeOutput(o.output, dotPicture(g, dot));
   else if (o.emit == "llvm") writeOutput(o.output, emitCode(g, EmitKind::LlvmIr, target, codegen));
   else if (o.emit == "llvm-opt") writeOutput(o.output, emitCode(g, EmitKind::OptimizedLlvmIr, target, codegen));
   else if (o.emit == "asm") writeOutput(o.output, emitCode(g, EmitKind::Assembly, target, codegen));
@@ -136,7 +136,8 @@ void addCompileCommand(CLI::App& app) {
   cmd->add_flag("--no-reroll", o->noReroll,
                 "Keep one call per node in the entry function (no loops over the time steps), for comparison");
   cmd->add_flag("--expand", o->expand,
-                "With --emit dot: draw every node (by default repeated structure, the unrolled time steps, is drawn once with its count)");
+                "With --emit dot: draw every node (by default repeated structure, the unrolled time steps, is drawn once with its count); "
+                "refused past 500 edges, which Graphviz takes minutes to lay out");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");
   cmd->add_flag("--stats", o->stats, "Print kernels, arena bytes, FLOPs per step and compile seconds on stderr");
   cmd->add_option("--cache-dir", o->cacheDir, "Compiled-object cache for --stats (default: ~/.cache/graphc)");

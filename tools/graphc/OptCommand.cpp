@@ -7,6 +7,7 @@
 #include "graph/TextIR.h"
 #include "passes/PassManager.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
 namespace {
@@ -34,13 +35,13 @@ void runOpt(const OptOptions& o) {
   pmo.printBefore = o.printBefore;
   pmo.printAfter = o.printAfter;
   DotOptions dot{!o.expand};
-  if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return printDot(graph, dot); };
+  if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return dotPicture(graph, dot); };
   PassManager pm(pmo);
   pm.addPipeline(o.passes);  // unknown pass names fail before reading input
   Graph g = parseGraphFile(o.input);
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
-  writeOutput(o.output, o.emit == "dot" ? printDot(g, dot) : printGraph(g));
+  writeOutput(o.output, o.emit == "dot" ? dotPicture(g, dot) : printGraph(g));
 }
 
 }  // namespace
@@ -57,7 +58,8 @@ void addOptCommand(CLI::App& app) {
       ->check(CLI::IsMember({"ir", "dot"}))
       ->capture_default_str();
   cmd->add_flag("--expand", o->expand,
-                "With --emit dot: draw every node (by default repeated structure, the unrolled time steps, is drawn once with its count)");
+                "With --emit dot: draw every node (by default repeated structure, the unrolled time steps, is drawn once with its count); "
+                "refused past 500 edges, which Graphviz takes minutes to lay out");
   cmd->add_flag("--time-passes", o->timePasses, "Report the time each pass took on stderr");
   cmd->add_option("-o,--output", o->output, "Output file ('-' for stdout)")->capture_default_str();
   cmd->callback([o] { runOpt(*o); });

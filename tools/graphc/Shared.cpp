@@ -166,6 +166,18 @@ void addModelLibFlag(CLI::App* cmd, std::vector<std::string>& libs) {
 
 bool stdoutIsTerminal() { return isatty(STDOUT_FILENO) != 0; }
 
+std::string dotPicture(const Graph& g, const DotOptions& options) {
+  std::string dot = printDot(g, options);
+  if (options.collapseRepeats) return dot;
+  size_t edges = 0;
+  for (size_t at = dot.find("->"); at != std::string::npos; at = dot.find("->", at + 2)) ++edges;
+  if (edges > kMaxExpandedEdges)
+    throw Error(fmt::format("--expand: the picture would have {} edges; Graphviz takes minutes to lay out more than {} "
+                            "(over two for 958). Drop --expand (repeated time steps drawn once), or give fewer --num-steps",
+                            edges, kMaxExpandedEdges));
+  return dot;
+}
+
 std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, const CompileReport& r) {
   int64_t fused = int64_t(g.nodesOf(OpKind::Fused).size());
   double passSeconds = 0;

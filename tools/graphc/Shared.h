@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codegen/Jit.h"
+#include "graph/Dot.h"
 #include "models/Model.h"
 #include "passes/PassManager.h"
 #include "runtime/Checkpoint.h"
@@ -38,6 +39,13 @@ struct TrainedModel {
 TrainedModel loadTrainedModel(const std::string& path, const std::string& expectedModel);
 
 bool stdoutIsTerminal();
+
+// The Graphviz picture of `g` (graph/Dot.h); with every node drawn (--expand)
+// it is refused past kMaxExpandedEdges edges, saying how big it would be:
+// Graphviz's layout grows much faster than the edges (458 edges took 43 s,
+// 958 over two minutes, the seed's whole step did not finish in 15).
+constexpr size_t kMaxExpandedEdges = 500;
+std::string dotPicture(const Graph& g, const DotOptions& options);
 
 // The --stats report: kernels, arena bytes, FLOPs per run, compile seconds per stage.
 std::string statsText(const Graph& planned, const std::vector<PassTiming>& passes, const CompileReport& report);
