@@ -143,6 +143,7 @@ class DotWriter {
       writeNode(i);
       if (run && i == run->start + run->period - 1) out_ += "  }\n";
     }
+    writeLayers();
     for (size_t i = 0; i < g_.size(); ++i) writeEdgesInto(i);
     for (size_t k = 0; k < g_.outputs.size(); ++k) {
       const auto& o = g_.outputs[k];
@@ -178,6 +179,25 @@ class DotWriter {
   void openRun(const Run& r) {
     out_ += fmt::format("  subgraph cluster_run{} {{\n    label={}; style=\"rounded,dashed\"; color=\"#888888\";\n", r.start,
                         quoted(fmt::format("x {} (repeated {} times: {} nodes each)", r.count, r.count, r.period)));
+  }
+
+  // Params and state are drawn in a box per layer, named by the first part
+  // of their scoped names ("rnn0" for rnn0.input.kernel, "h0" for a GPT
+  // block's h0.attn.c_attn.kernel, "adam" for the optimizer's step count).
+  void writeLayers() {
+    std::map<std::string, std::vector<size_t>> byLayer;
+    for (size_t i = 0; i < g_.size(); ++i) {
+      const Node& n = g_.nodes[i];
+      size_t dot = n.name.find('.');
+      if ((n.op != OpKind::Param && n.op != OpKind::State) || runOf(i) || dot == std::string::npos || dot == 0) continue;
+      byLayer[n.name.substr(0, dot)].push_back(i);
+    }
+    for (const auto& [layer, nodes] : byLayer) {
+      out_ += fmt::format("  subgraph {} {{\n    label={}; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n",
+                          quoted("cluster_layer_" + layer), quoted(layer));
+      for (size_t i : nodes) out_ += fmt::format("    n{};\n", i);
+      out_ += "  }\n";
+    }
   }
 
   void writeNode(size_t i) {

@@ -1,7 +1,8 @@
 // graph/Dot.h — a graph as a Graphviz picture (`graphc compile --emit dot`,
 // `graphc opt --emit dot`, and --print-after with either): one box per op,
 // edges labelled with the shapes they carry, params, state, inputs and
-// outputs coloured, fused kernels as clusters showing their bodies,
+// outputs coloured, params and state boxed by layer (the first part of their
+// scoped names), fused kernels as clusters showing their bodies,
 // epilogues and packed products marked. Render with `dot -Tsvg`.
 #pragma once
 

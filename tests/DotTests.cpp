@@ -62,3 +62,22 @@ TEST_CASE("dot: the unrolled steps of the seed's training step are drawn once, w
   CHECK(count(collapsed, " [label=") * 2 < count(expanded, " [label="));
   CHECK(count(expanded, "subgraph cluster_f") > count(collapsed, "subgraph cluster_f"));
 }
+
+TEST_CASE("dot: params and state drawn in a box per layer, named after it") {
+  Graph g = parseGraph(R"(graph @g {
+  %x = input : f32[2,3]
+  %rnn0.input.kernel = param : f32[3,4]
+  %rnn0.h = state : f32[2,4]
+  %dense0.kernel = param : f32[4,4]
+  %loose = param : f32[4]
+  %0 = matmul(%x, %rnn0.input.kernel) : f32[2,4]
+  %1 = add(%0, %rnn0.h) : f32[2,4]
+  %2 = matmul(%1, %dense0.kernel) : f32[2,4]
+  output "y" = %2
+})");
+  std::string dot = printDot(g);
+  CHECK(dot.find("subgraph \"cluster_layer_rnn0\" {\n    label=\"rnn0\";") != std::string::npos);
+  CHECK(dot.find("label=\"rnn0\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n    n1;\n    n2;\n  }") != std::string::npos);
+  CHECK(dot.find("label=\"dense0\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n    n3;\n  }") != std::string::npos);
+  CHECK(count(dot, "cluster_layer_") == 2);  // %loose has no layer
+}

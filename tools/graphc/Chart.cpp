@@ -2,7 +2,10 @@
 #include "tools/graphc/Chart.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
+#include <string_view>
 #include <fmt/format.h>
 
 namespace graphc::cli {
@@ -53,6 +56,39 @@ std::vector<double> logCandidates(double lo, double hi) {
   return out;
 }
 
+// The width in pixels of `text` at 12 px sans-serif, from the widths of
+// Helvetica/Arial (which DejaVu Sans exceeds by under 10%): narrow letters
+// and punctuation, capitals and m/w, digits, the rest; a UTF-8 character
+// counts once.
+double textWidth(const std::string& text) {
+  double em = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xc0) == 0x80) continue;  // a UTF-8 continuation byte
+    if (std::string_view("iljtf.,:;!|'()[] ").find(char(c)) != std::string_view::npos) em += 0.3;
+    else if (c == 'm' || c == 'w' || c == 'M' || c == 'W') em += 0.85;
+    else if (c >= 'A' && c <= 'Z') em += 0.68;
+    else if (c >= '0' && c <= '9') em += 0.56;
+    else em += 0.55;
+  }
+  return 12 * em * 1.1;  // the 10% for DejaVu
+}
+
+// How many points of the curves fall in the rectangle (each segment sampled every 3 px).
+int pointsInside(const std::vector<std::vector<std::pair<double, double>>>& curves, double x0, double y0, double w, double h) {
+  int inside = 0;
+  for (const auto& curve : curves)
+    for (size_t i = 0; i < curve.size(); ++i) {
+      auto [ax, ay] = curve[i];
+      auto [bx, by] = i + 1 < curve.size() ? curve[i + 1] : curve[i];
+      int samples = std::max(1, int(std::hypot(bx - ax, by - ay) / 3));
+      for (int k = 0; k < samples; ++k) {
+        double t = double(k) / samples, x = ax + t * (bx - ax), y = ay + t * (by - ay);
+        inside += x >= x0 && x <= x0 + w && y >= y0 && y <= y0 + h;
+      }
+    }
+  return inside;
+}
+
 }  // namespace
 
 std::string svgChart(const ChartSpec& spec) {
@@ -94,30 +130,47 @@ std::string svgChart(const ChartSpec& spec) {
                        "<text class=\"ytick\" x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5}</text>\n",
                        kLeft, kLeft + plotW, y, kLeft - 6, y + 4, number(v));
   }
-  // x ticks: a 1-2-5 step with labels at least 60 px apart.
+  // x ticks: the data's first and last x, and between them a 1-2-5 step, labels at least 60 px apart.
+  std::vector<double> xTicks = {xLo};
   for (double v : niceLinearTicks(xLo, xHi, std::max(2, int(plotW / 60))))
+    if (px(v) - px(xTicks.back()) >= 60 && px(xHi) - px(v) >= 60) xTicks.push_back(v);
+  if (xHi > xLo) xTicks.push_back(xHi);
+  for (double v : xTicks)
     svg += fmt::format("<text class=\"xtick\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(v),
                        kTop + plotH + 18, number(v));
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", kLeft + plotW / 2, kHeight - 14,
                      escapeXml(spec.xLabel));
   svg += fmt::format("<text x=\"18\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {0})\">{1}{2}</text>\n",
                      kTop + plotH / 2, escapeXml(spec.yLabel), spec.logY ? " (log scale)" : "");
+  std::vector<std::vector<std::pair<double, double>>> drawn;  // each curve's points in pixels
   for (size_t i = 0; i < spec.series.size(); ++i) {
     const Series& s = spec.series[i];
     std::string points;
+    drawn.emplace_back();
     for (auto [x, y] : s.points)
-      if (std::isfinite(x) && std::isfinite(y) && (!spec.logY || y > 0)) points += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
+      if (std::isfinite(x) && std::isfinite(y) && (!spec.logY || y > 0)) {
+        points += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
+        drawn.back().push_back({px(x), py(y)});
+      }
     const char* color = kColors[i % std::size(kColors)];
     svg += fmt::format("<polyline class=\"series\" data-label=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} "
                        "points=\"{}\"/>\n",
                        escapeXml(s.label), color, s.dashed ? " stroke-dasharray=\"6 4\"" : "", points);
   }
-  // The legend, top right inside the plot, when there is something to tell apart.
+  // The legend, when there is something to tell apart: as wide as its
+  // longest label, in the corner of the plot its box covers the least of the
+  // curves (top right, top left, bottom right, bottom left on a tie).
   if (spec.series.size() > 1 || (spec.series.size() == 1 && !spec.series[0].label.empty())) {
-    size_t longest = 0;
-    for (const Series& s : spec.series) longest = std::max(longest, s.label.size());
-    double w = 34 + 7.0 * double(longest), h = 8 + 18.0 * double(spec.series.size());
-    double x0 = kLeft + plotW - w - 8, y0 = kTop + 8;
+    double longest = 0;
+    for (const Series& s : spec.series) longest = std::max(longest, textWidth(s.label));
+    double w = 38 + longest, h = 8 + 18.0 * double(spec.series.size());
+    double x0 = 0, y0 = 0;
+    int covered = INT32_MAX;
+    for (auto [cx, cy] : {std::pair{kLeft + plotW - w - 8, kTop + 8}, {kLeft + 8, kTop + 8},
+                          {kLeft + plotW - w - 8, kTop + plotH - h - 8}, {kLeft + 8, kTop + plotH - h - 8}}) {
+      int here = pointsInside(drawn, cx, cy, w, h);
+      if (here < covered) covered = here, x0 = cx, y0 = cy;
+    }
     svg += fmt::format("<g class=\"legend\"><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
                        "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
                        x0, y0, w, h);
