@@ -105,6 +105,9 @@ Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path) {
       }
       std::string dtype = entry.at("dtype").get<std::string>();
       if (dtype != "F32" && dtype != "I32") throw fail(fmt::format("tensor '{}' has unsupported dtype {}", name, dtype));
+      // Whole numbers only: a dimension like 7e117 (or 2.5) would become an int64 by an undefined conversion.
+      for (const auto& d : entry.at("shape"))
+        if (!d.is_number_integer()) throw fail(fmt::format("tensor '{}' has a shape that is not whole numbers", name));
       Shape shape = entry.at("shape").get<Shape>();
       for (const auto& o : entry.at("data_offsets"))
         if (!o.is_number_unsigned()) throw fail(fmt::format("tensor '{}' has data offsets that are not whole numbers", name));

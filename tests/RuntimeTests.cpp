@@ -300,6 +300,11 @@ TEST_CASE("checkpoint: hostile headers are refused, each with its reason") {
       doctest::Contains("two tensors share bytes"), Error);
   CHECK_THROWS_WITH_AS(loadCheckpoint(craft("fraction", R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", 8)),
                        doctest::Contains("not whole numbers"), Error);
+  // A dimension too big for any integer is read by JSON as a float: refused, not converted (UBSan, fuzzing).
+  for (const char* dim : {"7e117", "2.0", "-1e300"})
+    CHECK_THROWS_WITH_AS(
+        loadCheckpoint(craft("float-dim", fmt::format(R"({{"t":{{"dtype":"F32","shape":[{}],"data_offsets":[0,8]}}}})", dim), 8)),
+        doctest::Contains("a shape that is not whole numbers"), Error);
   // A zero-size tensor loads (and nothing is copied into its null buffer).
   CHECK(loadCheckpoint(craft("empty-zero", R"({"t":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", 0))
             .tensors.at("t")

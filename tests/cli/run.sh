@@ -169,6 +169,27 @@ assert [t.text for t in legend.iter("{http://www.w3.org/2000/svg}text")] == ["lr
 ys = sorted(float(t.get("y")) for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "ytick")
 assert all(b - a >= 18 for a, b in zip(ys, ys[1:])), ys  # tick labels never overlap
 PY
+  # A curve that rises into the top right: the legend moves off it; the x axis is labelled at the data's ends.
+  { echo "epoch,perplexity,loss"; for e in $(seq 1 37); do echo "$e,$((10 + e * e)),1"; done; } >"$tmp/rising.csv"
+  { echo "epoch,perplexity,loss"; for e in $(seq 1 37); do echo "$e,$((12 + e * e)),1"; done; } >"$tmp/rising2.csv"
+  "$graphc" plot "$tmp/rising.csv" "$tmp/rising2.csv" --label "a rising run with a long label" --label "another" \
+    -o "$tmp/rising.svg" || fail "graphc plot of rising runs"
+  python3 - "$tmp/rising.svg" <<'PY' || fail "graphc plot: the legend covers a curve, or the x axis lacks the data's ends"
+import sys, xml.etree.ElementTree as ET
+svg = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+box = [g for g in root.iter(svg + "g") if g.get("class") == "legend"][0].find(svg + "rect")
+x0, y0, w, h = (float(box.get(k)) for k in ("x", "y", "width", "height"))
+assert w >= 7 * len("a rising run with a long label"), w  # as wide as its longest label
+for curve in root.iter(svg + "polyline"):
+    pts = [tuple(map(float, p.split(","))) for p in curve.get("points").split()]
+    for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+        for k in range(21):
+            x, y = ax + (bx - ax) * k / 20, ay + (by - ay) * k / 20
+            assert not (x0 <= x <= x0 + w and y0 <= y <= y0 + h), ("legend over the curve", x, y)
+xt = [t.text for t in root.iter(svg + "text") if t.get("class") == "xtick"]
+assert xt[0] == "1" and xt[-1] == "37", xt
+PY
 fi
 # --val-fraction: a held-out tail, a val_perplexity column and a second (dashed) curve; resumed runs keep it.
 "$graphc" train "${tiny[@]}" --val-fraction 0.2 --metrics "$tmp/val.csv" --plot "$tmp/val.svg" --save "$tmp/val.safetensors" \
@@ -504,6 +525,14 @@ fi
 [ "$(grep -c warning "$tmp/warn")" -eq 1 ] || { fail "an unusable cache dir should give exactly one warning"; cat "$tmp/warn"; }
 "$graphc" train "${tiny[@]}" --epochs 1 --threads 256 >/dev/null 2>"$tmp/warn" || fail "train with --threads 256"
 grep -q -- "--threads 256 is more than the" "$tmp/warn" || { fail "--threads above the cores should warn"; cat "$tmp/warn"; }
+
+# Peak memory on hostile inputs (IR at the parser's bound, a 200 MB one-line text, huge checkpoint claims) <= 1 GiB.
+# Not under AddressSanitizer, whose shadow memory and quarantine are memory graphc does not use.
+if command -v python3 >/dev/null && ! ldd "$graphc" 2>/dev/null | grep -q libasan; then
+  mkdir -p "$tmp/peak"
+  python3 "$here/cli/peak_memory.py" "$graphc" "$tmp/peak" >"$tmp/peak.txt" || { fail "peak memory on hostile inputs:"; cat "$tmp/peak.txt"; }
+  rm -rf "$tmp/peak"
+fi
 
 if [ $failures -ne 0 ]; then echo "$failures CLI check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

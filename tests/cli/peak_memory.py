@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""tests/cli/peak_memory.py GRAPHC TMPDIR — graphc's peak memory on hostile
+inputs stays under 1 GiB (issue 25): IR files of the densest text up to the
+parser's bound and one past it, a 200 MB one-line data file in every text
+mode, checkpoints that claim huge tensors. Each case runs graphc as a child
+and reads its own peak RSS (wait4), so the cases do not mask each other.
+Prints a table; exits 1 naming each case over the bound or with the wrong
+outcome."""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+LIMIT_MB = 1024
+graphc, tmp = sys.argv[1], sys.argv[2]
+
+
+def peak(args):
+    """(exit code, peak RSS in MB, last stderr line) of `graphc ARGS`."""
+    with open(os.path.join(tmp, "peak.err"), "w+b") as err:
+        child = subprocess.Popen([graphc] + args, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines()
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss // 1024, lines[-1] if lines else ""
+
+
+def dense_ir(path, max_bytes):
+    """One node per short line, the most nodes per byte: %i = neg(%i-1) : f32[1]."""
+    with open(path, "w") as f:
+        f.write("graph @g {\n%0 = input : f32[1]\n")
+        i, size = 1, 40
+        while True:
+            line = f"%{i} = neg(%{i - 1}) : f32[1]\n"
+            if size + len(line) > max_bytes - 40:
+                break
+            f.write(line)
+            size += len(line)
+            i += 1
+        f.write(f'output "y" = %{i - 1}\n}}\n')
+
+
+def huge_checkpoint(path):
+    """A safetensors header naming a 4 TiB tensor over 16 bytes of data."""
+    header = json.dumps({"w": {"dtype": "F32", "shape": [1 << 30, 1024], "data_offsets": [0, 1 << 42]}}).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + b"\0" * 16)
+
+
+ir_limit = 32 << 20
+dense_ir(os.path.join(tmp, "dense.gir"), ir_limit)
+dense_ir(os.path.join(tmp, "over.gir"), ir_limit + (1 << 20))
+with open(os.path.join(tmp, "oneline.txt"), "w") as f:
+    chunk = "the time machine by h g wells was first published in 1895 " * 1000
+    for _ in range((200 << 20) // len(chunk)):
+        f.write(chunk)
+huge_checkpoint(os.path.join(tmp, "huge.safetensors"))
+
+small = ["--hidden", "8", "--epochs", "1", "--sample-every", "0", "--max-tokens", "2000"]
+cases = [  # (name, args, whether it succeeds)
+    ("IR of 32 MiB, one node per line", ["opt", os.path.join(tmp, "dense.gir"), "-o", os.devnull], True),
+    ("IR past the bound", ["opt", os.path.join(tmp, "over.gir"), "-o", os.devnull], False),
+    ("200 MB one-line data, --text d2l", ["train", "--data", os.path.join(tmp, "oneline.txt")] + small, True),
+    ("200 MB one-line data, --text chars", ["train", "--text", "chars", "--data", os.path.join(tmp, "oneline.txt")] + small, True),
+    ("200 MB one-line data, --text words", ["train", "--text", "words", "--data", os.path.join(tmp, "oneline.txt")] + small, True),
+    ("checkpoint claiming 4 TiB", ["generate", "--load", os.path.join(tmp, "huge.safetensors")], False),
+    ("resume of that checkpoint", ["train", "--resume", os.path.join(tmp, "huge.safetensors"), "--epochs", "2"], False),
+]
+failures = 0
+print(f"{'case':<40} {'exit':>4} {'peak MB':>8}")
+for name, args, succeeds in cases:
+    code, mb, last = peak(args)
+    print(f"{name:<40} {code:>4} {mb:>8}")
+    if mb > LIMIT_MB:
+        print(f"FAIL: {name}: peak {mb} MB > {LIMIT_MB} MB")
+        failures += 1
+    if (code == 0) != succeeds or code < 0 or code > 125:
+        print(f"FAIL: {name}: exit {code}: {last}")
+        failures += 1
+sys.exit(1 if failures else 0)
