@@ -265,6 +265,11 @@ expect_error "resume with a contradicting flag" "--hidden: 32 but the checkpoint
 out=$("$graphc" train "${tiny[@]}" --epochs 1 --sample-prefix "the machine" 2>/dev/null) || fail "train --sample-prefix"
 [ "$(echo "$out" | sed -n 2p | cut -c1-11)" = "the machine" ] && [ "$(echo "$out" | sed -n 3p | cut -c1-7)" = "machine" ] ||
   fail "--sample-prefix: the samples do not continue it: $out"
+# Without --sample-prefix, a text that has every letter but not "time traveller" is continued from its opening words.
+for i in $(seq 200); do printf 'the quick brown fox jumps over the lazy dog %s ' "$i"; done >"$tmp/fox.txt"
+out=$("$graphc" train "${tiny[@]}" --epochs 1 --data "$tmp/fox.txt" 2>/dev/null) || fail "train on fox.txt"
+[ "$(echo "$out" | sed -n 2p | cut -c1-15)" = "the quick brown" ] ||
+  fail "the default samples of a text without 'time traveller' do not continue its opening words: $out"
 expect_error "a sample prefix outside the vocabulary" "--sample-prefix: 'The' has 'T'" -- \
   "$graphc" train "${tiny[@]}" --epochs 1 --sample-prefix The
 expect_error "checkpoint-every without save" "^graphc: error: --checkpoint-every: pass --save" -- "$graphc" train --checkpoint-every 1

@@ -90,8 +90,8 @@ void addOutputFlags(CLI::App* cmd, TrainFlags& f) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--sample-prefix", f.samplePrefix,
-                  "Text the samples continue (default: \"time traveller\", or the text's opening words when its "
-                  "vocabulary lacks those characters)");
+                  "Text the samples continue (default: \"time traveller\" where the text has those words, as The "
+                  "Time Machine does, else the text's opening words)");
   cmd->add_option("--metrics", f.metrics, "Write epoch,perplexity,loss,grad_norm (before clipping),lr,tokens_per_sec,seconds to this CSV file");
   cmd->add_option("--plot", f.plot, "Draw perplexity against epoch into this SVG file");
   cmd->add_option("--plot-every", f.plotEvery,

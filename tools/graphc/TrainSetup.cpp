@@ -2,6 +2,7 @@
 #include "tools/graphc/TrainRunSteps.h"
 
 #include <algorithm>
+#include <tuple>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -201,21 +202,31 @@ void TrainRun::makeTrainer() {
   stopping.replay(vals);
 }
 
+// The two samples' prefixes: the text, and its last word alone.
+static std::pair<std::string, std::string> prefixAndLastWord(const std::string& text) {
+  size_t space = text.find_last_of(" \n\t");
+  return {text, space == std::string::npos || space + 1 == text.size() ? text : text.substr(space + 1)};
+}
+
 void TrainRun::choosePrefixes() {
   if (!f.samplePrefix.empty()) {
     if (std::string c = corpus.vocab.firstUnknown(f.samplePrefix); !c.empty())
       throw Error(fmt::format("--sample-prefix: '{}' has '{}', which is not in the vocabulary", escapeForMessage(f.samplePrefix),
                               escapeForMessage(c)));
-    prefix1 = f.samplePrefix;
-    size_t space = prefix1.find_last_of(' ');
-    prefix2 = space == std::string::npos || space + 1 == prefix1.size() ? prefix1 : prefix1.substr(space + 1);
+    std::tie(prefix1, prefix2) = prefixAndLastWord(f.samplePrefix);
     return;
   }
-  if (corpus.vocab.firstUnknown(prefix1).empty()) return;
-  std::vector<int32_t> opening(corpus.tokens.begin(), corpus.tokens.begin() + std::min<size_t>(corpus.tokens.size(), 14));
-  prefix1 = corpus.vocab.decode(opening);
-  opening.erase(opening.begin(), opening.begin() + std::min<size_t>(opening.size(), 5));
-  prefix2 = opening.empty() ? prefix1 : corpus.vocab.decode(opening);
+  // The seed's "time traveller" where the text has it (The Time Machine), else the text's opening words.
+  if (corpus.vocab.firstUnknown(prefix1).empty()) {
+    std::vector<int32_t> seed = corpus.vocab.encode(prefix1);
+    if (std::search(corpus.tokens.begin(), corpus.tokens.end(), seed.begin(), seed.end()) != corpus.tokens.end()) return;
+  }
+  // The opening's first 3 words, or its first 20 characters cut back to a whole word.
+  size_t take = std::min<size_t>(corpus.tokens.size(), corpus.vocab.words() ? 3 : 20);
+  std::string opening = corpus.vocab.decode(std::vector<int32_t>(corpus.tokens.begin(), corpus.tokens.begin() + take));
+  if (size_t space = opening.find_last_of(" \n\t"); !corpus.vocab.words() && space != std::string::npos && space > 0)
+    opening.resize(space);
+  std::tie(prefix1, prefix2) = prefixAndLastWord(opening);
 }
 
 void TrainRun::printStats() {
