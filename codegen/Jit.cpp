@@ -127,8 +127,8 @@ std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMConte
     for (const auto& [name, address] : runtimeKernelSymbols())
       symbols[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
                                                 llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-    if (auto e = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) return std::move(e);
-    if (auto e = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "graphc.o"))) return std::move(e);
+    if (auto e = (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols)))) return e;  // moved implicitly (C++20)
+    if (auto e = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "graphc.o"))) return e;  // moved implicitly (C++20)
     for (const std::string& name : exported)
       if (auto address = (*jit)->lookup(name); !address) return address.takeError();
     return jit;

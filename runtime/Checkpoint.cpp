@@ -29,7 +29,7 @@ bool hasDuplicateKeys(const std::string& text) {
     else if (event == E::key && !open.empty() && !open.back().insert(parsed.get<std::string>()).second) duplicate = true;
     return true;
   };
-  (void)nlohmann::json::parse(text, watch);
+  [[maybe_unused]] nlohmann::json whole = nlohmann::json::parse(text, watch);  // only the callback matters
   return duplicate;
 }
 
