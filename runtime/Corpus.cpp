@@ -146,35 +146,32 @@ std::string Vocab::decode(const std::vector<int32_t>& ids) const {
   return s;
 }
 
-std::string preprocessTimeMachine(const std::string& raw) {
-  // Written straight into the result, line by line: a line's letters
-  // lowercased, every run of other characters one space, the line's ends
-  // trimmed (d2l's re.sub('[^A-Za-z]+', ' ', line).strip().lower()). No copy
-  // of a line: a one-line text of N bytes cost 4N before.
-  std::string out;
-  out.reserve(raw.size());  // never longer: no regrowth
-  for (size_t at = 0; at < raw.size();) {
-    size_t end = std::min(raw.find('\n', at), raw.size());
-    const size_t lineStart = out.size();
-    bool inGap = false;
+std::string preprocessTimeMachine(std::string text) {
+  // In place, line by line: a line's letters lowercased, every run of other
+  // characters one space, the line's ends trimmed (d2l's
+  // re.sub('[^A-Za-z]+', ' ', line).strip().lower()). Each byte read writes at
+  // most one, so the write position never passes the read position: a text of
+  // N bytes costs N, not 2N.
+  size_t out = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    const size_t lineStart = out;
+    bool inGap = true;  // a gap at the line's start writes no space
     for (size_t i = at; i < end; ++i) {
-      auto c = static_cast<unsigned char>(raw[i]);
+      auto c = static_cast<unsigned char>(text[i]);
       if (std::isalpha(c) && c < 128) {
-        out += char(std::tolower(c));
+        text[out++] = char(std::tolower(c));
         inGap = false;
       } else if (!inGap) {
-        out += ' ';
+        text[out++] = ' ';
         inGap = true;
       }
     }
     at = end + 1;
-    // Trim: trailing spaces off the end, leading ones by moving the line left.
-    while (out.size() > lineStart && out.back() == ' ') out.pop_back();
-    size_t first = lineStart;
-    while (first < out.size() && out[first] == ' ') ++first;
-    out.erase(lineStart, first - lineStart);
+    if (out > lineStart && text[out - 1] == ' ') --out;  // the one trailing space a gap at the end wrote
   }
-  return out;
+  text.resize(out);  // not shrunk to fit: that would copy it
+  return text;
 }
 
 // A text corpus larger than this is refused before it is read (the book is 180 KiB).
@@ -213,7 +210,7 @@ std::string readText(const std::string& path, TextMode mode, const std::string& 
     throw Error(fmt::format("{}: error: {} looks binary ({} control bytes), not text", path, what, controls));
   raw = normalizeLineEnds(std::move(raw));
   if (mode == TextMode::D2l) {
-    std::string text = preprocessTimeMachine(raw);
+    std::string text = preprocessTimeMachine(std::move(raw));
     if (text.find_first_not_of(' ') == std::string::npos)
       throw Error(fmt::format("{}: error: {} has no letters to train on", path, what));
     return text;

@@ -62,7 +62,7 @@ struct Corpus {
 
 // d2l's preprocessing of each line: runs of non-letters become one space,
 // strip, lowercase; lines joined without separator.
-std::string preprocessTimeMachine(const std::string& raw);
+std::string preprocessTimeMachine(std::string raw);
 
 // Line ends as Python's universal newlines read them: \r\n, \r and \n all
 // become \n; a leading UTF-8 byte-order mark is dropped.
