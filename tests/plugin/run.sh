@@ -94,6 +94,10 @@ expect_error "--model-lib: no such file" "$graphc" train --model-lib "$tmp/none.
 expect_error "--set: model 'mymodel' has no hyperparameter 'width' \(it has: embed\)" \
   "$graphc" train --model-lib "$lib" --model mymodel --set width=3 --epochs 1
 expect_error "--set: 'lots' is not a finite number" "$graphc" train --model-lib "$lib" --model mymodel --set embed=lots
+# build_plugin NAME: $tmp/NAME.cpp against the installed graphc, as $tmp/libNAME.so.
+build_plugin() {
+  g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/lib$1.so" "$tmp/$1.cpp" -L "$tmp/prefix/lib" -lgraphc
+}
 # A model that says it stacks but ignores --num-layers is refused, not run at the wrong size.
 cat >"$tmp/flat.cpp" <<'CPP'
 #include "models/Plugin.h"
@@ -104,7 +108,7 @@ static Value build(Builder& b, Value tokens, const ModelConfig& c) {
 static void reg() { registerModel({"flat", "ignores --num-layers", 16, build}); }
 GRAPHC_MODEL_PLUGIN(reg)
 CPP
-g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libflat.so" "$tmp/flat.cpp" -L "$tmp/prefix/lib" -lgraphc
+build_plugin flat
 expect_error "--num-layers 2: model 'flat' builds the same parameters as with 1 layer" \
   "$graphc" train --model-lib "$tmp/libflat.so" --model flat --num-layers 2 --epochs 1
 # Logits in batch-major order are refused before anything trains, saying what was found.
@@ -119,7 +123,7 @@ static Value build(Builder& b, Value tokens, const ModelConfig& c) {
 static void reg() { registerModel({"batchmajor", "batch-major logits", 16, build, false}); }
 GRAPHC_MODEL_PLUGIN(reg)
 CPP
-g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libbm.so" "$tmp/bm.cpp" -L "$tmp/prefix/lib" -lgraphc
+build_plugin bm
 expect_error "model 'batchmajor': its logits are not in time-major order: .* changed logits rows \\[1, 2\\]" \
   "$graphc" train --model-lib "$tmp/libbm.so" --model batchmajor --epochs 1
 expect_error "model 'batchmajor': its logits are not in time-major order" \
@@ -138,7 +142,7 @@ static Value build(Builder& b, Value tokens, const ModelConfig& c) {
 static void reg() { registerModel({"wide", "a head one row too wide", 16, build, false}); }
 GRAPHC_MODEL_PLUGIN(reg)
 CPP
-g++ -std=c++20 -shared -fPIC -I "$tmp/prefix/include/graphc" -o "$tmp/libwide.so" "$tmp/wide.cpp" -L "$tmp/prefix/lib" -lgraphc
+build_plugin wide
 expect_error "model 'wide' \(in scope 'head'\) at .*wide.cpp:7: builder: matmul: .*%head.w : f32\[17,28\]" \
   "$graphc" train --model-lib "$tmp/libwide.so" --model wide --epochs 1
 if "$graphc" models --model-lib "$lib" --model-lib "$tmp/libwide.so" >"$tmp/models.out" 2>"$tmp/models.err"; then
