@@ -69,6 +69,26 @@ std::vector<std::optional<Value>> concatGradient(const Node& n, const std::vecto
   return gx;
 }
 
+// Sums and means spread gy back over the reduced axes; a max sends it to the
+// elements equal to the maximum.
+Value reductionGradient(const Node& n, Value x, Value y, Value gy) {
+  Shape kept = keepDims(x.shape(), attr::axes(n.attrs));
+  Value spread = broadcastTo(reshape(gy, kept), x.shape());
+  if (n.op == OpKind::ReduceMax)
+    return select(compare(x, broadcastTo(reshape(y, kept), x.shape()), "eq"), spread, zerosLike(x));
+  if (n.op == OpKind::ReduceSum) return spread;
+  double count = double(x.type().numElements()) / double(std::max<int64_t>(1, n.type.numElements()));
+  return spread * (1.0 / count);
+}
+
+// y = x - logsumexp(x) over the last axis: gx = gy - softmax(x) * sum(gy).
+Value logSoftmaxGradient(Value y, Value gy) {
+  Shape kept = y.shape();
+  kept.back() = 1;
+  Value sum = broadcastTo(reshape(reduceSum(gy, {y.type().rank() - 1}), kept), y.shape());
+  return gy - exp(y) * sum;
+}
+
 // The contributions of node `n` (value y, adjoint gy) to its operands' adjoints.
 // Entries stay empty for operands that get no gradient (integers, indices).
 std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value y, Value gy) {
@@ -144,22 +164,8 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::LinearCrossEntropyGrad:
       throw Error(fmt::format("autodiff: %{} is a gradient, which has none of its own", n.name));
     case OpKind::ReduceSum:
-    case OpKind::ReduceMean: {
-      const auto& axes = attr::axes(n.attrs);
-      Value g = broadcastTo(reshape(gy, keepDims(x[0].shape(), axes)), x[0].shape());
-      if (n.op == OpKind::ReduceMean) {
-        double count = double(x[0].type().numElements()) / double(std::max<int64_t>(1, n.type.numElements()));
-        g = g * (1.0 / count);
-      }
-      gx = {g};
-      break;
-    }
-    case OpKind::ReduceMax: {
-      Shape kept = keepDims(x[0].shape(), attr::axes(n.attrs));
-      Value isMax = compare(x[0], broadcastTo(reshape(y, kept), x[0].shape()), "eq");
-      gx = {select(isMax, broadcastTo(reshape(gy, kept), x[0].shape()), zerosLike(x[0]))};
-      break;
-    }
+    case OpKind::ReduceMean:
+    case OpKind::ReduceMax: gx = {reductionGradient(n, x[0], y, gy)}; break;
     case OpKind::Broadcast: gx = {unbroadcast(gy, x[0].shape())}; break;
     case OpKind::Reshape: gx = {reshape(gy, x[0].shape())}; break;
     case OpKind::Transpose: gx = {transposeGradient(n, gy)}; break;
@@ -170,13 +176,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       gx = {scatterAdd(gy, x[1], x[0].dim(0), attr::zeroOutOfRange(n.attrs)), std::nullopt};
       break;
     case OpKind::ScatterAdd: gx = {gather(gy, x[1], attr::zeroOutOfRange(n.attrs)), std::nullopt}; break;
-    case OpKind::LogSoftmax: {
-      Shape kept = y.shape();
-      kept.back() = 1;
-      Value sum = broadcastTo(reshape(reduceSum(gy, {y.type().rank() - 1}), kept), y.shape());
-      gx = {gy - exp(y) * sum};
-      break;
-    }
+    case OpKind::LogSoftmax: gx = {logSoftmaxGradient(y, gy)}; break;
     case OpKind::Fused:
       throw Error(fmt::format("autodiff: %{} is a fused kernel; differentiate before fusion", n.name));
     case OpKind::PackPanels:
