@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cmake/check_layers.sh SOURCE_DIR BUILD_DIR — fails when a layer's code reads
 # a header of a layer it may not use (DESIGN.md, "Layering"): graph uses nothing
-# of ours; the kernels, passes and models use graph; codegen uses graph and the
-# kernels; runtime uses graph, the kernels, passes and codegen; the MPI module
+# of ours; the kernels, target and models use graph; passes use graph and
+# target; codegen uses graph, target and the kernels; the driver uses graph,
+# target, passes and models; runtime uses all of those, the kernels and codegen; the MPI module
 # uses graph and runtime; tools and tests use anything. It reads the compiler's own record of
 # every file each object was built from (the -MD .d files of a Makefile build,
 # `ninja -t deps` of a Ninja one), so relative includes, `#  include`, macros
@@ -13,10 +14,12 @@ src=$(cd "$1" && pwd) build=$(cd "$2" && pwd)
 declare -A allowed=(
   [graph]="graph"
   [kernels]="graph kernels"
-  [passes]="graph passes"
-  [codegen]="graph kernels codegen"
+  [target]="graph target"
+  [passes]="graph target passes"
+  [codegen]="graph kernels target codegen"
   [models]="graph models"
-  [runtime]="graph kernels passes codegen runtime"
+  [driver]="graph target passes models driver"
+  [runtime]="graph kernels target passes models driver codegen runtime"
   [mpi]="graph runtime mpi"
 )
 

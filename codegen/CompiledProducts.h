@@ -4,7 +4,7 @@
 #pragma once
 
 #include "codegen/ProductKernels.h"
-#include "codegen/Target.h"
+#include "target/Target.h"
 
 namespace graphc {
 

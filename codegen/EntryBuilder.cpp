@@ -5,7 +5,7 @@
 #include "codegen/KernelEmitter.h"
 #include "codegen/ProductEmitter.h"
 #include "codegen/RuntimeKernels.h"
-#include "graph/Fusability.h"
+#include "target/Fusability.h"
 #include "graph/TextIR.h"
 
 namespace graphc {

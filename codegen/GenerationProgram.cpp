@@ -8,6 +8,7 @@
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Linker/Linker.h>
 #include <llvm/Object/ArchiveWriter.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -17,7 +18,7 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/RuntimeKernels.h"
-#include "codegen/TargetMachine.h"
+#include "target/TargetMachine.h"
 #include "codegen/portable/program.h"
 
 // The portable runtime's bitcode, compiled from kernels/*.c and codegen/portable/*.c by the
@@ -28,6 +29,17 @@ extern const unsigned char graphc_portable_api_bitcode[];
 extern const size_t graphc_portable_api_bitcode_size;
 
 namespace graphc {
+
+int64_t requiredCpuFeatures(const Target& target) {
+  static const char* const names[] = GRAPHC_CPU_FEATURE_NAMES;
+  auto tm = createTargetMachine(target);
+  const llvm::MCSubtargetInfo* sti = tm->getMCSubtargetInfo();
+  int64_t mask = 0;
+  for (int i = 0; i < GRAPHC_CPU_FEATURE_COUNT; ++i)
+    if (sti->checkFeatures(std::string("+") + names[i])) mask |= int64_t(1) << i;
+  return mask;
+}
+
 namespace {
 
 // The program's functions a JIT caller looks up.

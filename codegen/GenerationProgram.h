@@ -16,10 +16,14 @@
 
 #include "codegen/Jit.h"
 #include "codegen/portable/sampling.h"
-#include "codegen/Target.h"
+#include "target/Target.h"
 #include "graph/Graph.h"
 
 namespace graphc {
+
+// The x86 features (codegen/portable/program.h's GRAPHC_CPU_* bits) code for
+// `target` may use: what an exported library checks for before it runs.
+int64_t requiredCpuFeatures(const Target& target);
 
 // What the program needs besides the graph: the vocabulary, and for an
 // exported library the bytes of every param of the graph (packed params

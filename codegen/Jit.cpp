@@ -23,7 +23,7 @@
 #include "codegen/ObjectCache.h"
 #include "codegen/ProductEmitter.h"
 #include "codegen/RuntimeKernels.h"
-#include "codegen/TargetMachine.h"
+#include "target/TargetMachine.h"
 
 namespace graphc {
 namespace {

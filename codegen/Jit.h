@@ -1,5 +1,5 @@
 // codegen/Jit.h — from a planned graph to a callable native entry: LLVM IR,
-// the new pass manager for the target CPU (codegen/Target.h), object code, a disk cache of that
+// the new pass manager for the target CPU (target/Target.h), object code, a disk cache of that
 // object, and ORC LLJIT to load it with the runtime kernels bound by name.
 #pragma once
 
@@ -14,7 +14,7 @@
 
 #include "codegen/ModuleBuilder.h"
 #include "codegen/CompiledProducts.h"
-#include "codegen/Target.h"
+#include "target/Target.h"
 #include "graph/Graph.h"
 
 namespace llvm::orc {

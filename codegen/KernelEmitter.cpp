@@ -7,8 +7,8 @@
 
 #include "codegen/MathEmitter.h"
 #include "graph/Constant.h"
-#include "graph/Fusability.h"
-#include "graph/KernelShape.h"
+#include "target/Fusability.h"
+#include "target/KernelShape.h"
 
 namespace graphc {
 namespace {
@@ -255,7 +255,7 @@ llvm::Function* createKernelFunction(llvm::Module& m, const std::string& name, s
   return f;
 }
 
-// The verifier's and the fuse pass's rule (graph/Fusability.h), checked again
+// The verifier's and the fuse pass's rule (target/Fusability.h), checked again
 // before emitting, so a hand-written body codegen cannot index fails here
 // with the same reason instead of producing wrong code.
 void checkBody(const Graph& body, const std::string& name) {

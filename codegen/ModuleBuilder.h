@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "codegen/Target.h"
+#include "target/Target.h"
 #include "graph/Graph.h"
 
 namespace graphc {

@@ -8,8 +8,18 @@
 #include <llvm/IR/Intrinsics.h>
 
 #include "codegen/ProductKernels.h"
+#include "graph/Error.h"
 
 namespace graphc {
+
+Target withTile(Target target, ProductTile tile) {
+  if (tile.rows < 1 || tile.rows > kMaxTileRows || tile.vectors < 1 || tile.vectors > 8)
+    throw Error(fmt::format("tile {}x{} vectors is outside 1..{} rows and 1..8 vectors", tile.rows, tile.vectors,
+                            kMaxTileRows));
+  target.tile = tile;
+  return target;
+}
+
 namespace {
 
 // Rows of a tile `width` floats wide on this target: the target's own tile at

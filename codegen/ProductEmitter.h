@@ -9,7 +9,7 @@
 
 #include <llvm/IR/Module.h>
 
-#include "codegen/Target.h"
+#include "target/Target.h"
 
 namespace graphc {
 

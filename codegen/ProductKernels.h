@@ -5,10 +5,15 @@
 #pragma once
 
 #include "kernels/product.h"
+#include "target/Target.h"
 
 namespace graphc {
 
 inline constexpr int kMaxTileRows = GRAPHC_MAX_TILE_ROWS;
 using ProductKernels = graphc_product_kernels;
+
+// `target` with its tile replaced (bench and tests sweep tiles); throws when
+// the tile does not fit the generator's limits.
+Target withTile(Target target, ProductTile tile);
 
 }  // namespace graphc

@@ -11,7 +11,7 @@
 #include "graph/Error.h"
 #include "graph/TextIR.h"
 #include "passes/PassManager.h"
-#include "passes/Pipelines.h"
+#include "driver/Pipeline.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace graphc;
@@ -34,10 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (g.size() > 400) return 0;
   try {
     PassManager pm;
-    // The pipelines train runs (passes/Pipelines.h), minus the training step, for a 16-wide target.
-    pm.addPipeline(kBeforeAutodiffPipeline);
-    pm.addPipeline(optimizePipeline(0));  // the output-layer fusion at any size
-    pm.addPipeline(lowerPipeline(16));
+    pm.add(fuzzPasses());
     pm.run(g);
   } catch (const Error&) {
   }

@@ -17,7 +17,7 @@ enum OpTrait : unsigned {
                            // every process must run the same ones in the same order
 };
 
-// What an op may be inside a fused kernel (graph/Fusability.h has the rule).
+// What an op may be inside a fused kernel (target/Fusability.h has the rule).
 enum FusionClass {
   FuseNever,        // runs on its own
   FuseElementwise,  // an op of a kernel's body

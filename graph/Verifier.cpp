@@ -1,8 +1,6 @@
 // graph/Verifier.cpp — structural and type checks over a whole graph.
 #include "graph/Verifier.h"
 
-#include "graph/Fusability.h"
-
 #include <algorithm>
 #include <map>
 #include <fmt/format.h>
@@ -53,17 +51,6 @@ void verifyFusedBody(const Graph& g, const Node& n, Fail fail) {
         fail(fmt::format("body input %{} is {}, but operand {} is {}", b.name, str(b.type), inputs,
                          str(g.type(n.operands[inputs]))));
       ++inputs;
-    } else {
-      // Broadcasts and gathers are indexed from memory by the loop: their operands are body inputs
-      // (or, for a broadcast, a constant the kernel splats).
-      if (b.op == OpKind::Broadcast || b.op == OpKind::Gather)
-        for (ValueId o : b.operands) {
-          OpKind k = body.node(o).op;
-          if (k != OpKind::Input && !(b.op == OpKind::Broadcast && k == OpKind::Constant))
-            fail(fmt::format("a fused {} reads body inputs, not %{}", opName(b.op), body.node(o).name));
-        }
-      if (auto why = kernelMemberRefusal(body, b, n.type.shape))
-        fail(fmt::format("%{} cannot be in a fused body: {}", b.name, *why));
     }
   }
   if (inputs != n.operands.size()) fail(fmt::format("body has {} inputs for {} operands", inputs, n.operands.size()));
@@ -187,24 +174,16 @@ void verifyPlan(const Graph& g) {
 
 // Invariants of the later phases, recorded by the passes that establish them:
 // after `fuse` (graph attribute phase = "fused") no elementwise op stands
-// outside a kernel, and every {epilogue = 1} kernel really is its product's
-// epilogue; after `plan` (arena_bytes) no two live buffers overlap unless
-// they are parts of one buffer.
+// outside a kernel; after `plan` (arena_bytes) no two live buffers overlap
+// unless they are parts of one buffer. (What a kernel may hold is the code
+// generator's rule: target/KernelRules.h.)
 void verifyPhase(const Graph& g) {
   bool fused = attr::phase(g.attrs, "") == "fused";
-  std::vector<int> uses;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
     if (fused && opLowering(n.op) == LoweringKind::InKernel)
       throw Error(errorAt(g, n.loc, fmt::format("%{}: a bare '{}' after fuse (elementwise ops belong in kernels)",
                                                 n.name, opName(n.op))));
-    if (attr::epilogue(n.attrs)) {
-      if (uses.empty()) uses = g.useCounts();
-      if (i == 0 || !isEpiloguePair(g, ValueId(i - 1), uses))
-        throw Error(errorAt(g, n.loc, fmt::format("%{}: marked epilogue, but it is not the one fused reader of a "
-                                                  "packed product right before it, over its shape",
-                                                  n.name)));
-    }
   }
   if (g.attrs.count("arena_bytes")) verifyPlan(g);
 }

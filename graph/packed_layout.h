@@ -4,7 +4,7 @@
  * pack_panels(B) {panel_width = W, transpose = t} holds op(B) (k x n; op
  * transposes when t = 1) as f32[ceil(n / W), k, W]:
  * packed[p][k][j] = op(B)[k][W p + j], zero past n. The width is the target's
- * choice (codegen/Target.h: the columns its product micro-kernel covers); the
+ * choice (target/Target.h: the columns its product micro-kernel covers); the
  * IR only records it. */
 #ifndef GRAPHC_GRAPH_PACKED_LAYOUT_H
 #define GRAPHC_GRAPH_PACKED_LAYOUT_H

@@ -1,12 +1,12 @@
 // models/Model.h — the registry of built-in models and of those plugins add.
-// What a model is (ModelDef, ModelConfig) is graph/ModelInterface.h.
+// What a model is (ModelDef, ModelConfig) is models/ModelInterface.h.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 
 namespace graphc {
 

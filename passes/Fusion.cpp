@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 #include <map>
 
-#include "graph/Fusability.h"
-#include "graph/KernelShape.h"
+#include "target/Fusability.h"
+#include "target/KernelShape.h"
 #include "passes/Passes.h"
 
 namespace graphc {
@@ -63,7 +63,7 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
   if (p.op == OpKind::Constant) return std::nullopt;  // copied into each kernel that reads it
   if (isSignature(p.op) || p.op == OpKind::Fused) return fmt::format("'{}' is read from memory", opName(p.op));
   if (p.type.shape != shape) return fmt::format("its shape {} differs from the kernel's {}", str(p.type.shape), str(shape));
-  // The one rule the verifier and codegen also use (graph/Fusability.h).
+  // The one rule the verifier and codegen also use (target/Fusability.h).
   if (auto why = kernelMemberRefusal(g, p, shape)) return why;
   // Indexing a broadcast's smaller operand is free, so each kernel takes its
   // own copy of the broadcast, whoever else reads it.

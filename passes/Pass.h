@@ -12,6 +12,8 @@ class Pass {
   virtual ~Pass() = default;
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;
+  // Its options as a pipeline string spells them ("panel-width=32"), or "".
+  virtual std::string options() const { return ""; }
   // Returns whether the graph changed.
   virtual bool run(Graph& g) = 0;
 };

@@ -8,6 +8,7 @@
 
 #include "graph/TextIR.h"
 #include "graph/Verifier.h"
+#include "target/KernelRules.h"
 
 namespace graphc {
 namespace {
@@ -40,6 +41,7 @@ bool PassManager::run(Graph& g) {
     if (options_.verifyEach) {
       try {
         verify(g);
+        verifyKernelRules(g);
       } catch (const Error& e) {
         throw Error(fmt::format("after pass '{}': {}", pass->name(), e.what()));
       }

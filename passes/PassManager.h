@@ -32,6 +32,9 @@ class PassManager {
  public:
   explicit PassManager(PassManagerOptions options = {}) : options_(std::move(options)) {}
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
+  void add(std::vector<std::unique_ptr<Pass>> passes) {
+    for (auto& p : passes) add(std::move(p));
+  }
   // Adds passes from "a,b{key=value},c"; throws naming an unknown pass (and
   // listing the known ones) or an option the pass does not take.
   void addPipeline(const std::string& commaSeparated);

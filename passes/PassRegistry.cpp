@@ -1,5 +1,6 @@
-// passes/PassRegistry.cpp — every pass by name, with the options it takes,
-// for pipelines and `graphc opt`.
+// passes/PassRegistry.cpp — every pass by name, with the options it takes:
+// the typed objects of passes/PassList.h, and the reading of a pipeline
+// string's options into them (`graphc opt --passes`).
 #include <fmt/format.h>
 #include <functional>
 
@@ -8,6 +9,7 @@
 #include "passes/DataParallel.h"
 #include "passes/Fusion.h"
 #include "passes/MemoryPlanning.h"
+#include "passes/PassList.h"
 #include "passes/PassManager.h"
 #include "passes/Passes.h"
 #include "passes/TrainingStep.h"
@@ -15,29 +17,50 @@
 namespace graphc {
 namespace {
 
-using PassFn = std::function<bool(Graph&, const PassOptions&)>;
+// Reads a pipeline string's options for one pass into its typed object.
+using FromText = std::function<std::unique_ptr<Pass>(const PassOptions&)>;
 
 struct Entry {
   const char* name;
   const char* description;
-  std::vector<std::string> options;  // the keys it takes
-  PassFn fn;
-  // Reads the options once when the pipeline is built, so a bad value fails
-  // before any pass runs.
-  std::function<void(const PassOptions&)> check = nullptr;
+  bool (*plain)(Graph&) = nullptr;        // a pass without options
+  std::vector<std::string> options = {};  // or the keys it takes,
+  FromText fromText = nullptr;            // and how they become its object
 };
 
-class RegisteredPass : public Pass {
+bool fuseAll(Graph& g) { return fuseElementwise(g); }
+
+const std::vector<Entry>& registry();
+
+// A pass: its name, its options as a pipeline string spells them, and the
+// function with those options bound.
+class BoundPass : public Pass {
  public:
-  RegisteredPass(const Entry& e, PassOptions options) : entry_(e), options_(std::move(options)) {}
+  BoundPass(const Entry& entry, std::string options, std::function<bool(Graph&)> run)
+      : entry_(entry), options_(std::move(options)), run_(std::move(run)) {}
   std::string name() const override { return entry_.name; }
   std::string description() const override { return entry_.description; }
-  bool run(Graph& g) override { return entry_.fn(g, options_); }
+  std::string options() const override { return options_; }
+  bool run(Graph& g) override { return run_(g); }
 
  private:
   const Entry& entry_;
-  PassOptions options_;
+  std::string options_;
+  std::function<bool(Graph&)> run_;
 };
+
+const Entry& entryNamed(const std::string& name) {
+  for (const auto& e : registry())
+    if (name == e.name) return e;
+  std::vector<std::string> names;
+  for (const auto& e : registry()) names.push_back(e.name);
+  throw UnknownNameError(fmt::format("unknown pass '{}' (known: {})", escapeForMessage(name), fmt::join(names, ", ")),
+                         name, names);
+}
+
+std::unique_ptr<Pass> boundPass(const char* name, std::string options, std::function<bool(Graph&)> run) {
+  return std::make_unique<BoundPass>(entryNamed(name), std::move(options), std::move(run));
+}
 
 // Without options: the seed's step (SGD, learning rate 1, clipping to norm 1).
 OptimizerConfig optimizerFrom(const PassOptions& o) {
@@ -51,113 +74,138 @@ OptimizerConfig optimizerFrom(const PassOptions& o) {
   c.epsilon = o.getDouble("epsilon", c.epsilon);
   c.weightDecay = o.getDouble("weight-decay", c.weightDecay);
   c.learningRateInput = o.getDouble("lr-input", 0) != 0;
-  validate(c);
   return c;
 }
 
-int64_t minLogitBytesFrom(const PassOptions& o) {
-  int64_t bytes = o.getInt("min-bytes", kFuseLinearCrossEntropyMinBytes);
-  if (bytes < 0) throw Error(fmt::format("pass 'fuse-linear-cross-entropy': min-bytes must be >= 0, got {}", bytes));
-  return bytes;
+// "optimizer=sgd,lr=1,clip=1,...": the settings that differ by optimizer only where they apply.
+std::string optimizerText(const OptimizerConfig& c) {
+  std::string options = fmt::format("optimizer={},lr={},clip={}", c.kind, c.learningRate, c.clipNorm);
+  if (c.kind == "momentum") options += fmt::format(",momentum={}", c.momentum);
+  if (c.kind == "adam" || c.kind == "adamw")
+    options += fmt::format(",beta1={},beta2={},epsilon={}", c.beta1, c.beta2, c.epsilon);
+  if (c.weightDecay > 0) options += fmt::format(",weight-decay={}", c.weightDecay);
+  if (c.learningRateInput) options += ",lr-input=1";
+  return options;
 }
 
-int64_t ranksFrom(const PassOptions& o) {
-  if (!o.has("ranks")) throw Error("pass 'data-parallel': give the number of processes, data-parallel{ranks=N}");
-  int64_t ranks = o.getInt("ranks", 1);
-  if (ranks < 1 || ranks > (1 << 20)) throw Error(fmt::format("pass 'data-parallel': ranks must be in 1..1048576, got {}", ranks));
-  return ranks;
-}
-
-int64_t panelWidthFrom(const PassOptions& o) {
-  int64_t width = o.getInt("panel-width", 16);
+void checkPanelWidth(const char* pass, int64_t width) {
   if (width < 1 || width > kMaxPanelWidth)
-    throw Error(fmt::format("pass 'pack-weights': panel-width must be in 1..{}, got {}", kMaxPanelWidth, width));
-  return width;
-}
-
-template <bool (*F)(Graph&)>
-bool plain(Graph& g, const PassOptions&) {
-  return F(g);
+    throw Error(fmt::format("pass '{}': panel-width must be in 1..{}, got {}", pass, kMaxPanelWidth, width));
 }
 
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> entries = {
-      {"dce", "remove nodes no output or update depends on", {}, plain<eliminateDeadCode>},
-      {"cse", "merge nodes computing the same value", {}, plain<eliminateCommonSubexpressions>},
-      {"fold", "fold ops over constants and remove algebraic identities", {}, plain<foldConstants>},
-      {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", {},
-       plain<differentiateLoss>},
+      {"dce", "remove nodes no output or update depends on", eliminateDeadCode},
+      {"cse", "merge nodes computing the same value", eliminateCommonSubexpressions},
+      {"fold", "fold ops over constants and remove algebraic identities", foldConstants},
+      {"autodiff", "add outputs grad.<param>: the gradient of output \"loss\" for every param", differentiateLoss},
       {"data-parallel",
        "after autodiff: every grad.<param> output and the loss become their mean over ranks=N processes (one "
        "all_reduce of one buffer), so train-step clips and updates with the global gradient on every process",
-       {"ranks"},
-       [](Graph& g, const PassOptions& o) { return averageGradientsOverRanks(g, ranksFrom(o)); },
-       [](const PassOptions& o) { ranksFrom(o); }},
+       nullptr, {"ranks"},
+       [](const PassOptions& o) {
+         if (!o.has("ranks")) throw Error("pass 'data-parallel': give the number of processes, data-parallel{ranks=N}");
+         return dataParallelPass(o.getInt("ranks", 1));
+       }},
       {"train-step",
        "autodiff (or the grad.<param> outputs already there), clipping to a global norm, the optimizer update "
        "(default: SGD, lr 1, clip 1: the seed's step)",
-       {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon", "weight-decay", "lr-input"},
-       [](Graph& g, const PassOptions& o) {
-         appendTrainingStep(g, optimizerFrom(o));
-         return true;
-       },
-       [](const PassOptions& o) { optimizerFrom(o); }},
-      {"simplify", "fold, cse and dce to a fixed point", {}, plain<simplify>},
+       nullptr, {"optimizer", "lr", "clip", "momentum", "beta1", "beta2", "epsilon", "weight-decay", "lr-input"},
+       [](const PassOptions& o) { return trainStepPass(optimizerFrom(o)); }},
+      {"simplify", "fold, cse and dce to a fixed point", simplify},
       {"fuse-attention", "softmax attention (product, scale, causal mask, softmax, product) becomes one attention op; "
-       "before autodiff, so no T x T scores are kept for the backward pass", {}, plain<fuseAttention>},
+       "before autodiff, so no T x T scores are kept for the backward pass", fuseAttention},
       {"fuse-linear-cross-entropy",
        "after autodiff: the output layer's product, softmax cross-entropy and their gradient become "
        "linear_cross_entropy(_grad), which never hold the rows x V logits; min-bytes: fuse only logits at least "
        "this big (default 8 MiB: the fused gradient makes the logits again)",
-       {"min-bytes"},
-       [](Graph& g, const PassOptions& o) { return fuseLinearCrossEntropy(g, minLogitBytesFrom(o)); },
-       [](const PassOptions& o) { minLogitBytesFrom(o); }},
-      {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows", {},
-       plain<oneHotProductsToGathers>},
-      {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations", {},
-       plain<batchMatmulSums>},
-      {"merge-products", "merge products that share their left operand into one wider product", {},
-       plain<mergeProductsSharingLhs>},
+       nullptr, {"min-bytes"},
+       [](const PassOptions& o) {
+         return fuseLinearCrossEntropyPass(o.getInt("min-bytes", kFuseLinearCrossEntropyMinBytes));
+       }},
+      {"onehot-gather", "products with a one-hot matrix become gathers and scatter-adds of rows",
+       oneHotProductsToGathers},
+      {"batch-matmul", "turn sums of matrix products (and of scatter-adds, row sums) into one over concatenations",
+       batchMatmulSums},
+      {"merge-products", "merge products that share their left operand into one wider product",
+       mergeProductsSharingLhs},
       {"pack-weights",
        "pack a right operand shared by several products into panels once (packed_matmul); panel-width: the "
        "target's micro-kernel columns (default 16)",
-       {"panel-width"},
-       [](Graph& g, const PassOptions& o) { return packSharedRightOperands(g, panelWidthFrom(o)); },
-       [](const PassOptions& o) { panelWidthFrom(o); }},
+       nullptr, {"panel-width"}, [](const PassOptions& o) { return packWeightsPass(o.getInt("panel-width", 16)); }},
       {"hoist-params",
        "for programs whose params are fixed while they run: concatenations, slices and transposes of params "
        "become new params (prepared.NAME), computed once when the params are set",
-       {},
-       plain<hoistParams>},
+       hoistParams},
       {"pack-params",
        "every product over a param reads a new param holding it in panels (packed_from = its source), for "
        "programs whose params are fixed while they run (generation, export); panel-width as pack-weights",
-       {"panel-width"},
-       [](Graph& g, const PassOptions& o) { return packParamOperands(g, panelWidthFrom(o)); },
-       [](const PassOptions& o) { panelWidthFrom(o); }},
-      {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one", {},
-       plain<shareConcatWindows>},
-      {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels", {},
-       [](Graph& g, const PassOptions&) { return fuseElementwise(g); }},
-      {"plan", "assign every value an arena offset by liveness (views, in-place concats); sets arena_bytes", {},
-       plain<planMemory>},
+       nullptr, {"panel-width"}, [](const PassOptions& o) { return packParamsPass(o.getInt("panel-width", 16)); }},
+      {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one",
+       shareConcatWindows},
+      {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels", fuseAll},
+      {"plan", "assign every value an arena offset by liveness (views, in-place concats); sets arena_bytes",
+       planMemory},
   };
   return entries;
 }
 
 }  // namespace
 
+std::unique_ptr<Pass> plainPass(const std::string& name) {
+  const Entry& e = entryNamed(name);
+  if (!e.plain) throw Error(fmt::format("pass '{}' takes options: build it with its own function", name));
+  return std::make_unique<BoundPass>(e, "", e.plain);
+}
+
+std::unique_ptr<Pass> dataParallelPass(int64_t ranks) {
+  if (ranks < 1 || ranks > (1 << 20))
+    throw Error(fmt::format("pass 'data-parallel': ranks must be in 1..1048576, got {}", ranks));
+  return boundPass("data-parallel", fmt::format("ranks={}", ranks),
+              [ranks](Graph& g) { return averageGradientsOverRanks(g, ranks); });
+}
+
+std::unique_ptr<Pass> trainStepPass(const OptimizerConfig& optimizer) {
+  validate(optimizer);
+  return boundPass("train-step", optimizerText(optimizer), [optimizer](Graph& g) {
+    appendTrainingStep(g, optimizer);
+    return true;
+  });
+}
+
+std::unique_ptr<Pass> fuseLinearCrossEntropyPass(int64_t minBytes) {
+  if (minBytes < 0)
+    throw Error(fmt::format("pass 'fuse-linear-cross-entropy': min-bytes must be >= 0, got {}", minBytes));
+  return boundPass("fuse-linear-cross-entropy", fmt::format("min-bytes={}", minBytes),
+              [minBytes](Graph& g) { return fuseLinearCrossEntropy(g, minBytes); });
+}
+
+std::unique_ptr<Pass> packWeightsPass(int64_t panelWidth) {
+  checkPanelWidth("pack-weights", panelWidth);
+  return boundPass("pack-weights", fmt::format("panel-width={}", panelWidth),
+              [panelWidth](Graph& g) { return packSharedRightOperands(g, panelWidth); });
+}
+
+std::unique_ptr<Pass> packParamsPass(int64_t panelWidth) {
+  checkPanelWidth("pack-params", panelWidth);
+  return boundPass("pack-params", fmt::format("panel-width={}", panelWidth),
+              [panelWidth](Graph& g) { return packParamOperands(g, panelWidth); });
+}
+
+std::string pipelineText(const PassList& passes) {
+  std::string text;
+  for (const auto& p : passes) {
+    if (!text.empty()) text += ',';
+    text += p->name();
+    if (std::string options = p->options(); !options.empty()) text += "{" + options + "}";
+  }
+  return text;
+}
+
 std::unique_ptr<Pass> createPass(const PassSpec& spec) {
-  for (const auto& e : registry())
-    if (spec.name == e.name) {
-      spec.options.allowOnly(e.options);
-      if (e.check) e.check(spec.options);
-      return std::make_unique<RegisteredPass>(e, spec.options);
-    }
-  std::vector<std::string> names;
-  for (const auto& e : registry()) names.push_back(e.name);
-  throw UnknownNameError(fmt::format("unknown pass '{}' (known: {})", escapeForMessage(spec.name), fmt::join(names, ", ")),
-                         spec.name, std::vector<std::string>(names.begin(), names.end()));
+  const Entry& e = entryNamed(spec.name);
+  spec.options.allowOnly(e.options);
+  return e.plain ? plainPass(spec.name) : e.fromText(spec.options);
 }
 
 std::unique_ptr<Pass> createPass(const std::string& name) { return createPass(PassSpec{name, PassOptions(name, {})}); }

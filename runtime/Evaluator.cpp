@@ -6,7 +6,7 @@
 
 #include "graph/Verifier.h"
 #include "runtime/Initializers.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 
 namespace graphc {
 
@@ -25,14 +25,8 @@ Evaluator::Compiled& Evaluator::compiledFor(int64_t rows, int64_t steps) {
     ModelConfig c = config_;
     c.batchSize = rows;
     c.numSteps = steps;
-    PipelineConfig pipeline;
-    pipeline.trainingStep = false;
     Compiled& made = compiled_[key];
-    // Only the loss is read: without the logits as an output, a large output
-    // layer's loss is computed without them ever existing whole.
-    Graph forward = buildModelGraph(model_, c);
-    std::erase_if(forward.outputs, [](const GraphOutput& o) { return o.name == "logits"; });
-    made.graph = optimizeGraph(std::move(forward), pipeline);
+    made.graph = buildEvaluationGraph(model_, c);
     verify(made.graph);
     made.engine = createEngine(engineKind_, made.graph, engineOptions_);
     it = compiled_.find(key);

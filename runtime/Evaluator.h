@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 #include "runtime/Engine.h"
 #include "runtime/Random.h"
 

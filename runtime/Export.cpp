@@ -117,7 +117,7 @@ std::vector<std::string> exportLibrary(const ModelDef& model, const ModelConfig&
   // The program at batch 1, as `graphc generate` compiles it.
   stage("building the generation program");
   ModelConfig c = withModelDefaults(model, config);
-  GenerationGraphs graphs = generationGraph(model, c, target, 1);
+  GenerationGraphs graphs = buildGenerationGraphs(model, c, target, 1);
   const Graph& lowered = graphs.step;
   ProgramTables tables = programTablesFor(vocab);
   stage("preparing the weights");

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 #include "runtime/Corpus.h"
 #include "graph/eval/Tensor.h"
 

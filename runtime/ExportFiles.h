@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "codegen/Target.h"
-#include "graph/ModelInterface.h"
+#include "target/Target.h"
+#include "models/ModelInterface.h"
 #include "runtime/Corpus.h"
 
 namespace graphc {

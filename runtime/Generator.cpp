@@ -74,7 +74,7 @@ Generator::Program& Generator::programFor(int64_t batch) {
   if (slot) return *slot;
   auto p = std::make_unique<Program>();
   Target target = targetFor(engineOptions_.targetCpu);
-  p->graphs = generationGraph(model_, config_, target, batch);
+  p->graphs = buildGenerationGraphs(model_, config_, target, batch);
   JitOptions jit{engineOptions_.cacheDir, engineOptions_.useCache, target, {}};
   p->code = CompiledProgram::compile(p->lowered(), programTablesFor(vocab_), jit);
   p->code->setThreads(runtime::threads());

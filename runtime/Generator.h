@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "codegen/portable/sampling.h"
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"
 

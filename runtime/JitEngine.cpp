@@ -9,7 +9,7 @@
 
 #include "codegen/RuntimeKernels.h"
 #include "graph/Verifier.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 
 namespace graphc {
 

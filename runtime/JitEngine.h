@@ -38,7 +38,7 @@ class JitEngine : public Engine {
   std::vector<size_t> updateLeaf_;  // updates_[u] writes leaves_[updateLeaf_[u]]
 };
 
-// The graph the JIT runs: `g` lowered for the target (runtime/Pipeline.h).
+// The graph the JIT runs: `g` lowered for the target (driver/Pipeline.h).
 Graph planForJit(const Graph& g, const Target& target = hostTarget());
 
 }  // namespace graphc

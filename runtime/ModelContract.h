@@ -1,11 +1,11 @@
-// runtime/ModelContract.h — the logits contract of graph/ModelInterface.h,
+// runtime/ModelContract.h — the logits contract of models/ModelInterface.h,
 // checked on a model graphc did not write (a plugin's): row t * batch + b of
 // the logits is step t of sequence b, and depends on no other sequence and
 // no later step. The shape is checked whenever a model is built; the order
 // needs values, so this runs the model once on the reference interpreter.
 #pragma once
 
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 
 namespace graphc {
 

@@ -7,18 +7,9 @@
 #include "kernels/product.h"
 #include "graph/PackedLayout.h"
 #include "runtime/Engine.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 
 namespace graphc {
-
-GenerationGraphs generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch) {
-  config.batchSize = batch;
-  config.numSteps = 1;
-  PipelineConfig pipeline;
-  pipeline.trainingStep = false;
-  pipeline.target = target;
-  return lowerGenerationGraph(optimizeGraph(buildStepGraph(model, config), pipeline), target, batch);
-}
 
 ProgramTables programTablesFor(const Vocab& vocab) {
   ProgramTables t;

@@ -10,16 +10,12 @@
 #include <vector>
 
 #include "codegen/GenerationProgram.h"
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 #include "runtime/Corpus.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 #include "graph/eval/Tensor.h"
 
 namespace graphc {
-
-// The model's one-step graph for `batch` rows, optimized and lowered for a
-// generation program, with the graph that prepares its merged weights.
-GenerationGraphs generationGraph(const ModelDef& model, ModelConfig config, const Target& target, int64_t batch);
 
 // The vocabulary as the program reads it (ProgramTables without weights).
 ProgramTables programTablesFor(const Vocab& vocab);

@@ -1,7 +1,7 @@
 // runtime/Threads.cpp — forwards to the kernels' thread team and the target.
 #include "runtime/Threads.h"
 
-#include "codegen/Target.h"
+#include "target/Target.h"
 #include "kernels/team.h"
 
 namespace graphc::runtime {

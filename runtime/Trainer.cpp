@@ -10,20 +10,10 @@
 #include <fmt/format.h>
 
 #include "graph/CounterRandom.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 #include "runtime/Initializers.h"
 
 namespace graphc {
-
-Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer,
-                         int64_t ranks, int64_t fuseLossMinBytes) {
-  PipelineConfig pipeline;
-  pipeline.optimizer = optimizer;
-  pipeline.ranks = ranks;
-  pipeline.fuseLossMinBytes = fuseLossMinBytes;
-  return optimizeGraph(buildModelGraph(model, config), pipeline);
-}
-
 
 Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus)
     : options_(options), corpus_(corpus), rng_(options.seed) {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "graph/Graph.h"
-#include "graph/ModelInterface.h"
+#include "models/ModelInterface.h"
 #include "passes/Passes.h"
 #include "passes/TrainingStep.h"
 #include "runtime/Communicator.h"
@@ -34,7 +34,7 @@ struct TrainOptions {
   // rows (B must divide by N) and carries those rows' state; the gradients and
   // the loss are averaged over the ranks before clipping. nullptr: one process.
   Communicator* world = nullptr;
-  // The output layer and its loss fused when the logits take this many bytes (runtime/Pipeline.h).
+  // The output layer and its loss fused when the logits take this many bytes (driver/Pipeline.h).
   int64_t fuseLossMinBytes = kFuseLinearCrossEntropyMinBytes;
 };
 
@@ -123,12 +123,5 @@ class Trainer {
   double lossSum_ = 0;
   int64_t tokens_ = 0;
 };
-
-// The training step graph for a model: forward, autodiff, clipping, optimizer,
-// then the simplification pipeline; with ranks > 1, the gradients averaged
-// over that many processes before clipping; the output layer and its loss
-// fused when the logits take at least fuseLossMinBytes.
-Graph buildTrainingGraph(const ModelDef& model, const ModelConfig& config, const OptimizerConfig& optimizer,
-                         int64_t ranks = 1, int64_t fuseLossMinBytes = kFuseLinearCrossEntropyMinBytes);
 
 }  // namespace graphc

@@ -22,14 +22,17 @@ out=build-fuzz
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -I/usr/include/eigen3)
 graph_src=(graph/*.cpp graph/eval/*.cpp)
-passes_src=(passes/*.cpp)
+passes_src=(passes/*.cpp target/*.cpp models/*.cpp driver/*.cpp)
+llvm=(-isystem /usr/lib/llvm-19/include -DLLVM_DISABLE_ABI_BREAKING_CHECKS_ENFORCING=1)
 echo "fuzz: building the harnesses"
-clang++ "${flags[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" -lfmt &
+# The passes, as the driver lists them (driver/, which builds models too), check the code generator's
+# kernel rules (target/, whose target facts come from LLVM).
+clang++ "${flags[@]}" "${llvm[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" \
+  -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lLLVM -lfmt &
 clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp "${graph_src[@]}" -lfmt &
 # The --resume metadata harness reads train's settings code (tools/graphc/TrainSettings.cpp), whose
 # headers include LLVM's; it calls nothing of LLVM's.
-clang++ "${flags[@]}" -isystem /usr/lib/llvm-19/include -DLLVM_DISABLE_ABI_BREAKING_CHECKS_ENFORCING=1 \
-  -o "$out/resume_fuzzer" fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}" -lfmt &
+clang++ "${flags[@]}" "${llvm[@]}" -o "$out/resume_fuzzer" fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}" -lfmt &
 wait
 # The exported API (fuzz/export_api_fuzzer.c) against a small exported model: a transformer whose
 # context of 4 is soon used up (the refill), on UTF-8 text (multi-byte tokens).

@@ -14,7 +14,7 @@
 #include "models/Model.h"
 #include "runtime/Engine.h"
 #include "runtime/Initializers.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
 #include "runtime/Random.h"

@@ -4,7 +4,7 @@
 #include "graph/Dot.h"
 #include "graph/TextIR.h"
 #include "models/Model.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 
 using namespace graphc;
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "TestUtil.h"
+#include "driver/Pipeline.h"
 #include "graph/Verifier.h"
 #include "models/Layers.h"
 #include "models/Model.h"

@@ -18,11 +18,11 @@
 #include "models/Model.h"
 #include "runtime/Initializers.h"
 #include "runtime/JitEngine.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 #include "graph/TextIR.h"
 #include "graph/FileIO.h"
 #include "codegen/ObjectCache.h"
-#include "codegen/TargetMachine.h"
+#include "target/TargetMachine.h"
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/Support/xxhash.h>
 #include <llvm/Target/TargetMachine.h>
@@ -372,23 +372,35 @@ TEST_CASE("jit: resident params take their updates inside the engine; readReside
   for (const auto& name : names) checkClose(vj.at(name), vi.at(name), name + " after 3 steps");
 }
 
-TEST_CASE("pipeline: graphc compile's one pipeline string builds exactly the graph training runs") {
+TEST_CASE("pipeline: graphc compile's pipeline, as objects or as its string, builds exactly the graph training runs") {
   ModelConfig c{4, 3, 16, 28, 1};
   const ModelDef& model = findModel("rnn-scratch");
   PipelineConfig pipeline;
   pipeline.optimizer.kind = "adam";
   pipeline.optimizer.learningRate = 0.01;
+  pipeline.optimizer.weightDecay = 1e-4;
   // What `graphc train` runs: the training graph, then the JIT's lowering for the host.
   Graph trained = planForJit(buildTrainingGraph(model, c, pipeline.optimizer));
-  // What `graphc compile` runs by default: one pipeline string from the forward graph.
+  // What `graphc compile` runs by default: the driver's pass objects from the forward graph...
   Graph compiled = buildModelGraph(model, c);
   PassManager pm;
-  pm.addPipeline(fullPipelineFor(pipeline));
+  pm.add(optimizePasses(pipeline));
+  pm.add(lowerPasses(pipeline.target));
   pm.run(compiled);
   CHECK(printGraph(compiled) == printGraph(trained));
-  CHECK(fullPipelineFor(pipeline).find("fuse-attention,train-step{optimizer=adam,lr=0.01,clip=1,") == 0);
-  CHECK(fullPipelineFor(pipeline).find(fmt::format("pack-weights{{panel-width={}}}", hostTarget().panelWidth())) !=
-        std::string::npos);
+  // ...and what it prints, parsed back: the same passes with the same options.
+  const std::string text = fullPipelineText(pipeline);
+  Graph reparsed = buildModelGraph(model, c);
+  PassManager fromText;
+  fromText.addPipeline(text);
+  fromText.run(reparsed);
+  CHECK(printGraph(reparsed) == printGraph(trained));
+  PassList parsed;
+  for (const PassSpec& spec : parsePipeline(text)) parsed.push_back(createPass(spec));
+  CHECK(pipelineText(parsed) == text);
+  CHECK(text.find("fuse-attention,train-step{optimizer=adam,lr=0.01,clip=1,beta1=0.9,beta2=0.999,epsilon=1e-08,"
+                  "weight-decay=0.0001}") == 0);
+  CHECK(text.find(fmt::format("pack-weights{{panel-width={}}}", hostTarget().panelWidth())) != std::string::npos);
 }
 
 TEST_CASE("reroll: the steps run as loops and give the flat form's results bit for bit") {

@@ -352,7 +352,7 @@ TEST_CASE("program weights: a param of the wrong dtype or shape is refused with 
   c.vocab = 28;
   c.hidden = 16;
   c = withModelDefaults(m, c);
-  GenerationGraphs graphs = generationGraph(m, c, targetFor("host"), 1);
+  GenerationGraphs graphs = buildGenerationGraphs(m, c, targetFor("host"), 1);
   Rng rng(1);
   TensorMap params = initializeParams(buildModelGraph(m, c), rng);
   CHECK_NOTHROW(programWeights(graphs, params));

@@ -13,7 +13,7 @@
 #include "models/Model.h"
 #include "passes/PassManager.h"
 #include "runtime/ModelContract.h"
-#include "runtime/Pipeline.h"
+#include "driver/Pipeline.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Progress.h"
@@ -31,7 +31,7 @@ struct CompileOptions {
   OptimizerConfig optimizer;
   std::string emit = "ir";
   std::string passes;
-  bool passesGiven = false;  // without --passes: what `graphc train` runs (runtime/Pipeline.h); --passes "": none
+  bool passesGiven = false;  // without --passes: what `graphc train` runs (driver/Pipeline.h); --passes "": none
   std::string targetCpu = "host";
   bool noReroll = false;
   std::vector<std::string> printBefore, printAfter;
@@ -66,7 +66,12 @@ void runCompile(CompileOptions o) {
   DotOptions dot{!o.expand};
   if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return dotPicture(graph, dot); };
   PassManager pm(pmo);
-  pm.addPipeline(o.passesGiven ? o.passes : fullPipelineFor(pipeline));
+  if (o.passesGiven) {
+    pm.addPipeline(o.passes);
+  } else {
+    pm.add(optimizePasses(pipeline));
+    pm.add(lowerPasses(pipeline.target));
+  }
   pm.run(g);
   bool planned = g.attrs.count("arena_bytes") != 0;
   // Machine code needs fused kernels and arena offsets.

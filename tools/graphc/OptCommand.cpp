@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "driver/Pipeline.h"
 #include "graph/Dot.h"
 #include "graph/TextIR.h"
 #include "passes/PassManager.h"
@@ -38,7 +39,7 @@ void runOpt(const OptOptions& o) {
   if (o.emit == "dot") pmo.printer = [dot](const Graph& graph) { return dotPicture(graph, dot); };
   PassManager pm(pmo);
   pm.addPipeline(o.passes);  // unknown pass names fail before reading input
-  Graph g = parseGraphFile(o.input);
+  Graph g = readGraphFile(o.input);
   pm.run(g);
   if (o.timePasses) pm.printTimings(std::cerr);
   writeOutput(o.output, o.emit == "dot" ? dotPicture(g, dot) : printGraph(g));

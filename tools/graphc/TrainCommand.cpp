@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "runtime/Communicator.h"
-#include "passes/Pipelines.h"
+#include "driver/Pipeline.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Shared.h"
 #include "tools/graphc/TrainFlags.h"

@@ -33,7 +33,7 @@ struct TrainFlags {
   std::string iter = "sequential";
   int64_t epochSteps = 0;  // --iter windows: minibatches per epoch (0: the corpus's whole windows)
   std::string text = "d2l";
-  std::string fusedLoss = "auto";  // passes/Pipelines.h: kFusedLossChoices
+  std::string fusedLoss = "auto";  // driver/Pipeline.h: kFusedLossChoices
   uint64_t seed = 0;
   std::string data;
   std::string engine = "jit";

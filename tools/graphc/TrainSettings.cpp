@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "graph/Error.h"
-#include "passes/Pipelines.h"
+#include "driver/Pipeline.h"
 #include "tools/graphc/TrainFlags.h"
 
 namespace graphc::cli {

@@ -20,7 +20,7 @@
 
 #include "graph/FileIO.h"
 #include "models/Model.h"
-#include "passes/Pipelines.h"
+#include "driver/Pipeline.h"
 #include "runtime/Communicator.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Generator.h"

@@ -14,7 +14,7 @@
 #include "graph/FileIO.h"
 #include "runtime/Communicator.h"
 #include "tools/graphc/Commands.h"
-#include "codegen/Target.h"
+#include "target/Target.h"
 #include "tools/graphc/Suggest.h"
 
 namespace graphc::cli {

@@ -1,4 +1,4 @@
-// graph/ModelInterface.h — what a model is to graphc, in graph terms: a
+// models/ModelInterface.h — what a model is to graphc, in graph terms: a
 // function that builds logits from token ids with the DSL, its defaults, and
 // the wrappers that make it a forward graph (with the loss) or a one-step
 // graph. The runtime trains and generates through this interface alone; the

@@ -1,4 +1,4 @@
-// codegen/Target.h — what code is generated for: one value that names the
+// target/Target.h — what code is generated for: one value that names the
 // CPU (LLVM's name and feature string) and the facts lowering and codegen
 // derive from it: vector width, vector registers, caches, cores, and the
 // register tile of the generated matrix products (and so the panel width of
@@ -36,10 +36,6 @@ struct Target {
   std::string describe() const;
 };
 
-// The x86 features (codegen/portable/program.h's GRAPHC_CPU_* bits) code for
-// `target` may use: what an exported library checks for before it runs.
-int64_t requiredCpuFeatures(const Target& target);
-
 // The CPU this process runs on.
 const Target& hostTarget();
 
@@ -52,10 +48,6 @@ Target targetFor(const std::string& cpuName);
 // registers allow, at most 12 (6 on 16-register ISAs). The vector width sets
 // the columns those two vectors cover (Target::panelWidth).
 ProductTile chooseTile(int vectorRegisters);
-
-// `target` with its tile replaced (bench and tests sweep tiles); throws when
-// the tile does not fit the generator's limits.
-Target withTile(Target target, ProductTile tile);
 
 // Whether code generated for `target` runs on this CPU: the host itself, or a
 // CPU whose features the host has (x86-64-v3 on an AVX-512 machine).

@@ -1,4 +1,4 @@
-// codegen/TargetMachine.h — the LLVM side of a Target: its TargetMachine and
+// target/TargetMachine.h — the LLVM side of a Target: its TargetMachine and
 // the function attributes that make LLVM generate code for it.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <memory>
 
-#include "codegen/Target.h"
+#include "target/Target.h"
 
 namespace graphc {
 

@@ -1,5 +1,5 @@
-// graph/KernelShape.cpp — broadcast patterns a fused loop can index.
-#include "graph/KernelShape.h"
+// target/KernelShape.cpp — broadcast patterns a fused loop can index.
+#include "target/KernelShape.h"
 
 #include <algorithm>
 #include <fmt/format.h>

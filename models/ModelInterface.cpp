@@ -1,5 +1,5 @@
-// graph/ModelInterface.cpp — a model's forward and one-step graphs.
-#include "graph/ModelInterface.h"
+// models/ModelInterface.cpp — a model's forward and one-step graphs.
+#include "models/ModelInterface.h"
 
 #include <cctype>
 #include <cmath>

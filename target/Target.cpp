@@ -1,15 +1,13 @@
-// codegen/Target.cpp — a Target from the host or an LLVM CPU name. The vector
+// target/Target.cpp — a Target from the host or an LLVM CPU name. The vector
 // width and register count are LLVM's own answers (its cost model for a
 // function tagged with the CPU), so any CPU LLVM knows gets a sensible tile.
-#include "codegen/Target.h"
-#include "codegen/portable/program.h"
+#include "target/Target.h"
 
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <fstream>
 #include <llvm/Analysis/TargetTransformInfo.h>
-#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/Function.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -21,13 +19,11 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "codegen/ProductKernels.h"
-#include "codegen/TargetMachine.h"
-#include "graph/Graph.h"
+#include "target/TargetMachine.h"
+#include "graph/Error.h"
 
 namespace graphc {
 namespace {
-
 
 std::string hostFeatureString() {
   std::string features;
@@ -68,63 +64,6 @@ void fillHostCaches(Target& t) {
 
 }  // namespace
 
-void initializeLlvmTargets() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    llvm::InitializeNativeTargetAsmParser();
-  });
-}
-
-std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Target& target, bool positionIndependent) {
-  initializeLlvmTargets();
-  llvm::orc::JITTargetMachineBuilder jtmb{llvm::Triple(target.triple)};
-  jtmb.setCPU(target.cpu);
-  if (!target.features.empty()) {
-    llvm::SubtargetFeatures features;
-    features.addFeaturesVector({});
-    std::string list = target.features;
-    for (size_t start = 0; start < list.size();) {
-      size_t comma = list.find(',', start);
-      if (comma == std::string::npos) comma = list.size();
-      if (comma > start) features.AddFeature(list.substr(start, comma - start));
-      start = comma + 1;
-    }
-    jtmb.addFeatures(features.getFeatures());
-  }
-  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
-  if (positionIndependent) {  // what a C compiler gives a library's objects (the JIT's default is the large model)
-    jtmb.setRelocationModel(llvm::Reloc::PIC_);
-    jtmb.setCodeModel(llvm::CodeModel::Small);
-  }
-  auto tm = jtmb.createTargetMachine();
-  if (!tm) throw Error(fmt::format("llvm: creating the target machine for {}: {}", target.cpu,
-                                   llvm::toString(tm.takeError())));
-  return std::move(*tm);
-}
-
-int64_t requiredCpuFeatures(const Target& target) {
-  static const char* const names[] = GRAPHC_CPU_FEATURE_NAMES;
-  auto tm = createTargetMachine(target);
-  const llvm::MCSubtargetInfo* sti = tm->getMCSubtargetInfo();
-  int64_t mask = 0;
-  for (int i = 0; i < GRAPHC_CPU_FEATURE_COUNT; ++i)
-    if (sti->checkFeatures(std::string("+") + names[i])) mask |= int64_t(1) << i;
-  return mask;
-}
-
-void setTargetAttributes(llvm::Module& m, llvm::TargetMachine& tm, const Target& target) {
-  m.setDataLayout(tm.createDataLayout());
-  m.setTargetTriple(tm.getTargetTriple().str());
-  for (llvm::Function& f : m) {
-    if (f.isDeclaration()) continue;
-    f.addFnAttr("target-cpu", target.cpu);
-    if (!target.features.empty()) f.addFnAttr("target-features", target.features);
-    f.addFnAttr("prefer-vector-width", std::to_string(target.vectorBits));
-  }
-}
-
 ProductTile chooseTile(int vectorRegisters) {
   ProductTile tile;
   tile.vectors = 2;
@@ -132,14 +71,6 @@ ProductTile chooseTile(int vectorRegisters) {
   int rows = (vectorRegisters - tile.vectors - 1) / tile.vectors;
   tile.rows = std::clamp(rows, 1, 12);
   return tile;
-}
-
-Target withTile(Target target, ProductTile tile) {
-  if (tile.rows < 1 || tile.rows > kMaxTileRows || tile.vectors < 1 || tile.vectors > 8)
-    throw Error(fmt::format("tile {}x{} vectors is outside 1..{} rows and 1..8 vectors", tile.rows, tile.vectors,
-                            kMaxTileRows));
-  target.tile = tile;
-  return target;
 }
 
 std::string Target::describe() const {

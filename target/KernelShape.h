@@ -1,4 +1,4 @@
-// graph/KernelShape.h — how a fused kernel sees its operands: the output as a
+// target/KernelShape.h — how a fused kernel sees its operands: the output as a
 // [rows, cols] grid (cols = the last dimension) and each broadcast operand as
 // a scalar, a row vector (indexed by column) or a column vector (indexed by row).
 #pragma once

@@ -1,4 +1,4 @@
-// graph/Fusability.h — the one rule for what may stand in a fused kernel.
+// target/Fusability.h — the one rule for what may stand in a fused kernel.
 // The verifier checks fused bodies with it, the `fuse` pass asks it before
 // absorbing a producer, and codegen asks it before emitting a body, so the
 // three cannot disagree (a body the verifier accepts is one codegen emits).
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "graph/Graph.h"
-#include "graph/KernelShape.h"
+#include "target/KernelShape.h"
 
 namespace graphc {
 

@@ -1,5 +1,5 @@
-// graph/Fusability.cpp — see Fusability.h.
-#include "graph/Fusability.h"
+// target/Fusability.cpp — see Fusability.h.
+#include "target/Fusability.h"
 
 #include <algorithm>
 #include <fmt/format.h>
