@@ -15,7 +15,7 @@
 #include "passes/PassList.h"
 #include "passes/PassManager.h"
 #include "passes/Passes.h"
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 #include "target/Target.h"
 
 namespace graphc {
@@ -56,7 +56,7 @@ PassList fuzzPasses();
 Graph optimizeGraph(Graph forward, const PipelineConfig& c, const PassManagerOptions& options = {});
 Graph lowerGraph(Graph optimized, const Target& target, const PassManagerOptions& options = {});
 // A generation program's graphs: its step, lowered, and what the step's params
-// are prepared from once, whenever they are set (passes/ParamHoisting.cpp:
+// are prepared from once, whenever they are set (passes/HoistParams.cpp:
 // merged weights; its outputs are named as the step's "prepared." params).
 struct GenerationGraphs {
   Graph step;

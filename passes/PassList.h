@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "passes/Pass.h"
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 
 namespace graphc {
 

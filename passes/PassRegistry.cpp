@@ -7,12 +7,12 @@
 #include "graph/PackedLayout.h"
 #include "passes/Autodiff.h"
 #include "passes/DataParallel.h"
-#include "passes/Fusion.h"
-#include "passes/MemoryPlanning.h"
+#include "passes/Fuse.h"
+#include "passes/Plan.h"
 #include "passes/PassList.h"
 #include "passes/PassManager.h"
 #include "passes/Passes.h"
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 
 namespace graphc {
 namespace {

@@ -11,7 +11,7 @@
 #include "graph/Graph.h"
 #include "models/ModelInterface.h"
 #include "passes/Passes.h"
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"

@@ -14,13 +14,13 @@ root=$(pwd)
 mutations=(
   "fold-minimum-as-maximum :: graph/eval/Evaluate.cpp :: /case OpKind::Minimum:/,+1 s/x < y/x > y/ :: minimum computes maximum (fold and interpreter alike)"
   "cse-ignores-attributes :: passes/CSE.cpp :: /for (const auto& \[k, v\] : n.attrs) key +=/d :: cse merges nodes whose attributes differ"
-  "plan-epilogue-lives :: passes/MemoryPlanning.cpp :: s/int64_t through = g.nodes\[i\].op == OpKind::PackedMatMul \&\& epilogueNext ? int64_t(i) + 1 : int64_t(i);/int64_t through = int64_t(i);/ :: a product's operands die before its epilogue has run"
+  "plan-epilogue-lives :: passes/Plan.cpp :: s/int64_t through = g.nodes\[i\].op == OpKind::PackedMatMul \&\& epilogueNext ? int64_t(i) + 1 : int64_t(i);/int64_t through = int64_t(i);/ :: a product's operands die before its epilogue has run"
   "plan-invariant-neighbour :: graph/Verifier.cpp :: s/if (!clash \&\& next != live.begin() \&\&/if (!clash \&\& false \&\& next != live.begin() \&\&/ :: the plan invariant misses a live buffer that reaches in from below"
   "dce-drops-effects :: passes/DCE.cpp :: s/if (isSignature(n.op) || hasTrait(n.op, kEffect)) live\[i\] = true;/if (isSignature(n.op)) live[i] = true;/ :: dce removes an unread collective"
   "tanh-gradient-sign :: passes/Autodiff.cpp :: s/case OpKind::Tanh: gx = {gy \* (1.0 - y \* y)}; break;/case OpKind::Tanh: gx = {gy * (y * y - 1.0)}; break;/ :: tanh's gradient has the wrong sign"
-  "fold-identity-sub :: passes/ConstantFold.cpp :: s/case OpKind::Sub: return isSplat(n.operands\[1\], 0.0) ? n.operands\[0\] : -1;/case OpKind::Sub: return isSplat(n.operands[0], 0.0) ? n.operands[1] : -1;/ :: fold takes 0 - x for x"
-  "fold-tanh-in-double :: passes/ConstantFold.cpp :: s/  scalar.type.shape = {};/  scalar.type.shape = {};\n  if (n.op == OpKind::Tanh) return std::tanh(values[0]);/ :: fold computes tanh in double, not as the evaluator (3,634 of 12,000 constants differed so)"
-  "fold-reduce-sum-count :: passes/ConstantFold.cpp :: s/double sum = values\[0\] \* count;/double sum = values[0];/ :: fold sums a splat as one element"
+  "fold-identity-sub :: passes/Fold.cpp :: s/case OpKind::Sub: return isSplat(n.operands\[1\], 0.0) ? n.operands\[0\] : -1;/case OpKind::Sub: return isSplat(n.operands[0], 0.0) ? n.operands[1] : -1;/ :: fold takes 0 - x for x"
+  "fold-tanh-in-double :: passes/Fold.cpp :: s/  scalar.type.shape = {};/  scalar.type.shape = {};\n  if (n.op == OpKind::Tanh) return std::tanh(values[0]);/ :: fold computes tanh in double, not as the evaluator (3,634 of 12,000 constants differed so)"
+  "fold-reduce-sum-count :: passes/Fold.cpp :: s/double sum = values\[0\] \* count;/double sum = values[0];/ :: fold sums a splat as one element"
   "cse-commutes-sub :: passes/CSE.cpp :: s/if (hasTrait(n.op, kCommutative)) std::sort/if (true) std::sort/ :: cse takes x - y for y - x"
 )
 

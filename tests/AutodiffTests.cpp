@@ -10,7 +10,7 @@
 #include "models/Model.h"
 #include "passes/Autodiff.h"
 #include "passes/PassManager.h"
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 
 using namespace graphc;
 using namespace graphc::test;

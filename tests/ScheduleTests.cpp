@@ -6,7 +6,7 @@
 #include "TestUtil.h"
 #include "graph/Builder.h"
 #include "graph/Verifier.h"
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 #include "runtime/Interpreter.h"
 #include "runtime/Schedule.h"
 

@@ -20,6 +20,14 @@ expect_error "unknown pass" "unknown pass 'frob'" -- "$graphc" opt "$here/ir/sma
 expect_error "unknown flag" "--frobnicate" -- "$graphc" compile --frobnicate
 expect_error "bad flag value" "--batch-size" -- "$graphc" compile --batch-size 0
 expect_error "non-numeric flag" "--hidden" -- "$graphc" compile --hidden lots
+# The model flags are one definition (tools/graphc/ModelFlags.cpp): one range and one message in every command.
+for cmd in train compile "generate --untrained"; do
+  expect_error "$cmd --hidden past its range" "--hidden: Value 16385 not in range 1 to 16384" -- "$graphc" $cmd --hidden 16385
+  expect_error "$cmd --num-layers past its range" "--num-layers: Value 17 not in range 1 to 16" -- "$graphc" $cmd --num-layers 17
+done
+for cmd in train compile; do
+  expect_error "$cmd --num-steps past its range" "--num-steps: Value 65537 not in range 1 to 65536" -- "$graphc" $cmd --num-steps 65537
+done
 expect_error "unknown model" "unknown model 'gpt3'" -- "$graphc" compile --model gpt3
 expect_error "bad --fused-loss" "--fused-loss: maybe not in {auto,on,off}" -- "$graphc" train --fused-loss maybe
 expect_error "bad min-bytes" "min-bytes must be >= 0" -- "$graphc" opt "$here/ir/small.gir" --passes "fuse-linear-cross-entropy{min-bytes=-1}"

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "passes/TrainingStep.h"
+#include "passes/TrainStep.h"
 
 namespace graphc::cli {
 

@@ -12,21 +12,16 @@
 #include "graph/Verifier.h"
 #include "models/Model.h"
 #include "passes/PassManager.h"
-#include "runtime/ModelContract.h"
 #include "driver/Pipeline.h"
 #include "tools/graphc/Commands.h"
-#include "tools/graphc/Plugins.h"
+#include "tools/graphc/ModelFlags.h"
 #include "tools/graphc/Progress.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
 namespace {
 
-struct CompileOptions {
-  std::string model = "rnn-scratch";
-  std::vector<std::string> modelLibs;
-  ModelConfig config = configWithModelDefaults();
-  std::vector<std::string> sets;
+struct CompileOptions : ModelFlags {
   std::string graph = "train";
   OptimizerConfig optimizer;
   std::string emit = "ir";
@@ -43,11 +38,7 @@ struct CompileOptions {
 };
 
 void runCompile(CompileOptions o) {
-  for (const auto& lib : o.modelLibs) loadModelLibrary(lib);
-  const ModelDef& model = findModel(o.model);
-  for (const auto& setting : o.sets) parseSetting(setting, o.config);
-  o.config = withModelDefaults(model, o.config);
-  if (!isBuiltinModel(model.name)) checkLogitsOrder(model, o.config);
+  const ModelDef& model = resolveModel(o);
   PipelineConfig pipeline;
   pipeline.trainingStep = o.graph == "train";
   pipeline.optimizer = o.optimizer;
@@ -110,18 +101,10 @@ void runCompile(CompileOptions o) {
 void addCompileCommand(CLI::App& app) {
   auto o = std::make_shared<CompileOptions>();
   CLI::App* cmd = app.add_subcommand("compile", "Build a model's graph, run the compiler passes, emit the result");
-  cmd->add_option("--model", o->model, "Model to compile (see `graphc models`)")->capture_default_str();
-  addModelLibFlag(cmd, o->modelLibs);
-  cmd->add_option("--num-layers", o->config.numLayers, "Stacked recurrent layers (default: the model's; see `graphc models`)")
-      ->check(CLI::Range(1, 16));
-  cmd->add_option("--set", o->sets, "A hyperparameter of the model, NAME=VALUE (repeatable; see `graphc models`)");
+  addModelFlags(cmd, *o, {"Model to compile (see `graphc models`)", ""});
   cmd->add_option("--graph", o->graph, "train: the whole training step; forward: logits and loss only; step: one generation step (logits of X [batch, 1])")
       ->check(CLI::IsMember({"train", "forward", "step"}))
       ->capture_default_str();
-  cmd->add_option("--batch-size", o->config.batchSize, "Minibatch size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  cmd->add_option("--num-steps", o->config.numSteps, "Time steps unrolled per minibatch")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("--hidden", o->config.hidden, "Hidden units (default: the model's; 512 for rnn-scratch)")
-      ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--vocab", o->config.vocab, "Vocabulary size")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   addOptimizerFlags(cmd, o->optimizer);
   cmd->add_option("--emit", o->emit,

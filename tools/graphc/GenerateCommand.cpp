@@ -9,20 +9,18 @@
 #include "runtime/Initializers.h"
 #include "runtime/Threads.h"
 #include "tools/graphc/Commands.h"
+#include "tools/graphc/ModelFlags.h"
 #include "tools/graphc/Plugins.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
 namespace {
 
-struct GenerateFlags {
+// --model is the model a checkpoint must hold ("": any); the sizing flags are for --untrained.
+struct GenerateFlags : ModelFlags {
+  GenerateFlags() { model.clear(); }
   std::string load;
-  std::string model;
-  std::vector<std::string> modelLibs;
   bool untrained = false;
-  int64_t hidden = 0;
-  int64_t numLayers = 0;
-  std::vector<std::string> sets;
   std::string data;
   std::string text = "d2l";
   std::string prefix = "time traveller";
@@ -98,16 +96,14 @@ void printGenerated(Generator& gen, const GenerateFlags& f) {
 }
 
 // Freshly initialised parameters, drawn exactly as `graphc train --seed` draws them.
-void runUntrained(const GenerateFlags& f) {
+void runUntrained(GenerateFlags f) {
   if (!f.load.empty()) throw Error("--untrained and --load exclude each other");
-  const ModelDef& model = findModel(f.model.empty() ? "rnn-scratch" : f.model);
+  if (f.model.empty()) f.model = "rnn-scratch";
   Corpus corpus = loadCorpus(resolveDataPath(f.data), 0, textModeFrom(f.text));  // for the vocabulary
-  ModelConfig c;
-  c.hidden = f.hidden;
-  c.numLayers = f.numLayers;
-  for (const auto& setting : f.sets) parseSetting(setting, c);
-  c = withModelDefaults(model, c);
-  c.vocab = corpus.vocab.size();
+  f.config.vocab = corpus.vocab.size();
+  f.modelLibs.clear();  // runGenerate loaded them
+  const ModelDef& model = resolveModel(f);
+  const ModelConfig& c = f.config;
   Graph forward = buildModelGraph(model, c);
   Rng rng(f.seed);
   TensorMap params = initializeParams(forward, rng);
@@ -137,12 +133,9 @@ void addGenerateCommand(CLI::App& app) {
   auto f = std::make_shared<GenerateFlags>();
   CLI::App* cmd = app.add_subcommand("generate", "Continue a prefix with a trained model");
   cmd->add_option("--load", f->load, "Checkpoint written by `graphc train --save`");
-  cmd->add_option("--model", f->model, "Expected model (default: the checkpoint's; with --untrained, rnn-scratch)");
-  addModelLibFlag(cmd, f->modelLibs);
+  addModelFlags(cmd, *f, {"Expected model (default: the checkpoint's; with --untrained, rnn-scratch)", " for --untrained",
+                          /*batchShape=*/false});
   cmd->add_flag("--untrained", f->untrained, "Use freshly initialised parameters (the same as `graphc train --seed`)");
-  cmd->add_option("--hidden", f->hidden, "Hidden units for --untrained (default: the model's)")->check(CLI::Range(1, 1 << 14));
-  cmd->add_option("--num-layers", f->numLayers, "Stacked layers for --untrained (default: the model's)")->check(CLI::Range(1, 16));
-  cmd->add_option("--set", f->sets, "A hyperparameter of the model for --untrained, NAME=VALUE (repeatable)");
   cmd->add_option("--data", f->data, "The book, for the vocabulary of --untrained (default as in `graphc train`)");
   cmd->add_option("--text", f->text, "With --untrained: d2l or chars, as `graphc train --text`")
       ->check(CLI::IsMember({"d2l", "chars"}))

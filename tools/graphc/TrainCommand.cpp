@@ -115,17 +115,7 @@ void addOutputFlags(CLI::App* cmd, TrainFlags& f) {
 void addTrainCommand(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand("train", "Train a language model on The Time Machine (the seed setup by default)");
-  cmd->add_option("--model", f->model, "Model to train (see `graphc models`)")->capture_default_str();
-  addModelLibFlag(cmd, f->modelLibs);
-  cmd->add_option("--num-layers", f->config.numLayers, "Stacked recurrent layers (default: the model's; see `graphc models`)")
-      ->check(CLI::Range(1, 16));
-  cmd->add_option("--set", f->sets, "A hyperparameter of the model, NAME=VALUE (repeatable; see `graphc models`)");
-  cmd->add_option("--batch-size", f->config.batchSize, "Minibatch size")->check(CLI::Range(1, 1 << 16))->capture_default_str();
-  cmd->add_option("--num-steps", f->config.numSteps, "Time steps per minibatch (truncated BPTT length)")
-      ->check(CLI::Range(1, 1 << 12))
-      ->capture_default_str();
-  cmd->add_option("--hidden", f->config.hidden, "Hidden units (default: the model's; 512 for rnn-scratch)")
-      ->check(CLI::Range(1, 1 << 14));
+  addModelFlags(cmd, *f, {"Model to train (see `graphc models`)", ""});
   cmd->add_option("--epochs", f->epochs, "Epochs")->check(CLI::Range(int64_t(1), int64_t(1) << 30))->capture_default_str();
   addOptimizerFlags(cmd, f->optimizer);
   addScheduleFlags(cmd, *f);

@@ -11,15 +11,12 @@
 
 #include "runtime/Checkpoint.h"
 #include "runtime/Trainer.h"
+#include "tools/graphc/ModelFlags.h"
 #include "tools/graphc/Shared.h"
 
 namespace graphc::cli {
 
-struct TrainFlags {
-  std::string model = "rnn-scratch";
-  std::vector<std::string> modelLibs;
-  ModelConfig config = configWithModelDefaults();
-  std::vector<std::string> sets;
+struct TrainFlags : ModelFlags {
   OptimizerConfig optimizer;
   ScheduleConfig schedule;
   int64_t earlyStop = 0;

@@ -1,4 +1,4 @@
-// passes/MemoryPlanning.h — liveness-based buffer assignment in one arena.
+// passes/Plan.h — liveness-based buffer assignment in one arena.
 #pragma once
 
 #include <cstdint>

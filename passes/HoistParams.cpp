@@ -1,4 +1,4 @@
-// passes/ParamHoisting.cpp — what a program computes from its params alone
+// passes/HoistParams.cpp — what a program computes from its params alone
 // moves out of its step, into a graph run once when the params are set:
 //
 //   %w = concat(%w_i, %w_f, %w_g, %w_o) {axis = 1}      %w = param "prepared.w"

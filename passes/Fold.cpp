@@ -1,4 +1,4 @@
-// passes/ConstantFold.cpp — folds ops over splat constants and removes
+// passes/Fold.cpp — folds ops over splat constants and removes
 // algebraic identities (x+0, x*1, neg(neg x), no-op reshapes and broadcasts).
 // Elementwise ops fold through the reference evaluator (graph/eval), so a
 // folded constant has the bits the interpreter computes. Replaced nodes are

@@ -1,4 +1,4 @@
-// passes/ConcatSharing.cpp — two concatenations that are shifted windows of
+// passes/ShareConcats.cpp — two concatenations that are shifted windows of
 // one sequence become slices of a single concatenation:
 //
 //   %a = concat(%h1, ..., %h35)        %u = concat(%H, %h1, ..., %h35)

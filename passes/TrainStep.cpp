@@ -1,5 +1,5 @@
-// passes/TrainingStep.cpp — clipping and the SGD / momentum / Adam updates as IR.
-#include "passes/TrainingStep.h"
+// passes/TrainStep.cpp — clipping and the SGD / momentum / Adam updates as IR.
+#include "passes/TrainStep.h"
 
 #include <cmath>
 #include <fmt/format.h>

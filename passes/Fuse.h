@@ -1,4 +1,4 @@
-// passes/Fusion.h — elementwise fusion: chains of elementwise ops, with
+// passes/Fuse.h — elementwise fusion: chains of elementwise ops, with
 // broadcasts and constants at their edge, become one `fused` node.
 #pragma once
 

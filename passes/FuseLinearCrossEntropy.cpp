@@ -1,4 +1,4 @@
-// passes/LinearCrossEntropyFusion.cpp — `fuse-linear-cross-entropy`: the
+// passes/FuseLinearCrossEntropy.cpp — `fuse-linear-cross-entropy`: the
 // output layer, its loss and the gradient autodiff makes of them stop
 // materialising the rows x V logits (issue 23.2; Wijmans et al. 2024, "Cut
 // Your Losses in Large-Vocabulary Language Models", for the GPU).

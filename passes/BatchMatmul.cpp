@@ -1,4 +1,4 @@
-// passes/MatmulBatching.cpp — a sum of matrix products that share their
+// passes/BatchMatmul.cpp — a sum of matrix products that share their
 // transpose flags becomes one product over operands concatenated along the
 // contracted axis:  sum_i A_i^T B_i  ==  [A_1; ...; A_n]^T [B_1; ...; B_n].
 // Sums of scatter_adds and of row sums (reduce_sum over axis 0) batch the

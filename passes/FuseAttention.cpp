@@ -1,4 +1,4 @@
-// passes/AttentionFusion.cpp — `fuse-attention`: softmax attention, written
+// passes/FuseAttention.cpp — `fuse-attention`: softmax attention, written
 // as the layer API writes it (models/TransformerLayers.cpp), becomes one
 // `attention` op:
 //

@@ -1,5 +1,5 @@
-// passes/Fusion.cpp — producer/consumer fusion of elementwise ops.
-#include "passes/Fusion.h"
+// passes/Fuse.cpp — producer/consumer fusion of elementwise ops.
+#include "passes/Fuse.h"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
-// passes/MemoryPlanning.cpp — best-fit reuse of freed blocks, in program order.
-#include "passes/MemoryPlanning.h"
+// passes/Plan.cpp — best-fit reuse of freed blocks, in program order.
+#include "passes/Plan.h"
 
 #include <algorithm>
 #include <map>

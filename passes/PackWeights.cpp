@@ -1,4 +1,4 @@
-// passes/WeightPacking.cpp — a right operand that several products share is
+// passes/PackWeights.cpp — a right operand that several products share is
 // packed into panels once, and the products read the panels:
 //
 //   %z1 = matmul(%h1, %W) ... %z35 = matmul(%h35, %W)

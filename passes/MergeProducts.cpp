@@ -1,4 +1,4 @@
-// passes/ProductMerging.cpp — products that share their left operand become
+// passes/MergeProducts.cpp — products that share their left operand become
 // one wider product, sliced back apart:  A W_1, ..., A W_n  ==  A [W_1 ... W_n].
 //
 // A GRU or LSTM step multiplies the same [x, h] by one weight per gate;

@@ -1,4 +1,4 @@
-// passes/TrainingStep.h — turns a forward graph into one whole training step:
+// passes/TrainStep.h — turns a forward graph into one whole training step:
 // gradients, global-norm clipping and the optimizer update, all in-graph.
 #pragma once
 

@@ -1,4 +1,4 @@
-// passes/OneHotProducts.cpp — a product with a one-hot matrix selects rows:
+// passes/OnehotGather.cpp — a product with a one-hot matrix selects rows:
 //
 //   matmul(one_hot(i), W)                     ==  gather(W, i)
 //   matmul(one_hot(i), G) {transpose_a = 1}   ==  scatter_add(G, i) {rows = depth}
