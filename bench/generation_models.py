@@ -6,7 +6,9 @@ generation of every built-in character model, graphc's compiled program
 medians over rounds in which the contenders alternate. The last columns: the
 program's arena (weights prepared once plus activations) and how long
 streaming it once from memory takes, at the copy bandwidth measured here,
-as a floor for one token's time.
+as a floor for one token's time. With --under-load: --threads 1 against the
+default thread count (all cores) while a CPU-bound process runs beside graphc
+(issue 26: the default never more than 10% slower than one thread).
 
 Needs a Release build (build/graphc) and python3-torch (bench/run.sh installs it).
 """
@@ -16,8 +18,6 @@ import re
 import statistics
 import subprocess
 import time
-
-import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRAPHC = os.path.join(ROOT, "build", "graphc")
@@ -47,6 +47,7 @@ def pytorch(model, layers, hidden, length):
 
 def copy_bandwidth():
     """Bytes per second of one thread copying 256 MiB (read + write counted once each: the best of 5)."""
+    import torch  # here, so --under-load runs without PyTorch
     torch.set_num_threads(1)
     a = torch.ones(64 << 20)
     b = torch.empty_like(a)
@@ -58,11 +59,38 @@ def copy_bandwidth():
     return best
 
 
+def under_load(rounds, length):
+    """Each config's --threads 1 and default (0: all cores) rates beside a busy process, alternating."""
+    hog = subprocess.Popen(["/usr/bin/python3", "-c", "while True: pass"])
+    try:
+        print(f"## Batch-1 greedy generation beside one CPU-bound process, tokens/s (medians of {rounds} rounds)\n")
+        print("| model | layers | H | --threads 1 | default threads | default / 1 thread |")
+        print("|---|---|---|---|---|---|")
+        worst = None
+        for model, layers, hidden in CONFIGS:
+            graphc(model, layers, hidden, 1, 10)
+            one, default = [], []
+            for _ in range(rounds):
+                one.append(graphc(model, layers, hidden, 1, length)[0])
+                default.append(graphc(model, layers, hidden, 0, length)[0])
+            g1, g0 = statistics.median(one), statistics.median(default)
+            worst = g0 / g1 if worst is None else min(worst, g0 / g1)
+            print(f"| {model} | {layers} | {hidden} | {g1:,.0f} | {g0:,.0f} | {g0 / g1:.2f} |", flush=True)
+        print(f"\n- the default's worst ratio to one thread: {worst:.2f} (goal >= 0.90)")
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--length", type=int, default=2000, help="tokens generated per run (graphc; PyTorch runs a tenth)")
+    ap.add_argument("--under-load", action="store_true", help="the default thread count against 1 beside a busy process")
     args = ap.parse_args()
+    if args.under_load:
+        under_load(args.rounds, args.length)
+        return
     bandwidth = copy_bandwidth()
     print(f"## Batch-1 greedy generation, tokens/s (medians of {args.rounds} rounds); "
           f"copy bandwidth {bandwidth / 1e9:.1f} GB/s on one thread\n")

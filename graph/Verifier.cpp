@@ -85,11 +85,11 @@ void verifyPlan(const Graph& g) {
   std::vector<int64_t> slot(g.size(), -1);
   for (size_t v = 0; v < values.size(); ++v) slot[size_t(values[v].id)] = int64_t(v);
   // Values may share bytes only when they are one buffer by construction
-  // (passes/MemoryPlanning's aliases): a slice or reshape inside its operand's
+  // (passes/Plan.cpp's aliases): a slice or reshape inside its operand's
   // bytes (a view, which writes nothing, so views of one buffer may overlap each
   // other), an operand computed in place inside its concatenation (directly or
-  // as the source of a reshape it concatenates), and an all_reduce over its
-  // operand's bytes. root: the buffer each value is part of (union-find).
+  // as the source of a reshape it concatenates), an all_reduce over its
+  // operand's bytes, and an update computed in its target's bytes. root: the buffer each value is part of (union-find).
   std::vector<ValueId> parent(g.size());
   for (size_t i = 0; i < g.size(); ++i) parent[i] = ValueId(i);
   auto find = [&](ValueId v) {
@@ -114,6 +114,21 @@ void verifyPlan(const Graph& g) {
       const Node& part = g.node(o);
       if (part.op == OpKind::Reshape && inside(part.operands[0], self)) join(part.operands[0], self);
     }
+  }
+  // An update's value in its target's bytes: only when the value is an
+  // elementwise kernel and nothing reads the target after it (it would see the
+  // new value), not even the product it is the epilogue of, nor an output.
+  std::vector<int64_t> lastRead(g.size(), -1);
+  for (size_t i = 0; i < g.size(); ++i)
+    for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
+  for (const auto& u : g.updates) {
+    const Node& v = g.node(u.value);
+    int64_t writesFrom = attr::epilogue(v.attrs) ? int64_t(u.value) - 1 : int64_t(u.value);
+    bool readAfter = lastRead[size_t(u.target)] > int64_t(u.value);
+    if (writesFrom < int64_t(u.value))
+      for (ValueId o : g.nodes[size_t(writesFrom)].operands) readAfter |= o == u.target;
+    for (const auto& o : g.outputs) readAfter |= o.value == u.target;
+    if (inside(u.value, u.target) && v.op == OpKind::Fused && !readAfter) join(u.value, u.target);
   }
   auto extend = [&](ValueId id, int64_t through) {
     if (slot[size_t(id)] >= 0) values[size_t(slot[size_t(id)])].dies = std::max(values[size_t(slot[size_t(id)])].dies, through);

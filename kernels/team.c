@@ -46,10 +46,14 @@ static void futex_wake(atomic_uint* word, int count) { syscall(SYS_futex, word, 
 /* The load monitor. A worker that shares its core with another busy process
  * is preempted for whole time slices (milliseconds) while it holds a range,
  * and the owner waits for it: two threads then run at half the speed of one.
- * When the owner's waits exceed 60% of its own work over a window of calls,
- * the team runs everything on the owner alone for a while, then tries the
- * workers again, backing off exponentially while the load persists. The
- * results do not change (team.h). Only the owner writes it but solo_until. */
+ * And a worker spinning for the next call takes a core the owner or the other
+ * process needs: the owner itself is then descheduled, which its waits do not
+ * show but its CPU time does. When, over a window of calls, the owner's waits
+ * exceed 60% of its own work, or its thread ran less than 80% of the wall
+ * time, the team runs everything on the owner alone for a while (the workers
+ * sleep), then tries them again, backing off exponentially while the load
+ * persists. The results do not change (team.h). Only the owner writes it but
+ * solo_until. */
 #define WINDOW_CALLS 64
 #define WINDOW_MIN_NS 2000000
 #define FIRST_BACKOFF_NS 50000000
@@ -58,14 +62,26 @@ static void futex_wake(atomic_uint* word, int count) { syscall(SYS_futex, word, 
 struct monitor {
   int calls;
   int64_t own, wait, backoff;
+  int64_t window_wall, window_cpu; /* when the window began: wall clock, the owner's CPU clock */
   atomic_llong solo_until;
 };
 
+static int64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void monitor_record(struct monitor* m, int64_t own, int64_t wait) {
+  if (m->calls == 0) {
+    m->window_wall = now_ns(); /* both clocks from here: this call is outside the window's times */
+    m->window_cpu = thread_cpu_ns();
+  }
   m->own += own;
   m->wait += wait;
   if (++m->calls < WINDOW_CALLS || m->own + m->wait < WINDOW_MIN_NS) return; /* tiny calls say nothing */
-  int starved = m->wait * 5 > m->own * 3;
+  int64_t wall = now_ns() - m->window_wall, cpu = thread_cpu_ns() - m->window_cpu;
+  int starved = m->wait * 5 > m->own * 3 || cpu * 5 < wall * 4;
   m->calls = 0;
   m->own = m->wait = 0;
   if (m->backoff == 0) m->backoff = FIRST_BACKOFF_NS;

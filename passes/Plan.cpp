@@ -12,11 +12,6 @@ int64_t bufferBytes(const TensorType& t) {
   return (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;
 }
 
-namespace {
-
-
-}  // namespace
-
 std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
   const int64_t end = int64_t(g.size());
   std::vector<std::pair<int64_t, int64_t>> ranges(g.size());
@@ -58,6 +53,36 @@ std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
     stride *= in[e];
   }
   return linear * 4;
+}
+
+// Whether update u's value can be computed straight into its target's bytes:
+// the value is an elementwise kernel over the target's type that reads the
+// target, if at all, only at the element it writes (no broadcast or gather of
+// it), and nothing after it reads the target; as a product's epilogue, which
+// runs while the product still reads its operands, only when the product does
+// not read the target. (SGD's update is the epilogue of its gradient's
+// product.) The step then updates its params and state in place: no second
+// copy of them in the arena, no copy after the run.
+bool updatesInPlace(const Graph& g, const StateUpdate& u) {
+  const Node& v = g.node(u.value);
+  if (v.op != OpKind::Fused || !v.body || v.type != g.type(u.target)) return false;
+  if (attr::epilogue(v.attrs)) {
+    const auto& productOperands = g.nodes[size_t(u.value) - 1].operands;
+    if (std::find(productOperands.begin(), productOperands.end(), u.target) != productOperands.end()) return false;
+  }
+  for (size_t j = size_t(u.value) + 1; j < g.size(); ++j)
+    for (ValueId o : g.nodes[j].operands)
+      if (o == u.target) return false;
+  for (const auto& out : g.outputs)
+    if (out.value == u.target) return false;
+  const Graph& body = *v.body;
+  const std::vector<int64_t> input = bodyInputIndex(body);
+  for (const Node& b : body.nodes) {
+    if (b.op != OpKind::Broadcast && b.op != OpKind::Gather) continue;
+    for (ValueId o : b.operands)
+      if (input[size_t(o)] >= 0 && v.operands[size_t(input[size_t(o)])] == u.target) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -119,6 +144,11 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
         position += g.type(o).numElements() * 4;
       }
     }
+  }
+  for (const auto& u : g.updates) {
+    size_t v = size_t(u.value);
+    if (parent[v].root == u.value && !isView[v] && !hosted[v] && !isHost[v] && updatesInPlace(g, u))
+      parent[v] = {u.target, 0};
   }
   // Resolve chains (a view of an operand hosted by a later concat) to roots.
   std::vector<BufferAlias> root(g.size());

@@ -24,7 +24,9 @@ bool planMemory(Graph& g);
 // Where a value's bytes are: `delta` bytes into the buffer of `root`. A
 // contiguous slice or a reshape is a view of its operand (not of a leaf); a
 // concatenation along its outermost non-unit axis hosts its operands, which
-// are then computed in place. Other values are their own root.
+// are then computed in place; an update's value computed elementwise after the
+// last read of its target is computed in the target's bytes (the step updates
+// params and state in place). Other values are their own root.
 struct BufferAlias {
   ValueId root;
   int64_t delta;
