@@ -18,6 +18,7 @@ Value Builder::leaf(OpKind kind, const std::string& name, TensorType type, Attrs
   n.name = name;
   n.type = std::move(type);
   n.attrs = std::move(attrs);
+  n.group = group_;
   try {
     inferType(kind, {}, n.attrs, n.type);
   } catch (const Error& e) {
@@ -57,6 +58,12 @@ Builder::Scope::~Scope() {
   }
   b_.scopes_.pop_back();
 }
+
+Builder::Group::Group(Builder& b, std::string name) : b_(b), outer_(std::move(b.group_)) {
+  b_.group_ = std::move(name);
+}
+
+Builder::Group::~Group() { b_.group_ = std::move(outer_); }
 
 Builder::Located::Located(Builder& b, const Where& where)
     : b_(b), outermost_(!b.call_), exceptions_(std::uncaught_exceptions()) {
@@ -112,6 +119,7 @@ Value Builder::op(OpKind kind, const std::vector<Value>& operands, Attrs attrs, 
     throw Error(fmt::format("builder: {}: {} (operands {})", opName(kind), e.what(), operandList(operands)));
   }
   n.attrs = std::move(attrs);
+  n.group = group_;
   return Value(this, g_.add(std::move(n)));
 }
 

@@ -100,6 +100,20 @@ class Builder {
   // The innermost scope an exception left (for the model's error message), or "".
   const std::string& failedScope() const { return failedScope_; }
 
+  // The layer the nodes built while it lives belong to (Node::group), for
+  // pictures; names are not changed. The innermost group wins; "" is none.
+  class Group {
+   public:
+    Group(Builder& b, std::string name);
+    ~Group();
+    Group(const Group&) = delete;
+    Group& operator=(const Group&) = delete;
+
+   private:
+    Builder& b_;
+    std::string outer_;
+  };
+
   // Marks a builder call for the duration of the function it is made in. The
   // outermost marked call on the stack is the model's own line (a layer's call,
   // not the matmul inside the layer); an exception leaving it is recorded.
@@ -123,6 +137,7 @@ class Builder {
   std::string operandList(const std::vector<Value>& operands) const;
   Graph& g_;
   std::vector<std::string> scopes_;
+  std::string group_;  // Group's
   std::string failedScope_;
   std::optional<Where> call_;  // the outermost marked call in progress
   std::string failedCall_;

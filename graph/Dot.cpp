@@ -136,14 +136,7 @@ class DotWriter {
     out_ += fmt::format("digraph {} {{\n", quoted(g_.name));
     out_ += "  rankdir=TB; newrank=true;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", "
             "fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=8, color=\"#555555\"];\n";
-    for (size_t i = 0; i < g_.size(); ++i) {
-      const Run* run = runOf(i);
-      if (run && run->repetition(i) > 0) continue;  // drawn once, as the first repetition
-      if (run && i == run->start) openRun(*run);
-      writeNode(i);
-      if (run && i == run->start + run->period - 1) out_ += "  }\n";
-    }
-    writeLayers();
+    writeNodesByLayer();
     for (size_t i = 0; i < g_.size(); ++i) writeEdgesInto(i);
     for (size_t k = 0; k < g_.outputs.size(); ++k) {
       const auto& o = g_.outputs[k];
@@ -176,28 +169,72 @@ class DotWriter {
     return id(s);
   }
 
-  void openRun(const Run& r) {
-    out_ += fmt::format("  subgraph cluster_run{} {{\n    label={}; style=\"rounded,dashed\"; color=\"#888888\";\n", r.start,
-                        quoted(fmt::format("x {} (repeated {} times: {} nodes each)", r.count, r.count, r.period)));
+  // The layer a node is drawn in: the first part of the group that built it
+  // (Node::group: "layer0" for layer0.ii's product, "h1" for h1.attn's), or
+  // for a param or state, of its scoped name ("rnn0" for rnn0.input.kernel,
+  // "adam" for the optimizer's step count); "" for none.
+  std::string layerOf(size_t i) const {
+    const Node& n = g_.nodes[i];
+    if (!n.group.empty()) return n.group.substr(0, n.group.find('.'));
+    size_t dot = n.name.find('.');
+    if ((n.op != OpKind::Param && n.op != OpKind::State) || dot == std::string::npos || dot == 0) return "";
+    return n.name.substr(0, dot);
   }
 
-  // Params and state are drawn in a box per layer, named by the first part
-  // of their scoped names ("rnn0" for rnn0.input.kernel, "h0" for a GPT
-  // block's h0.attn.c_attn.kernel, "adam" for the optimizer's step count).
-  void writeLayers() {
-    std::map<std::string, std::vector<size_t>> byLayer;
+  // A run's layer: its nodes' one layer, or "" when they span several (a
+  // step of a stack: each layer then gets a box inside the run's).
+  std::string layerOf(const Run& r) const {
+    std::string layer = layerOf(r.start);
+    for (size_t i = r.start; i < r.start + r.period; ++i)
+      if (layerOf(i) != layer) return "";
+    return layer;
+  }
+
+  // Each layer's nodes and runs in one box named after it; the rest outside.
+  void writeNodesByLayer() {
+    std::vector<std::string> order;                        // layers by first appearance
+    std::map<std::string, std::vector<size_t>> items;       // layer -> nodes and run starts
     for (size_t i = 0; i < g_.size(); ++i) {
-      const Node& n = g_.nodes[i];
-      size_t dot = n.name.find('.');
-      if ((n.op != OpKind::Param && n.op != OpKind::State) || runOf(i) || dot == std::string::npos || dot == 0) continue;
-      byLayer[n.name.substr(0, dot)].push_back(i);
+      const Run* run = runOf(i);
+      if (run && i != run->start) continue;
+      std::string layer = run ? layerOf(*run) : layerOf(i);
+      auto [it, fresh] = items.try_emplace(layer);
+      if (fresh && !layer.empty()) order.push_back(layer);
+      it->second.push_back(i);
     }
-    for (const auto& [layer, nodes] : byLayer) {
+    for (const std::string& layer : order) {
       out_ += fmt::format("  subgraph {} {{\n    label={}; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n",
                           quoted("cluster_layer_" + layer), quoted(layer));
-      for (size_t i : nodes) out_ += fmt::format("    n{};\n", i);
+      for (size_t i : items[layer]) writeItem(i);
       out_ += "  }\n";
     }
+    for (size_t i : items[""]) writeItem(i);
+  }
+
+  // A node, or the run starting at it: its first repetition in a box.
+  void writeItem(size_t i) {
+    const Run* run = runOf(i);
+    if (!run) return writeNode(i);
+    out_ += fmt::format("  subgraph cluster_run{} {{\n    label={}; style=\"rounded,dashed\"; color=\"#888888\";\n",
+                        run->start,
+                        quoted(fmt::format("x {} (repeated {} times: {} nodes each)", run->count, run->count, run->period)));
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<size_t>> byLayer;
+    const bool oneLayer = !layerOf(*run).empty();
+    for (size_t j = run->start; j < run->start + run->period; ++j) {
+      std::string layer = oneLayer ? "" : layerOf(j);
+      auto [it, fresh] = byLayer.try_emplace(layer);
+      if (fresh && !layer.empty()) order.push_back(layer);
+      it->second.push_back(j);
+    }
+    for (const std::string& layer : order) {
+      out_ += fmt::format("  subgraph {} {{\n    label={}; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=10;\n",
+                          quoted(fmt::format("cluster_run{}_{}", run->start, layer)), quoted(layer));
+      for (size_t j : byLayer[layer]) writeNode(j);
+      out_ += "  }\n";
+    }
+    for (size_t j : byLayer[""]) writeNode(j);
+    out_ += "  }\n";
   }
 
   void writeNode(size_t i) {

@@ -154,6 +154,17 @@ std::string errorAt(const Graph& g, SourceLoc loc, const std::string& message) {
   return fmt::format("{}: error: {}", g.sourceName, message);
 }
 
+std::string commonLayer(const Graph& g, const std::vector<ValueId>& ids) {
+  auto layer = [&](ValueId id) {
+    const std::string& group = g.node(id).group;
+    return group.substr(0, group.find('.'));
+  };
+  std::string common = ids.empty() ? "" : layer(ids.front());
+  for (ValueId id : ids)
+    if (layer(id) != common) return "";
+  return common;
+}
+
 std::vector<int64_t> bodyInputIndex(const Graph& body) {
   std::vector<int64_t> index(body.size(), -1);
   int64_t inputs = 0;

@@ -30,6 +30,10 @@ struct Node {
   Attrs attrs;
   TensorType type;
   SourceLoc loc;  // where the parser found it; unknown for built nodes
+  // The layer that made it ("layer0.ii", "h1.attn"; "" for none): where graph
+  // pictures draw it (graph/Dot.cpp). Built nodes take the builder's group,
+  // gradients their forward node's, kernels their result's. Not in the text IR.
+  std::string group;
   // For `fused`: one `input` per operand, in operand order (bodyInputIndex),
   // named %arg0.. for the reader; one output "result".
   std::shared_ptr<Graph> body;
@@ -104,6 +108,10 @@ class Graph {
 // k-th input is the kernel's k-th operand: the position is the fact, the name
 // %argK only a reading aid), or -1 for the body's other nodes.
 std::vector<int64_t> bodyInputIndex(const Graph& body);
+
+// The layer (the first part of Node::group) the nodes share, or "" when they
+// differ: where a pass's replacement for them is drawn.
+std::string commonLayer(const Graph& g, const std::vector<ValueId>& ids);
 
 // A "file:line:col: error: message" line for a node (or the graph's source
 // name when the node has no location).

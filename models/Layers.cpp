@@ -31,6 +31,9 @@ Value Dense::operator()(Value x, Where where) const {
     kernel = builder_->param(name + ".kernel", {x.dim(1), out_}, Init::lecunNormal());
     if (useBias_) bias = builder_->param(name + ".bias", {out_});
   }
+  // Its nodes belong to the layer named as its kernel ("layer0.ii" for layer0.ii.kernel): graph pictures box them.
+  const std::string& kernelName = x.builder().graph().node(kernel.id()).name;
+  Builder::Group group(x.builder(), kernelName.substr(0, kernelName.rfind('.')));
   Value y = matmul(x, kernel);
   return bias.valid() ? y + bias : y;
 }
@@ -52,6 +55,7 @@ Embed::Embed(Builder& b, int64_t vocab, int64_t dim, std::string name)
 std::vector<Value> Embed::operator()(Value tokens, Where where) const {
   Builder::Located site(*builder_, where);
   std::string name = name_.empty() ? autoName(*builder_, "embed") : name_;
+  Builder::Group group(*builder_, name);
   return embedSteps(builder_->param(name + ".table", {vocab_, dim_}, Init::normal(1.0)), tokens);
 }
 
@@ -119,6 +123,7 @@ std::vector<Value> embedSteps(Value table, Value tokens, Where where) {
 
 RNNCell RNNCell::create(Builder& b, const std::string& name, int64_t in, int64_t hidden) {
   RNNCell c;
+  c.name_ = name;
   c.input_ = Dense::create(b, name + ".input", in, hidden);
   c.recurrent_ = Dense::create(b, name + ".recurrent", hidden, hidden, false, Init::orthogonal());
   c.hidden_ = hidden;
@@ -126,12 +131,14 @@ RNNCell RNNCell::create(Builder& b, const std::string& name, int64_t in, int64_t
 }
 
 std::pair<Value, State> RNNCell::step(Value x, const State& s) const {
+  Builder::Group group(x.builder(), name_);
   Value h = tanh(input_(x) + recurrent_(s.at(0)));
   return {h, {h}};
 }
 
 GRUCell GRUCell::create(Builder& b, const std::string& name, int64_t in, int64_t hidden) {
   GRUCell c;
+  c.name_ = name;
   c.ir_ = Dense::create(b, name + ".ir", in, hidden);
   c.iz_ = Dense::create(b, name + ".iz", in, hidden);
   c.in_ = Dense::create(b, name + ".in", in, hidden);
@@ -143,6 +150,7 @@ GRUCell GRUCell::create(Builder& b, const std::string& name, int64_t in, int64_t
 }
 
 std::pair<Value, State> GRUCell::step(Value x, const State& s) const {
+  Builder::Group group(x.builder(), name_);
   Value h = s.at(0);
   Value r = sigmoid(ir_(x) + hr_(h));
   Value z = sigmoid(iz_(x) + hz_(h));
@@ -153,6 +161,7 @@ std::pair<Value, State> GRUCell::step(Value x, const State& s) const {
 
 LSTMCell LSTMCell::create(Builder& b, const std::string& name, int64_t in, int64_t hidden) {
   LSTMCell c;
+  c.name_ = name;
   c.ii_ = Dense::create(b, name + ".ii", in, hidden, false);
   c.if_ = Dense::create(b, name + ".if", in, hidden, false);
   c.ig_ = Dense::create(b, name + ".ig", in, hidden, false);
@@ -166,6 +175,7 @@ LSTMCell LSTMCell::create(Builder& b, const std::string& name, int64_t in, int64
 }
 
 std::pair<Value, State> LSTMCell::step(Value x, const State& s) const {
+  Builder::Group group(x.builder(), name_);
   Value h = s.at(0), c = s.at(1);
   Value i = sigmoid(ii_(x) + hi_(h));
   Value f = sigmoid(if_(x) + hf_(h));

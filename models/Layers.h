@@ -107,6 +107,9 @@ class Cell {
   virtual std::vector<std::string> stateNames() const = 0;
   // One step: the output and the new state.
   virtual std::pair<Value, State> step(Value x, const State& state) const = 0;
+
+ protected:
+  std::string name_;  // its params' prefix ("layer0"): the group its steps' nodes are drawn in
 };
 
 // h' = tanh(x W_i + b_i + h W_h); the recurrent dense has no bias.
@@ -170,6 +173,7 @@ class Recurrent {
     Builder::Located site(*builder_, where);
     if (xs.empty()) throw Error(kind_ + ": scan over no steps");
     std::string name = name_.empty() ? autoName(*builder_, kind_) : name_;
+    Builder::Group group(*builder_, name);  // the steps drawn inside the layer's box
     CellT cell = CellT::create(*builder_, name, xs.front().dim(1), hidden_);
     State initial = stateFor(*builder_, cell, name, xs.front().dim(0));
     auto [ys, final] = unroll(cell, xs, initial);

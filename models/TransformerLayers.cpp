@@ -16,6 +16,7 @@ constexpr double kMaskedScore = -1e9;
 
 Value layerNorm(Builder& b, const std::string& name, Value x, double eps, Where where) {
   Builder::Located site(b, where);
+  Builder::Group group(b, name);
   if (x.type().rank() != 2) throw Error(fmt::format("layerNorm {}: the input is {}, not a matrix", name, str(x.type())));
   const int64_t rows = x.dim(0), width = x.dim(1);
   Value centred = x - reshape(reduceMean(x, {1}), {rows, 1});
@@ -60,6 +61,7 @@ Value CausalSelfAttention::attend(Value q, Value k, Value v, Value additiveMask)
 
 Value CausalSelfAttention::operator()(Value x, int64_t batch, Where where) const {
   Builder::Located site(*b_, where);
+  Builder::Group group(*b_, name_);
   const int64_t rows = x.dim(0), width = x.dim(1);
   if (batch < 1 || rows % batch != 0)
     throw Error(fmt::format("{}: {} rows are not {} sequences", name_, rows, batch));
@@ -75,6 +77,7 @@ Value CausalSelfAttention::operator()(Value x, int64_t batch, Where where) const
 
 Value CausalSelfAttention::step(Value x, Value seen, int64_t context, Where where) const {
   Builder::Located site(*b_, where);
+  Builder::Group group(*b_, name_);
   const int64_t batch = x.dim(0), width = x.dim(1), d = width / std::max<int64_t>(1, heads_);
   Value qkv = project(x);
   auto part = [&](int64_t k) { return slice(qkv, {0, k * width}, {batch, (k + 1) * width}); };
@@ -96,6 +99,7 @@ Value CausalSelfAttention::step(Value x, Value seen, int64_t context, Where wher
 
 Value Mlp::operator()(Value x, Where where) const {
   Builder::Located site(*b_, where);
+  Builder::Group group(*b_, name_);
   const int64_t width = x.dim(1);
   Value h = gelu(Dense::create(*b_, name_ + ".c_fc", width, 4 * width, true, Init::normal(init_.std))(x));
   return Dense::create(*b_, name_ + ".c_proj", 4 * width, width, true, Init::normal(init_.residualStd))(h);

@@ -217,6 +217,7 @@ std::vector<ValueId> appendGradients(Graph& g, ValueId loss, const std::vector<V
   for (size_t i = size_t(loss) + 1; i-- > 0;) {
     if (!adjoint[i] || !dependsOnWrt[i]) continue;
     Node n = g.nodes[i];  // copy: the builder appends to g.nodes
+    Builder::Group group(b, n.group);  // a gradient is drawn in its forward node's layer
     auto contributions = gradientRule(b, n, b.wrap(ValueId(i)), *adjoint[i]);
     for (size_t k = 0; k < n.operands.size(); ++k) {
       size_t o = size_t(n.operands[k]);

@@ -122,6 +122,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     fused.op = OpKind::Fused;
     fused.name = g.nodes[r].name;
     fused.type = g.nodes[r].type;
+    fused.group = g.nodes[r].group;  // the kernel is drawn where its result was
     fused.operands = operands;
     fused.body = std::move(body);
     fused.body->name = "body";

@@ -109,6 +109,7 @@ bool fuseAttention(Graph& g) {
     std::optional<Match> m = matchAttention(g, g.nodes[i]);
     if (!m) continue;
     Builder b(g);
+    Builder::Group layer(b, g.nodes[i].group);
     const Shape s = g.type(m->q).shape;
     Value fused = attention(b.wrap(m->q), b.wrap(m->k), b.wrap(m->v), m->scale, m->causal);
     replaced.emplace_back(ValueId(i), slice(fused, {0, 0, 0}, {s[0], s[1], s[2]}).id());

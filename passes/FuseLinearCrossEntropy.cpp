@@ -171,6 +171,7 @@ bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes) {
     bool readByLogSoftmax = readers.of[size_t(g.nodes[i].operands[0])].size() > 1;
     if (readByLogSoftmax && !grad) continue;
     Builder b(g);
+    Builder::Group drawnIn(b, g.node(g.nodes[i].operands[0]).group);  // the output layer's
     const int64_t rows = logits.shape[0], v = logits.shape[1];
     Value bias = m->bias ? b.wrap(*m->bias) : b.constant(0.0, {v});
     Attrs attrs;

@@ -56,6 +56,7 @@ bool mergeProductsSharingLhs(Graph& g) {
     }
     if (!independent) continue;
     Builder b(g);
+    Builder::Group layer(b, commonLayer(g, products));  // drawn in the layer its parts were
     std::vector<Value> rights;
     for (ValueId p : products) rights.push_back(b.wrap(g.node(p).operands[1]));
     Value merged = matmul(b.wrap(lhs), concat(rights, tb ? 0 : 1), ta != 0, tb != 0);

@@ -24,6 +24,7 @@ bool oneHotProductsToGathers(Graph& g) {
     if (lhs.op != OpKind::OneHot || g.type(lhs.operands[0]).rank() != 1) continue;
     bool ta = attr::transposeA(n.attrs);
     Builder b(g);
+    Builder::Group layer(b, n.group);
     Value indices = b.wrap(lhs.operands[0]), rhs = b.wrap(n.operands[1]);
     int64_t depth = attr::depth(lhs.attrs);
     Value rows = ta ? scatterAdd(rhs, indices, depth, true) : gather(rhs, indices, true);

@@ -77,7 +77,49 @@ TEST_CASE("dot: params and state drawn in a box per layer, named after it") {
 })");
   std::string dot = printDot(g);
   CHECK(dot.find("subgraph \"cluster_layer_rnn0\" {\n    label=\"rnn0\";") != std::string::npos);
-  CHECK(dot.find("label=\"rnn0\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n    n1;\n    n2;\n  }") != std::string::npos);
-  CHECK(dot.find("label=\"dense0\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n    n3;\n  }") != std::string::npos);
+  CHECK(dot.find("label=\"rnn0\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n  n1 [label=\"%rnn0.input.kernel\\nparam 3x4\", "
+                 "fillcolor=\"#ffe599\"];\n  n2 [label=\"%rnn0.h\\nstate 2x4\", fillcolor=\"#f4cccc\"];\n  }") != std::string::npos);
+  CHECK(dot.find("label=\"dense0\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=11;\n  n3 [") != std::string::npos);
   CHECK(count(dot, "cluster_layer_") == 2);  // %loose has no layer
+}
+
+// The text between `open` and the end of the cluster it opens (its closing "  }" at the same depth).
+static std::string clusterText(const std::string& dot, const std::string& open) {
+  size_t at = dot.find(open);
+  if (at == std::string::npos) return "";
+  int depth = 0;
+  for (size_t i = at; i < dot.size(); ++i) {
+    if (dot[i] == '{') ++depth;
+    if (dot[i] == '}' && --depth == 0) return dot.substr(at, i - at);
+  }
+  return "";
+}
+
+TEST_CASE("dot: a stack's computed nodes drawn in their layer's box, in the steps' box too") {
+  ModelConfig c{2, 4, 8, 10, 2};
+  PipelineConfig p;
+  p.trainingStep = false;
+  Graph g = lowerGraph(optimizeGraph(buildModelGraph(findModel("lstm"), c), p), p.target);
+  std::string dot = printDot(g);
+  std::string layer0 = clusterText(dot, "subgraph \"cluster_layer_layer0\""),
+              layer1 = clusterText(dot, "subgraph \"cluster_layer_layer1\"");
+  REQUIRE(!layer0.empty());
+  REQUIRE(!layer1.empty());
+  // Beside the params, the cells' kernels of the first step (before the repeated ones)...
+  CHECK(count(layer0, "subgraph cluster_f") >= 2);
+  CHECK(count(layer1, "subgraph cluster_f") >= 2);
+  // ...the repeated steps of layer 0 alone inside its box, and inside a run of
+  // steps that also holds nodes of no layer (the merged products), a box for layer 1.
+  CHECK(count(layer0, "subgraph cluster_run") == 1);
+  CHECK(dot.find("_layer1\" {\n    label=\"layer1\"; style=\"rounded\"; color=\"#b7b7b7\"; fontsize=10;") != std::string::npos);
+  // Gradients are drawn where their forward nodes are.
+  p.trainingStep = true;
+  Graph step = optimizeGraph(buildModelGraph(findModel("lstm"), c), p);
+  size_t grouped = 0, fromAutodiff = 0;
+  for (const Node& n : step.nodes) {
+    if (n.name.rfind("grad.", 0) == 0 || isSignature(n.op)) continue;
+    ++fromAutodiff;
+    grouped += !n.group.empty();
+  }
+  CHECK(grouped * 2 > fromAutodiff);
 }
