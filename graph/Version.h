@@ -5,4 +5,4 @@
 #define GRAPHC_VERSION "0.1.0"
 // Bump when a change to the headers plugins include (graph/, models/) breaks
 // libraries built against the previous ones.
-#define GRAPHC_PLUGIN_ABI 3  // 3: builder and layer functions take a Where (the caller's file and line)
+#define GRAPHC_PLUGIN_ABI 4  // 3: builder and layer functions take a Where (the caller's file and line); 4: Node::group, Builder::Group, cells know their names
