@@ -120,29 +120,38 @@ void writeFileSafely(const std::string& path, const std::string& bytes, const st
   }
 }
 
-std::string readFileBounded(const std::string& path, uint64_t maxBytes, const std::string& what) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not hang the open
-  if (fd < 0) throw Error(fmt::format("{}: error: cannot open {}: {}", path, what, std::strerror(errno)));
+BoundedFile::BoundedFile(const std::string& path, uint64_t maxBytes, const std::string& what) : path_(path), what_(what) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not hang the open
+  if (fd_ < 0) throw Error(fmt::format("{}: error: cannot open {}: {}", path, what, std::strerror(errno)));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
     throw Error(fmt::format("{}: error: {} is not a regular file", path, what));
   }
-  if (uint64_t(st.st_size) > maxBytes) {
-    ::close(fd);
-    throw Error(fmt::format("{}: error: {} is {}, more than the {} graphc reads", path, what,
-                            formatBytes(uint64_t(st.st_size)), formatBytes(maxBytes)));
+  size_ = uint64_t(st.st_size);
+  if (size_ > maxBytes) {
+    ::close(fd_);
+    throw Error(fmt::format("{}: error: {} is {}, more than the {} graphc reads", path, what, formatBytes(size_),
+                            formatBytes(maxBytes)));
   }
-  std::string bytes(size_t(st.st_size), '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+}
+
+BoundedFile::~BoundedFile() { ::close(fd_); }
+
+void BoundedFile::readAt(uint64_t offset, char* dst, uint64_t bytes) const {
+  uint64_t done = 0;
+  while (done < bytes) {
+    ssize_t n = ::pread(fd_, dst + done, size_t(bytes - done), off_t(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += size_t(n);
+    if (n <= 0) throw Error(fmt::format("{}: error: {} ends at byte {} (it shrank while read?)", path_, what_, offset + done));
+    done += uint64_t(n);
   }
-  ::close(fd);
-  bytes.resize(done);  // a file that shrank while read: what was there
+}
+
+std::string readFileBounded(const std::string& path, uint64_t maxBytes, const std::string& what) {
+  BoundedFile file(path, maxBytes, what);
+  std::string bytes(size_t(file.size()), '\0');
+  file.readAt(0, bytes.data(), file.size());
   return bytes;
 }
 

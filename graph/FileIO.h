@@ -32,6 +32,25 @@ void checkWritable(const std::string& path, const std::string& what);
 // when it is missing, not a regular file, or too large.
 std::string readFileBounded(const std::string& path, uint64_t maxBytes, const std::string& what);
 
+// A regular file of at most maxBytes, open for reads at any offset (a
+// checkpoint's header, then each tensor straight into its place); the same
+// refusals as readFileBounded. A read past what the file holds (it shrank
+// while read) throws naming `what`.
+class BoundedFile {
+ public:
+  BoundedFile(const std::string& path, uint64_t maxBytes, const std::string& what);
+  ~BoundedFile();
+  BoundedFile(const BoundedFile&) = delete;
+  BoundedFile& operator=(const BoundedFile&) = delete;
+  uint64_t size() const { return size_; }
+  void readAt(uint64_t offset, char* dst, uint64_t bytes) const;
+
+ private:
+  std::string path_, what_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
 // Human-readable byte counts for messages: "256 MiB".
 std::string formatBytes(uint64_t bytes);
 

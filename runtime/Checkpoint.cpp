@@ -70,37 +70,32 @@ void saveCheckpoint(const std::string& path, const Checkpoint& ckpt) {
   writeFileSafely(path, bytes, "the checkpoint");
 }
 
-Checkpoint loadCheckpoint(const std::string& path) {
-  return parseCheckpoint(readFileBounded(path, kMaxCheckpointBytes, "the checkpoint"), path);
-}
+namespace {
 
-Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path) {
+// The header's entries checked against a data section of `dataSize` bytes:
+// dtypes, whole-number shapes and offsets, each tensor's size, and the
+// tensors tiling the data exactly.
+CheckpointIndex parseIndex(const std::string& json, uint64_t dataStart, uint64_t dataSize, const std::string& path) {
   auto fail = [&](const std::string& msg) -> Error { return Error(fmt::format("{}: error: {}", path, msg)); };
-  if (bytes.size() < 8) throw fail("not a safetensors checkpoint (shorter than its 8-byte header length)");
-  uint64_t headerSize;
-  std::memcpy(&headerSize, bytes.data(), 8);
-  if (headerSize > bytes.size() - 8 || headerSize > (uint64_t(1) << 27))
-    throw fail(fmt::format("truncated or not a safetensors checkpoint (header of {} bytes in a {}-byte file)", headerSize,
-                           bytes.size()));
   nlohmann::json header;
   // A key given twice is refused, at any depth: JSON parsers disagree on
   // which one wins, so the file means nothing definite.
   bool duplicate = false;
   try {
-    header = nlohmann::json::parse(bytes.substr(8, headerSize));
-    duplicate = hasDuplicateKeys(bytes.substr(8, headerSize));
+    header = nlohmann::json::parse(json);
+    duplicate = hasDuplicateKeys(json);
   } catch (const nlohmann::json::exception&) {
     throw fail("corrupt checkpoint: the header is not valid JSON");
   }
   if (duplicate) throw fail("corrupt checkpoint: the header names a key twice");
   if (!header.is_object()) throw fail("corrupt checkpoint: the header is not a JSON object");
-  const uint64_t dataStart = 8 + headerSize, dataSize = bytes.size() - dataStart;
-  Checkpoint ckpt;
+  CheckpointIndex index;
+  index.dataStart = dataStart;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;  // each tensor's bytes, to refuse overlaps and gaps
   try {
     for (auto& [name, entry] : header.items()) {
       if (name == "__metadata__") {
-        for (auto& [k, v] : entry.items()) ckpt.metadata[k] = v.get<std::string>();
+        for (auto& [k, v] : entry.items()) index.metadata[k] = v.get<std::string>();
         continue;
       }
       std::string dtype = entry.at("dtype").get<std::string>();
@@ -121,10 +116,7 @@ Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path) {
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > dataSize || offsets[1] - offsets[0] != count * 4)
         throw fail(fmt::format("tensor '{}' has data offsets outside the file or of the wrong size (truncated?)", name));
       ranges.emplace_back(offsets[0], offsets[1]);
-      Tensor t(dtype == "F32" ? DType::F32 : DType::I32, shape);
-      char* dst = dtype == "F32" ? reinterpret_cast<char*>(t.f32()) : reinterpret_cast<char*>(t.i32());
-      if (count > 0) std::memcpy(dst, bytes.data() + dataStart + offsets[0], count * 4);
-      ckpt.tensors[name] = std::move(t);
+      index.tensors[name] = {TensorType{dtype == "F32" ? DType::F32 : DType::I32, shape}, offsets[0]};
     }
   } catch (const nlohmann::json::exception& e) {
     throw fail(fmt::format("corrupt checkpoint header: {}", e.what()));
@@ -137,6 +129,61 @@ Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path) {
     at = end;
   }
   if (at != dataSize) throw fail(fmt::format("corrupt checkpoint: {} bytes after the last tensor", dataSize - at));
+  return index;
+}
+
+// The header length of a file of `fileBytes` whose first 8 bytes are `first8`.
+uint64_t headerLength(const char* first8, uint64_t fileBytes, const std::string& path) {
+  if (fileBytes < 8) throw Error(fmt::format("{}: error: not a safetensors checkpoint (shorter than its 8-byte header length)", path));
+  uint64_t headerSize;
+  std::memcpy(&headerSize, first8, 8);
+  if (headerSize > fileBytes - 8 || headerSize > (uint64_t(1) << 27))
+    throw Error(fmt::format("{}: error: truncated or not a safetensors checkpoint (header of {} bytes in a {}-byte file)",
+                            path, headerSize, fileBytes));
+  return headerSize;
+}
+
+bool wanted(const std::set<std::string>* only, const std::string& name) { return !only || only->count(name) != 0; }
+
+}  // namespace
+
+CheckpointIndex readCheckpointIndex(const std::string& path) {
+  BoundedFile file(path, kMaxCheckpointBytes, "the checkpoint");
+  char first8[8] = {};
+  file.readAt(0, first8, std::min<uint64_t>(8, file.size()));
+  uint64_t headerSize = headerLength(first8, file.size(), path);
+  std::string json(size_t(headerSize), '\0');
+  file.readAt(8, json.data(), headerSize);
+  return parseIndex(json, 8 + headerSize, file.size() - 8 - headerSize, path);
+}
+
+Checkpoint readCheckpointTensors(const std::string& path, const CheckpointIndex& index, const std::set<std::string>* only) {
+  BoundedFile file(path, kMaxCheckpointBytes, "the checkpoint");
+  Checkpoint ckpt;
+  ckpt.metadata = index.metadata;
+  for (const auto& [name, entry] : index.tensors) {
+    if (!wanted(only, name)) continue;
+    Tensor t(entry.type);
+    char* dst = entry.type.dtype == DType::F32 ? reinterpret_cast<char*>(t.f32()) : reinterpret_cast<char*>(t.i32());
+    file.readAt(index.dataStart + entry.offset, dst, uint64_t(t.size()) * 4);
+    ckpt.tensors[name] = std::move(t);
+  }
+  return ckpt;
+}
+
+Checkpoint loadCheckpoint(const std::string& path) { return readCheckpointTensors(path, readCheckpointIndex(path)); }
+
+Checkpoint parseCheckpoint(const std::string& bytes, const std::string& path) {
+  uint64_t headerSize = headerLength(bytes.data(), bytes.size(), path);
+  CheckpointIndex index = parseIndex(bytes.substr(8, headerSize), 8 + headerSize, bytes.size() - 8 - headerSize, path);
+  Checkpoint ckpt;
+  ckpt.metadata = index.metadata;
+  for (const auto& [name, entry] : index.tensors) {
+    Tensor t(entry.type);
+    char* dst = entry.type.dtype == DType::F32 ? reinterpret_cast<char*>(t.f32()) : reinterpret_cast<char*>(t.i32());
+    if (t.size() > 0) std::memcpy(dst, bytes.data() + index.dataStart + entry.offset, size_t(t.size()) * 4);
+    ckpt.tensors[name] = std::move(t);
+  }
   return ckpt;
 }
 

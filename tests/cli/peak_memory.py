@@ -2,7 +2,8 @@
 """tests/cli/peak_memory.py GRAPHC TMPDIR — graphc's peak memory on hostile
 inputs stays under 1 GiB (issue 25): IR files of the densest text up to the
 parser's bound and one past it, a 200 MB one-line data file in every text
-mode, checkpoints that claim huge tensors. Each case runs graphc as a child
+mode, checkpoints that claim huge tensors, and one just under the 4 GiB bound
+whose tensors are not the model's (read only as far as its header). Each case runs graphc as a child
 and reads its own peak RSS (wait4), so the cases do not mask each other.
 Prints a table; exits 1 naming each case over the bound or with the wrong
 outcome."""
@@ -48,6 +49,20 @@ def huge_checkpoint(path):
         f.write(struct.pack("<Q", len(header)) + header + b"\0" * 16)
 
 
+def sparse_checkpoint(path):
+    """A graphc checkpoint of rnn-scratch whose one tensor, 'junk', fills the file to just under the
+    4 GiB bound: a sparse file, so it costs no disk, but read whole it would cost 4 GiB."""
+    vocab = json.dumps(["<unk>", " ", "e", "t"])
+    meta = {"format": "graphc-checkpoint-1", "model": "rnn-scratch", "hidden": "8", "num_layers": "1", "vocab": vocab,
+            "text": "d2l"}
+    count = ((4 << 30) - (1 << 20)) // 4
+    header = json.dumps({"__metadata__": meta, "junk": {"dtype": "F32", "shape": [count], "data_offsets": [0, 4 * count]}})
+    header += " " * ((8 - len(header) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header.encode())
+        f.truncate(8 + len(header) + 4 * count)
+
+
 ir_limit = 32 << 20
 dense_ir(os.path.join(tmp, "dense.gir"), ir_limit)
 dense_ir(os.path.join(tmp, "over.gir"), ir_limit + (1 << 20))
@@ -56,6 +71,7 @@ with open(os.path.join(tmp, "oneline.txt"), "w") as f:
     for _ in range((200 << 20) // len(chunk)):
         f.write(chunk)
 huge_checkpoint(os.path.join(tmp, "huge.safetensors"))
+sparse_checkpoint(os.path.join(tmp, "sparse.safetensors"))
 
 small = ["--hidden", "8", "--epochs", "1", "--sample-every", "0", "--max-tokens", "2000"]
 cases = [  # (name, args, whether it succeeds)
@@ -66,6 +82,7 @@ cases = [  # (name, args, whether it succeeds)
     ("200 MB one-line data, --text words", ["train", "--text", "words", "--data", os.path.join(tmp, "oneline.txt")] + small, True),
     ("checkpoint claiming 4 TiB", ["generate", "--load", os.path.join(tmp, "huge.safetensors")], False),
     ("resume of that checkpoint", ["train", "--resume", os.path.join(tmp, "huge.safetensors"), "--epochs", "2"], False),
+    ("4 GiB checkpoint of other tensors", ["generate", "--load", os.path.join(tmp, "sparse.safetensors")], False),
 ]
 failures = 0
 print(f"{'case':<40} {'exit':>4} {'peak MB':>8}")

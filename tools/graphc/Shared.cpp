@@ -60,10 +60,10 @@ void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std:
     ckpt.metadata["model_lib"] = std::filesystem::absolute(lib).lexically_normal().string();
 }
 
-ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
+ModelInfo readModelInfo(const std::map<std::string, std::string>& metadata, const std::string& path) {
   auto get = [&](const char* key) -> const std::string& {
-    auto it = ckpt.metadata.find(key);
-    if (it == ckpt.metadata.end())
+    auto it = metadata.find(key);
+    if (it == metadata.end())
       throw Error(fmt::format("{}: error: not a graphc checkpoint (its metadata has no '{}')", path, key));
     return it->second;
   };
@@ -85,11 +85,11 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
     info.config.hidden = whole("hidden", 1, 1 << 14);
     info.config.numLayers = whole("num_layers", 1, 16);
     // Word vocabularies decode with spaces between tokens; the text mode says which kind it is.
-    auto text = ckpt.metadata.find("text");
-    bool words = text != ckpt.metadata.end() && text->second == "words";
+    auto text = metadata.find("text");
+    bool words = text != metadata.end() && text->second == "words";
     info.vocab = Vocab(nlohmann::json::parse(get("vocab")).get<std::vector<std::string>>(),
                        words ? TextMode::Words : TextMode::Chars);
-    if (auto it = ckpt.metadata.find("settings"); it != ckpt.metadata.end())
+    if (auto it = metadata.find("settings"); it != metadata.end())
       for (const auto& [name, value] : nlohmann::json::parse(it->second).get<std::map<std::string, double>>()) {
         if (!std::isfinite(value)) throw Error(fmt::format("{}: error: the checkpoint's setting '{}' is not finite", path, name));
         info.config.settings[name] = value;
@@ -109,8 +109,8 @@ ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path) {
 
 TrainedModel loadTrainedModel(const std::string& path, const std::string& expectedModel) {
   TrainedModel t;
-  t.checkpoint = loadCheckpoint(path);
-  t.info = readModelInfo(t.checkpoint, path);
+  CheckpointIndex index = readCheckpointIndex(path);
+  t.info = readModelInfo(index.metadata, path);
   if (!expectedModel.empty() && expectedModel != t.info.model)
     throw Error(fmt::format("{}: error: the checkpoint holds model '{}', not '{}'", path, escapeForMessage(t.info.model),
                             escapeForMessage(expectedModel)));
@@ -122,6 +122,24 @@ TrainedModel loadTrainedModel(const std::string& path, const std::string& expect
     throw Error(fmt::format("{}: error: the checkpoint's model '{}' comes from a plugin library: pass --model-lib {}",
                             path, escapeForMessage(t.info.model), escapeForMessage(lib->second, 200)));
   }
+  std::set<std::string> params;
+  try {
+    ModelConfig c = t.info.config;
+    c.batchSize = c.numSteps = 1;
+    for (const Node& n : buildStepGraph(*t.model, c).nodes) {
+      if (n.op != OpKind::Param) continue;
+      auto it = index.tensors.find(n.name);
+      if (it == index.tensors.end())
+        throw Error(fmt::format("the checkpoint has no '{}' for model {}", n.name, t.model->name));
+      if (it->second.type != n.type)
+        throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type),
+                                t.model->name, str(n.type)));
+      params.insert(n.name);
+    }
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: error: {}", path, e.what()));
+  }
+  t.checkpoint = readCheckpointTensors(path, index, &params);
   return t;
 }
 

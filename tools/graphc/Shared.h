@@ -27,10 +27,13 @@ struct ModelInfo {
 
 void writeModelInfo(Checkpoint& ckpt, const ModelInfo& info, const std::map<std::string, std::string>& hyperparameters);
 // Throws "PATH: error: ..." when the metadata is missing or malformed.
-ModelInfo readModelInfo(const Checkpoint& ckpt, const std::string& path);
+ModelInfo readModelInfo(const std::map<std::string, std::string>& metadata, const std::string& path);
 
-// A `train --save` checkpoint with its metadata and its model (registered by
-// then), refused with one line when `expectedModel` is set and differs.
+// A `train --save` checkpoint's params (only: not the optimizer's state) with
+// its metadata and its model (registered by then), refused with one line when
+// `expectedModel` is set and differs. The header is checked against the
+// model's params before any tensor is read, so a file claiming gigabytes of
+// other tensors costs its header only.
 struct TrainedModel {
   Checkpoint checkpoint;
   ModelInfo info;

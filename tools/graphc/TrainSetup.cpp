@@ -99,7 +99,7 @@ void TrainRun::loadText() {
     throw Error(fmt::format("{}: applies to --text words only", f.given.count("--vocab") ? "--vocab" : "--min-count"));
   if (resumed && text.mode == TextMode::Words) {
     // The words the run was trained on are the checkpoint's, whatever the text's counts say now.
-    text.vocab = readModelInfo(*resumed, f.resume).vocab;
+    text.vocab = readModelInfo(resumed->metadata, f.resume).vocab;
     text.vocabFile.clear();
   }
   corpus = loadCorpus(dataPath, f.maxTokens, text);
