@@ -202,9 +202,11 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   if (slot < 0) free(own);
 }
 
-/* Splits a product when it repays the hand-off (a microsecond or two): a
+/* Splits a product when it repays the hand-off (a microsecond or two): two
  * million FMAs, or weights that take as long to stream (a few rows: m counts
- * as 16 at the least). Short products go by panels in guided ranges down to
+ * as 16 at the least). At one million (a 256 x 256 recurrent product at batch
+ * 1) two threads gained 1.15x on an idle machine and lost 0.7x beside a busy
+ * process (bench/generation_models.py --under-load). Short products go by panels in guided ranges down to
  * one panel; a tall one in one range per thread (each re-reads, and
  * transposed re-packs, all of A); one of few panels by rows. */
 static void run_product(struct product* p) {
@@ -213,7 +215,7 @@ static void run_product(struct product* p) {
   p->panels = graphc_panel_count(p->n, width);
   p->parts = threads;
   p->split = SPLIT_NONE;
-  if (threads > 1 && max64(p->m, 16) * p->n * p->k >= ((int64_t)1 << 20)) {
+  if (threads > 1 && max64(p->m, 16) * p->n * p->k >= ((int64_t)1 << 21)) {
     if (p->panels >= 2 * threads) {
       p->split = SPLIT_PANELS;
       p->grain = p->m <= ROW_BLOCK_TARGET ? 1 : (p->panels + threads - 1) / threads;
