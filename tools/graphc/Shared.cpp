@@ -117,8 +117,8 @@ TrainedModel loadTrainedModel(const std::string& path, const std::string& expect
   try {
     t.model = &findModel(t.info.model);
   } catch (const UnknownNameError&) {
-    auto lib = t.checkpoint.metadata.find("model_lib");
-    if (lib == t.checkpoint.metadata.end()) throw;
+    auto lib = index.metadata.find("model_lib");
+    if (lib == index.metadata.end()) throw;
     throw Error(fmt::format("{}: error: the checkpoint's model '{}' comes from a plugin library: pass --model-lib {}",
                             path, escapeForMessage(t.info.model), escapeForMessage(lib->second, 200)));
   }
