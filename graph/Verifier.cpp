@@ -89,7 +89,8 @@ void verifyPlan(const Graph& g) {
   // bytes (a view, which writes nothing, so views of one buffer may overlap each
   // other), an operand computed in place inside its concatenation (directly or
   // as the source of a reshape it concatenates), an all_reduce over its
-  // operand's bytes, and an update computed in its target's bytes. root: the buffer each value is part of (union-find).
+  // operand's bytes, and an update computed in its target's bytes. root: the
+  // buffer each value is part of (union-find).
   std::vector<ValueId> parent(g.size());
   for (size_t i = 0; i < g.size(); ++i) parent[i] = ValueId(i);
   auto find = [&](ValueId v) {

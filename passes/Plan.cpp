@@ -63,16 +63,15 @@ std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
 // not read the target. (SGD's update is the epilogue of its gradient's
 // product.) The step then updates its params and state in place: no second
 // copy of them in the arena, no copy after the run.
-bool updatesInPlace(const Graph& g, const StateUpdate& u) {
+// lastRead: each value's last reader's index (-1: none).
+bool updatesInPlace(const Graph& g, const StateUpdate& u, const std::vector<int64_t>& lastRead) {
   const Node& v = g.node(u.value);
   if (v.op != OpKind::Fused || !v.body || v.type != g.type(u.target)) return false;
   if (attr::epilogue(v.attrs)) {
     const auto& productOperands = g.nodes[size_t(u.value) - 1].operands;
     if (std::find(productOperands.begin(), productOperands.end(), u.target) != productOperands.end()) return false;
   }
-  for (size_t j = size_t(u.value) + 1; j < g.size(); ++j)
-    for (ValueId o : g.nodes[j].operands)
-      if (o == u.target) return false;
+  if (lastRead[size_t(u.target)] > int64_t(u.value)) return false;
   for (const auto& out : g.outputs)
     if (out.value == u.target) return false;
   const Graph& body = *v.body;
@@ -145,9 +144,12 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
       }
     }
   }
+  std::vector<int64_t> lastRead(g.size(), -1);
+  for (size_t i = 0; i < g.size(); ++i)
+    for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
   for (const auto& u : g.updates) {
     size_t v = size_t(u.value);
-    if (parent[v].root == u.value && !isView[v] && !hosted[v] && !isHost[v] && updatesInPlace(g, u))
+    if (parent[v].root == u.value && !isView[v] && !hosted[v] && !isHost[v] && updatesInPlace(g, u, lastRead))
       parent[v] = {u.target, 0};
   }
   // Resolve chains (a view of an operand hosted by a later concat) to roots.

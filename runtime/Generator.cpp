@@ -56,16 +56,30 @@ Generator::Generator(const ModelDef& model, ModelConfig config, const TensorMap&
 
 Generator::~Generator() = default;
 
-void Generator::setParams(const TensorMap& params) {
-  for (const Node& n : graph_.nodes) {
+std::vector<std::string> checkParamTypes(const Graph& step, const std::string& model,
+                                         const std::function<const TensorType*(const std::string&)>& typeOf) {
+  std::vector<std::string> names;
+  for (const Node& n : step.nodes) {
     if (n.op != OpKind::Param) continue;
-    auto it = params.find(n.name);
-    if (it == params.end()) throw Error(fmt::format("the parameters have no '{}' for model {}", n.name, model_.name));
-    if (it->second.type() != n.type)
-      throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type()), model_.name,
-                              str(n.type)));
-    params_[n.name] = it->second;
+    const TensorType* type = typeOf(n.name);
+    if (!type) throw Error(fmt::format("the parameters have no '{}' for model {}", n.name, model));
+    if (*type != n.type)
+      throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(*type), model, str(n.type)));
+    names.push_back(n.name);
   }
+  return names;
+}
+
+void Generator::setParams(const TensorMap& params) {
+  TensorType found;  // the type of the tensor just looked up
+  auto typeOf = [&](const std::string& name) -> const TensorType* {
+    auto it = params.find(name);
+    if (it == params.end()) return nullptr;
+    found = it->second.type();
+    return &found;
+  };
+  for (const std::string& name : checkParamTypes(graph_, model_.name, typeOf))
+    params_[name] = params.at(name);
   for (auto& [batch, program] : programs_) program->load(params_);
 }
 

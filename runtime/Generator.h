@@ -7,6 +7,7 @@
 // interpreter runs the same algorithm a step at a time, as the reference.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,6 +19,13 @@
 #include "runtime/Engine.h"
 
 namespace graphc {
+
+// Every param of `step` (a model's one-step graph) as `typeOf` gives it (null:
+// missing), or throws naming the first that is missing or of another type.
+// Returns their names. The generator checks the tensors it is given; the
+// checkpoint loader a header's entries, before reading any tensor.
+std::vector<std::string> checkParamTypes(const Graph& step, const std::string& model,
+                                         const std::function<const TensorType*(const std::string&)>& typeOf);
 
 // Throws naming the flag when a sampling setting is out of its range
 // (--top-k 0..vocab, --top-p (0, 1], --repetition-penalty > 0).

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "graph/Analysis.h"
+#include "runtime/Generator.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/Plugins.h"
 #include <nlohmann/json.hpp>
@@ -126,16 +127,11 @@ TrainedModel loadTrainedModel(const std::string& path, const std::string& expect
   try {
     ModelConfig c = t.info.config;
     c.batchSize = c.numSteps = 1;
-    for (const Node& n : buildStepGraph(*t.model, c).nodes) {
-      if (n.op != OpKind::Param) continue;
-      auto it = index.tensors.find(n.name);
-      if (it == index.tensors.end())
-        throw Error(fmt::format("the checkpoint has no '{}' for model {}", n.name, t.model->name));
-      if (it->second.type != n.type)
-        throw Error(fmt::format("parameter '{}' is {}, but model {} needs {}", n.name, str(it->second.type),
-                                t.model->name, str(n.type)));
-      params.insert(n.name);
-    }
+    auto typeOf = [&](const std::string& name) -> const TensorType* {
+      auto it = index.tensors.find(name);
+      return it == index.tensors.end() ? nullptr : &it->second.type;
+    };
+    for (const std::string& name : checkParamTypes(buildStepGraph(*t.model, c), t.model->name, typeOf)) params.insert(name);
   } catch (const Error& e) {
     throw Error(fmt::format("{}: error: {}", path, e.what()));
   }
