@@ -4,12 +4,11 @@
 #include <algorithm>
 #include <cctype>
 #include <fmt/format.h>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
 #include "graph/Error.h"
 #include "graph/FileIO.h"
+#include "runtime/TextPieces.h"
+#include "runtime/TokenCounts.h"
 #include "runtime/Words.h"
 
 namespace graphc {
@@ -30,7 +29,7 @@ const char* textModeName(TextMode mode) {
   return "?";
 }
 
-size_t utf8Length(const std::string& s, size_t i) {
+size_t utf8Length(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
   unsigned b = byte(i);
   size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
@@ -43,6 +42,8 @@ size_t utf8Length(const std::string& s, size_t i) {
 
 Vocab::Vocab(std::vector<std::string> tokens, TextMode mode)
     : tokens_(std::move(tokens)), words_(mode == TextMode::Words) {
+  if (int64_t(tokens_.size()) > kMaxSize)
+    throw Error(fmt::format("a vocabulary of {} tokens, more than the {} graphc holds", tokens_.size(), kMaxSize));
   if (words_) {
     wordIds_.reserve(tokens_.size());
     for (size_t i = 1; i < tokens_.size(); ++i) wordIds_.emplace(tokens_[i], int32_t(i));
@@ -55,39 +56,10 @@ Vocab::Vocab(std::vector<std::string> tokens, TextMode mode)
 }
 
 Vocab Vocab::fromText(const std::string& text, TextMode mode) {
-  if (mode == TextMode::Chars) {
-    std::map<std::string, std::pair<int64_t, int64_t>> seen;  // character -> (count, first position)
-    for (size_t i = 0; i < text.size();) {
-      size_t n = std::max<size_t>(1, utf8Length(text, i));
-      auto [it, fresh] = seen.try_emplace(text.substr(i, n), 0, int64_t(i));
-      ++it->second.first;
-      i += n;
-    }
-    std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> chars(seen.begin(), seen.end());
-    std::stable_sort(chars.begin(), chars.end(), [](const auto& a, const auto& b) {
-      if (a.second.first != b.second.first) return a.second.first > b.second.first;
-      return a.second.second < b.second.second;
-    });
-    std::vector<std::string> tokens = {"<unk>"};
-    for (const auto& c : chars) tokens.push_back(c.first);
-    return Vocab(std::move(tokens));
-  }
-  std::vector<int64_t> count(256, 0), first(256, -1);
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (first[c] < 0) first[c] = int64_t(i);
-    ++count[c];
-  }
-  std::vector<int> chars;
-  for (int c = 0; c < 256; ++c)
-    if (count[size_t(c)] > 0) chars.push_back(c);
-  std::stable_sort(chars.begin(), chars.end(), [&](int a, int b) {
-    if (count[size_t(a)] != count[size_t(b)]) return count[size_t(a)] > count[size_t(b)];
-    return first[size_t(a)] < first[size_t(b)];
-  });
-  std::vector<std::string> tokens = {"<unk>"};
-  for (int c : chars) tokens.emplace_back(1, char(c));
-  return Vocab(std::move(tokens));
+  TokenCounts counts;
+  if (mode == TextMode::Chars) counts.addChars(text);
+  else counts.addBytes(text);
+  return counts.vocab(mode, 1);
 }
 
 int32_t Vocab::wordIndex(std::string_view word) const {
@@ -95,7 +67,7 @@ int32_t Vocab::wordIndex(std::string_view word) const {
   return it == wordIds_.end() ? 0 : it->second;
 }
 
-std::vector<int32_t> Vocab::encode(const std::string& s, int64_t limit) const {
+std::vector<int32_t> Vocab::encode(std::string_view s, int64_t limit) const {
   std::vector<int32_t> ids;
   const size_t most = limit < 0 ? SIZE_MAX : size_t(limit);
   if (words_) {
@@ -146,112 +118,154 @@ std::string Vocab::decode(const std::vector<int32_t>& ids) const {
   return s;
 }
 
-std::string preprocessTimeMachine(std::string text) {
-  // In place, line by line: a line's letters lowercased, every run of other
-  // characters one space, the line's ends trimmed (d2l's
-  // re.sub('[^A-Za-z]+', ' ', line).strip().lower()). Each byte read writes at
-  // most one, so the write position never passes the read position: a text of
-  // N bytes costs N, not 2N.
-  size_t out = 0;
-  for (size_t at = 0; at < text.size();) {
-    size_t end = std::min(text.find('\n', at), text.size());
-    const size_t lineStart = out;
-    bool inGap = true;  // a gap at the line's start writes no space
-    for (size_t i = at; i < end; ++i) {
-      auto c = static_cast<unsigned char>(text[i]);
-      if (std::isalpha(c) && c < 128) {
-        text[out++] = char(std::tolower(c));
-        inGap = false;
-      } else if (!inGap) {
-        text[out++] = ' ';
-        inGap = true;
-      }
+void D2lCleaner::clean(std::string_view piece, std::string& out) {
+  for (char ch : piece) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      lineHasLetter_ = gapAfterLetter_ = false;
+    } else if (std::isalpha(c) && c < 128) {
+      if (gapAfterLetter_) out += ' ';
+      out += char(std::tolower(c));
+      lineHasLetter_ = true;
+      gapAfterLetter_ = false;
+    } else {
+      gapAfterLetter_ = lineHasLetter_;
     }
-    at = end + 1;
-    if (out > lineStart && text[out - 1] == ' ') --out;  // the one trailing space a gap at the end wrote
   }
-  text.resize(out);  // not shrunk to fit: that would copy it
-  return text;
 }
 
-// A text corpus larger than this is refused before it is read (the book is 180 KiB).
-constexpr uint64_t kMaxDataBytes = uint64_t(1) << 30;
+std::string preprocessTimeMachine(std::string text) {
+  std::string out;
+  D2lCleaner().clean(text, out);
+  return out;
+}
 
 std::string normalizeLineEnds(std::string text) {
-  // In place: the output is never longer than what has been read.
   size_t start = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte-order mark is not text
-  size_t out = 0;
-  for (size_t i = start; i < text.size(); ++i) {
-    if (text[i] != '\r') {
-      text[out++] = text[i];
-    } else {
-      text[out++] = '\n';
-      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-    }
-  }
-  text.resize(out);
-  text.shrink_to_fit();
-  return text;
+  bool afterCR = false;
+  size_t n = normalizeLineEndsInPlace(text.data() + start, text.size() - start, afterCR);
+  return text.substr(start, n);
 }
 
 namespace {
 
-// The file's text as the mode reads it, checked.
-std::string readText(const std::string& path, TextMode mode, const std::string& what) {
-  std::string raw = readFileBounded(path, kMaxDataBytes, what);
-  if (raw.empty()) throw Error(fmt::format("{}: error: {} is empty", path, what));
-  size_t controls = 0;
-  for (char c : raw) {
-    auto u = static_cast<unsigned char>(c);
-    if (u == 0) throw Error(fmt::format("{}: error: {} is binary (it contains NUL bytes), not text", path, what));
-    controls += (u < 32 && c != '\n' && c != '\r' && c != '\t' && c != '\f');
+// One text mode's reading of a file's pieces: d2l's cleaned text, chars'
+// text as it is, or whole words (a word cut by a piece's end is carried).
+// `onText` gets text whose every character is a token; `onWord` one word.
+class ModeReader {
+ public:
+  explicit ModeReader(TextMode mode) : mode_(mode) {}
+
+  template <class OnText, class OnWord>
+  void feed(std::string_view piece, OnText&& onText, OnWord&& onWord) {
+    if (mode_ == TextMode::D2l) {
+      cleaned_.clear();
+      cleaner_.clean(piece, cleaned_);
+      onText(std::string_view(cleaned_));
+    } else if (mode_ == TextMode::Chars) {
+      onText(piece);
+    } else {
+      size_t i = 0;
+      if (!word_.empty()) {  // the word the last piece ended in goes on to the first separator
+        while (i < piece.size() && !isWordSeparator(piece[i])) ++i;
+        word_.append(piece.substr(0, i));
+        if (i == piece.size()) return;
+        onWord(std::string_view(word_));
+        word_.clear();
+      }
+      size_t lastWhole = piece.size();  // words before this end are whole; the one after it may go on
+      while (lastWhole > i && !isWordSeparator(piece[lastWhole - 1])) --lastWhole;
+      forEachWord(piece.substr(i, lastWhole - i), onWord);
+      word_.assign(piece.substr(lastWhole));
+    }
   }
-  if (controls * 20 > raw.size())
-    throw Error(fmt::format("{}: error: {} looks binary ({} control bytes), not text", path, what, controls));
-  raw = normalizeLineEnds(std::move(raw));
-  if (mode == TextMode::D2l) {
-    std::string text = preprocessTimeMachine(std::move(raw));
-    if (text.find_first_not_of(' ') == std::string::npos)
-      throw Error(fmt::format("{}: error: {} has no letters to train on", path, what));
-    return text;
+
+  template <class OnWord>
+  void finish(OnWord&& onWord) {
+    if (!word_.empty()) onWord(std::string_view(word_));
+    word_.clear();
   }
-  for (size_t i = 0; i < raw.size();) {  // checked where it lies: a copy doubled the memory
-    size_t n = utf8Length(raw, i);
-    if (n == 0)
-      throw Error(fmt::format("{}: error: byte {} is not UTF-8 (--text {} reads UTF-8 text)", path, i, textModeName(mode)));
-    i += n;
-  }
-  std::string text = std::move(raw);
-  if (mode == TextMode::Words) {
-    bool any = false;
-    forEachWord(text, [&](std::string_view) { any = true; });
-    if (!any) throw Error(fmt::format("{}: error: {} has no words (only whitespace)", path, what));
-  }
-  return text;
+
+ private:
+  TextMode mode_;
+  D2lCleaner cleaner_;
+  std::string cleaned_, word_;
+};
+
+// What a text is called in errors: "the data file", "the --val-data file".
+void checkUsable(const TextChecks& checks, const std::string& path, const std::string& what, TextMode mode, bool any) {
+  checks.verdict(path, what, textModeName(mode));
+  if (!any && mode == TextMode::D2l) throw Error(fmt::format("{}: error: {} has no letters to train on", path, what));
+  if (!any && mode == TextMode::Words) throw Error(fmt::format("{}: error: {} has no words (only whitespace)", path, what));
+}
+
+// Encodes the file's tokens with `vocab`, the first `limit` of them (all if < 0);
+// with checks when `check` (a file not read before).
+std::vector<int32_t> encodeFile(const BoundedFile& file, const std::string& path, const std::string& what,
+                                TextMode mode, const Vocab& vocab, int64_t limit, bool check, size_t pieceBytes) {
+  const size_t most = limit < 0 ? SIZE_MAX : size_t(limit);
+  std::vector<int32_t> ids;
+  ModeReader reader(mode);
+  auto onText = [&](std::string_view text) {
+    std::vector<int32_t> more = vocab.encode(text, limit < 0 ? -1 : limit - int64_t(ids.size()));
+    ids.insert(ids.end(), more.begin(), more.end());
+  };
+  auto onWord = [&](std::string_view word) {
+    if (ids.size() < most) ids.push_back(vocab.wordIndex(word));
+  };
+  TextChecks checks = readTextPieces(file, path, what, mode != TextMode::D2l, [&](std::string_view piece) {
+    reader.feed(piece, onText, onWord);
+    return check || ids.size() < most;
+  }, pieceBytes);
+  reader.finish(onWord);
+  if (check) checkUsable(checks, path, what, mode, !ids.empty());
+  return ids;
 }
 
 }  // namespace
 
 Corpus loadCorpus(const std::string& path, int64_t maxTokens, const TextOptions& options) {
-  std::string text = readText(path, options.mode, "the data file");
+  const std::string what = "the data file";
+  const TextMode mode = options.mode;
+  if (mode == TextMode::Words && options.minCount < 1)
+    throw Error(fmt::format("--min-count {}: must be at least 1", options.minCount));
+  BoundedFile file(path, kMaxDataBytes, what);
+  // Pass 1 checks the whole text and counts its tokens (the vocabulary comes
+  // from all of it); pass 2 encodes only the tokens kept.
+  TokenCounts counts(fmt::format("{}: error: {}", path, what));
+  ModeReader reader(mode);
+  bool any = false;
+  auto onText = [&](std::string_view text) {
+    any = any || !text.empty();
+    if (mode == TextMode::Chars) counts.addChars(text);
+    else counts.addBytes(text);
+  };
+  auto onWord = [&](std::string_view word) {
+    any = true;
+    counts.add(word);
+  };
+  TextChecks checks = readTextPieces(file, path, what, mode != TextMode::D2l, [&](std::string_view piece) {
+    reader.feed(piece, onText, onWord);
+    return true;
+  }, options.pieceBytes);
+  reader.finish(onWord);
+  checkUsable(checks, path, what, mode, any);
   Corpus c;
-  if (options.mode == TextMode::Words) {
-    if (options.minCount < 1) throw Error(fmt::format("--min-count {}: must be at least 1", options.minCount));
-    c.vocab = options.vocab                 ? *options.vocab
-              : options.vocabFile.empty() ? wordVocabFrom(text, options.minCount)
-                                          : readWordVocab(options.vocabFile);
-  } else {
-    c.vocab = Vocab::fromText(text, options.mode);
-  }
-  // Only the tokens kept are made (the vocabulary still comes from the whole text).
-  c.tokens = c.vocab.encode(text, maxTokens > 0 ? maxTokens : -1);
+  c.vocab = mode != TextMode::Words          ? counts.vocab(mode, 1)
+            : options.vocab                 ? *options.vocab
+            : options.vocabFile.empty()     ? counts.vocab(mode, options.minCount)
+                                            : readWordVocab(options.vocabFile);
+  counts = TokenCounts();  // its memory is not needed while encoding
+  c.tokens = encodeFile(file, path, what, mode, c.vocab, maxTokens > 0 ? maxTokens : -1, false, options.pieceBytes);
   return c;
 }
 
-std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, TextMode mode, const std::string& what) {
+std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, TextMode mode, const std::string& what,
+                                 size_t pieceBytes) {
   if ((mode == TextMode::Words) != vocab.words())
     throw Error(fmt::format("{}: --text {} does not fit the training vocabulary", what, textModeName(mode)));
-  std::vector<int32_t> ids = vocab.encode(readText(path, mode, fmt::format("the {} file", what)));
+  const std::string file = fmt::format("the {} file", what);
+  std::vector<int32_t> ids = encodeFile(BoundedFile(path, kMaxDataBytes, file), path, file, mode, vocab, -1, true, pieceBytes);
   if (ids.size() < 2) throw Error(fmt::format("{}: error: the {} file has {} token; evaluation needs at least 2", path, what, ids.size()));
   return ids;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/Random.h"
+#include "runtime/TextPieces.h"
 #include "graph/eval/Tensor.h"
 
 namespace graphc {
@@ -24,6 +25,8 @@ const char* textModeName(TextMode mode);
 
 class Vocab {
  public:
+  // The most tokens a vocabulary holds, <unk> included (about 250 MB of words).
+  static constexpr int64_t kMaxSize = int64_t(1) << 21;
   Vocab() = default;
   // Character tokens (d2l, chars) or word tokens (words); tokens[0] is <unk>.
   explicit Vocab(std::vector<std::string> tokens, TextMode mode = TextMode::Chars);
@@ -39,7 +42,7 @@ class Vocab {
   // Character by character: a UTF-8 sequence that is a token is that token,
   // any other byte is its own token or <unk>. (Exported libraries encode so too.)
   // Word vocabularies split at whitespace; an unknown word is <unk>.
-  std::vector<int32_t> encode(const std::string& s, int64_t limit = -1) const;  // limit >= 0: the first tokens only
+  std::vector<int32_t> encode(std::string_view s, int64_t limit = -1) const;  // limit >= 0: the first tokens only
   // The id of a whole word (0, <unk>, when it is not one); word vocabularies only.
   int32_t wordIndex(std::string_view word) const;
   // The first character (word) of `s` with no token, or "" when every one has one.
@@ -50,7 +53,7 @@ class Vocab {
  private:
   std::vector<std::string> tokens_;
   int32_t index_[256] = {};
-  std::map<std::string, int32_t> multiByte_;  // tokens longer than a byte
+  std::map<std::string, int32_t, std::less<>> multiByte_;  // tokens longer than a byte
   bool words_ = false;
   std::unordered_map<std::string, int32_t> wordIds_;  // word vocabularies: every token
 };
@@ -61,7 +64,16 @@ struct Corpus {
 };
 
 // d2l's preprocessing of each line: runs of non-letters become one space,
-// strip, lowercase; lines joined without separator.
+// strip, lowercase; lines joined without separator
+// (re.sub('[^A-Za-z]+', ' ', line).strip().lower()). Fed a text in pieces,
+// the state carries a line cut between them.
+class D2lCleaner {
+ public:
+  void clean(std::string_view piece, std::string& out);  // appends the piece's cleaned text
+
+ private:
+  bool lineHasLetter_ = false, gapAfterLetter_ = false;  // a gap writes its space only when a letter follows
+};
 std::string preprocessTimeMachine(std::string raw);
 
 // Line ends as Python's universal newlines read them: \r\n, \r and \n all
@@ -69,7 +81,7 @@ std::string preprocessTimeMachine(std::string raw);
 std::string normalizeLineEnds(std::string text);
 
 // The length of the UTF-8 sequence starting at s[i] (1..4), or 0 if it is not valid UTF-8.
-size_t utf8Length(const std::string& s, size_t i);
+size_t utf8Length(std::string_view s, size_t i);
 
 // How a file becomes tokens: the mode, and for words which of them are kept.
 struct TextOptions {
@@ -77,13 +89,16 @@ struct TextOptions {
   int64_t minCount = 1;     // words seen fewer times in the training text become <unk>
   std::string vocabFile;    // words: take the vocabulary from this list instead (readWordVocab)
   std::optional<Vocab> vocab;  // words: take this vocabulary (a resumed run's)
+  size_t pieceBytes = kTextPieceBytes;  // the file is read in pieces this large (tests make them tiny)
 };
 
 // Reads and preprocesses a text (in Chars and Words modes: checks it is
-// UTF-8; Chars turns CRLF into LF); keeps the first maxTokens tokens (all if
-// <= 0), with the vocabulary built from the whole text (or read from
-// vocabFile). Throws one-line errors for a missing, empty, binary, non-UTF-8
-// (Chars, Words) or letter-free (D2l) file.
+// UTF-8); keeps the first maxTokens tokens (all if <= 0), with the vocabulary
+// built from the whole text (or read from vocabFile). Read in pieces, twice
+// (counting, then encoding only the tokens kept): it costs the vocabulary,
+// the tokens kept (4 bytes each) and a piece, not the file's size. Throws
+// one-line errors for a missing, empty, binary, non-UTF-8 (Chars, Words) or
+// letter-free (D2l) file.
 Corpus loadCorpus(const std::string& path, int64_t maxTokens, const TextOptions& options);
 inline Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mode = TextMode::D2l) {
   TextOptions options;
@@ -94,7 +109,8 @@ inline Corpus loadCorpus(const std::string& path, int64_t maxTokens, TextMode mo
 // Held-out text (validation, test) read as the training text was and encoded
 // with its vocabulary: every token counts, those outside it as <unk>. `what`
 // names the file in errors ("--val-data").
-std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, TextMode mode, const std::string& what);
+std::vector<int32_t> loadHeldOut(const std::string& path, const Vocab& vocab, TextMode mode, const std::string& what,
+                                 size_t pieceBytes = kTextPieceBytes);
 
 struct Minibatch {
   Tensor X, Y;  // i32 [batch, steps]; Y is X shifted by one token

@@ -239,6 +239,26 @@ Trainer::Snapshot Trainer::snapshot() const {
   return s;
 }
 
+bool Trainer::isCarried(const std::string& name) const {
+  return std::find(modelStateNames_.begin(), modelStateNames_.end(), name) != modelStateNames_.end();
+}
+
+std::vector<std::string> Trainer::checkSnapshotTypes(
+    const std::function<const TensorType*(const std::string&)>& typeOf) const {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : vars_) {
+    if (isStepInput(name)) continue;
+    const TensorType* found = typeOf(name);
+    if (!found) throw Error(fmt::format("the training state has no tensor '{}'", name));
+    TensorType needed = t.type();  // a snapshot holds the carried state of all rows; this rank keeps its own
+    if (ranks_ > 1 && isCarried(name) && !needed.shape.empty()) needed.shape[0] = options_.model.batchSize;
+    if (*found != needed)
+      throw Error(fmt::format("the training state's '{}' is {}, this run needs {}", name, str(*found), str(needed)));
+    names.push_back(name);
+  }
+  return names;
+}
+
 void Trainer::restore(const Snapshot& s) {
   auto number = [&](const char* key) -> uint64_t {
     auto it = s.numbers.find(key);
@@ -249,19 +269,14 @@ void Trainer::restore(const Snapshot& s) {
       throw Error(fmt::format("the training state's '{}' is not a number", key));
     return x;
   };
+  checkSnapshotTypes([&](const std::string& name) -> const TensorType* {
+    auto it = s.tensors.find(name);
+    return it == s.tensors.end() ? nullptr : &it->second.type();
+  });
   for (auto& [name, t] : vars_) {
     if (isStepInput(name)) continue;
-    auto it = s.tensors.find(name);
-    if (it == s.tensors.end()) throw Error(fmt::format("the training state has no tensor '{}'", name));
-    bool carried = std::find(modelStateNames_.begin(), modelStateNames_.end(), name) != modelStateNames_.end();
-    Tensor value = carried && ranks_ > 1 && !it->second.type().shape.empty() &&
-                           it->second.type().shape[0] == options_.model.batchSize
-                       ? myRows(it->second)
-                       : it->second;
-    if (value.type() != t.type())
-      throw Error(fmt::format("the training state's '{}' is {}, this run needs {}", name, str(it->second.type()),
-                              str(t.type())));
-    t = std::move(value);
+    const Tensor& whole = s.tensors.at(name);
+    t = ranks_ > 1 && isCarried(name) ? myRows(whole) : whole;
   }
   epoch_ = int64_t(number("epochs_done"));
   steps_ = int64_t(number("steps"));

@@ -77,6 +77,11 @@ class Trainer {
   // Continues from a snapshot of a trainer built with the same options (each
   // rank takes its rows of the carried state). Throws naming what does not fit.
   void restore(const Snapshot& s);
+  // The tensors a snapshot must hold for restore, checked by their types
+  // (typeOf returns nullptr for one missing): throws naming the first that
+  // does not fit, the message restore gives. Returns their names. A
+  // checkpoint's header is checked so before any tensor is read.
+  std::vector<std::string> checkSnapshotTypes(const std::function<const TensorType*(const std::string&)>& typeOf) const;
   int64_t epochsDone() const { return epoch_; }
   // The step of the current epoch that runs next (0 at an epoch's start; more when resumed mid-epoch).
   int64_t nextBatch() const { return nextBatch_; }
@@ -96,6 +101,7 @@ class Trainer {
 
  private:
   void resetModelState();
+  bool isCarried(const std::string& name) const;  // model state carried from step to step
   // The carried state's rows: this rank's block of a whole batch, or all of them gathered.
   Tensor myRows(const Tensor& whole) const;
   Tensor allRows(const Tensor& mine) const;

@@ -9,32 +9,14 @@
 #include "graph/Error.h"
 #include "graph/FileIO.h"
 #include "runtime/Corpus.h"
+#include "runtime/TokenCounts.h"
 
 namespace graphc {
 
 Vocab wordVocabFrom(std::string_view text, int64_t minCount) {
-  struct Seen {
-    int64_t count = 0, first = 0;
-  };
-  std::unordered_map<std::string_view, Seen> seen;
-  int64_t position = 0;
-  forEachWord(text, [&](std::string_view w) {
-    auto [it, fresh] = seen.try_emplace(w);
-    if (fresh) it->second.first = position;
-    ++it->second.count;
-    ++position;
-  });
-  std::vector<std::pair<std::string_view, Seen>> kept;
-  for (const auto& [w, s] : seen)
-    if (s.count >= minCount && w != "<unk>") kept.emplace_back(w, s);
-  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
-    if (a.second.count != b.second.count) return a.second.count > b.second.count;
-    return a.second.first < b.second.first;
-  });
-  std::vector<std::string> tokens = {"<unk>"};
-  tokens.reserve(kept.size() + 1);
-  for (const auto& k : kept) tokens.emplace_back(k.first);
-  return Vocab(std::move(tokens), TextMode::Words);
+  TokenCounts counts;
+  forEachWord(text, [&](std::string_view w) { counts.add(w); });
+  return counts.vocab(TextMode::Words, minCount);
 }
 
 // A vocabulary file larger than this is refused before it is read.
@@ -65,11 +47,11 @@ Vocab readWordVocab(const std::string& path) {
     if (!fresh || token == "<unk>")
       throw Error(fmt::format("{}:{}: error: the vocabulary lists '{}' twice (first on line {})", path, line,
                               escapeForMessage(token), it->second));
+    if (int64_t(tokens.size()) == Vocab::kMaxSize)  // refused as soon as it is known: the rest would only cost memory
+      throw Error(fmt::format("{}:{}: error: the vocabulary lists more than {} tokens", path, line, Vocab::kMaxSize));
     tokens.push_back(std::move(token));
   }
   if (tokens.size() < 2) throw Error(fmt::format("{}: error: the vocabulary file lists no tokens", path));
-  if (tokens.size() > (size_t(1) << 24))
-    throw Error(fmt::format("{}: error: the vocabulary lists {} tokens, more than 16777216", path, tokens.size()));
   return Vocab(std::move(tokens), TextMode::Words);
 }
 

@@ -1,11 +1,16 @@
 // tests/DataTests.cpp — d2l's preprocessing, vocabulary and minibatch iterators.
+#include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "TestUtil.h"
 #include "runtime/Corpus.h"
+#include "runtime/TokenCounts.h"
+#include "runtime/Words.h"
 
 using namespace graphc;
+using graphc::test::scratchFile;
 
 TEST_CASE("preprocessing: non-letters become one space, strip, lowercase, lines joined") {
   CHECK(preprocessTimeMachine("The Time-Machine,  by H. G.\n\n  WELLS [1898]\r\n") == "the time machine by h gwells");
@@ -136,4 +141,54 @@ TEST_CASE("bad data files are refused with one line") {
   CHECK_THROWS_WITH_AS(loadCorpus(write("empty.txt", ""), 0), doctest::Contains("the data file is empty"), Error);
   CHECK_THROWS_WITH_AS(loadCorpus(write("digits.txt", "123 456\n789\n"), 0), doctest::Contains("no letters"), Error);
   CHECK_THROWS_WITH_AS(loadCorpus(write("binary.bin", std::string("ab\0cd", 5)), 0), doctest::Contains("binary"), Error);
+}
+
+TEST_CASE("a text read in pieces of any size gives the tokens and vocabulary it gives read whole") {
+  // A byte-order mark, \r\n, \r\r and a final \r, characters of 2 to 4 bytes, a word longer than a piece:
+  // every piece size from 4 bytes cuts some of them somewhere.
+  const std::string text = "\xEF\xBB\xBF" "Caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve\r\n  The Time-Machine,\r\rby H. G.\n\n"
+                           "WELLS \xf0\x9f\x98\x80 [1898]\r\n\tlong-words-that-span-pieces end\r";
+  const std::string path = scratchFile("pieces.txt", text);
+  const std::map<TextMode, std::string> whole = {
+      {TextMode::D2l, "caf na vethe time machineby h gwellslong words that span pieces end"},
+      {TextMode::Chars, "Caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve\n  The Time-Machine,\n\nby H. G.\n\nWELLS \xf0\x9f\x98\x80 [1898]\n\tlong-words-that-span-pieces end\n"},
+      {TextMode::Words, "Caf\xc3\xa9 \xe2\x80\x94 na\xc3\xafve The Time-Machine, by H. G. WELLS \xf0\x9f\x98\x80 [1898] long-words-that-span-pieces end"}};
+  for (const auto& [mode, expected] : whole) {
+    CAPTURE(textModeName(mode));
+    const Corpus reference = loadCorpus(path, 0, mode);
+    CHECK(reference.vocab.decode(reference.tokens) == expected);
+    for (size_t pieceBytes = 4; pieceBytes <= 41; ++pieceBytes) {
+      CAPTURE(pieceBytes);
+      TextOptions options;
+      options.mode = mode;
+      options.pieceBytes = pieceBytes;
+      Corpus c = loadCorpus(path, 0, options);
+      CHECK(c.vocab.tokens() == reference.vocab.tokens());
+      CHECK(c.tokens == reference.tokens);
+      Corpus cut = loadCorpus(path, 7, options);  // the vocabulary from all of it, the first 7 tokens
+      CHECK(cut.vocab.tokens() == reference.vocab.tokens());
+      CHECK(cut.tokens == std::vector<int32_t>(reference.tokens.begin(), reference.tokens.begin() + 7));
+      CHECK(loadHeldOut(path, reference.vocab, mode, "--val-data", pieceBytes) == reference.tokens);
+    }
+  }
+  // A byte that is not UTF-8 is reported at its place in the file (after a \r\n), whatever the pieces.
+  const std::string bad = scratchFile("bad-utf8.txt", "abc\r\ndef\xff gh");
+  for (size_t pieceBytes : {size_t(4), size_t(5), size_t(9), kTextPieceBytes}) {
+    TextOptions options;
+    options.mode = TextMode::Words;
+    options.pieceBytes = pieceBytes;
+    CHECK_THROWS_WITH_AS(loadCorpus(bad, 0, options), doctest::Contains("byte 8 is not UTF-8"), Error);
+  }
+}
+
+TEST_CASE("word counting is bounded: a vocabulary file or a text with too many distinct words is refused") {
+  TokenCounts counts("the text");
+  for (int i = 0; i < 1000; ++i) counts.add("w" + std::to_string(i % 250));
+  Vocab v = counts.vocab(TextMode::Words, 4);
+  CHECK(v.size() == 251);
+  CHECK(v.token(1) == "w0");  // equal counts: the first seen first
+  std::string many;
+  for (int64_t i = 0; i < Vocab::kMaxSize; ++i) many += "t" + std::to_string(i) + "\n";
+  CHECK_THROWS_WITH_AS(readWordVocab(scratchFile("many.vocab", many)),
+                       doctest::Contains(fmt::format("lists more than {} tokens", Vocab::kMaxSize).c_str()), Error);
 }

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,13 @@
 #include "runtime/Interpreter.h"
 
 namespace graphc::test {
+
+// Writes `text` to a file of the tests' scratch directory; returns its path.
+inline std::string scratchFile(const std::string& name, const std::string& text) {
+  std::string path = std::string(GRAPHC_SCRATCH_DIR) + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
 
 // Matches `text` against directives, one per line:
 //   CHECK: s       the next line at or after the cursor containing s

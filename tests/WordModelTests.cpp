@@ -18,14 +18,9 @@
 #include "runtime/Words.h"
 
 using namespace graphc;
+using graphc::test::scratchFile;
 
 namespace {
-
-std::string scratchFile(const std::string& name, const std::string& text) {
-  std::string path = std::string(GRAPHC_SCRATCH_DIR) + "/" + name;
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
 
 // logits = table[x]: each prediction depends on the previous token alone, so
 // the perplexity of a text can be computed by hand, stream cuts or not.

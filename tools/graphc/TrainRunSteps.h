@@ -31,7 +31,8 @@ class TrainRun {
   Communicator* world;
   const bool lead;  // rank 0 alone prints, writes metrics, plots and checkpoints; every rank trains
   const ModelDef* model = nullptr;
-  std::optional<Checkpoint> resumed;
+  std::optional<Checkpoint> resumed;  // --resume: the metadata, then (makeTrainer) the tensors the run needs
+  std::optional<CheckpointIndex> resumedIndex;  // its header, until the tensors are read
   std::vector<EpochReport> history;
   std::string dataPath;
   Corpus corpus;

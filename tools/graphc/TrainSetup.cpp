@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -54,7 +55,9 @@ void TrainRun::checkFlags() {
 
 void TrainRun::resume() {
   if (f.resume.empty()) return;
-  resumed = loadCheckpoint(f.resume);
+  // The header now, the tensors once the trainer says which it needs and of what types (makeTrainer).
+  resumedIndex = readCheckpointIndex(f.resume);
+  resumed = Checkpoint{{}, resumedIndex->metadata};
   history = resumeSettings(*resumed, f);
   if (!f.metrics.empty() && f.metrics != "-" && std::filesystem::is_regular_file(f.metrics)) {
     try {
@@ -177,13 +180,21 @@ void TrainRun::makeTrainer() {
   trainer = std::make_unique<Trainer>(*model, options, corpus);
   if (resumed) {
     Trainer::Snapshot snap;
-    snap.tensors = resumed->tensors;
     for (const auto& [k, v] : resumed->metadata)
       if (k.rfind("state.", 0) == 0) snap.numbers[k.substr(6)] = v;
     try {
+      // Only the tensors the run needs, and only once the header has them at the types it needs.
+      std::vector<std::string> needed = trainer->checkSnapshotTypes([&](const std::string& name) -> const TensorType* {
+        auto it = resumedIndex->tensors.find(name);
+        return it == resumedIndex->tensors.end() ? nullptr : &it->second.type;
+      });
+      const std::set<std::string> only(needed.begin(), needed.end());
+      snap.tensors = readCheckpointTensors(f.resume, *resumedIndex, &only).tensors;
+      resumedIndex.reset();
       trainer->restore(snap);
     } catch (const Error& e) {
-      throw Error(fmt::format("{}: error: {}", f.resume, e.what()));
+      std::string what = e.what();
+      throw Error(what.rfind(f.resume + ":", 0) == 0 ? what : fmt::format("{}: error: {}", f.resume, what));
     }
     if (int64_t(history.size()) != trainer->epochsDone())
       throw Error(fmt::format("{}: error: the checkpoint records {} perplexities for {} epochs", f.resume,
