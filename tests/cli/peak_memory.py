@@ -3,13 +3,13 @@
 inputs stays under 1 GiB (issue 25): IR files of the densest text up to the
 parser's bound and one past it, a 200 MB one-line data file in every text
 mode, a data file just under its 1 GiB bound, texts of millions of distinct
-words, checkpoints that claim huge tensors, one just under the 4 GiB bound
-whose tensors are not the model's (read only as far as its header), and a
-training checkpoint padded to that bound (--resume reads only its own
-tensors). Each case runs graphc as a child and reads its own peak RSS
-(wait4), so the cases do not mask each other.
-Prints a table; exits 1 naming each case over the bound or with the wrong
-outcome."""
+words, a compile cache whose entries are forged to their bound, checkpoints
+that claim huge tensors, one just under the 4 GiB bound whose tensors are not
+the model's (read only as far as its header), and a training checkpoint
+padded to that bound (--resume reads only its own tensors). Each case runs
+graphc as a child and reads its own peak RSS (wait4), so the cases do not
+mask each other. Prints a table; exits 1 naming each case over the bound or
+with the wrong outcome."""
 import json
 import os
 import struct
@@ -84,6 +84,18 @@ def padded_training_checkpoint(path):
         f.truncate(8 + len(text) + len(data) + 4 * count)
 
 
+def forged_cache(directory, args):
+    """A compile cache whose entries for `args`' run are grown to the 256 MiB an entry may be (sparse;
+    their checksums no longer match): each is read, refused and rebuilt."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    subprocess.run([graphc] + args + ["--cache-dir", directory], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    entries = [name for name in os.listdir(directory) if name.endswith(".gobj")]
+    assert entries, "the run wrote no cache entry"
+    for name in entries:
+        os.truncate(os.path.join(directory, name), 256 << 20)
+
+
 ir_limit = 32 << 20
 dense_ir(os.path.join(tmp, "dense.gir"), ir_limit)
 dense_ir(os.path.join(tmp, "over.gir"), ir_limit + (1 << 20))
@@ -100,6 +112,8 @@ with open(os.path.join(tmp, "too-distinct.txt"), "w") as f:  # 17M: more than gr
 huge_checkpoint(os.path.join(tmp, "huge.safetensors"))
 sparse_checkpoint(os.path.join(tmp, "sparse.safetensors"))
 padded_training_checkpoint(os.path.join(tmp, "padded.safetensors"))
+small_jit = ["train", "--engine", "jit", "--hidden", "8", "--epochs", "1", "--sample-every", "0", "--max-tokens", "2000"]
+forged_cache(os.path.join(tmp, "cache"), small_jit)
 
 small = ["--hidden", "8", "--epochs", "1", "--sample-every", "0", "--max-tokens", "2000"]
 cases = [  # (name, args, whether it succeeds)
@@ -111,6 +125,7 @@ cases = [  # (name, args, whether it succeeds)
     ("12M distinct words, --text words", ["train", "--text", "words", "--data", os.path.join(tmp, "distinct.txt")] + small, False),
     ("17M distinct words, --text words", ["train", "--text", "words", "--data", os.path.join(tmp, "too-distinct.txt")] + small, False),
     ("one-line data just under 1 GiB, --text d2l", ["train", "--data", os.path.join(tmp, "gigabyte.txt")] + small, True),
+    ("cache entries forged to 256 MiB", small_jit + ["--cache-dir", os.path.join(tmp, "cache")], True),
     ("checkpoint claiming 4 TiB", ["generate", "--load", os.path.join(tmp, "huge.safetensors")], False),
     ("resume of that checkpoint", ["train", "--resume", os.path.join(tmp, "huge.safetensors"), "--epochs", "2"], False),
     ("4 GiB checkpoint of other tensors", ["generate", "--load", os.path.join(tmp, "sparse.safetensors")], False),
