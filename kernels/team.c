@@ -52,10 +52,12 @@ static void futex_wake(atomic_uint* word, int count) { syscall(SYS_futex, word, 
  * exceed 60% of its own work, or its thread ran less than 80% of the wall
  * time, the team runs everything on the owner alone for a while (the workers
  * sleep), then tries them again, backing off exponentially while the load
- * persists. The results do not change (team.h). Only the owner writes it but
- * solo_until. */
-#define WINDOW_CALLS 64
-#define WINDOW_MIN_NS 2000000
+ * persists. A window is short (at least 4 calls and 10 ms): each retry under
+ * load costs about one window at half speed, and with windows of 64 calls a
+ * 2x1024 LSTM lost 75 ms a retry, 10% of a 3-second generation. The results
+ * do not change (team.h). Only the owner writes it but solo_until. */
+#define WINDOW_CALLS 4
+#define WINDOW_MIN_NS 10000000
 #define FIRST_BACKOFF_NS 50000000
 #define MAX_BACKOFF_NS 2000000000
 
