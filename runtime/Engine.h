@@ -22,11 +22,26 @@ class Engine {
   // (e.g. params during generation), so an engine that copies its inputs may
   // copy them once. Call again after changing them. An engine may also keep
   // the run's updates of resident leaves to itself (training's params, which
-  // are then never copied out per step): readResident brings them back.
-  virtual void setResident(const std::vector<std::string>& names) { (void)names; }
+  // are then never copied out per step): readResident brings them back. With
+  // `take`, such an engine also takes them out of `vars` as it copies them in
+  // (the caller's copies would only cost memory: a word LSTM's params and Adam
+  // moments are 160 MB); an engine that does not keep them leaves them there.
+  virtual void setResident(const std::vector<std::string>& names, bool take = false) {
+    (void)names;
+    (void)take;
+  }
 
-  // Writes the current values of the resident leaves into `vars`.
-  virtual void readResident(TensorMap& vars) const { (void)vars; }
+  // Writes the current values of the resident leaves into `vars` (only
+  // those in `only`, when given).
+  virtual void readResident(TensorMap& vars, const std::vector<std::string>* only = nullptr) const {
+    (void)vars;
+    (void)only;
+  }
+
+  // Gives back the memory of everything but these resident leaves (they
+  // stay readable); the engine must not run again. A trainer at its end
+  // reads its params out without the rest of its arena beside them.
+  virtual void discardExcept(const std::vector<std::string>& names) { (void)names; }
 };
 
 struct EngineOptions {

@@ -28,8 +28,9 @@ struct Generator::Program {
   ~Program() { std::free(arena); }
 
   void load(const TensorMap& params) {
-    for (const auto& [name, bytes] : programWeights(graphs, params))
-      std::memcpy(arena + attr::offset(lowered().node(lowered().findValue(name)).attrs), bytes.data(), bytes.size());
+    writeProgramWeights(graphs, params, [&](const std::string& name, size_t) {
+      return arena + attr::offset(lowered().node(lowered().findValue(name)).attrs);
+    });
   }
 };
 

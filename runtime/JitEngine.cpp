@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "codegen/RuntimeKernels.h"
 #include "graph/Verifier.h"
@@ -22,12 +23,19 @@ JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(lower
   // in long strides (a transposed operand moves 2 KiB per k), and with 4 KiB
   // pages the TLB misses would cost more than the loads. (The planner needs
   // only 64-byte alignment.)
+  // Mapped, not allocated and cleared: fresh anonymous pages read as zeros
+  // and cost memory only once touched, so a trainer's params are not held
+  // twice (its copies and the arena's) before the first step takes them in.
   constexpr size_t kHugePage = size_t(2) << 20;
   size_t bytes = (size_t(std::max<int64_t>(64, arenaBytes_)) + kHugePage - 1) / kHugePage * kHugePage;
-  arena_ = static_cast<char*>(std::aligned_alloc(kHugePage, bytes));
-  if (!arena_) throw Error(fmt::format("cannot allocate the {}-byte arena", arenaBytes_));
+  mappingBytes_ = bytes + kHugePage;
+  mapping_ = mmap(nullptr, mappingBytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping_ == MAP_FAILED) {
+    mapping_ = nullptr;
+    throw Error(fmt::format("cannot allocate the {}-byte arena", arenaBytes_));
+  }
+  arena_ = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(mapping_) + kHugePage - 1) / kHugePage * kHugePage);
   madvise(arena_, bytes, MADV_HUGEPAGE);  // a hint: without transparent huge pages it changes nothing
-  std::memset(arena_, 0, size_t(arenaBytes_));
   for (const Node& n : planned_.nodes)
     if (isSignature(n.op))
       leaves_.push_back({n.name, n.type, attr::offset(n.attrs)});
@@ -40,9 +48,12 @@ JitEngine::JitEngine(const Graph& g, const JitOptions& options) : planned_(lower
   }
 }
 
-JitEngine::~JitEngine() { std::free(arena_); }
+JitEngine::~JitEngine() {
+  if (mapping_) munmap(mapping_, mappingBytes_);
+}
 
-void JitEngine::setResident(const std::vector<std::string>& names) {
+void JitEngine::setResident(const std::vector<std::string>& names, bool take) {
+  takeResident_ = take;
   for (Slot& s : leaves_) {
     s.resident = std::find(names.begin(), names.end(), s.name) != names.end();
     s.loaded = false;
@@ -60,6 +71,7 @@ TensorMap JitEngine::run(TensorMap& vars) {
     const void* src = s.type.dtype == DType::F32 ? static_cast<const void*>(it->second.f32())
                                                  : static_cast<const void*>(it->second.i32());
     std::memcpy(arena_ + s.offset, src, size_t(s.type.numElements()) * 4);
+    if (s.resident && takeResident_) vars.erase(it);
   }
   code_->entry()(arena_);
   if (std::string err = graphc_rt_take_error(); !err.empty()) throw Error(err);
@@ -79,6 +91,27 @@ TensorMap JitEngine::run(TensorMap& vars) {
   return out;
 }
 
+void JitEngine::discardExcept(const std::vector<std::string>& names) {
+  // The kept slots' byte ranges, in order; every whole page between them goes back to the system.
+  std::vector<std::pair<uintptr_t, uintptr_t>> kept;
+  for (const Slot& s : leaves_)
+    if (std::find(names.begin(), names.end(), s.name) != names.end())
+      kept.push_back({uintptr_t(arena_ + s.offset), uintptr_t(arena_ + s.offset + s.type.numElements() * 4)});
+  std::sort(kept.begin(), kept.end());
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  uintptr_t from = uintptr_t(arena_);
+  auto discard = [&](uintptr_t begin, uintptr_t end) {
+    begin = (begin + page - 1) / page * page;
+    end = end / page * page;
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  };
+  for (const auto& [begin, end] : kept) {
+    discard(from, begin);
+    from = std::max(from, end);
+  }
+  discard(from, uintptr_t(arena_) + size_t(std::max<int64_t>(64, arenaBytes_)));
+}
+
 Tensor JitEngine::read(const Slot& s) const {
   Tensor t(s.type);
   void* dst = s.type.dtype == DType::F32 ? static_cast<void*>(t.f32()) : static_cast<void*>(t.i32());
@@ -86,9 +119,10 @@ Tensor JitEngine::read(const Slot& s) const {
   return t;
 }
 
-void JitEngine::readResident(TensorMap& vars) const {
+void JitEngine::readResident(TensorMap& vars, const std::vector<std::string>* only) const {
   for (const Slot& s : leaves_) {
     if (!s.resident || !s.loaded) continue;
+    if (only && std::find(only->begin(), only->end(), s.name) == only->end()) continue;
     // Into the tensor already there when it fits: fresh megabytes cost page faults at every call.
     auto it = vars.find(s.name);
     if (it == vars.end() || it->second.type() != s.type) {

@@ -12,8 +12,10 @@ class JitEngine : public Engine {
   JitEngine(const Graph& g, const JitOptions& options);
   ~JitEngine() override;
   TensorMap run(TensorMap& vars) override;
-  void setResident(const std::vector<std::string>& names) override;
-  void readResident(TensorMap& vars) const override;
+  void setResident(const std::vector<std::string>& names, bool take = false) override;
+  void readResident(TensorMap& vars, const std::vector<std::string>* only = nullptr) const override;
+  void discardExcept(const std::vector<std::string>& names) override;
+
 
   const CompileReport& report() const { return report_; }
   const Graph& planned() const { return planned_; }
@@ -32,8 +34,11 @@ class JitEngine : public Engine {
   Graph planned_;
   CompileReport report_;
   std::unique_ptr<CompiledGraph> code_;
-  char* arena_ = nullptr;
+  char* arena_ = nullptr;         // 2 MiB aligned, inside the mapping
+  void* mapping_ = nullptr;       // what mmap gave (munmap'ed whole)
+  size_t mappingBytes_ = 0;
   int64_t arenaBytes_ = 0;
+  bool takeResident_ = false;     // setResident's `take`
   std::vector<Slot> leaves_, outputs_, updates_;
   std::vector<size_t> updateLeaf_;  // updates_[u] writes leaves_[updateLeaf_[u]]
 };

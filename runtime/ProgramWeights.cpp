@@ -29,32 +29,41 @@ const Tensor& paramFor(const TensorMap& params, const std::string& name, const T
   return it->second;
 }
 
-// The model's params and the values the prepare graph makes of them (exact
-// data movement, so the interpreter's values are every engine's).
-TensorMap withPrepared(const Graph& prepare, const TensorMap& params) {
-  if (prepare.outputs.empty()) return params;
-  TensorMap all = params, vars;
+// The values the prepare graph makes of the params (exact data movement, so
+// the interpreter's values are every engine's).
+TensorMap preparedValues(const Graph& prepare, const TensorMap& params) {
+  if (prepare.outputs.empty()) return {};
+  TensorMap vars;
   for (const Node& n : prepare.nodes) {
     if (n.op == OpKind::Param) vars[n.name] = paramFor(params, n.name, &n.type);
   }
-  for (auto& [name, value] : createEngine("interp", prepare)->run(vars)) all[name] = std::move(value);
-  return all;
+  return createEngine("interp", prepare)->run(vars);
 }
 
 }  // namespace
 
-std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& graphs, const TensorMap& modelParams) {
-  const Graph& lowered = graphs.step;
-  const TensorMap params = withPrepared(graphs.prepare, modelParams);
+std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& graphs, const TensorMap& params) {
   std::map<std::string, std::vector<char>> out;
+  writeProgramWeights(graphs, params, [&](const std::string& name, size_t bytes) {
+    std::vector<char>& v = out[name];
+    v.resize(bytes);
+    return v.data();
+  });
+  return out;
+}
+
+void writeProgramWeights(const GenerationGraphs& graphs, const TensorMap& params,
+                         const std::function<char*(const std::string& name, size_t bytes)>& place) {
+  const Graph& lowered = graphs.step;
+  const TensorMap prepared = preparedValues(graphs.prepare, params);  // only what it makes: params are not copied
   for (ValueId p : lowered.nodesOf(OpKind::Param)) {
     const Node& n = lowered.node(p);
     std::string source = attr::packedFrom(n.attrs, n.name);
-    const Tensor& t = paramFor(params, source, source == n.name ? &n.type : nullptr);
-    std::vector<char>& bytes = out[n.name];
-    bytes.resize(size_t(n.type.numElements()) * 4);
+    const TensorType* type = source == n.name ? &n.type : nullptr;
+    const Tensor& t = prepared.count(source) ? paramFor(prepared, source, type) : paramFor(params, source, type);
+    const size_t size = size_t(n.type.numElements()) * 4;
     if (source == n.name) {
-      std::memcpy(bytes.data(), t.f32(), bytes.size());
+      std::memcpy(place(n.name, size), t.f32(), size);
       continue;
     }
     bool transposed = attr::transpose(n.attrs);
@@ -64,10 +73,9 @@ std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& 
     int64_t k = t.type().shape[transposed ? 1 : 0], cols = t.type().shape[transposed ? 0 : 1];
     if (n.type.shape != Shape{panelCount(cols, width), k, width})
       throw Error(fmt::format("parameter '{}' is {}, which does not pack into {}", source, str(t.type()), str(n.type)));
-    graphc_pack_panels(t.f32(), transposed, k, cols, width, reinterpret_cast<float*>(bytes.data()), 0,
+    graphc_pack_panels(t.f32(), transposed, k, cols, width, reinterpret_cast<float*>(place(n.name, size)), 0,
                        panelCount(cols, width));
   }
-  return out;
 }
 
 }  // namespace graphc

@@ -12,6 +12,8 @@
 #include "codegen/GenerationProgram.h"
 #include "models/ModelInterface.h"
 #include "runtime/Corpus.h"
+#include <functional>
+
 #include "driver/Pipeline.h"
 #include "graph/eval/Tensor.h"
 
@@ -24,5 +26,10 @@ ProgramTables programTablesFor(const Vocab& vocab);
 // (a prepared param from the prepare graph run on them, a packed one packed).
 // Throws naming a param that is missing or has another shape.
 std::map<std::string, std::vector<char>> programWeights(const GenerationGraphs& graphs, const TensorMap& params);
+
+// The same, each written straight where `place(name, bytes)` says (a
+// program's arena): no copy of the weights on the way.
+void writeProgramWeights(const GenerationGraphs& graphs, const TensorMap& params,
+                         const std::function<char*(const std::string& name, size_t bytes)>& place);
 
 }  // namespace graphc

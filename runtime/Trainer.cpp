@@ -59,10 +59,12 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
     options_.schedule.totalSteps = std::max<int64_t>(1, options_.schedule.epochs * batchesPerEpoch() - options_.schedule.warmup);
   // Params and optimizer state stay in the engine between steps (the JIT then
   // never copies the weights out and back in); params() reads them back.
-  std::vector<std::string> resident = paramNames_;
+  for (const auto& [name, t] : vars_)
+    if (!isStepInput(name)) stateTypes_[name] = t.type();
+  residentNames_ = paramNames_;
   for (const Node& n : step_.nodes)
-    if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") resident.push_back(n.name);
-  engine_->setResident(resident);
+    if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") residentNames_.push_back(n.name);
+  engine_->setResident(residentNames_, /*take=*/true);  // vars_ keeps them only with an engine that does not
 }
 
 Tensor Trainer::myRows(const Tensor& whole) const {
@@ -100,7 +102,7 @@ bool Trainer::stopAgreed(const std::atomic<bool>* stop) const {
 void Trainer::checkReplicasAgree() const {
   // FNV-style over the bits, four independent chains (a multiply's latency each).
   uint64_t lanes[4] = {0x9e3779b97f4a7c15ull, 1, 2, 3};
-  engine_->readResident(replicaCheck_);  // into the same buffers every epoch
+  engine_->readResident(replicaCheck_, &paramNames_);  // into the same buffers every epoch
   for (const auto& name : paramNames_) {
     auto it = replicaCheck_.find(name);
     const Tensor& t = it != replicaCheck_.end() ? it->second : vars_.at(name);
@@ -219,12 +221,10 @@ bool Trainer::isStepInput(const std::string& name) const {
 
 Trainer::Snapshot Trainer::snapshot() const {
   Snapshot s;
-  TensorMap resident;
-  engine_->readResident(resident);
+  engine_->readResident(s.tensors);  // what the engine keeps (params, optimizer state) is current there
   for (const auto& [name, t] : vars_)
-    if (!isStepInput(name)) s.tensors[name] = resident.count(name) ? resident.at(name) : t;
+    if (!isStepInput(name) && !s.tensors.count(name)) s.tensors[name] = t;
   for (const auto& name : modelStateNames_) s.tensors[name] = allRows(vars_.at(name));
-  for (const auto& [name, t] : resident) s.tensors[name] = t;
   Rng::State epochRng = nextBatch_ > 0 ? epochRng_ : rng_.save();
   auto bits = [](double d) { return fmt::format("{}", std::bit_cast<uint64_t>(d)); };
   s.numbers = {{"epochs_done", std::to_string(epoch_)},
@@ -246,11 +246,10 @@ bool Trainer::isCarried(const std::string& name) const {
 std::vector<std::string> Trainer::checkSnapshotTypes(
     const std::function<const TensorType*(const std::string&)>& typeOf) const {
   std::vector<std::string> names;
-  for (const auto& [name, t] : vars_) {
-    if (isStepInput(name)) continue;
+  for (const auto& [name, type] : stateTypes_) {
     const TensorType* found = typeOf(name);
     if (!found) throw Error(fmt::format("the training state has no tensor '{}'", name));
-    TensorType needed = t.type();  // a snapshot holds the carried state of all rows; this rank keeps its own
+    TensorType needed = type;  // a snapshot holds the carried state of all rows; this rank keeps its own
     if (ranks_ > 1 && isCarried(name) && !needed.shape.empty()) needed.shape[0] = options_.model.batchSize;
     if (*found != needed)
       throw Error(fmt::format("the training state's '{}' is {}, this run needs {}", name, str(*found), str(needed)));
@@ -273,10 +272,9 @@ void Trainer::restore(const Snapshot& s) {
     auto it = s.tensors.find(name);
     return it == s.tensors.end() ? nullptr : &it->second.type();
   });
-  for (auto& [name, t] : vars_) {
-    if (isStepInput(name)) continue;
+  for (const auto& [name, type] : stateTypes_) {
     const Tensor& whole = s.tensors.at(name);
-    t = ranks_ > 1 && isCarried(name) ? myRows(whole) : whole;
+    vars_[name] = ranks_ > 1 && isCarried(name) ? myRows(whole) : whole;
   }
   epoch_ = int64_t(number("epochs_done"));
   steps_ = int64_t(number("steps"));
@@ -289,10 +287,7 @@ void Trainer::restore(const Snapshot& s) {
   // Snapshots from before schedules: no plateau scale yet.
   lrScale_ = s.numbers.count("lr_scale_bits") ? std::bit_cast<double>(number("lr_scale_bits")) : 1.0;
   // The engine copies the restored params and optimizer state in on its next run.
-  std::vector<std::string> resident = paramNames_;
-  for (const Node& n : step_.nodes)
-    if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") resident.push_back(n.name);
-  engine_->setResident(resident);
+  engine_->setResident(residentNames_, /*take=*/true);
 }
 
 int64_t Trainer::batchesPerEpoch() const {
@@ -303,11 +298,16 @@ int64_t Trainer::batchesPerEpoch() const {
   return ((n - 1) / B) / T;
 }
 
+TensorMap Trainer::releaseParams() {
+  engine_->discardExcept(paramNames_);
+  return params();
+}
+
 TensorMap Trainer::params() const {
-  TensorMap resident;  // what the engine keeps; the rest of vars_ is current
-  engine_->readResident(resident);
   TensorMap p;
-  for (const auto& name : paramNames_) p[name] = resident.count(name) ? resident.at(name) : vars_.at(name);
+  engine_->readResident(p, &paramNames_);  // what the engine keeps; the rest of vars_ is current
+  for (const auto& name : paramNames_)
+    if (!p.count(name)) p[name] = vars_.at(name);
   return p;
 }
 

@@ -94,6 +94,10 @@ class Trainer {
 
   // The trained params (by param name).
   TensorMap params() const;
+  // The same at the end of training: the rest of the engine's memory (the
+  // activations, the optimizer's state) is given back first, so the copy
+  // costs no more than the training did. The trainer must not step again.
+  TensorMap releaseParams();
   // Called with each minibatch's loss (tests and progress use it).
   std::function<void(double)> onStep;
   const Graph& stepGraph() const { return step_; }
@@ -114,6 +118,10 @@ class Trainer {
   Graph step_;
   std::unique_ptr<Engine> engine_;
   TensorMap vars_;  // params, optimizer state, model state, and the X/Y inputs
+  // The state a snapshot holds (params, optimizer and model state), by type:
+  // vars_ loses the resident part to an engine that keeps it.
+  std::map<std::string, TensorType> stateTypes_;
+  std::vector<std::string> residentNames_;  // params and optimizer state: kept by the engine between steps
   std::vector<std::string> paramNames_, modelStateNames_;
   int rank_ = 0, ranks_ = 1;
   int64_t rowsPerRank_ = 0;  // batch rows this process trains

@@ -370,6 +370,22 @@ TEST_CASE("jit: resident params take their updates inside the engine; readReside
   for (const auto& name : names) CHECK(vj.at(name).f32Vector() == vars.at(name).f32Vector());  // not copied out
   jit.readResident(vj);
   for (const auto& name : names) checkClose(vj.at(name), vi.at(name), name + " after 3 steps");
+
+  // Taken: the caller's copies go once the engine has them; the updates are the same.
+  TensorMap vt = vars;
+  JitEngine taker(g, {testCacheDir(), true});
+  taker.setResident(names, /*take=*/true);
+  for (int step = 0; step < 3; ++step) taker.run(vt);
+  for (const auto& name : names) CHECK(!vt.count(name));
+  TensorMap taken;
+  const std::vector<std::string> first = {names.front()};
+  taker.readResident(taken, &first);  // only those asked for
+  CHECK(taken.size() == 1);
+  // discardExcept gives back the rest of the arena; what it keeps reads as before.
+  taker.discardExcept(names);
+  taker.readResident(taken);
+  REQUIRE(taken.size() == names.size());
+  for (const auto& name : names) CHECK(taken.at(name).f32Vector() == vj.at(name).f32Vector());
 }
 
 TEST_CASE("pipeline: graphc compile's pipeline, as objects or as its string, builds exactly the graph training runs") {

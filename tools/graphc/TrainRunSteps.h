@@ -39,7 +39,8 @@ class TrainRun {
   std::vector<int32_t> valTokens, testTokens;
   std::unique_ptr<Evaluator> evaluator;
   TrainOptions options;
-  std::unique_ptr<Trainer> trainer;
+  std::unique_ptr<Trainer> trainer;  // released once training is over (finish)
+  TensorMap trained;                 // then: the params it trained
   int64_t stepsAtStart = 0;
   EarlyStopping stopping;  // validation's bookkeeping; the best epoch's checkpoint goes to bestPath
   TensorMap bestParams;
