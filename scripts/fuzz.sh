@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [SECONDS] — builds the libFuzzer harnesses (fuzz/: IR text,
-# checkpoint files, --resume metadata, the exported library's C API) with
+# checkpoint files, --resume metadata, the exported library's C API, data
+# texts read in pieces against read whole) with
 # clang and ASan + UBSan, seeds their corpora from the project's IR files and
 # checkpoints, and runs each for SECONDS (default 60). A finding is copied to
 # tests/fuzz-regressions/HARNESS-NAME and the script exits 1; every run replays
@@ -30,6 +31,9 @@ echo "fuzz: building the harnesses"
 clang++ "${flags[@]}" "${llvm[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" \
   -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lLLVM -lfmt &
 clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp "${graph_src[@]}" -lfmt &
+# Texts read in pieces against the same text read whole (runtime/TextPieces.cpp and what reads it).
+clang++ "${flags[@]}" -o "$out/text_fuzzer" fuzz/text_fuzzer.cpp runtime/Corpus.cpp runtime/TextPieces.cpp \
+  runtime/TokenCounts.cpp runtime/Words.cpp "${graph_src[@]}" -lfmt &
 # The --resume metadata harness reads train's settings code (tools/graphc/TrainSettings.cpp), whose
 # headers include LLVM's; it calls nothing of LLVM's.
 clang++ "${flags[@]}" "${llvm[@]}" -o "$out/resume_fuzzer" fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}" -lfmt &
@@ -45,7 +49,10 @@ clang -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
   -o "$out/export_fuzzer" fuzz/export_api_fuzzer.c "$out/export-fz/libfz.a" -lm -lpthread
 
 # Seed corpora: every IR file the tests use; checkpoints the tests' crafted ones and a trained one.
-mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint" "$out/corpus-resume" "$out/corpus-export"
+mkdir -p "$out/corpus-ir" "$out/corpus-checkpoint" "$out/corpus-resume" "$out/corpus-export" "$out/corpus-text"
+# Texts: a piece size byte, then the text (a BOM, CR line ends, multi-byte characters).
+printf '\x00\xef\xbb\xbfThe Time\r\nMachine,\r\rby H. G. Wells \xc3\xa9\xe2\x80\x94\xf0\x9f\x98\x80 na\xc3\xafve\n' >"$out/corpus-text/mixed"
+head -c 3000 data/timemachine.txt | { printf '\x05'; cat; } >"$out/corpus-text/book"
 # The exported API: a few call sequences (fuzz/export_api_fuzzer.c reads an op byte, then its arguments).
 printf '\x00\x00\x05hello\x02\x10\x03' >"$out/corpus-export/feed-generate"
 printf '\x01\x10\x00\x08naïve\x03\x20\x05\x07\x06\x01\xff\xff\xff\x7f\x00' >"$out/corpus-export/init-sampled-step"
@@ -63,7 +70,7 @@ cp build/test-hostile/*.safetensors "$out/corpus-checkpoint/" 2>/dev/null || tru
 
 mkdir -p tests/fuzz-regressions
 status=0
-for harness in ir checkpoint resume export; do
+for harness in ir checkpoint resume export text; do
   # Every earlier finding first: each must now be handled.
   regressions=(tests/fuzz-regressions/"$harness"-*)
   if [ -e "${regressions[0]}" ]; then
