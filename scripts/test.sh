@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 test_packages=()
 command -v dot >/dev/null || test_packages+=(graphviz)
 command -v python3 >/dev/null || test_packages+=(python3)
+command -v ip >/dev/null || test_packages+=(iproute2)  # two simulated hosts (tests/distributed/two_hosts.sh)
 if [ ${#test_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
