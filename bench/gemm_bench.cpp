@@ -3,6 +3,7 @@
 // GFLOP/s per shape. Built by bench/run.sh.
 // Usage: gemm_bench THREADS [ROWSxWIDTH ...]   (tiles to compare; default: the host's)
 #include "codegen/CompiledProducts.h"
+#include "graph/PackedLayout.h"
 #include "target/Target.h"
 #include "kernels/runtime_kernels.h"
 #include "kernels/team.h"
