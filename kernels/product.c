@@ -12,6 +12,8 @@
 
 /* Rows of A per block: a packed block of A (96 x 256 floats = 96 KiB) stays in L2. */
 #define ROW_BLOCK_TARGET 96
+/* Bytes of packed B per panel group (see panel_group). */
+#define GROUP_BYTES ((int64_t)256 << 10)
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -31,6 +33,15 @@ static struct blocking blocking_for(const struct graphc_product_kernels* kernels
 }
 
 static int64_t k_block(const struct blocking* b, int64_t k) { return (k + b->k_blocks - 1) / b->k_blocks; }
+
+/* Panels per group: the group's K-block slices (kc x width floats each) fill
+ * about GROUP_BYTES, half the smallest L2 of the targets (Zen 3: 512 KiB), so
+ * the group comes from memory once and every row block of A reuses it from L2.
+ * Without groups a word model's output layer (17,907 columns: 18 MiB of
+ * panels per K block) streamed all of B from memory once per row block. */
+static int64_t panel_group(const struct blocking* b, int64_t kc) {
+  return max64(1, GROUP_BYTES / (kc * b->width * (int64_t)sizeof(float)));
+}
 
 void graphc_pack_panels_strided(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
                                 float* packed, int64_t p0, int64_t p1) {
@@ -155,20 +166,27 @@ static void multiply_packed(const struct product* p, const float* packed, int sl
     }
     return;
   }
-  float* a_buffer = pack_a ? scratch_for(slot, 0, bl.row_block * kc0) : 0;
+  /* A transposed A is packed once per K block, all its rows, and reused by every panel group. */
+  const int64_t packed_rows = (r1 - r0 + bl.tile_rows - 1) / bl.tile_rows * bl.tile_rows;
+  float* a_buffer = pack_a ? scratch_for(slot, 0, packed_rows * kc0) : 0;
   if (pack_a && !a_buffer) {
     graphc_kernel_error("matmul: out of memory for a block of its left operand");
     return;
   }
+  const int64_t group = panel_group(&bl, kc0);
   for (int64_t k0 = 0; k0 < k; k0 += kc0) {
     int64_t kc = min64(kc0, k - k0);
-    for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
-      int64_t i1 = min64(r1, i0 + bl.row_block);
-      if (pack_a) pack_transposed_rows(p->a, m, i0, i1, k0, kc, bl.tile_rows, a_buffer);
-      for (int64_t q = p0; q < p1; ++q)
-        panel_block(p, &bl, row_stride, k_stride, a_buffer, packed + (q * k + k0) * bl.width, i0, i1, k0, kc,
-                    q * bl.width, k0 > 0 || p->accumulate);
-    }
+    if (pack_a)
+      for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block)
+        pack_transposed_rows(p->a, m, i0, min64(r1, i0 + bl.row_block), k0, kc, bl.tile_rows,
+                             a_buffer + (i0 - r0) * kc);
+    for (int64_t g0 = p0; g0 < p1; g0 += group)
+      for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
+        int64_t i1 = min64(r1, i0 + bl.row_block);
+        for (int64_t q = g0; q < min64(p1, g0 + group); ++q)
+          panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0,
+                      packed + (q * k + k0) * bl.width, i0, i1, k0, kc, q * bl.width, k0 > 0 || p->accumulate);
+      }
   }
   if (slot < 0) free(a_buffer);
   run_epilogue(p, epilogue, p0, p1);
