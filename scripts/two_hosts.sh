@@ -27,7 +27,8 @@ two_hosts_up() {
   TWO_HOSTS_IP=("10.213.$id.1" "10.213.$id.2")
   TWO_HOSTS_SUBNET="10.213.$id.0/24"
   TWO_HOSTS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/graphc-two-hosts.XXXXXX")
-  local dev=("gx$$a" "gx$$b")
+  TWO_HOSTS_DEV=("gx$$a" "gx$$b")  # the veth ends, in namespace 0 and 1
+  local dev=("${TWO_HOSTS_DEV[@]}")
   if ! { ip netns add "${TWO_HOSTS_NS[0]}" && ip netns add "${TWO_HOSTS_NS[1]}" &&
          ip link add "${dev[0]}" type veth peer name "${dev[1]}"; } 2>"$TWO_HOSTS_DIR/err"; then
     TWO_HOSTS_SKIP="cannot make network namespaces here: $(head -1 "$TWO_HOSTS_DIR/err")"
@@ -75,14 +76,15 @@ two_hosts_mpirun() {
 # What the first host's end of the link has sent, and how often its shaper
 # held a packet back: "BYTES OVERLIMITS".
 two_hosts_link_stats() {
-  ip netns exec "${TWO_HOSTS_NS[0]}" tc -s qdisc show dev "gx${TWO_HOSTS_NS[0]##*-}a" |
+  ip netns exec "${TWO_HOSTS_NS[0]}" tc -s qdisc show dev "${TWO_HOSTS_DEV[0]}" |
     sed -nE 's/.*Sent ([0-9]+) bytes .*overlimits ([0-9]+).*/\1 \2/p' | head -1
 }
 
 two_hosts_down() {
   local ns
-  for ns in "${TWO_HOSTS_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done  # takes its end of the veth with it
+  for ns in "${TWO_HOSTS_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done  # takes its end of the veth with it
+  [ ${#TWO_HOSTS_DEV[@]} -gt 0 ] && { ip link del "${TWO_HOSTS_DEV[0]}" 2>/dev/null || true; }  # a pair never moved into them
   [ -n "${TWO_HOSTS_DIR:-}" ] && rm -rf "$TWO_HOSTS_DIR"
-  TWO_HOSTS_NS=()
+  TWO_HOSTS_NS=() TWO_HOSTS_DEV=()
   return 0
 }
