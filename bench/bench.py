@@ -188,7 +188,8 @@ GRADIENT_FLOATS = V * H + H * H + H + H * V + V  # the seed model's parameters: 
 
 
 def distributed(rounds, epochs, cache):
-    """The seed step on 1 process x 1 thread, 1 process x 2 threads and 2 MPI ranks x 1 thread."""
+    """The seed step on 1 process x 1 thread, 1 process x 2 threads (each product split, or rows over workers)
+    and 2 MPI ranks x 1 thread."""
     mpirun, mpicc = shutil.which("mpirun"), shutil.which("mpicc")
     if not mpirun or not mpicc:
         print("- distributed: Open MPI is not installed (scripts/setup.sh installs it); skipped")
@@ -197,7 +198,8 @@ def distributed(rounds, epochs, cache):
     train = [GRAPHC, "train", "--epochs", str(epochs), "--sample-every", "0", "--json", "--cache-dir", cache]
     contenders = {
         "1 process x 1 thread": train + ["--threads", "1"],
-        "1 process x 2 threads": train + ["--threads", "2"],
+        "1 process x 2 threads splitting each product (--shards 1)": train + ["--threads", "2", "--shards", "1"],
+        "1 process x 2 threads, rows over workers (--shards 2)": train + ["--threads", "2", "--shards", "2"],
         "2 ranks x 1 thread (mpirun -np 2)": [mpirun, "-np", "2", "--bind-to", "core"] + train + ["--threads", "1"],
     }
     # The ceiling: what the two cores do when each trains its 16 rows alone, at once, with no communication.

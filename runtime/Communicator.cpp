@@ -13,9 +13,10 @@ namespace graphc {
 namespace {
 
 std::atomic<Communicator*> installed{nullptr};
+thread_local Communicator* threadWorld = nullptr;
 
 void sumOverInstalled(float* data, int64_t n) {
-  if (Communicator* world = installed.load()) world->allReduceSum(data, n);
+  if (Communicator* world = threadWorld ? threadWorld : installed.load()) world->allReduceSum(data, n);
 }
 
 // The first of these variables the environment sets, as a number (fallback when none).
@@ -33,7 +34,12 @@ int environmentNumber(std::initializer_list<const char*> names, int fallback) {
 
 void installCommunicator(Communicator* world) {
   installed.store(world);
-  setAllReduceSum(world ? sumOverInstalled : nullptr);
+  setAllReduceSum(sumOverInstalled);
+}
+
+void setThreadCommunicator(Communicator* world) {
+  threadWorld = world;
+  setAllReduceSum(sumOverInstalled);
 }
 
 // Open MPI's mpirun, PMIx launchers (Open MPI 5, Slurm's srun --mpi=pmix) and PMI-2 launchers (MPICH's Hydra, srun).

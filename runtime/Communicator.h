@@ -34,6 +34,9 @@ class Communicator {
 // Makes `world` the communicator the all_reduce op reaches (codegen/Collectives.h);
 // nullptr: back to one process.
 void installCommunicator(Communicator* world);
+// The same for the calling thread only, over the installed one (the shards of
+// a batch trained on threads, runtime/ShardWorld.h); nullptr: back to that.
+void setThreadCommunicator(Communicator* world);
 
 // The world size mpirun/mpiexec's environment names (Open MPI's, PMIx's or a
 // PMI launcher's), and how many ranks share this machine (1, 1 when not

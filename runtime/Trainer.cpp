@@ -17,13 +17,23 @@ namespace graphc {
 
 Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpus& corpus)
     : options_(options), corpus_(corpus), rng_(options.seed) {
+  const int processes = options_.world ? options_.world->size() : 1;
+  const int64_t shards = options_.shards > 0 ? options_.shards : processes;
+  if (shards % processes != 0)
+    throw Error(fmt::format("--shards {} do not split over {} processes (each trains as many); use a multiple of {}",
+                            shards, processes, processes));
+  const int local = int(shards / processes);
+  if (local > 1) {  // this process trains several shards: this trainer is the first, peers_ the others
+    shardWorld_ = std::make_unique<ShardWorld>(local, options_.world, options_.threads);
+    options_.world = &shardWorld_->shard(0);
+  }
   if (options_.world) {
     rank_ = options_.world->rank();
     ranks_ = options_.world->size();
   }
   const int64_t batch = options_.model.batchSize;
   if (batch % ranks_ != 0)
-    throw Error(fmt::format("--batch-size {} does not split over {} ranks (each rank trains batch-size / ranks rows); "
+    throw Error(fmt::format("--batch-size {} does not split into {} shards of equal rows (one per rank, or --shards); "
                             "use a multiple of {}",
                             batch, ranks_, ranks_));
   rowsPerRank_ = batch / ranks_;
@@ -65,7 +75,15 @@ Trainer::Trainer(const ModelDef& model, const TrainOptions& options, const Corpu
   for (const Node& n : step_.nodes)
     if (n.op == OpKind::State && attr::role(n.attrs, "") == "optimizer") residentNames_.push_back(n.name);
   engine_->setResident(residentNames_, /*take=*/true);  // vars_ keeps them only with an engine that does not
+  for (int i = 1; i < local; ++i) {
+    TrainOptions peer = options;
+    peer.world = &shardWorld_->shard(i);
+    peer.shards = shards;
+    peers_.push_back(std::make_unique<Trainer>(model, peer, corpus));
+  }
 }
+
+Trainer::~Trainer() = default;
 
 Tensor Trainer::myRows(const Tensor& whole) const {
   if (ranks_ == 1) return whole;
@@ -134,6 +152,16 @@ void Trainer::resetModelState() {
 }
 
 EpochReport Trainer::trainEpoch(const std::atomic<bool>* stop) {
+  if (peers_.empty()) return trainShardEpoch(stop);
+  EpochReport lead;
+  shardWorld_->runAll([&](int i) {
+    if (i == 0) lead = trainShardEpoch(stop);
+    else peers_[size_t(i - 1)]->trainShardEpoch(stop);
+  });
+  return lead;
+}
+
+EpochReport Trainer::trainShardEpoch(const std::atomic<bool>* stop) {
   if (nextBatch_ == 0) {
     epochRng_ = rng_.save();
     lossSum_ = 0;
@@ -220,7 +248,22 @@ bool Trainer::isStepInput(const std::string& name) const {
 }
 
 Trainer::Snapshot Trainer::snapshot() const {
+  if (peers_.empty()) return shardSnapshot(true);
+  Snapshot lead;
+  shardWorld_->runAll([&](int i) {
+    if (i == 0) lead = shardSnapshot(true);
+    else peers_[size_t(i - 1)]->shardSnapshot(false);  // its rows of the carried state only
+  });
+  return lead;
+}
+
+// whole: the snapshot; otherwise only this shard's part in gathering the carried state.
+Trainer::Snapshot Trainer::shardSnapshot(bool whole) const {
   Snapshot s;
+  if (!whole) {
+    for (const auto& name : modelStateNames_) allRows(vars_.at(name));
+    return s;
+  }
   engine_->readResident(s.tensors);  // what the engine keeps (params, optimizer state) is current there
   for (const auto& [name, t] : vars_)
     if (!isStepInput(name) && !s.tensors.count(name)) s.tensors[name] = t;
@@ -288,6 +331,12 @@ void Trainer::restore(const Snapshot& s) {
   lrScale_ = s.numbers.count("lr_scale_bits") ? std::bit_cast<double>(number("lr_scale_bits")) : 1.0;
   // The engine copies the restored params and optimizer state in on its next run.
   engine_->setResident(residentNames_, /*take=*/true);
+  for (auto& peer : peers_) peer->restore(s);
+}
+
+void Trainer::setLearningRateScale(double scale) {
+  lrScale_ = scale;
+  for (auto& peer : peers_) peer->setLearningRateScale(scale);
 }
 
 int64_t Trainer::batchesPerEpoch() const {
@@ -299,6 +348,7 @@ int64_t Trainer::batchesPerEpoch() const {
 }
 
 TensorMap Trainer::releaseParams() {
+  peers_.clear();  // their params are this one's
   engine_->discardExcept(paramNames_);
   return params();
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "graph/Graph.h"
 #include "models/ModelInterface.h"
@@ -16,6 +17,7 @@
 #include "runtime/Corpus.h"
 #include "runtime/Engine.h"
 #include "runtime/Schedule.h"
+#include "runtime/ShardWorld.h"
 
 namespace graphc {
 
@@ -34,6 +36,14 @@ struct TrainOptions {
   // rows (B must divide by N) and carries those rows' state; the gradients and
   // the loss are averaged over the ranks before clipping. nullptr: one process.
   Communicator* world = nullptr;
+  // Rows over workers: the batch is cut into `shards` blocks of equal rows,
+  // each trained by a worker of its own (a trainer on a thread; a process of
+  // the world holds shards/ranks of them) and their gradients summed in an
+  // order fixed by the shard count (runtime/ShardWorld.h): the same bits
+  // whatever the threads and processes. 0: one shard per process (each
+  // process's kernels split their products over its threads instead).
+  int64_t shards = 0;
+  int threads = 1;  // with shards: how many of a process's shards compute at once
   // The output layer and its loss fused when the logits take this many bytes (driver/Pipeline.h).
   int64_t fuseLossMinBytes = kFuseLinearCrossEntropyMinBytes;
 };
@@ -87,10 +97,13 @@ class Trainer {
   int64_t nextBatch() const { return nextBatch_; }
   // The plateau schedule's factor so far (1 until validation stalls); kept in snapshots.
   double learningRateScale() const { return lrScale_; }
-  void setLearningRateScale(double scale) { lrScale_ = scale; }
+  void setLearningRateScale(double scale);
   // Minibatches in one epoch (the same every epoch for the sequential iterator, at most for random).
   int64_t batchesPerEpoch() const;
   int64_t stepsDone() const { return steps_; }
+  // The batch's shards over all processes (1: one process's rows trained whole), and this process's.
+  int64_t shards() const { return ranks_; }
+  int64_t localShards() const { return int64_t(peers_.size()) + 1; }
 
   // The trained params (by param name).
   TensorMap params() const;
@@ -102,8 +115,13 @@ class Trainer {
   std::function<void(double)> onStep;
   const Graph& stepGraph() const { return step_; }
   const Engine& engine() const { return *engine_; }
+  ~Trainer();
 
  private:
+  // One shard's share of the public calls of the same names: with shards on
+  // threads, the lead (this) runs these on every shard at once.
+  EpochReport trainShardEpoch(const std::atomic<bool>* stop);
+  Snapshot shardSnapshot(bool whole) const;
   void resetModelState();
   bool isCarried(const std::string& name) const;  // model state carried from step to step
   // The carried state's rows: this rank's block of a whole batch, or all of them gathered.
@@ -115,6 +133,10 @@ class Trainer {
 
   TrainOptions options_;
   const Corpus& corpus_;
+  // This process's other shards when it trains several (each a trainer of
+  // its own, on a thread of the world's), and the world that joins them.
+  std::unique_ptr<ShardWorld> shardWorld_;
+  std::vector<std::unique_ptr<Trainer>> peers_;
   Graph step_;
   std::unique_ptr<Engine> engine_;
   TensorMap vars_;  // params, optimizer state, model state, and the X/Y inputs

@@ -4,6 +4,8 @@
 // Trainers train as one and their snapshots resume on one process or two;
 // drifted replicas are stopped. (tests/distributed/run.sh runs real mpirun.)
 #include <array>
+#include <atomic>
+#include <cstring>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -18,6 +20,7 @@
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
 #include "runtime/Random.h"
+#include "runtime/ShardWorld.h"
 #include "runtime/Trainer.h"
 
 using namespace graphc;
@@ -283,7 +286,7 @@ TEST_CASE("data parallelism: a batch that does not split over the ranks is refus
   options.model = {7, 6, 16, corpus.vocab.size(), 1};
   options.engine = "interp";
   CHECK_THROWS_WITH_AS(onTwoRanks(findModel("rnn-scratch"), options, corpus, [](int, Trainer&) {}),
-                       doctest::Contains("--batch-size 7 does not split over 2 ranks"), Error);
+                       doctest::Contains("--batch-size 7 does not split into 2 shards of equal rows"), Error);
 }
 
 TEST_CASE("data parallelism: ranks whose parameters drift apart are stopped after the epoch") {
@@ -307,4 +310,123 @@ TEST_CASE("data parallelism: ranks whose parameters drift apart are stopped afte
                                     t.trainEpoch();
                                   }),
                        doctest::Contains("the ranks' parameters differ after epoch 1 (rank 0 and rank 1)"), Error);
+}
+
+namespace {
+
+const void* bitsOf(const Tensor& t) {
+  return t.dtype() == DType::F32 ? static_cast<const void*>(t.f32()) : static_cast<const void*>(t.i32());
+}
+
+// Every tensor and number of two snapshots, bit for bit.
+void requireSameBits(const Trainer::Snapshot& a, const Trainer::Snapshot& b) {
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (const auto& [name, t] : a.tensors) {
+    CAPTURE(name);
+    const Tensor& u = b.tensors.at(name);
+    REQUIRE(t.type() == u.type());
+    CHECK(std::memcmp(bitsOf(t), bitsOf(u), size_t(t.size()) * 4) == 0);
+  }
+  CHECK(a.numbers == b.numbers);
+}
+
+}  // namespace
+
+TEST_CASE("rows over workers: the shards' sum follows a fixed tree") {
+  std::vector<std::vector<float>> parts = {{1e8f}, {1.0f}, {-1e8f}, {1.0f}, {0.5f}};
+  std::vector<float*> p;
+  for (auto& part : parts) p.push_back(part.data());
+  ShardWorld::foldPairwise(p, 1);
+  // ((1e8 + 1) + (-1e8 + 1)) + 0.5: each pair rounds to +-1e8 first.
+  CHECK(parts[0][0] == 0.5f);
+}
+
+TEST_CASE("rows over workers: 1 thread, 2 threads, 2 ranks x 1 and 2 ranks x 2 write the same bits on 4 shards") {
+  const ModelDef& model = findModel("lstm-lm");
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 1500);
+  TrainOptions options;
+  options.model = {8, 6, 16, corpus.vocab.size(), 2};
+  options.model.settings["dropout"] = 0.25;  // masks keyed by the row, not by the worker
+  options.seed = 3;
+  options.shards = 4;
+  options.engineOptions.useCache = false;
+  auto train = [&](TrainOptions o, int epochs) {
+    Trainer t(model, o, corpus);
+    REQUIRE(t.shards() == 4);
+    for (int e = 0; e < epochs; ++e) t.trainEpoch();
+    return t.snapshot();
+  };
+  options.threads = 1;
+  Trainer::Snapshot oneThread = train(options, 2);
+  options.threads = 2;
+  requireSameBits(train(options, 2), oneThread);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    options.threads = threads;
+    Trainer::Snapshot twoRanks;
+    onTwoRanks(model, options, corpus, [&](int r, Trainer& t) {
+      CHECK(t.localShards() == 2);
+      for (int e = 0; e < 2; ++e) t.trainEpoch();
+      Trainer::Snapshot s = t.snapshot();
+      if (r == 0) twoRanks = s;
+    });
+    requireSameBits(twoRanks, oneThread);
+  }
+
+  // One epoch on two ranks, resumed for the second on one process with 2 threads: the same run.
+  options.threads = 1;
+  Trainer::Snapshot firstEpoch;
+  onTwoRanks(model, options, corpus, [&](int r, Trainer& t) {
+    t.trainEpoch();
+    Trainer::Snapshot s = t.snapshot();
+    if (r == 0) firstEpoch = s;
+  });
+  options.threads = 2;
+  Trainer resumed(model, options, corpus);
+  resumed.restore(firstEpoch);
+  resumed.trainEpoch();
+  requireSameBits(resumed.snapshot(), oneThread);
+
+  // Without shards the decompositions differ (the sums go in another order): the test can tell.
+  options.shards = 0;
+  Trainer whole(model, options, corpus);
+  for (int e = 0; e < 2; ++e) whole.trainEpoch();
+  TensorMap params = whole.params();
+  const auto& [name, p] = *params.begin();
+  CAPTURE(name);
+  CHECK(std::memcmp(bitsOf(p), bitsOf(oneThread.tensors.at(name)), size_t(p.size()) * 4) != 0);
+}
+
+TEST_CASE("rows over workers: a shard that fails fails the step on every shard, and nothing hangs") {
+  ShardWorld world(3, nullptr, 2);
+  std::atomic<int> failedCollectives{0};
+  CHECK_THROWS_WITH_AS(world.runAll([&](int i) {
+    if (i == 1) throw Error("shard 1 ran out of memory");
+    std::vector<float> x(4, 1.0f);
+    try {
+      world.shard(i).allReduceSum(x.data(), 4);
+    } catch (const Error&) {
+      ++failedCollectives;
+      throw;
+    }
+  }),
+                       "shard 1 ran out of memory", Error);
+  CHECK(failedCollectives >= 1);  // shard 0 at least was waiting in its collective (shard 2 may not have begun)
+  CHECK_THROWS_WITH_AS(world.runAll([](int) {}), doctest::Contains("failed earlier"), Error);
+}
+
+TEST_CASE("rows over workers: shards that do not split over the processes, or the batch, are refused") {
+  Corpus corpus = loadCorpus(GRAPHC_DATA_FILE, 1500);
+  TrainOptions options;
+  options.model = {8, 6, 16, corpus.vocab.size(), 1};
+  options.engine = "interp";
+  options.shards = 3;
+  CHECK_THROWS_WITH_AS(Trainer(findModel("rnn-scratch"), options, corpus),
+                       doctest::Contains("--batch-size 8 does not split into 3 shards"), Error);
+  CHECK_THROWS_WITH_AS(onTwoRanks(findModel("rnn-scratch"), options, corpus, [](int, Trainer&) {}),
+                       doctest::Contains("--shards 3 do not split over 2 processes"), Error);
+  options.shards = 6;
+  options.model.batchSize = 12;
+  CHECK_THROWS_WITH_AS(onTwoRanks(findModel("rnn-scratch"), options, corpus, [](int, Trainer&) {}),
+                       doctest::Contains("3 shards per process"), Error);
 }

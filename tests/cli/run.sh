@@ -58,6 +58,8 @@ for sub in $subcommands; do
   [ -z "$missing" ] || fail "graphc $sub: flags in --help but not in the README: $missing"
   [ -z "$stale" ] || fail "graphc $sub: flags in the README but not in --help: $stale"
 done
+expect_error "shards that do not split the batch" "--batch-size 32 does not split into 3 shards of equal rows" -- \
+  "$graphc" train --shards 3 --epochs 1 --sample-every 0
 expect_error "a mistyped subcommand" "unknown command 'trian'; did you mean 'train'\?" -- "$graphc" trian
 expect_error "a mistyped flag" "did you mean '--epochs'\?" -- "$graphc" train --epoch 3
 "$graphc" help generate | grep -q -- "--prefix-file" || fail "graphc help generate"

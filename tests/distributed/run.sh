@@ -94,6 +94,28 @@ for case in "sequential rnn-scratch 20" "random rnn-scratch 10" "sequential lstm
     cp "$tmp/two.safetensors" "$tmp/seq20-2.safetensors"
 done
 
+# 1b. Rows over workers: with the batch cut into 4 shards, 1 process x 1 thread, 1 x 2, 2 ranks x 1
+# and 2 ranks x 2 write byte-identical checkpoints (dropout included), and a 2-rank checkpoint
+# resumed on 1 process continues the same run bit for bit.
+shard_run=(train --hidden 32 --batch-size 8 --num-steps 10 --max-tokens 3000 --sample-every 0 --model lstm-lm
+  --set dropout=0.2 --shards 4)
+"$graphc" "${shard_run[@]}" --epochs 4 --threads 1 --save "$tmp/s11.safetensors" >/dev/null 2>"$tmp/err" ||
+  { fail "4 shards, 1 x 1"; cat "$tmp/err"; }
+"$graphc" "${shard_run[@]}" --epochs 4 --threads 2 --save "$tmp/s12.safetensors" --stats >/dev/null 2>"$tmp/err" ||
+  { fail "4 shards, 1 x 2"; cat "$tmp/err"; }
+grep -q "rows over workers: 4 shards of 2 rows (2 at once)" "$tmp/err" || { fail "4 shards, 1 x 2: --stats does not say so"; cat "$tmp/err"; }
+cmp -s "$tmp/s12.safetensors" "$tmp/s11.safetensors" || fail "4 shards: 1 process x 2 threads differs from 1 x 1"
+for threads in 1 2; do
+  mpi 2 --bind-to none "$graphc" "${shard_run[@]}" --epochs 4 --threads "$threads" --save "$tmp/s2$threads.safetensors" \
+    >/dev/null 2>"$tmp/err" || { fail "4 shards, 2 ranks x $threads"; cat "$tmp/err"; }
+  cmp -s "$tmp/s2$threads.safetensors" "$tmp/s11.safetensors" || fail "4 shards: 2 ranks x $threads differ from 1 process x 1"
+done
+mpi 2 "$graphc" "${shard_run[@]}" --epochs 2 --threads 1 --save "$tmp/s-half.safetensors" >/dev/null 2>&1 ||
+  fail "4 shards, 2 ranks, first half"
+"$graphc" train --resume "$tmp/s-half.safetensors" --epochs 4 --save "$tmp/s-resumed.safetensors" >/dev/null 2>"$tmp/err" ||
+  { fail "4 shards, resumed on 1 process"; cat "$tmp/err"; }
+cmp -s "$tmp/s-resumed.safetensors" "$tmp/s11.safetensors" || fail "4 shards: a 2-rank checkpoint resumed on 1 process is not the same run"
+
 # 2. Resume: 2 ranks -> 2 ranks bit for bit; 2 -> 1 and 1 -> 2 within 1e-5.
 resume_run=(train "${small[@]}" --epochs 10)
 mpi 2 "$graphc" "${resume_run[@]}" --save "$tmp/half2.safetensors" >/dev/null 2>&1 || fail "2 ranks, first half"
@@ -109,7 +131,7 @@ same_checkpoints "$tmp/r12.safetensors" "$tmp/seq20.safetensors" || fail "a 1-pr
 mpi 2 "$graphc" train --batch-size 5 --epochs 1 >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ $rc -ne 0 ] || fail "batch 5 on 2 ranks: exit 0"
-[ "$(grep -c 'does not split over 2 ranks' "$tmp/err")" = 1 ] || { fail "batch 5 on 2 ranks: not one error line"; cat "$tmp/err"; }
+[ "$(grep -c 'does not split into 2 shards' "$tmp/err")" = 1 ] || { fail "batch 5 on 2 ranks: not one error line"; cat "$tmp/err"; }
 
 # 3b. Ranks started differently (MPMD): refused before the first all_reduce, naming the flag and
 # the rank, once; never a heap overrun or a hang.

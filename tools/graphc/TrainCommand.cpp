@@ -133,6 +133,14 @@ void addTrainCommand(CLI::App& app) {
                   "Threads for matrix products and big kernels, per rank under MPI (0: all cores, or the rank's share; more than the cores is capped)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  cmd->add_option("--shards", f->shards,
+                  "Cut each batch into this many shards of equal rows, each trained by a worker of its own (a thread; "
+                  "under MPI, shards/ranks per process), their gradients summed in a fixed order: the same bits on any "
+                  "number of threads and ranks. 1 (or the number of ranks): one per process, whose threads split each "
+                  "product instead. 0: one per thread when each gets at least 8 rows and the copies of the weights fit "
+                  "(--stats says which), else one per process; a resumed run keeps its checkpoint's")
+      ->check(CLI::Range(0, 1 << 16))
+      ->capture_default_str();
   cmd->add_option("--fused-loss", f->fusedLoss,
                   "The output layer and its loss without the rows x vocabulary logits (less memory; about 10% slower, "
                   "as the gradient makes the logits again): auto (when they would take 8 MiB or more), on or off")

@@ -39,6 +39,7 @@ void TrainRun::saveTraining(const std::string& path) {
   ckpt.tensors = snap.tensors;
   std::map<std::string, std::string> meta = runSettings(f);
   meta["training_state"] = "1";
+  meta["shards"] = std::to_string(f.shards);
   meta["epochs"] = std::to_string(f.epochs);
   std::vector<double> perplexities;
   for (const auto& r : history) perplexities.push_back(r.perplexity);

@@ -39,6 +39,7 @@ struct TrainFlags : ModelFlags {
   bool noCache = false;
   bool stats = false;
   int threads = 0;
+  int64_t shards = 0;  // 0: chosen (TrainRun::chooseShards); the resolved count is recorded in checkpoints
   int64_t sampleEvery = 10;
   int64_t sampleLength = 50;
   std::string samplePrefix;  // empty: "time traveller", or the text's opening when it lacks those characters

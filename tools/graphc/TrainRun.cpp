@@ -104,7 +104,8 @@ bool TrainRun::trainEpochs() {
   if (world && world->size() > 1 && lead)
     std::cerr << fmt::format("graphc: data-parallel on {} ranks: each trains {} of the {} rows of a batch with {} thread{}\n",
                              world->size(), f.config.batchSize / world->size(), f.config.batchSize, runtime::threads(),
-                             runtime::threads() == 1 ? "" : "s");
+                             runtime::threads() == 1 ? "" : "s")
+              << decompositionText() << "\n";
   // Within an epoch: a live line on a terminal, a line a minute on a pipe (rank 0 only).
   EpochProgress progress(tty, f.epochs, trainer->batchesPerEpoch(), f.config.batchSize * f.config.numSteps);
   if (lead && !f.json) trainer->onStep = [&](double loss) { progress.step(loss); };

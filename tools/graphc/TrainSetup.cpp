@@ -2,6 +2,7 @@
 #include "tools/graphc/TrainRunSteps.h"
 
 #include <algorithm>
+#include <charconv>
 #include <tuple>
 #include <chrono>
 #include <cmath>
@@ -38,6 +39,14 @@
 
 namespace graphc::cli {
 
+namespace {
+// --shards 0 (TrainRun::chooseShards): rows per shard below which a product
+// of the shard's rows runs too far below the peak, and the memory the other
+// shards' copies of the weights and optimizer state may take.
+constexpr int64_t kMinRowsPerShard = 8;
+constexpr uint64_t kMaxShardCopyBytes = uint64_t(256) << 20;
+}  // namespace
+
 void TrainRun::checkFlags() {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   for (const auto& setting : f.sets) parseSetting(setting, f.config);
@@ -59,6 +68,18 @@ void TrainRun::resume() {
   resumedIndex = readCheckpointIndex(f.resume);
   resumed = Checkpoint{{}, resumedIndex->metadata};
   history = resumeSettings(*resumed, f);
+  // Not a hyperparameter: another count continues the run, but its sums go in another order.
+  if (auto it = resumed->metadata.find("shards"); it != resumed->metadata.end()) {
+    int64_t recorded = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), recorded);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || recorded < 1 || recorded > (1 << 16))
+      throw Error(fmt::format("{}: error: the checkpoint's 'shards' is not a whole number in 1..65536", f.resume));
+    if (!f.given.count("--shards")) f.shards = recorded;
+    else if (f.shards != recorded && lead)
+      std::cerr << fmt::format("graphc: note: --shards {}: the checkpoint's run cut its batches into {}; it continues with "
+                               "its gradients summed in another order (close to it, not bit for bit)\n",
+                               f.shards, recorded);
+  }
   if (!f.metrics.empty() && f.metrics != "-" && std::filesystem::is_regular_file(f.metrics)) {
     try {
       restoreWallClock(history, readFileBounded(f.metrics, uint64_t(64) << 20, "the metrics"));
@@ -149,6 +170,7 @@ void TrainRun::announceCost() {
   // A lower bound: each parameter, its gradient, its packed copy and the optimizer's slots, 4 bytes each.
   int64_t slots = f.optimizer.kind == "sgd" ? 0 : f.optimizer.kind == "momentum" ? 1 : 2;
   uint64_t bytes = uint64_t(params) * 4 * uint64_t(3 + slots);
+  stateBytes = bytes;
   uint64_t memory = machineMemoryBytes();
   auto gib = [](uint64_t b) { return double(b) / double(uint64_t(1) << 30); };
   if (memory > 0 && bytes > memory)
@@ -160,6 +182,49 @@ void TrainRun::announceCost() {
     std::cerr << fmt::format("graphc: {} has {:.1f} M parameters: at least {:.1f} GiB with their gradients, packed "
                              "copies and optimizer state; compiling and the first steps take a while\n",
                              f.model, double(params) / 1e6, gib(bytes));
+}
+
+int64_t TrainRun::chooseShards() const {
+  const int processes = world ? world->size() : 1;
+  const bool given = f.given.count("--shards") > 0;
+  if (f.shards > 0 && !given && f.shards % processes != 0) {
+    // A resumed run on more processes than its shards: it goes on, in another order.
+    if (lead)
+      std::cerr << fmt::format("graphc: note: the checkpoint's run cut its batches into {} shard{}, which do not split "
+                               "over {} processes; it continues with its gradients summed in another order (close "
+                               "to it, not bit for bit)\n",
+                               f.shards, f.shards == 1 ? "" : "s", processes);
+  } else if (f.shards > 0) {
+    if (f.shards % processes != 0)
+      throw Error(fmt::format("--shards {} does not split over {} processes (each trains as many); use a multiple of {}",
+                              f.shards, processes, processes));
+    if (f.given.count("--threads") && f.shards / processes > 1 && f.threads > f.shards / processes)
+      throw Error(fmt::format("--threads {}: more threads than the {} shard{} this process trains (--shards {}); use at "
+                              "most {}",
+                              f.threads, f.shards / processes, f.shards / processes == 1 ? "" : "s", f.shards,
+                              f.shards / processes));
+    return f.shards;
+  }
+  // Rows over threads scale better than splitting each product (a join per
+  // product per step), but every shard keeps its own weights and optimizer
+  // state, and a product of few rows runs below the peak.
+  const int64_t threads = runtime::threads(), shards = processes * threads;
+  const bool rowsEnough = f.config.batchSize % shards == 0 && f.config.batchSize / shards >= kMinRowsPerShard;
+  const bool copiesFit = stateBytes * uint64_t(threads - 1) <= kMaxShardCopyBytes;
+  return threads > 1 && rowsEnough && copiesFit ? shards : processes;
+}
+
+std::string TrainRun::decompositionText() const {
+  const int64_t shards = trainer->shards(), local = trainer->localShards(), processes = world ? world->size() : 1;
+  const int threads = runtime::threads();
+  std::string where = processes > 1 ? fmt::format("{} per process over {} processes", local, processes) : "";
+  if (local > 1)
+    return fmt::format("graphc: rows over workers: {} shards of {} rows ({}{}{} at once), summed in a fixed order",
+                       shards, f.config.batchSize / shards, where, where.empty() ? "" : ", ",
+                       std::min<int64_t>(threads, local));
+  return fmt::format("graphc: {}{} rows per process; {}", processes > 1 ? fmt::format("{} shards: ", shards) : "",
+                     f.config.batchSize / processes,
+                     threads > 1 ? fmt::format("its {} threads split each product", threads) : "one thread");
 }
 
 void TrainRun::makeTrainer() {
@@ -177,7 +242,10 @@ void TrainRun::makeTrainer() {
   options.engine = f.engine;
   options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};
   options.world = world;
+  options.threads = runtime::threads();
+  options.shards = chooseShards();
   trainer = std::make_unique<Trainer>(*model, options, corpus);
+  f.shards = trainer->shards();  // what the checkpoints record
   if (resumed) {
     Trainer::Snapshot snap;
     for (const auto& [k, v] : resumed->metadata)
@@ -242,6 +310,7 @@ void TrainRun::choosePrefixes() {
 
 void TrainRun::printStats() {
   if (!f.stats || !lead) return;
+  std::cerr << decompositionText() << "\n";
   if (auto* jit = dynamic_cast<const JitEngine*>(&trainer->engine()))
     std::cerr << statsText(jit->planned(), {}, jit->report());
   else
