@@ -253,7 +253,7 @@ def main():
         generation(args.rounds, cache)
         return
     if args.only == "distributed":
-        distributed(args.rounds, max(args.epochs, 10), cache)
+        distributed(args.rounds, max(args.epochs, 60), cache)
         return
 
     fma_bin = os.path.join(ROOT, "build", "fma_peak")
@@ -333,7 +333,7 @@ def main():
     print(f"- peak RSS: graphc train {rss:.0f} MiB, PyTorch eager {rss_torch:.0f} MiB")
 
     generation(args.rounds, cache)
-    distributed(args.rounds, max(args.epochs, 10), cache)
+    distributed(args.rounds, max(args.epochs, 60), cache)
 
     if args.full:
         _, g = run([GRAPHC, "train", "--sample-every", "0", "--cache-dir", cache])

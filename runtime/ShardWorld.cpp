@@ -2,6 +2,8 @@
 #include "runtime/ShardWorld.h"
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <exception>
 #include <fmt/format.h>
 #include <thread>
@@ -10,6 +12,25 @@
 #include "kernels/team.h"
 
 namespace graphc {
+namespace {
+
+// The load monitor's window (all_reduces, and the least computing in it that
+// says anything), and how long shards stay solo after a starved window.
+constexpr int64_t kWindowCalls = 8;
+constexpr int64_t kWindowMinNs = 10'000'000;
+constexpr int64_t kFirstSoloNs = 50'000'000, kMaxSoloNs = 2'000'000'000;
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int64_t threadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
 
 class ShardWorld::Endpoint final : public Communicator {
  public:
@@ -35,6 +56,12 @@ ShardWorld::ShardWorld(int local, Communicator* outer, int running)
                             local));
   for (int i = 0; i < local; ++i) endpoints_.push_back(std::make_unique<Endpoint>(*this, i));
   turnsFree_ = running_;
+  spinning_ = local_ > 1 && running_ == local_ && (!outer_ || outer_->size() == 1);
+  parts_.resize(size_t(local_));
+  anyRounds_.resize(size_t(local_));
+  clocks_.resize(size_t(local_));
+  reduceRounds_.resize(size_t(local_));
+  solo_.resize(size_t(local_));
 }
 
 ShardWorld::~ShardWorld() = default;
@@ -68,6 +95,92 @@ void ShardWorld::fail(std::exception_ptr e) {
     failed_ = true;
   }
   changed_.notify_all();
+  failedFlag_.store(true);
+  barrierGeneration_.fetch_add(1);  // wakes the spinning barrier's sleepers, who then see the failure
+  barrierGeneration_.notify_all();
+}
+
+void ShardWorld::spinBarrier() {
+  int64_t generation = barrierGeneration_.load(std::memory_order_acquire);
+  if (barrierArrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == local_) {
+    barrierArrived_.store(0, std::memory_order_relaxed);
+    barrierGeneration_.fetch_add(1, std::memory_order_acq_rel);
+    barrierGeneration_.notify_all();
+  } else {
+    // About 50 us of spinning (a step's collectives come microseconds apart when the shards are balanced), then sleep.
+    for (int spin = 0; barrierGeneration_.load(std::memory_order_acquire) == generation; ++spin) {
+      if (spin < 20000) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+      } else {
+        barrierGeneration_.wait(generation, std::memory_order_acquire);
+      }
+    }
+  }
+  if (failedFlag_.load()) throw Error("another shard of this batch failed");
+}
+
+void ShardWorld::allReduceSpinning(int i, float* data, int64_t n) {
+  ShardClock& clock = clocks_[size_t(i)];
+  if (clock.exitWall != 0) {
+    clock.computeWall += nowNs() - clock.exitWall;
+    clock.computeCpu += threadCpuNs() - clock.exitCpu;
+  }
+  const int64_t round = reduceRounds_[size_t(i)]++, window = round / kWindowCalls;
+  const bool windowEnds = round % kWindowCalls == kWindowCalls - 1;
+  if (windowEnds) {
+    // Window w - 2's votes were read before anyone left this window's first collective: its slot is w + 1's.
+    if (i == 0) starvedVotes_[size_t((window + 1) % 3)].store(0);
+    // Ran under 80% of the time it was computing: another process has its core.
+    if (clock.computeWall >= kWindowMinNs && clock.computeCpu * 5 < clock.computeWall * 4)
+      starvedVotes_[size_t(window % 3)].fetch_add(1);
+    clock.computeWall = clock.computeCpu = 0;
+  }
+  parts_[size_t(i)] = data;
+  spinBarrier();
+  // Shard i folds its slice of every part (the same tree, so the same bits) and hands it to the others.
+  const int64_t per = ((n + local_ - 1) / local_ + 15) / 16 * 16;  // whole cache lines
+  const int64_t begin = std::min(n, i * per), end = std::min(n, begin + per);
+  if (begin < end) {
+    std::vector<float*> slices;
+    for (float* part : parts_) slices.push_back(part + begin);
+    foldPairwise(slices, end - begin);
+    for (size_t j = 1; j < parts_.size(); ++j) std::copy(parts_[0] + begin, parts_[0] + end, parts_[j] + begin);
+  }
+  spinBarrier();
+  if (windowEnds) {
+    const bool starved = starvedVotes_[size_t(window % 3)].load() > 0;  // the same answer on every shard
+    if (starved) solo_[size_t(i)] = 1;
+    if (i == 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (starved) {
+        turnsFree_ -= running_ - 1;  // the turns the shards hold now, less one: one computes at a time from here
+        backoff_ = backoff_ == 0 ? kFirstSoloNs : std::min(2 * backoff_, kMaxSoloNs);
+        soloUntil_ = nowNs() + backoff_;
+      } else {
+        backoff_ = 0;
+      }
+    }
+  }
+  clock.exitWall = nowNs();
+  clock.exitCpu = threadCpuNs();
+}
+
+void ShardWorld::endSoloIfDue() {
+  if (!spinning_ || !solo_[0] || nowNs() < soloUntil_) return;
+  std::fill(solo_.begin(), solo_.end(), 0);
+  for (ShardClock& clock : clocks_) clock = ShardClock{};
+  turnsFree_ += running_ - 1;
+}
+
+bool ShardWorld::anyOfSpinning(int i, bool mine) {
+  int64_t round = anyRounds_[size_t(i)]++;
+  // Every shard has read round - 2's answer (all passed round - 1's barrier): its flag is free for round + 1.
+  if (i == 0) anyFlags_[size_t((round + 1) % 3)].store(false);
+  if (mine) anyFlags_[size_t(round % 3)].store(true);
+  spinBarrier();
+  return anyFlags_[size_t(round % 3)].load();
 }
 
 void ShardWorld::releaseTurn() {
@@ -98,6 +211,7 @@ void ShardWorld::meet(int i, Post post, const std::function<void(std::vector<Pos
       throw;
     }
     lock.lock();
+    endSoloIfDue();  // the others read their mode after this meeting
     arrived_ = 0;
     ++generation_;
     changed_.notify_all();
@@ -110,6 +224,7 @@ void ShardWorld::meet(int i, Post post, const std::function<void(std::vector<Pos
 }
 
 void ShardWorld::allReduceSum(int i, float* data, int64_t n) {
+  if (spinning_ && !solo_[size_t(i)]) return allReduceSpinning(i, data, n);
   meet(i, {data, data, n, false}, [this](std::vector<Post>& p) {
     std::vector<float*> parts;
     for (const Post& post : p) parts.push_back(post.out);
@@ -134,6 +249,7 @@ void ShardWorld::allReduceSum(int i, float* data, int64_t n) {
 }
 
 bool ShardWorld::anyOf(int i, bool mine) {
+  if (spinning_ && !solo_[size_t(i)]) return anyOfSpinning(i, mine);
   meet(i, {nullptr, nullptr, 0, mine}, [this](std::vector<Post>& p) {
     bool any = false;
     for (const Post& post : p) any = any || post.flag;
@@ -161,6 +277,7 @@ void ShardWorld::runAll(const std::function<void(int)>& body) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failed_) throw Error("a shard of this run failed earlier; the run cannot continue");
   }
+  for (ShardClock& clock : clocks_) clock = ShardClock{};  // new threads: new CPU clocks
   int teamThreads = graphc_team_requested();
   graphc_team_set_threads(1);
   auto runShard = [&](int i) {

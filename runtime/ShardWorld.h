@@ -16,6 +16,8 @@
 // reaches the outer communicator (MPI is initialized for one calling thread).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -70,6 +72,12 @@ class ShardWorld {
   void allReduceSum(int i, float* data, int64_t n);
   bool anyOf(int i, bool mine);
   void allGather(int i, const float* data, int64_t n, float* out);
+  // Every shard on a core of its own, in one process: the collectives spin
+  // on atomics (a wake-up through the kernel costs tens of microseconds in a
+  // VM) and the shards fold their slices of a sum at once.
+  void spinBarrier();
+  void allReduceSpinning(int i, float* data, int64_t n);
+  bool anyOfSpinning(int i, bool mine);
   void acquireTurn();
   void releaseTurn();
   void fail(std::exception_ptr e);  // every collective fails from now on
@@ -87,6 +95,31 @@ class ShardWorld {
   std::exception_ptr firstFailure_;
   bool flagResult_ = false;
   std::vector<float> gathered_;  // the outer all_gather's buffer
+  bool spinning_ = false;
+  std::atomic<bool> failedFlag_{false};  // failed_, read without the lock
+  std::atomic<int> barrierArrived_{0};
+  std::atomic<int64_t> barrierGeneration_{0};
+  std::vector<float*> parts_;  // each shard's buffer of the sum under way
+  // anyOf's answers: round r uses flag r % 3 (the one two rounds back is clear to reuse).
+  std::array<std::atomic<bool>, 3> anyFlags_{};
+  std::vector<int64_t> anyRounds_;
+  // The load monitor of the spinning collectives: a shard that another
+  // process keeps from its core makes every step wait for it. Each shard
+  // times its computing (wall and CPU clock) between collectives; at the end
+  // of each window of all_reduces the shards vote, and one starved vote sends
+  // them all solo (one shard computes at a time, taking turns, as with
+  // --threads 1) for a while that doubles each time two shards at once
+  // starve again.
+  struct ShardClock {
+    int64_t exitWall = 0, exitCpu = 0;        // when it left its last collective (0: not yet)
+    int64_t computeWall = 0, computeCpu = 0;  // summed over the window
+  };
+  std::vector<ShardClock> clocks_;
+  std::vector<int64_t> reduceRounds_;
+  std::array<std::atomic<int>, 3> starvedVotes_{};  // window w's votes: slot w % 3
+  std::vector<char> solo_;                          // per shard: its collectives take turns
+  int64_t soloUntil_ = 0, backoff_ = 0;             // shard 0's, under mutex_
+  void endSoloIfDue();                              // shard 0, under mutex_, all others waiting
 };
 
 }  // namespace graphc

@@ -5,6 +5,7 @@
 // drifted replicas are stopped. (tests/distributed/run.sh runs real mpirun.)
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <condition_variable>
 #include <functional>
@@ -360,6 +361,8 @@ TEST_CASE("rows over workers: 1 thread, 2 threads, 2 ranks x 1 and 2 ranks x 2 w
   Trainer::Snapshot oneThread = train(options, 2);
   options.threads = 2;
   requireSameBits(train(options, 2), oneThread);
+  options.threads = 4;  // a thread per shard: the collectives spin and fold in slices
+  requireSameBits(train(options, 2), oneThread);
   for (int threads : {1, 2}) {
     CAPTURE(threads);
     options.threads = threads;
@@ -398,21 +401,27 @@ TEST_CASE("rows over workers: 1 thread, 2 threads, 2 ranks x 1 and 2 ranks x 2 w
 }
 
 TEST_CASE("rows over workers: a shard that fails fails the step on every shard, and nothing hangs") {
-  ShardWorld world(3, nullptr, 2);
-  std::atomic<int> failedCollectives{0};
-  CHECK_THROWS_WITH_AS(world.runAll([&](int i) {
-    if (i == 1) throw Error("shard 1 ran out of memory");
-    std::vector<float> x(4, 1.0f);
-    try {
-      world.shard(i).allReduceSum(x.data(), 4);
-    } catch (const Error&) {
-      ++failedCollectives;
-      throw;
-    }
-  }),
-                       "shard 1 ran out of memory", Error);
-  CHECK(failedCollectives >= 1);  // shard 0 at least was waiting in its collective (shard 2 may not have begun)
-  CHECK_THROWS_WITH_AS(world.runAll([](int) {}), doctest::Contains("failed earlier"), Error);
+  for (int running : {2, 3}) {  // 3: every shard at once, the collectives spin
+    CAPTURE(running);
+    ShardWorld world(3, nullptr, running);
+    std::atomic<int> failedCollectives{0};
+    CHECK_THROWS_WITH_AS(world.runAll([&](int i) {
+      if (i == 1) {  // once the others wait in their collective (beyond the barrier's spinning)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        throw Error("shard 1 ran out of memory");
+      }
+      std::vector<float> x(4, 1.0f);
+      try {
+        world.shard(i).allReduceSum(x.data(), 4);
+      } catch (const Error&) {
+        ++failedCollectives;
+        throw;
+      }
+    }),
+                         "shard 1 ran out of memory", Error);
+    CHECK(failedCollectives == 2);
+    CHECK_THROWS_WITH_AS(world.runAll([](int) {}), doctest::Contains("failed earlier"), Error);
+  }
 }
 
 TEST_CASE("rows over workers: shards that do not split over the processes, or the batch, are refused") {
