@@ -142,6 +142,7 @@ void TrainRun::printJson(const EpochReport& last, double tokensPerSec, double al
                       {"perplexity", last.perplexity},
                       {"tokens_per_sec", tokensPerSec},
                       {"threads", runtime::threads()},
+                      {"shards", f.shards},
                       {"epochs", f.epochs},
                       {"steps", last.steps},
                       {"seconds", last.seconds},
