@@ -1,5 +1,6 @@
 // codegen/Jit.cpp — target setup, optimization, object emission, caching, loading.
 #include "codegen/Jit.h"
+#include "codegen/PerfMap.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -131,6 +132,7 @@ std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMConte
     if (auto e = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "graphc.o"))) return e;  // moved implicitly (C++20)
     for (const std::string& name : exported)
       if (auto address = (*jit)->lookup(name); !address) return address.takeError();
+    addToPerfMap(object, **jit);
     return jit;
   };
 

@@ -80,6 +80,13 @@ class BodyEmitter {
         }
         return nullptr;
       }
+      case OpKind::Slice: {  // read in place: row-major, 2-d (target/Fusability.h)
+        const auto& start = attr::start(n.attrs);
+        const int64_t cols = body_.type(n.operands[0]).shape[1];
+        llvm::Value* row = b_.CreateAdd(at.row, b_.getInt64(uint64_t(start[0])));
+        llvm::Value* col = b_.CreateAdd(at.col, b_.getInt64(uint64_t(start[1])));
+        return load(n.operands[0], b_.CreateAdd(b_.CreateMul(row, b_.getInt64(uint64_t(cols))), col));
+      }
       case OpKind::Add: return isFloat ? b_.CreateFAdd(x(0), x(1)) : b_.CreateAdd(x(0), x(1));
       case OpKind::Sub: return isFloat ? b_.CreateFSub(x(0), x(1)) : b_.CreateSub(x(0), x(1));
       case OpKind::Mul: return isFloat ? b_.CreateFMul(x(0), x(1)) : b_.CreateMul(x(0), x(1));
@@ -159,7 +166,6 @@ class BodyEmitter {
       case OpKind::ArgMax:
       case OpKind::Reshape:
       case OpKind::Transpose:
-      case OpKind::Slice:
       case OpKind::Pad:
       case OpKind::Concat:
       case OpKind::OneHot:
@@ -219,7 +225,7 @@ void emitBodyLoops(llvm::IRBuilder<>& b, llvm::Function* f, const Graph& body, l
   KernelGrid grid = kernelGrid(out.shape);
   bool needsGrid = false;
   for (const Node& n : body.nodes) {
-    needsGrid |= n.op == OpKind::Gather;  // indexed by row
+    needsGrid |= n.op == OpKind::Gather || n.op == OpKind::Slice;  // indexed by row (and column)
     if (n.op == OpKind::Broadcast && body.node(n.operands[0]).op != OpKind::Constant) {
       auto p = classifyBroadcast(body.type(n.operands[0]).shape, n.type.shape);
       needsGrid |= p && (*p == BroadcastPattern::Row || *p == BroadcastPattern::Column);

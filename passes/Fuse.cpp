@@ -65,9 +65,9 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
   if (p.type.shape != shape) return fmt::format("its shape {} differs from the kernel's {}", str(p.type.shape), str(shape));
   // The one rule the verifier and codegen also use (target/Fusability.h).
   if (auto why = kernelMemberRefusal(g, p, shape)) return why;
-  // Indexing a broadcast's smaller operand is free, so each kernel takes its
-  // own copy of the broadcast, whoever else reads it.
-  if (p.op == OpKind::Broadcast) return std::nullopt;
+  // Indexing a broadcast's smaller operand, or a slice's larger one, is free,
+  // so each kernel takes its own copy of either, whoever else reads it.
+  if (p.op == OpKind::Broadcast || p.op == OpKind::Slice) return std::nullopt;
   for (ValueId u : users[size_t(producer)])
     if (u < 0 || !inGroup[size_t(u)])
       return u < 0 ? std::string("it is a graph output") : fmt::format("it is also used by %{}", g.node(u).name);
@@ -101,7 +101,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
         // A broadcast's operand has another shape: it is always an edge input,
         // unless it is a constant.
         if (m.op == OpKind::Broadcast && g.node(o).op != OpKind::Constant) continue;
-        if (m.op == OpKind::Gather) continue;  // its table and indices are read from memory as they are
+        if (m.op == OpKind::Gather || m.op == OpKind::Slice) continue;  // read from memory as they are
         auto why = fusionRefusal(g, o, ValueId(r), m.op == OpKind::Broadcast ? g.type(o).shape : shape, inGroup, users,
                                  members.size(), options);
         if (why) {
@@ -111,7 +111,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
         members.push_back(o);
         inGroup[size_t(o)] = true;
         OpKind op = g.node(o).op;
-        if (op != OpKind::Constant && op != OpKind::Broadcast) assigned[size_t(o)] = true;
+        if (op != OpKind::Constant && op != OpKind::Broadcast && op != OpKind::Slice) assigned[size_t(o)] = true;
       }
     }
     std::sort(members.begin(), members.end());

@@ -57,8 +57,8 @@ std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
 
 // Whether update u's value can be computed straight into its target's bytes:
 // the value is an elementwise kernel over the target's type that reads the
-// target, if at all, only at the element it writes (no broadcast or gather of
-// it), and nothing after it reads the target; as a product's epilogue, which
+// target, if at all, only at the element it writes (no broadcast, slice or
+// gather of it), and nothing after it reads the target; as a product's epilogue, which
 // runs while the product still reads its operands, only when the product does
 // not read the target. (SGD's update is the epilogue of its gradient's
 // product.) The step then updates its params and state in place: no second
@@ -77,7 +77,7 @@ bool updatesInPlace(const Graph& g, const StateUpdate& u, const std::vector<int6
   const Graph& body = *v.body;
   const std::vector<int64_t> input = bodyInputIndex(body);
   for (const Node& b : body.nodes) {
-    if (b.op != OpKind::Broadcast && b.op != OpKind::Gather) continue;
+    if (b.op != OpKind::Broadcast && b.op != OpKind::Gather && b.op != OpKind::Slice) continue;
     for (ValueId o : b.operands)
       if (input[size_t(o)] >= 0 && v.operands[size_t(input[size_t(o)])] == u.target) return false;
   }

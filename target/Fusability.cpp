@@ -14,6 +14,16 @@ std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, co
         return fmt::format("its shape {} differs from the kernel's {}", str(n.type.shape), str(kernelShape));
       return std::nullopt;
     case FuseEdge: {
+      if (n.op == OpKind::Slice) {
+        // The loop reads the slice in place (a gate's columns of a product): row-major 2-d, the kernel's shape.
+        if (n.type.rank() != 2 || g.type(n.operands[0]).rank() != 2 || n.type.shape != kernelShape)
+          return std::string("only a 2-d slice of the kernel's shape is read in place");
+        // A block of whole rows is a view already (plan): reading it in place
+        // would only put its position into the kernel (one kernel per time step).
+        if (n.type.shape[1] == g.type(n.operands[0]).shape[1])
+          return std::string("a slice of whole rows is a view");
+        return std::nullopt;
+      }
       if (n.op != OpKind::Broadcast) return std::nullopt;  // a constant: a splat value
       std::string why;
       if (!classifyBroadcast(g.type(n.operands[0]).shape, n.type.shape, &why)) return why;

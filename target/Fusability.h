@@ -17,7 +17,8 @@ namespace graphc {
 // nullopt when it can (callers skip a body's inputs: they are the kernel's
 // operands). It follows the op's fusion class in Op.def: elementwise ops over the kernel's shape,
 // constants, broadcasts whose operand the loop can index (scalar, row,
-// column or full), row gathers that read zeros for bad indices.
+// column or full), 2-d slices of the kernel's shape (read in place), row
+// gathers that read zeros for bad indices.
 std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape);
 
 // Whether the node right after `product` can run as its epilogue (inside the

@@ -12,9 +12,9 @@ namespace {
 
 // Why a fused body member cannot be computed by a kernel over `shape`, or "".
 std::string memberRefusal(const Graph& body, const Node& b, const Shape& shape) {
-  // Broadcasts and gathers are indexed from memory by the loop: their operands
-  // are body inputs (or, for a broadcast, a constant the kernel splats).
-  if (b.op == OpKind::Broadcast || b.op == OpKind::Gather)
+  // Broadcasts, slices and gathers are indexed from memory by the loop: their
+  // operands are body inputs (or, for a broadcast, a constant the kernel splats).
+  if (b.op == OpKind::Broadcast || b.op == OpKind::Slice || b.op == OpKind::Gather)
     for (ValueId o : b.operands) {
       OpKind k = body.node(o).op;
       if (k != OpKind::Input && !(b.op == OpKind::Broadcast && k == OpKind::Constant))
