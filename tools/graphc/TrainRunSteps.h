@@ -42,7 +42,6 @@ class TrainRun {
   std::unique_ptr<Trainer> trainer;  // released once training is over (finish)
   TensorMap trained;                 // then: the params it trained
   int64_t stepsAtStart = 0;
-  uint64_t stateBytes = 0;  // announceCost: the params with their gradients, packed copies and optimizer state
   EarlyStopping stopping;  // validation's bookkeeping; the best epoch's checkpoint goes to bestPath
   TensorMap bestParams;
   std::string bestPath;
@@ -56,7 +55,7 @@ class TrainRun {
   void resume();
 
   void chooseThreads();
-  // --shards 0: one shard per thread when rows and memory allow, else one per process.
+  // --shards, or one shard per process (0: the default).
   int64_t chooseShards() const;
   // One line: how the batch's rows and the products are split over the workers.
   std::string decompositionText() const;

@@ -39,13 +39,6 @@
 
 namespace graphc::cli {
 
-namespace {
-// --shards 0 (TrainRun::chooseShards): rows per shard below which a product
-// of the shard's rows runs too far below the peak, and the memory the other
-// shards' copies of the weights and optimizer state may take.
-constexpr int64_t kMinRowsPerShard = 8;
-constexpr uint64_t kMaxShardCopyBytes = uint64_t(256) << 20;
-}  // namespace
 
 void TrainRun::checkFlags() {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
@@ -170,7 +163,6 @@ void TrainRun::announceCost() {
   // A lower bound: each parameter, its gradient, its packed copy and the optimizer's slots, 4 bytes each.
   int64_t slots = f.optimizer.kind == "sgd" ? 0 : f.optimizer.kind == "momentum" ? 1 : 2;
   uint64_t bytes = uint64_t(params) * 4 * uint64_t(3 + slots);
-  stateBytes = bytes;
   uint64_t memory = machineMemoryBytes();
   auto gib = [](uint64_t b) { return double(b) / double(uint64_t(1) << 30); };
   if (memory > 0 && bytes > memory)
@@ -205,13 +197,9 @@ int64_t TrainRun::chooseShards() const {
                               f.shards / processes));
     return f.shards;
   }
-  // Rows over threads scale better than splitting each product (a join per
-  // product per step), but every shard keeps its own weights and optimizer
-  // state, and a product of few rows runs below the peak.
-  const int64_t threads = runtime::threads(), shards = processes * threads;
-  const bool rowsEnough = f.config.batchSize % shards == 0 && f.config.batchSize / shards >= kMinRowsPerShard;
-  const bool copiesFit = stateBytes * uint64_t(threads - 1) <= kMaxShardCopyBytes;
-  return threads > 1 && rowsEnough && copiesFit ? shards : processes;
+  // The default keeps a run's bits independent of its threads: one shard per
+  // process, whose threads split each product (same bits on any number).
+  return processes;
 }
 
 std::string TrainRun::decompositionText() const {
