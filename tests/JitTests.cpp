@@ -622,14 +622,7 @@ TEST_CASE("i32 arithmetic: the JIT and the evaluator wrap alike; x / 0 = 0 and I
 // The gates' columns of one product are read in place by the cell's kernels,
 // forward (with a bias: a row broadcast) and backward (a flat body but for the slice).
 TEST_CASE("jit: a 2-layer word LSTM's training step with dropout, loss and every update") {
-  ModelConfig c;
-  c.batchSize = 2;
-  c.numSteps = 3;
-  c.hidden = 6;
-  c.vocab = 9;
-  c.numLayers = 2;
-  c.settings = {{"dropout", 0.3}};
-  c = withModelDefaults(findModel("lstm-lm"), c);
+  ModelConfig c = test::smallWordLstmWithDropout();
   c.training = true;
   OptimizerConfig oc;
   Graph g = buildTrainingGraph(findModel("lstm-lm"), c, oc);

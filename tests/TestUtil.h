@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graph/TextIR.h"
+#include "models/Model.h"
 #include "passes/PassManager.h"
 #include "runtime/Interpreter.h"
 
@@ -109,6 +110,18 @@ inline std::string parseError(const std::string& text) {
     return e.what();
   }
   return "";
+}
+
+// A 2-layer word LSTM (lstm-lm) with dropout 0.3, small enough for the interpreter.
+inline ModelConfig smallWordLstmWithDropout() {
+  ModelConfig c;
+  c.batchSize = 2;
+  c.numSteps = 3;
+  c.hidden = 6;
+  c.vocab = 9;
+  c.numLayers = 2;
+  c.settings = {{"dropout", 0.3}};
+  return withModelDefaults(findModel("lstm-lm"), c);
 }
 
 }  // namespace graphc::test

@@ -214,14 +214,7 @@ TEST_CASE("dropout: inverted masks from the counter-based generator, keyed by ro
 }
 
 TEST_CASE("lstm-lm with dropout: dropout in the training graph only; interpreter and JIT train alike") {
-  ModelConfig c;
-  c.batchSize = 2;
-  c.numSteps = 3;
-  c.hidden = 6;
-  c.vocab = 9;
-  c.numLayers = 2;
-  c.settings = {{"dropout", 0.3}};
-  c = withModelDefaults(findModel("lstm-lm"), c);
+  ModelConfig c = test::smallWordLstmWithDropout();
   CHECK(buildModelGraph(findModel("lstm-lm"), c).nodesOf(OpKind::RandomUniform).empty());  // evaluation, generation
   c.training = true;
   CHECK(buildModelGraph(findModel("lstm-lm"), c).nodesOf(OpKind::RandomUniform).size() == 9);  // 3 sites x 3 steps

@@ -39,7 +39,6 @@
 
 namespace graphc::cli {
 
-
 void TrainRun::checkFlags() {
   for (const auto& lib : f.modelLibs) loadModelLibrary(lib);
   for (const auto& setting : f.sets) parseSetting(setting, f.config);
@@ -186,10 +185,7 @@ int64_t TrainRun::chooseShards() const {
                                "over {} processes; it continues with its gradients summed in another order (close "
                                "to it, not bit for bit)\n",
                                f.shards, f.shards == 1 ? "" : "s", processes);
-  } else if (f.shards > 0) {
-    if (f.shards % processes != 0)
-      throw Error(fmt::format("--shards {} does not split over {} processes (each trains as many); use a multiple of {}",
-                              f.shards, processes, processes));
+  } else if (f.shards > 0) {  // the trainer refuses a count that does not split over the processes
     if (f.given.count("--threads") && f.shards / processes > 1 && f.threads > f.shards / processes)
       throw Error(fmt::format("--threads {}: more threads than the {} shard{} this process trains (--shards {}); use at "
                               "most {}",
