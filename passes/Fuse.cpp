@@ -71,14 +71,12 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
   for (ValueId u : users[size_t(producer)])
     if (u < 0 || !inGroup[size_t(u)])
       return u < 0 ? std::string("it is a graph output") : fmt::format("it is also used by %{}", g.node(u).name);
-  if (root - producer > options.maxLiveRangeExtension) {
-    for (ValueId x : p.operands) {
-      if (inGroup[size_t(x)] || g.node(x).op == OpKind::Constant) continue;
-      ValueId lastUse = 0;
-      for (ValueId u : users[size_t(x)]) lastUse = u < 0 ? ValueId(g.size()) : std::max(lastUse, u);
-      if (lastUse < root)
-        return fmt::format("it would keep %{} alive {} nodes longer", g.node(x).name, root - lastUse);
-    }
+  for (ValueId x : p.operands) {
+    if (inGroup[size_t(x)] || g.node(x).op == OpKind::Constant) continue;
+    ValueId lastUse = 0;
+    for (ValueId u : users[size_t(x)]) lastUse = u < 0 ? ValueId(g.size()) : std::max(lastUse, u);
+    if (root - lastUse > options.maxLiveRangeExtension)
+      return fmt::format("it would keep %{} alive {} nodes longer", g.node(x).name, root - lastUse);
   }
   return std::nullopt;
 }

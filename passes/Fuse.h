@@ -13,10 +13,13 @@ namespace graphc {
 struct FusionOptions {
   size_t maxOpsPerKernel = 96;
   // Absorbing a producer runs it at the kernel's position, so its inputs must
-  // stay alive until then. Refuse when that stretches an input's life by more
-  // than this many nodes (a gradient sum over T steps would otherwise keep
-  // all T products alive at once).
-  int64_t maxLiveRangeExtension = 8;
+  // stay alive until then. Refuse when that stretches an input's life past its
+  // last reader by more than this many nodes (a gradient sum over T steps
+  // would otherwise keep all T products alive at once). What counts is the
+  // stretch, not how far the producer sits from the kernel: autodiff places an
+  // LSTM cell's backward pieces 10-20 nodes before their reader, over values
+  // that stay alive until then anyway.
+  int64_t maxLiveRangeExtension = 32;
 };
 
 // Why `producer` cannot join a kernel whose members are marked in `inGroup`

@@ -174,6 +174,32 @@ TEST_CASE("fuse: does not stretch a value's life across the graph (gradient sums
   CHECK(g.nodesOf(OpKind::Fused).size() == 3);  // {s2, g5, g4}, {g3}: it would hold %x, {s1, g1, g2}
 }
 
+TEST_CASE("fuse: a producer far from its kernel joins it when its inputs stay alive until then anyway") {
+  // %p sits 13 nodes before %r, but %x is read by %u two nodes before %r:
+  // absorbing %p stretches %x's life by 2 nodes, within the limit.
+  std::string ir = "graph @g {\n  %x = input : f32[4]\n  %y = input : f32[4]\n  %p = exp(%x) : f32[4]\n  %c0 = tanh(%y) : f32[4]\n";
+  for (int i = 1; i <= 9; ++i) ir += fmt::format("  %c{} = sqrt(%c{}) : f32[4]\n", i, i - 1);
+  ir += "  %u = neg(%x) : f32[4]\n  %c10 = sqrt(%c9) : f32[4]\n";
+  ir += "  %r = add(%p, %c10) : f32[4]\n  output \"r\" = %r\n  output \"u\" = %u\n}";
+  Graph g = parseGraph(ir);
+  std::vector<std::string> why;
+  FusionOptions o;
+  o.maxLiveRangeExtension = 4;
+  fuseElementwise(g, o, &why);
+  verify(g);
+  const Node& kernel = g.node(g.findValue("r"));
+  REQUIRE(kernel.op == OpKind::Fused);
+  CHECK(kernel.body->nodesOf(OpKind::Exp).size() == 1);  // %p joined
+  // With a tighter limit than the stretch it stays out, and says why.
+  Graph h = parseGraph(ir);
+  why.clear();
+  o.maxLiveRangeExtension = 1;
+  fuseElementwise(h, o, &why);
+  bool refused = false;
+  for (const auto& w : why) refused |= w.rfind("%p -> %r: it would keep %x alive 2 nodes longer", 0) == 0;
+  CHECK(refused);
+}
+
 TEST_CASE("fuse: a row gather joins its consumer's kernel only when bad indices read zeros") {
   const char* ir = R"(graph @g {
   %t = input : f32[5,8]
