@@ -14,7 +14,8 @@ namespace {
 // After autodiff: fold, CSE and DCE to a fixed point; a large output layer and
 // its loss stop holding their logits; one-hot products become row gathers;
 // BPTT's per-step weight-gradient products merge into single large ones; then
-// products sharing a left operand (a GRU/LSTM step's gates) merge into wider ones.
+// products sharing a left operand (a GRU/LSTM step's gates) merge into wider ones,
+// and the gate-by-step grid of gradients they concatenate is laid out by steps.
 void addOptimizations(PassList& p, int64_t fuseLossMinBytes) {
   p.push_back(plainPass("simplify"));
   p.push_back(fuseLinearCrossEntropyPass(fuseLossMinBytes));
@@ -22,6 +23,7 @@ void addOptimizations(PassList& p, int64_t fuseLossMinBytes) {
   p.push_back(plainPass("batch-matmul"));
   p.push_back(plainPass("simplify"));
   p.push_back(plainPass("merge-products"));
+  p.push_back(plainPass("concat-grid"));
   p.push_back(plainPass("simplify"));
 }
 

@@ -129,6 +129,10 @@ const std::vector<Entry>& registry() {
        batchMatmulSums},
       {"merge-products", "merge products that share their left operand into one wider product",
        mergeProductsSharingLhs},
+      {"concat-grid",
+       "columns of row concatenations (BPTT's gate gradients over the steps, side by side) become rows of each "
+       "step's columns, so every step's blocks are made in place in the grid",
+       interchangeConcatGrids},
       {"pack-weights",
        "pack a right operand shared by several products into panels once (packed_matmul); panel-width: the "
        "target's micro-kernel columns (default 16)",

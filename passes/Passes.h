@@ -22,6 +22,7 @@ bool fuseAttention(Graph& g);                  // FuseAttention.cpp
 inline constexpr int64_t kFuseLinearCrossEntropyMinBytes = int64_t(8) << 20;
 bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes);  // FuseLinearCrossEntropy.cpp
 bool mergeProductsSharingLhs(Graph& g);        // MergeProducts.cpp
+bool interchangeConcatGrids(Graph& g);         // ConcatGrid.cpp
 bool simplify(Graph& g);                       // Simplify.cpp: fold, cse, dce to a fixed point
 // Panels of `panelWidth` columns: the target's product micro-kernel width.
 bool packSharedRightOperands(Graph& g, int64_t panelWidth);  // PackWeights.cpp

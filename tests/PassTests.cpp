@@ -1,9 +1,12 @@
 // tests/PassTests.cpp — each pass, text IR in and checked text IR out.
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "TestUtil.h"
 #include "graph/Builder.h"
 #include "passes/PassManager.h"
+#include "passes/Passes.h"
 #include "runtime/Random.h"
 
 using namespace graphc;
@@ -29,7 +32,7 @@ std::pair<TensorMap, TensorMap> runBoth(const Graph& before, const Graph& after,
 
 TEST_CASE("pass manager: unknown pass, print-after, timing") {
   PassManager pm;
-  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, data-parallel, train-step, simplify, fuse-attention, fuse-linear-cross-entropy, onehot-gather, batch-matmul, merge-products, pack-weights, hoist-params, pack-params, share-concats, fuse, plan)", Error);
+  CHECK_THROWS_WITH_AS(pm.addPipeline("dce,frob"), "unknown pass 'frob' (known: dce, cse, fold, autodiff, data-parallel, train-step, simplify, fuse-attention, fuse-linear-cross-entropy, onehot-gather, batch-matmul, merge-products, concat-grid, pack-weights, hoist-params, pack-params, share-concats, fuse, plan)", Error);
   std::ostringstream printed;
   PassManagerOptions o;
   o.printAfter = {"cse"};
@@ -200,4 +203,46 @@ TEST_CASE("batch-matmul: a 60,000-add chain is walked without recursion") {
   pm.addPipeline("batch-matmul");
   pm.run(g);  // used to overflow the stack (one frame per add)
   CHECK(g.nodesOf(OpKind::MatMul).size() == 1);
+}
+
+TEST_CASE("concat-grid: the grid laid out by steps gives the same bits, and a grid of params is left alone") {
+  // The pass's text test, read from beside this file (CMake compiles it by its absolute path).
+  std::ifstream file(std::filesystem::path(__FILE__).parent_path() / "passes" / "concat-grid.gir");
+  REQUIRE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  Graph before = parseGraph(text.str(), "concat-grid.gir");
+  Graph after = before;
+  PassManager pm;
+  pm.addPipeline("concat-grid");
+  pm.run(after);
+  REQUIRE(after.nodesOf(OpKind::ScatterAdd).size() == 1);
+  TensorMap in;
+  Rng rng(5);
+  bindUniform(before, {"u", "v", "h", "wa", "wb"}, rng, in);
+  Tensor idx(before.type(before.findValue("i")));
+  for (int64_t r = 0; r < idx.size(); ++r) idx.i32()[r] = int32_t((r * 3) % 4);  // rows 0 and 3 hit twice
+  in["i"] = idx;
+  auto [ref, got] = runBoth(before, after, in);
+  // Data movement and per-column sums only; each step's product adds its two
+  // gates in the other order, so it is compared to rounding.
+  for (const char* name : {"dw", "s", "r"})
+    for (int64_t k = 0; k < ref.at(name).size(); ++k) REQUIRE(got.at(name).f32()[k] == ref.at(name).f32()[k]);
+  for (const char* name : {"d2", "d3"})
+    for (int64_t k = 0; k < ref.at(name).size(); ++k)
+      REQUIRE(got.at(name).f32()[k] == doctest::Approx(ref.at(name).f32()[k]).epsilon(1e-6));
+  // Params as blocks (a stacked layer's weights, gate by gate) stay as they are.
+  Graph params = parseGraph(R"(graph @p {
+  %x = input : f32[2,4]
+  %a1 = param : f32[2,3]
+  %a2 = param : f32[2,3]
+  %b1 = param : f32[2,3]
+  %b2 = param : f32[2,3]
+  %ga = concat(%a1, %a2) {axis = 0} : f32[4,3]
+  %gb = concat(%b1, %b2) {axis = 0} : f32[4,3]
+  %w = concat(%ga, %gb) {axis = 1} : f32[4,6]
+  %y = matmul(%x, %w) : f32[2,6]
+  output "y" = %y
+})");
+  CHECK_FALSE(interchangeConcatGrids(params));
 }
