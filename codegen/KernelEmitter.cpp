@@ -30,13 +30,21 @@ class BodyEmitter {
       : b_(b), body_(body), f_(f), outShape_(outShape), values_(body.size(), nullptr),
         inputIndex_(bodyInputIndex(body)) {}
 
-  llvm::Value* emit(const LoopIndex& at) {
-    for (size_t i = 0; i < body_.size(); ++i) {
+  // The value of `root` at the loop's element (a concatenated kernel's piece;
+  // by default the result): only the nodes it reads are computed.
+  llvm::Value* emit(const LoopIndex& at, ValueId root = -1) {
+    if (root < 0) root = body_.outputs[0].value;
+    std::vector<char> needed(body_.size(), 0);
+    needed[size_t(root)] = 1;
+    for (size_t i = size_t(root) + 1; i-- > 0;)
+      if (needed[i])
+        for (ValueId o : body_.nodes[i].operands) needed[size_t(o)] = 1;
+    for (size_t i = 0; i <= size_t(root); ++i) {
       const Node& n = body_.nodes[i];
-      if (n.op == OpKind::Input) continue;  // loaded where it is used
+      if (!needed[i] || n.op == OpKind::Input) continue;  // inputs are loaded where they are used
       values_[i] = emitNode(n, at);
     }
-    return values_[size_t(body_.outputs[0].value)];
+    return values_[size_t(root)];
   }
 
  private:
@@ -222,6 +230,34 @@ size_t inputCount(const Graph& body) {
 void emitBodyLoops(llvm::IRBuilder<>& b, llvm::Function* f, const Graph& body, llvm::Value* colBegin,
                    llvm::Value* colEnd, bool flatWhenPossible) {
   const TensorType& out = body.type(body.outputs[0].value);
+  if (const Node* root = columnConcatRoot(body)) {
+    // A concatenated kernel: each piece loops over its own columns of
+    // [colBegin, colEnd), reading its inputs in its own shape.
+    llvm::Type* outType = elementType(b, out.dtype);
+    BodyEmitter emitter(b, body, f, out.shape);
+    const int64_t rows = out.shape[0], width = out.shape[1];
+    int64_t offset = 0;
+    for (ValueId piece : root->operands) {
+      const int64_t w = body.type(piece).shape[1];
+      llvm::Value* first = b.getInt64(uint64_t(offset));
+      llvm::Value* last = b.getInt64(uint64_t(offset + w));
+      llvm::Value* lo = b.CreateSelect(b.CreateICmpSGT(colBegin, first), colBegin, first);
+      llvm::Value* hi = b.CreateSelect(b.CreateICmpSLT(colEnd, last), colEnd, last);
+      lo = b.CreateSub(lo, first);
+      hi = b.CreateSub(hi, first);
+      emitLoop(b, f, b.getInt64(0), b.getInt64(uint64_t(rows)), "row", [&](llvm::Value* row) {
+        emitLoop(b, f, lo, hi, "col", [&](llvm::Value* col) {
+          llvm::Value* flat = b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(w)), "", true, true), col, "", true, true);
+          llvm::Value* v = emitter.emit({row, col, flat}, piece);
+          llvm::Value* at = b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(width)), "", true, true),
+                                        b.CreateAdd(col, first, "", true, true), "", true, true);
+          b.CreateStore(v, b.CreateInBoundsGEP(outType, f->getArg(0), at));
+        });
+      });
+      offset += w;
+    }
+    return;
+  }
   KernelGrid grid = kernelGrid(out.shape);
   bool needsGrid = false;
   for (const Node& n : body.nodes) {
@@ -265,10 +301,14 @@ llvm::Function* createKernelFunction(llvm::Module& m, const std::string& name, s
 // before emitting, so a hand-written body codegen cannot index fails here
 // with the same reason instead of producing wrong code.
 void checkBody(const Graph& body, const std::string& name) {
-  const Shape& shape = body.type(body.outputs[0].value).shape;
-  for (const Node& n : body.nodes)
-    if (auto why = n.op == OpKind::Input ? std::nullopt : kernelMemberRefusal(body, n, shape))
+  const Node* root = columnConcatRoot(body);
+  const std::vector<Shape> shapes = memberShapes(body);
+  for (size_t k = 0; k < body.size(); ++k) {
+    const Node& n = body.nodes[k];
+    if (n.op == OpKind::Input || &n == root) continue;
+    if (auto why = kernelMemberRefusal(body, n, shapes[k]))
       throw Error(fmt::format("codegen: kernel {}: %{} cannot be in a fused body: {}", name, n.name, *why));
+  }
 }
 
 }  // namespace

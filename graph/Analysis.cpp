@@ -23,8 +23,8 @@ int64_t estimateFlops(const Graph& g) {
     if (n.op == OpKind::MatMul || n.op == OpKind::PackedMatMul) {
       flops += 2 * out * contractionLength(g, n);
     } else if (n.op == OpKind::Fused) {
-      for (const Node& b : n.body->nodes)
-        if (hasTrait(b.op, kElementwise)) flops += out;
+      for (const Node& b : n.body->nodes)  // a concatenated kernel's pieces are narrower than its result
+        if (hasTrait(b.op, kElementwise)) flops += b.type.numElements();
     } else if (hasTrait(n.op, kElementwise)) {
       flops += out;
     } else if (hasTrait(n.op, kReduction)) {

@@ -53,6 +53,78 @@ std::shared_ptr<Graph> buildBody(const Graph& g, const std::vector<ValueId>& mem
   return body;
 }
 
+// A column concatenation of kernels, each read by nothing else, becomes one
+// concatenated kernel (target/Fusability.h): each piece's body, inputs shared,
+// under one concat, so the pieces write their columns of the result and the
+// concatenation's copy is gone (an LSTM's four gate gradients, every step).
+bool fuseColumnConcats(Graph& g) {
+  const std::vector<int> uses = g.useCounts();
+  bool changed = false;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const Node& c = g.nodes[i];
+    if (c.op != OpKind::Concat || c.type.rank() != 2 || (attr::axis(c.attrs) != 1 && attr::axis(c.attrs) != -1) ||
+        c.operands.size() < 2)
+      continue;
+    bool kernels = true;
+    for (ValueId o : c.operands) {
+      const Node& k = g.node(o);
+      kernels &= k.op == OpKind::Fused && k.body && uses[size_t(o)] == 1 && k.type.rank() == 2 &&
+                 !columnConcatRoot(*k.body);
+    }
+    if (!kernels) continue;
+    auto body = std::make_shared<Graph>();
+    std::map<ValueId, ValueId> inputOf;  // outer value -> body input
+    std::vector<ValueId> operands, pieces;
+    int64_t counter = 0;
+    for (ValueId o : c.operands) {
+      const Node& k = g.node(o);
+      std::vector<ValueId> local(k.body->size(), -1);
+      size_t arg = 0;
+      for (size_t j = 0; j < k.body->size(); ++j) {
+        const Node& n = k.body->nodes[j];
+        if (n.op == OpKind::Input) {
+          ValueId outer = k.operands[arg++];
+          auto it = inputOf.find(outer);
+          if (it == inputOf.end()) {
+            Node in;
+            in.op = OpKind::Input;
+            in.name = "arg" + std::to_string(operands.size());
+            in.type = n.type;
+            it = inputOf.emplace(outer, body->add(std::move(in))).first;
+            operands.push_back(outer);
+          }
+          local[j] = it->second;
+          continue;
+        }
+        Node m = n;
+        m.name = std::to_string(counter++);
+        for (ValueId& x : m.operands) x = local[size_t(x)];
+        local[j] = body->add(std::move(m));
+      }
+      pieces.push_back(local[size_t(k.body->outputs[0].value)]);
+    }
+    Node root;
+    root.op = OpKind::Concat;
+    root.name = std::to_string(counter);
+    root.attrs = c.attrs;
+    root.type = c.type;
+    root.operands = pieces;
+    body->outputs.push_back({"result", body->add(std::move(root)), {}});
+    body->name = "body";
+    Node fused;
+    fused.op = OpKind::Fused;
+    fused.name = c.name;
+    fused.type = c.type;
+    fused.group = c.group;
+    fused.loc = c.loc;
+    fused.operands = std::move(operands);
+    fused.body = std::move(body);
+    g.nodes[i] = std::move(fused);
+    changed = true;
+  }
+  return changed;
+}
+
 }  // namespace
 
 std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, ValueId root, const Shape& shape,
@@ -127,10 +199,12 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     g.nodes[r] = std::move(fused);
     changed = true;
   }
-  if (changed) {
+  if (changed) eliminateDeadCode(g);
+  if (fuseColumnConcats(g)) {
     eliminateDeadCode(g);
-    scheduleEpilogues(g);
+    changed = true;
   }
+  if (changed) scheduleEpilogues(g);
   // From here on the verifier holds the graph to the fused phase's invariants.
   if (attr::phase(g.attrs, "") != "fused") {
     g.attrs[attr::key::phase] = std::string("fused");

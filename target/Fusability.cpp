@@ -41,6 +41,39 @@ std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, co
   return std::string("unknown fusion class");
 }
 
+const Node* columnConcatRoot(const Graph& body) {
+  if (body.outputs.empty()) return nullptr;
+  const Node& root = body.node(body.outputs[0].value);
+  if (root.op != OpKind::Concat || root.type.rank() != 2) return nullptr;
+  return attr::axis(root.attrs) == 1 || attr::axis(root.attrs) == -1 ? &root : nullptr;
+}
+
+std::vector<Shape> memberShapes(const Graph& body) {
+  const Shape& kernel = body.type(body.outputs[0].value).shape;
+  std::vector<Shape> shapes(body.size(), kernel);
+  const Node* root = columnConcatRoot(body);
+  if (!root) return shapes;
+  // Walk each piece's cone from its value back; a node two pieces of
+  // different shapes read gets an empty shape, which no member matches.
+  std::vector<char> seen(body.size(), 0);
+  for (ValueId piece : root->operands) {
+    const Shape& shape = body.type(piece).shape;
+    std::vector<ValueId> stack = {piece};
+    std::vector<char> inCone(body.size(), 0);
+    while (!stack.empty()) {
+      ValueId v = stack.back();
+      stack.pop_back();
+      if (inCone[size_t(v)]) continue;
+      inCone[size_t(v)] = 1;
+      if (seen[size_t(v)] && shapes[size_t(v)] != shape) shapes[size_t(v)] = Shape{};
+      else shapes[size_t(v)] = shape;
+      seen[size_t(v)] = 1;
+      for (ValueId o : body.node(v).operands) stack.push_back(o);
+    }
+  }
+  return shapes;
+}
+
 bool isEpiloguePair(const Graph& g, ValueId product, const std::vector<int>& uses) {
   const Node& p = g.node(product);
   if (p.op != OpKind::PackedMatMul || uses[size_t(product)] != 1 || size_t(product) + 1 >= g.size()) return false;

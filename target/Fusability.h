@@ -21,6 +21,17 @@ namespace graphc {
 // gathers that read zeros for bad indices.
 std::optional<std::string> kernelMemberRefusal(const Graph& g, const Node& n, const Shape& kernelShape);
 
+// A concatenated kernel: its body's result is a concat along the columns of
+// 2-d pieces, each computed by a loop of its own over its columns of the
+// result (the fuse pass makes one of a column concatenation of kernels). The
+// root concat, or nullptr for a plain kernel.
+const Node* columnConcatRoot(const Graph& body);
+
+// The shape each node of a fused body is computed over: the kernel's, or in a
+// concatenated kernel the shape of the piece whose loop computes it (a node no
+// piece reads gets the kernel's). Members are checked against it.
+std::vector<Shape> memberShapes(const Graph& body);
+
 // Whether the node right after `product` can run as its epilogue (inside the
 // product, on each thread's columns as soon as they are done): a packed
 // product with one use, and that use the fused kernel right after it over the

@@ -31,10 +31,15 @@ void verifyKernelRules(const Graph& g) {
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
     auto fail = [&](const std::string& msg) { throw Error(errorAt(g, n.loc, fmt::format("%{}: {}", n.name, msg))); };
-    if (n.op == OpKind::Fused && n.body)
-      for (const Node& b : n.body->nodes)
-        if (b.op != OpKind::Input)
-          if (std::string why = memberRefusal(*n.body, b, n.type.shape); !why.empty()) fail(why);
+    if (n.op == OpKind::Fused && n.body) {
+      const Node* root = columnConcatRoot(*n.body);
+      const std::vector<Shape> shapes = memberShapes(*n.body);
+      for (size_t k = 0; k < n.body->size(); ++k) {
+        const Node& b = n.body->nodes[k];
+        if (b.op == OpKind::Input || &b == root) continue;
+        if (std::string why = memberRefusal(*n.body, b, shapes[k]); !why.empty()) fail(why);
+      }
+    }
     if (attr::epilogue(n.attrs)) {
       if (uses.empty()) uses = g.useCounts();
       if (i == 0 || !isEpiloguePair(g, ValueId(i - 1), uses))

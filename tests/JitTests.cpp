@@ -106,6 +106,14 @@ TEST_CASE("jit: elementwise ops and fused patterns match the interpreter") {
   compareOp("split by columns", [](Builder&, auto& v) { return v[0] - v[2] * (v[1] + v[3]); },
             {f32({300, 520}), f32({300, 520}), f32({}), f32({300, 1})});
   compareOp("column", [](Builder&, auto& v) { return v[0] * v[1]; }, {T, f32({5, 1})});
+  // Concatenated kernels: pieces of other widths, each its own loop over its columns of the result
+  // (with a bias row, a column slice read in place); the big one split by columns across the pieces.
+  compareOp("concatenated kernel", [](Builder&, auto& v) {
+    return concat({tanh(v[0]) * v[1], sigmoid(v[1] + v[2]), slice(v[3], {1, 2}, {6, 39}) - v[0]}, 1);
+  }, {T, T, f32({37}), f32({7, 40})});
+  compareOp("concatenated kernel split by columns", [](Builder&, auto& v) {
+    return concat({v[0] * v[1] + 1.0, exp(v[2] * 0.25)}, 1);
+  }, {f32({300, 300}), f32({300, 300}), f32({300, 220})});
   compareOp("scalar", [](Builder&, auto& v) { return v[0] * minimum(v[1], v[1] * 0.5 + 1.0); }, {T, f32({})});
   compareOp("integer ops", [](Builder&, auto& v) { return (v[0] + v[1]) * v[0] - v[1] / (v[0] + 1); }, {i32({9}), i32({9})});
   compareOp("convert", [](Builder&, auto& v) { return convert(v[0], DType::F32) + convert(convert(v[1], DType::I32), DType::F32); },
