@@ -247,7 +247,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=6, help="graphc epochs per sample (8 steps each)")
     ap.add_argument("--torch-steps", type=int, default=40)
     ap.add_argument("--full", action="store_true", help="also time the whole 500-epoch seed run in both")
-    ap.add_argument("--only", choices=["generation", "distributed"], help="run one section only")
+    ap.add_argument("--only", choices=["generation", "distributed", "modules"], help="run one section only")
     args = ap.parse_args()
     cache = tempfile.mkdtemp(prefix="graphc-bench-cache-")
     if args.only == "generation":
@@ -255,6 +255,9 @@ def main():
         return
     if args.only == "distributed":
         distributed(args.rounds, max(args.epochs, 60), cache)
+        return
+    if args.only == "modules":  # longer samples than the full run's, for ratios within a few percent
+        module_models(args.rounds, max(args.epochs, 30), max(args.torch_steps, 150), cache)
         return
 
     fma_bin = os.path.join(ROOT, "build", "fma_peak")
