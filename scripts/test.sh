@@ -26,7 +26,11 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake --build build-sanitize -j"$(nproc)"
   # The plugin test installs and builds outside the tree with the plain toolchain: not a sanitizer check.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-sanitize --output-on-failure -E plugin
+    ctest --test-dir build-sanitize --output-on-failure -E plugin -j"$(nproc)"
   exit
 fi
-ctest --test-dir build --output-on-failure
+# The tests share no files (each script works in a temporary directory of its own, the unit tests in
+# scratch files of the build tree; the compile cache takes concurrent writers), so they run side by
+# side: the suite takes about its longest test (190 s instead of 310 here; under the sanitizers 431
+# instead of 866, which keeps .ci/run under 45 minutes).
+ctest --test-dir build --output-on-failure -j"$(nproc)"
