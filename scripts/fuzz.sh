@@ -21,23 +21,34 @@ fi
 
 out=build-fuzz
 mkdir -p "$out"
-flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -I/usr/include/eigen3)
+flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -I/usr/include/eigen3
+  -isystem /usr/lib/llvm-19/include -DLLVM_DISABLE_ABI_BREAKING_CHECKS_ENFORCING=1)
 graph_src=(graph/*.cpp graph/eval/*.cpp)
-passes_src=(passes/*.cpp target/*.cpp models/*.cpp driver/*.cpp)
-llvm=(-isystem /usr/lib/llvm-19/include -DLLVM_DISABLE_ABI_BREAKING_CHECKS_ENFORCING=1)
-echo "fuzz: building the harnesses"
 # The passes, as the driver lists them (driver/, which builds models too), check the code generator's
 # kernel rules (target/, whose target facts come from LLVM).
-clang++ "${flags[@]}" "${llvm[@]}" -o "$out/ir_fuzzer" fuzz/ir_fuzzer.cpp "${graph_src[@]}" "${passes_src[@]}" \
-  -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib -lLLVM -lfmt &
-clang++ "${flags[@]}" -o "$out/checkpoint_fuzzer" fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp "${graph_src[@]}" -lfmt &
+ir_src=(fuzz/ir_fuzzer.cpp "${graph_src[@]}" passes/*.cpp target/*.cpp models/*.cpp driver/*.cpp)
+checkpoint_src=(fuzz/checkpoint_fuzzer.cpp runtime/Checkpoint.cpp "${graph_src[@]}")
 # Texts read in pieces against the same text read whole (runtime/TextPieces.cpp and what reads it).
-clang++ "${flags[@]}" -o "$out/text_fuzzer" fuzz/text_fuzzer.cpp runtime/Corpus.cpp runtime/TextPieces.cpp \
-  runtime/TokenCounts.cpp runtime/Words.cpp "${graph_src[@]}" -lfmt &
+text_src=(fuzz/text_fuzzer.cpp runtime/Corpus.cpp runtime/TextPieces.cpp runtime/TokenCounts.cpp runtime/Words.cpp
+  "${graph_src[@]}")
 # The --resume metadata harness reads train's settings code (tools/graphc/TrainSettings.cpp), whose
 # headers include LLVM's; it calls nothing of LLVM's.
-clang++ "${flags[@]}" "${llvm[@]}" -o "$out/resume_fuzzer" fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}" -lfmt &
-wait
+resume_src=(fuzz/resume_fuzzer.cpp tools/graphc/TrainSettings.cpp "${graph_src[@]}")
+echo "fuzz: building the harnesses"
+# Each source is compiled once, nproc at a time (the harnesses share graph/), then each harness is linked
+# from its objects: half the time of compiling each harness's sources in one command.
+objects() { for f in "$@"; do echo "$out/obj/$f.o"; done; }
+mkdir -p "$out/obj"
+printf '%s\n' "${ir_src[@]}" "${checkpoint_src[@]}" "${text_src[@]}" "${resume_src[@]}" | sort -u |
+  xargs -P "$(nproc)" -I{} sh -c 'mkdir -p "$(dirname "$1")" && shift && clang++ "$@" 2>&1' _ "$out/obj/{}.o" \
+    "${flags[@]}" -fsanitize=fuzzer-no-link -c {} -o "$out/obj/{}.o" >"$out/build.log" ||
+  { cat "$out/build.log"; exit 1; }
+link=(clang++ -fsanitize=fuzzer,address,undefined)
+"${link[@]}" -o "$out/ir_fuzzer" $(objects "${ir_src[@]}") -L/usr/lib/llvm-19/lib -Wl,-rpath,/usr/lib/llvm-19/lib \
+  -lLLVM -lfmt
+"${link[@]}" -o "$out/checkpoint_fuzzer" $(objects "${checkpoint_src[@]}") -lfmt
+"${link[@]}" -o "$out/text_fuzzer" $(objects "${text_src[@]}") -lfmt
+"${link[@]}" -o "$out/resume_fuzzer" $(objects "${resume_src[@]}") -lfmt
 # The exported API (fuzz/export_api_fuzzer.c) against a small exported model: a transformer whose
 # context of 4 is soon used up (the refill), on UTF-8 text (multi-byte tokens).
 for i in $(seq 40); do printf 'The Time Machine, %s: naïve café — días. ' "$i"; done >"$out/utf8.txt"
