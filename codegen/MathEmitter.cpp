@@ -46,7 +46,12 @@ llvm::Value* emitExp(llvm::IRBuilder<>& b, llvm::Value* x) {
                                5.0000001201E-1});
   y = fma(b, y, z, r);
   y = b.CreateFAdd(y, c(b, 1.0));
-  llvm::Value* n = b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {b.getInt32Ty(), b.getFloatTy()}, {fx});
+  // fx is a whole number in [-126, 127] or NaN. A saturating conversion would give the same n (0 for NaN),
+  // but x86 has no vector form of it: LLVM converts lane by lane (16 scalar conversions, compares and
+  // inserts per AVX-512 vector, most of a vectorised exp's time). A NaN is made 0 first (a plain
+  // conversion of NaN is poison), then one vector conversion does.
+  llvm::Value* whole = b.CreateSelect(b.CreateFCmpUNO(fx, fx), c(b, 0.0), fx);
+  llvm::Value* n = b.CreateFPToSI(whole, b.getInt32Ty());
   llvm::Value* bits = b.CreateShl(b.CreateAdd(n, b.getInt32(127)), 23);
   llvm::Value* pow2n = b.CreateBitCast(bits, b.getFloatTy());
   return b.CreateSelect(underflows, c(b, 0.0), b.CreateFMul(y, pow2n));
