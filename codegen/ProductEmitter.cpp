@@ -38,11 +38,11 @@ class TileEmitter {
     llvm::LLVMContext& ctx = m_.getContext();
     llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
     llvm::Type* i64 = b_.getInt64Ty();
-    auto* type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, i64, i64, ptr, i64, ptr, i64, i64, b_.getInt32Ty()},
+    auto* type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, i64, i64, ptr, i64, i64, ptr, i64, i64, b_.getInt32Ty()},
                                          false);
     fn_ = llvm::Function::Create(type, llvm::Function::InternalLinkage, tileKernelName(rows_, width_), m_);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
-    for (unsigned a : {0u, 3u, 5u}) fn_->addParamAttr(a, llvm::Attribute::NoAlias);
+    for (unsigned a : {0u, 3u, 6u}) fn_->addParamAttr(a, llvm::Attribute::NoAlias);
     vec_ = llvm::FixedVectorType::get(b_.getFloatTy(), unsigned(width_));
 
     auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn_);
@@ -50,14 +50,14 @@ class TileEmitter {
     auto* done = llvm::BasicBlock::Create(ctx, "k.done", fn_);
     b_.SetInsertPoint(entry);
     llvm::Value *a = fn_->getArg(0), *rowStride = fn_->getArg(1), *kStride = fn_->getArg(2);
-    llvm::Value *panel = fn_->getArg(3), *kc = fn_->getArg(4);
+    llvm::Value *panel = fn_->getArg(3), *panelStride = fn_->getArg(4), *kc = fn_->getArg(5);
     std::vector<llvm::Value*> aRows;
     for (int r = 0; r < rows_; ++r)
       aRows.push_back(b_.CreateInBoundsGEP(b_.getFloatTy(), a, b_.CreateMul(rowStride, b_.getInt64(uint64_t(r)))));
     llvm::Value* zero = llvm::ConstantAggregateZero::get(vec_);
     b_.CreateCondBr(b_.CreateICmpSGT(kc, b_.getInt64(0)), loop, done);
 
-    // for kk in [0, kc): acc[r] += splat(a_r[kk * kStride]) * panel[kk * W .. + W)
+    // for kk in [0, kc): acc[r] += splat(a_r[kk * kStride]) * panel[kk * panelStride .. + W)
     b_.SetInsertPoint(loop);
     llvm::PHINode* kk = b_.CreatePHI(i64, 2, "kk");
     llvm::PHINode* aOff = b_.CreatePHI(i64, 2, "a.off");
@@ -73,7 +73,7 @@ class TileEmitter {
     }
     llvm::Value* kkNext = b_.CreateAdd(kk, b_.getInt64(1), "kk.next", true, true);
     llvm::Value* aNext = b_.CreateAdd(aOff, kStride, "a.next");
-    llvm::Value* rowNext = b_.CreateInBoundsGEP(b_.getFloatTy(), row, b_.getInt64(uint64_t(width_)), "panel.next");
+    llvm::Value* rowNext = b_.CreateInBoundsGEP(b_.getFloatTy(), row, panelStride, "panel.next");
     b_.CreateCondBr(b_.CreateICmpSLT(kkNext, kc), loop, done);
     kk->addIncoming(b_.getInt64(0), entry);
     kk->addIncoming(kkNext, loop);
@@ -102,8 +102,8 @@ class TileEmitter {
   // Four ways out: whole panel or the last, narrower one (masked); add to C or overwrite it.
   void emitStores(const std::vector<llvm::Value*>& result) {
     llvm::LLVMContext& ctx = m_.getContext();
-    llvm::Value *c = fn_->getArg(5), *ldc = fn_->getArg(6), *cols = fn_->getArg(7);
-    llvm::Value* accumulate = b_.CreateICmpNE(fn_->getArg(8), b_.getInt32(0));
+    llvm::Value *c = fn_->getArg(6), *ldc = fn_->getArg(7), *cols = fn_->getArg(8);
+    llvm::Value* accumulate = b_.CreateICmpNE(fn_->getArg(9), b_.getInt32(0));
     std::vector<llvm::Value*> cRows;
     for (int r = 0; r < rows_; ++r)
       cRows.push_back(b_.CreateInBoundsGEP(b_.getFloatTy(), c, b_.CreateMul(ldc, b_.getInt64(uint64_t(r)))));

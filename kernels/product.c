@@ -85,6 +85,18 @@ static void pack_transposed_rows(const float* a, int64_t m, int64_t i0, int64_t 
   }
 }
 
+/* Where op(B)'s panels are: panel q's rows from k0 on start at base + q * panel_step + k0 * row_step,
+ * row_step floats apart. Packed panels: {packed, k * width, width}; a row-major B read in place:
+ * {b, width, n}. */
+struct panels {
+  const float* base;
+  int64_t panel_step, row_step;
+};
+
+static const float* panel_at(const struct panels* b, int64_t q, int64_t k0) {
+  return b->base + q * b->panel_step + k0 * b->row_step;
+}
+
 /* How a product is shared out over the team. */
 enum split { SPLIT_NONE, SPLIT_PANELS, SPLIT_ROWS };
 
@@ -110,18 +122,19 @@ struct product {
  * over them (32 rows on a 6-row tile as 6+6+5+5+5+5, not 6+6+6+6+6+2, whose
  * 2-row tile is load-bound). A packed A keeps whole tiles. */
 static void panel_block(const struct product* p, const struct blocking* bl, int64_t row_stride, int64_t k_stride,
-                        const float* a_packed, const float* panel, int64_t i0, int64_t i1, int64_t k0, int64_t kc,
-                        int64_t col_base, int32_t accumulate) {
+                        const float* a_packed, const float* panel, int64_t panel_stride, int64_t i0, int64_t i1,
+                        int64_t k0, int64_t kc, int64_t col_base, int32_t accumulate) {
   int64_t cols = min64(bl->width, p->n - col_base);
   int64_t tiles_left = (i1 - i0 + bl->tile_rows - 1) / bl->tile_rows;
   for (int64_t i = i0, rows; i < i1; i += rows, --tiles_left) {
     rows = a_packed ? min64(bl->tile_rows, i1 - i) : (i1 - i + tiles_left - 1) / tiles_left;
     float* c_tile = p->c + i * p->n + col_base;
     if (a_packed)
-      p->kernels->tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, kc, c_tile, p->n, cols, accumulate);
+      p->kernels->tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->n, cols,
+                              accumulate);
     else
-      p->kernels->tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, kc, c_tile, p->n,
-                              cols, accumulate);
+      p->kernels->tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, panel_stride, kc,
+                              c_tile, p->n, cols, accumulate);
   }
 }
 
@@ -135,10 +148,10 @@ static float* scratch_for(int slot, int which, int64_t floats) {
   return slot >= 0 ? graphc_team_scratch(slot, which, floats) : (float*)malloc((size_t)max64(floats, 1) * sizeof(float));
 }
 
-/* C[rows r0..r1, panels p0..p1] = op(A) * packed, on one thread. With an
+/* C[rows r0..r1, panels p0..p1] = op(A) * op(B), on one thread. With an
  * epilogue, it runs on each panel's columns once they are final (while they
  * are in L1) when the rows are few enough, else on the whole range at the end. */
-static void multiply_packed(const struct product* p, const float* packed, int slot, int64_t r0, int64_t r1,
+static void multiply_panels(const struct product* p, const struct panels* b, int slot, int64_t r0, int64_t r1,
                             int64_t p0, int64_t p1, graphc_column_kernel epilogue) {
   const struct blocking bl = blocking_for(p->kernels, p->k);
   const int64_t m = p->m, n = p->n, k = p->k;
@@ -160,7 +173,7 @@ static void multiply_packed(const struct product* p, const float* packed, int sl
      * L1, and the epilogue (bias, tanh, ...) runs on them right away. */
     for (int64_t q = p0; q < p1; ++q) {
       for (int64_t k0 = 0; k0 < k; k0 += kc0)
-        panel_block(p, &bl, row_stride, k_stride, 0, packed + (q * k + k0) * bl.width, r0, r1, k0, min64(kc0, k - k0),
+        panel_block(p, &bl, row_stride, k_stride, 0, panel_at(b, q, k0), b->row_step, r0, r1, k0, min64(kc0, k - k0),
                     q * bl.width, k0 > 0 || p->accumulate);
       run_epilogue(p, epilogue, q, q + 1);
     }
@@ -184,8 +197,8 @@ static void multiply_packed(const struct product* p, const float* packed, int sl
       for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
         int64_t i1 = min64(r1, i0 + bl.row_block);
         for (int64_t q = g0; q < min64(p1, g0 + group); ++q)
-          panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0,
-                      packed + (q * k + k0) * bl.width, i0, i1, k0, kc, q * bl.width, k0 > 0 || p->accumulate);
+          panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0, panel_at(b, q, k0),
+                      b->row_step, i0, i1, k0, kc, q * bl.width, k0 > 0 || p->accumulate);
       }
   }
   if (slot < 0) free(a_buffer);
@@ -205,18 +218,23 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   if (p->split == SPLIT_PANELS) p0 = begin, p1 = end;
   if (p->split == SPLIT_ROWS) r0 = row_share_start(p, begin), r1 = row_share_start(p, end);
   if (r1 <= r0 || p1 <= p0) return;
-  const float* packed = p->packed;
+  const int64_t width = p->kernels->panel_width;
+  struct panels b = {p->packed, p->k * width, width};
   float* own = 0;
-  if (!packed) { /* the panels this range multiplies (all of B when split by rows, chosen only when B is narrow) */
-    own = scratch_for(slot, 1, graphc_packed_elements(p->k, p->n, p->kernels->panel_width));
+  if (!p->packed && !p->tb && p->n % width == 0) {
+    /* A row-major B of whole panels is read where it is (a weight gradient's right operand, the
+     * gradient grid, 3-4 MB a step for the gated cells): packing it cost a pass over B per call. */
+    b = (struct panels){p->b, width, p->n};
+  } else if (!p->packed) { /* the panels this range multiplies (all of B when split by rows, chosen only when B is narrow) */
+    own = scratch_for(slot, 1, graphc_packed_elements(p->k, p->n, width));
     if (!own) {
       graphc_kernel_error("matmul: out of memory for its packed right operand");
       return;
     }
-    graphc_pack_panels(p->b, p->tb, p->k, p->n, p->kernels->panel_width, own, p0, p1);
-    packed = own;
+    graphc_pack_panels(p->b, p->tb, p->k, p->n, width, own, p0, p1);
+    b.base = own;
   }
-  multiply_packed(p, packed, slot, r0, r1, p0, p1, p->split == SPLIT_ROWS ? 0 : p->epilogue);
+  multiply_panels(p, &b, slot, r0, r1, p0, p1, p->split == SPLIT_ROWS ? 0 : p->epilogue);
   if (slot < 0) free(own);
 }
 

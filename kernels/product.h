@@ -24,11 +24,13 @@ extern "C" {
 
 #define GRAPHC_MAX_TILE_ROWS 16
 
-/* c[r][0..cols) (+)= sum over kk < kc of a[r * row_stride + kk * k_stride] * panel[kk * width + j]
- * for r < the variant's rows; accumulate != 0 adds to c, else overwrites it.
+/* c[r][0..cols) (+)= sum over kk < kc of a[r * row_stride + kk * k_stride] * panel[kk * panel_stride + j]
+ * for r < the variant's rows; accumulate != 0 adds to c, else overwrites it. Each panel row is read
+ * whole (width floats): panel_stride = width for packed panels, B's row length for B read in place.
  * cols <= width; columns past cols are neither read nor written. */
 typedef void (*graphc_tile_kernel)(const float* a, int64_t row_stride, int64_t k_stride, const float* panel,
-                                   int64_t kc, float* c, int64_t ldc, int64_t cols, int32_t accumulate);
+                                   int64_t panel_stride, int64_t kc, float* c, int64_t ldc, int64_t cols,
+                                   int32_t accumulate);
 
 /* Laid out exactly as the generated global { i64, i64, i64, [17 x ptr] }. */
 struct graphc_product_kernels {
