@@ -35,5 +35,5 @@ fi
 # The tests share no files (each script works in a temporary directory of its own, the unit tests in
 # scratch files of the build tree; the compile cache takes concurrent writers), so they run side by
 # side: the suite takes about its longest test (190 s instead of 310 here; under the sanitizers 431
-# instead of 866, which keeps .ci/run under 45 minutes).
+# instead of 866).
 ctest --test-dir build --output-on-failure -j"$(nproc)"
