@@ -1,6 +1,7 @@
 // bench/gemm_bench.cpp — graphc's generated product micro-kernels (driven by
 // kernels/product.c) against Eigen's product on the seed step's shapes; prints
-// GFLOP/s per shape. Built by bench/run.sh.
+// GFLOP/s per shape; then the fused output layer and loss (forward + backward)
+// of the word models. Built by bench/run.sh.
 // Usage: gemm_bench THREADS [ROWSxWIDTH ...]   (tiles to compare; default: the host's)
 #include "codegen/CompiledProducts.h"
 #include "graph/PackedLayout.h"
@@ -46,6 +47,42 @@ void parallelParts(int parts, const Fn& fn) {
         for (int64_t p = begin; p < end; ++p) (*static_cast<const Fn*>(ctx))(int(p));
       },
       const_cast<Fn*>(&fn));
+}
+
+
+// The output layer and its softmax cross-entropy as the word models run them
+// (--fused-loss: linear_cross_entropy and its gradient, which make the logits
+// twice), forward + backward per call. "useful" counts the three products of
+// the layer (6 n k V FLOPs), "executed" the four the fused kernels run.
+void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng) {
+  struct Layer {
+    const char* what;
+    int n, k, v;
+  };
+  const Layer layers[] = {{"nplm [x,h] W", 1120, 290, 17907},
+                          {"lstm-lm H 256", 1120, 256, 17907},
+                          {"lstm-lm H 512", 1120, 512, 17907}};
+  std::normal_distribution<float> normal;
+  std::printf("\n%-20s %14s %10s %10s %10s\n", "output layer", "n x k x V", "ms", "useful", "executed");
+  for (const Layer& l : layers) {
+    std::vector<float> x(size_t(l.n) * l.k), w(size_t(l.k) * l.v), b(size_t(l.v)), loss(size_t(l.n)),
+        dloss(size_t(l.n), 1.0f / float(l.n)), grads(size_t(l.n) * l.k + size_t(l.k) * l.v + size_t(l.v));
+    std::vector<int32_t> labels(size_t(l.n));
+    for (float& e : x) e = normal(rng);
+    for (float& e : w) e = 0.05f * normal(rng);
+    for (int i = 0; i < l.n; ++i) labels[size_t(i)] = int32_t((i * 7919) % l.v);
+    auto step = [&] {
+      graphc_rt_linear_cross_entropy(x.data(), w.data(), b.data(), labels.data(), loss.data(), l.n, l.k, l.v, 0,
+                                     &kernels);
+      graphc_rt_linear_cross_entropy_grad(x.data(), w.data(), b.data(), labels.data(), loss.data(), dloss.data(),
+                                          grads.data(), l.n, l.k, l.v, 0, &kernels);
+    };
+    double s = secondsPerCall(step), product = 2.0 * l.n * l.k * l.v;
+    char dims[32];
+    std::snprintf(dims, sizeof dims, "%dx%dx%d", l.n, l.k, l.v);
+    std::printf("%-20s %14s %10.1f %10.1f %10.1f\n", l.what, dims, s * 1e3, 3 * product / s / 1e9,
+                4 * product / s / 1e9);
+  }
 }
 
 }  // namespace
@@ -134,5 +171,6 @@ int main(int argc, char** argv) {
     }
     std::printf(" %9.1e\n", err);
   }
+  outputLayers(graphc::compiledProductKernels(tiles.front()), rng);
   std::printf("host: %s\n", host.describe().c_str());
 }

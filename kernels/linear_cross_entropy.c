@@ -10,6 +10,8 @@
  * final, so it makes each chunk's logits again (one product more than the
  * unfused graph: the price of never holding rows x V floats), turns them into
  * the gradient in place and feeds that straight into the dw and dx products.
+ * The products read the chunk's weights and write dw's chunk where they are
+ * (graphc_product_strided): no copy of either is made.
  * With one chunk the loss is bit for bit the unfused graph's: the same
  * product, the same bias add, the same row formula. Every output element is
  * computed by one range, in a fixed order: the bits do not depend on threads. */
@@ -18,7 +20,6 @@
 #include <string.h>
 
 #include "exp_non_positive.h"
-#include "graph/packed_layout.h"
 #include "product.h"
 #include "rows.h"
 #include "runtime_kernels.h"
@@ -38,7 +39,6 @@ struct layer {
   const struct graphc_product_kernels* kernels;
   int64_t chunk, v0, vc; /* the chunk width; this chunk's first column and width */
   float* logits;         /* n x vc */
-  float* packed;         /* a chunk's weights in panels */
   /* forward */
   float* row_max;
   double* row_sum;
@@ -47,7 +47,6 @@ struct layer {
   const float *loss, *dloss;
   float* lse;
   float *dx, *dw, *db;
-  float* dw_chunk; /* k x vc: dw's columns of the chunk, before they go into place (w not transposed) */
 };
 
 static int64_t chunk_width(int64_t n, int64_t v, int64_t width) {
@@ -57,12 +56,10 @@ static int64_t chunk_width(int64_t n, int64_t v, int64_t width) {
 
 /* The chunk's logits (before the bias): x times columns [v0, v0 + vc) of w. */
 static void chunk_logits(struct layer* l) {
-  const int64_t width = l->kernels->panel_width;
-  if (l->tw)
-    graphc_pack_panels_team(l->w + l->v0 * l->k, l->k, 1, l->k, l->vc, width, l->packed);
+  if (l->tw) /* w is [V, K]: the chunk's rows, transposed */
+    graphc_product_strided(l->x, 0, l->w + l->v0 * l->k, l->k, 1, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
   else
-    graphc_pack_panels_team(l->w + l->v0, l->v, 0, l->k, l->vc, width, l->packed);
-  graphc_product_packed(l->x, 0, l->packed, l->logits, l->n, l->vc, l->k, 0, l->kernels);
+    graphc_product_strided(l->x, 0, l->w + l->v0, l->v, 0, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
 }
 
 static int64_t bad_label(const struct layer* l, int64_t r) { return l->labels[r] < 0 || l->labels[r] >= l->v; }
@@ -86,13 +83,10 @@ static void forward_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   }
 }
 
-/* Scratch for a chunk: logits, and panels of a chunk's weights (either way round). */
+/* Scratch for a chunk's logits. */
 static int alloc_chunk(struct layer* l) {
-  const int64_t width = l->kernels->panel_width;
-  const int64_t panels = max64(graphc_packed_elements(l->k, l->chunk, width), graphc_packed_elements(l->chunk, l->k, width));
   l->logits = (float*)malloc((size_t)max64(l->n * l->chunk, 1) * sizeof(float));
-  l->packed = (float*)malloc((size_t)max64(panels, 1) * sizeof(float));
-  return l->logits && l->packed;
+  return l->logits != 0;
 }
 
 void graphc_rt_linear_cross_entropy(const float* x, const float* w, const float* b, const int32_t* labels, float* loss,
@@ -119,7 +113,7 @@ void graphc_rt_linear_cross_entropy(const float* x, const float* w, const float*
   } else {
     graphc_kernel_error("linear_cross_entropy: out of memory for a chunk of %lld logits", (long long)(n * l.chunk));
   }
-  free(l.logits), free(l.packed), free(l.row_max), free(l.row_sum), free(l.label_logit);
+  free(l.logits), free(l.row_max), free(l.row_sum), free(l.label_logit);
 }
 
 /* ---- the gradient ---- */
@@ -157,55 +151,38 @@ static void bias_columns(void* ctx, int slot, int64_t c0, int64_t c1) {
   graphc_rows_column_sums(l->logits, l->db + l->v0, l->n, l->vc, c0, c1);
 }
 
-static void scatter_columns(void* ctx, int slot, int64_t k0, int64_t k1) {
-  struct layer* l = (struct layer*)ctx;
-  (void)slot;
-  for (int64_t kk = k0; kk < k1; ++kk)
-    memcpy(l->dw + kk * l->v + l->v0, l->dw_chunk + kk * l->vc, (size_t)l->vc * sizeof(float));
-}
-
 void graphc_rt_linear_cross_entropy_grad(const float* x, const float* w, const float* b, const int32_t* labels,
                                          const float* loss, const float* dloss, float* out, int64_t n, int64_t k,
                                          int64_t v, int32_t tw, const struct graphc_product_kernels* kernels) {
-  const int64_t width = kernels->panel_width;
   struct layer l = {.x = x, .w = w, .b = b, .labels = labels, .n = n, .k = k, .v = v, .tw = tw, .kernels = kernels,
-                    .chunk = chunk_width(n, v, width), .loss = loss, .dloss = dloss,
+                    .chunk = chunk_width(n, v, kernels->panel_width), .loss = loss, .dloss = dloss,
                     .dx = out, .dw = out + n * k, .db = out + n * k + k * v};
   for (int64_t r = 0; r < n; ++r)
     if (bad_label(&l, r)) {
       graphc_kernel_error("linear_cross_entropy_grad label %d out of range [0, %lld)", labels[r], (long long)v);
       return;
     }
-  /* Panels of the chunk's gradient (n x vc, for dw = x^T g) or of x (n x k, for dw^T = g^T x). */
-  const int64_t right = tw ? graphc_packed_elements(n, k, width) : graphc_packed_elements(n, l.chunk, width);
-  float* right_panels = (float*)malloc((size_t)max64(right, 1) * sizeof(float));
-  l.dw_chunk = tw ? 0 : (float*)malloc((size_t)max64(k * l.chunk, 1) * sizeof(float));
   l.lse = (float*)malloc((size_t)max64(n, 1) * sizeof(float));
-  if (!alloc_chunk(&l) || !right_panels || (!tw && !l.dw_chunk) || !l.lse) {
+  if (!alloc_chunk(&l) || !l.lse) {
     graphc_kernel_error("linear_cross_entropy_grad: out of memory for a chunk of %lld logits", (long long)(n * l.chunk));
   } else {
     graphc_team_ranges(n, 16, lse_rows, &l);
-    if (tw) graphc_pack_panels_team(x, k, 0, n, k, width, right_panels);
     if (v == 0) memset(l.dx, 0, (size_t)(n * k) * sizeof(float));
     for (l.v0 = 0; l.v0 < v; l.v0 += l.chunk) {
       l.vc = min64(l.chunk, v - l.v0);
       chunk_logits(&l);
       graphc_team_ranges(n, 16, gradient_rows, &l);
       graphc_team_ranges(l.vc, 64, bias_columns, &l);
-      /* dx (+)= g times the chunk's weights transposed: panels of w's chunk, the other way round */
+      /* dx (+)= g times the chunk's weights transposed */
       if (tw)
-        graphc_pack_panels_team(w + l.v0 * k, k, 0, l.vc, k, width, l.packed);
+        graphc_product_strided(l.logits, 0, w + l.v0 * k, k, 0, l.dx, k, n, k, l.vc, l.v0 > 0, kernels);
       else
-        graphc_pack_panels_team(w + l.v0, v, 1, l.vc, k, width, l.packed);
-      graphc_product_packed(l.logits, 0, l.packed, l.dx, n, k, l.vc, l.v0 > 0, kernels);
-      if (tw) { /* dw's rows [v0, v0 + vc) = g^T x, in place */
-        graphc_product_packed(l.logits, 1, right_panels, l.dw + l.v0 * k, l.vc, k, n, 0, kernels);
-      } else { /* dw's columns [v0, v0 + vc) = x^T g, made whole, then copied into place */
-        graphc_pack_panels_team(l.logits, l.vc, 0, n, l.vc, width, right_panels);
-        graphc_product_packed(x, 1, right_panels, l.dw_chunk, k, l.vc, n, 0, kernels);
-        graphc_team_ranges(k, 16, scatter_columns, &l);
-      }
+        graphc_product_strided(l.logits, 0, w + l.v0, v, 1, l.dx, k, n, k, l.vc, l.v0 > 0, kernels);
+      if (tw) /* dw's rows [v0, v0 + vc) = g^T x */
+        graphc_product_strided(l.logits, 1, x, k, 0, l.dw + l.v0 * k, k, l.vc, k, n, 0, kernels);
+      else /* dw's columns [v0, v0 + vc) = x^T g */
+        graphc_product_strided(x, 1, l.logits, l.vc, 0, l.dw + l.v0, v, k, l.vc, n, 0, kernels);
     }
   }
-  free(l.logits), free(l.packed), free(right_panels), free(l.dw_chunk), free(l.lse);
+  free(l.logits), free(l.lse);
 }

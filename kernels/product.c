@@ -43,23 +43,30 @@ static int64_t panel_group(const struct blocking* b, int64_t kc) {
   return max64(1, GROUP_BYTES / (kc * b->width * (int64_t)sizeof(float)));
 }
 
-void graphc_pack_panels_strided(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
-                                float* packed, int64_t p0, int64_t p1) {
-  for (int64_t p = p0; p < p1; ++p) {
-    float* out = packed + p * k * width;
-    int64_t j0 = p * width, cols = min64(width, n - j0);
+/* Rows [k0, k0 + kc) of panels [q0, q1) of op(B) (B's rows ldb floats apart), slice q at
+ * out + (q - q0) * kc * width: whole panels when k0 = 0 and kc = k, else the K block of a panel
+ * group that a product packs just before its row blocks use it. */
+static void pack_panel_slices(const float* b, int64_t ldb, int32_t tb, int64_t k0, int64_t kc, int64_t n,
+                              int64_t width, float* out, int64_t q0, int64_t q1) {
+  for (int64_t q = q0; q < q1; ++q, out += kc * width) {
+    int64_t j0 = q * width, cols = min64(width, n - j0);
     if (!tb) { /* op(B) = B, k x n: each panel row is a contiguous run of B's row */
-      for (int64_t kk = 0; kk < k; ++kk) {
-        memcpy(out + kk * width, b + kk * ldb + j0, (size_t)cols * sizeof(float));
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        memcpy(out + kk * width, b + (k0 + kk) * ldb + j0, (size_t)cols * sizeof(float));
         memset(out + kk * width + cols, 0, (size_t)(width - cols) * sizeof(float));
       }
       continue;
     }
     for (int64_t j = 0; j < width; ++j) { /* op(B) = B^T with B n x k: panel column j is B's row j0 + j */
-      const float* src = b + (j0 + j) * ldb;
-      for (int64_t kk = 0; kk < k; ++kk) out[kk * width + j] = j < cols ? src[kk] : 0.0f;
+      const float* src = b + (j0 + j) * ldb + k0;
+      for (int64_t kk = 0; kk < kc; ++kk) out[kk * width + j] = j < cols ? src[kk] : 0.0f;
     }
   }
+}
+
+void graphc_pack_panels_strided(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
+                                float* packed, int64_t p0, int64_t p1) {
+  pack_panel_slices(b, ldb, tb, 0, k, n, width, packed + p0 * k * width, p0, p1);
 }
 
 void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
@@ -87,10 +94,14 @@ static void pack_transposed_rows(const float* a, int64_t m, int64_t i0, int64_t 
 
 /* Where op(B)'s panels are: panel q's rows from k0 on start at base + q * panel_step + k0 * row_step,
  * row_step floats apart. Packed panels: {packed, k * width, width}; a row-major B read in place:
- * {b, width, n}. */
+ * {b, width, ldb}. With base NULL, B (rows ldb apart, transposed if tb) is packed K block by
+ * K block, one panel group at a time, into a buffer the group's row blocks then share from L2. */
 struct panels {
   const float* base;
   int64_t panel_step, row_step;
+  const float* b;
+  int64_t ldb;
+  int32_t tb;
 };
 
 static const float* panel_at(const struct panels* b, int64_t q, int64_t k0) {
@@ -107,8 +118,10 @@ struct product {
   int32_t ta;
   const float* b; /* an unpacked right operand (graphc_rt_matmul), or NULL */
   int32_t tb;
+  int64_t ldb; /* floats between b's rows */
   const float* packed;
   float* c;
+  int64_t ldc; /* floats between c's rows */
   int64_t m, n, k;
   graphc_column_kernel epilogue;
   void* const* args;
@@ -128,13 +141,13 @@ static void panel_block(const struct product* p, const struct blocking* bl, int6
   int64_t tiles_left = (i1 - i0 + bl->tile_rows - 1) / bl->tile_rows;
   for (int64_t i = i0, rows; i < i1; i += rows, --tiles_left) {
     rows = a_packed ? min64(bl->tile_rows, i1 - i) : (i1 - i + tiles_left - 1) / tiles_left;
-    float* c_tile = p->c + i * p->n + col_base;
+    float* c_tile = p->c + i * p->ldc + col_base;
     if (a_packed)
-      p->kernels->tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->n, cols,
-                              accumulate);
+      p->kernels->tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->ldc,
+                              cols, accumulate);
     else
       p->kernels->tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, panel_stride, kc,
-                              c_tile, p->n, cols, accumulate);
+                              c_tile, p->ldc, cols, accumulate);
   }
 }
 
@@ -158,7 +171,7 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
   const int64_t row_stride = p->ta ? 1 : k, k_stride = p->ta ? m : 1;
   if (k == 0) {
     for (int64_t r = r0; r < r1 && !p->accumulate; ++r)
-      for (int64_t j = p0 * bl.width; j < min64(n, p1 * bl.width); ++j) p->c[r * n + j] = 0.0f;
+      for (int64_t j = p0 * bl.width; j < min64(n, p1 * bl.width); ++j) p->c[r * p->ldc + j] = 0.0f;
     run_epilogue(p, epilogue, p0, p1);
     return;
   }
@@ -168,7 +181,7 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
    * first when several panels reuse the copy (4% faster on the seed step). */
   const int pack_a = p->ta && p1 - p0 >= 4;
   const int64_t kc0 = k_block(&bl, k);
-  if (epilogue && !pack_a && r1 - r0 <= bl.row_block) {
+  if (epilogue && !pack_a && r1 - r0 <= bl.row_block && b->base) {
     /* Panel by panel, all of K: each panel's columns are final while still in
      * L1, and the epilogue (bias, tanh, ...) runs on them right away. */
     for (int64_t q = p0; q < p1; ++q) {
@@ -187,21 +200,38 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
     return;
   }
   const int64_t group = panel_group(&bl, kc0);
+  float* group_buffer = b->base ? 0 : scratch_for(slot, 1, group * kc0 * bl.width);
+  if (!b->base && !group_buffer) {
+    graphc_kernel_error("matmul: out of memory for a panel group of its right operand");
+    if (slot < 0) free(a_buffer);
+    return;
+  }
   for (int64_t k0 = 0; k0 < k; k0 += kc0) {
     int64_t kc = min64(kc0, k - k0);
     if (pack_a)
       for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block)
         pack_transposed_rows(p->a, m, i0, min64(r1, i0 + bl.row_block), k0, kc, bl.tile_rows,
                              a_buffer + (i0 - r0) * kc);
-    for (int64_t g0 = p0; g0 < p1; g0 += group)
+    for (int64_t g0 = p0; g0 < p1; g0 += group) {
+      int64_t g1 = min64(p1, g0 + group);
+      /* the group's K block: where it is, or packed now (panel q at slice q - g0) */
+      struct panels slices = *b;
+      int64_t q_base = 0, k_base = 0;
+      if (!b->base) {
+        pack_panel_slices(b->b, b->ldb, b->tb, k0, kc, n, bl.width, group_buffer, g0, g1);
+        slices = (struct panels){group_buffer, kc * bl.width, bl.width, 0, 0, 0};
+        q_base = g0, k_base = k0;
+      }
       for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
         int64_t i1 = min64(r1, i0 + bl.row_block);
-        for (int64_t q = g0; q < min64(p1, g0 + group); ++q)
-          panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0, panel_at(b, q, k0),
-                      b->row_step, i0, i1, k0, kc, q * bl.width, k0 > 0 || p->accumulate);
+        for (int64_t q = g0; q < g1; ++q)
+          panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0,
+                      panel_at(&slices, q - q_base, k0 - k_base), slices.row_step, i0, i1, k0, kc, q * bl.width,
+                      k0 > 0 || p->accumulate);
       }
+    }
   }
-  if (slot < 0) free(a_buffer);
+  if (slot < 0) free(a_buffer), free(group_buffer);
   run_epilogue(p, epilogue, p0, p1);
 }
 
@@ -219,23 +249,17 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   if (p->split == SPLIT_ROWS) r0 = row_share_start(p, begin), r1 = row_share_start(p, end);
   if (r1 <= r0 || p1 <= p0) return;
   const int64_t width = p->kernels->panel_width;
-  struct panels b = {p->packed, p->k * width, width};
-  float* own = 0;
+  struct panels b = {p->packed, p->k * width, width, 0, 0, 0};
   if (!p->packed && !p->tb && p->n % width == 0) {
     /* A row-major B of whole panels is read where it is (a weight gradient's right operand, the
      * gradient grid, 3-4 MB a step for the gated cells): packing it cost a pass over B per call. */
-    b = (struct panels){p->b, width, p->n};
-  } else if (!p->packed) { /* the panels this range multiplies (all of B when split by rows, chosen only when B is narrow) */
-    own = scratch_for(slot, 1, graphc_packed_elements(p->k, p->n, width));
-    if (!own) {
-      graphc_kernel_error("matmul: out of memory for its packed right operand");
-      return;
-    }
-    graphc_pack_panels(p->b, p->tb, p->k, p->n, width, own, p0, p1);
-    b.base = own;
+    b = (struct panels){p->b, width, p->ldb, 0, 0, 0};
+  } else if (!p->packed) {
+    /* Packed group by group as the range reaches it: a word model's 1120 x 17,907 logits gradient
+     * was packed whole (80 MB per thread) and streamed from memory twice. */
+    b = (struct panels){0, 0, 0, p->b, p->ldb, p->tb};
   }
   multiply_panels(p, &b, slot, r0, r1, p0, p1, p->split == SPLIT_ROWS ? 0 : p->epilogue);
-  if (slot < 0) free(own);
 }
 
 /* Splits a product when it repays the hand-off (a microsecond or two): two
@@ -271,20 +295,22 @@ static void run_product(struct product* p) {
 
 void graphc_rt_matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, int32_t ta, int32_t tb,
                       const struct graphc_product_kernels* kernels) {
-  struct product p = {kernels, a, ta, b, tb, 0, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1, 0};
+  struct product p = {.kernels = kernels, .a = a, .ta = ta, .b = b, .tb = tb, .ldb = tb ? k : n, .c = c, .ldc = n,
+                      .m = m, .n = n, .k = k};
   run_product(&p);
 }
 
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k, int32_t ta,
                              const struct graphc_product_kernels* kernels) {
-  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1, 0};
+  struct product p = {.kernels = kernels, .a = a, .ta = ta, .packed = packed, .c = c, .ldc = n, .m = m, .n = n, .k = k};
   run_product(&p);
 }
 
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                                       int32_t ta, const struct graphc_product_kernels* kernels,
                                       graphc_column_kernel epilogue, void* const* args) {
-  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, epilogue, args, SPLIT_NONE, 0, 1, 1, 0};
+  struct product p = {.kernels = kernels, .a = a, .ta = ta, .packed = packed, .c = c, .ldc = n, .m = m, .n = n, .k = k,
+                      .epilogue = epilogue, .args = args};
   run_product(&p);
 }
 
@@ -314,6 +340,15 @@ void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, 
 
 void graphc_product_packed(const float* a, int32_t ta, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                            int32_t accumulate, const struct graphc_product_kernels* kernels) {
-  struct product p = {kernels, a, ta, 0, 0, packed, c, m, n, k, 0, 0, SPLIT_NONE, 0, 1, 1, accumulate};
+  struct product p = {.kernels = kernels, .a = a, .ta = ta, .packed = packed, .c = c, .ldc = n, .m = m, .n = n, .k = k,
+                      .accumulate = accumulate};
+  run_product(&p);
+}
+
+void graphc_product_strided(const float* a, int32_t ta, const float* b, int64_t ldb, int32_t tb, float* c, int64_t ldc,
+                            int64_t m, int64_t n, int64_t k, int32_t accumulate,
+                            const struct graphc_product_kernels* kernels) {
+  struct product p = {.kernels = kernels, .a = a, .ta = ta, .b = b, .tb = tb, .ldb = ldb, .c = c, .ldc = ldc,
+                      .m = m, .n = n, .k = k, .accumulate = accumulate};
   run_product(&p);
 }

@@ -94,6 +94,7 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
       {1, 1, 1},     {5, 16, 3},    {6, 17, 9},     {13, 35, 300},  // partial tiles, panels, K blocks
       {32, 64, 540}, {70, 100, 300}, {25, 200, 700},                 // split by panels; epilogue per panel
       {600, 20, 100},                                                 // few panels: split by rows
+      {40, 600, 300},                                                 // B packed in several panel groups
       {3, 5, 0},                                                      // empty contraction: zeros
   };
   // The host's own tile, the AVX2 tile (6 x 16) and the AVX-512 one (12 x 32), on this CPU's ISA.
@@ -116,6 +117,54 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
             checkProduct(wholeK, s, ta, tb);
           }
     }
+  }
+  runtime::setThreads(0);
+}
+
+// graphc_product_strided: op(B) and C are windows of wider matrices (a chunk of an output layer's
+// weights and of its gradient); B is read in place or packed group by group, C is written in place
+// and nothing outside the window changes.
+TEST_CASE("gemm: products over windows of wider matrices, B and C in place") {
+  const ProductKernels& kernels = compiledProductKernels(hostTarget());
+  const int64_t width = kernels.panel_width;
+  struct Window {
+    int64_t m, n, k;
+  };
+  for (int threads : {1, 2}) {
+    graphc_team_set_threads(threads);
+    for (Window s : {Window{37, 4 * width, 300}, Window{37, 3 * width + 5, 300}, Window{200, 20 * width, 90}})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true})
+          for (int32_t accumulate : {0, 1}) {
+            const int64_t ldb = (tb ? s.k : s.n) + 11, ldc = s.n + 7, lda = ta ? s.m : s.k;
+            Rng rng(uint64_t(s.m * 31 + s.n * 7 + s.k + ta * 2 + tb));
+            std::vector<float> a(size_t(lda * (ta ? s.k : s.m))), b(size_t(ldb * (tb ? s.n : s.k))),
+                c(size_t(ldc * s.m));
+            for (float& x : a) x = float(rng.uniform() * 2 - 1);
+            for (float& x : b) x = float(rng.uniform() * 2 - 1);
+            for (float& x : c) x = float(rng.uniform() * 2 - 1);
+            const std::vector<float> before = c;
+            graphc_product_strided(a.data(), ta, b.data(), ldb, tb, c.data(), ldc, s.m, s.n, s.k, accumulate,
+                                   &kernels);
+            for (int64_t i = 0; i < s.m; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                INFO(s.m << "x" << s.n << "x" << s.k << " ta=" << ta << " tb=" << tb << " accumulate=" << accumulate
+                          << " threads=" << threads << " at (" << i << ", " << j << ")");
+                const size_t at = size_t(i * ldc + j);
+                if (j >= s.n) {
+                  REQUIRE(c[at] == before[at]);
+                  continue;
+                }
+                double want = accumulate ? before[at] : 0.0, scale = std::abs(want);
+                for (int64_t kk = 0; kk < s.k; ++kk) {
+                  double x = ta ? a[size_t(kk * lda + i)] : a[size_t(i * lda + kk)];
+                  double y = tb ? b[size_t(j * ldb + kk)] : b[size_t(kk * ldb + j)];
+                  want += x * y;
+                  scale += std::abs(x * y);
+                }
+                REQUIRE(std::abs(c[at] - want) <= 1e-6 * (scale + 1));
+              }
+          }
   }
   runtime::setThreads(0);
 }
