@@ -3,6 +3,8 @@
 // runtime's bitcode linked in, and the symbols a caller may see.
 #include "codegen/GenerationProgram.h"
 
+#include "codegen/PerfMap.h"
+
 #include <fmt/format.h>
 #include <llvm/Bitcode/BitcodeReader.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -237,6 +239,7 @@ std::unique_ptr<llvm::Module> buildGenerationModule(llvm::LLVMContext& ctx, cons
 
 CompiledProgram::~CompiledProgram() {
   if (stopThreads) stopThreads();  // the workers run this code: stop them before it is unloaded
+  releaseJit(jit_);
 }
 
 std::unique_ptr<CompiledProgram> CompiledProgram::compile(const Graph& g, const ProgramTables& tables,

@@ -98,7 +98,7 @@ std::string defaultCacheDir() {
   return "";  // no per-user place: no cache (a shared /tmp directory would run what others put there)
 }
 
-CompiledGraph::~CompiledGraph() = default;
+CompiledGraph::~CompiledGraph() { releaseJit(jit_); }
 
 std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMContext> ctx,
                                                  std::unique_ptr<llvm::Module> m, const JitOptions& options,
@@ -124,6 +124,7 @@ std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMConte
   auto load = [&](const std::string& object) -> llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> {
     auto jit = llvm::orc::LLJITBuilder().create();
     if (!jit) return jit.takeError();
+    addPerfMapTo(**jit);
     llvm::orc::SymbolMap symbols;
     for (const auto& [name, address] : runtimeKernelSymbols())
       symbols[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
@@ -132,7 +133,6 @@ std::unique_ptr<llvm::orc::LLJIT> compileAndLoad(std::unique_ptr<llvm::LLVMConte
     if (auto e = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "graphc.o"))) return e;  // moved implicitly (C++20)
     for (const std::string& name : exported)
       if (auto address = (*jit)->lookup(name); !address) return address.takeError();
-    addToPerfMap(object, **jit);
     return jit;
   };
 
@@ -213,6 +213,7 @@ const ProductKernels& compiledProductKernels(const Target& target) {
     optimize(*m, *tm);
     std::string object = emitMachineCode(*m, *tm, llvm::CodeGenFileType::ObjectFile);
     jit = check(llvm::orc::LLJITBuilder().create(), "creating LLJIT");
+    addPerfMapTo(*jit);
     check(jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(object, "products.o")), "loading the products");
   }
   auto address = check(jit->lookup("graphc_product_table"), "looking up the product table");

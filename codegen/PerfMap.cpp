@@ -1,79 +1,78 @@
-// codegen/PerfMap.cpp — see PerfMap.h.
+// codegen/PerfMap.cpp — see PerfMap.h. The names are written by a JITLink
+// pass that runs after fixup, so each function's address is the one it was
+// linked at. (Placing a section by one global function's address and the
+// object file's offsets put a third of the names of a training step's
+// objects over another function's code.)
 #include "codegen/PerfMap.h"
 
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <mutex>
+#include <string>
 #include <unistd.h>
-#include <vector>
 
+#include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/Object/ELFObjectFile.h>
-#include <llvm/Object/ObjectFile.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/Support/FormatVariadic.h>
 
 namespace graphc {
+namespace {
 
-void addToPerfMap(const std::string& object, llvm::orc::LLJIT& jit) {
-  if (!std::getenv("GRAPHC_PERF_MAP")) return;
-  auto file = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(object, "graphc.o"));
-  if (!file) {
-    llvm::consumeError(file.takeError());
-    return;
-  }
-  struct Function {
-    std::string name;
-    uint64_t offset, size;
-    bool global;
-  };
-  std::map<uint64_t, std::vector<Function>> bySection;  // section index -> its functions
-  for (const llvm::object::SymbolRef& symbol : (*file)->symbols()) {
-    auto type = symbol.getType();
-    auto name = symbol.getName();
-    auto section = symbol.getSection();
-    auto value = symbol.getValue();
-    auto flags = symbol.getFlags();
-    if (!type || !name || !section || !value || !flags || *type != llvm::object::SymbolRef::ST_Function ||
-        *section == (*file)->section_end()) {
-      if (!type) llvm::consumeError(type.takeError());
-      if (!name) llvm::consumeError(name.takeError());
-      if (!section) llvm::consumeError(section.takeError());
-      if (!value) llvm::consumeError(value.takeError());
-      if (!flags) llvm::consumeError(flags.takeError());
-      continue;
-    }
-    uint64_t size = llvm::object::ELFSymbolRef(symbol).getSize();
-    bySection[(*section)->getIndex()].push_back(
-        {name->str(), *value, size, (*flags & llvm::object::SymbolRef::SF_Global) != 0});
-  }
-  // A section is loaded whole: one global function's address places all of its functions.
-  std::string lines;
-  for (const auto& [index, functions] : bySection) {
-    uint64_t base = 0;
-    bool anchored = false;
-    for (const Function& f : functions) {
-      if (!f.global) continue;
-      auto address = jit.lookup(f.name);
-      if (!address) {
-        llvm::consumeError(address.takeError());
-        continue;
-      }
-      base = address->getValue() - f.offset;
-      anchored = true;
-      break;
-    }
-    if (!anchored) continue;
-    for (const Function& f : functions)
-      lines += llvm::formatv("{0:x} {1:x} graphc:{2}\n", base + f.offset, f.size > 0 ? f.size : 1, f.name).str();
-  }
-  static std::mutex mutex;  // objects load on several threads (shards, generation)
+void appendToPerfMap(const std::string& lines) {
+  static std::mutex mutex;  // objects link on several threads (shards, generation)
   std::lock_guard<std::mutex> lock(mutex);
   std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
   if (FILE* out = std::fopen(path.c_str(), "a")) {
     std::fwrite(lines.data(), 1, lines.size(), out);
     std::fclose(out);
   }
+}
+
+bool named(const llvm::jitlink::Symbol& symbol) {
+  return symbol.hasName() && symbol.isCallable() && symbol.getSize() > 0;
+}
+
+class PerfMapPlugin : public llvm::orc::ObjectLinkingLayer::Plugin {
+ public:
+  void modifyPassConfig(llvm::orc::MaterializationResponsibility&, llvm::jitlink::LinkGraph&,
+                        llvm::jitlink::PassConfiguration& config) override {
+    // Local functions (the product tiles, the fused kernels) are referenced through their
+    // section, not by name, so pruning would drop their names; kept, they cost nothing.
+    config.PrePrunePasses.push_back([](llvm::jitlink::LinkGraph& graph) {
+      for (llvm::jitlink::Symbol* symbol : graph.defined_symbols())
+        if (named(*symbol)) symbol->setLive(true);
+      return llvm::Error::success();
+    });
+    config.PostFixupPasses.push_back([](llvm::jitlink::LinkGraph& graph) {
+      std::string lines;
+      for (llvm::jitlink::Symbol* symbol : graph.defined_symbols())
+        if (named(*symbol))
+          lines += llvm::formatv("{0:x} {1:x} graphc:{2}\n", symbol->getAddress().getValue(), symbol->getSize(),
+                                 symbol->getName())
+                       .str();
+      appendToPerfMap(lines);
+      return llvm::Error::success();
+    });
+  }
+  llvm::Error notifyFailed(llvm::orc::MaterializationResponsibility&) override { return llvm::Error::success(); }
+  llvm::Error notifyRemovingResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey) override {
+    return llvm::Error::success();
+  }
+  void notifyTransferringResources(llvm::orc::JITDylib&, llvm::orc::ResourceKey, llvm::orc::ResourceKey) override {}
+};
+
+}  // namespace
+
+void addPerfMapTo(llvm::orc::LLJIT& jit) {
+  if (!std::getenv("GRAPHC_PERF_MAP")) return;
+  if (auto* linking = llvm::dyn_cast<llvm::orc::ObjectLinkingLayer>(&jit.getObjLinkingLayer()))
+    linking->addPlugin(std::make_unique<PerfMapPlugin>());
+}
+
+void releaseJit(std::unique_ptr<llvm::orc::LLJIT>& jit) {
+  if (std::getenv("GRAPHC_PERF_MAP")) (void)jit.release();  // deliberately kept: see PerfMap.h
+  jit.reset();
 }
 
 }  // namespace graphc

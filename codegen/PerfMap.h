@@ -1,9 +1,9 @@
 // codegen/PerfMap.h — names for JIT code in `perf report`: with GRAPHC_PERF_MAP
-// set, every object the JIT loads adds its functions to /tmp/perf-<pid>.map
+// set, every object the JIT links adds its functions to /tmp/perf-<pid>.map
 // (the file perf reads for code it cannot find in a file on disk).
 #pragma once
 
-#include <string>
+#include <memory>
 
 namespace llvm::orc {
 class LLJIT;
@@ -11,10 +11,18 @@ class LLJIT;
 
 namespace graphc {
 
-// Appends the functions of `object` (just loaded into `jit`) to this
-// process's perf map, when GRAPHC_PERF_MAP is set; nothing otherwise. A
-// section whose functions are all local gets no names (no address to anchor
-// it); errors are ignored: the map is a diagnostic.
-void addToPerfMap(const std::string& object, llvm::orc::LLJIT& jit);
+// Makes `jit` append the functions of every object it links from now on
+// (local ones too: the product tiles are internal) to this process's perf
+// map, at the addresses the linker gave them, when GRAPHC_PERF_MAP is set;
+// nothing otherwise. Call before adding objects. Errors are ignored: the map
+// is a diagnostic.
+void addPerfMapTo(llvm::orc::LLJIT& jit);
+
+// Frees `jit` and its code, except when GRAPHC_PERF_MAP is set: a perf map
+// cannot say that code went away, so code loaded later at the same addresses
+// would be named twice (a run's generation program over its training step's
+// tiles) and perf would credit one function's samples to another. The owners
+// of JIT code call this from their destructors.
+void releaseJit(std::unique_ptr<llvm::orc::LLJIT>& jit);
 
 }  // namespace graphc

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <algorithm>
 
 #include "TestUtil.h"
 #include "codegen/GenerationProgram.h"
@@ -226,6 +228,45 @@ TEST_CASE("jit: 20 training steps of the seed model agree with the interpreter t
     INFO("step " << s);
     CHECK(std::abs(lj[s] - li[s]) <= 1e-5 * std::abs(li[s]));
   }
+}
+
+// GRAPHC_PERF_MAP: every function of every object the JIT links, local ones (the product tiles)
+// included, at the address it was linked at; code unloaded and then replaced at the same
+// addresses would name two functions at one place, so none is unloaded while the map is written.
+TEST_CASE("jit: the perf map names each function once, at its own address") {
+  const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  std::filesystem::remove(path);
+  setenv("GRAPHC_PERF_MAP", "1", 1);
+  for (int64_t width : {64, 96}) {  // the first graph's code is freed before the second is linked
+    Graph g;
+    Builder b(g);
+    Value x = b.input("x", DType::F32, {40, width});
+    Value w = b.input("w", DType::F32, {width, width});
+    b.output("y", tanh(matmul(x, w)) + 1.0);
+    Graph planned = planForJit(g);
+    auto code = CompiledGraph::compile(planned, {testCacheDir(), true}, nullptr);
+  }
+  unsetenv("GRAPHC_PERF_MAP");
+  struct Entry {
+    uint64_t start, size;
+    std::string name;
+  };
+  std::vector<Entry> entries;
+  std::ifstream map(path);
+  std::string start, size, name;
+  while (map >> start >> size >> name) entries.push_back({std::stoull(start, nullptr, 16), std::stoull(size, nullptr, 16), name});
+  std::filesystem::remove(path);
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.start < b.start; });
+  int entryFunctions = 0, tiles = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    INFO(entries[i].name << " at " << std::hex << entries[i].start);
+    CHECK(entries[i].size > 0);
+    if (i + 1 < entries.size()) CHECK(entries[i].start + entries[i].size <= entries[i + 1].start);
+    entryFunctions += entries[i].name == "graphc:graphc_entry";
+    tiles += entries[i].name.rfind("graphc:graphc_tile_", 0) == 0;
+  }
+  CHECK(entryFunctions == 2);
+  CHECK(tiles > 0);
 }
 
 TEST_CASE("jit: the object cache misses, hits, and rebuilds corrupt or truncated entries") {
