@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
       {"nplm dW = X^T dL", 290, 17907, 1120, true, false}, {"lstm512 logits", 1120, 17907, 512, false, false},
       {"lstm512 dH", 1120, 512, 17907, false, true},      {"lstm512 dW", 512, 17907, 1120, true, false},
       {"lstm gates [x,h] W", 1120, 2048, 1024, false, false},
+      // What the fused output layer (--fused-loss, kernels/linear_cross_entropy.c) multiplies per
+      // vocabulary chunk of 896 columns: the chunk's logits, dX (+)= G W_c^T and dW_c = X^T G.
+      {"lstm512 chunk logits", 1120, 896, 512, false, false}, {"lstm512 chunk dX", 1120, 512, 896, false, true},
+      {"lstm512 chunk dW", 512, 896, 1120, true, false},    {"nplm chunk logits", 1120, 896, 290, false, false},
+      {"nplm chunk dX", 1120, 290, 896, false, true},       {"nplm chunk dW", 290, 896, 1120, true, false},
       // gpt (nanoGPT's CPU configuration: 12 x 64 rows, width 128): the MLP's fc, its weight
       // gradient and dX, and one (batch, head)'s attention scores q k^T and weights times v.
       {"gpt x W_fc", 768, 512, 128, false, false},      {"gpt dW_fc = X^T dY", 128, 512, 768, true, false},
