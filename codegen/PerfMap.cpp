@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
@@ -71,7 +72,12 @@ void addPerfMapTo(llvm::orc::LLJIT& jit) {
 }
 
 void releaseJit(std::unique_ptr<llvm::orc::LLJIT>& jit) {
-  if (std::getenv("GRAPHC_PERF_MAP")) (void)jit.release();  // deliberately kept: see PerfMap.h
+  if (jit && std::getenv("GRAPHC_PERF_MAP")) {  // kept until the process ends: see PerfMap.h
+    static std::mutex mutex;
+    static auto* kept = new std::vector<std::unique_ptr<llvm::orc::LLJIT>>();  // reachable, never freed
+    std::lock_guard<std::mutex> lock(mutex);
+    kept->push_back(std::move(jit));
+  }
   jit.reset();
 }
 

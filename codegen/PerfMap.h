@@ -18,11 +18,12 @@ namespace graphc {
 // is a diagnostic.
 void addPerfMapTo(llvm::orc::LLJIT& jit);
 
-// Frees `jit` and its code, except when GRAPHC_PERF_MAP is set: a perf map
-// cannot say that code went away, so code loaded later at the same addresses
-// would be named twice (a run's generation program over its training step's
-// tiles) and perf would credit one function's samples to another. The owners
-// of JIT code call this from their destructors.
+// Frees `jit` and its code, except when GRAPHC_PERF_MAP is set (then it is
+// kept until the process ends): a perf map cannot say that code went away,
+// so code loaded later at the same addresses would be named twice (a run's
+// generation program over its training step's tiles) and perf would credit
+// one function's samples to another. The owners of JIT code call this from
+// their destructors.
 void releaseJit(std::unique_ptr<llvm::orc::LLJIT>& jit);
 
 }  // namespace graphc
