@@ -64,14 +64,9 @@ static void pack_panel_slices(const float* b, int64_t ldb, int32_t tb, int64_t k
   }
 }
 
-void graphc_pack_panels_strided(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
-                                float* packed, int64_t p0, int64_t p1) {
-  pack_panel_slices(b, ldb, tb, 0, k, n, width, packed + p0 * k * width, p0, p1);
-}
-
 void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
                         int64_t p1) {
-  graphc_pack_panels_strided(b, tb ? k : n, tb, k, n, width, packed, p0, p1);
+  pack_panel_slices(b, tb ? k : n, tb, 0, k, n, width, packed + p0 * k * width, p0, p1);
 }
 
 /* Copies rows [i0, i1) x k-range [k0, k0 + kc) of op(A) = A^T (A is k x m) into
@@ -317,25 +312,20 @@ void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float
 struct packing {
   const float* b;
   float* packed;
-  int64_t ldb, k, n, width;
+  int64_t k, n, width;
   int32_t tb;
 };
 
 static void pack_range(void* ctx, int slot, int64_t p0, int64_t p1) {
   const struct packing* pk = (const struct packing*)ctx;
   (void)slot;
-  graphc_pack_panels_strided(pk->b, pk->ldb, pk->tb, pk->k, pk->n, pk->width, pk->packed, p0, p1);
-}
-
-void graphc_pack_panels_team(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
-                             float* packed) {
-  struct packing pk = {b, packed, ldb, k, n, width, tb};
-  int64_t panels = graphc_panel_count(n, width);
-  graphc_team_ranges(panels, k * n >= ((int64_t)1 << 16) ? 1 : panels, pack_range, &pk); /* small: one thread */
+  graphc_pack_panels(pk->b, pk->tb, pk->k, pk->n, pk->width, pk->packed, p0, p1);
 }
 
 void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, int32_t tb, int64_t width) {
-  graphc_pack_panels_team(b, tb ? k : n, tb, k, n, width, packed);
+  struct packing pk = {b, packed, k, n, width, tb};
+  int64_t panels = graphc_panel_count(n, width);
+  graphc_team_ranges(panels, k * n >= ((int64_t)1 << 16) ? 1 : panels, pack_range, &pk); /* small: one thread */
 }
 
 void graphc_product_packed(const float* a, int32_t ta, const float* packed, float* c, int64_t m, int64_t n, int64_t k,

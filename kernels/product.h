@@ -50,12 +50,6 @@ typedef void (*graphc_column_kernel)(void* const* args, int64_t j0, int64_t j1);
 /* Panels [p0, p1) of op(B) (k x n; B is n x k when transposed), `width` columns each. */
 void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
                         int64_t p1);
-/* The same for a B whose rows are `ldb` floats apart (a window of a wider matrix). */
-void graphc_pack_panels_strided(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
-                                float* packed, int64_t p0, int64_t p1);
-/* All panels, shared over the thread team. */
-void graphc_pack_panels_team(const float* b, int64_t ldb, int32_t tb, int64_t k, int64_t n, int64_t width,
-                             float* packed);
 /* C (m x n) = op(A) * packed (k x n in panels of the table's width) over the
  * team; accumulate != 0 adds to C. For kernels that chain products. */
 void graphc_product_packed(const float* a, int32_t ta, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
