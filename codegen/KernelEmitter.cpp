@@ -187,6 +187,7 @@ class BodyEmitter {
       case OpKind::SoftmaxCrossEntropy:
       case OpKind::LinearCrossEntropy:
       case OpKind::LinearCrossEntropyGrad:
+      case OpKind::LinearCrossEntropyTrain:
       case OpKind::Fused: break;
     }
     throw Error(fmt::format("codegen: '{}' cannot appear in a fused kernel", opName(n.op)));

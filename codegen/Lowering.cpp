@@ -235,15 +235,19 @@ void EntryBuilder::lowerRuntimeKernel(const Node& n) {
       return;
     }
     case OpKind::LinearCrossEntropy:
-    case OpKind::LinearCrossEntropyGrad: {
+    case OpKind::LinearCrossEntropyGrad:
+    case OpKind::LinearCrossEntropyTrain: {
       const bool tw = attr::transposeB(n.attrs);
       const int64_t rows = inType(0).shape[0], k = inType(0).shape[1], v = inType(2).shape[0];
       if (n.op == OpKind::LinearCrossEntropy)
         call("graphc_rt_linear_cross_entropy", {in(0), in(1), in(2), in(3), buffer(n), i64(rows), i64(k), i64(v),
                                                 i32(tw), products(target_.panelWidth())});
-      else
+      else if (n.op == OpKind::LinearCrossEntropyGrad)
         call("graphc_rt_linear_cross_entropy_grad", {in(0), in(1), in(2), in(3), in(4), in(5), buffer(n), i64(rows),
                                                      i64(k), i64(v), i32(tw), products(target_.panelWidth())});
+      else
+        call("graphc_rt_linear_cross_entropy_train", {in(0), in(1), in(2), in(3), in(4), buffer(n), i64(rows), i64(k),
+                                                      i64(v), i32(tw), products(target_.panelWidth())});
       return;
     }
     case OpKind::SoftmaxCrossEntropy:

@@ -31,8 +31,10 @@ int64_t estimateFlops(const Graph& g) {
       flops += g.type(n.operands[0]).numElements();
     } else if (n.op == OpKind::LogSoftmax || n.op == OpKind::SoftmaxCrossEntropy) {
       flops += 4 * g.type(n.operands[0]).numElements();
-    } else if (n.op == OpKind::LinearCrossEntropy || n.op == OpKind::LinearCrossEntropyGrad) {
-      // The logits' product (made again by the gradient, which adds dx's and dw's), then the row work.
+    } else if (n.op == OpKind::LinearCrossEntropy || n.op == OpKind::LinearCrossEntropyGrad ||
+               n.op == OpKind::LinearCrossEntropyTrain) {
+      // The logits' product (made again by the gradient, which adds dx's and dw's; made once by
+      // the train op), then the row work.
       const int64_t logits = g.type(n.operands[0]).shape[0] * g.type(n.operands[2]).shape[0];
       const int64_t products = n.op == OpKind::LinearCrossEntropy ? 1 : 3;
       flops += products * 2 * logits * g.type(n.operands[0]).shape[1] + 4 * logits;

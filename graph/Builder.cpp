@@ -289,12 +289,24 @@ Value logSoftmax(Value logits, Where where) {
   Builder::Located site(logits.builder(), where);
   return unary(OpKind::LogSoftmax, logits);
 }
-LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& operands, const Attrs& attrs) {
+namespace {
+// dx, dw, db: views of d from `at` on.
+LinearCrossEntropyGrads gradientViews(Value d, int64_t at, const std::vector<Value>& operands) {
   const Value &x = operands.at(0), &w = operands.at(1);
-  const int64_t dwAt = x.type().numElements(), dbAt = dwAt + w.type().numElements(), v = operands.at(2).dim(0);
-  Value d = x.builder().op(OpKind::LinearCrossEntropyGrad, operands, attrs);
-  return {reshape(slice(d, {0}, {dwAt}), x.shape()), reshape(slice(d, {dwAt}, {dbAt}), w.shape()),
+  const int64_t dwAt = at + x.type().numElements(), dbAt = dwAt + w.type().numElements(), v = operands.at(2).dim(0);
+  return {reshape(slice(d, {at}, {dwAt}), x.shape()), reshape(slice(d, {dwAt}, {dbAt}), w.shape()),
           slice(d, {dbAt}, {dbAt + v})};
+}
+}  // namespace
+
+LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& operands, const Attrs& attrs) {
+  return gradientViews(operands.at(0).builder().op(OpKind::LinearCrossEntropyGrad, operands, attrs), 0, operands);
+}
+
+LinearCrossEntropyStep linearCrossEntropyTrain(const std::vector<Value>& operands, const Attrs& attrs) {
+  const int64_t rows = operands.at(0).dim(0);
+  Value d = operands.at(0).builder().op(OpKind::LinearCrossEntropyTrain, operands, attrs);
+  return {slice(d, {0}, {rows}), gradientViews(d, rows, operands)};
 }
 
 Value softmaxCrossEntropy(Value logits, Value labels, Where where) {

@@ -206,6 +206,12 @@ struct LinearCrossEntropyGrads {
   Value dx, dw, db;
 };
 LinearCrossEntropyGrads linearCrossEntropyGrad(const std::vector<Value>& xWBLabelsLossDloss, const Attrs& attrs);
+// linear_cross_entropy_train and its flat result cut into the loss, dx, dw, db.
+struct LinearCrossEntropyStep {
+  Value loss;
+  LinearCrossEntropyGrads grads;
+};
+LinearCrossEntropyStep linearCrossEntropyTrain(const std::vector<Value>& xWBLabelsDloss, const Attrs& attrs);
 
 // The numpy broadcast of two shapes; throws when incompatible.
 Shape broadcastShapes(const Shape& a, const Shape& b);

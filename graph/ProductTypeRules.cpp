@@ -96,7 +96,7 @@ TensorType attentionType(OpKind op, const std::vector<TensorType>& in, const Att
 }
 
 TensorType linearCrossEntropyType(OpKind op, const std::vector<TensorType>& in, const Attrs& attrs) {
-    const char* name = op == OpKind::LinearCrossEntropy ? "linear_cross_entropy" : "linear_cross_entropy_grad";
+    const std::string_view name = opName(op);
     for (size_t i : {0, 1, 2}) requireF32(in[i], "x, w and b");
     requireI32(in[3], "the labels");
     const bool tw = attr::transposeB(attrs);
@@ -110,10 +110,16 @@ TensorType linearCrossEntropyType(OpKind op, const std::vector<TensorType>& in, 
                        tw ? "V,K" : "K,V", str(in[0]), str(in[1]), str(in[2]), str(in[3])));
     TensorType loss{DType::F32, {n}};
     if (op == OpKind::LinearCrossEntropy) return loss;
+    const int64_t grads = checkedNumElements({n, k}) + checkedNumElements({k, v}) + v;
+    if (op == OpKind::LinearCrossEntropyTrain) {
+      if (in[4] != loss)
+        fail(fmt::format("linear_cross_entropy_train needs the loss's gradient as {}, got {}", str(loss), str(in[4])));
+      return {DType::F32, {n + grads}};
+    }
     if (in[4] != loss || in[5] != loss)
       fail(fmt::format("linear_cross_entropy_grad needs the loss and its gradient as {}, got {} and {}", str(loss),
                        str(in[4]), str(in[5])));
-    return {DType::F32, {checkedNumElements({n, k}) + checkedNumElements({k, v}) + v}};
+    return {DType::F32, {grads}};
 }
 
 }  // namespace graphc::typerules

@@ -278,7 +278,8 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::Attention:
     case OpKind::AttentionGrad: return attentionType(op, in, attrs);
     case OpKind::LinearCrossEntropy:
-    case OpKind::LinearCrossEntropyGrad: return linearCrossEntropyType(op, in, attrs);
+    case OpKind::LinearCrossEntropyGrad:
+    case OpKind::LinearCrossEntropyTrain: return linearCrossEntropyType(op, in, attrs);
     case OpKind::OneHot: return oneHotType(in, attrs);
     case OpKind::Gather: return gatherType(in, attrs);
     case OpKind::ScatterAdd: return scatterAddType(in, attrs);

@@ -58,6 +58,11 @@ void graphc_rt_linear_cross_entropy(const float* x, const float* w, const float*
 void graphc_rt_linear_cross_entropy_grad(const float* x, const float* w, const float* b, const int32_t* labels,
                                          const float* loss, const float* dloss, float* out, int64_t n, int64_t k,
                                          int64_t v, int32_t tw, const struct graphc_product_kernels* kernels);
+/* kernels/linear_cross_entropy_train.c: both at once, given the gradient
+ * with respect to the loss before it (out: loss [N], dx, dw, db). */
+void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const float* b, const int32_t* labels,
+                                          const float* dloss, float* out, int64_t n, int64_t k, int64_t v, int32_t tw,
+                                          const struct graphc_product_kernels* kernels);
 void graphc_rt_one_hot(const int32_t* idx, float* out, int64_t n, int64_t depth);
 /* Uniform [0, 1) from the counter-based generator (graph/counter_random.h); key i32[3], `cols` per row. */
 void graphc_rt_random_uniform(const int32_t* key, float* out, int64_t n, int64_t cols, int64_t stream);

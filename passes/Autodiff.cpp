@@ -162,6 +162,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
       break;
     }
     case OpKind::LinearCrossEntropyGrad:
+    case OpKind::LinearCrossEntropyTrain:
       throw Error(fmt::format("autodiff: %{} is a gradient, which has none of its own", n.name));
     case OpKind::ReduceSum:
     case OpKind::ReduceMean:

@@ -10,13 +10,17 @@
 //   dx = matmul(g, w) {transpose_b = !tw}, dw = matmul(x, g) {transpose_a} (matmul(g, x) {transpose_a} when tw),
 //   db = reduce_sum(g) {axes = [0]}
 // become
+//   t  = linear_cross_entropy_train(x, w, b, y, s)   and ce, dx, dw, db views of t
+// when s does not depend on ce (a training step's mean: always), else
 //   ce = linear_cross_entropy(x, w, b, y)
-//   d  = linear_cross_entropy_grad(x, w, b, y, ce, s)   and dx, dw, db views of d.
+//   d  = linear_cross_entropy_grad(x, w, b, y, ce, s)   and dx, dw, db views of d,
+// and without the gradient, ce = linear_cross_entropy(x, w, b, y) alone.
 // The logits may have no other reader (the training step drops the "logits"
 // output); any of dx, dw, db may be missing, nothing else may read g. The
-// fused ops make the logits a vocabulary chunk at a time in cache; the
-// gradient makes them again, one product more than the unfused graph, so the
-// pass fuses only logits of at least `min-bytes` (Pipelines.h).
+// train op makes a block of rows' logits over the whole vocabulary in cache,
+// once; the pair makes a vocabulary chunk's logits for all rows, twice (one
+// product more than the unfused graph). The pass fuses only logits of at
+// least `min-bytes` (Pipelines.h).
 #include <optional>
 
 #include "graph/Builder.h"
@@ -154,6 +158,21 @@ std::optional<Gradient> matchGradient(const Graph& g, const Readers& r, const La
   return grad;
 }
 
+// Whether v is computed from `from` (the graph is in topological order: nothing before `from` is).
+bool dependsOn(const Graph& g, ValueId v, ValueId from) {
+  std::vector<ValueId> stack = {v};
+  std::vector<bool> seen(g.size(), false);
+  while (!stack.empty()) {
+    ValueId at = stack.back();
+    stack.pop_back();
+    if (at == from) return true;
+    if (at < from || seen[size_t(at)]) continue;
+    seen[size_t(at)] = true;
+    for (ValueId o : g.node(at).operands) stack.push_back(o);
+  }
+  return false;
+}
+
 }  // namespace
 
 bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes) {
@@ -177,13 +196,24 @@ bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes) {
     Attrs attrs;
     if (m->tw) attrs[attr::key::transposeB] = int64_t(1);
     std::vector<Value> layer = {b.wrap(m->x), b.wrap(m->w), bias, b.wrap(m->labels)};
-    Value ce = b.op(OpKind::LinearCrossEntropy, layer, attrs);
-    replaced.emplace_back(ValueId(i), ce.id());
-    if (!grad) continue;
+    if (!grad) {
+      replaced.emplace_back(ValueId(i), b.op(OpKind::LinearCrossEntropy, layer, attrs).id());
+      continue;
+    }
     Value scale = grad->rowScale ? reshape(b.wrap(*grad->rowScale), {rows}) : b.constant(*grad->splatScale, {rows});
-    layer.push_back(ce);
-    layer.push_back(scale);
-    LinearCrossEntropyGrads d = linearCrossEntropyGrad(layer, attrs);
+    LinearCrossEntropyGrads d;
+    if (!grad->rowScale || !dependsOn(g, *grad->rowScale, ValueId(i))) {
+      layer.push_back(scale);
+      LinearCrossEntropyStep step = linearCrossEntropyTrain(layer, attrs);
+      replaced.emplace_back(ValueId(i), step.loss.id());
+      d = step.grads;
+    } else {
+      Value ce = b.op(OpKind::LinearCrossEntropy, layer, attrs);
+      replaced.emplace_back(ValueId(i), ce.id());
+      layer.push_back(ce);
+      layer.push_back(scale);
+      d = linearCrossEntropyGrad(layer, attrs);
+    }
     if (grad->dx) replaced.emplace_back(*grad->dx, d.dx.id());
     if (grad->dw) replaced.emplace_back(*grad->dw, d.dw.id());
     if (grad->db) replaced.emplace_back(*grad->db, d.db.id());

@@ -1,7 +1,8 @@
 // tests/LinearCrossEntropyTests.cpp — fuse-linear-cross-entropy on a word
-// model: the fused graph holds no rows x V value, and its loss and gradients
-// are the unfused graph's to float rounding on the JIT (the loss to the bit
-// when the vocabulary is one chunk), at V = 28 and at a word vocabulary.
+// model: the fused graph (one linear_cross_entropy_train) holds no rows x V
+// value, and its loss and gradients are the unfused graph's to float rounding
+// on the JIT (the loss to the bit when the rows' logits are one block), at
+// V = 28 and at a word vocabulary, over one and several blocks of rows.
 #include <cmath>
 #include <fmt/format.h>
 
@@ -46,14 +47,15 @@ void checkFusedAgainstUnfused(int64_t batch, int64_t steps, int64_t vocab, bool 
   Graph fused = unfused;
   CHECK_FALSE(fuseLinearCrossEntropy(fused, int64_t(rows * vocab * 4) + 1));  // below the size asked for: untouched
   REQUIRE(fuseLinearCrossEntropy(fused, 0));
-  CHECK(fused.nodesOf(OpKind::LinearCrossEntropy).size() == 1);
-  CHECK(fused.nodesOf(OpKind::LinearCrossEntropyGrad).size() == 1);
+  CHECK(fused.nodesOf(OpKind::LinearCrossEntropyTrain).size() == 1);
+  CHECK(fused.nodesOf(OpKind::LinearCrossEntropy).empty());
+  CHECK(fused.nodesOf(OpKind::LinearCrossEntropyGrad).empty());
   CHECK(holdsLogits(unfused, rows, vocab));
   CHECK_FALSE(holdsLogits(fused, rows, vocab));
   CHECK(fused.nodesOf(OpKind::LogSoftmax).empty());
   Rng rng(5);
   TensorMap vars = test::randomModelVars(unfused, rng, batch, steps, vocab - 1);
-  // Logits spread over several units, so which chunk holds a row's maximum matters.
+  // Logits spread over several units, so a row's maximum stands out.
   for (const char* spread : {"output.kernel", "embed.table"})
     if (vars.count(spread))
       for (float& x : vars.at(spread).f32Vector()) x *= 8.0f;
@@ -73,13 +75,14 @@ void checkFusedAgainstUnfused(int64_t batch, int64_t steps, int64_t vocab, bool 
 
 }  // namespace
 
-TEST_CASE("fuse-linear-cross-entropy: d2l's vocabulary, one chunk: the loss to the bit, gradients to rounding") {
+TEST_CASE("fuse-linear-cross-entropy: d2l's vocabulary, one block: the loss to the bit, gradients to rounding") {
   checkFusedAgainstUnfused(4, 5, 28, false, true);
 }
 
-TEST_CASE("fuse-linear-cross-entropy: a word vocabulary over several chunks, and a tied output layer") {
-  checkFusedAgainstUnfused(2, 35, 18000, false, false);  // 70 x 18000 logits: two chunks
-  checkFusedAgainstUnfused(2, 8, 3000, true, false);     // w is the embedding table [V, K]: transpose_b
+TEST_CASE("fuse-linear-cross-entropy: a word vocabulary in one and in several blocks of rows, and a tied layer") {
+  checkFusedAgainstUnfused(2, 35, 18000, false, true);  // 70 x 18000 logits: one block of rows
+  checkFusedAgainstUnfused(4, 70, 18000, false, true);  // 280 rows: two blocks (16 MiB of logits each at most)
+  checkFusedAgainstUnfused(2, 8, 3000, true, false);    // w is the embedding table [V, K]: transpose_b
 }
 
 TEST_CASE("fuse-linear-cross-entropy: a layer whose logits are also an output stays unfused") {
@@ -90,4 +93,25 @@ TEST_CASE("fuse-linear-cross-entropy: a layer whose logits are also an output st
   c.vocab = 50;
   Graph g = buildModelGraph(findModel("lstm-lm"), withModelDefaults(findModel("lstm-lm"), c));
   CHECK_FALSE(fuseLinearCrossEntropy(g, 0));
+}
+
+TEST_CASE("fused output layer kernels: a label outside the vocabulary is reported after the run, not a crash") {
+  for (OpKind op : {OpKind::LinearCrossEntropy, OpKind::LinearCrossEntropyGrad, OpKind::LinearCrossEntropyTrain}) {
+    INFO(opName(op));
+    Graph g;
+    Builder b(g);
+    Value x = b.input("x", DType::F32, {2, 3}), w = b.input("w", DType::F32, {3, 4}),
+          bias = b.input("b", DType::F32, {4}), y = b.input("y", DType::I32, {2});
+    Value s = b.constant(0.5, {2});
+    if (op == OpKind::LinearCrossEntropy) b.output("out", b.op(op, {x, w, bias, y}));
+    if (op == OpKind::LinearCrossEntropyGrad)
+      b.output("out", b.op(op, {x, w, bias, y, b.op(OpKind::LinearCrossEntropy, {x, w, bias, y}), s}));
+    if (op == OpKind::LinearCrossEntropyTrain) b.output("out", b.op(op, {x, w, bias, y, s}));
+    JitEngine jit(g, {std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache", true});
+    TensorMap vars{{"x", Tensor(DType::F32, {2, 3})}, {"w", Tensor(DType::F32, {3, 4})}, {"b", Tensor(DType::F32, {4})},
+                   {"y", Tensor::i32({2}, {1, 4})}};
+    CHECK_THROWS_WITH_AS(jit.run(vars), doctest::Contains("label 4 out of range [0, 4)"), Error);
+    vars["y"] = Tensor::i32({2}, {1, 3});
+    CHECK_NOTHROW(jit.run(vars));
+  }
 }

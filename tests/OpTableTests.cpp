@@ -147,6 +147,11 @@ Sample sampleFor(OpKind op) {
                 Value loss = b.op(OpKind::LinearCrossEntropy, {v[0], v[1], v[2], v[3]});
                 return b.op(OpKind::LinearCrossEntropyGrad, {v[0], v[1], v[2], v[3], loss, v[4]});
               }};
+    case OpKind::LinearCrossEntropyTrain:  // w as [V, K]: the transposed case (the grad above covers [K, V])
+      return {{f({3, 4}), f({5, 4}), f({5}), ints({3}, {1, 3, 2}), f({3})}, [](Builder& b, const std::vector<Value>& v) {
+                return b.op(OpKind::LinearCrossEntropyTrain, {v[0], v[1], v[2], v[3], v[4]},
+                            {{attr::key::transposeB, int64_t(1)}});
+              }};
     case OpKind::Fused:
       // Built from elementwise ops; `fuse` makes the one fused node both engines run.
       return {{f({3, 4}), f({4})},

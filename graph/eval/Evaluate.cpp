@@ -175,6 +175,7 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::SoftmaxCrossEntropy: return softmaxCrossEntropyOp(n, *in[0], *in[1]);
     case OpKind::LinearCrossEntropy: return linearCrossEntropyOp(n, *in[0], *in[1], *in[2], *in[3]);
     case OpKind::LinearCrossEntropyGrad: return linearCrossEntropyGradOp(n, in);
+    case OpKind::LinearCrossEntropyTrain: return linearCrossEntropyTrainOp(n, in);
     case OpKind::Fused: return evaluateBody(*n.body, in);
   }
   throw Error("unknown op");

@@ -38,23 +38,18 @@ Layer layerOf(const Node& n, const Tensor& x, const Tensor& w, const Tensor& b) 
   return {x, w, b, tw, x.shape()[0], x.shape()[1], w.shape()[tw ? 0 : 1]};
 }
 
-}  // namespace
-
-Tensor linearCrossEntropyOp(const Node& n, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& labels) {
-  const Layer l = layerOf(n, x, w, b);
-  Tensor out(n.type);
+// Each row's loss, from `o` on.
+void writeLoss(const Node& n, const Layer& l, const Tensor& labels, float* o) {
   for (int64_t r = 0; r < l.n; ++r) {
     int64_t label = checkIndex(labels.i32()[r], l.v, n);
     double lse = 0;
     std::vector<double> z = l.logits(r, lse);
-    out.f32()[r] = float(lse - z[size_t(label)]);
+    o[r] = float(lse - z[size_t(label)]);
   }
-  return out;
 }
 
-Tensor linearCrossEntropyGradOp(const Node& n, const std::vector<const Tensor*>& in) {
-  const Layer l = layerOf(n, *in[0], *in[1], *in[2]);
-  const Tensor &labels = *in[3], &dloss = *in[5];
+// dx, dw, db of the loss with each row's scaled by dloss, one after the other from `o` on.
+void writeGradients(const Node& n, const Layer& l, const Tensor& labels, const Tensor& dloss, float* o) {
   std::vector<double> dx(size_t(l.n * l.k), 0.0), dw(size_t(l.k * l.v), 0.0), db(size_t(l.v), 0.0);
   for (int64_t r = 0; r < l.n; ++r) {
     int64_t label = checkIndex(labels.i32()[r], l.v, n);
@@ -71,11 +66,30 @@ Tensor linearCrossEntropyGradOp(const Node& n, const std::vector<const Tensor*>&
       }
     }
   }
-  Tensor out(n.type);
-  float* o = out.f32();
   for (double d : dx) *o++ = float(d);
   for (double d : dw) *o++ = float(d);
   for (double d : db) *o++ = float(d);
+}
+
+}  // namespace
+
+Tensor linearCrossEntropyOp(const Node& n, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& labels) {
+  Tensor out(n.type);
+  writeLoss(n, layerOf(n, x, w, b), labels, out.f32());
+  return out;
+}
+
+Tensor linearCrossEntropyGradOp(const Node& n, const std::vector<const Tensor*>& in) {
+  Tensor out(n.type);
+  writeGradients(n, layerOf(n, *in[0], *in[1], *in[2]), *in[3], *in[5], out.f32());
+  return out;
+}
+
+Tensor linearCrossEntropyTrainOp(const Node& n, const std::vector<const Tensor*>& in) {
+  const Layer l = layerOf(n, *in[0], *in[1], *in[2]);
+  Tensor out(n.type);
+  writeLoss(n, l, *in[3], out.f32());
+  writeGradients(n, l, *in[3], *in[4], out.f32() + l.n);
   return out;
 }
 

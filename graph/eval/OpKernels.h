@@ -48,6 +48,7 @@ Tensor softmaxCrossEntropyOp(const Node& n, const Tensor& logits, const Tensor& 
 // LinearCrossEntropy.cpp
 Tensor linearCrossEntropyOp(const Node& n, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& labels);
 Tensor linearCrossEntropyGradOp(const Node& n, const std::vector<const Tensor*>& in);
+Tensor linearCrossEntropyTrainOp(const Node& n, const std::vector<const Tensor*>& in);
 
 Tensor matmulOp(const Node& n, const Tensor& a, const Tensor& b);
 Tensor packPanelsOp(const Node& n, const Tensor& b);

@@ -1,0 +1,118 @@
+/* kernels/linear_cross_entropy_train.c — the output layer, its softmax
+ * cross-entropy and their gradient in one pass over the rows
+ * (graph/Op.def: linear_cross_entropy_train), for a training step whose
+ * incoming gradient is known before the loss (a mean's 1/N).
+ *
+ * linear_cross_entropy_grad (linear_cross_entropy.c) must make the logits a
+ * second time: a vocabulary chunk's softmax needs every chunk's log-sum-exp.
+ * Here the rows are cut into blocks instead, and a block's logits over the
+ * whole vocabulary (rows x V floats, ROW_BLOCK_FLOATS at most) stay in the
+ * cache while they become the loss, then the gradient in place, then feed the
+ * dx and dw products: three products, the unfused graph's count. The price is
+ * the weights read twice and dw read and written once per row block, which
+ * the blocks' height (a few hundred rows for an 18k vocabulary) amortises.
+ *
+ * Every sum has an order fixed by n, k and v alone (dw and db add the blocks
+ * in row order; db in double, as one column sum over all rows), so the bits
+ * do not depend on the threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp_non_positive.h"
+#include "product.h"
+#include "rows.h"
+#include "runtime_kernels.h"
+#include "team.h"
+
+/* A row block's logits: rows x V floats at most this many (16 MiB). */
+#define ROW_BLOCK_FLOATS ((int64_t)1 << 22)
+
+struct train_step {
+  const float *x, *w, *b, *dloss;
+  const int32_t* labels;
+  int64_t k, v;
+  float* logits; /* the block's rows x v, then their gradient */
+  double* db;    /* the bias gradient so far, per column */
+  float* loss;   /* every row's */
+  int64_t r0;    /* the block's first row */
+};
+
+/* Rows [r0, r1) of the block: bias, loss, then (softmax - onehot) x dloss in place. */
+static void block_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
+  struct train_step* s = (struct train_step*)ctx;
+  (void)slot;
+  const int64_t v = s->v;
+  for (int64_t r = r0; r < r1; ++r) {
+    float* z = s->logits + r * v;
+    for (int64_t j = 0; j < v; ++j) z[j] += s->b[j];
+    const int64_t row = s->r0 + r, label = s->labels[row];
+    const float max = graphc_rows_max(z, v);
+    const double lse = (double)max + log(graphc_rows_sum_exp_shifted(z, v, max));
+    s->loss[row] = (float)(lse - (double)z[label]);
+    const float shift = (float)lse, scale = s->dloss[row];
+    for (int64_t j = 0; j < v; ++j) z[j] = graphc_exp_non_positive(z[j] - shift) * scale;
+    z[label] -= scale;
+  }
+}
+
+struct column_sums {
+  const float* g;
+  double* sums;
+  int64_t rows, v;
+};
+
+/* sums[c] += the block's column c, row by row: one double sum per column over all blocks. */
+static void add_columns(void* ctx, int slot, int64_t c0, int64_t c1) {
+  struct column_sums* s = (struct column_sums*)ctx;
+  (void)slot;
+  for (int64_t r = 0; r < s->rows; ++r) {
+    const float* row = s->g + r * s->v;
+    for (int64_t c = c0; c < c1; ++c) s->sums[c] += (double)row[c];
+  }
+}
+
+/* Rows per block: as many as fit ROW_BLOCK_FLOATS, whole tiles, all of n when it fits. */
+static int64_t block_height(int64_t n, int64_t v, int64_t tile_rows) {
+  int64_t h = ROW_BLOCK_FLOATS / (v > 0 ? v : 1) / tile_rows * tile_rows;
+  if (h < tile_rows) h = tile_rows;
+  return h < n ? h : n;
+}
+
+void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const float* b, const int32_t* labels,
+                                          const float* dloss, float* out, int64_t n, int64_t k, int64_t v, int32_t tw,
+                                          const struct graphc_product_kernels* kernels) {
+  float *loss = out, *dx = out + n, *dw = out + n + n * k, *db = out + n + n * k + k * v;
+  for (int64_t r = 0; r < n; ++r)
+    if (labels[r] < 0 || labels[r] >= v) {
+      graphc_kernel_error("linear_cross_entropy_train label %d out of range [0, %lld)", labels[r], (long long)v);
+      return;
+    }
+  const int64_t height = block_height(n, v, kernels->tile_rows);
+  struct train_step s = {.x = x, .w = w, .b = b, .dloss = dloss, .labels = labels, .k = k, .v = v, .loss = loss};
+  s.logits = (float*)malloc((size_t)(height > 0 ? height * v : 1) * sizeof(float));
+  s.db = (double*)calloc((size_t)(v > 0 ? v : 1), sizeof(double));
+  if (!s.logits || !s.db) {
+    graphc_kernel_error("linear_cross_entropy_train: out of memory for %lld rows of %lld logits", (long long)height,
+                        (long long)v);
+  } else {
+    if (n == 0) memset(dw, 0, (size_t)(k * v) * sizeof(float));
+    for (s.r0 = 0; s.r0 < n; s.r0 += height) {
+      const int64_t rows = height < n - s.r0 ? height : n - s.r0;
+      const float* xb = x + s.r0 * k;
+      /* the block's logits: x's rows times w (w [V, K] transposed) */
+      graphc_product_strided(xb, 0, w, tw ? k : v, tw, s.logits, v, rows, v, k, 0, kernels);
+      graphc_team_ranges(rows, 4, block_rows, &s);
+      struct column_sums sums = {.g = s.logits, .sums = s.db, .rows = rows, .v = v};
+      graphc_team_ranges(v, 256, add_columns, &sums);
+      /* the block's dx = g times w transposed (w [V, K] as it is) */
+      graphc_product_strided(s.logits, 0, w, tw ? k : v, !tw, dx + s.r0 * k, k, rows, k, v, 0, kernels);
+      if (tw) /* dw (+)= g^T x */
+        graphc_product_strided(s.logits, 1, xb, k, 0, dw, k, v, k, rows, s.r0 > 0, kernels);
+      else /* dw (+)= x^T g */
+        graphc_product_strided(xb, 1, s.logits, v, 0, dw, v, k, v, rows, s.r0 > 0, kernels);
+    }
+    for (int64_t c = 0; c < v; ++c) db[c] = (float)s.db[c];
+  }
+  free(s.logits), free(s.db);
+}
