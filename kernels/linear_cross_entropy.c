@@ -57,9 +57,9 @@ static int64_t chunk_width(int64_t n, int64_t v, int64_t width) {
 /* The chunk's logits (before the bias): x times columns [v0, v0 + vc) of w. */
 static void chunk_logits(struct layer* l) {
   if (l->tw) /* w is [V, K]: the chunk's rows, transposed */
-    graphc_product_strided(l->x, 0, l->w + l->v0 * l->k, l->k, 1, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
+    graphc_product_strided(l->x, l->k, 0, l->w + l->v0 * l->k, l->k, 1, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
   else
-    graphc_product_strided(l->x, 0, l->w + l->v0, l->v, 0, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
+    graphc_product_strided(l->x, l->k, 0, l->w + l->v0, l->v, 0, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
 }
 
 static int64_t bad_label(const struct layer* l, int64_t r) { return l->labels[r] < 0 || l->labels[r] >= l->v; }
@@ -175,13 +175,13 @@ void graphc_rt_linear_cross_entropy_grad(const float* x, const float* w, const f
       graphc_team_ranges(l.vc, 64, bias_columns, &l);
       /* dx (+)= g times the chunk's weights transposed */
       if (tw)
-        graphc_product_strided(l.logits, 0, w + l.v0 * k, k, 0, l.dx, k, n, k, l.vc, l.v0 > 0, kernels);
+        graphc_product_strided(l.logits, l.vc, 0, w + l.v0 * k, k, 0, l.dx, k, n, k, l.vc, l.v0 > 0, kernels);
       else
-        graphc_product_strided(l.logits, 0, w + l.v0, v, 1, l.dx, k, n, k, l.vc, l.v0 > 0, kernels);
+        graphc_product_strided(l.logits, l.vc, 0, w + l.v0, v, 1, l.dx, k, n, k, l.vc, l.v0 > 0, kernels);
       if (tw) /* dw's rows [v0, v0 + vc) = g^T x */
-        graphc_product_strided(l.logits, 1, x, k, 0, l.dw + l.v0 * k, k, l.vc, k, n, 0, kernels);
+        graphc_product_strided(l.logits, l.vc, 1, x, k, 0, l.dw + l.v0 * k, k, l.vc, k, n, 0, kernels);
       else /* dw's columns [v0, v0 + vc) = x^T g */
-        graphc_product_strided(x, 1, l.logits, l.vc, 0, l.dw + l.v0, v, k, l.vc, n, 0, kernels);
+        graphc_product_strided(x, k, 1, l.logits, l.vc, 0, l.dw + l.v0, v, k, l.vc, n, 0, kernels);
     }
   }
   free(l.logits), free(l.lse);

@@ -27,6 +27,9 @@
 
 /* A row block's logits: rows x V floats at most this many (16 MiB). */
 #define ROW_BLOCK_FLOATS ((int64_t)1 << 22)
+/* Rows of a [V, K] dw per product: the product copies its transposed left operand (the block's
+ * gradient, rows x DW_ROWS) into tile order per thread; all of V at once was 16 MiB per thread. */
+#define DW_ROWS 1024
 
 struct train_step {
   const float *x, *w, *b, *dloss;
@@ -101,16 +104,18 @@ void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const 
       const int64_t rows = height < n - s.r0 ? height : n - s.r0;
       const float* xb = x + s.r0 * k;
       /* the block's logits: x's rows times w (w [V, K] transposed) */
-      graphc_product_strided(xb, 0, w, tw ? k : v, tw, s.logits, v, rows, v, k, 0, kernels);
+      graphc_product_strided(xb, k, 0, w, tw ? k : v, tw, s.logits, v, rows, v, k, 0, kernels);
       graphc_team_ranges(rows, 4, block_rows, &s);
       struct column_sums sums = {.g = s.logits, .sums = s.db, .rows = rows, .v = v};
       graphc_team_ranges(v, 256, add_columns, &sums);
       /* the block's dx = g times w transposed (w [V, K] as it is) */
-      graphc_product_strided(s.logits, 0, w, tw ? k : v, !tw, dx + s.r0 * k, k, rows, k, v, 0, kernels);
-      if (tw) /* dw (+)= g^T x */
-        graphc_product_strided(s.logits, 1, xb, k, 0, dw, k, v, k, rows, s.r0 > 0, kernels);
+      graphc_product_strided(s.logits, v, 0, w, tw ? k : v, !tw, dx + s.r0 * k, k, rows, k, v, 0, kernels);
+      if (tw) /* dw (+)= g^T x, DW_ROWS of dw at a time: g^T is copied into tile order first */
+        for (int64_t c0 = 0; c0 < v; c0 += DW_ROWS)
+          graphc_product_strided(s.logits + c0, v, 1, xb, k, 0, dw + c0 * k, k, DW_ROWS < v - c0 ? DW_ROWS : v - c0, k,
+                                 rows, s.r0 > 0, kernels);
       else /* dw (+)= x^T g */
-        graphc_product_strided(xb, 1, s.logits, v, 0, dw, v, k, v, rows, s.r0 > 0, kernels);
+        graphc_product_strided(xb, k, 1, s.logits, v, 0, dw, v, k, v, rows, s.r0 > 0, kernels);
     }
     for (int64_t c = 0; c < v; ++c) db[c] = (float)s.db[c];
   }

@@ -74,15 +74,15 @@ void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_
   pack_panel_slices(b, tb ? k : n, tb, 0, k, n, width, packed + p0 * k * width, p0, p1);
 }
 
-/* Copies rows [i0, i1) x k-range [k0, k0 + kc) of op(A) = A^T (A is k x m) into
+/* Copies rows [i0, i1) x k-range [k0, k0 + kc) of op(A) = A^T (A is k x m, rows lda apart) into
  * tiles of `tile` rows: out[t][kk][r] = A[k0 + kk][i0 + tile t + r], zero past i1.
  * Row kk of A is read once, front to back, and dealt out to the tiles (reading
  * each tile's floats down the k rows instead touches a new page per k). */
-static void pack_transposed_rows(const float* a, int64_t m, int64_t i0, int64_t i1, int64_t k0, int64_t kc,
+static void pack_transposed_rows(const float* a, int64_t lda, int64_t i0, int64_t i1, int64_t k0, int64_t kc,
                                  int64_t tile, float* out) {
   int64_t full_end = i0 + (i1 - i0) / tile * tile;
   for (int64_t kk = 0; kk < kc; ++kk) {
-    const float* src = a + (k0 + kk) * m;
+    const float* src = a + (k0 + kk) * lda;
     for (int64_t t = i0; t < full_end; t += tile)
       memcpy(out + (t - i0) * kc + kk * tile, src + t, (size_t)tile * sizeof(float));
     if (full_end < i1) {
@@ -116,6 +116,7 @@ struct product {
   const struct graphc_product_kernels* kernels;
   const float* a;
   int32_t ta;
+  int64_t lda;    /* floats between a's rows; 0: a's rows are whole (k, or m when transposed) */
   const float* b; /* an unpacked right operand (graphc_rt_matmul), or NULL */
   int32_t tb;
   int64_t ldb; /* floats between b's rows */
@@ -168,7 +169,8 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
                             int64_t p0, int64_t p1, graphc_column_kernel epilogue) {
   const struct blocking bl = blocking_for(p->kernels, p->k);
   const int64_t m = p->m, n = p->n, k = p->k;
-  const int64_t row_stride = p->ta ? 1 : k, k_stride = p->ta ? m : 1;
+  const int64_t lda = p->lda ? p->lda : p->ta ? m : k;
+  const int64_t row_stride = p->ta ? 1 : lda, k_stride = p->ta ? lda : 1;
   if (k == 0) {
     for (int64_t r = r0; r < r1 && !p->accumulate; ++r)
       for (int64_t j = p0 * bl.width; j < min64(n, p1 * bl.width); ++j) p->c[r * p->ldc + j] = 0.0f;
@@ -210,7 +212,7 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
     int64_t kc = min64(kc0, k - k0);
     if (pack_a)
       for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block)
-        pack_transposed_rows(p->a, m, i0, min64(r1, i0 + bl.row_block), k0, kc, bl.tile_rows,
+        pack_transposed_rows(p->a, lda, i0, min64(r1, i0 + bl.row_block), k0, kc, bl.tile_rows,
                              a_buffer + (i0 - r0) * kc);
     for (int64_t g0 = p0; g0 < p1; g0 += group) {
       int64_t g1 = min64(p1, g0 + group);
@@ -340,10 +342,10 @@ void graphc_product_packed(const float* a, int32_t ta, const float* packed, floa
   run_product(&p);
 }
 
-void graphc_product_strided(const float* a, int32_t ta, const float* b, int64_t ldb, int32_t tb, float* c, int64_t ldc,
-                            int64_t m, int64_t n, int64_t k, int32_t accumulate,
+void graphc_product_strided(const float* a, int64_t lda, int32_t ta, const float* b, int64_t ldb, int32_t tb, float* c,
+                            int64_t ldc, int64_t m, int64_t n, int64_t k, int32_t accumulate,
                             const struct graphc_product_kernels* kernels) {
-  struct product p = {.kernels = kernels, .a = a, .ta = ta, .b = b, .tb = tb, .ldb = ldb, .c = c, .ldc = ldc,
+  struct product p = {.kernels = kernels, .a = a, .ta = ta, .lda = lda, .b = b, .tb = tb, .ldb = ldb, .c = c, .ldc = ldc,
                       .m = m, .n = n, .k = k, .accumulate = accumulate};
   run_product(&p);
 }

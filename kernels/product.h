@@ -54,12 +54,12 @@ void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_
  * team; accumulate != 0 adds to C. For kernels that chain products. */
 void graphc_product_packed(const float* a, int32_t ta, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                            int32_t accumulate, const struct graphc_product_kernels* kernels);
-/* C (m x n, rows ldc floats apart) (+)= op(A) * op(B) over the team, B unpacked with rows ldb floats
- * apart: windows of wider matrices (a chunk of an output layer's weights, of its gradient) used
- * where they are. B is read in place when it is not transposed and n is whole panels, else packed
- * panel group by panel group inside the product. */
-void graphc_product_strided(const float* a, int32_t ta, const float* b, int64_t ldb, int32_t tb, float* c, int64_t ldc,
-                            int64_t m, int64_t n, int64_t k, int32_t accumulate,
+/* C (m x n, rows ldc floats apart) (+)= op(A) * op(B) over the team, A and B unpacked with rows lda
+ * and ldb floats apart: windows of wider matrices (a chunk of an output layer's weights, of its
+ * gradient, of its logits) used where they are. B is read in place when it is not transposed and n
+ * is whole panels, else packed panel group by panel group inside the product. */
+void graphc_product_strided(const float* a, int64_t lda, int32_t ta, const float* b, int64_t ldb, int32_t tb, float* c,
+                            int64_t ldc, int64_t m, int64_t n, int64_t k, int32_t accumulate,
                             const struct graphc_product_kernels* kernels);
 
 #ifdef __cplusplus

@@ -121,10 +121,10 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
   runtime::setThreads(0);
 }
 
-// graphc_product_strided: op(B) and C are windows of wider matrices (a chunk of an output layer's
-// weights and of its gradient); B is read in place or packed group by group, C is written in place
-// and nothing outside the window changes.
-TEST_CASE("gemm: products over windows of wider matrices, B and C in place") {
+// graphc_product_strided: A, op(B) and C are windows of wider matrices (a chunk of an output
+// layer's logits, weights and gradient); A is read in place or copied into tile order, B read in
+// place or packed group by group, C is written in place and nothing outside the window changes.
+TEST_CASE("gemm: products over windows of wider matrices, A, B and C in place") {
   const ProductKernels& kernels = compiledProductKernels(hostTarget());
   const int64_t width = kernels.panel_width;
   struct Window {
@@ -136,7 +136,7 @@ TEST_CASE("gemm: products over windows of wider matrices, B and C in place") {
       for (bool ta : {false, true})
         for (bool tb : {false, true})
           for (int32_t accumulate : {0, 1}) {
-            const int64_t ldb = (tb ? s.k : s.n) + 11, ldc = s.n + 7, lda = ta ? s.m : s.k;
+            const int64_t ldb = (tb ? s.k : s.n) + 11, ldc = s.n + 7, lda = (ta ? s.m : s.k) + 13;
             Rng rng(uint64_t(s.m * 31 + s.n * 7 + s.k + ta * 2 + tb));
             std::vector<float> a(size_t(lda * (ta ? s.k : s.m))), b(size_t(ldb * (tb ? s.n : s.k))),
                 c(size_t(ldc * s.m));
@@ -144,7 +144,7 @@ TEST_CASE("gemm: products over windows of wider matrices, B and C in place") {
             for (float& x : b) x = float(rng.uniform() * 2 - 1);
             for (float& x : c) x = float(rng.uniform() * 2 - 1);
             const std::vector<float> before = c;
-            graphc_product_strided(a.data(), ta, b.data(), ldb, tb, c.data(), ldc, s.m, s.n, s.k, accumulate,
+            graphc_product_strided(a.data(), lda, ta, b.data(), ldb, tb, c.data(), ldc, s.m, s.n, s.k, accumulate,
                                    &kernels);
             for (int64_t i = 0; i < s.m; ++i)
               for (int64_t j = 0; j < ldc; ++j) {
