@@ -1,7 +1,7 @@
 // bench/gemm_bench.cpp — graphc's generated product micro-kernels (driven by
 // kernels/product.c) against Eigen's product on the seed step's shapes; prints
 // GFLOP/s per shape; then the fused output layer and loss (forward + backward)
-// of the word models. Built by bench/run.sh.
+// of the word models, as one train op and as the forward + gradient pair. Built by bench/run.sh.
 // Usage: gemm_bench THREADS [ROWSxWIDTH ...]   (tiles to compare; default: the host's)
 #include "codegen/CompiledProducts.h"
 #include "graph/PackedLayout.h"
@@ -50,38 +50,47 @@ void parallelParts(int parts, const Fn& fn) {
 }
 
 
-// The output layer and its softmax cross-entropy as the word models run them
-// (--fused-loss: linear_cross_entropy and its gradient, which make the logits
-// twice), forward + backward per call. "useful" counts the three products of
-// the layer (6 n k V FLOPs), "executed" the four the fused kernels run.
+// The output layer and its softmax cross-entropy as the word models run them,
+// forward + backward per call: linear_cross_entropy_train (what a training
+// step runs since fuse-linear-cross-entropy makes it; three products) and the
+// linear_cross_entropy + _grad pair (four: the gradient makes the logits
+// again). "useful" counts the layer's three products (6 n k V FLOPs).
 void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng) {
   struct Layer {
     const char* what;
     int n, k, v;
+    bool tied;  // w is [V, K] (transpose_b)
   };
-  const Layer layers[] = {{"nplm [x,h] W", 1120, 290, 17907},
-                          {"lstm-lm H 256", 1120, 256, 17907},
-                          {"lstm-lm H 512", 1120, 512, 17907}};
+  const Layer layers[] = {{"nplm [x,h] W", 1120, 290, 17907, false},
+                          {"lstm-lm H 256 tied", 1120, 256, 17907, true},
+                          {"lstm-lm H 512", 1120, 512, 17907, false},
+                          {"lstm-lm H 512 tied", 1120, 512, 17907, true}};
   std::normal_distribution<float> normal;
-  std::printf("\n%-20s %14s %10s %10s %10s\n", "output layer", "n x k x V", "ms", "useful", "executed");
+  std::printf("\n%-20s %14s %12s %12s %12s %12s %12s\n", "output layer", "n x k x V", "train ms", "useful",
+              "pair ms", "useful", "executed");
   for (const Layer& l : layers) {
+    const size_t grads = size_t(l.n) * l.k + size_t(l.k) * l.v + size_t(l.v);
     std::vector<float> x(size_t(l.n) * l.k), w(size_t(l.k) * l.v), b(size_t(l.v)), loss(size_t(l.n)),
-        dloss(size_t(l.n), 1.0f / float(l.n)), grads(size_t(l.n) * l.k + size_t(l.k) * l.v + size_t(l.v));
+        dloss(size_t(l.n), 1.0f / float(l.n)), out(size_t(l.n) + grads);
     std::vector<int32_t> labels(size_t(l.n));
     for (float& e : x) e = normal(rng);
     for (float& e : w) e = 0.05f * normal(rng);
     for (int i = 0; i < l.n; ++i) labels[size_t(i)] = int32_t((i * 7919) % l.v);
-    auto step = [&] {
-      graphc_rt_linear_cross_entropy(x.data(), w.data(), b.data(), labels.data(), loss.data(), l.n, l.k, l.v, 0,
+    auto train = [&] {
+      graphc_rt_linear_cross_entropy_train(x.data(), w.data(), b.data(), labels.data(), dloss.data(), out.data(), l.n,
+                                           l.k, l.v, l.tied, &kernels);
+    };
+    auto pair = [&] {
+      graphc_rt_linear_cross_entropy(x.data(), w.data(), b.data(), labels.data(), loss.data(), l.n, l.k, l.v, l.tied,
                                      &kernels);
       graphc_rt_linear_cross_entropy_grad(x.data(), w.data(), b.data(), labels.data(), loss.data(), dloss.data(),
-                                          grads.data(), l.n, l.k, l.v, 0, &kernels);
+                                          out.data() + l.n, l.n, l.k, l.v, l.tied, &kernels);
     };
-    double s = secondsPerCall(step), product = 2.0 * l.n * l.k * l.v;
+    const double st = secondsPerCall(train), sp = secondsPerCall(pair), product = 2.0 * l.n * l.k * l.v;
     char dims[32];
     std::snprintf(dims, sizeof dims, "%dx%dx%d", l.n, l.k, l.v);
-    std::printf("%-20s %14s %10.1f %10.1f %10.1f\n", l.what, dims, s * 1e3, 3 * product / s / 1e9,
-                4 * product / s / 1e9);
+    std::printf("%-20s %14s %12.1f %12.1f %12.1f %12.1f %12.1f\n", l.what, dims, st * 1e3, 3 * product / st / 1e9,
+                sp * 1e3, 3 * product / sp / 1e9, 4 * product / sp / 1e9);
   }
 }
 

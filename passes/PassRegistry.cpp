@@ -117,8 +117,8 @@ const std::vector<Entry>& registry() {
        "before autodiff, so no T x T scores are kept for the backward pass", fuseAttention},
       {"fuse-linear-cross-entropy",
        "after autodiff: the output layer's product, softmax cross-entropy and their gradient become "
-       "linear_cross_entropy(_grad), which never hold the rows x V logits; min-bytes: fuse only logits at least "
-       "this big (default 8 MiB: the fused gradient makes the logits again)",
+       "linear_cross_entropy_train (or linear_cross_entropy and its _grad when the loss's gradient depends on the "
+       "loss), which never hold the rows x V logits; min-bytes: fuse only logits at least this big (default 8 MiB)",
        nullptr, {"min-bytes"},
        [](const PassOptions& o) {
          return fuseLinearCrossEntropyPass(o.getInt("min-bytes", kFuseLinearCrossEntropyMinBytes));

@@ -17,8 +17,8 @@ bool foldConstants(Graph& g);                  // Fold.cpp
 bool batchMatmulSums(Graph& g);                // BatchMatmul.cpp
 bool oneHotProductsToGathers(Graph& g);        // OnehotGather.cpp
 bool fuseAttention(Graph& g);                  // FuseAttention.cpp
-// The output layer and its loss (and their gradient) as linear_cross_entropy
-// ops, when the logits take at least minBytes.
+// The output layer and its loss (and their gradient) as linear_cross_entropy_train
+// (or the linear_cross_entropy pair), when the logits take at least minBytes.
 inline constexpr int64_t kFuseLinearCrossEntropyMinBytes = int64_t(8) << 20;
 bool fuseLinearCrossEntropy(Graph& g, int64_t minBytes);  // FuseLinearCrossEntropy.cpp
 bool mergeProductsSharingLhs(Graph& g);        // MergeProducts.cpp
