@@ -352,7 +352,10 @@ eval_ppl=$("$graphc" eval --load "$tmp/w.best.safetensors" --data "$tmp/wtest.tx
 "$graphc" eval --load "$tmp/tiny.safetensors" --data "$tmp/wtrain.txt" 2>/dev/null | grep -q "^bits per character" ||
   fail "graphc eval of a character model prints no bits per character"
 "$graphc" train --model lstm-lm --hidden 8 --set tie=1 "${words[@]}" --epochs 1 --weight-decay 1e-4 \
-  --optimizer adamw --lr-schedule cosine --warmup 3 >/dev/null 2>&1 || fail "train a tied lstm-lm with adamw and cosine"
+  --optimizer adamw --lr-schedule cosine --warmup 3 --fused-loss on --stats >/dev/null 2>"$tmp/wstats" ||
+  fail "train a tied lstm-lm with adamw and cosine"
+grep -q "output layer *linear_cross_entropy_train (20 x [0-9]* logits never whole" "$tmp/wstats" ||
+  fail "--fused-loss on: --stats names no fused output layer:" "$(cat "$tmp/wstats")"
 # gpt on nanoGPT's windows: a run resumed half way writes the same bytes; generation past the context.
 gpt=(--model gpt --hidden 16 --num-layers 2 --set heads=2,context=12 --num-steps 12 --batch-size 4 --text chars
   --max-tokens 3000 --iter windows --epoch-steps 6 --optimizer adamw --beta2 0.99 --warmup 2

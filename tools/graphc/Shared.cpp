@@ -192,6 +192,23 @@ std::string dotPicture(const Graph& g, const DotOptions& options) {
   return dot;
 }
 
+namespace {
+// How the step runs its output layer and loss when fuse-linear-cross-entropy fused them ("" when not).
+std::string fusedOutputLayer(const Graph& g) {
+  for (OpKind op : {OpKind::LinearCrossEntropyTrain, OpKind::LinearCrossEntropyGrad, OpKind::LinearCrossEntropy}) {
+    auto nodes = g.nodesOf(op);
+    if (nodes.empty()) continue;
+    const Node& n = g.node(nodes.front());
+    const int64_t rows = g.type(n.operands[0]).shape[0], v = g.type(n.operands[2]).shape[0];
+    const char* how = op == OpKind::LinearCrossEntropyTrain ? "made once, a block of rows at a time"
+                      : op == OpKind::LinearCrossEntropyGrad ? "made twice, a vocabulary chunk at a time"
+                                                             : "made a vocabulary chunk at a time";
+    return fmt::format("{} ({} x {} logits never whole: {})", opName(op), rows, v, how);
+  }
+  return "";
+}
+}  // namespace
+
 std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, const CompileReport& r) {
   int64_t fused = int64_t(g.nodesOf(OpKind::Fused).size());
   double passSeconds = 0;
@@ -209,6 +226,8 @@ std::string statsText(const Graph& g, const std::vector<PassTiming>& passes, con
   out += fmt::format("  entry calls         {} ({} in {} re-rolled loop{}{}{})\n", r.module.entryCalls,
                      r.module.rolledCalls, r.module.loops.size(), r.module.loops.size() == 1 ? "" : "s",
                      loops.empty() ? "" : ": repetitions x body calls ", loops);
+  if (std::string layer = fusedOutputLayer(g); !layer.empty())
+    out += fmt::format("  output layer        {}\n", layer);
   if (g.attrs.count("arena_bytes"))
     out += fmt::format("  arena bytes         {} ({:.2f} MiB)\n", attr::arenaBytes(g.attrs),
                        double(attr::arenaBytes(g.attrs)) / (1 << 20));
