@@ -62,8 +62,6 @@ static void chunk_logits(struct layer* l) {
     graphc_product_strided(l->x, l->k, 0, l->w + l->v0, l->v, 0, l->logits, l->vc, l->n, l->vc, l->k, 0, l->kernels);
 }
 
-static int64_t bad_label(const struct layer* l, int64_t r) { return l->labels[r] < 0 || l->labels[r] >= l->v; }
-
 static void forward_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   struct layer* l = (struct layer*)ctx;
   (void)slot;
@@ -94,11 +92,11 @@ void graphc_rt_linear_cross_entropy(const float* x, const float* w, const float*
                                     const struct graphc_product_kernels* kernels) {
   struct layer l = {.x = x, .w = w, .b = b, .labels = labels, .n = n, .k = k, .v = v, .tw = tw, .kernels = kernels,
                     .chunk = chunk_width(n, v, kernels->panel_width)};
-  for (int64_t r = 0; r < n; ++r)
-    if (bad_label(&l, r)) {
-      graphc_kernel_error("linear_cross_entropy label %d out of range [0, %lld)", labels[r], (long long)v);
-      return;
-    }
+  const int64_t bad = graphc_rows_label_outside(labels, n, v);
+  if (bad >= 0) {
+    graphc_kernel_error("linear_cross_entropy label %d out of range [0, %lld)", labels[bad], (long long)v);
+    return;
+  }
   l.row_max = (float*)malloc((size_t)max64(n, 1) * sizeof(float));
   l.row_sum = (double*)malloc((size_t)max64(n, 1) * sizeof(double));
   l.label_logit = (float*)malloc((size_t)max64(n, 1) * sizeof(float));
@@ -157,11 +155,11 @@ void graphc_rt_linear_cross_entropy_grad(const float* x, const float* w, const f
   struct layer l = {.x = x, .w = w, .b = b, .labels = labels, .n = n, .k = k, .v = v, .tw = tw, .kernels = kernels,
                     .chunk = chunk_width(n, v, kernels->panel_width), .loss = loss, .dloss = dloss,
                     .dx = out, .dw = out + n * k, .db = out + n * k + k * v};
-  for (int64_t r = 0; r < n; ++r)
-    if (bad_label(&l, r)) {
-      graphc_kernel_error("linear_cross_entropy_grad label %d out of range [0, %lld)", labels[r], (long long)v);
-      return;
-    }
+  const int64_t bad = graphc_rows_label_outside(labels, n, v);
+  if (bad >= 0) {
+    graphc_kernel_error("linear_cross_entropy_grad label %d out of range [0, %lld)", labels[bad], (long long)v);
+    return;
+  }
   l.lse = (float*)malloc((size_t)max64(n, 1) * sizeof(float));
   if (!alloc_chunk(&l) || !l.lse) {
     graphc_kernel_error("linear_cross_entropy_grad: out of memory for a chunk of %lld logits", (long long)(n * l.chunk));

@@ -86,11 +86,11 @@ void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const 
                                           const float* dloss, float* out, int64_t n, int64_t k, int64_t v, int32_t tw,
                                           const struct graphc_product_kernels* kernels) {
   float *loss = out, *dx = out + n, *dw = out + n + n * k, *db = out + n + n * k + k * v;
-  for (int64_t r = 0; r < n; ++r)
-    if (labels[r] < 0 || labels[r] >= v) {
-      graphc_kernel_error("linear_cross_entropy_train label %d out of range [0, %lld)", labels[r], (long long)v);
-      return;
-    }
+  const int64_t bad = graphc_rows_label_outside(labels, n, v);
+  if (bad >= 0) {
+    graphc_kernel_error("linear_cross_entropy_train label %d out of range [0, %lld)", labels[bad], (long long)v);
+    return;
+  }
   const int64_t height = block_height(n, v, kernels->tile_rows);
   struct train_step s = {.x = x, .w = w, .b = b, .dloss = dloss, .labels = labels, .k = k, .v = v, .loss = loss};
   s.logits = (float*)malloc((size_t)(height > 0 ? height * v : 1) * sizeof(float));

@@ -87,6 +87,12 @@ int64_t graphc_rows_softmax_cross_entropy(const float* logits, const int32_t* la
   return bad;
 }
 
+int64_t graphc_rows_label_outside(const int32_t* labels, int64_t n, int64_t v) {
+  for (int64_t r = 0; r < n; ++r)
+    if (labels[r] < 0 || labels[r] >= v) return r;
+  return -1;
+}
+
 void graphc_rows_column_sums(const float* x, float* y, int64_t rows, int64_t cols, int64_t c0, int64_t c1) {
   enum { CHUNK = 64 };
   for (int64_t a = c0; a < c1; a += CHUNK) {

@@ -27,6 +27,9 @@ void graphc_rows_log_softmax(const float* in, float* out, int64_t r0, int64_t r1
 int64_t graphc_rows_softmax_cross_entropy(const float* logits, const int32_t* labels, float* out, int64_t r0, int64_t r1,
                                           int64_t width);
 
+/* The first r < n whose labels[r] is outside [0, v), or -1. */
+int64_t graphc_rows_label_outside(const int32_t* labels, int64_t n, int64_t v);
+
 /* y[c] = sum over rows of x[r][c] for c in [c0, c1), each in double, in row order. */
 void graphc_rows_column_sums(const float* x, float* y, int64_t rows, int64_t cols, int64_t c0, int64_t c1);
 
