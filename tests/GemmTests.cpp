@@ -95,6 +95,7 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
       {32, 64, 540}, {70, 100, 300}, {25, 200, 700},                 // split by panels; epilogue per panel
       {600, 20, 100},                                                 // few panels: split by rows
       {40, 600, 300},                                                 // B packed in several panel groups
+      {29, 150, 1024},  // A's rows 4 KiB apart: copied into tile order (they would share an L1 set)
       {3, 5, 0},                                                      // empty contraction: zeros
   };
   // The host's own tile, the AVX2 tile (6 x 16) and the AVX-512 one (12 x 32), on this CPU's ISA.
@@ -132,7 +133,9 @@ TEST_CASE("gemm: products over windows of wider matrices, A, B and C in place") 
   };
   for (int threads : {1, 2}) {
     graphc_team_set_threads(threads);
-    for (Window s : {Window{37, 4 * width, 300}, Window{37, 3 * width + 5, 300}, Window{200, 20 * width, 90}})
+    // the last: A's rows 1024 floats apart (lda = k + 13), copied into tile order
+    for (Window s : {Window{37, 4 * width, 300}, Window{37, 3 * width + 5, 300}, Window{200, 20 * width, 90},
+                     Window{37, 4 * width + 3, 1011}})
       for (bool ta : {false, true})
         for (bool tb : {false, true})
           for (int32_t accumulate : {0, 1}) {
