@@ -131,7 +131,8 @@ static void pack_rows(const float* a, int64_t lda, int64_t i0, int64_t i1, int64
  * Rapids' 48 KiB 12-way), so rows a multiple of 4 KiB apart share a set, and a tile's twelve rows
  * with the panel's lines are more than its ways: A's lines are evicted between the k that use them.
  * An LSTM's gate gradient [B, 4H] at H = 256, a 2-layer model's [x, h] at H = 512: the 1120 x 2048
- * x 1024 product ran at 110 GFLOP/s read in place, 148 with K = 1040 (Zen 5). */
+ * x 1024 product ran at 110 GFLOP/s read in place, 148 with K = 1040 (Zen 5). A few rows (a
+ * generation step's one) fit the ways and are not worth the copy. */
 static int rows_share_a_cache_set(int64_t lda) { return lda % 1024 == 0; }
 
 /* Where op(B)'s panels are: panel q's rows from k0 on start at base + q * panel_step + k0 * row_step,
@@ -223,7 +224,7 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
    * seed's 512 columns): the tile's loads per k each touch a new line and,
    * without huge pages, a new page. Such blocks are copied into tile order
    * first when several panels reuse the copy (4% faster on the seed step). */
-  const int pack_a = (p->ta || rows_share_a_cache_set(lda)) && p1 - p0 >= 4;
+  const int pack_a = (p->ta || (rows_share_a_cache_set(lda) && r1 - r0 >= 8)) && p1 - p0 >= 4;
   const int64_t kc0 = k_block(&bl, k);
   if (epilogue && !pack_a && r1 - r0 <= bl.row_block && b->base) {
     /* Panel by panel, all of K: each panel's columns are final while still in
