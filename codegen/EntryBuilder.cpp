@@ -91,7 +91,7 @@ llvm::Function* EntryBuilder::columnRangeKernel(const Node& fused) {
   auto it = epilogues_.find(key);
   if (it == epilogues_.end()) {
     std::string name = fmt::format("columns_{}", epilogues_.size());
-    it = epilogues_.emplace(key, emitColumnRangeKernel(m_, *fused.body, name)).first;
+    it = epilogues_.emplace(key, emitColumnRangeKernel(m_, *fused.body, name, target_.panelWidth())).first;
   }
   return it->second;
 }

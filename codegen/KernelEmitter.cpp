@@ -325,7 +325,8 @@ llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::s
   return f;
 }
 
-llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name) {
+llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name,
+                                      int64_t panelWidth) {
   checkBody(body, name);
   llvm::LLVMContext& ctx = m.getContext();
   size_t pointers = inputCount(body) + 1;
@@ -344,8 +345,22 @@ llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const 
   std::vector<llvm::Value*> args;
   for (size_t i = 0; i < pointers; ++i)
     args.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, f->getArg(0), i)));
-  args.push_back(f->getArg(1));
-  args.push_back(f->getArg(2));
+  llvm::Value* begin = f->getArg(1);
+  llvm::Value* end = f->getArg(2);
+  // One panel's columns, the product's usual call: with the trip count a
+  // constant, the vectorizer covers the 32 columns with two 16-float vectors;
+  // for an unknown count it chose a 64-column body and ran panels through its
+  // 8-float remainder loop (the seed's epilogues, 6% of its step).
+  auto* panel = llvm::BasicBlock::Create(ctx, "panel", f);
+  auto* other = llvm::BasicBlock::Create(ctx, "other", f);
+  b.CreateCondBr(b.CreateICmpEQ(b.CreateSub(end, begin), b.getInt64(uint64_t(panelWidth))), panel, other);
+  b.SetInsertPoint(panel);
+  args.push_back(begin);
+  args.push_back(b.CreateAdd(begin, b.getInt64(uint64_t(panelWidth)), "", true, true));
+  b.CreateCall(inner, args);
+  b.CreateRetVoid();
+  b.SetInsertPoint(other);
+  args.back() = end;
   b.CreateCall(inner, args);
   b.CreateRetVoid();
   return f;

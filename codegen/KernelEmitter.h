@@ -16,7 +16,10 @@ llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::s
 // Emits `void name(ptr args, i64 colBegin, i64 colEnd)`: the same body over
 // columns [colBegin, colEnd) of every row of its 2-d output, with args[0] the
 // output and args[1..] the inputs. A matrix product runs it as its epilogue on
-// the columns each thread computed (kernels/product.h).
-llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name);
+// the columns each thread computed (kernels/product.h). A range exactly
+// `panelWidth` columns wide (a product's panel, the common case) runs a copy
+// of the loops whose trip count is that constant.
+llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name,
+                                      int64_t panelWidth);
 
 }  // namespace graphc
