@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
       {"nplm dW = X^T dL", 290, 17907, 1120, true, false}, {"lstm512 logits", 1120, 17907, 512, false, false},
       {"lstm512 dH", 1120, 512, 17907, false, true},      {"lstm512 dW", 512, 17907, 1120, true, false},
       {"lstm gates [x,h] W", 1120, 2048, 1024, false, false},
+      // the lstm module's dh = dG W^T (H 256): dG's rows 4 KiB apart, copied into tile order first
+      {"lstm dh = dG W^T", 32, 256, 1024, false, true},
       // What the fused output layer (--fused-loss, kernels/linear_cross_entropy.c) multiplies per
       // vocabulary chunk of 896 columns: the chunk's logits, dX (+)= G W_c^T and dW_c = X^T G.
       {"lstm512 chunk logits", 1120, 896, 512, false, false}, {"lstm512 chunk dX", 1120, 512, 896, false, true},
