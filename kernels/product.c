@@ -49,7 +49,7 @@ typedef float quad_unaligned __attribute__((vector_size(16), aligned(4)));
 /* out[kk * width + j] = src[j * lds + kk] for j < rows, kk < kc; zero for rows <= j < width. In 4 x 4
  * blocks: four rows' quads in, four columns' quads out (a float at a time was a load and a store per
  * float; the transposed packing of a word model's output layer weights went from 6.4% of its time to
- * 4.1%, Zen 5). Any vector ISA, or none, has 4-float shuffles. */
+ * 3.3-4.1%, Zen 5). Any vector ISA, or none, has 4-float shuffles. */
 static void transpose_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, float* out, int64_t width) {
   const int64_t rows4 = rows / 4 * 4, kc4 = kc / 4 * 4;
   for (int64_t j = 0; j < rows4; j += 4) {
@@ -223,7 +223,8 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
   /* A transposed A puts each k in another row of memory (2 KiB apart for the
    * seed's 512 columns): the tile's loads per k each touch a new line and,
    * without huge pages, a new page. Such blocks are copied into tile order
-   * first when several panels reuse the copy (4% faster on the seed step). */
+   * first when several panels reuse the copy (4% faster on the seed step), and
+   * so are a row-major A's whose rows share an L1 set (rows_share_a_cache_set). */
   const int pack_a = (p->ta || (rows_share_a_cache_set(lda) && r1 - r0 >= 8)) && p1 - p0 >= 4;
   const int64_t kc0 = k_block(&bl, k);
   if (epilogue && !pack_a && r1 - r0 <= bl.row_block && b->base) {
