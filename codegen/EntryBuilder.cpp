@@ -6,6 +6,7 @@
 #include "codegen/ProductEmitter.h"
 #include "codegen/RuntimeKernels.h"
 #include "target/Fusability.h"
+#include "graph/Analysis.h"
 #include "graph/TextIR.h"
 
 namespace graphc {
@@ -16,11 +17,11 @@ void EntryBuilder::build() {
   entry_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, kEntryName, m_);
   entry_->addFnAttr(llvm::Attribute::NoUnwind);
   b_.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry_));
-  std::vector<int> uses = g_.useCounts();
+  const std::vector<RunSpan> spans = runSpans(g_);
   for (size_t i = 0; i < g_.size(); ++i) {
-    if (i + 1 < g_.size() && takesEpilogue(g_.nodes[i], g_.nodes[i + 1], ValueId(i), uses)) {
-      lowerWithEpilogue(g_.nodes[i], g_.nodes[i + 1]);
-      ++i;
+    if (spans[i].last > int64_t(i)) {
+      lowerWithEpilogue(i, size_t(spans[i].last));
+      i = size_t(spans[i].last);
       continue;
     }
     lower(g_.nodes[i]);
@@ -79,11 +80,6 @@ llvm::Constant* EntryBuilder::products(int64_t width) {
       if (!llvm::isa<llvm::ConstantPointerNull>(kernels->getOperand(r))) ++stats_.tileKernels;
   }
   return table;
-}
-
-bool EntryBuilder::takesEpilogue(const Node& product, const Node& next, ValueId productId, const std::vector<int>& uses) const {
-  return product.op == OpKind::PackedMatMul && attr::epilogue(next.attrs) &&
-         isEpiloguePair(g_, productId, uses);
 }
 
 llvm::Function* EntryBuilder::columnRangeKernel(const Node& fused) {

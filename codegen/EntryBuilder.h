@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codegen/CallSequence.h"
+#include "codegen/KernelEmitter.h"
 #include "codegen/ModuleBuilder.h"
 #include "graph/Error.h"
 #include "graph/Graph.h"
@@ -64,13 +65,6 @@ class EntryBuilder {
     call(kernel, {in, out, desc(d)});
   }
 
-  // A packed product whose one use is the fused kernel right after it, over
-  // the same 2-d shape: the kernel becomes the product's epilogue, run on each
-  // thread's columns as soon as they are done (so it is split over threads
-  // too, and reads the product's columns while they are still in cache).
-  // `fuse` marks the pairing {epilogue = 1}; the verifier has checked it.
-  bool takesEpilogue(const Node& product, const Node& next, ValueId productId, const std::vector<int>& uses) const;
-
   // The fused kernel as a column-range function (one copy per distinct body).
   llvm::Function* columnRangeKernel(const Node& fused);
 
@@ -78,7 +72,12 @@ class EntryBuilder {
   CallArg pointerArray(const Node& fused);
 
   // Lowering.cpp: each node becomes calls, by its Op.def lowering kind.
-  void lowerWithEpilogue(const Node& product, const Node& fused);
+  // A packed product and its epilogue chain, nodes [product, last] (marked by
+  // `fuse`, checked by the verifier: target/Fusability.h): one product call
+  // that runs the chain on each thread's columns as soon as they are final
+  // (so it is split over threads too, and reads the product's columns while
+  // they are in cache).
+  void lowerWithEpilogue(size_t product, size_t last);
   void lower(const Node& n);
   void lowerConstant(const Node& n);
   void lowerFused(const Node& n);
@@ -98,9 +97,10 @@ class EntryBuilder {
   llvm::Function* entry_ = nullptr;
   std::map<std::string, llvm::Function*> kernels_;  // body text -> function: one copy per distinct kernel
   std::map<std::string, llvm::Function*> epilogues_;  // the same, as column-range epilogues
+  std::map<std::string, llvm::Function*> chains_;  // the same for epilogue chains: their bodies and wiring
 
  public:
-  int uniqueKernels() const { return int(kernels_.size() + epilogues_.size()); }
+  int uniqueKernels() const { return int(kernels_.size() + epilogues_.size() + chains_.size()); }
 };
 
 }  // namespace graphc

@@ -26,9 +26,15 @@ llvm::Type* elementType(llvm::IRBuilder<>& b, DType t) {
 // The scalar value of one body node at the loop's current element.
 class BodyEmitter {
  public:
-  BodyEmitter(llvm::IRBuilder<>& b, const Graph& body, llvm::Function* f, const Shape& outShape)
-      : b_(b), body_(body), f_(f), outShape_(outShape), values_(body.size(), nullptr),
-        inputIndex_(bodyInputIndex(body)) {}
+  // pointers: the kernel's output, then one per body input. known: per body
+  // input, its value at the loop's element when another kernel of the same
+  // loop computed it (an epilogue chain's earlier member), else nullptr.
+  BodyEmitter(llvm::IRBuilder<>& b, const Graph& body, std::vector<llvm::Value*> pointers, const Shape& outShape,
+              std::vector<llvm::Value*> known = {})
+      : b_(b), body_(body), pointers_(std::move(pointers)), known_(std::move(known)), outShape_(outShape),
+        values_(body.size(), nullptr), inputIndex_(bodyInputIndex(body)) {
+    known_.resize(pointers_.size() - 1, nullptr);
+  }
 
   // The value of `root` at the loop's element (a concatenated kernel's piece;
   // by default the result): only the nodes it reads are computed.
@@ -50,15 +56,21 @@ class BodyEmitter {
  private:
   llvm::Value* load(ValueId input, llvm::Value* index) {
     const Node& in = body_.node(input);
-    size_t arg = size_t(inputIndex_[size_t(input)]) + 1;  // argument 0 is the output
+    size_t arg = size_t(inputIndex_[size_t(input)]) + 1;  // pointer 0 is the output
     llvm::Type* t = elementType(b_, in.type.dtype);
-    llvm::Value* ptr = b_.CreateInBoundsGEP(t, f_->getArg(unsigned(arg)), index);
+    llvm::Value* ptr = b_.CreateInBoundsGEP(t, pointers_[arg], index);
     return b_.CreateLoad(t, ptr);
+  }
+
+  // An input at the loop's element: in a register when the loop computed it, else loaded.
+  llvm::Value* element(ValueId input, const LoopIndex& at) {
+    if (llvm::Value* v = known_[size_t(inputIndex_[size_t(input)])]) return v;
+    return load(input, at.flat);
   }
 
   llvm::Value* operand(const Node& n, size_t k, const LoopIndex& at) {
     ValueId o = n.operands[k];
-    if (body_.node(o).op == OpKind::Input) return load(o, at.flat);
+    if (body_.node(o).op == OpKind::Input) return element(o, at);
     return values_[size_t(o)];
   }
 
@@ -81,7 +93,7 @@ class BodyEmitter {
         auto pattern = classifyBroadcast(body_.type(src).shape, n.type.shape);
         if (!pattern) throw Error(fmt::format("codegen: unsupported broadcast in fused kernel %{}", body_.name));
         switch (*pattern) {
-          case BroadcastPattern::Full: return load(src, at.flat);
+          case BroadcastPattern::Full: return element(src, at);
           case BroadcastPattern::Scalar: return load(src, b_.getInt64(0));
           case BroadcastPattern::Row: return load(src, at.col);
           case BroadcastPattern::Column: return load(src, at.row);
@@ -195,7 +207,8 @@ class BodyEmitter {
 
   llvm::IRBuilder<>& b_;
   const Graph& body_;
-  llvm::Function* f_;
+  std::vector<llvm::Value*> pointers_;
+  std::vector<llvm::Value*> known_;
   Shape outShape_;
   std::vector<llvm::Value*> values_;
   std::vector<int64_t> inputIndex_;  // bodyInputIndex: which kernel argument each input is
@@ -225,17 +238,38 @@ size_t inputCount(const Graph& body) {
   return inputs;
 }
 
+// f's first `count` arguments.
+std::vector<llvm::Value*> leadingArgs(llvm::Function* f, size_t count) {
+  std::vector<llvm::Value*> args;
+  for (size_t i = 0; i < count; ++i) args.push_back(f->getArg(unsigned(i)));
+  return args;
+}
+
+// Emits the column loop over [lo, hi), or with fixedWidth > 0 over
+// [lo, lo + fixedWidth) counting from 0 to that constant (offset by lo), so
+// the vectorizer knows the trip count: from lo to lo + 32 it did not (it could
+// not rule out the overflow) and checked the count on every row.
+template <typename Inner>
+void emitColumnLoop(llvm::IRBuilder<>& b, llvm::Function* f, llvm::Value* lo, llvm::Value* hi, int64_t fixedWidth,
+                    Inner inner) {
+  if (fixedWidth <= 0) return emitLoop(b, f, lo, hi, "col", inner);
+  emitLoop(b, f, b.getInt64(0), b.getInt64(uint64_t(fixedWidth)), "col",
+           [&](llvm::Value* c) { inner(b.CreateAdd(lo, c, "", true, true)); });
+}
+
 // The loop nest over the output grid, columns [colBegin, colEnd) of every row.
 // With `flatWhenPossible`, a body without row/column operands runs as one flat
 // loop over the whole output instead, which is simplest for the vectorizer.
+// fixedWidth > 0: the range is colBegin + [0, fixedWidth) (emitColumnLoop).
 void emitBodyLoops(llvm::IRBuilder<>& b, llvm::Function* f, const Graph& body, llvm::Value* colBegin,
-                   llvm::Value* colEnd, bool flatWhenPossible) {
+                   llvm::Value* colEnd, bool flatWhenPossible, int64_t fixedWidth = 0) {
+  if (fixedWidth > 0) colEnd = b.CreateAdd(colBegin, b.getInt64(uint64_t(fixedWidth)), "", true, true);
   const TensorType& out = body.type(body.outputs[0].value);
   if (const Node* root = columnConcatRoot(body)) {
     // A concatenated kernel: each piece loops over its own columns of
     // [colBegin, colEnd), reading its inputs in its own shape.
     llvm::Type* outType = elementType(b, out.dtype);
-    BodyEmitter emitter(b, body, f, out.shape);
+    BodyEmitter emitter(b, body, leadingArgs(f, inputCount(body) + 1), out.shape);
     const int64_t rows = out.shape[0], width = out.shape[1];
     int64_t offset = 0;
     for (ValueId piece : root->operands) {
@@ -272,11 +306,12 @@ void emitBodyLoops(llvm::IRBuilder<>& b, llvm::Function* f, const Graph& body, l
     grid = {1, grid.rows * grid.cols};
     colBegin = b.getInt64(0);
     colEnd = b.getInt64(uint64_t(grid.cols));
+    fixedWidth = 0;
   }
   llvm::Type* outType = elementType(b, out.dtype);
-  BodyEmitter emitter(b, body, f, out.shape);
+  BodyEmitter emitter(b, body, leadingArgs(f, inputCount(body) + 1), out.shape);
   emitLoop(b, f, b.getInt64(0), b.getInt64(uint64_t(grid.rows)), "row", [&](llvm::Value* row) {
-    emitLoop(b, f, colBegin, colEnd, "col", [&](llvm::Value* col) {
+    emitColumnLoop(b, f, colBegin, colEnd, fixedWidth, [&](llvm::Value* col) {
       llvm::Value* flat = b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(grid.cols)), "", true, true), col, "", true, true);
       llvm::Value* v = emitter.emit({row, col, flat});
       b.CreateStore(v, b.CreateInBoundsGEP(outType, f->getArg(0), flat));
@@ -325,20 +360,34 @@ llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::s
   return f;
 }
 
-llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name,
-                                      int64_t panelWidth) {
-  checkBody(body, name);
+namespace {
+
+// `void name(ptr args, i64 colBegin, i64 colEnd)`: loads `pointers` pointers
+// from args and runs loops emitted by emitLoops(b, f, pointers, colBegin,
+// colEnd, fixedWidth) in functions of their own with noalias pointers (so
+// they vectorize), inlined into it: one copy for a range exactly one panel
+// wide (a product's usual call) with that constant trip count, one for any
+// other range. For an unknown count LLVM's vectorizer chose a 64-column body
+// and sent every 32-column panel through its 8-float remainder loop (the
+// seed's epilogues, 6% of its step).
+template <typename EmitLoops>
+llvm::Function* emitColumnRangeFunction(llvm::Module& m, const std::string& name, size_t pointers, int64_t panelWidth,
+                                        EmitLoops emitLoops) {
   llvm::LLVMContext& ctx = m.getContext();
-  size_t pointers = inputCount(body) + 1;
-  // The loops, with noalias pointers so they vectorize; inlined into the wrapper.
-  llvm::Function* inner = createKernelFunction(m, name + ".loops", pointers, 2, llvm::Function::InternalLinkage);
-  inner->addFnAttr(llvm::Attribute::AlwaysInline);
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", inner));
-  emitBodyLoops(b, inner, body, inner->getArg(unsigned(pointers)), inner->getArg(unsigned(pointers + 1)), false);
+  llvm::IRBuilder<> b(ctx);
+  llvm::Function* any = createKernelFunction(m, name + ".loops", pointers, 2, llvm::Function::InternalLinkage);
+  any->addFnAttr(llvm::Attribute::AlwaysInline);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", any));
+  emitLoops(b, any, any->getArg(unsigned(pointers)), any->getArg(unsigned(pointers + 1)), int64_t(0));
+  b.CreateRetVoid();
+  llvm::Function* panel = createKernelFunction(m, name + ".panel", pointers, 1, llvm::Function::InternalLinkage);
+  panel->addFnAttr(llvm::Attribute::AlwaysInline);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", panel));
+  emitLoops(b, panel, panel->getArg(unsigned(pointers)), static_cast<llvm::Value*>(nullptr), panelWidth);
   b.CreateRetVoid();
 
   auto* ptr = llvm::PointerType::getUnqual(ctx);
-  auto* type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, b.getInt64Ty(), b.getInt64Ty()}, false);
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {ptr, b.getInt64Ty(), b.getInt64Ty()}, false);
   auto* f = llvm::Function::Create(type, llvm::Function::InternalLinkage, name, m);
   f->addFnAttr(llvm::Attribute::NoUnwind);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
@@ -347,23 +396,76 @@ llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const 
     args.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, f->getArg(0), i)));
   llvm::Value* begin = f->getArg(1);
   llvm::Value* end = f->getArg(2);
-  // One panel's columns, the product's usual call: with the trip count a
-  // constant, the vectorizer covers the 32 columns with two 16-float vectors;
-  // for an unknown count it chose a 64-column body and ran panels through its
-  // 8-float remainder loop (the seed's epilogues, 6% of its step).
-  auto* panel = llvm::BasicBlock::Create(ctx, "panel", f);
+  auto* onePanel = llvm::BasicBlock::Create(ctx, "panel", f);
   auto* other = llvm::BasicBlock::Create(ctx, "other", f);
-  b.CreateCondBr(b.CreateICmpEQ(b.CreateSub(end, begin), b.getInt64(uint64_t(panelWidth))), panel, other);
-  b.SetInsertPoint(panel);
+  b.CreateCondBr(b.CreateICmpEQ(b.CreateSub(end, begin), b.getInt64(uint64_t(panelWidth))), onePanel, other);
+  b.SetInsertPoint(onePanel);
   args.push_back(begin);
-  args.push_back(b.CreateAdd(begin, b.getInt64(uint64_t(panelWidth)), "", true, true));
-  b.CreateCall(inner, args);
+  b.CreateCall(panel, args);
   b.CreateRetVoid();
   b.SetInsertPoint(other);
-  args.back() = end;
-  b.CreateCall(inner, args);
+  args.push_back(end);
+  b.CreateCall(any, args);
   b.CreateRetVoid();
   return f;
+}
+
+}  // namespace
+
+llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name,
+                                      int64_t panelWidth) {
+  checkBody(body, name);
+  return emitColumnRangeFunction(
+      m, name, inputCount(body) + 1, panelWidth,
+      [&](llvm::IRBuilder<>& b, llvm::Function* f, llvm::Value* begin, llvm::Value* end, int64_t fixedWidth) {
+        emitBodyLoops(b, f, body, begin, end, false, fixedWidth);
+      });
+}
+
+llvm::Function* emitChainKernel(llvm::Module& m, const std::vector<ChainMember>& members, int64_t rows,
+                                int64_t width, const std::string& name, int64_t panelWidth) {
+  size_t pointers = 0;
+  std::vector<size_t> base;
+  for (const ChainMember& c : members) {
+    checkBody(*c.body, name);
+    base.push_back(pointers);
+    pointers += inputCount(*c.body) + 1;
+  }
+  auto emitLoops = [&](llvm::IRBuilder<>& b, llvm::Function* f, llvm::Value* begin, llvm::Value* end,
+                       int64_t fixedWidth) {
+    emitLoop(b, f, b.getInt64(0), b.getInt64(uint64_t(rows)), "row", [&](llvm::Value* row) {
+      emitColumnLoop(b, f, begin, end, fixedWidth, [&](llvm::Value* col) {
+        // Every member at this element, in order; each hands its value on in a register.
+        const LoopIndex at{row, col, b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(width)), "", true, true), col,
+                                                 "", true, true)};
+        std::vector<llvm::Value*> results(members.size(), nullptr);
+        for (size_t k = 0; k < members.size(); ++k) {
+          const Graph& body = *members[k].body;
+          std::vector<llvm::Value*> known;
+          for (int from : members[k].earlier) known.push_back(from >= 0 ? results[size_t(from)] : nullptr);
+          std::vector<llvm::Value*> own;
+          for (size_t i = 0; i < inputCount(body) + 1; ++i) own.push_back(f->getArg(unsigned(base[k] + i)));
+          const TensorType& out = body.type(body.outputs[0].value);
+          BodyEmitter emitter(b, body, own, out.shape, known);
+          llvm::Type* outType = elementType(b, out.dtype);
+          if (const Node* root = columnConcatRoot(body)) {
+            // Each piece (as wide as the chain's blocks) at its column of the result.
+            for (size_t q = 0; q < root->operands.size(); ++q) {
+              llvm::Value* v = emitter.emit(at, root->operands[q]);
+              llvm::Value* to = b.CreateAdd(b.CreateMul(row, b.getInt64(uint64_t(out.shape[1])), "", true, true),
+                                            b.CreateAdd(col, b.getInt64(uint64_t(int64_t(q) * width)), "", true, true),
+                                            "", true, true);
+              b.CreateStore(v, b.CreateInBoundsGEP(outType, own[0], to));
+            }
+            continue;
+          }
+          results[k] = emitter.emit(at);
+          b.CreateStore(results[k], b.CreateInBoundsGEP(outType, own[0], at.flat));
+        }
+      });
+    });
+  };
+  return emitColumnRangeFunction(m, name, pointers, panelWidth, emitLoops);
 }
 
 }  // namespace graphc

@@ -4,6 +4,7 @@
 
 #include <llvm/IR/Module.h>
 #include <string>
+#include <vector>
 
 #include "graph/Graph.h"
 
@@ -21,5 +22,24 @@ llvm::Function* emitFusedKernel(llvm::Module& m, const Graph& body, const std::s
 // of the loops whose trip count is that constant.
 llvm::Function* emitColumnRangeKernel(llvm::Module& m, const Graph& body, const std::string& name,
                                       int64_t panelWidth);
+
+// A member of a product's epilogue chain (target/Fusability.h): its fused
+// body, and per operand the index of the earlier member whose result it is
+// (-1: any other value, read from memory).
+struct ChainMember {
+  const Graph* body;
+  std::vector<int> earlier;
+};
+
+// Emits `void name(ptr args, i64 colBegin, i64 colEnd)` running a product's
+// epilogue chain on columns [colBegin, colEnd) of each of its blocks, `width`
+// columns wide, over all `rows`: one loop nest whose body computes every
+// member at the element in order, hands each member's value on in a register
+// to the members that read it, and stores it (a concatenated member stores
+// each piece at its block). args holds each member's pointers in turn: its
+// output, then its operands. An LSTM's gates and cell are one pass over a
+// hidden unit's panel of the four gates.
+llvm::Function* emitChainKernel(llvm::Module& m, const std::vector<ChainMember>& members, int64_t rows,
+                                int64_t width, const std::string& name, int64_t panelWidth);
 
 }  // namespace graphc

@@ -7,6 +7,7 @@
 #include "graph/Analysis.h"
 #include "graph/Constant.h"
 #include "graph/TextIR.h"
+#include "target/Fusability.h"
 
 namespace graphc {
 namespace {
@@ -18,17 +19,35 @@ constexpr int64_t kParallelMinColumns = 64;
 
 }  // namespace
 
-void EntryBuilder::lowerWithEpilogue(const Node& product, const Node& fused) {
-  llvm::Function* epilogue = columnRangeKernel(fused);
-  CallArg args = pointerArray(fused);
+void EntryBuilder::lowerWithEpilogue(size_t productIndex, size_t last) {
+  const Node& product = g_.nodes[productIndex];
+  const int64_t width = epilogueChainWidth(g_, ValueId(productIndex), g_.nodes[productIndex + 1]);
+  std::vector<ChainMember> members;
+  std::vector<int64_t> offsets;
+  std::string key = fmt::format("{} x {} / {}\n", product.type.shape[0], width, g_.type(product.operands[1]).shape[2]);
+  for (size_t k = productIndex + 1; k <= last; ++k) {
+    const Node& member = g_.nodes[k];
+    ChainMember c{member.body.get(), {}};
+    for (ValueId o : member.operands)
+      c.earlier.push_back(size_t(o) > productIndex && size_t(o) < k ? int(size_t(o) - productIndex - 1) : -1);
+    key += fmt::format("{}{}\n", printGraph(*member.body), fmt::join(c.earlier, ","));
+    members.push_back(std::move(c));
+    CallArg pointers = pointerArray(member);
+    offsets.insert(offsets.end(), pointers.offsets.begin(), pointers.offsets.end());
+  }
+  llvm::Function*& chain = chains_[key];
+  if (!chain)
+    chain = emitChainKernel(m_, members, product.type.shape[0], width, fmt::format("chain_{}", chains_.size() - 1),
+                            g_.type(product.operands[1]).shape[2]);  // the product calls it panel by panel
   bool ta = attr::transposeA(product.attrs);
   const TensorType& lhs = g_.type(product.operands[0]);
   call("graphc_rt_packed_matmul_epilogue",
        {buffer(product.operands[0]), buffer(product.operands[1]), buffer(product), i64(product.type.shape[0]),
         i64(product.type.shape[1]), i64(lhs.shape[ta ? 0 : 1]), i32(ta),
-        products(g_.type(product.operands[1]).shape[2]), epilogue, args});
-  ++stats_.fusedKernels;
-  ++stats_.epilogues;
+        products(g_.type(product.operands[1]).shape[2]), i64(product.type.shape[1] / width), chain,
+        CallArg::pointers(std::move(offsets))});
+  stats_.fusedKernels += int(members.size());
+  stats_.epilogues += int(members.size());
 }
 
 // A splat constant: the runtime's fill with its bits.

@@ -33,7 +33,7 @@ void addOptimizations(PassList& p, int64_t fuseLossMinBytes) {
 void addLowering(PassList& p, std::unique_ptr<Pass> packing) {
   p.push_back(std::move(packing));
   p.push_back(plainPass("share-concats"));
-  p.push_back(plainPass("fuse"));
+  p.push_back(fusePass());
   p.push_back(plainPass("plan"));
 }
 

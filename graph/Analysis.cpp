@@ -49,4 +49,17 @@ int64_t countKernels(const Graph& g) {
   return k;
 }
 
+std::vector<RunSpan> runSpans(const Graph& g) {
+  const int64_t n = int64_t(g.size());
+  std::vector<RunSpan> spans(g.size());
+  for (int64_t i = 0; i < n;) {
+    int64_t last = i;
+    if (g.nodes[size_t(i)].op == OpKind::PackedMatMul)
+      while (last + 1 < n && attr::epilogue(g.nodes[size_t(last + 1)].attrs)) ++last;
+    for (int64_t k = i; k <= last; ++k) spans[size_t(k)] = {i, last};
+    i = last + 1;
+  }
+  return spans;
+}
+
 }  // namespace graphc

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "graph/Graph.h"
 
@@ -25,5 +26,16 @@ int64_t estimateFlops(const Graph& g);
 
 // Nodes that do work at run time (everything but inputs, params and state).
 int64_t countKernels(const Graph& g);
+
+// When each node runs, as an inclusive range of node indices. A packed product
+// and the kernels marked {epilogue = 1} right after it (its epilogue chain, see
+// target/Fusability.h) run as one call, the chain on each part of the product's
+// columns as soon as it is final: each of them spans [product, last member].
+// Every other node spans [i, i]. Liveness reads this (plan, the verifier):
+// what a node reads lives to its span's end, what it writes from its start.
+struct RunSpan {
+  int64_t first, last;
+};
+std::vector<RunSpan> runSpans(const Graph& g);
 
 }  // namespace graphc

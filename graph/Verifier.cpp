@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "graph/Analysis.h"
 #include "graph/ShapeInference.h"
 
 namespace graphc {
@@ -73,6 +74,8 @@ struct PlacedValue {
 // still alive.
 void verifyPlan(const Graph& g) {
   const int64_t end = int64_t(g.size());
+  // A packed product and its epilogue chain run as one call (graph/Analysis.h).
+  const std::vector<RunSpan> spans = runSpans(g);
   std::vector<PlacedValue> values;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
@@ -80,7 +83,8 @@ void verifyPlan(const Graph& g) {
     if (it == n.attrs.end() || n.type.numElements() == 0) continue;
     int64_t off = attr::offset(n.attrs);
     bool bound = isSignature(n.op);
-    values.push_back({off, off + n.type.numElements() * 4, bound ? 0 : int64_t(i), bound ? end : int64_t(i), ValueId(i)});
+    values.push_back({off, off + n.type.numElements() * 4, bound ? 0 : spans[i].first, bound ? end : spans[i].last,
+                      ValueId(i)});
   }
   std::vector<int64_t> slot(g.size(), -1);
   for (size_t v = 0; v < values.size(); ++v) slot[size_t(values[v].id)] = int64_t(v);
@@ -118,28 +122,25 @@ void verifyPlan(const Graph& g) {
   }
   // An update's value in its target's bytes: only when the value is an
   // elementwise kernel and nothing reads the target after it (it would see the
-  // new value), not even the product it is the epilogue of, nor an output.
+  // new value), not even the product or another member of the epilogue chain
+  // it runs in, nor an output.
   std::vector<int64_t> lastRead(g.size(), -1);
   for (size_t i = 0; i < g.size(); ++i)
     for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
   for (const auto& u : g.updates) {
     const Node& v = g.node(u.value);
-    int64_t writesFrom = attr::epilogue(v.attrs) ? int64_t(u.value) - 1 : int64_t(u.value);
     bool readAfter = lastRead[size_t(u.target)] > int64_t(u.value);
-    if (writesFrom < int64_t(u.value))
-      for (ValueId o : g.nodes[size_t(writesFrom)].operands) readAfter |= o == u.target;
+    for (int64_t k = spans[size_t(u.value)].first; k <= spans[size_t(u.value)].last; ++k)
+      for (ValueId o : g.nodes[size_t(k)].operands) readAfter |= k != int64_t(u.value) && o == u.target;
     for (const auto& o : g.outputs) readAfter |= o.value == u.target;
     if (inside(u.value, u.target) && v.op == OpKind::Fused && !readAfter) join(u.value, u.target);
   }
   auto extend = [&](ValueId id, int64_t through) {
     if (slot[size_t(id)] >= 0) values[size_t(slot[size_t(id)])].dies = std::max(values[size_t(slot[size_t(id)])].dies, through);
   };
-  for (size_t i = 0; i < g.size(); ++i) {
-    // A product's operands are read until its epilogue (the node after it) is done.
-    bool epilogueNext = i + 1 < g.size() && attr::epilogue(g.nodes[i + 1].attrs);
-    int64_t through = g.nodes[i].op == OpKind::PackedMatMul && epilogueNext ? int64_t(i) + 1 : int64_t(i);
-    for (ValueId o : g.nodes[i].operands) extend(o, through);
-  }
+  // Operands are read until the end of the node's span (a chain's last member).
+  for (size_t i = 0; i < g.size(); ++i)
+    for (ValueId o : g.nodes[i].operands) extend(o, spans[i].last);
   for (const auto& o : g.outputs) extend(o.value, end);
   for (const auto& u : g.updates) extend(u.value, end);
   // A buffer (the values of one root) holds its bytes, from the lowest to the

@@ -12,6 +12,8 @@
 
 /* Rows of A per block: a packed block of A (96 x 256 floats = 96 KiB) stays in L2. */
 #define ROW_BLOCK_TARGET 96
+/* Elements of C an epilogue call covers at the least, when rows are few (multiply_panels). */
+#define EPILOGUE_MIN_ELEMENTS 1024
 /* Bytes of packed B per panel group (see panel_group). */
 #define GROUP_BYTES ((int64_t)256 << 10)
 
@@ -169,8 +171,12 @@ struct product {
   int64_t m, n, k;
   graphc_column_kernel epilogue;
   void* const* args;
+  /* C's columns are `blocks` equal blocks of whole panels (an LSTM's four gates) that the epilogue
+   * reads side by side: panel u of every block is made before the epilogue runs on columns
+   * [u * width, (u + 1) * width) of one block. 1: the epilogue's columns are C's. */
+  int64_t blocks;
   enum split split;
-  int64_t panels, grain;
+  int64_t units, grain; /* units: panels per block, what the team splits */
   int parts;
   int32_t accumulate; /* add to C instead of overwriting it */
 };
@@ -195,9 +201,10 @@ static void panel_block(const struct product* p, const struct blocking* bl, int6
   }
 }
 
-static void run_epilogue(const struct product* p, graphc_column_kernel epilogue, int64_t q0, int64_t q1) {
+/* The epilogue on units [u0, u1): columns [u0 * width, u1 * width) of one block. */
+static void run_epilogue(const struct product* p, graphc_column_kernel epilogue, int64_t u0, int64_t u1) {
   int64_t width = p->kernels->panel_width;
-  if (epilogue && q1 > q0) epilogue(p->args, q0 * width, min64(p->n, q1 * width));
+  if (epilogue && u1 > u0) epilogue(p->args, u0 * width, min64(p->n / p->blocks, u1 * width));
 }
 
 /* Participant `slot`'s scratch buffer `which`, or (outside the team) its own. */
@@ -205,19 +212,21 @@ static float* scratch_for(int slot, int which, int64_t floats) {
   return slot >= 0 ? graphc_team_scratch(slot, which, floats) : (float*)malloc((size_t)max64(floats, 1) * sizeof(float));
 }
 
-/* C[rows r0..r1, panels p0..p1] = op(A) * op(B), on one thread. With an
- * epilogue, it runs on each panel's columns once they are final (while they
- * are in L1) when the rows are few enough, else on the whole range at the end. */
+/* C[rows r0..r1, panels u0..u1 of every block] = op(A) * op(B), on one thread. With an epilogue, it
+ * runs on each unit's columns once they are final in every block (while they are in L1) when the rows
+ * are few enough, else on the whole range at the end. */
 static void multiply_panels(const struct product* p, const struct panels* b, int slot, int64_t r0, int64_t r1,
-                            int64_t p0, int64_t p1, graphc_column_kernel epilogue) {
+                            int64_t u0, int64_t u1, graphc_column_kernel epilogue) {
   const struct blocking bl = blocking_for(p->kernels, p->k);
-  const int64_t m = p->m, n = p->n, k = p->k;
+  const int64_t m = p->m, n = p->n, k = p->k, blocks = p->blocks, units = p->units;
   const int64_t lda = p->lda ? p->lda : p->ta ? m : k;
   const int64_t row_stride = p->ta ? 1 : lda, k_stride = p->ta ? lda : 1;
   if (k == 0) {
-    for (int64_t r = r0; r < r1 && !p->accumulate; ++r)
-      for (int64_t j = p0 * bl.width; j < min64(n, p1 * bl.width); ++j) p->c[r * p->ldc + j] = 0.0f;
-    run_epilogue(p, epilogue, p0, p1);
+    for (int64_t blk = 0; blk < blocks; ++blk)
+      for (int64_t r = r0; r < r1 && !p->accumulate; ++r)
+        for (int64_t j = (blk * units + u0) * bl.width; j < min64(n, (blk * units + u1) * bl.width); ++j)
+          p->c[r * p->ldc + j] = 0.0f;
+    run_epilogue(p, epilogue, u0, u1);
     return;
   }
   /* A transposed A puts each k in another row of memory (2 KiB apart for the
@@ -225,16 +234,24 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
    * without huge pages, a new page. Such blocks are copied into tile order
    * first when several panels reuse the copy (4% faster on the seed step), and
    * so are a row-major A's whose rows share an L1 set (rows_share_a_cache_set). */
-  const int pack_a = (p->ta || (rows_share_a_cache_set(lda) && r1 - r0 >= 8)) && p1 - p0 >= 4;
+  const int pack_a = (p->ta || (rows_share_a_cache_set(lda) && r1 - r0 >= 8)) && (u1 - u0) * blocks >= 4;
   const int64_t kc0 = k_block(&bl, k);
   if (epilogue && !pack_a && r1 - r0 <= bl.row_block && b->base) {
-    /* Panel by panel, all of K: each panel's columns are final while still in
-     * L1, and the epilogue (bias, tanh, ...) runs on them right away. */
-    for (int64_t q = p0; q < p1; ++q) {
-      for (int64_t k0 = 0; k0 < k; k0 += kc0)
-        panel_block(p, &bl, row_stride, k_stride, 0, panel_at(b, q, k0), b->row_step, r0, r1, k0, min64(kc0, k - k0),
-                    q * bl.width, k0 > 0 || p->accumulate);
-      run_epilogue(p, epilogue, q, q + 1);
+    /* Unit by unit, all of K: each unit's columns are final while still in
+     * L1, and the epilogue (bias, tanh, a gated cell ...) runs on them right
+     * away; on a few units at once when the rows are few (a generation step's
+     * one row makes a unit 32 elements, less work than the call). */
+    const int64_t span = max64(1, EPILOGUE_MIN_ELEMENTS / ((r1 - r0) * bl.width));
+    for (int64_t u = u0; u < u1; u += span) {
+      const int64_t u_end = min64(u1, u + span);
+      for (int64_t v = u; v < u_end; ++v)
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          const int64_t q = blk * units + v;
+          for (int64_t k0 = 0; k0 < k; k0 += kc0)
+            panel_block(p, &bl, row_stride, k_stride, 0, panel_at(b, q, k0), b->row_step, r0, r1, k0,
+                        min64(kc0, k - k0), q * bl.width, k0 > 0 || p->accumulate);
+        }
+      run_epilogue(p, epilogue, u, u_end);
     }
     return;
   }
@@ -258,27 +275,30 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
       for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block)
         (p->ta ? pack_transposed_rows : pack_rows)(p->a, lda, i0, min64(r1, i0 + bl.row_block), k0, kc,
                                                    bl.tile_rows, a_buffer + (i0 - r0) * kc);
-    for (int64_t g0 = p0; g0 < p1; g0 += group) {
-      int64_t g1 = min64(p1, g0 + group);
-      /* the group's K block: where it is, or packed now (panel q at slice q - g0) */
-      struct panels slices = *b;
-      int64_t q_base = 0, k_base = 0;
-      if (!b->base) {
-        pack_panel_slices(b->b, b->ldb, b->tb, k0, kc, n, bl.width, group_buffer, g0, g1);
-        slices = (struct panels){group_buffer, kc * bl.width, bl.width, 0, 0, 0};
-        q_base = g0, k_base = k0;
-      }
-      for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
-        int64_t i1 = min64(r1, i0 + bl.row_block);
-        for (int64_t q = g0; q < g1; ++q)
-          panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0,
-                      panel_at(&slices, q - q_base, k0 - k_base), slices.row_step, i0, i1, k0, kc, q * bl.width,
-                      k0 > 0 || p->accumulate);
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const int64_t p0 = blk * units + u0, p1 = blk * units + u1;
+      for (int64_t g0 = p0; g0 < p1; g0 += group) {
+        int64_t g1 = min64(p1, g0 + group);
+        /* the group's K block: where it is, or packed now (panel q at slice q - g0) */
+        struct panels slices = *b;
+        int64_t q_base = 0, k_base = 0;
+        if (!b->base) {
+          pack_panel_slices(b->b, b->ldb, b->tb, k0, kc, n, bl.width, group_buffer, g0, g1);
+          slices = (struct panels){group_buffer, kc * bl.width, bl.width, 0, 0, 0};
+          q_base = g0, k_base = k0;
+        }
+        for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block) {
+          int64_t i1 = min64(r1, i0 + bl.row_block);
+          for (int64_t q = g0; q < g1; ++q)
+            panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + (i0 - r0) * kc : 0,
+                        panel_at(&slices, q - q_base, k0 - k_base), slices.row_step, i0, i1, k0, kc, q * bl.width,
+                        k0 > 0 || p->accumulate);
+        }
       }
     }
   }
   if (slot < 0) free(a_buffer), free(group_buffer);
-  run_epilogue(p, epilogue, p0, p1);
+  run_epilogue(p, epilogue, u0, u1);
 }
 
 /* Part `part` of `parts`' share of the rows, in whole tiles: its first row. */
@@ -287,10 +307,10 @@ static int64_t row_share_start(const struct product* p, int64_t part) {
   return min64(p->m, units * part / p->parts * tile);
 }
 
-/* A range of the split: panels [begin, end), or the rows of parts [begin, end). */
+/* A range of the split: units [begin, end) (panels, with one block), or the rows of parts [begin, end). */
 static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   const struct product* p = (const struct product*)ctx;
-  int64_t r0 = 0, r1 = p->m, p0 = 0, p1 = p->panels;
+  int64_t r0 = 0, r1 = p->m, p0 = 0, p1 = p->units;
   if (p->split == SPLIT_PANELS) p0 = begin, p1 = end;
   if (p->split == SPLIT_ROWS) r0 = row_share_start(p, begin), r1 = row_share_start(p, end);
   if (r1 <= r0 || p1 <= p0) return;
@@ -318,23 +338,28 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
 static void run_product(struct product* p) {
   int threads = graphc_team_threads();
   int64_t width = p->kernels->panel_width;
-  p->panels = graphc_panel_count(p->n, width);
+  if (p->blocks < 1) p->blocks = 1;
+  if (p->blocks > 1 && p->n % (p->blocks * width) != 0) {
+    graphc_kernel_error("matmul: an epilogue's column blocks are not whole panels");
+    return;
+  }
+  p->units = graphc_panel_count(p->n, width) / p->blocks;
   p->parts = threads;
   p->split = SPLIT_NONE;
   if (threads > 1 && max64(p->m, 16) * p->n * p->k >= ((int64_t)1 << 21)) {
-    if (p->panels >= 2 * threads) {
+    if (p->units >= 2 * threads) {
       p->split = SPLIT_PANELS;
-      p->grain = p->m <= ROW_BLOCK_TARGET ? 1 : (p->panels + threads - 1) / threads;
+      p->grain = p->m <= ROW_BLOCK_TARGET ? 1 : (p->units + threads - 1) / threads;
     } else if (p->m >= 4 * p->kernels->tile_rows * threads) {
       p->split = SPLIT_ROWS;
     }
   }
   switch (p->split) {
     case SPLIT_NONE: graphc_team_ranges(1, 1, product_range, p); break;
-    case SPLIT_PANELS: graphc_team_ranges(p->panels, p->grain, product_range, p); break;
+    case SPLIT_PANELS: graphc_team_ranges(p->units, p->grain, product_range, p); break;
     case SPLIT_ROWS:
       graphc_team_ranges(p->parts, 1, product_range, p);
-      run_epilogue(p, p->epilogue, 0, p->panels); /* no thread had whole columns until all were done */
+      run_epilogue(p, p->epilogue, 0, p->units); /* no thread had whole columns until all were done */
       break;
   }
 }
@@ -354,9 +379,9 @@ void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int6
 
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                                       int32_t ta, const struct graphc_product_kernels* kernels,
-                                      graphc_column_kernel epilogue, void* const* args) {
+                                      int64_t blocks, graphc_column_kernel epilogue, void* const* args) {
   struct product p = {.kernels = kernels, .a = a, .ta = ta, .packed = packed, .c = c, .ldc = n, .m = m, .n = n, .k = k,
-                      .epilogue = epilogue, .args = args};
+                      .epilogue = epilogue, .args = args, .blocks = blocks};
   run_product(&p);
 }
 

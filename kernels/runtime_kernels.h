@@ -28,9 +28,11 @@ void graphc_rt_pack_panels(const float* b, float* packed, int64_t k, int64_t n, 
 /* C[m,n] = op(A) * unpack(packed); the kernels' width is the panels'. */
 void graphc_rt_packed_matmul(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
                              int32_t ta, const struct graphc_product_kernels* kernels);
-/* The same, then epilogue(args, j0, j1) on each thread's columns [j0, j1) of C. */
+/* The same, then epilogue(args, j0, j1) on each thread's columns [j0, j1) as soon as they are final.
+ * With blocks > 1, C's n columns are that many blocks of whole panels and j0, j1 count the columns of
+ * one block: the epilogue runs once [j0, j1) is final in every block (a gated cell over its gates). */
 void graphc_rt_packed_matmul_epilogue(const float* a, const float* packed, float* c, int64_t m, int64_t n, int64_t k,
-                                      int32_t ta, const struct graphc_product_kernels* kernels,
+                                      int32_t ta, const struct graphc_product_kernels* kernels, int64_t blocks,
                                       graphc_column_kernel epilogue, void* const* args);
 /* kernel(args, j0, j1) over column ranges [j0, j1) covering [0, cols), split over the threads. */
 void graphc_rt_parallel_columns(graphc_column_kernel kernel, void* const* args, int64_t cols);

@@ -204,7 +204,7 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
     eliminateDeadCode(g);
     changed = true;
   }
-  if (changed) scheduleEpilogues(g);
+  if (changed) scheduleEpilogues(g, options.epilogueChains);
   // From here on the verifier holds the graph to the fused phase's invariants.
   if (attr::phase(g.attrs, "") != "fused") {
     g.attrs[attr::key::phase] = std::string("fused");
@@ -213,40 +213,71 @@ bool fuseElementwise(Graph& g, const FusionOptions& options, std::vector<std::st
   return changed;
 }
 
-void scheduleEpilogues(Graph& g) {
-  auto uses = g.useCounts();
+void scheduleEpilogues(Graph& g, bool chains) {
+  // How far past a product its chain is sought: a product read much later (a
+  // step's input projections, read by every step) would otherwise pull every
+  // independent node in between to before it.
+  constexpr size_t kWindow = 64;
+  const auto users = userLists(g);
   std::vector<ValueId> order;
   order.reserve(g.size());
-  std::vector<char> placed(g.size(), 0);
+  std::vector<char> placed(g.size(), 0), chainValue(g.size(), 0), after(g.size(), 0);
+  for (Node& n : g.nodes) n.attrs.erase(attr::key::epilogue);
   for (size_t i = 0; i < g.size(); ++i) {
     if (placed[i]) continue;
     const Node& n = g.nodes[i];
-    if (n.op == OpKind::PackedMatMul && uses[i] == 1) {
-      // Find the product's one user; whatever runs in between cannot read the
-      // product, so it can run before it instead.
-      size_t user = i + 1;
-      while (user < g.size() &&
-             std::find(g.nodes[user].operands.begin(), g.nodes[user].operands.end(), ValueId(i)) ==
-                 g.nodes[user].operands.end())
-        ++user;
-      if (user < g.size() && g.nodes[user].op == OpKind::Fused && g.nodes[user].type.shape == n.type.shape) {
-        for (size_t k = i + 1; k < user; ++k) {
-          order.push_back(ValueId(k));
-          placed[k] = 1;
+    std::vector<size_t> members, before, touched;
+    if (n.op == OpKind::PackedMatMul && n.type.rank() == 2) {
+      size_t lastReader = i;
+      for (ValueId u : users[i])
+        if (u >= 0 && size_t(u) <= i + kWindow) lastReader = std::max(lastReader, size_t(u));
+      int64_t width = 0;
+      chainValue[i] = 1;
+      touched.push_back(i);
+      // Each later node joins the chain, stays after it (it reads the product,
+      // the chain or what stays after it) or moves before the product; from
+      // the product's last reader on, only members are taken.
+      for (size_t k = i + 1; k < g.size(); ++k) {
+        if (placed[k]) continue;
+        const Node& c = g.nodes[k];
+        bool readsChain = false, readsAfter = false;
+        for (ValueId o : c.operands) {
+          readsChain |= chainValue[size_t(o)] != 0;
+          readsAfter |= after[size_t(o)] != 0;
+        }
+        bool member = false;
+        if (readsChain && !readsAfter) {
+          int64_t w = width ? width : epilogueChainWidth(g, ValueId(i), c);
+          member = w > 0 && !epilogueMemberRefusal(g, ValueId(i), c, w, chainValue);
+          if (!chains && (w != n.type.shape[1] || !members.empty() || columnConcatRoot(*c.body))) member = false;
+          if (member) width = w;
+        }
+        if (!member && k > lastReader) break;
+        touched.push_back(k);
+        if (member) {
+          members.push_back(k);
+          chainValue[k] = 1;
+        } else if (readsChain || readsAfter) {
+          after[k] = 1;  // placed in its turn, after the chain
+        } else {
+          before.push_back(k);
         }
       }
+      for (size_t k : touched) chainValue[k] = after[k] = 0;
+      if (members.empty()) before.clear();  // nothing to make room for: the order stays
     }
+    for (size_t k : before) order.push_back(ValueId(k)), placed[k] = 1;
     order.push_back(ValueId(i));
     placed[i] = 1;
+    // Marked here, moved with its node: planning and codegen read the mark
+    // instead of deciding again, and the verifier checks that it holds.
+    for (size_t k : members) {
+      order.push_back(ValueId(k));
+      placed[k] = 1;
+      g.nodes[k].attrs[attr::key::epilogue] = int64_t(1);
+    }
   }
   g.reorder(order);
-  // Record the pairing in the IR: planning keeps the product's operands alive
-  // through the epilogue, and codegen runs it inside the product, both by
-  // reading this attribute instead of deciding again.
-  uses = g.useCounts();
-  for (size_t i = 0; i + 1 < g.size(); ++i)
-    if (isEpiloguePair(g, ValueId(i), uses)) g.nodes[i + 1].attrs[attr::key::epilogue] = int64_t(1);
 }
-
 
 }  // namespace graphc

@@ -20,6 +20,9 @@ struct FusionOptions {
   // LSTM cell's backward pieces 10-20 nodes before their reader, over values
   // that stay alive until then anyway.
   int64_t maxLiveRangeExtension = 32;
+  // Off: a product's epilogue is at most one kernel as wide as the product
+  // (the rule before chains; pass option fuse{epilogue-chains=0}, to compare).
+  bool epilogueChains = true;
 };
 
 // Why `producer` cannot join a kernel whose members are marked in `inGroup`
@@ -36,9 +39,14 @@ std::optional<std::string> fusionRefusal(const Graph& g, ValueId producer, Value
 // the graph changed. `refusals` (optional) collects "%producer -> %root: why".
 bool fuseElementwise(Graph& g, const FusionOptions& options = {}, std::vector<std::string>* refusals = nullptr);
 
-// Moves whatever runs between a packed product and the fused kernel that is
-// its only reader to before the product, so codegen can run the kernel as
-// the product's epilogue (a step's input gather otherwise sits in between).
-void scheduleEpilogues(Graph& g);
+// Forms each packed product's epilogue chain (target/Fusability.h): the fused
+// kernels after it that can run inside it move right after it and are marked
+// {epilogue = 1}; what ran in between without reading the product or the
+// chain moves before the product (a step's input gather), what reads them
+// otherwise stays after the chain. An LSTM step's four gate kernels and its
+// cell (c, tanh c, h) run inside its [B, 4H] product, a hidden unit's panels
+// of the four gates at a time; going back, the cell's gradient runs inside
+// the product that makes dh.
+void scheduleEpilogues(Graph& g, bool chains = true);
 
 }  // namespace graphc

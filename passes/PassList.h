@@ -26,6 +26,8 @@ std::unique_ptr<Pass> dataParallelPass(int64_t ranks);
 std::unique_ptr<Pass> trainStepPass(const OptimizerConfig& optimizer);
 // The output layer's fusion for logits of at least minBytes (0: always).
 std::unique_ptr<Pass> fuseLinearCrossEntropyPass(int64_t minBytes);
+// fuse, with epilogue chains (1) or at most one kernel per product as wide as it (0).
+std::unique_ptr<Pass> fusePass(int64_t epilogueChains = 1);
 std::unique_ptr<Pass> packWeightsPass(int64_t panelWidth);
 std::unique_ptr<Pass> packParamsPass(int64_t panelWidth);
 

@@ -28,8 +28,6 @@ struct Entry {
   FromText fromText = nullptr;            // and how they become its object
 };
 
-bool fuseAll(Graph& g) { return fuseElementwise(g); }
-
 const std::vector<Entry>& registry();
 
 // A pass: its name, its options as a pipeline string spells them, and the
@@ -147,7 +145,12 @@ const std::vector<Entry>& registry() {
        nullptr, {"panel-width"}, [](const PassOptions& o) { return packParamsPass(o.getInt("panel-width", 16)); }},
       {"share-concats", "two concatenations that are shifted windows of one sequence become slices of one",
        shareConcatWindows},
-      {"fuse", "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels", fuseAll},
+      {"fuse",
+       "merge chains of elementwise ops (with edge broadcasts, row gathers) into fused kernels, and run the kernels "
+       "that can inside the packed product before them (an LSTM's gates and cell); epilogue-chains=0: at most one "
+       "kernel as wide as the product",
+       nullptr, {"epilogue-chains"},
+       [](const PassOptions& o) { return fusePass(o.getInt("epilogue-chains", 1)); }},
       {"plan", "assign every value an arena offset by liveness (views, in-place concats); sets arena_bytes",
        planMemory},
   };
@@ -182,6 +185,15 @@ std::unique_ptr<Pass> fuseLinearCrossEntropyPass(int64_t minBytes) {
     throw Error(fmt::format("pass 'fuse-linear-cross-entropy': min-bytes must be >= 0, got {}", minBytes));
   return boundPass("fuse-linear-cross-entropy", fmt::format("min-bytes={}", minBytes),
               [minBytes](Graph& g) { return fuseLinearCrossEntropy(g, minBytes); });
+}
+
+std::unique_ptr<Pass> fusePass(int64_t epilogueChains) {
+  if (epilogueChains != 0 && epilogueChains != 1)
+    throw Error(fmt::format("pass 'fuse': epilogue-chains must be 0 or 1, got {}", epilogueChains));
+  FusionOptions options;
+  options.epilogueChains = epilogueChains != 0;
+  return boundPass("fuse", options.epilogueChains ? "" : "epilogue-chains=0",
+                   [options](Graph& g) { return fuseElementwise(g, options); });
 }
 
 std::unique_ptr<Pass> packWeightsPass(int64_t panelWidth) {

@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include "graph/Analysis.h"
+
 namespace graphc {
 
 int64_t bufferBytes(const TensorType& t) {
@@ -14,21 +16,22 @@ int64_t bufferBytes(const TensorType& t) {
 
 std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g) {
   const int64_t end = int64_t(g.size());
+  // A packed product and its epilogue chain run as one call (graph/Analysis.h):
+  // codegen runs the chain inside the product, on one thread's columns while
+  // another thread still reads the product's operands, and each member on a
+  // unit's columns before the members before it reach the next unit. So what
+  // any of them reads lives to the chain's end, and what any of them writes
+  // is live from the product on.
+  const std::vector<RunSpan> spans = runSpans(g);
   std::vector<std::pair<int64_t, int64_t>> ranges(g.size());
   for (size_t i = 0; i < g.size(); ++i) {
     bool leaf = isSignature(g.nodes[i].op);
     // Leaves hold their whole run: the executor copies them in before it and
     // may keep resident ones (params during generation) across runs.
-    ranges[i] = {leaf ? 0 : int64_t(i), leaf ? end : int64_t(i)};
+    ranges[i] = {leaf ? 0 : spans[i].first, leaf ? end : spans[i].last};
   }
-  for (size_t i = 0; i < g.size(); ++i) {
-    // Codegen runs a kernel marked {epilogue = 1} (by `fuse`) inside the
-    // packed product before it, on one thread's columns while another thread
-    // still reads the product's operands: they must outlive that node too.
-    bool epilogueNext = i + 1 < g.size() && attr::epilogue(g.nodes[i + 1].attrs);
-    int64_t through = g.nodes[i].op == OpKind::PackedMatMul && epilogueNext ? int64_t(i) + 1 : int64_t(i);
-    for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, through);
-  }
+  for (size_t i = 0; i < g.size(); ++i)
+    for (ValueId o : g.nodes[i].operands) ranges[size_t(o)].second = std::max(ranges[size_t(o)].second, spans[i].last);
   for (const auto& o : g.outputs) ranges[size_t(o.value)].second = end;
   for (const auto& u : g.updates) ranges[size_t(u.value)].second = end;
   return ranges;
@@ -58,18 +61,20 @@ std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
 // Whether update u's value can be computed straight into its target's bytes:
 // the value is an elementwise kernel over the target's type that reads the
 // target, if at all, only at the element it writes (no broadcast, slice or
-// gather of it), and nothing after it reads the target; as a product's epilogue, which
-// runs while the product still reads its operands, only when the product does
-// not read the target. (SGD's update is the epilogue of its gradient's
-// product.) The step then updates its params and state in place: no second
-// copy of them in the arena, no copy after the run.
+// gather of it), and nothing after it reads the target; as a member of a
+// product's epilogue chain, which runs while the product and the other members
+// still read their operands, only when none of them reads the target. (SGD's
+// update is the epilogue of its gradient's product.) The step then updates its
+// params and state in place: no second copy of them in the arena, no copy after the run.
 // lastRead: each value's last reader's index (-1: none).
-bool updatesInPlace(const Graph& g, const StateUpdate& u, const std::vector<int64_t>& lastRead) {
+bool updatesInPlace(const Graph& g, const StateUpdate& u, const std::vector<int64_t>& lastRead,
+                    const std::vector<RunSpan>& spans) {
   const Node& v = g.node(u.value);
   if (v.op != OpKind::Fused || !v.body || v.type != g.type(u.target)) return false;
-  if (attr::epilogue(v.attrs)) {
-    const auto& productOperands = g.nodes[size_t(u.value) - 1].operands;
-    if (std::find(productOperands.begin(), productOperands.end(), u.target) != productOperands.end()) return false;
+  const RunSpan span = spans[size_t(u.value)];
+  for (int64_t k = span.first; k <= span.last; ++k) {
+    const auto& operands = g.nodes[size_t(k)].operands;
+    if (k != int64_t(u.value) && std::find(operands.begin(), operands.end(), u.target) != operands.end()) return false;
   }
   if (lastRead[size_t(u.target)] > int64_t(u.value)) return false;
   for (const auto& out : g.outputs)
@@ -147,9 +152,10 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
   std::vector<int64_t> lastRead(g.size(), -1);
   for (size_t i = 0; i < g.size(); ++i)
     for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
+  const std::vector<RunSpan> spans = runSpans(g);
   for (const auto& u : g.updates) {
     size_t v = size_t(u.value);
-    if (parent[v].root == u.value && !isView[v] && !hosted[v] && !isHost[v] && updatesInPlace(g, u, lastRead))
+    if (parent[v].root == u.value && !isView[v] && !hosted[v] && !isHost[v] && updatesInPlace(g, u, lastRead, spans))
       parent[v] = {u.target, 0};
   }
   // Resolve chains (a view of an operand hosted by a later concat) to roots.

@@ -74,12 +74,84 @@ std::vector<Shape> memberShapes(const Graph& body) {
   return shapes;
 }
 
-bool isEpiloguePair(const Graph& g, ValueId product, const std::vector<int>& uses) {
+namespace {
+
+// The columns of one block a kernel writes per row: its pieces' when it is a
+// concatenated kernel of equal pieces, else its own (0: unequal pieces).
+int64_t memberColumns(const Node& member) {
+  const Node* root = member.body ? columnConcatRoot(*member.body) : nullptr;
+  if (!root) return member.type.shape[1];
+  const int64_t piece = member.body->type(root->operands[0]).shape[1];
+  for (ValueId o : root->operands)
+    if (member.body->type(o).shape[1] != piece) return 0;
+  return piece;
+}
+
+// Why body node `use` reads a chain value (a body input of `shape`: the
+// product, or an earlier member when fromMember) other than where it writes,
+// or nullopt. A member's values are handed on in registers (codegen runs the
+// members in one loop over the chain's elements), so a later member takes them
+// only elementwise; the product is in memory, and is also read through a
+// slice that is one whole block. (A body whose result is an input itself, a
+// copy, "uses" it where it writes it.)
+std::optional<std::string> chainReadRefusal(const Node& use, const Shape& shape, int64_t width, bool fromMember) {
+  if (use.op == OpKind::Slice && !fromMember) {
+    const int64_t start = attr::start(use.attrs)[1];
+    if (start % width != 0 || use.type.shape[1] != width)
+      return fmt::format("its slice of columns [{}, {}) is not one block of {}", start, start + use.type.shape[1],
+                         width);
+    return std::nullopt;
+  }
+  if (shape[1] != width)
+    return fmt::format("it reads a [{}, {}] value other than through a block slice", shape[0], shape[1]);
+  if (use.op == OpKind::Gather || use.op == OpKind::Slice)
+    return fmt::format("it reads {} through a {}", fromMember ? "an earlier member" : "the product", opName(use.op));
+  if (use.op == OpKind::Broadcast && use.type.shape != shape)
+    return fmt::format("it broadcasts {}", fromMember ? "an earlier member" : "the product");
+  return std::nullopt;
+}
+
+}  // namespace
+
+int64_t epilogueChainWidth(const Graph& g, ValueId product, const Node& member) {
   const Node& p = g.node(product);
-  if (p.op != OpKind::PackedMatMul || uses[size_t(product)] != 1 || size_t(product) + 1 >= g.size()) return false;
-  const Node& next = g.nodes[size_t(product) + 1];
-  return next.op == OpKind::Fused && next.type.shape == p.type.shape && next.type.rank() == 2 &&
-         std::find(next.operands.begin(), next.operands.end(), product) != next.operands.end();
+  if (p.op != OpKind::PackedMatMul || p.type.rank() != 2 || member.op != OpKind::Fused || !member.body ||
+      member.type.rank() != 2)
+    return 0;
+  const int64_t n = p.type.shape[1], panel = g.type(p.operands[1]).shape[2];
+  const int64_t width = memberColumns(member);
+  if (width <= 0 || n % width != 0 || (width != n && width % panel != 0)) return 0;
+  return width;
+}
+
+std::optional<std::string> epilogueMemberRefusal(const Graph& g, ValueId product, const Node& member, int64_t width,
+                                                 const std::vector<char>& chainValue) {
+  const Node& p = g.node(product);
+  if (member.op != OpKind::Fused || !member.body) return std::string("it is not a fused kernel");
+  if (member.type.rank() != 2 || member.type.shape[0] != p.type.shape[0])
+    return fmt::format("it is not a 2-d kernel over the product's {} rows", p.type.shape[0]);
+  if (epilogueChainWidth(g, product, member) != width)
+    return fmt::format("its {} columns (per piece) are not the chain's {}", memberColumns(member), width);
+  const Graph& body = *member.body;
+  const std::vector<int64_t> input = bodyInputIndex(body);
+  bool readsChain = false;
+  for (size_t k = 0; k < body.size(); ++k) {
+    const Node& use = body.nodes[k];
+    std::vector<ValueId> reads = use.operands;
+    if (body.outputs[0].value == ValueId(k)) reads.push_back(ValueId(k));  // a copy of an input: read where it is written
+    for (ValueId o : reads) {
+      if (input[size_t(o)] < 0) continue;
+      const ValueId value = member.operands[size_t(input[size_t(o)])];
+      if (!chainValue[size_t(value)]) continue;
+      readsChain = true;
+      const bool fromMember = value != product;
+      if (fromMember && g.node(value).body && columnConcatRoot(*g.node(value).body))
+        return fmt::format("it reads %{}, a concatenated kernel of the chain", g.node(value).name);
+      if (auto why = chainReadRefusal(use, body.type(o).shape, width, fromMember)) return why;
+    }
+  }
+  if (!readsChain) return std::string("it reads neither the product nor an earlier member");
+  return std::nullopt;
 }
 
 }  // namespace graphc

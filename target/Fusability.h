@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graph/Graph.h"
 #include "target/KernelShape.h"
@@ -32,11 +33,30 @@ const Node* columnConcatRoot(const Graph& body);
 // piece reads gets the kernel's). Members are checked against it.
 std::vector<Shape> memberShapes(const Graph& body);
 
-// Whether the node right after `product` can run as its epilogue (inside the
-// product, on each thread's columns as soon as they are done): a packed
-// product with one use, and that use the fused kernel right after it over the
-// same 2-d shape. `fuse` marks such a kernel {epilogue = 1}; planning and
-// codegen read the mark, and the verifier checks that it holds.
-bool isEpiloguePair(const Graph& g, ValueId product, const std::vector<int>& uses);
+// A packed product's epilogue chain: the fused kernels right after it, marked
+// {epilogue = 1} by `fuse`, that codegen runs inside the product, one after
+// another on each part of its columns as soon as that part is final (in L1,
+// on the thread that made it). The product's n columns are n / width equal
+// blocks of `width` columns (an LSTM's four gates side by side, whole panels
+// each; one block when the members are as wide as the product), and the chain
+// runs on columns [j0, j1) of a block once they are final in every block.
+// A member computes [m, width], or is a concatenated kernel whose pieces do
+// (each piece runs on its own columns [j0, j1)); it reads the product or an
+// earlier member, and reads them only at the element it writes: the product
+// elementwise or through a slice that is one whole block (a gate's columns),
+// an earlier member elementwise (codegen runs all members in one loop over
+// the elements and hands a member's value on in a register; a concatenated
+// member is read by none).
+//
+// The width a chain on `product` gets from `member`, its first member: the
+// member's columns (its pieces' in a concatenated kernel), or 0 when no chain
+// can have that width (the blocks must be whole panels).
+int64_t epilogueChainWidth(const Graph& g, ValueId product, const Node& member);
+
+// Why `member` cannot join the epilogue chain of `product` that has this
+// width, or nullopt when it can; chainValue marks the product and the members
+// before it (indexed by ValueId).
+std::optional<std::string> epilogueMemberRefusal(const Graph& g, ValueId product, const Node& member, int64_t width,
+                                                 const std::vector<char>& chainValue);
 
 }  // namespace graphc

@@ -27,7 +27,9 @@ std::string memberRefusal(const Graph& body, const Node& b, const Shape& shape) 
 }  // namespace
 
 void verifyKernelRules(const Graph& g) {
-  std::vector<int> uses;
+  std::vector<char> chainValue;  // the current epilogue chain's product and members
+  ValueId product = ValueId(-1);
+  int64_t width = 0;
   for (size_t i = 0; i < g.size(); ++i) {
     const Node& n = g.nodes[i];
     auto fail = [&](const std::string& msg) { throw Error(errorAt(g, n.loc, fmt::format("%{}: {}", n.name, msg))); };
@@ -40,11 +42,22 @@ void verifyKernelRules(const Graph& g) {
         if (std::string why = memberRefusal(*n.body, b, shapes[k]); !why.empty()) fail(why);
       }
     }
-    if (attr::epilogue(n.attrs)) {
-      if (uses.empty()) uses = g.useCounts();
-      if (i == 0 || !isEpiloguePair(g, ValueId(i - 1), uses))
-        fail("marked epilogue, but it is not the one fused reader of a packed product right before it, over its shape");
+    if (!attr::epilogue(n.attrs)) continue;
+    // A chain: the marked nodes right after a packed product (target/Fusability.h).
+    if (i == 0 || !attr::epilogue(g.nodes[i - 1].attrs)) {
+      if (i == 0 || g.nodes[i - 1].op != OpKind::PackedMatMul)
+        fail("marked epilogue, but no packed product or epilogue comes right before it");
+      product = ValueId(int64_t(i) - 1);
+      width = epilogueChainWidth(g, product, n);
+      if (width == 0)
+        fail(fmt::format("marked epilogue, but its columns do not divide the product's {} into blocks of whole panels",
+                         g.node(product).type.shape[1]));
+      chainValue.assign(g.size(), 0);
+      chainValue[size_t(product)] = 1;
     }
+    if (auto why = epilogueMemberRefusal(g, product, n, width, chainValue))
+      fail(fmt::format("marked epilogue of %{}, but {}", g.node(product).name, *why));
+    chainValue[i] = 1;
   }
 }
 

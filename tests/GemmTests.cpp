@@ -61,7 +61,7 @@ void checkProduct(const ProductKernels& kernels, const Case& s, bool ta, bool tb
   graphc_rt_packed_matmul(a.data(), packed.data(), viaPacked.data(), s.m, s.n, s.k, ta, &kernels);
   CountingEpilogue counter{withEpilogue, s.m, s.n, std::vector<int>(size_t(s.n), 0)};
   void* args[] = {&counter};
-  graphc_rt_packed_matmul_epilogue(a.data(), packed.data(), withEpilogue.data(), s.m, s.n, s.k, ta, &kernels,
+  graphc_rt_packed_matmul_epilogue(a.data(), packed.data(), withEpilogue.data(), s.m, s.n, s.k, ta, &kernels, 1,
                                    CountingEpilogue::run, args);
   for (int64_t j = 0; j < s.n; ++j) REQUIRE(counter.seen[size_t(j)] == 1);  // every column once
   for (int64_t i = 0; i < s.m; ++i)
@@ -118,6 +118,61 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
             checkProduct(wholeK, s, ta, tb);
           }
     }
+  }
+  runtime::setThreads(0);
+}
+
+// An epilogue over column blocks (an LSTM's four gates read side by side): called with columns
+// [j0, j1) of one block, it checks that those columns are final in every block, then adds 1 to them.
+struct BlockEpilogue {
+  static void run(void* const* args, int64_t j0, int64_t j1) {
+    auto* self = static_cast<BlockEpilogue*>(args[0]);
+    const int64_t width = self->n / self->blocks;
+    for (int64_t blk = 0; blk < self->blocks; ++blk)
+      for (int64_t j = j0; j < j1; ++j) {
+        const int64_t col = blk * width + j;
+        for (int64_t i = 0; i < self->m; ++i) {
+          const size_t at = size_t(i * self->n + col);
+          if (std::abs(self->c[at] - self->want[at]) > 1e-4f * (1 + std::abs(self->want[at]))) self->early = true;
+          self->c[at] += 1.0f;
+        }
+        self->seen[size_t(col)] += 1;
+      }
+  }
+  std::vector<float>& c;
+  const std::vector<float>& want;
+  int64_t m, n, blocks;
+  std::vector<int> seen;
+  bool early = false;
+};
+
+TEST_CASE("gemm: an epilogue over column blocks runs once each unit is final in every block") {
+  const ProductKernels& kernels = compiledProductKernels(hostTarget());
+  const int64_t width = kernels.panel_width;
+  // in L1 unit by unit (few rows); the K-blocked order (many rows); A copied into tile order (ta); k = 0
+  const Case cases[] = {{32, 4 * 8 * width, 256}, {200, 4 * 3 * width, 300}, {5, 3 * width, 40}, {7, 4 * 2 * width, 0}};
+  for (int threads : {1, 2}) {
+    graphc_team_set_threads(threads);
+    for (const Case& s : cases)
+      for (bool ta : {false, true}) {
+        const int64_t blocks = s.n % (4 * width) == 0 ? 4 : 3;
+        Rng rng(uint64_t(s.m * 7 + s.n + s.k));
+        std::vector<float> a(size_t(s.m * s.k)), b(size_t(s.k * s.n));
+        for (float& x : a) x = float(rng.uniform() * 2 - 1);
+        for (float& x : b) x = float(rng.uniform() * 2 - 1);
+        std::vector<float> want(size_t(s.m * s.n)), c(want.size(), -7.0f);
+        graphc_rt_matmul(a.data(), b.data(), want.data(), s.m, s.n, s.k, ta, 0, &kernels);
+        std::vector<float> packed(size_t(packedElements(s.k, s.n, width)));
+        graphc_rt_pack_panels(b.data(), packed.data(), s.k, s.n, 0, width);
+        BlockEpilogue epilogue{c, want, s.m, s.n, blocks, std::vector<int>(size_t(s.n), 0)};
+        void* args[] = {&epilogue};
+        graphc_rt_packed_matmul_epilogue(a.data(), packed.data(), c.data(), s.m, s.n, s.k, ta, &kernels, blocks,
+                                         BlockEpilogue::run, args);
+        INFO(s.m << "x" << s.n << "x" << s.k << " ta=" << ta << " blocks=" << blocks << " threads=" << threads);
+        CHECK_FALSE(epilogue.early);
+        for (int64_t j = 0; j < s.n; ++j) REQUIRE(epilogue.seen[size_t(j)] == 1);
+        for (size_t at = 0; at < c.size(); ++at) REQUIRE(c[at] == want[at] + 1.0f);
+      }
   }
   runtime::setThreads(0);
 }

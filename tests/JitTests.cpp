@@ -68,8 +68,9 @@ void checkClose(const Tensor& jit, const Tensor& ref, const std::string& what, d
 }
 
 // out = fn(inputs) on both engines, random inputs of the given types.
+// epilogues >= 0: the compiled graph runs exactly that many kernels inside products.
 void compareOp(const std::string& what, const BuildFn& fn, const std::vector<TensorType>& types, double lo = -2,
-               double hi = 2, double absTol = 1e-6) {
+               double hi = 2, double absTol = 1e-6, int epilogues = -1) {
   Graph g;
   Builder b(g);
   std::vector<Value> in;
@@ -86,6 +87,12 @@ void compareOp(const std::string& what, const BuildFn& fn, const std::vector<Ten
   Tensor ref = Interpreter(g).run(v1).at("out");
   JitEngine jit(g, {testCacheDir(), true});
   checkClose(jit.run(v2).at("out"), ref, what, 1e-5, absTol);
+  if (epilogues >= 0) {
+    int marked = 0;
+    for (const Node& n : jit.planned().nodes) marked += attr::epilogue(n.attrs) != 0;
+    INFO(what);
+    CHECK(marked == epilogues);
+  }
 }
 
 TensorType f32(Shape s) { return {DType::F32, std::move(s)}; }
@@ -144,7 +151,31 @@ TEST_CASE("jit: runtime kernels match the interpreter") {
               Value z = packedProduct(false, false)(b, v);
               return tanh(z + v[2]) * v[3] + v[4];
             },
-            {f32({32, 300}), f32({300, 520}), f32({520}), f32({32, 1}), f32({32, 520})}, -2, 2, 1e-4);
+            {f32({32, 300}), f32({300, 520}), f32({520}), f32({32, 1}), f32({32, 520})}, -2, 2, 1e-4, 1);
+  // An LSTM cell as the product's epilogue chain: four gate kernels read 64-column blocks of the
+  // product, the cell kernels read the gates; split over threads by units (a panel of every block).
+  // i and f are outputs too, so they stay kernels of their own: the chain is i, f, c and the result.
+  compareOp("packed_matmul with a gated epilogue chain",
+            [&](Builder& b, auto& v) {
+              Value z = packedProduct(false, false)(b, v);
+              auto gate = [&](int64_t k) { return slice(z, {0, 64 * k}, {32, 64 * (k + 1)}); };
+              Value i = sigmoid(gate(0) + v[2]), f = sigmoid(gate(1)), g = tanh(gate(2)), o = sigmoid(gate(3));
+              b.output("i", i);
+              b.output("f", f);
+              Value c = f * v[3] + i * g;
+              b.output("c", c);
+              return o * tanh(c);
+            },
+            {f32({32, 300}), f32({300, 256}), f32({64}), f32({32, 64})}, -2, 2, 1e-4, 4);
+  // Going back: the kernel after the product and a concatenation of kernels (an LSTM's four gate
+  // gradients side by side), each piece run on the product's columns.
+  compareOp("packed_matmul with a concatenated kernel in its epilogue chain",
+            [&](Builder& b, auto& v) {
+              Value d = packedProduct(false, false)(b, v) + v[2];
+              b.output("d", d);
+              return concat({d * v[3], tanh(d), d * d * v[3]}, 1);
+            },
+            {f32({32, 300}), f32({300, 96}), f32({32, 96}), f32({32, 96})}, -2, 2, 1e-4, 2);
   compareOp("reduce_sum", [](Builder&, auto& v) { return reduceSum(v[0], {0, 2}); }, {f32({3, 4, 5})});
   compareOp("reduce_mean", [](Builder&, auto& v) { return reduceMean(v[0], {1}); }, {f32({3, 4, 5})});
   compareOp("reduce_max", [](Builder&, auto& v) { return reduceMax(v[0], {2}); }, {f32({3, 4, 5})});

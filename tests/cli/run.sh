@@ -14,6 +14,9 @@ done
 expect_error "an attribute the op does not take" "undeclared-attr.gir:3:3: error: %y: 'tanh' takes no attribute 'transpose_a' \(it takes: offset\)" -- \
   "$graphc" opt "$here/bad/undeclared-attr.gir"
 expect_error "an attribute of the wrong kind" "%c: attribute 'axis' must be an integer" -- "$graphc" opt "$here/bad/attr-kind.gir"
+expect_error "an epilogue chain reading a product across its blocks" \
+  "epilogue-chain-slice.gir:12:3: error: %f: marked epilogue of %z, but its slice of columns \[8, 24\) is not one block of 16" -- \
+  "$graphc" opt "$here/bad/epilogue-chain-slice.gir"
 expect_error "an attribute in a fused body" "body %0: 'tanh' takes no attribute 'perm'" -- "$graphc" opt "$here/bad/body-attr.gir"
 expect_error "missing file" "cannot open" -- "$graphc" opt "$tmp/none.gir"
 expect_error "unknown pass" "unknown pass 'frob'" -- "$graphc" opt "$here/ir/small.gir" --passes frob
