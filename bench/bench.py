@@ -257,6 +257,7 @@ def main():
         distributed(args.rounds, max(args.epochs, 60), cache)
         return
     if args.only == "modules":  # longer samples than the full run's, for ratios within a few percent
+        build_onednn()
         module_models(args.rounds, max(args.epochs, 30), max(args.torch_steps, 150), cache)
         return
 
