@@ -40,6 +40,7 @@ class BodyEmitter {
   // by default the result): only the nodes it reads are computed.
   llvm::Value* emit(const LoopIndex& at, ValueId root = -1) {
     if (root < 0) root = body_.outputs[0].value;
+    if (body_.node(root).op == OpKind::Input) return element(root, at);  // a copy
     std::vector<char> needed(body_.size(), 0);
     needed[size_t(root)] = 1;
     for (size_t i = size_t(root) + 1; i-- > 0;)
