@@ -2,7 +2,8 @@
 // kernels/product.c) against Eigen's product on the seed step's shapes; prints
 // GFLOP/s per shape; then the fused output layer and loss (forward + backward)
 // of the word models, as one train op and as the forward + gradient pair. Built by bench/run.sh.
-// Usage: gemm_bench THREADS [ROWSxWIDTH ...]   (tiles to compare; default: the host's)
+// Usage: gemm_bench THREADS [--layers] [ROWSxWIDTH ...]   (tiles to compare, default: the host's;
+// --layers: the output layers alone, for a profile)
 #include "codegen/CompiledProducts.h"
 #include "graph/PackedLayout.h"
 #include "target/Target.h"
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -101,7 +103,12 @@ int main(int argc, char** argv) {
   graphc_team_set_threads(threads);
   const graphc::Target& host = graphc::hostTarget();
   std::vector<graphc::Target> tiles;
+  bool layersOnly = false;
   for (int i = 2; i < argc; ++i) {
+    if (std::string(argv[i]) == "--layers") {
+      layersOnly = true;
+      continue;
+    }
     int rows = 0, width = 0;
     if (std::sscanf(argv[i], "%dx%d", &rows, &width) != 2 || width % host.lanes() != 0) {
       std::fprintf(stderr, "gemm_bench: tile '%s' is not ROWSxWIDTH with WIDTH a multiple of %d\n", argv[i],
@@ -111,6 +118,11 @@ int main(int argc, char** argv) {
     tiles.push_back(graphc::withTile(host, {rows, width / host.lanes()}));
   }
   if (tiles.empty()) tiles.push_back(host);
+  if (layersOnly) {
+    std::mt19937 rng(1);
+    outputLayers(graphc::compiledProductKernels(tiles.front()), rng);
+    return 0;
+  }
   const Shape shapes[] = {
       {"forward h W_hh", 32, 512, 512, false, false},  {"forward [h,x] W", 32, 512, 540, false, false},
       {"backward dz W_hh^T", 32, 512, 512, false, true}, {"dW_hh = H^T dZ", 512, 512, 1120, true, false},

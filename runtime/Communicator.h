@@ -29,6 +29,9 @@ class Communicator {
   // Every rank's n floats, in rank order, into out[0..size()*n) on every rank.
   virtual void allGather(const float* data, int64_t n, float* out) = 0;
   virtual AllReduceStats allReduceStats() const { return {}; }
+  // Whether every rank is a thread of this process running the same compiled code, so their
+  // parameters cannot round apart (the trainer's per-epoch check is skipped).
+  virtual bool ranksShareThisProcess() const { return false; }
 };
 
 // Makes `world` the communicator the all_reduce op reaches (codegen/Collectives.h);

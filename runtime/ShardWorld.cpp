@@ -41,6 +41,7 @@ class ShardWorld::Endpoint final : public Communicator {
   bool anyOf(bool mine) override { return world_.anyOf(index_, mine); }
   void allGather(const float* data, int64_t n, float* out) override { world_.allGather(index_, data, n, out); }
   AllReduceStats allReduceStats() const override { return world_.outerStats(); }
+  bool ranksShareThisProcess() const override { return !world_.outer_ || world_.outer_->size() == 1; }
 
  private:
   ShardWorld& world_;
