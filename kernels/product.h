@@ -10,9 +10,9 @@
  *
  * The packed layout is the `pack_panels` op's (graph/PackedLayout.h):
  * packed[p][k][j] = op(B)[k][W p + j], zero past n. Each element of C sums
- * its products in k order in blocks of K fixed by k and the kernel table
- * alone, so a row's result depends neither on the rows beside it nor on the
- * threads. */
+ * its products in k order in blocks of K fixed by k, n and the kernel
+ * table alone, so a row's result depends neither on the rows beside it nor
+ * on the threads. */
 #ifndef GRAPHC_KERNELS_PRODUCT_H
 #define GRAPHC_KERNELS_PRODUCT_H
 
