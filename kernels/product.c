@@ -24,18 +24,15 @@ struct blocking {
   int64_t tile_rows, width, row_block, k_blocks;
 };
 
-/* A product at least this many columns wide takes K in blocks of WIDE_MIN_KC or more. */
+/* K in equal blocks of at most the table's max_kc (a panel's slice in L1), or of at least
+ * WIDE_MIN_KC for a product WIDE_COLUMNS wide or wider: every K block is one more pass over all of C,
+ * which for such a product (a word model's logits and weight gradient, an LSTM's gates) no cache
+ * holds, and a slice read from L2 costs less than C read and written again from memory (1.08-1.11x
+ * on those shapes, Zen 5; narrow products lost, so they keep the table's: docs/codegen.md). AVX2's
+ * tables have 512 already. Fixed by k, n and the table, never by m or the threads, so a row's bits
+ * do not depend on the rows beside it. */
 #define WIDE_COLUMNS 2048
 #define WIDE_MIN_KC 512
-
-/* K in equal blocks of at most the table's max_kc (a panel's slice in L1), or of WIDE_MIN_KC for a
- * wide product: there every K block is one more pass over all of C, which no cache holds (a word
- * model's logits and weight gradient, an LSTM's gates), and the slice read from L2 costs less than C
- * read and written again from memory. AVX-512, Zen 5, one thread, K blocks of 512 instead of 256:
- * 1120 x 17907 x 512 1.06x, 512 x 17907 x 1120 1.07x, 1120 x 2048 x 1024 1.08x, 32 x 2048 x 512
- * 1.03x; a narrow 32 x 512 x 512 with B packed per call lost 10% (narrow products keep the table's).
- * AVX2's tables have K blocks of 512 already. Fixed by k, n and the table, never by m or the
- * threads, so a row's bits do not depend on the rows beside it. */
 static struct blocking blocking_for(const struct graphc_product_kernels* kernels, int64_t k, int64_t n) {
   struct blocking b;
   b.tile_rows = kernels->tile_rows;
@@ -206,10 +203,9 @@ struct product {
   int32_t accumulate; /* add to C instead of overwriting it */
 };
 
-/* Asks for a C tile's lines before the tile's K loop runs: the tile reads or writes C only after
- * that loop, thousands of instructions later, where no out-of-order window reaches, so rows of C far
- * apart in memory (a word model's dw, 70 KiB a row, added to once per row block) each cost a cache
- * miss at the end of every tile. For writing (the line is then owned; C is overwritten or added to). */
+/* Asks for a C tile's lines (to write them) before the tile's K loop, which touches C only at its
+ * end, far past any out-of-order window: rows of C far apart in memory (a word model's dw, 70 KiB a
+ * row) were a miss each there. About 1% on dw alone, 2% on the fused output layer at two threads. */
 static void prefetch_c_tile(float* c, int64_t ldc, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(c + r * ldc + j, 1, 3);
