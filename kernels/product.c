@@ -14,6 +14,9 @@
 #define ROW_BLOCK_TARGET 96
 /* Elements of C an epilogue call covers at the least, when rows are few (multiply_panels). */
 #define EPILOGUE_MIN_ELEMENTS 1024
+/* A row-major B is read in place for fewer rows than this, at most this many floats apart (product_range). */
+#define IN_PLACE_B_ROWS 64
+#define IN_PLACE_B_LDB 512
 /* Bytes of packed B per panel group (see panel_group). */
 #define GROUP_BYTES ((int64_t)256 << 10)
 
@@ -150,15 +153,6 @@ static void pack_rows(const float* a, int64_t lda, int64_t i0, int64_t i1, int64
     transpose_rows(a + t * lda + k0, lda, min64(tile, i1 - t), kc, out + (t - i0) * kc, tile);
 }
 
-/* Whether a row-major A's rows, lda floats apart, fall in one set of the L1 cache: 4 KiB spans the
- * sets of every target's L1 (64 sets of 64-byte lines: Zen 3's 32 KiB 8-way, Zen 4/5's and Sapphire
- * Rapids' 48 KiB 12-way), so rows a multiple of 4 KiB apart share a set, and a tile's twelve rows
- * with the panel's lines are more than its ways: A's lines are evicted between the k that use them.
- * An LSTM's gate gradient [B, 4H] at H = 256, a 2-layer model's [x, h] at H = 512: the 1120 x 2048
- * x 1024 product ran at 110 GFLOP/s read in place, 148 with K = 1040 (Zen 5). A few rows (a
- * generation step's one) fit the ways and are not worth the copy. */
-static int rows_share_a_cache_set(int64_t lda) { return lda % 1024 == 0; }
-
 /* Where op(B)'s panels are: panel q's rows from k0 on start at base + q * panel_step + k0 * row_step,
  * row_step floats apart. Packed panels: {packed, k * width, width}; a row-major B read in place:
  * {b, width, ldb}. With base NULL, B (rows ldb apart, transposed if tb) is packed K block by
@@ -262,16 +256,33 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
   }
   /* A transposed A puts each k in another row of memory (2 KiB apart for the
    * seed's 512 columns): the tile's loads per k each touch a new line and,
-   * without huge pages, a new page. Such blocks are copied into tile order
-   * first when several panels reuse the copy (4% faster on the seed step), and
-   * so are a row-major A's whose rows share an L1 set (rows_share_a_cache_set). */
-  const int pack_a = (p->ta || (rows_share_a_cache_set(lda) && r1 - r0 >= 8)) && (u1 - u0) * blocks >= 4;
+   * without huge pages, a new page. A row-major A read in place costs the
+   * tile's K loop address arithmetic per row, on the integer ports Sapphire
+   * Rapids shares with its 512-bit FMA pipes (0.8 of the peak in L1, packed
+   * 0.9), and rows a multiple of 4 KiB apart share an L1 set, more of them than
+   * it has ways. So A is copied into tile order first, K block by K block, when
+   * several panels reuse the copy and it has a tile's worth of rows (a
+   * generation step's one row is not worth it). */
+  const int64_t panels_here = (u1 - u0) * blocks;
+  const int pack_a = panels_here >= 4 && (p->ta || r1 - r0 >= bl.tile_rows);
   const int64_t kc0 = k_block(&bl, k);
-  if (epilogue && !pack_a && r1 - r0 <= bl.row_block && b->base) {
+  const int64_t packed_rows = (r1 - r0 + bl.tile_rows - 1) / bl.tile_rows * bl.tile_rows;
+  const int by_unit = epilogue && r1 - r0 <= bl.row_block && b->base;
+  /* unit by unit (below) walks every K block per panel: all of A packed at once; else one K block at a time */
+  float* a_buffer = pack_a ? scratch_for(slot, 0, packed_rows * (by_unit ? k : kc0)) : 0;
+  if (pack_a && !a_buffer) {
+    graphc_kernel_error("matmul: out of memory for a block of its left operand");
+    return;
+  }
+  if (by_unit) {
     /* Unit by unit, all of K: each unit's columns are final while still in
      * L1, and the epilogue (bias, tanh, a gated cell ...) runs on them right
      * away; on a few units at once when the rows are few (a generation step's
      * one row makes a unit 32 elements, less work than the call). */
+    if (pack_a)
+      for (int64_t k0 = 0; k0 < k; k0 += kc0)
+        (p->ta ? pack_transposed_rows : pack_rows)(p->a, lda, r0, r1, k0, min64(kc0, k - k0), bl.tile_rows,
+                                                   a_buffer + k0 * packed_rows);
     const int64_t span = max64(1, EPILOGUE_MIN_ELEMENTS / ((r1 - r0) * bl.width));
     for (int64_t u = u0; u < u1; u += span) {
       const int64_t u_end = min64(u1, u + span);
@@ -279,18 +290,12 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
         for (int64_t blk = 0; blk < blocks; ++blk) {
           const int64_t q = blk * units + v;
           for (int64_t k0 = 0; k0 < k; k0 += kc0)
-            panel_block(p, &bl, row_stride, k_stride, 0, panel_at(b, q, k0), b->row_step, r0, r1, k0,
-                        min64(kc0, k - k0), q * bl.width, k0 > 0 || p->accumulate);
+            panel_block(p, &bl, row_stride, k_stride, pack_a ? a_buffer + k0 * packed_rows : 0, panel_at(b, q, k0),
+                        b->row_step, r0, r1, k0, min64(kc0, k - k0), q * bl.width, k0 > 0 || p->accumulate);
         }
       run_epilogue(p, epilogue, u, u_end);
     }
-    return;
-  }
-  /* A transposed A is packed once per K block, all its rows, and reused by every panel group. */
-  const int64_t packed_rows = (r1 - r0 + bl.tile_rows - 1) / bl.tile_rows * bl.tile_rows;
-  float* a_buffer = pack_a ? scratch_for(slot, 0, packed_rows * kc0) : 0;
-  if (pack_a && !a_buffer) {
-    graphc_kernel_error("matmul: out of memory for a block of its left operand");
+    if (slot < 0) free(a_buffer);
     return;
   }
   const int64_t group = panel_group(&bl, kc0);
@@ -347,9 +352,12 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   if (r1 <= r0 || p1 <= p0) return;
   const int64_t width = p->kernels->panel_width;
   struct panels b = {p->packed, p->k * width, width, 0, 0, 0};
-  if (!p->packed && !p->tb && p->n % width == 0) {
-    /* A row-major B of whole panels is read where it is (a weight gradient's right operand, the
-     * gradient grid, 3-4 MB a step for the gated cells): packing it cost a pass over B per call. */
+  if (!p->packed && !p->tb && p->n % width == 0 && r1 - r0 < IN_PLACE_B_ROWS && p->ldb <= IN_PLACE_B_LDB) {
+    /* A row-major B of whole panels, short and for few rows, is read where it is: a copy is a pass
+     * over B per call. Wider rows are a multiple of 4 KiB apart or nearly, so a panel's K block
+     * falls in a few L1 sets and leaves L1 before the next row tile reads it: an LSTM's gate
+     * gradient grid ([1120, 2048]) as dW's right operand ran at 79 GFLOP/s in place, 151 packed
+     * (Sapphire Rapids); and with many rows the copy is paid once for all of them. */
     b = (struct panels){p->b, width, p->ldb, 0, 0, 0};
   } else if (!p->packed) {
     /* Packed group by group as the range reaches it: a word model's 1120 x 17,907 logits gradient
