@@ -32,7 +32,7 @@ typedef void (*graphc_tile_kernel)(const float* a, int64_t row_stride, int64_t k
                                    int64_t panel_stride, int64_t kc, float* c, int64_t ldc, int64_t cols,
                                    int32_t accumulate);
 
-/* Laid out exactly as the generated global { i64, i64, i64, [17 x ptr] }. */
+/* Laid out exactly as the generated global { i64, i64, i64, i64, [17 x ptr] }. */
 struct graphc_product_kernels {
   int64_t tile_rows;   /* the tallest variant */
   int64_t panel_width; /* columns per panel (the packed layout's last dimension) */
@@ -40,6 +40,9 @@ struct graphc_product_kernels {
    * pass over it; 0: all of K in one pass, the cheaper order for the one or
    * few rows of a generation step. Codegen's choice (codegen/ProductEmitter.h). */
   int64_t max_kc;
+  /* Bytes of packed B per panel group, which every row block of A passes over
+   * from L2 before the next group: from the target's L2 (codegen's choice). */
+  int64_t group_bytes;
   graphc_tile_kernel tiles[GRAPHC_MAX_TILE_ROWS + 1]; /* tiles[r] computes r rows, 1 <= r <= tile_rows */
 };
 
