@@ -193,8 +193,6 @@ std::string tileKernelName(int rows, int64_t width) { return fmt::format("graphc
 // fits the 48 KiB L1 of Zen 4/5 and Sapphire Rapids, and half of it is
 // 256 x 16 floats, the block measured best on Zen 3.
 constexpr int64_t kPanelSliceBytes = 32 << 10;
-// Panel groups (kernels/product.c) hold a quarter of L2 and this at the least.
-constexpr int64_t kMinGroupBytes = 256 << 10;
 
 llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, int64_t panelWidth, bool blockK) {
   std::string name = fmt::format("graphc_products_w{}{}", panelWidth, blockK ? "" : "_whole_k");
@@ -209,13 +207,11 @@ llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, 
                                 : llvm::ConstantPointerNull::get(ptr));
   auto* arrayType = llvm::ArrayType::get(ptr, kMaxTileRows + 1);
   int64_t maxKc = blockK ? std::max<int64_t>(64, kPanelSliceBytes / (panelWidth * int64_t(sizeof(float)))) : 0;
-  // Sapphire Rapids' 2 MiB L2: groups of 512 KiB, 1.03-1.06x on a word model's output-layer products.
-  int64_t groupBytes = std::max<int64_t>(kMinGroupBytes, target.l2Bytes / 4);
   auto* type = llvm::StructType::get(ctx, {i64, i64, i64, i64, arrayType});
   auto* init = llvm::ConstantStruct::get(type, {llvm::ConstantInt::get(i64, uint64_t(rows)),
                                                 llvm::ConstantInt::get(i64, uint64_t(panelWidth)),
                                                 llvm::ConstantInt::get(i64, uint64_t(maxKc)),
-                                                llvm::ConstantInt::get(i64, uint64_t(groupBytes)),
+                                                llvm::ConstantInt::get(i64, uint64_t(target.l2Bytes)),
                                                 llvm::ConstantArray::get(arrayType, kernels)});
   return new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::InternalLinkage, init, name);
 }

@@ -13,15 +13,14 @@
 
 namespace graphc {
 
-// The global `{ i64 rows, i64 width, i64 max_kc, i64 group_bytes, [17 x ptr] }` (kernels/product.h)
+// The global `{ i64 rows, i64 width, i64 max_kc, i64 l2_bytes, [17 x ptr] }` (kernels/product.h)
 // holding the micro-kernels for panels of `panelWidth` columns, emitted once
 // per module and width. The target's own width uses its tile; another width
 // (a graph packed for another target) gets as many rows as its accumulators
 // leave registers for. With `blockK` the driver sums K in blocks of panel
 // that stay in L1 while the row tiles pass over them (training); without, in
 // one pass (generation: a few rows, nothing to reuse, 4% faster on a 2 x 512
-// LSTM's step). Panel groups take a quarter of the target's L2, 256 KiB at the
-// least (half of Zen 3's: measured best there).
+// LSTM's step). The target's L2 size goes with them for the driver's blocking.
 llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, int64_t panelWidth, bool blockK);
 
 // The name of the micro-kernel for `rows` x `width` (for tests and --emit).

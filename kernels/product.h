@@ -40,9 +40,7 @@ struct graphc_product_kernels {
    * pass over it; 0: all of K in one pass, the cheaper order for the one or
    * few rows of a generation step. Codegen's choice (codegen/ProductEmitter.h). */
   int64_t max_kc;
-  /* Bytes of packed B per panel group, which every row block of A passes over
-   * from L2 before the next group: from the target's L2 (codegen's choice). */
-  int64_t group_bytes;
+  int64_t l2_bytes; /* the target's L2 per core, which the panel groups are cut for */
   graphc_tile_kernel tiles[GRAPHC_MAX_TILE_ROWS + 1]; /* tiles[r] computes r rows, 1 <= r <= tile_rows */
 };
 
