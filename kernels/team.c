@@ -117,6 +117,7 @@ static struct {
   void* ctx;
   int64_t count, grain;
   int threads;
+  int pinned; /* graphc_team_parts: part s for slot s, the claim word's low bits a mask of taken parts */
   struct monitor monitor;
   struct {
     float* data;
@@ -124,10 +125,28 @@ static struct {
   } scratch[MAX_THREADS][2];
 } team = {.claim = CLOSED};
 
-/* Claims and runs ranges of call `job` until none is left. A worker (slot > 0)
- * is counted inside by its caller; it reads the job only once the claim word
- * shows the call is still open. */
+/* Claims part `part` of a pinned call (sets its bit) and runs it; 0 when it was taken or the call is over. */
+static int take_part(unsigned job, int slot, int part) {
+  uint64_t v = atomic_load(&team.claim);
+  for (;;) {
+    uint32_t mask = (uint32_t)v, bit = 1u << part;
+    if ((unsigned)(v >> 32) != job || (mask & bit)) return 0;
+    if (atomic_compare_exchange_weak(&team.claim, &v, ((uint64_t)job << 32) | (mask | bit))) break;
+  }
+  int64_t parts = team.threads;
+  team.fn(team.ctx, slot, team.count * part / parts, team.count * (part + 1) / parts);
+  return 1;
+}
+
+/* Claims and runs ranges of call `job` until none is left (a pinned call: only
+ * the slot's own part). A worker (slot > 0) is counted inside by its caller; it
+ * reads the job only once the claim word shows the call is still open. */
 static void take_ranges(unsigned job, int slot) {
+  if ((unsigned)(atomic_load(&team.claim) >> 32) != job) return; /* over: the fields may be the next call's */
+  if (team.pinned) {
+    if (slot < team.threads) take_part(job, slot, slot);
+    return;
+  }
   for (;;) {
     uint64_t v = atomic_load(&team.claim);
     uint32_t next = (uint32_t)v;
@@ -237,20 +256,37 @@ void graphc_team_stop(void) {
   atomic_store(&team.busy, 0);
 }
 
+/* The owner's side of a pinned call, after its own part: the parts no worker
+ * has claimed within as long as the owner's part took (a worker asleep, or
+ * descheduled by another process), the owner runs itself. */
+static void take_parts_left(unsigned job, int64_t own_ns) {
+  const int64_t deadline = now_ns() + own_ns;
+  const uint32_t all = team.threads >= 32 ? 0xffffffffu : (1u << team.threads) - 1;
+  for (int spins = 1; ((uint32_t)atomic_load(&team.claim) & all) != all; ++spins) {
+    cpu_relax();
+    if ((spins & 15) != 0) continue;
+    if (atomic_load(&team.sleepers) > 0 || now_ns() > deadline)
+      for (int part = 1; part < team.threads; ++part) take_part(job, 0, part);
+  }
+}
+
 /* The owner's side of a parallel call. */
-static void run_call(int64_t count, int64_t grain, int threads, graphc_range_fn fn, void* ctx) {
+static void run_call(int64_t count, int64_t grain, int threads, int pinned, graphc_range_fn fn, void* ctx) {
   wait_until_no_worker_inside(); /* a late worker of the last call, leaving */
   team.fn = fn;
   team.ctx = ctx;
   team.count = count;
   team.grain = grain;
   team.threads = threads;
+  team.pinned = pinned;
   unsigned job = atomic_load(&team.job) + 1;
-  atomic_store(&team.claim, (uint64_t)job << 32);
+  /* a pinned call's parts past the threads count as taken, so a full mask reads CLOSED */
+  atomic_store(&team.claim, ((uint64_t)job << 32) | (pinned ? ~((1u << threads) - 1) : 0));
   atomic_store(&team.job, job);
   if (atomic_load(&team.sleepers) > 0) futex_wake(&team.job, INT_MAX);
   int64_t start = now_ns();
   take_ranges(job, 0);
+  if (pinned) take_parts_left(job, now_ns() - start);
   int64_t own = now_ns();
   wait_until_no_worker_inside();
   atomic_store(&team.claim, ((uint64_t)job << 32) | CLOSED);
@@ -267,7 +303,21 @@ void graphc_team_ranges(int64_t count, int64_t grain, graphc_range_fn fn, void* 
   }
   int threads = graphc_team_threads();
   if (threads <= 1 || count <= grain || count >= (int64_t)CLOSED) fn(ctx, 0, 0, count);
-  else run_call(count, grain, threads, fn, ctx);
+  else run_call(count, grain, threads, 0, fn, ctx);
+  atomic_store(&team.busy, 0);
+}
+
+void graphc_team_parts(int64_t count, graphc_range_fn fn, void* ctx) {
+  if (count <= 0) return;
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
+    fn(ctx, -1, 0, count);
+    return;
+  }
+  int threads = graphc_team_threads();
+  if (threads > 31) threads = 31; /* one bit per part, below the claim word's CLOSED */
+  if (threads <= 1 || count < threads) fn(ctx, 0, 0, count);
+  else run_call(count, 1, threads, 1, fn, ctx);
   atomic_store(&team.busy, 0);
 }
 

@@ -39,6 +39,13 @@ void graphc_team_stop(void);
  * returns when all are done. */
 void graphc_team_ranges(int64_t count, int64_t grain, graphc_range_fn fn, void* ctx);
 
+/* fn over [0, count) cut into one equal part per thread, part s run by
+ * participant s whenever it takes part, so the data a part reads stays in that
+ * core's cache from call to call (a generation step's weights, re-read every
+ * token: guided ranges moved them between cores). A part whose worker has not
+ * claimed it within the time the caller's own part took is run by the caller. */
+void graphc_team_parts(int64_t count, graphc_range_fn fn, void* ctx);
+
 /* Participant `slot`'s scratch buffer number `which` (0 or 1), at least
  * `floats` long and 64-byte aligned, kept from call to call; NULL when out of
  * memory. Only for slot >= 0. */

@@ -71,6 +71,44 @@ TEST_CASE("team: ranges cover each index once, at least a grain long, on any num
   runtime::setThreads(0);
 }
 
+// Which part of a pinned call each slot ran: part s is [count s / T, count (s + 1) / T).
+struct Parts {
+  explicit Parts(int64_t n, int threads) : coverage(n), threads(threads) {}
+  Coverage coverage;
+  int threads;
+  std::atomic<int> ownParts{0}, misplaced{0};
+  static void range(void* ctx, int slot, int64_t begin, int64_t end) {
+    auto* self = static_cast<Parts*>(ctx);
+    Coverage::range(&self->coverage, slot, begin, end);
+    const int64_t n = int64_t(self->coverage.hits.size());
+    if (begin == 0 && end == n) {  // too short to split: the caller runs it all
+      self->ownParts++;
+      return;
+    }
+    int part = -1;
+    for (int s = 0; s < self->threads; ++s)
+      if (begin == n * s / self->threads && end == n * (s + 1) / self->threads) part = s;
+    if (part < 0) self->misplaced++;
+    if (part == slot) self->ownParts++;
+  }
+};
+
+TEST_CASE("team: pinned parts cover each index once, a part per thread, a worker's own part when it comes") {
+  for (int threads : {1, 2, 3}) {
+    REQUIRE(graphc_team_set_threads(threads) == threads);
+    for (int64_t count : {1, 2, 7, 64, 100003})
+      for (int rep = 0; rep < 20; ++rep) {
+        Parts p(count, threads);
+        graphc_team_parts(count, Parts::range, &p);
+        INFO(threads << " threads, " << count << " indices");
+        REQUIRE(p.coverage.once());
+        CHECK(p.misplaced == 0);  // whole parts (or all of it, when it is too short to split)
+        CHECK(p.ownParts >= 1);   // the caller runs its own part at least
+      }
+  }
+  runtime::setThreads(0);
+}
+
 TEST_CASE("team: a call from inside a range, or while another thread owns the team, runs alone and covers") {
   graphc_team_set_threads(2);
   Nested nested;
