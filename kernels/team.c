@@ -286,8 +286,10 @@ static void run_call(int64_t count, int64_t grain, int threads, int pinned, grap
   if (atomic_load(&team.sleepers) > 0) futex_wake(&team.job, INT_MAX);
   int64_t start = now_ns();
   take_ranges(job, 0);
-  if (pinned) take_parts_left(job, now_ns() - start);
   int64_t own = now_ns();
+  /* waiting for the workers' parts, or running them, counts as waiting: the load monitor then sees
+   * a worker that does not come and runs the calls alone for a while */
+  if (pinned) take_parts_left(job, own - start);
   wait_until_no_worker_inside();
   atomic_store(&team.claim, ((uint64_t)job << 32) | CLOSED);
   monitor_record(&team.monitor, own - start, now_ns() - own);
