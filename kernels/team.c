@@ -295,7 +295,8 @@ static void run_call(int64_t count, int64_t grain, int threads, int pinned, grap
   monitor_record(&team.monitor, own - start, now_ns() - own);
 }
 
-void graphc_team_ranges(int64_t count, int64_t grain, graphc_range_fn fn, void* ctx) {
+/* A call on the team, or alone when another owner holds it (or a range calls in). */
+static void call(int64_t count, int64_t grain, int pinned, graphc_range_fn fn, void* ctx) {
   if (count <= 0) return;
   if (grain < 1) grain = 1;
   int expected = 0;
@@ -304,24 +305,15 @@ void graphc_team_ranges(int64_t count, int64_t grain, graphc_range_fn fn, void* 
     return;
   }
   int threads = graphc_team_threads();
-  if (threads <= 1 || count <= grain || count >= (int64_t)CLOSED) fn(ctx, 0, 0, count);
-  else run_call(count, grain, threads, 0, fn, ctx);
+  if (pinned && threads > 31) threads = 31; /* one bit per part, below the claim word's CLOSED */
+  if (threads <= 1 || count < (pinned ? threads : grain + 1) || count >= (int64_t)CLOSED) fn(ctx, 0, 0, count);
+  else run_call(count, grain, threads, pinned, fn, ctx);
   atomic_store(&team.busy, 0);
 }
 
-void graphc_team_parts(int64_t count, graphc_range_fn fn, void* ctx) {
-  if (count <= 0) return;
-  int expected = 0;
-  if (!atomic_compare_exchange_strong(&team.busy, &expected, 1)) {
-    fn(ctx, -1, 0, count);
-    return;
-  }
-  int threads = graphc_team_threads();
-  if (threads > 31) threads = 31; /* one bit per part, below the claim word's CLOSED */
-  if (threads <= 1 || count < threads) fn(ctx, 0, 0, count);
-  else run_call(count, 1, threads, 1, fn, ctx);
-  atomic_store(&team.busy, 0);
-}
+void graphc_team_ranges(int64_t count, int64_t grain, graphc_range_fn fn, void* ctx) { call(count, grain, 0, fn, ctx); }
+
+void graphc_team_parts(int64_t count, graphc_range_fn fn, void* ctx) { call(count, 1, 1, fn, ctx); }
 
 float* graphc_team_scratch(int slot, int which, int64_t floats) {
   if (slot < 0 || slot >= MAX_THREADS || which < 0 || which > 1) return 0;
