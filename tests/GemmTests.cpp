@@ -97,6 +97,7 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
       {40, 600, 300},                                                 // B packed in several panel groups
       {29, 150, 1024},  // A's rows 4 KiB apart: copied into tile order (they would share an L1 set)
       {14, 2050, 600},  // wide: K in blocks of 512 at least
+      {40, 256, 300}, {96, 256, 300},  // a row-major B of whole panels: read in place for few rows, else packed
       {3, 5, 0},                                                      // empty contraction: zeros
   };
   // The host's own tile, the AVX2 tile (6 x 16) and the AVX-512 one (12 x 32), on this CPU's ISA.
