@@ -207,11 +207,12 @@ llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, 
                                 : llvm::ConstantPointerNull::get(ptr));
   auto* arrayType = llvm::ArrayType::get(ptr, kMaxTileRows + 1);
   int64_t maxKc = blockK ? std::max<int64_t>(64, kPanelSliceBytes / (panelWidth * int64_t(sizeof(float)))) : 0;
-  auto* type = llvm::StructType::get(ctx, {i64, i64, i64, i64, arrayType});
+  auto* type = llvm::StructType::get(ctx, {i64, i64, i64, i64, i64, arrayType});
   auto* init = llvm::ConstantStruct::get(type, {llvm::ConstantInt::get(i64, uint64_t(rows)),
                                                 llvm::ConstantInt::get(i64, uint64_t(panelWidth)),
                                                 llvm::ConstantInt::get(i64, uint64_t(maxKc)),
                                                 llvm::ConstantInt::get(i64, uint64_t(target.l2Bytes)),
+                                                llvm::ConstantInt::get(i64, target.integerSharesFmaPorts ? 1 : 0),
                                                 llvm::ConstantArray::get(arrayType, kernels)});
   return new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::InternalLinkage, init, name);
 }

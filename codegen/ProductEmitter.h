@@ -13,14 +13,16 @@
 
 namespace graphc {
 
-// The global `{ i64 rows, i64 width, i64 max_kc, i64 l2_bytes, [17 x ptr] }` (kernels/product.h)
+// The global `{ i64 rows, i64 width, i64 max_kc, i64 l2_bytes, i64 pack_row_major_a, [17 x ptr] }`
+// (kernels/product.h)
 // holding the micro-kernels for panels of `panelWidth` columns, emitted once
 // per module and width. The target's own width uses its tile; another width
 // (a graph packed for another target) gets as many rows as its accumulators
 // leave registers for. With `blockK` the driver sums K in blocks of panel
 // that stay in L1 while the row tiles pass over them (training); without, in
 // one pass (generation: a few rows, nothing to reuse, 4% faster on a 2 x 512
-// LSTM's step). The target's L2 size goes with them for the driver's blocking.
+// LSTM's step). The target's L2 size goes with them for the driver's blocking, and whether its
+// integer work shares the FMA ports (Target::integerSharesFmaPorts) for the driver's copies of A.
 llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, int64_t panelWidth, bool blockK);
 
 // The name of the micro-kernel for `rows` x `width` (for tests and --emit).

@@ -56,6 +56,9 @@ static struct blocking blocking_for(const struct graphc_product_kernels* kernels
   return b;
 }
 
+/* Rows a multiple of 4 KiB apart map to one L1 set (an LSTM's gate gradient, [32, 1024]). */
+static int rows_share_an_l1_set(int64_t lda) { return lda % 1024 == 0; }
+
 static int64_t k_block(const struct blocking* b, int64_t k) { return (k + b->k_blocks - 1) / b->k_blocks; }
 
 /* Panels per group: the group's K-block slices (kc x width floats each) fill
@@ -265,15 +268,18 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
   }
   /* A transposed A puts each k in another row of memory (2 KiB apart for the
    * seed's 512 columns): the tile's loads per k each touch a new line and,
-   * without huge pages, a new page. A row-major A read in place costs the
-   * tile's K loop address arithmetic per row, on the integer ports Sapphire
-   * Rapids shares with its 512-bit FMA pipes (0.8 of the peak in L1, packed
-   * 0.9), and rows a multiple of 4 KiB apart share an L1 set, more of them than
-   * it has ways. So A is copied into tile order first, K block by K block, when
-   * several panels reuse the copy and it has a tile's worth of rows (a
-   * generation step's one row is not worth it). */
+   * without huge pages, a new page. Rows of a row-major A a multiple of 4 KiB
+   * apart share an L1 set, more of them than it has ways. And where the
+   * target's integer work shares the FMA ports (Sapphire Rapids), the tile's
+   * per-row address arithmetic on an in-place A costs FMA slots (0.8 of the
+   * peak in L1, packed 0.9); on Zen 5, whose integer work does not, the copy
+   * cost 2-11% (docs/codegen.md). So A is copied into tile order first, K
+   * block by K block, in those cases when several panels reuse the copy and it
+   * has a tile's worth of rows (a generation step's one row is not worth it). */
   const int64_t panels_here = (u1 - u0) * blocks;
-  const int pack_a = panels_here >= 4 && (p->ta || r1 - r0 >= bl.tile_rows);
+  const int row_major_copied = p->kernels->pack_row_major_a ? r1 - r0 >= bl.tile_rows
+                                                            : rows_share_an_l1_set(lda) && r1 - r0 >= 8;
+  const int pack_a = panels_here >= 4 && (p->ta || row_major_copied);
   const int64_t kc0 = k_block(&bl, k);
   const int64_t packed_rows = (r1 - r0 + bl.tile_rows - 1) / bl.tile_rows * bl.tile_rows;
   const int by_unit = epilogue && r1 - r0 <= SHORT_PRODUCT_ROWS && b->base;

@@ -41,6 +41,9 @@ struct graphc_product_kernels {
    * few rows of a generation step. Codegen's choice (codegen/ProductEmitter.h). */
   int64_t max_kc;
   int64_t l2_bytes; /* the target's L2 per core, which the panel groups are cut for */
+  /* 1: a row-major A is copied into tile order whenever panels reuse it (the target's integer work
+   * shares the FMA ports, so an in-place A's address arithmetic costs FMA slots: Target.h) */
+  int64_t pack_row_major_a;
   graphc_tile_kernel tiles[GRAPHC_MAX_TILE_ROWS + 1]; /* tiles[r] computes r rows, 1 <= r <= tile_rows */
 };
 

@@ -56,6 +56,9 @@ void fillVectorFacts(Target& t) {
   if (auto l2 = tti.getCacheSize(llvm::TargetTransformInfo::CacheLevel::L2D)) t.l2Bytes = *l2;
 }
 
+// AMD's Zen cores ("znver1" .. "znver5") issue integer and vector work from separate schedulers.
+void fillPortFacts(Target& t) { t.integerSharesFmaPorts = t.cpu.rfind("znver", 0) != 0; }
+
 void fillHostCaches(Target& t) {
   if (long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE); l1 > 0) t.l1Bytes = l1;
   if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) t.l2Bytes = l2;
@@ -90,6 +93,7 @@ const Target& hostTarget() {
     t.features = hostFeatureString();
     t.isHost = true;
     fillVectorFacts(t);
+    fillPortFacts(t);
     fillHostCaches(t);
     t.cores = usableCpus();
     t.tile = chooseTile(t.vectorRegisters);
@@ -122,6 +126,7 @@ Target targetFor(const std::string& cpuName) {
   t.cpu = cpuName;
   t.isHost = false;
   fillVectorFacts(t);
+  fillPortFacts(t);
   t.cores = 1;
   t.tile = chooseTile(t.vectorRegisters);
   return t;

@@ -27,6 +27,10 @@ struct Target {
   bool hasFma = false;
   int64_t l1Bytes = 32 << 10, l2Bytes = 512 << 10, l3Bytes = 8 << 20;
   int cores = 1;          // CPUs this process may use (host only; 1 otherwise)
+  // Whether integer instructions issue on the ports of the vector FMA pipes (Intel's cores; AMD's Zen
+  // has an integer scheduler of its own): a product tile reading a row-major A in place then spends
+  // FMA slots on its address arithmetic, so the product driver copies A into tile order first.
+  bool integerSharesFmaPorts = true;
   ProductTile tile;       // chosen from the vector width and register count
 
   int lanes() const { return vectorBits / 32; }
