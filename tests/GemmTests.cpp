@@ -111,6 +111,8 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
     REQUIRE(kernels.max_kc >= 64);
     ProductKernels wholeK = kernels;  // a generation program's table: all of K in one pass
     wholeK.max_kc = 0;
+    ProductKernels otherCopyRule = kernels;  // a row-major A copied into tile order or not: the other CPU family's rule
+    otherCopyRule.pack_row_major_a = !kernels.pack_row_major_a;
     for (int threads : {1, 2}) {
       graphc_team_set_threads(threads);
       for (const Case& s : cases)
@@ -118,6 +120,7 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
           for (bool tb : {false, true}) {
             checkProduct(kernels, s, ta, tb);
             checkProduct(wholeK, s, ta, tb);
+            checkProduct(otherCopyRule, s, ta, tb);
           }
     }
   }
@@ -239,6 +242,9 @@ TEST_CASE("target: tiles follow the vector width and register count") {
   CHECK(avx512.vectorRegisters == 32);
   CHECK(avx512.panelWidth() == 32);
   CHECK(avx512.tile.rows == 12);
+  CHECK(avx512.integerSharesFmaPorts);  // Intel: the tile's address arithmetic takes FMA ports
+  CHECK_FALSE(avx2.integerSharesFmaPorts);
+  CHECK_FALSE(targetFor("znver5").integerSharesFmaPorts);
   CHECK(sse.vectorBits == 128);
   CHECK(sse.panelWidth() == 8);
   CHECK_FALSE(sse.hasFma);
