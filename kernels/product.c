@@ -382,13 +382,23 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   multiply_panels(p, &b, slot, r0, r1, p0, p1, p->split == SPLIT_ROWS ? 0 : p->epilogue);
 }
 
+/* A tall product whose left operand every thread would copy whole under a panel split (A transposed, or
+ * row-major where the target copies it, and four panels or more per thread): a tied output layer's
+ * dW = G^T X, 1024 x 512 x 228 per chunk of the vocabulary. Split by rows instead, each thread copies
+ * only its rows of A and packs the smaller B itself: 1.14-1.35x at two threads on such shapes, the tied
+ * layers' train op 1.04-1.09x (Zen 5). Not with an epilogue, which a row split runs on one thread. */
+static int rows_spare_copies_of_a(const struct product* p, int threads) {
+  return !p->packed && !p->epilogue && p->blocks == 1 && (p->ta || p->kernels->pack_row_major_a) && p->m > p->n &&
+         p->units >= 4 * threads && p->m >= 4 * p->kernels->tile_rows * threads;
+}
+
 /* Splits a product when it repays the hand-off (a microsecond or two): two
  * million FMAs, or weights that take as long to stream (a few rows: m counts
  * as 16 at the least). At one million (a 256 x 256 recurrent product at batch
  * 1) two threads gained 1.15x on an idle machine and lost 0.7x beside a busy
  * process (bench/generation_models.py --under-load). Short products go by panels in guided ranges down to
- * one panel; a tall one in one range per thread (each re-reads, and
- * transposed re-packs, all of A); one of few panels by rows. */
+ * one panel; a tall one in one range per thread (each re-reads all of A),
+ * by rows when each would copy all of A (above); one of few panels by rows. */
 static void run_product(struct product* p) {
   int threads = graphc_team_threads();
   int64_t width = p->kernels->panel_width;
@@ -401,7 +411,9 @@ static void run_product(struct product* p) {
   p->parts = threads;
   p->split = SPLIT_NONE;
   if (threads > 1 && max64(p->m, 16) * p->n * p->k >= ((int64_t)1 << 21)) {
-    if (p->units >= 2 * threads) {
+    if (rows_spare_copies_of_a(p, threads)) {
+      p->split = SPLIT_ROWS;
+    } else if (p->units >= 2 * threads) {
       p->split = SPLIT_PANELS;
       p->grain = p->m <= SHORT_PRODUCT_ROWS ? 1 : (p->units + threads - 1) / threads;
     } else if (p->m >= 4 * p->kernels->tile_rows * threads) {
