@@ -249,14 +249,31 @@ static float* scratch_for(int slot, int which, int64_t floats) {
   return slot >= 0 ? graphc_team_scratch(slot, which, floats) : (float*)malloc((size_t)max64(floats, 1) * sizeof(float));
 }
 
+/* Floats between A's rows as stored (k apart, or m when A is transposed, unless given). */
+static int64_t a_stride(const struct product* p) { return p->lda ? p->lda : p->ta ? p->m : p->k; }
+
+/* Whether a range of `rows` rows of A over `panels` panels copies A into tile order first. A
+ * transposed A puts each k in another row of memory (2 KiB apart for the seed's 512 columns): the
+ * tile's loads per k each touch a new line and, without huge pages, a new page. Rows of a row-major A
+ * a multiple of 4 KiB apart share an L1 set, more of them than it has ways. And where the target's
+ * integer work shares the FMA ports (Sapphire Rapids), the tile's per-row address arithmetic on an
+ * in-place A costs FMA slots (0.8 of the peak in L1, packed 0.9); on Zen 5, whose integer work does
+ * not, the copy cost 2-11% (docs/codegen.md). Only when several panels reuse the copy and it has a
+ * tile's worth of rows (a generation step's one row is not worth it). */
+static int copies_a(const struct product* p, int64_t rows, int64_t panels) {
+  const int row_major_copied = p->kernels->pack_row_major_a ? rows >= p->kernels->tile_rows
+                                                            : rows_share_an_l1_set(a_stride(p)) && rows >= 8;
+  return panels >= 4 && (p->ta || row_major_copied);
+}
+
 /* C[rows r0..r1, panels u0..u1 of every block] = op(A) * op(B), on one thread. With an epilogue, it
  * runs on each unit's columns once they are final in every block (while they are in L1) when the rows
  * are few enough, else on the whole range at the end. */
 static void multiply_panels(const struct product* p, const struct panels* b, int slot, int64_t r0, int64_t r1,
                             int64_t u0, int64_t u1, graphc_column_kernel epilogue) {
   const struct blocking bl = blocking_for(p->kernels, p->k, p->n);
-  const int64_t m = p->m, n = p->n, k = p->k, blocks = p->blocks, units = p->units;
-  const int64_t lda = p->lda ? p->lda : p->ta ? m : k;
+  const int64_t n = p->n, k = p->k, blocks = p->blocks, units = p->units;
+  const int64_t lda = a_stride(p);
   const int64_t row_stride = p->ta ? 1 : lda, k_stride = p->ta ? lda : 1;
   if (k == 0) {
     for (int64_t blk = 0; blk < blocks; ++blk)
@@ -266,20 +283,7 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
     run_epilogue(p, epilogue, u0, u1);
     return;
   }
-  /* A transposed A puts each k in another row of memory (2 KiB apart for the
-   * seed's 512 columns): the tile's loads per k each touch a new line and,
-   * without huge pages, a new page. Rows of a row-major A a multiple of 4 KiB
-   * apart share an L1 set, more of them than it has ways. And where the
-   * target's integer work shares the FMA ports (Sapphire Rapids), the tile's
-   * per-row address arithmetic on an in-place A costs FMA slots (0.8 of the
-   * peak in L1, packed 0.9); on Zen 5, whose integer work does not, the copy
-   * cost 2-11% (docs/codegen.md). So A is copied into tile order first, K
-   * block by K block, in those cases when several panels reuse the copy and it
-   * has a tile's worth of rows (a generation step's one row is not worth it). */
-  const int64_t panels_here = (u1 - u0) * blocks;
-  const int row_major_copied = p->kernels->pack_row_major_a ? r1 - r0 >= bl.tile_rows
-                                                            : rows_share_an_l1_set(lda) && r1 - r0 >= 8;
-  const int pack_a = panels_here >= 4 && (p->ta || row_major_copied);
+  const int pack_a = copies_a(p, r1 - r0, (u1 - u0) * blocks); /* K block by K block */
   const int64_t kc0 = k_block(&bl, k);
   const int64_t packed_rows = (r1 - r0 + bl.tile_rows - 1) / bl.tile_rows * bl.tile_rows;
   const int by_unit = epilogue && r1 - r0 <= SHORT_PRODUCT_ROWS && b->base;
@@ -382,14 +386,14 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
   multiply_panels(p, &b, slot, r0, r1, p0, p1, p->split == SPLIT_ROWS ? 0 : p->epilogue);
 }
 
-/* A tall product whose left operand every thread would copy whole under a panel split (A transposed, or
- * row-major where the target copies it, and four panels or more per thread): a tied output layer's
- * dW = G^T X, 1024 x 512 x 228 per chunk of the vocabulary. Split by rows instead, each thread copies
- * only its rows of A and packs the smaller B itself: 1.14-1.35x at two threads on such shapes, the tied
- * layers' train op 1.04-1.09x (Zen 5). Not with an epilogue, which a row split runs on one thread. */
+/* A tall product whose left operand every thread would copy whole under a panel split (copies_a for
+ * its share of the panels): a tied output layer's dW = G^T X, 1024 x 512 x 228 per chunk of the
+ * vocabulary. Split by rows instead, each thread copies only its rows of A and packs the smaller B
+ * itself: 1.14-1.35x at two threads on such shapes, the tied layers' train op 1.04-1.09x (Zen 5). Not
+ * with an epilogue, which a row split runs on one thread. */
 static int rows_spare_copies_of_a(const struct product* p, int threads) {
-  return !p->packed && !p->epilogue && p->blocks == 1 && (p->ta || p->kernels->pack_row_major_a) && p->m > p->n &&
-         p->units >= 4 * threads && p->m >= 4 * p->kernels->tile_rows * threads;
+  return !p->packed && !p->epilogue && p->blocks == 1 && p->m > p->n && copies_a(p, p->m, p->units / threads) &&
+         p->m >= 4 * p->kernels->tile_rows * threads;
 }
 
 /* Splits a product when it repays the hand-off (a microsecond or two): two
