@@ -185,6 +185,7 @@ class BodyEmitter {
       case OpKind::ReduceMean:
       case OpKind::ReduceMax:
       case OpKind::ArgMax:
+      case OpKind::SumSquares:
       case OpKind::Reshape:
       case OpKind::Transpose:
       case OpKind::Pad:

@@ -198,6 +198,9 @@ void EntryBuilder::lowerRuntimeKernel(const Node& n) {
       call("graphc_rt_reduce", {in(0), buffer(n), desc(d)});
       return;
     }
+    case OpKind::SumSquares:
+      call("graphc_rt_sum_squares", {in(0), buffer(n), i64(inType(0).numElements())});
+      return;
     case OpKind::ArgMax: {
       const TensorType& t = inType(0);
       int64_t axis = attr::axis(n.attrs);

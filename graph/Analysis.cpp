@@ -1,6 +1,8 @@
 // graph/Analysis.cpp — FLOP and kernel counting.
 #include "graph/Analysis.h"
 
+#include <algorithm>
+
 namespace graphc {
 
 bool isMatrixProduct(const Node& n) { return n.op == OpKind::MatMul && n.type.rank() == 2; }
@@ -29,6 +31,8 @@ int64_t estimateFlops(const Graph& g) {
       flops += out;
     } else if (hasTrait(n.op, kReduction)) {
       flops += g.type(n.operands[0]).numElements();
+    } else if (n.op == OpKind::SumSquares) {
+      flops += 2 * g.type(n.operands[0]).numElements();
     } else if (n.op == OpKind::LogSoftmax || n.op == OpKind::SoftmaxCrossEntropy) {
       flops += 4 * g.type(n.operands[0]).numElements();
     } else if (n.op == OpKind::LinearCrossEntropy || n.op == OpKind::LinearCrossEntropyGrad ||
@@ -60,6 +64,37 @@ std::vector<RunSpan> runSpans(const Graph& g) {
     i = last + 1;
   }
   return spans;
+}
+
+bool mayWriteOver(const Graph& g, ValueId value, ValueId target, const std::vector<int64_t>& lastRead,
+                  const std::vector<RunSpan>& spans) {
+  const Node& v = g.node(value);
+  if (v.op != OpKind::Fused || !v.body || v.type != g.type(target)) return false;
+  if (lastRead[size_t(target)] > int64_t(value)) return false;
+  const RunSpan span = spans[size_t(value)];
+  for (int64_t k = span.first; k <= span.last; ++k) {
+    const auto& operands = g.nodes[size_t(k)].operands;
+    if (k != int64_t(value) && std::find(operands.begin(), operands.end(), target) != operands.end()) return false;
+  }
+  for (const auto& out : g.outputs)
+    if (out.value == target) return false;
+  for (const auto& u : g.updates)
+    if (u.value == target) return false;  // the executor reads it after the run
+  const Graph& body = *v.body;
+  const std::vector<int64_t> input = bodyInputIndex(body);
+  for (const Node& b : body.nodes) {
+    if (b.op != OpKind::Broadcast && b.op != OpKind::Gather && b.op != OpKind::Slice) continue;
+    for (ValueId o : b.operands)
+      if (input[size_t(o)] >= 0 && v.operands[size_t(input[size_t(o)])] == target) return false;
+  }
+  return true;
+}
+
+std::vector<int64_t> lastReaders(const Graph& g) {
+  std::vector<int64_t> lastRead(g.size(), -1);
+  for (size_t i = 0; i < g.size(); ++i)
+    for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
+  return lastRead;
 }
 
 }  // namespace graphc

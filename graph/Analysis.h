@@ -38,4 +38,18 @@ struct RunSpan {
 };
 std::vector<RunSpan> runSpans(const Graph& g);
 
+// Whether the kernel `value` may write its result over `target`'s bytes, the
+// target then dead: `value` is an elementwise kernel of the target's type that
+// reads the target, if at all, only at the element it writes (no broadcast,
+// gather or slice of it), and nothing reads the target after it starts: no
+// later node, no other member of the epilogue chain it runs in (which reads
+// while it writes), no output. What the bytes are otherwise part of (views,
+// concatenations) is the caller's to check. lastRead: each value's last
+// reader's index (-1: none).
+bool mayWriteOver(const Graph& g, ValueId value, ValueId target, const std::vector<int64_t>& lastRead,
+                  const std::vector<RunSpan>& spans);
+
+// Each value's last reader's index (-1: none).
+std::vector<int64_t> lastReaders(const Graph& g);
+
 }  // namespace graphc

@@ -217,6 +217,10 @@ Value reduceMax(Value a, const std::vector<int64_t>& axes, Where where) {
   Builder::Located site(a.builder(), where);
   return a.builder().op(OpKind::ReduceMax, {a}, {{attr::key::axes, axes}});
 }
+Value sumSquares(Value a, Where where) {
+  Builder::Located site(a.builder(), where);
+  return a.builder().op(OpKind::SumSquares, {a}, {});
+}
 Value argmax(Value a, int64_t axis, Where where) {
   Builder::Located site(a.builder(), where);
   return a.builder().op(OpKind::ArgMax, {a}, {{attr::key::axis, axis}});

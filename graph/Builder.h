@@ -174,6 +174,7 @@ Value reduceSum(Value a, const std::vector<int64_t>& axes, Where where = Where::
 Value reduceMean(Value a, const std::vector<int64_t>& axes, Where where = Where::current());
 Value reduceMax(Value a, const std::vector<int64_t>& axes, Where where = Where::current());
 Value argmax(Value a, int64_t axis, Where where = Where::current());
+Value sumSquares(Value a, Where where = Where::current());
 
 Value broadcastTo(Value a, const Shape& shape, Where where = Where::current());
 Value reshape(Value a, const Shape& shape, Where where = Where::current());

@@ -264,6 +264,9 @@ TensorType inferType(OpKind op, const std::vector<TensorType>& in, const Attrs& 
     case OpKind::ReduceMean:
     case OpKind::ReduceMax: return reduceSumType(op, in, attrs);
     case OpKind::ArgMax: return argMaxType(in, attrs);
+    case OpKind::SumSquares:
+      requireF32(in[0], "the operand");
+      return {DType::F32, {}};
     case OpKind::Broadcast: return broadcastType(in, attrs);
     case OpKind::Reshape: return reshapeType(in, attrs);
     case OpKind::Transpose: return transposeType(in, attrs);

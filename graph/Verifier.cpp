@@ -120,21 +120,21 @@ void verifyPlan(const Graph& g) {
       if (part.op == OpKind::Reshape && inside(part.operands[0], self)) join(part.operands[0], self);
     }
   }
-  // An update's value in its target's bytes: only when the value is an
-  // elementwise kernel and nothing reads the target after it (it would see the
-  // new value), not even the product or another member of the epilogue chain
-  // it runs in, nor an output.
-  std::vector<int64_t> lastRead(g.size(), -1);
+  // An elementwise kernel in the bytes of an update's target or of an operand
+  // (passes/Plan.cpp): only when nothing reads those bytes after it starts
+  // (mayWriteOver) and no slice or reshape of the operand could.
+  const std::vector<int64_t> lastRead = lastReaders(g);
+  std::vector<char> viewed(g.size(), 0);
+  for (const Node& n : g.nodes)
+    if (n.op == OpKind::Slice || n.op == OpKind::Reshape) viewed[size_t(n.operands[0])] = 1;
+  auto sameBytes = [&](ValueId a, ValueId b) { return inside(a, b) && inside(b, a); };
+  for (const auto& u : g.updates)
+    if (sameBytes(u.value, u.target) && mayWriteOver(g, u.value, u.target, lastRead, spans)) join(u.value, u.target);
   for (size_t i = 0; i < g.size(); ++i)
-    for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
-  for (const auto& u : g.updates) {
-    const Node& v = g.node(u.value);
-    bool readAfter = lastRead[size_t(u.target)] > int64_t(u.value);
-    for (int64_t k = spans[size_t(u.value)].first; k <= spans[size_t(u.value)].last; ++k)
-      for (ValueId o : g.nodes[size_t(k)].operands) readAfter |= k != int64_t(u.value) && o == u.target;
-    for (const auto& o : g.outputs) readAfter |= o.value == u.target;
-    if (inside(u.value, u.target) && v.op == OpKind::Fused && !readAfter) join(u.value, u.target);
-  }
+    for (ValueId o : g.nodes[i].operands)
+      if (!isSignature(g.node(o).op) && !viewed[size_t(o)] && sameBytes(ValueId(i), o) &&
+          mayWriteOver(g, ValueId(i), o, lastRead, spans))
+        join(ValueId(i), o);
   auto extend = [&](ValueId id, int64_t through) {
     if (slot[size_t(id)] >= 0) values[size_t(slot[size_t(id)])].dies = std::max(values[size_t(slot[size_t(id)])].dies, through);
   };

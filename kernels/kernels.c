@@ -179,6 +179,8 @@ void graphc_rt_reduce(const void* in, void* out, const int64_t* desc) {
   if (graphc_rows_reduce(in, out, desc) != 0) graphc_kernel_error("reduce: out of memory for its accumulators");
 }
 
+void graphc_rt_sum_squares(const float* in, float* out, int64_t n) { *out = (float)graphc_rows_sum_squares(in, n); }
+
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t is_int) {
   graphc_rows_argmax(in, out, outer, len, inner, is_int);
 }

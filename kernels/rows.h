@@ -15,6 +15,8 @@ extern "C" {
 float graphc_rows_max(const float* x, int64_t n);
 /* sum x[0..n) in 256-element blocks of 16 float lanes, the blocks added in double. */
 double graphc_rows_sum(const float* x, int64_t n);
+/* sum x[i]^2 over [0, n) as graphc_rows_sum adds (the lanes' squares by FMA where contracted). */
+double graphc_rows_sum_squares(const float* x, int64_t n);
 /* sum x[0..n) in 16 double lanes, added in order at the end. */
 double graphc_rows_sum_double(const float* x, int64_t n);
 /* sum_c e^(x[c] - shift) for shift >= every x[c], in 16 double lanes. */

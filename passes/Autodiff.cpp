@@ -167,6 +167,7 @@ std::vector<std::optional<Value>> gradientRule(Builder& b, const Node& n, Value 
     case OpKind::ReduceSum:
     case OpKind::ReduceMean:
     case OpKind::ReduceMax: gx = {reductionGradient(n, x[0], y, gy)}; break;
+    case OpKind::SumSquares: gx = {broadcastTo(gy, x[0].shape()) * x[0] * 2.0}; break;
     case OpKind::Broadcast: gx = {unbroadcast(gy, x[0].shape())}; break;
     case OpKind::Reshape: gx = {reshape(gy, x[0].shape())}; break;
     case OpKind::Transpose: gx = {transposeGradient(n, gy)}; break;

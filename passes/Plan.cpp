@@ -58,37 +58,6 @@ std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
   return linear * 4;
 }
 
-// Whether update u's value can be computed straight into its target's bytes:
-// the value is an elementwise kernel over the target's type that reads the
-// target, if at all, only at the element it writes (no broadcast, slice or
-// gather of it), and nothing after it reads the target; as a member of a
-// product's epilogue chain, which runs while the product and the other members
-// still read their operands, only when none of them reads the target. (SGD's
-// update is the epilogue of its gradient's product.) The step then updates its
-// params and state in place: no second copy of them in the arena, no copy after the run.
-// lastRead: each value's last reader's index (-1: none).
-bool updatesInPlace(const Graph& g, const StateUpdate& u, const std::vector<int64_t>& lastRead,
-                    const std::vector<RunSpan>& spans) {
-  const Node& v = g.node(u.value);
-  if (v.op != OpKind::Fused || !v.body || v.type != g.type(u.target)) return false;
-  const RunSpan span = spans[size_t(u.value)];
-  for (int64_t k = span.first; k <= span.last; ++k) {
-    const auto& operands = g.nodes[size_t(k)].operands;
-    if (k != int64_t(u.value) && std::find(operands.begin(), operands.end(), u.target) != operands.end()) return false;
-  }
-  if (lastRead[size_t(u.target)] > int64_t(u.value)) return false;
-  for (const auto& out : g.outputs)
-    if (out.value == u.target) return false;
-  const Graph& body = *v.body;
-  const std::vector<int64_t> input = bodyInputIndex(body);
-  for (const Node& b : body.nodes) {
-    if (b.op != OpKind::Broadcast && b.op != OpKind::Gather && b.op != OpKind::Slice) continue;
-    for (ValueId o : b.operands)
-      if (input[size_t(o)] >= 0 && v.operands[size_t(input[size_t(o)])] == u.target) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::vector<BufferAlias> planAliases(const Graph& g) {
@@ -149,14 +118,38 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
       }
     }
   }
-  std::vector<int64_t> lastRead(g.size(), -1);
-  for (size_t i = 0; i < g.size(); ++i)
-    for (ValueId o : g.nodes[i].operands) lastRead[size_t(o)] = int64_t(i);
+  const std::vector<int64_t> lastRead = lastReaders(g);
   const std::vector<RunSpan> spans = runSpans(g);
+  auto ownBuffer = [&](size_t v) { return parent[v].root == ValueId(v) && !isView[v] && !hosted[v] && !isHost[v]; };
+  // An update's value computed elementwise after the last read of its target
+  // is computed in the target's bytes: the step updates its params and state
+  // in place, no second copy of them in the arena, no copy after the run.
+  // (SGD's update is the epilogue of its gradient's product.)
+  std::vector<char> updated(g.size(), 0);
   for (const auto& u : g.updates) {
     size_t v = size_t(u.value);
-    if (parent[v].root == u.value && !isView[v] && !hosted[v] && !isHost[v] && updatesInPlace(g, u, lastRead, spans))
-      parent[v] = {u.target, 0};
+    if (ownBuffer(v) && mayWriteOver(g, u.value, u.target, lastRead, spans)) parent[v] = {u.target, 0}, updated[v] = 1;
+  }
+  // An elementwise kernel is computed in the bytes of an operand it reads last
+  // (XLA's buffer sharing with a user): a word model's embedding gradient, the
+  // lookup's scatter plus the output layer's, is summed over the first
+  // addend, not into a third 35 MiB buffer. Only an operand that is its own
+  // buffer, or such a kernel's in turn, and of which no slice or reshape reads
+  // the bytes later.
+  std::vector<char> viewed(g.size(), 0), inPlace(g.size(), 0);
+  for (const Node& n : g.nodes)
+    if (n.op == OpKind::Slice || n.op == OpKind::Reshape) viewed[size_t(n.operands[0])] = 1;
+  for (size_t v = 0; v < g.size(); ++v) {
+    const Node& n = g.nodes[v];
+    if (n.op != OpKind::Fused || updated[v] || !ownBuffer(v)) continue;
+    for (ValueId o : n.operands) {
+      bool root = inPlace[size_t(o)] || (ownBuffer(size_t(o)) && !updated[size_t(o)]);
+      if (root && !isSignature(g.node(o).op) && !viewed[size_t(o)] && mayWriteOver(g, ValueId(v), o, lastRead, spans)) {
+        parent[v] = {o, 0};
+        inPlace[v] = 1;
+        break;
+      }
+    }
   }
   // Resolve chains (a view of an operand hosted by a later concat) to roots.
   std::vector<BufferAlias> root(g.size());

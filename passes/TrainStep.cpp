@@ -43,11 +43,7 @@ void appendTrainingStep(Graph& g, const OptimizerConfig& c) {
   for (ValueId id : gradIds) grads.push_back(b.wrap(id));
 
   Value sumSquares = b.constant(0.0);
-  for (Value gr : grads) sumSquares = sumSquares + reduceSum(gr * gr, [&] {
-                                        std::vector<int64_t> all(size_t(gr.type().rank()));
-                                        for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
-                                        return all;
-                                      }());
+  for (Value gr : grads) sumSquares = sumSquares + graphc::sumSquares(gr);
   Value norm = sqrt(sumSquares);
   b.output("grad_norm", norm);
   if (c.clipNorm > 0) {

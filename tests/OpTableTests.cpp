@@ -107,6 +107,8 @@ Sample sampleFor(OpKind op) {
     case OpKind::ReduceMax:
       return {{f({3, 4})}, [](Builder&, const std::vector<Value>& v) { return reduceMax(v[0], {1}); }, true};
     case OpKind::ArgMax: return {{f({3, 4})}, [](Builder&, const std::vector<Value>& v) { return argmax(v[0], 1); }};
+    case OpKind::SumSquares:
+      return {{f({3, 4})}, [](Builder&, const std::vector<Value>& v) { return sumSquares(v[0]); }, true};
     case OpKind::Broadcast:
       return {{f({4})}, [](Builder&, const std::vector<Value>& v) { return broadcastTo(v[0], {3, 4}); }, true};
     case OpKind::Reshape:

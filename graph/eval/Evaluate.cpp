@@ -157,6 +157,7 @@ Tensor evaluateNode(const Node& n, const std::vector<const Tensor*>& in) {
     case OpKind::ReduceMean:
     case OpKind::ReduceMax: return reduceOp(n, *in[0]);
     case OpKind::ArgMax: return argmaxOp(n, *in[0]);
+    case OpKind::SumSquares: return sumSquaresOp(n, *in[0]);
     case OpKind::Broadcast: return broadcastOp(n, *in[0]);
     case OpKind::Reshape: return reshapeOp(n, *in[0]);
     case OpKind::Transpose: return transposeOp(n, *in[0]);

@@ -43,6 +43,7 @@ Tensor randomUniformOp(const Node& n, const Tensor& key);
 
 Tensor reduceOp(const Node& n, const Tensor& in);
 Tensor argmaxOp(const Node& n, const Tensor& in);
+Tensor sumSquaresOp(const Node& n, const Tensor& in);
 Tensor logSoftmaxOp(const Node& n, const Tensor& in);
 Tensor softmaxCrossEntropyOp(const Node& n, const Tensor& logits, const Tensor& labels);
 // LinearCrossEntropy.cpp

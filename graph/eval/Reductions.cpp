@@ -36,6 +36,14 @@ Tensor reduceOp(const Node& n, const Tensor& in) {
   return out;
 }
 
+Tensor sumSquaresOp(const Node& n, const Tensor& in) {
+  double acc = 0.0;  // in input order, exact squares: the JIT's float lanes agree to float rounding
+  for (int64_t i = 0; i < in.size(); ++i) acc += double(in.f32()[i]) * double(in.f32()[i]);
+  Tensor out(n.type);
+  out.f32()[0] = float(acc);
+  return out;
+}
+
 Tensor argmaxOp(const Node& n, const Tensor& in) {
   int64_t axis = attr::axis(n.attrs);
   if (axis < 0) axis += int64_t(in.shape().size());
