@@ -29,6 +29,11 @@ struct Shape {
 
 template <typename Fn>
 double secondsPerCall(Fn fn) {
+  // Two calls first: a kernel's big scratch (the fused output layer's 30 MiB row block) is mapped
+  // afresh by glibc on the first call and on the second taken from a heap grown for it, both
+  // paying a page fault per 4 KiB; from the third on it is reused (nplm's layer: 325 ms timed on
+  // the second call, 230 from the third).
+  fn();
   fn();
   int reps = 1;
   for (;;) {
