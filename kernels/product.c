@@ -33,15 +33,15 @@ struct blocking {
   int64_t tile_rows, width, row_block, k_blocks, group_bytes;
 };
 
-/* K in equal blocks of at most the table's max_kc (a panel's slice in L1), or of at least
- * WIDE_MIN_KC for a product WIDE_COLUMNS wide or wider: every K block is one more pass over all of C,
- * which for such a product (a word model's logits and weight gradient, an LSTM's gates) no cache
- * holds, and a slice read from L2 costs less than C read and written again from memory (1.08-1.11x
- * on those shapes, Zen 5; narrow products lost, so they keep the table's: docs/codegen.md). AVX2's
- * tables have 512 already. Fixed by k, n and the table, never by m or the threads, so a row's bits
- * do not depend on the rows beside it. */
+/* K in equal blocks of at most the table's max_kc (a panel's slice in L1), but for a product
+ * WIDE_COLUMNS wide or wider (a word model's logits and weight gradient, an LSTM's gates) in as few
+ * as a panel group's bytes allow (2,048 rows of a 32-wide panel in 256 KiB): every K block is one
+ * more pass over all of C, which no cache holds, and a slice read from L2 costs less than C read and
+ * written again from memory. Blocks of 512 were 1.08-1.11x over the table's 256 on those shapes,
+ * and all of K (1,024-1,120) over 512 another 1.02-1.04x on one thread and 1.05-1.06x on two (Zen 5;
+ * narrow products lost, so they keep the table's: docs/codegen.md). Fixed by k, n and the table,
+ * never by m or the threads, so a row's bits do not depend on the rows beside it. */
 #define WIDE_COLUMNS 2048
-#define WIDE_MIN_KC 512
 static struct blocking blocking_for(const struct graphc_product_kernels* kernels, int64_t k, int64_t n) {
   struct blocking b;
   b.tile_rows = kernels->tile_rows;
@@ -51,7 +51,8 @@ static struct blocking blocking_for(const struct graphc_product_kernels* kernels
   b.group_bytes = max64(MIN_GROUP_BYTES, kernels->l2_bytes / 4);
   b.row_block = (ROW_BLOCK_TARGET + b.tile_rows - 1) / b.tile_rows * b.tile_rows;
   int64_t max_kc = kernels->max_kc;
-  if (max_kc > 0 && n >= WIDE_COLUMNS) max_kc = max64(max_kc, WIDE_MIN_KC);
+  if (max_kc > 0 && n >= WIDE_COLUMNS)
+    max_kc = max64(max_kc, b.group_bytes / (b.width * (int64_t)sizeof(float)));
   b.k_blocks = max_kc > 0 ? max64(1, (k + max_kc - 1) / max_kc) : 1;
   return b;
 }
