@@ -26,7 +26,9 @@ bool planMemory(Graph& g);
 // concatenation along its outermost non-unit axis hosts its operands, which
 // are then computed in place; an update's value computed elementwise after the
 // last read of its target is computed in the target's bytes (the step updates
-// params and state in place). Other values are their own root.
+// params and state in place), and so is an elementwise kernel in the bytes of
+// an operand it reads last (mayWriteOver, graph/Analysis.h). Other values are
+// their own root.
 struct BufferAlias {
   ValueId root;
   int64_t delta;
