@@ -60,7 +60,7 @@ std::optional<int64_t> contiguousSliceOffset(const Graph& g, const Node& n) {
 
 }  // namespace
 
-std::vector<BufferAlias> planAliases(const Graph& g) {
+std::vector<BufferAlias> planAliases(const Graph& g, bool operandsInPlace) {
   std::vector<BufferAlias> parent(g.size());
   for (size_t i = 0; i < g.size(); ++i) parent[i] = {ValueId(i), 0};
   std::vector<char> isView(g.size(), 0), hosted(g.size(), 0), isHost(g.size(), 0);
@@ -139,7 +139,7 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
   std::vector<char> viewed(g.size(), 0), inPlace(g.size(), 0);
   for (const Node& n : g.nodes)
     if (n.op == OpKind::Slice || n.op == OpKind::Reshape) viewed[size_t(n.operands[0])] = 1;
-  for (size_t v = 0; v < g.size(); ++v) {
+  for (size_t v = 0; v < g.size() && operandsInPlace; ++v) {
     const Node& n = g.nodes[v];
     if (n.op != OpKind::Fused || updated[v] || !ownBuffer(v)) continue;
     for (ValueId o : n.operands) {
@@ -164,11 +164,10 @@ std::vector<BufferAlias> planAliases(const Graph& g) {
   return root;
 }
 
-bool planMemory(Graph& g) {
+int64_t placeBuffers(const Graph& g, const std::vector<BufferAlias>& alias, std::vector<int64_t>& offset) {
   auto ranges = liveRanges(g);
   // A buffer holds every value that aliases it: it lives from the first one's
   // birth to the last one's last use.
-  auto alias = planAliases(g);
   for (size_t i = 0; i < g.size(); ++i) {
     auto& r = ranges[size_t(alias[i].root)];
     r.first = std::min(r.first, ranges[i].first);
@@ -186,7 +185,7 @@ bool planMemory(Graph& g) {
   int64_t releases = 0;
   std::multimap<int64_t, size_t> releaseAt;  // last use -> value
   int64_t top = 0;
-  std::vector<int64_t> offset(g.size(), 0);
+  offset.assign(g.size(), 0);
 
   auto release = [&](int64_t off, int64_t size) {
     auto [it, _] = freeBlocks.emplace(off, FreeBlock{size, ++releases});
@@ -241,6 +240,18 @@ bool planMemory(Graph& g) {
     offset[v] = size > 0 ? allocate(size) : 0;
     if (size > 0) releaseAt.emplace(ranges[v].second, v);
   }
+  return top;
+}
+
+bool planMemory(Graph& g) {
+  // Computing kernels over operands they read last never adds live bytes, but
+  // best fit around the longer buffers it makes can fragment the arena more:
+  // the lstm module's grew 6% with it at the same live peak, while the Brown
+  // LSTM's fell by 35 MiB. Both are placed and the smaller arena is kept.
+  std::vector<BufferAlias> alias = planAliases(g, true), plain = planAliases(g, false);
+  std::vector<int64_t> offset, plainOffset;
+  int64_t top = placeBuffers(g, alias, offset), plainTop = placeBuffers(g, plain, plainOffset);
+  if (plainTop < top) alias.swap(plain), offset.swap(plainOffset), top = plainTop;
   for (size_t i = 0; i < g.size(); ++i) g.nodes[i].attrs[attr::key::offset] = offset[size_t(alias[i].root)] + alias[i].delta;
   g.attrs[attr::key::arenaBytes] = top;
   return true;

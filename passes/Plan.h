@@ -27,13 +27,18 @@ bool planMemory(Graph& g);
 // are then computed in place; an update's value computed elementwise after the
 // last read of its target is computed in the target's bytes (the step updates
 // params and state in place), and so is an elementwise kernel in the bytes of
-// an operand it reads last (mayWriteOver, graph/Analysis.h). Other values are
-// their own root.
+// an operand it reads last (mayWriteOver, graph/Analysis.h; unless
+// operandsInPlace is false: planMemory places both and keeps the smaller
+// arena). Other values are their own root.
 struct BufferAlias {
   ValueId root;
   int64_t delta;
 };
-std::vector<BufferAlias> planAliases(const Graph& g);
+std::vector<BufferAlias> planAliases(const Graph& g, bool operandsInPlace = true);
+
+// Offsets for one set of aliases (offset[v] for each root v), best fit in
+// program order; returns the arena's size. planMemory's placement.
+int64_t placeBuffers(const Graph& g, const std::vector<BufferAlias>& alias, std::vector<int64_t>& offset);
 
 // [first, last] node indices during which each value's buffer must hold it.
 std::vector<std::pair<int64_t, int64_t>> liveRanges(const Graph& g);
