@@ -45,7 +45,7 @@ void graphc_rt_scatter_strided(const uint32_t* in, uint32_t* out, const int64_t*
 /* desc = {kind (0 sum, 1 mean, 2 max), is_int, rank, dims[rank], reduced[rank]} (rows.h). */
 void graphc_rt_reduce(const void* in, void* out, const int64_t* desc);
 void graphc_rt_argmax(const void* in, int32_t* out, int64_t outer, int64_t len, int64_t inner, int32_t is_int);
-/* *out = the sum of in's n squares, each rounded to float, in double in input order (graph/Op.def). */
+/* *out = the sum of in's n squares, added as reduce_sum adds (graphc_rows_sum_squares; graph/Op.def). */
 void graphc_rt_sum_squares(const float* in, float* out, int64_t n);
 /* out[i] = (i / inner) % len: the index along one axis. */
 void graphc_rt_iota(int32_t* out, int64_t n, int64_t len, int64_t inner);

@@ -125,10 +125,9 @@ std::vector<BufferAlias> planAliases(const Graph& g, bool operandsInPlace) {
   // is computed in the target's bytes: the step updates its params and state
   // in place, no second copy of them in the arena, no copy after the run.
   // (SGD's update is the epilogue of its gradient's product.)
-  std::vector<char> updated(g.size(), 0);
   for (const auto& u : g.updates) {
     size_t v = size_t(u.value);
-    if (ownBuffer(v) && mayWriteOver(g, u.value, u.target, lastRead, spans)) parent[v] = {u.target, 0}, updated[v] = 1;
+    if (ownBuffer(v) && mayWriteOver(g, u.value, u.target, lastRead, spans)) parent[v] = {u.target, 0};
   }
   // An elementwise kernel is computed in the bytes of an operand it reads last
   // (XLA's buffer sharing with a user): a word model's embedding gradient, the
@@ -141,9 +140,9 @@ std::vector<BufferAlias> planAliases(const Graph& g, bool operandsInPlace) {
     if (n.op == OpKind::Slice || n.op == OpKind::Reshape) viewed[size_t(n.operands[0])] = 1;
   for (size_t v = 0; v < g.size() && operandsInPlace; ++v) {
     const Node& n = g.nodes[v];
-    if (n.op != OpKind::Fused || updated[v] || !ownBuffer(v)) continue;
+    if (n.op != OpKind::Fused || !ownBuffer(v)) continue;  // an update's value in its target is not its own
     for (ValueId o : n.operands) {
-      bool root = inPlace[size_t(o)] || (ownBuffer(size_t(o)) && !updated[size_t(o)]);
+      bool root = inPlace[size_t(o)] || ownBuffer(size_t(o));
       if (root && !isSignature(g.node(o).op) && !viewed[size_t(o)] && mayWriteOver(g, ValueId(v), o, lastRead, spans)) {
         parent[v] = {o, 0};
         inPlace[v] = 1;
