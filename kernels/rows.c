@@ -9,17 +9,29 @@
 #define LANES 16
 #define SUM_BLOCK 256
 
-float graphc_rows_max(const float* x, int64_t n) {
+/* The largest of x[0..n), after adding b[0..n) to x when b is given, in 16 lanes. A maximum is one
+ * value in any order, so the lanes change nothing but speed. Inlined with `b` constant or not. */
+static inline float lanes_max(float* x, const float* b, int64_t n) {
   float lanes[LANES];
   for (int l = 0; l < LANES; ++l) lanes[l] = -INFINITY;
   int64_t i = 0;
   for (; i + LANES <= n; i += LANES)
-    for (int l = 0; l < LANES; ++l) lanes[l] = lanes[l] < x[i + l] ? x[i + l] : lanes[l];
+    for (int l = 0; l < LANES; ++l) {
+      if (b) x[i + l] += b[i + l];
+      lanes[l] = lanes[l] < x[i + l] ? x[i + l] : lanes[l];
+    }
   float mx = -INFINITY;
-  for (; i < n; ++i) mx = mx < x[i] ? x[i] : mx;
+  for (; i < n; ++i) {
+    if (b) x[i] += b[i];
+    mx = mx < x[i] ? x[i] : mx;
+  }
   for (int l = 0; l < LANES; ++l) mx = mx < lanes[l] ? lanes[l] : mx;
   return mx;
 }
+
+float graphc_rows_max(const float* x, int64_t n) { return lanes_max((float*)x, 0, n); }
+
+float graphc_rows_add_max(float* x, const float* b, int64_t n) { return lanes_max(x, b, n); }
 
 /* reduce_sum's order over all of x (or of its squares): 256-element blocks of 16 float lanes, the
  * blocks added in double. Inlined with `squares` constant, each caller gets its own loop. */
@@ -54,16 +66,32 @@ double graphc_rows_sum_double(const float* x, int64_t n) {
   return sum;
 }
 
-double graphc_rows_sum_exp_shifted(const float* x, int64_t n, float shift) {
+/* sum_c e^(x[c] - shift) in 16 double lanes, each term also written over x[c] when `store`. Inlined
+ * with `store` constant: the sum and the sum that keeps its terms add in one order. */
+static inline double exp_shifted_sum(float* x, int64_t n, float shift, int store) {
   double lanes[LANES] = {0};
   int64_t c = 0;
   for (; c + LANES <= n; c += LANES)
-    for (int l = 0; l < LANES; ++l) lanes[l] += (double)graphc_exp_non_positive(x[c + l] - shift);
+    for (int l = 0; l < LANES; ++l) {
+      const float e = graphc_exp_non_positive(x[c + l] - shift);
+      if (store) x[c + l] = e;
+      lanes[l] += (double)e;
+    }
   double sum = 0;
-  for (; c < n; ++c) sum += (double)graphc_exp_non_positive(x[c] - shift);
+  for (; c < n; ++c) {
+    const float e = graphc_exp_non_positive(x[c] - shift);
+    if (store) x[c] = e;
+    sum += (double)e;
+  }
   for (int l = 0; l < LANES; ++l) sum += lanes[l];
   return sum;
 }
+
+double graphc_rows_sum_exp_shifted(const float* x, int64_t n, float shift) {
+  return exp_shifted_sum((float*)x, n, shift, 0);
+}
+
+double graphc_rows_exp_shifted_sum(float* x, int64_t n, float shift) { return exp_shifted_sum(x, n, shift, 1); }
 
 void graphc_rows_log_softmax(const float* in, float* out, int64_t r0, int64_t r1, int64_t width) {
   for (int64_t r = r0; r < r1; ++r) {

@@ -13,6 +13,8 @@ extern "C" {
 
 /* The largest of x[0..n) (-inf for none; a NaN lane may be skipped, as max does). */
 float graphc_rows_max(const float* x, int64_t n);
+/* x[c] += b[c] for c in [0, n), then graphc_rows_max(x, n), in one pass. */
+float graphc_rows_add_max(float* x, const float* b, int64_t n);
 /* sum x[0..n) in 256-element blocks of 16 float lanes, the blocks added in double. */
 double graphc_rows_sum(const float* x, int64_t n);
 /* sum x[i]^2 over [0, n) as graphc_rows_sum adds (the lanes' squares by FMA where contracted). */
@@ -21,6 +23,8 @@ double graphc_rows_sum_squares(const float* x, int64_t n);
 double graphc_rows_sum_double(const float* x, int64_t n);
 /* sum_c e^(x[c] - shift) for shift >= every x[c], in 16 double lanes. */
 double graphc_rows_sum_exp_shifted(const float* x, int64_t n, float shift);
+/* x[c] = e^(x[c] - shift) in place, returning graphc_rows_sum_exp_shifted's sum of them to the bit. */
+double graphc_rows_exp_shifted_sum(float* x, int64_t n, float shift);
 
 /* log_softmax of rows [r0, r1) of a [rows, width] matrix. */
 void graphc_rows_log_softmax(const float* in, float* out, int64_t r0, int64_t r1, int64_t width);
