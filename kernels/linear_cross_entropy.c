@@ -67,8 +67,7 @@ static void forward_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   (void)slot;
   for (int64_t r = r0; r < r1; ++r) {
     float* z = l->logits + r * l->vc;
-    for (int64_t j = 0; j < l->vc; ++j) z[j] += l->b[l->v0 + j];
-    const float chunk_max = graphc_rows_max(z, l->vc);
+    const float chunk_max = graphc_rows_add_max(z, l->b + l->v0, l->vc);
     if (l->v0 == 0 || chunk_max > l->row_max[r]) { /* the running maximum grows: rescale the sum to it */
       const double kept = l->v0 == 0 ? 0.0 : l->row_sum[r] * exp((double)l->row_max[r] - (double)chunk_max);
       l->row_sum[r] = kept + graphc_rows_sum_exp_shifted(z, l->vc, chunk_max);
