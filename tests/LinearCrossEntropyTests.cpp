@@ -2,8 +2,10 @@
 // model: the fused graph (one linear_cross_entropy_train) holds no rows x V
 // value, and its loss and gradients are the unfused graph's to float rounding
 // on the JIT (the loss to the bit when the rows' logits are one block), at
-// V = 28 and at a word vocabulary, over one and several blocks of rows.
+// V = 28 and at a word vocabulary, over one and several blocks of rows, and
+// the fused op to the bit on one thread and on two.
 #include <cmath>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "GradientCheck.h"
@@ -12,6 +14,7 @@
 #include "passes/Autodiff.h"
 #include "passes/Passes.h"
 #include "runtime/JitEngine.h"
+#include "runtime/Threads.h"
 
 using namespace graphc;
 
@@ -62,7 +65,19 @@ void checkFusedAgainstUnfused(int64_t batch, int64_t steps, int64_t vocab, bool 
   TensorMap va = vars, vb = vars;
   const std::string cache = std::string(GRAPHC_SCRATCH_DIR) + "/test-jit-cache";
   TensorMap want = JitEngine(unfused, {cache, true}).run(va);
-  TensorMap got = JitEngine(fused, {cache, true}).run(vb);
+  JitEngine fusedEngine(fused, {cache, true});
+  runtime::setThreads(1);
+  TensorMap got = fusedEngine.run(vb);
+  // The same bits on two threads: every sum in the op (the bias gradient's groups of rows, dw's
+  // blocks) has an order fixed by the shapes.
+  runtime::setThreads(2);
+  TensorMap vc = vars;
+  TensorMap two = fusedEngine.run(vc);
+  runtime::setThreads(0);
+  for (const auto& [name, t] : got) {
+    INFO(name << " on two threads");
+    CHECK(std::memcmp(t.f32(), two.at(name).f32(), size_t(t.size()) * sizeof(float)) == 0);
+  }
   if (lossToTheBit) CHECK(got.at("loss").item() == want.at("loss").item());
   for (const auto& [name, w] : want) {
     INFO(name);
@@ -81,7 +96,7 @@ TEST_CASE("fuse-linear-cross-entropy: d2l's vocabulary, one block: the loss to t
 
 TEST_CASE("fuse-linear-cross-entropy: a word vocabulary in one and in several blocks of rows, and a tied layer") {
   checkFusedAgainstUnfused(2, 35, 18000, false, true);  // 70 x 18000 logits: one block of rows
-  checkFusedAgainstUnfused(4, 70, 18000, false, true);  // 280 rows: two blocks (16 MiB of logits each at most)
+  checkFusedAgainstUnfused(8, 70, 18000, false, true);  // 560 rows: two blocks (30 MiB of logits each at most)
   checkFusedAgainstUnfused(2, 8, 3000, true, false);    // w is the embedding table [V, K]: transpose_b
 }
 
