@@ -58,24 +58,28 @@ def torch_env(threads):
     return env
 
 
+def steady_tps(j, metrics, epochs):
+    """A graphc run's tokens/s after its first epoch, from its --json line and its --metrics CSV, as the PyTorch and
+    oneDNN harnesses measure theirs after warm-up steps: the first steps fault in the arena and the team's buffers,
+    and on this VM, after an idle second, two threads' first epoch took 0.13-0.16 s against 0.044 s later, a third
+    of a 6-epoch sample."""
+    if epochs < 2:
+        return j["tokens_per_sec"]
+    with open(metrics) as f:
+        first_epoch_seconds = float(next(csv.DictReader(f))["seconds"])  # the CSV's seconds are cumulative
+    tokens_per_epoch = j["tokens_per_sec"] * j["seconds"] / epochs  # every epoch has the same steps
+    return tokens_per_epoch * (epochs - 1) / (j["seconds"] - first_epoch_seconds)
+
+
 def graphc_tps(threads, epochs, cache, model="rnn-scratch", rows=True):
-    """graphc's tokens/s after its first epoch (8 of the seed's steps), as the PyTorch and oneDNN harnesses measure
-    theirs after warm-up steps: the first steps fault in the arena and the team's buffers, and on this VM, after an
-    idle second, two threads' first epoch took 0.13-0.16 s against 0.044 s later, a third of a 6-epoch sample.
-    rows: a shard per thread, graphc's fastest way to use idle threads; else the default (threads split products)."""
+    """graphc's steady tokens/s (steady_tps). rows: a shard per thread, graphc's fastest way to use idle threads;
+    else the default (threads split products)."""
     with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
         metrics = os.path.join(tmp, "metrics.csv")
         out, _ = run([GRAPHC, "train", "--model", model, "--epochs", str(epochs), "--sample-every", "0", "--threads",
                       str(threads), "--shards", str(threads if rows else 0), "--json", "--cache-dir", cache,
                       "--metrics", metrics])
-        with open(metrics) as f:
-            epochs_read = list(csv.DictReader(f))
-    j = json.loads(out.strip().splitlines()[-1])
-    if epochs < 2:
-        return j["tokens_per_sec"]
-    # every epoch has the same steps; the CSV's seconds are cumulative
-    tokens_per_epoch = j["tokens_per_sec"] * j["seconds"] / epochs
-    return tokens_per_epoch * (epochs - 1) / (j["seconds"] - float(epochs_read[0]["seconds"]))
+        return steady_tps(json.loads(out.strip().splitlines()[-1]), metrics, epochs)
 
 
 def torch_tps(variant, threads, steps, hidden=H):
@@ -221,19 +225,24 @@ def distributed(rounds, epochs, cache):
     ceiling = "2 independent processes x 1 thread, 16 rows each (no communication)"
     samples = {c: [] for c in list(contenders) + [ceiling]}
     reduce_ms, reduce_share = [], []
+    tmp = tempfile.mkdtemp(prefix="graphc-bench-")
+    metrics = [os.path.join(tmp, f"metrics{i}.csv") for i in (0, 1)]  # steady_tps: after the first epoch
     for r in range(rounds):
-        pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + ["--threads", "1", "--batch-size", str(B // 2)],
+        pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + ["--threads", "1", "--batch-size", str(B // 2),
+                                                                         "--metrics", metrics[core]],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for core in (0, 1)]
-        samples[ceiling].append(sum(json.loads(p.communicate()[0].strip().splitlines()[-1])["tokens_per_sec"] for p in pair))
+        samples[ceiling].append(sum(steady_tps(json.loads(p.communicate()[0].strip().splitlines()[-1]), metrics[core],
+                                               epochs) for core, p in enumerate(pair)))
         print(f"  round {r + 1} {ceiling}: {samples[ceiling][-1]:,.0f} tokens/s", file=sys.stderr)
         for c, cmd in contenders.items():
-            out, _ = run(cmd, env=env)
+            out, _ = run(cmd + ["--metrics", metrics[0]], env=env)
             j = json.loads(out.strip().splitlines()[-1])
-            samples[c].append(j["tokens_per_sec"])
+            samples[c].append(steady_tps(j, metrics[0], epochs))
             if j["ranks"] > 1:
                 reduce_ms.append(j["allreduce_ms_per_step"])
                 reduce_share.append(j["allreduce_ms_per_step"] * j["steps"] / 1e3 / j["seconds"])
-            print(f"  round {r + 1} {c}: {j['tokens_per_sec']:,.0f} tokens/s", file=sys.stderr)
+            print(f"  round {r + 1} {c}: {samples[c][-1]:,.0f} tokens/s", file=sys.stderr)
+    shutil.rmtree(tmp)
     binary = os.path.join(ROOT, "build", "allreduce_bench")
     subprocess.check_call([mpicc, "-O2", "-o", binary, os.path.join(ROOT, "bench", "allreduce.c")])
     alone = statistics.median(float(run([mpirun, "-np", "2", binary, str(GRADIENT_FLOATS), "300"], env=env)[0])
@@ -241,7 +250,7 @@ def distributed(rounds, epochs, cache):
     med = {c: statistics.median(v) for c, v in samples.items()}
     base = med["1 process x 1 thread"]
     print(f"\n## Data-parallel training, seed step (global batch {B}), medians of {rounds} rounds\n")
-    print("| contender | tokens/s | / 1 process x 1 thread |")
+    print("| contender | tokens/s after the first epoch | / 1 process x 1 thread |")
     print("|---|---|---|")
     for c in list(contenders) + [ceiling]:
         print(f"| {c} | {med[c]:,.0f} | {med[c] / base:.2f}x |")
@@ -308,6 +317,7 @@ def main():
         r2 = med[("graphc", 2)] / med[(c, 2)]
         print(f"| {c} | {med[(c, 1)]:,.0f} | {med[(c, 2)]:,.0f} | {r1:.2f}x | {r2:.2f}x |")
     print()
+    print("- tokens/s after warm-up: graphc's first epoch (8 steps), PyTorch's and oneDNN's first 3 steps")
     print(f"- FLOPs per token (products only, 6H^2 + 6HV): {FLOPS_PER_TOKEN / 1e6:.2f} MFLOP")
     for t in (1, 2):
         achieved = med[("graphc", t)] * FLOPS_PER_TOKEN / 1e9
