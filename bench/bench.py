@@ -227,22 +227,24 @@ def distributed(rounds, epochs, cache):
     reduce_ms, reduce_share = [], []
     tmp = tempfile.mkdtemp(prefix="graphc-bench-")
     metrics = [os.path.join(tmp, f"metrics{i}.csv") for i in (0, 1)]  # steady_tps: after the first epoch
-    for r in range(rounds):
-        pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + ["--threads", "1", "--batch-size", str(B // 2),
-                                                                         "--metrics", metrics[core]],
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for core in (0, 1)]
-        samples[ceiling].append(sum(steady_tps(json.loads(p.communicate()[0].strip().splitlines()[-1]), metrics[core],
-                                               epochs) for core, p in enumerate(pair)))
-        print(f"  round {r + 1} {ceiling}: {samples[ceiling][-1]:,.0f} tokens/s", file=sys.stderr)
-        for c, cmd in contenders.items():
-            out, _ = run(cmd + ["--metrics", metrics[0]], env=env)
-            j = json.loads(out.strip().splitlines()[-1])
-            samples[c].append(steady_tps(j, metrics[0], epochs))
-            if j["ranks"] > 1:
-                reduce_ms.append(j["allreduce_ms_per_step"])
-                reduce_share.append(j["allreduce_ms_per_step"] * j["steps"] / 1e3 / j["seconds"])
-            print(f"  round {r + 1} {c}: {samples[c][-1]:,.0f} tokens/s", file=sys.stderr)
-    shutil.rmtree(tmp)
+    try:
+        for r in range(rounds):
+            half_batch = ["--threads", "1", "--batch-size", str(B // 2)]
+            pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + half_batch + ["--metrics", metrics[core]],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for core in (0, 1)]
+            samples[ceiling].append(sum(steady_tps(json.loads(p.communicate()[0].strip().splitlines()[-1]),
+                                                   metrics[core], epochs) for core, p in enumerate(pair)))
+            print(f"  round {r + 1} {ceiling}: {samples[ceiling][-1]:,.0f} tokens/s", file=sys.stderr)
+            for c, cmd in contenders.items():
+                out, _ = run(cmd + ["--metrics", metrics[0]], env=env)
+                j = json.loads(out.strip().splitlines()[-1])
+                samples[c].append(steady_tps(j, metrics[0], epochs))
+                if j["ranks"] > 1:
+                    reduce_ms.append(j["allreduce_ms_per_step"])
+                    reduce_share.append(j["allreduce_ms_per_step"] * j["steps"] / 1e3 / j["seconds"])
+                print(f"  round {r + 1} {c}: {samples[c][-1]:,.0f} tokens/s", file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp)
     binary = os.path.join(ROOT, "build", "allreduce_bench")
     subprocess.check_call([mpicc, "-O2", "-o", binary, os.path.join(ROOT, "bench", "allreduce.c")])
     alone = statistics.median(float(run([mpirun, "-np", "2", binary, str(GRADIENT_FLOATS), "300"], env=env)[0])
