@@ -6,6 +6,7 @@ Contenders alternate within each round, at 1 and 2 threads, and the table
 reports medians, since this machine is noisy. No timings are asserted anywhere.
 """
 import argparse
+import atexit
 import csv
 import json
 import os
@@ -56,6 +57,13 @@ def torch_env(threads):
     if threads > 1:
         env["OMP_WAIT_POLICY"] = "passive"
     return env
+
+
+def scratch_dir(prefix):
+    """A temporary directory (compile caches, metrics files) removed when the bench exits, however it exits."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def steady_tps(j, metrics, epochs):
@@ -225,26 +233,23 @@ def distributed(rounds, epochs, cache):
     ceiling = "2 independent processes x 1 thread, 16 rows each (no communication)"
     samples = {c: [] for c in list(contenders) + [ceiling]}
     reduce_ms, reduce_share = [], []
-    tmp = tempfile.mkdtemp(prefix="graphc-bench-")
+    tmp = scratch_dir("graphc-bench-")
     metrics = [os.path.join(tmp, f"metrics{i}.csv") for i in (0, 1)]  # steady_tps: after the first epoch
-    try:
-        for r in range(rounds):
-            half_batch = ["--threads", "1", "--batch-size", str(B // 2)]
-            pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + half_batch + ["--metrics", metrics[core]],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for core in (0, 1)]
-            samples[ceiling].append(sum(steady_tps(json.loads(p.communicate()[0].strip().splitlines()[-1]),
-                                                   metrics[core], epochs) for core, p in enumerate(pair)))
-            print(f"  round {r + 1} {ceiling}: {samples[ceiling][-1]:,.0f} tokens/s", file=sys.stderr)
-            for c, cmd in contenders.items():
-                out, _ = run(cmd + ["--metrics", metrics[0]], env=env)
-                j = json.loads(out.strip().splitlines()[-1])
-                samples[c].append(steady_tps(j, metrics[0], epochs))
-                if j["ranks"] > 1:
-                    reduce_ms.append(j["allreduce_ms_per_step"])
-                    reduce_share.append(j["allreduce_ms_per_step"] * j["steps"] / 1e3 / j["seconds"])
-                print(f"  round {r + 1} {c}: {samples[c][-1]:,.0f} tokens/s", file=sys.stderr)
-    finally:
-        shutil.rmtree(tmp)
+    for r in range(rounds):
+        half_batch = ["--threads", "1", "--batch-size", str(B // 2)]
+        pair = [subprocess.Popen(["taskset", "-c", str(core)] + train + half_batch + ["--metrics", metrics[core]],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for core in (0, 1)]
+        samples[ceiling].append(sum(steady_tps(json.loads(p.communicate()[0].strip().splitlines()[-1]),
+                                               metrics[core], epochs) for core, p in enumerate(pair)))
+        print(f"  round {r + 1} {ceiling}: {samples[ceiling][-1]:,.0f} tokens/s", file=sys.stderr)
+        for c, cmd in contenders.items():
+            out, _ = run(cmd + ["--metrics", metrics[0]], env=env)
+            j = json.loads(out.strip().splitlines()[-1])
+            samples[c].append(steady_tps(j, metrics[0], epochs))
+            if j["ranks"] > 1:
+                reduce_ms.append(j["allreduce_ms_per_step"])
+                reduce_share.append(j["allreduce_ms_per_step"] * j["steps"] / 1e3 / j["seconds"])
+            print(f"  round {r + 1} {c}: {samples[c][-1]:,.0f} tokens/s", file=sys.stderr)
     binary = os.path.join(ROOT, "build", "allreduce_bench")
     subprocess.check_call([mpicc, "-O2", "-o", binary, os.path.join(ROOT, "bench", "allreduce.c")])
     alone = statistics.median(float(run([mpirun, "-np", "2", binary, str(GRADIENT_FLOATS), "300"], env=env)[0])
@@ -275,7 +280,7 @@ def main():
     ap.add_argument("--full", action="store_true", help="also time the whole 500-epoch seed run in both")
     ap.add_argument("--only", choices=["generation", "distributed", "modules"], help="run one section only")
     args = ap.parse_args()
-    cache = tempfile.mkdtemp(prefix="graphc-bench-cache-")
+    cache = scratch_dir("graphc-bench-cache-")
     if args.only == "generation":
         generation(args.rounds, cache)
         return
@@ -327,7 +332,7 @@ def main():
               f"tok/s); graphc reaches {achieved:.1f} GFLOP/s = {achieved / peak[t]:.2f} of peak")
 
     # Compile time, cold and from the cache.
-    fresh = tempfile.mkdtemp(prefix="graphc-bench-cold-")
+    fresh = scratch_dir("graphc-bench-cold-")
     times = []
     for _ in range(2):
         _, s = run([GRAPHC, "compile", "--stats", "--cache-dir", fresh, "-o", os.path.join(cache, "step.gir")])
@@ -335,7 +340,7 @@ def main():
                              capture_output=True, text=True).stderr if not times else None
         times.append(s)
     print(f"- `graphc compile` of the seed step, whole command: {times[0]:.2f} s cold, {times[1]:.2f} s from the cache")
-    stats = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", tempfile.mkdtemp(), "-o", os.path.join(cache, "step.gir")],
+    stats = subprocess.run([GRAPHC, "compile", "--stats", "--cache-dir", scratch_dir("graphc-bench-cold-"), "-o", os.path.join(cache, "step.gir")],
                            capture_output=True, text=True).stderr
     line = [l.strip() for l in stats.splitlines() if l.strip().startswith("compile seconds")]
     if line:
