@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exp_non_positive.h"
 #include "product.h"
 #include "rows.h"
 #include "runtime_kernels.h"
