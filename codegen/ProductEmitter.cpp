@@ -35,6 +35,8 @@ class TileEmitter {
   TileEmitter(llvm::Module& m, int rows, int64_t width) : m_(m), b_(m.getContext()), rows_(rows), width_(width) {}
 
   llvm::Function* emit() {
+    // one function per rows x width in a module, whichever tables share it (a graph's two K rules)
+    if (llvm::Function* existing = m_.getFunction(tileKernelName(rows_, width_))) return existing;
     llvm::LLVMContext& ctx = m_.getContext();
     llvm::Type* ptr = llvm::PointerType::getUnqual(ctx);
     llvm::Type* i64 = b_.getInt64Ty();
@@ -201,19 +203,27 @@ llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, 
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
   llvm::PointerType* ptr = llvm::PointerType::getUnqual(ctx);
   int rows = tileRowsFor(target, panelWidth);
-  std::vector<llvm::Constant*> kernels = {llvm::ConstantPointerNull::get(ptr)};
-  for (int r = 1; r <= kMaxTileRows; ++r)
-    kernels.push_back(r <= rows ? static_cast<llvm::Constant*>(TileEmitter(m, r, panelWidth).emit())
-                                : llvm::ConstantPointerNull::get(ptr));
   auto* arrayType = llvm::ArrayType::get(ptr, kMaxTileRows + 1);
+  // tiles[1..rows] of `width` columns, null elsewhere
+  auto tileArray = [&](int64_t width) {
+    std::vector<llvm::Constant*> kernels = {llvm::ConstantPointerNull::get(ptr)};
+    for (int r = 1; r <= kMaxTileRows; ++r)
+      kernels.push_back(r <= rows ? static_cast<llvm::Constant*>(TileEmitter(m, r, width).emit())
+                                  : llvm::ConstantPointerNull::get(ptr));
+    return llvm::ConstantArray::get(arrayType, kernels);
+  };
+  // A last panel of one vector's columns or fewer gets tiles of that width (kernels/product.h).
+  int64_t narrowWidth = panelWidth > target.lanes() && panelWidth % target.lanes() == 0 ? target.lanes() : 0;
+  llvm::Constant* narrowTiles = narrowWidth ? tileArray(narrowWidth) : llvm::ConstantAggregateZero::get(arrayType);
   int64_t maxKc = blockK ? std::max<int64_t>(64, kPanelSliceBytes / (panelWidth * int64_t(sizeof(float)))) : 0;
-  auto* type = llvm::StructType::get(ctx, {i64, i64, i64, i64, i64, arrayType});
+  auto* type = llvm::StructType::get(ctx, {i64, i64, i64, i64, i64, arrayType, i64, arrayType});
   auto* init = llvm::ConstantStruct::get(type, {llvm::ConstantInt::get(i64, uint64_t(rows)),
                                                 llvm::ConstantInt::get(i64, uint64_t(panelWidth)),
                                                 llvm::ConstantInt::get(i64, uint64_t(maxKc)),
                                                 llvm::ConstantInt::get(i64, uint64_t(target.l2Bytes)),
                                                 llvm::ConstantInt::get(i64, target.integerSharesFmaPorts ? 1 : 0),
-                                                llvm::ConstantArray::get(arrayType, kernels)});
+                                                tileArray(panelWidth), llvm::ConstantInt::get(i64, uint64_t(narrowWidth)),
+                                                narrowTiles});
   return new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::InternalLinkage, init, name);
 }
 

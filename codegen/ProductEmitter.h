@@ -13,12 +13,13 @@
 
 namespace graphc {
 
-// The global `{ i64 rows, i64 width, i64 max_kc, i64 l2_bytes, i64 pack_row_major_a, [17 x ptr] }`
-// (kernels/product.h)
+// The global `{ i64 rows, i64 width, i64 max_kc, i64 l2_bytes, i64 pack_row_major_a, [17 x ptr] tiles,
+// i64 narrow_width, [17 x ptr] narrow_tiles }` (kernels/product.h)
 // holding the micro-kernels for panels of `panelWidth` columns, emitted once
 // per module and width. The target's own width uses its tile; another width
 // (a graph packed for another target) gets as many rows as its accumulators
-// leave registers for. With `blockK` the driver sums K in blocks of panel
+// leave registers for; tiles of one vector's width, as many rows, go with them
+// for a last panel no wider (kernels/product.h). With `blockK` the driver sums K in blocks of panel
 // that stay in L1 while the row tiles pass over them (training); without, in
 // one pass (generation: a few rows, nothing to reuse, 4% faster on a 2 x 512
 // LSTM's step). The target's L2 size goes with them for the driver's blocking, and whether its

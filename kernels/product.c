@@ -239,16 +239,17 @@ static void panel_block(const struct product* p, const struct blocking* bl, int6
                         const float* a_packed, const float* panel, int64_t panel_stride, int64_t i0, int64_t i1,
                         int64_t k0, int64_t kc, int64_t col_base, int32_t accumulate) {
   int64_t cols = min64(bl->width, p->n - col_base);
+  const graphc_tile_kernel* tiles = cols <= p->kernels->narrow_width ? p->kernels->narrow_tiles : p->kernels->tiles;
   int64_t tiles_left = (i1 - i0 + bl->tile_rows - 1) / bl->tile_rows;
   for (int64_t i = i0, rows; i < i1; i += rows, --tiles_left) {
     rows = a_packed ? min64(bl->tile_rows, i1 - i) : (i1 - i + tiles_left - 1) / tiles_left;
     float* c_tile = p->c + i * p->ldc + col_base;
     prefetch_c_tile(c_tile, p->ldc, rows, cols);
     if (a_packed)
-      p->kernels->tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->ldc,
+      tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->ldc,
                               cols, accumulate);
     else
-      p->kernels->tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, panel_stride, kc,
+      tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, panel_stride, kc,
                               c_tile, p->ldc, cols, accumulate);
   }
 }

@@ -32,7 +32,7 @@ typedef void (*graphc_tile_kernel)(const float* a, int64_t row_stride, int64_t k
                                    int64_t panel_stride, int64_t kc, float* c, int64_t ldc, int64_t cols,
                                    int32_t accumulate);
 
-/* Laid out exactly as the generated global { i64, i64, i64, i64, [17 x ptr] }. */
+/* Laid out exactly as the generated global { i64, i64, i64, i64, i64, [17 x ptr], i64, [17 x ptr] }. */
 struct graphc_product_kernels {
   int64_t tile_rows;   /* the tallest variant */
   int64_t panel_width; /* columns per panel (the packed layout's last dimension) */
@@ -45,6 +45,12 @@ struct graphc_product_kernels {
    * shares the FMA ports, so an in-place A's address arithmetic costs FMA slots: Target.h) */
   int64_t pack_row_major_a;
   graphc_tile_kernel tiles[GRAPHC_MAX_TILE_ROWS + 1]; /* tiles[r] computes r rows, 1 <= r <= tile_rows */
+  /* One vector's columns (0: none), for a last panel that has no more: a word model's 290-wide
+   * product ends in a panel of 2 columns, which a whole-width tile computes 32 of (1120 x 290 x
+   * 17,907 ran at 0.91 of 1120 x 288 x 17,907). Read from the same panels, and the same sums per
+   * element, so the bits do not depend on which tile made them. */
+  int64_t narrow_width;
+  graphc_tile_kernel narrow_tiles[GRAPHC_MAX_TILE_ROWS + 1]; /* narrow_tiles[r]: r rows, as tiles[r] */
 };
 
 /* Elementwise work on columns [j0, j1) of C (and of tensors of C's shape),

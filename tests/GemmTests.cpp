@@ -7,6 +7,8 @@
 // the AVX-512 tile (12 x 32) is legalized to narrower vectors where the host
 // has none, so its code path is tested everywhere.
 #include <cmath>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 #include "TestUtil.h"
@@ -124,6 +126,56 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
             checkProduct(otherCopyRule, s, ta, tb);
           }
     }
+  }
+  runtime::setThreads(0);
+}
+
+// Counts the calls of the narrow tiles it stands in for, then runs them.
+struct NarrowCalls {
+  static inline graphc_tile_kernel real[kMaxTileRows + 1];
+  static inline int64_t calls = 0;
+  template <int Rows>
+  static void tile(const float* a, int64_t rowStride, int64_t kStride, const float* panel, int64_t panelStride,
+                   int64_t kc, float* c, int64_t ldc, int64_t cols, int32_t accumulate) {
+    __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
+    real[Rows](a, rowStride, kStride, panel, panelStride, kc, c, ldc, cols, accumulate);
+  }
+  template <int... Rows>
+  static void standIn(ProductKernels& kernels, std::integer_sequence<int, Rows...>) {
+    ((real[Rows] = kernels.narrow_tiles[Rows], kernels.narrow_tiles[Rows] = Rows ? &tile<Rows> : nullptr), ...);
+  }
+};
+
+TEST_CASE("gemm: a last panel of one vector's columns runs on narrow tiles, with the bits of whole-width ones") {
+  const ProductKernels& kernels = compiledProductKernels(hostTarget());
+  const int64_t width = kernels.panel_width, lanes = hostTarget().lanes();
+  if (width <= lanes) return;  // a one-vector panel has nothing narrower
+  REQUIRE(kernels.narrow_width == lanes);
+  ProductKernels counted = kernels;
+  NarrowCalls::standIn(counted, std::make_integer_sequence<int, kMaxTileRows + 1>());
+  ProductKernels wholeWidth = kernels;
+  wholeWidth.narrow_width = 0;
+  // a word model's 290 columns (9 panels and 2); one vector's columns exactly; a panel and one more;
+  // one column more than a vector (whole-width tiles)
+  const Case cases[] = {{70, 9 * width + 2, 300}, {37, 2 * width + lanes, 200}, {300, width + 1, 90},
+                        {37, width + lanes + 1, 200}};
+  for (int threads : {1, 2}) {
+    graphc_team_set_threads(threads);
+    for (const Case& s : cases)
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          Rng rng(uint64_t(s.m + s.n * 31 + s.k));
+          std::vector<float> a(size_t(s.m * s.k)), b(size_t(s.k * s.n));
+          for (float& x : a) x = float(rng.uniform() * 2 - 1);
+          for (float& x : b) x = float(rng.uniform() * 2 - 1);
+          std::vector<float> narrow(size_t(s.m * s.n)), whole(narrow.size());
+          NarrowCalls::calls = 0;
+          graphc_rt_matmul(a.data(), b.data(), narrow.data(), s.m, s.n, s.k, ta, tb, &counted);
+          graphc_rt_matmul(a.data(), b.data(), whole.data(), s.m, s.n, s.k, ta, tb, &wholeWidth);
+          INFO(s.m << "x" << s.n << "x" << s.k << " ta=" << ta << " tb=" << tb << " threads=" << threads);
+          CHECK((NarrowCalls::calls > 0) == (s.n % width <= lanes));
+          REQUIRE(std::memcmp(narrow.data(), whole.data(), narrow.size() * sizeof(float)) == 0);
+        }
   }
   runtime::setThreads(0);
 }
