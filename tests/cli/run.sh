@@ -519,10 +519,12 @@ grep -q "^target: .*product tile" "$tmp/stats" || fail "--stats does not name th
 "$graphc" compile --emit asm --num-steps 3 --hidden 32 --target-cpu sapphirerapids >"$tmp/spr.s" || fail "--target-cpu sapphirerapids"
 grep -qE "vfmadd[0-9]+ps.*zmm" "$tmp/spr.s" || fail "sapphirerapids: no zmm FMAs"
 grep -q "graphc_tile_12x32:" "$tmp/spr.s" || fail "sapphirerapids: no 12x32 product tile"
+grep -q "graphc_tile_12x16:" "$tmp/spr.s" || fail "sapphirerapids: no 12x16 tile for a last panel of 16 columns or fewer"
 "$graphc" compile --emit asm --num-steps 3 --hidden 32 --target-cpu znver3 >"$tmp/zn3.s" || fail "--target-cpu znver3"
 grep -qE "vfmadd[0-9]+ps.*ymm" "$tmp/zn3.s" || fail "znver3: no ymm FMAs"
 ! grep -q "zmm" "$tmp/zn3.s" || fail "znver3: zmm registers in AVX2 code"
 grep -q "graphc_tile_6x16:" "$tmp/zn3.s" || fail "znver3: no 6x16 product tile"
+grep -q "graphc_tile_6x8:" "$tmp/zn3.s" || fail "znver3: no 6x8 tile for a last panel of 8 columns or fewer"
 "$graphc" compile --num-steps 3 --hidden 32 --target-cpu znver3 | grep -q "panel_width = 16" || fail "znver3: panels are not 16 wide"
 # --passes "" is no passes (the graph as the model builds it), not the default pipeline.
 "$graphc" compile --num-steps 2 --hidden 4 --passes "" >"$tmp/nopasses.gir" || fail "compile --passes ''"
