@@ -97,6 +97,7 @@ TEST_CASE("gemm: generated micro-kernels for every chosen tile against a double-
       {32, 64, 540}, {70, 100, 300}, {25, 200, 700},                 // split by panels; epilogue per panel
       {600, 20, 100},                                                 // few panels: split by rows
       {300, 256, 90},  // tall, A copied (transposed): split by rows, each thread copying only its rows
+      {300, 130, 90},  // A with twice B's rows or more, read in place: split by rows (ending in a narrow panel)
       {40, 600, 300},                                                 // B packed in several panel groups
       {29, 150, 1024},  // A's rows 4 KiB apart: copied into tile order (they would share an L1 set)
       {14, 2050, 600},  // wide: K in blocks of 512 at least
