@@ -222,8 +222,8 @@ llvm::GlobalVariable* productKernelTable(llvm::Module& m, const Target& target, 
                                                 llvm::ConstantInt::get(i64, uint64_t(maxKc)),
                                                 llvm::ConstantInt::get(i64, uint64_t(target.l2Bytes)),
                                                 llvm::ConstantInt::get(i64, target.integerSharesFmaPorts ? 1 : 0),
-                                                tileArray(panelWidth), llvm::ConstantInt::get(i64, uint64_t(narrowWidth)),
-                                                narrowTiles});
+                                                tileArray(panelWidth),
+                                                llvm::ConstantInt::get(i64, uint64_t(narrowWidth)), narrowTiles});
   return new llvm::GlobalVariable(m, type, true, llvm::GlobalValue::InternalLinkage, init, name);
 }
 

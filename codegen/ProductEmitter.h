@@ -19,8 +19,8 @@ namespace graphc {
 // per module and width. The target's own width uses its tile; another width
 // (a graph packed for another target) gets as many rows as its accumulators
 // leave registers for; tiles of one vector's width, as many rows, go with them
-// for a last panel no wider (kernels/product.h). With `blockK` the driver sums K in blocks of panel
-// that stay in L1 while the row tiles pass over them (training); without, in
+// for a last panel no wider (kernels/product.h). With `blockK` the driver sums
+// K in blocks of panel that stay in L1 while the row tiles pass over them (training); without, in
 // one pass (generation: a few rows, nothing to reuse, 4% faster on a 2 x 512
 // LSTM's step). The target's L2 size goes with them for the driver's blocking, and whether its
 // integer work shares the FMA ports (Target::integerSharesFmaPorts) for the driver's copies of A.

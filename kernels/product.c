@@ -246,11 +246,11 @@ static void panel_block(const struct product* p, const struct blocking* bl, int6
     float* c_tile = p->c + i * p->ldc + col_base;
     prefetch_c_tile(c_tile, p->ldc, rows, cols);
     if (a_packed)
-      tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->ldc,
-                              cols, accumulate);
+      tiles[rows](a_packed + (i - i0) * kc, 1, bl->tile_rows, panel, panel_stride, kc, c_tile, p->ldc, cols,
+                  accumulate);
     else
-      tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, panel_stride, kc,
-                              c_tile, p->ldc, cols, accumulate);
+      tiles[rows](p->a + i * row_stride + k0 * k_stride, row_stride, k_stride, panel, panel_stride, kc, c_tile,
+                  p->ldc, cols, accumulate);
   }
 }
 
