@@ -6,19 +6,35 @@
  * linear_cross_entropy_grad (linear_cross_entropy.c) must make the logits a
  * second time: a vocabulary chunk's softmax needs every chunk's log-sum-exp.
  * Here the rows are cut into blocks instead, and a block's logits over the
- * whole vocabulary (rows x V floats, ROW_BLOCK_FLOATS at most) stay in the
- * cache while they become the loss, then the gradient in place, then feed the
- * dx and dw products: three products, the unfused graph's count. The price is
- * the weights read twice and dw read and written once per row block, which
- * the blocks' height (a few hundred rows for an 18k vocabulary) amortises.
+ * whole vocabulary (rows x V floats, ROW_BLOCK_FLOATS at most) are made once
+ * and feed the dx and dw products: three products, the unfused graph's count.
  *
- * Every sum has an order fixed by n, k, v and the target's tile alone (dw and
- * db add the blocks in row order; db in double, each block by groups of
- * ROW_GROUP rows), so the bits do not depend on the threads. */
+ * The logits product's epilogue turns each panel group of the block into
+ * exponentials while the group is in cache: e = e^(z - s) for z = x w + b,
+ * with a shift s per row taken from its first SHIFT_COLUMNS logits, and each
+ * panel's e summed. A row's softmax is then e / S (S = the row's sum of e) and
+ * the gradient dloss (softmax - onehot) is f e' with f = dloss / S and e' = e
+ * but at the label, e - S. So the products take e' as it is and the row
+ * factors go to their small sides: dx = f (e' w^T), dw = (f x)^T e' (f also as
+ * a last column of that operand, so the same product sums db as dw's next
+ * row), or for a tied [V, K] w, dw = e'^T (f x) and db e'^T f. Shifting by the
+ * row's maximum instead needs all its logits first: a pass over the block
+ * read from and written to memory (with its arithmetic 6-11% of a word
+ * model's layer on one thread, Zen 5).
+ *
+ * A logit more than EXP_HEADROOM above its row's shift (or a NaN) marks its
+ * panel's sum, and that row is made again the exact way: its logits alone,
+ * shifted by their maximum.
+ *
+ * Every sum has an order fixed by n, k, v and the target's tile alone (a
+ * row's panels added in column order, dw and db over the blocks in row
+ * order), so the bits do not depend on the threads. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exp_non_positive.h"
 #include "product.h"
 #include "rows.h"
 #include "runtime_kernels.h"
@@ -33,73 +49,206 @@
 /* Rows of a [V, K] dw per product: the product copies its transposed left operand (the block's
  * gradient, rows x DW_ROWS) into tile order per thread; all of V at once was 16 MiB per thread. */
 #define DW_ROWS 1024
+/* The logits whose largest shifts a row's exponentials: made by a product of their own first. */
+#define SHIFT_COLUMNS 256
+/* How far above its row's shift a logit may be: a row's sum stays below V e^40 (4e21 for 18k
+ * columns; float's largest is 3e38) and its factor dloss / S a normal float for any dloss above
+ * 1e-14 with V below a million. A trained model's logits rarely rise 40 above every one of its
+ * first columns' (the commonest words, where the vocabulary is sorted by frequency). */
+#define EXP_HEADROOM 40.0f
+#define LANES 16
 
-/* Rows per group of the row pass. Each group adds its rows' gradients into column sums of its own
- * while the rows are in cache, and the groups' sums are added in group order after: the bias
- * gradient's bits are fixed by the rows, not by which thread took which group. (A separate pass
- * over the block's columns read all of its gradient once more from memory: 2-3% of the layer.) */
-#define ROW_GROUP 32
-
-struct train_step {
+struct train_block {
   const float *x, *w, *b, *dloss;
   const int32_t* labels;
   int64_t k, v;
-  float* logits;      /* the block's rows x v, then their gradient */
-  double* group_sums; /* per group of the block, its rows' gradient summed per column */
-  double* db;         /* the bias gradient so far, per column */
-  float* loss;        /* every row's */
-  int64_t r0, rows;   /* the block's first row and its height */
+  int32_t tw; /* w is [V, K] */
+  const struct graphc_product_kernels* kernels;
+  int64_t r0, rows; /* the block's first row and its height */
+  int64_t first;    /* the columns whose largest logit is the shift: the rest are the epilogue's */
+  float* logits;    /* the block's rows x v: e, then e' */
+  float* shift;     /* per row of the block */
+  float* label_logit;
+  float* factor;      /* f */
+  float* panel_sums;  /* rows x panels: each panel's e summed, +inf when one was over the headroom */
+  int64_t width, panels;
+  float* scaled_x; /* f x (and f, untied), rows x (k + 1) */
+  double* db;      /* tied: the bias gradient so far */
+  float* loss;
 };
 
-/* g[0..n) *= scale and sums[0..n) (+)= g (= for a group's first row). */
-static void scale_and_sum(float* g, double* sums, int64_t n, float scale, int first) {
-  for (int64_t j = 0; j < n; ++j) {
-    g[j] *= scale;
-    sums[j] = first ? (double)g[j] : sums[j] + (double)g[j];
-  }
-}
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Groups [g0, g1) of the block: each row's bias, loss and (softmax - onehot) x dloss in place, in
- * three passes over the row (bias and maximum; the exponentials kept and summed; their scaling and
- * the column sums). The loss adds the exponentials as graphc_rows_softmax_cross_entropy does. */
-static void block_row_groups(void* ctx, int slot, int64_t g0, int64_t g1) {
-  struct train_step* s = (struct train_step*)ctx;
-  (void)slot;
-  const int64_t v = s->v;
-  for (int64_t g = g0; g < g1; ++g) {
-    double* sums = s->group_sums + g * v;
-    const int64_t end = (g + 1) * ROW_GROUP < s->rows ? (g + 1) * ROW_GROUP : s->rows;
-    for (int64_t r = g * ROW_GROUP; r < end; ++r) {
-      float* z = s->logits + r * v;
-      const float max = graphc_rows_add_max(z, s->b, v);
-      const int64_t row = s->r0 + r, label = s->labels[row];
-      const float label_logit = z[label];
-      const double sum = graphc_rows_exp_shifted_sum(z, v, max);
-      s->loss[row] = (float)(((double)max + log(sum)) - (double)label_logit);
-      /* softmax = e / sum; the label's entry less one, all times dloss */
-      const float scale = s->dloss[row], per_exp = (float)((double)scale / sum);
-      const int first = r == g * ROW_GROUP;
-      scale_and_sum(z, sums, label, per_exp, first);
-      z[label] = z[label] * per_exp - scale;
-      sums[label] = first ? (double)z[label] : sums[label] + (double)z[label];
-      scale_and_sum(z + label + 1, sums + label + 1, v - label - 1, per_exp, first);
+/* z[j] = e^(z[j] + b[j] - shift) for j < n; returns 1 when some z[j] + b[j] - shift is over
+ * EXP_HEADROOM or NaN, else 0. */
+static int exponentiate(float* restrict z, const float* restrict b, int64_t n, float shift) {
+  float over[LANES] = {0};
+  int64_t j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; ++l) {
+      const float d = z[j + l] + b[j + l] - shift;
+      over[l] += d <= EXP_HEADROOM ? 0.0f : 1.0f;
+      const float e = graphc_exp_in_range(d > -87.0f ? (d < EXP_HEADROOM ? d : EXP_HEADROOM) : -87.0f);
+      z[j + l] = d < -87.0f ? 0.0f : e;
     }
+  for (; j < n; ++j) {
+    const float d = z[j] + b[j] - shift;
+    over[0] += d <= EXP_HEADROOM ? 0.0f : 1.0f;
+    z[j] = d < -87.0f ? 0.0f : graphc_exp_in_range(d > -87.0f ? (d < EXP_HEADROOM ? d : EXP_HEADROOM) : -87.0f);
+  }
+  float any = 0;
+  for (int l = 0; l < LANES; ++l) any += over[l];
+  return any > 0;
+}
+
+/* The sum of z[0..n): column j in lane j % LANES, the lanes added in a fixed tree. Inlined with the
+ * panel width constant. */
+static inline float panel_sum(const float* z, int64_t n) {
+  float lanes[LANES] = {0};
+  int64_t j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; ++l) lanes[l] += z[j + l];
+  for (; j < n; ++j) lanes[j % LANES] += z[j];
+  for (int half = LANES / 2; half > 0; half /= 2)
+    for (int l = 0; l < half; ++l) lanes[l] += lanes[l + half];
+  return lanes[0];
+}
+
+/* sums[p] = panel_sum of z's panel p, for the panels of [0, n) (`width` columns each, the last maybe fewer). */
+static void panel_sums(const float* z, int64_t n, int64_t width, float* sums) {
+  int64_t c0 = 0;
+  if (width == 32)
+    for (; c0 + 32 <= n; c0 += 32) *sums++ = panel_sum(z + c0, 32);
+  if (width == 16)
+    for (; c0 + 16 <= n; c0 += 16) *sums++ = panel_sum(z + c0, 16);
+  for (; c0 < n; c0 += width) *sums++ = panel_sum(z + c0, min64(width, n - c0));
+}
+
+/* Columns [j0, j1) of rows [r0, r1) of the block, whole panels (but the last), to exponentials and
+ * panel sums (the first +inf when one is over the headroom); the label's logit where it is one of
+ * them. */
+static void exponentiate_rows(const struct train_block* s, int64_t r0, int64_t r1, int64_t j0, int64_t j1) {
+  const int64_t v = s->v, width = s->width;
+  for (int64_t r = r0; r < r1; ++r) {
+    float* z = s->logits + r * v;
+    float* sums = s->panel_sums + r * s->panels + j0 / width;
+    const int64_t label = s->labels[s->r0 + r];
+    if (label >= j0 && label < j1) s->label_logit[r] = z[label] + s->b[label];
+    const int over = exponentiate(z + j0, s->b + j0, j1 - j0, s->shift[r]);
+    panel_sums(z + j0, j1 - j0, width, sums);
+    if (over) sums[0] = INFINITY;
   }
 }
 
-struct column_sums {
-  const double* group_sums;
+/* The logits product's epilogue: its columns [j0, j1) of every row (the block's from `first` on). */
+static void exponentiate_columns(void* const* args, int64_t j0, int64_t j1) {
+  const struct train_block* s = (const struct train_block*)args[0];
+  exponentiate_rows(s, 0, s->rows, s->first + j0, s->first + j1);
+}
+
+/* The largest of z[j] + b[j], j < n. */
+static float biased_max(const float* z, const float* b, int64_t n) {
+  float lanes[LANES];
+  for (int l = 0; l < LANES; ++l) lanes[l] = -INFINITY;
+  int64_t j = 0;
+  for (; j + LANES <= n; j += LANES)
+    for (int l = 0; l < LANES; ++l) lanes[l] = lanes[l] < z[j + l] + b[j + l] ? z[j + l] + b[j + l] : lanes[l];
+  for (; j < n; ++j) lanes[0] = lanes[0] < z[j] + b[j] ? z[j] + b[j] : lanes[0];
+  float mx = -INFINITY;
+  for (int l = 0; l < LANES; ++l) mx = mx < lanes[l] ? lanes[l] : mx;
+  return mx;
+}
+
+/* Row r of the block the exact way: its logits made again alone, shifted by their maximum. */
+static double remake_row(const struct train_block* s, int64_t r, double* shift, double* label_logit) {
+  float* z = s->logits + r * s->v;
+  const int64_t row = s->r0 + r;
+  graphc_product_strided(s->x + row * s->k, s->k, 0, s->w, s->tw ? s->k : s->v, s->tw, z, s->v, 1, s->v, s->k, 0,
+                         s->kernels);
+  const float max = graphc_rows_add_max(z, s->b, s->v);
+  *shift = max, *label_logit = z[s->labels[row]];
+  return graphc_rows_exp_shifted_sum(z, s->v, max);
+}
+
+/* Rows [r0, r1) of the block's first columns: their shift (the largest) and exponentials. */
+static void shift_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
+  struct train_block* s = (struct train_block*)ctx;
+  (void)slot;
+  for (int64_t r = r0; r < r1; ++r) s->shift[r] = biased_max(s->logits + r * s->v, s->b, s->first);
+  exponentiate_rows(s, r0, r1, 0, s->first);
+}
+
+/* Rows [r0, r1) of the block, their logits exponentiated: the loss, f, the label's e - S; and the
+ * small sides of the gradient products, f x (and f). */
+static void finish_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
+  struct train_block* s = (struct train_block*)ctx;
+  (void)slot;
+  const int64_t v = s->v, k = s->k, ldx = s->tw ? k : k + 1;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t row = s->r0 + r, label = s->labels[row];
+    double sum = 0, shift = s->shift[r], label_logit = s->label_logit[r];
+    for (int64_t p = 0; p < s->panels; ++p) sum += s->panel_sums[r * s->panels + p];
+    if (!(sum <= DBL_MAX)) sum = remake_row(s, r, &shift, &label_logit);
+    float* z = s->logits + r * v;
+    s->loss[row] = (float)((shift + log(sum)) - label_logit);
+    const float f = s->factor[r] = (float)((double)s->dloss[row] / sum);
+    z[label] = (float)((double)z[label] - sum);
+    for (int64_t c = 0; c < k; ++c) s->scaled_x[r * ldx + c] = f * s->x[row * k + c];
+    if (!s->tw) s->scaled_x[r * ldx + k] = f;
+  }
+}
+
+/* The block's logits to e': the shift from the first columns, the rest exponentiated in the
+ * product; then per row the loss, f, and the label's e - S. */
+static void exponentials(struct train_block* s) {
+  const int64_t v = s->v, k = s->k, rows = s->rows, first = s->first;
+  const float* xb = s->x + s->r0 * k;
+  graphc_product_strided(xb, k, 0, s->w, s->tw ? k : v, s->tw, s->logits, v, rows, first, k, 0, s->kernels);
+  graphc_team_ranges(rows, 16, shift_rows, s);
+  void* args[1] = {s};
+  if (first < v)
+    graphc_product_strided_epilogue(xb, k, 0, s->tw ? s->w + first * k : s->w + first, s->tw ? k : v, s->tw,
+                                    s->logits + first, v, rows, v - first, k, 0, s->kernels, exponentiate_columns, args);
+  graphc_team_ranges(rows, 16, finish_rows, s);
+}
+
+struct weighted_sums {
+  const float *g, *factor;
   double* sums;
-  int64_t groups, v;
+  int64_t rows, v;
 };
 
-/* sums[c] += the groups' sums of column c, in group order. */
-static void add_group_sums(void* ctx, int slot, int64_t c0, int64_t c1) {
-  struct column_sums* s = (struct column_sums*)ctx;
+/* sums[c] += sum over rows of factor[r] g[r][c] for c in [c0, c1), in row order. */
+static void add_weighted_column_sums(void* ctx, int slot, int64_t c0, int64_t c1) {
+  const struct weighted_sums* s = (const struct weighted_sums*)ctx;
   (void)slot;
-  for (int64_t g = 0; g < s->groups; ++g) {
-    const double* group = s->group_sums + g * s->v;
-    for (int64_t c = c0; c < c1; ++c) s->sums[c] += group[c];
+  for (int64_t r = 0; r < s->rows; ++r) {
+    const float* g = s->g + r * s->v;
+    const double f = s->factor[r];
+    for (int64_t c = c0; c < c1; ++c) s->sums[c] += f * (double)g[c];
+  }
+}
+
+/* The block's dx, and its share of dw and db. */
+static void gradients(struct train_block* s, float* dx, float* dw) {
+  const int64_t v = s->v, k = s->k, rows = s->rows;
+  /* dx = f (e' w^T) */
+  float* dxb = dx + s->r0 * k;
+  graphc_product_strided(s->logits, v, 0, s->w, s->tw ? k : v, !s->tw, dxb, k, rows, k, v, 0, s->kernels);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < k; ++c) dxb[r * k + c] *= s->factor[r];
+  if (s->tw) {
+    /* dw (+)= e'^T (f x), DW_ROWS of dw at a time (e'^T is copied into tile order first); then
+     * db += e'^T f, each thread a part of the columns down every row (the chunks' columns read
+     * again right after their product were no faster: a chunk's rows are 4 KiB runs 70 KiB apart) */
+    for (int64_t c0 = 0; c0 < v; c0 += DW_ROWS)
+      graphc_product_strided(s->logits + c0, v, 1, s->scaled_x, k, 0, dw + c0 * k, k, min64(DW_ROWS, v - c0), k, rows,
+                             s->r0 > 0, s->kernels);
+    struct weighted_sums sums = {.g = s->logits, .factor = s->factor, .sums = s->db, .rows = rows, .v = v};
+    graphc_team_parts(v, add_weighted_column_sums, &sums);
+  } else {
+    /* [dw; db] (+)= [f x, f]^T e': db is the row after dw's k */
+    graphc_product_strided(s->scaled_x, k + 1, 1, s->logits, v, 0, dw, v, k + 1, v, rows, s->r0 > 0, s->kernels);
   }
 }
 
@@ -119,36 +268,30 @@ void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const 
     graphc_kernel_error("linear_cross_entropy_train label %d out of range [0, %lld)", labels[bad], (long long)v);
     return;
   }
-  const int64_t height = block_height(n, v, kernels->tile_rows);
-  struct train_step s = {.x = x, .w = w, .b = b, .dloss = dloss, .labels = labels, .k = k, .v = v, .loss = loss};
-  s.logits = (float*)malloc((size_t)(height > 0 ? height * v : 1) * sizeof(float));
-  s.db = (double*)calloc((size_t)(v > 0 ? v : 1), sizeof(double));
-  const int64_t groups = (height + ROW_GROUP - 1) / ROW_GROUP;
-  s.group_sums = (double*)malloc((size_t)(groups * v > 0 ? groups * v : 1) * sizeof(double));
-  if (!s.logits || !s.db || !s.group_sums) {
+  if (n == 0) {
+    memset(dw, 0, (size_t)(k * v + v) * sizeof(float));
+    return;
+  }
+  const int64_t height = block_height(n, v, kernels->tile_rows), width = kernels->panel_width;
+  struct train_block s = {.x = x, .w = w, .b = b, .dloss = dloss, .labels = labels, .k = k, .v = v, .tw = tw,
+                          .kernels = kernels, .first = min64(v, (SHIFT_COLUMNS + width - 1) / width * width),
+                          .width = width, .panels = (v + width - 1) / width, .loss = loss};
+  s.logits = (float*)malloc((size_t)(height * v) * sizeof(float));
+  s.shift = (float*)malloc((size_t)(3 * height + height * s.panels + height * (k + 1)) * sizeof(float));
+  s.db = tw ? (double*)calloc((size_t)v, sizeof(double)) : 0;
+  if (!s.logits || !s.shift || (tw && !s.db)) {
     graphc_kernel_error("linear_cross_entropy_train: out of memory for %lld rows of %lld logits", (long long)height,
                         (long long)v);
   } else {
-    if (n == 0) memset(dw, 0, (size_t)(k * v) * sizeof(float));
+    s.label_logit = s.shift + height, s.factor = s.label_logit + height, s.panel_sums = s.factor + height;
+    s.scaled_x = s.panel_sums + height * s.panels;
     for (s.r0 = 0; s.r0 < n; s.r0 += height) {
-      const int64_t rows = s.rows = height < n - s.r0 ? height : n - s.r0;
-      const float* xb = x + s.r0 * k;
-      /* the block's logits: x's rows times w (w [V, K] transposed) */
-      graphc_product_strided(xb, k, 0, w, tw ? k : v, tw, s.logits, v, rows, v, k, 0, kernels);
-      const int64_t block_groups = (rows + ROW_GROUP - 1) / ROW_GROUP;
-      graphc_team_ranges(block_groups, 1, block_row_groups, &s);
-      struct column_sums sums = {.group_sums = s.group_sums, .sums = s.db, .groups = block_groups, .v = v};
-      graphc_team_ranges(v, 1024, add_group_sums, &sums);
-      /* the block's dx = g times w transposed (w [V, K] as it is) */
-      graphc_product_strided(s.logits, v, 0, w, tw ? k : v, !tw, dx + s.r0 * k, k, rows, k, v, 0, kernels);
-      if (tw) /* dw (+)= g^T x, DW_ROWS of dw at a time: g^T is copied into tile order first */
-        for (int64_t c0 = 0; c0 < v; c0 += DW_ROWS)
-          graphc_product_strided(s.logits + c0, v, 1, xb, k, 0, dw + c0 * k, k, DW_ROWS < v - c0 ? DW_ROWS : v - c0, k,
-                                 rows, s.r0 > 0, kernels);
-      else /* dw (+)= x^T g */
-        graphc_product_strided(xb, k, 1, s.logits, v, 0, dw, v, k, v, rows, s.r0 > 0, kernels);
+      s.rows = min64(height, n - s.r0);
+      exponentials(&s);
+      gradients(&s, dx, dw);
     }
-    for (int64_t c = 0; c < v; ++c) db[c] = (float)s.db[c];
+    if (tw)
+      for (int64_t c = 0; c < v; ++c) db[c] = (float)s.db[c];
   }
-  free(s.logits), free(s.db), free(s.group_sums);
+  free(s.logits), free(s.shift), free(s.db);
 }

@@ -284,7 +284,8 @@ static int copies_a(const struct product* p, int64_t rows, int64_t panels) {
 
 /* C[rows r0..r1, panels u0..u1 of every block] = op(A) * op(B), on one thread. With an epilogue, it
  * runs on each unit's columns once they are final in every block (while they are in L1) when the rows
- * are few enough, else on the whole range at the end. */
+ * are few enough, else on each panel group once it is final (one block of columns) or on the whole
+ * range at the end. */
 static void multiply_panels(const struct product* p, const struct panels* b, int slot, int64_t r0, int64_t r1,
                             int64_t u0, int64_t u1, graphc_column_kernel epilogue) {
   const struct blocking bl = blocking_for(p->kernels, p->k, p->n);
@@ -342,6 +343,9 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
   }
   for (int64_t k0 = 0; k0 < k; k0 += kc0) {
     int64_t kc = min64(kc0, k - k0);
+    /* with one block of columns, a group's are final after their last K block: the epilogue takes them
+     * then, while they are in cache (an output layer's exponentials: linear_cross_entropy_train.c) */
+    const int group_epilogue = epilogue && blocks == 1 && k0 + kc == k;
     if (pack_a)
       for (int64_t i0 = r0; i0 < r1; i0 += bl.row_block)
         (p->ta ? pack_transposed_rows : pack_rows)(p->a, lda, i0, min64(r1, i0 + bl.row_block), k0, kc,
@@ -365,11 +369,12 @@ static void multiply_panels(const struct product* p, const struct panels* b, int
                         panel_at(&slices, q - q_base, k0 - k_base), slices.row_step, i0, i1, k0, kc, q * bl.width,
                         k0 > 0 || p->accumulate);
         }
+        if (group_epilogue) run_epilogue(p, epilogue, g0, g1);
       }
     }
   }
   if (slot < 0) free(a_buffer), free(group_buffer);
-  run_epilogue(p, epilogue, u0, u1);
+  if (blocks > 1) run_epilogue(p, epilogue, u0, u1);
 }
 
 /* Part `part` of `parts`' share of the rows, in whole tiles: its first row. */
@@ -509,7 +514,14 @@ void graphc_product_packed(const float* a, int32_t ta, const float* packed, floa
 void graphc_product_strided(const float* a, int64_t lda, int32_t ta, const float* b, int64_t ldb, int32_t tb, float* c,
                             int64_t ldc, int64_t m, int64_t n, int64_t k, int32_t accumulate,
                             const struct graphc_product_kernels* kernels) {
+  graphc_product_strided_epilogue(a, lda, ta, b, ldb, tb, c, ldc, m, n, k, accumulate, kernels, 0, 0);
+}
+
+void graphc_product_strided_epilogue(const float* a, int64_t lda, int32_t ta, const float* b, int64_t ldb, int32_t tb,
+                                     float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, int32_t accumulate,
+                                     const struct graphc_product_kernels* kernels, graphc_column_kernel epilogue,
+                                     void* const* args) {
   struct product p = {.kernels = kernels, .a = a, .ta = ta, .lda = lda, .b = b, .tb = tb, .ldb = ldb, .c = c, .ldc = ldc,
-                      .m = m, .n = n, .k = k, .accumulate = accumulate};
+                      .m = m, .n = n, .k = k, .epilogue = epilogue, .args = args, .accumulate = accumulate};
   run_product(&p);
 }

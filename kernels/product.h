@@ -72,6 +72,14 @@ void graphc_product_strided(const float* a, int64_t lda, int32_t ta, const float
                             int64_t ldc, int64_t m, int64_t n, int64_t k, int32_t accumulate,
                             const struct graphc_product_kernels* kernels);
 
+/* graphc_product_strided, then epilogue(args, j0, j1) on C's columns [j0, j1) (every row) by the
+ * thread that made them as soon as they are final, a panel group at a time while it is in cache
+ * (on all of C at the end when the team splits the product by rows). */
+void graphc_product_strided_epilogue(const float* a, int64_t lda, int32_t ta, const float* b, int64_t ldb, int32_t tb,
+                                     float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, int32_t accumulate,
+                                     const struct graphc_product_kernels* kernels, graphc_column_kernel epilogue,
+                                     void* const* args);
+
 #ifdef __cplusplus
 }
 #endif
