@@ -101,17 +101,33 @@ static int exponentiate(float* restrict z, const float* restrict b, int64_t n, f
   return any > 0;
 }
 
-/* The sum of z[0..n): column j in lane j % LANES, the lanes added in a fixed tree. Inlined with the
- * panel width constant. */
+typedef float lanes16 __attribute__((vector_size(16 * sizeof(float))));
+typedef float lanes8 __attribute__((vector_size(8 * sizeof(float))));
+typedef float lanes4 __attribute__((vector_size(4 * sizeof(float))));
+typedef float lanes2 __attribute__((vector_size(2 * sizeof(float))));
+
+/* x's lanes added in a fixed tree: lane l and l + 8, then l + 4, l + 2, l + 1. (By pointer: a
+ * 64-byte vector argument has no ABI without AVX-512.) */
+static inline float tree_sum(const lanes16* x) {
+  const lanes8 a = __builtin_shufflevector(*x, *x, 0, 1, 2, 3, 4, 5, 6, 7) +
+                   __builtin_shufflevector(*x, *x, 8, 9, 10, 11, 12, 13, 14, 15);
+  const lanes4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+  const lanes2 c = __builtin_shufflevector(b, b, 0, 1) + __builtin_shufflevector(b, b, 2, 3);
+  return c[0] + c[1];
+}
+
+/* The sum of z[0..n): column j in lane j % 16, the lanes added by tree_sum. Inlined with the panel
+ * width constant. */
 static inline float panel_sum(const float* z, int64_t n) {
-  float lanes[LANES] = {0};
+  lanes16 lanes = {0};
   int64_t j = 0;
-  for (; j + LANES <= n; j += LANES)
-    for (int l = 0; l < LANES; ++l) lanes[l] += z[j + l];
-  for (; j < n; ++j) lanes[j % LANES] += z[j];
-  for (int half = LANES / 2; half > 0; half /= 2)
-    for (int l = 0; l < half; ++l) lanes[l] += lanes[l + half];
-  return lanes[0];
+  for (; j + 16 <= n; j += 16) {
+    lanes16 x;
+    memcpy(&x, z + j, sizeof x);
+    lanes += x;
+  }
+  for (; j < n; ++j) lanes[j % 16] += z[j];
+  return tree_sum(&lanes);
 }
 
 /* sums[p] = panel_sum of z's panel p, for the panels of [0, n) (`width` columns each, the last maybe fewer). */
