@@ -411,13 +411,14 @@ static void product_range(void* ctx, int slot, int64_t begin, int64_t end) {
  * packs B, the smaller operand, itself. Where every thread would copy all of A under a panel split
  * (copies_a for its share of the panels: a tied output layer's dW = G^T X, 1024 x 512 x 228 per
  * chunk of the vocabulary): 1.14-1.35x at two threads, the tied layers' train op 1.04-1.09x. And
- * where A has twice B's rows or more, read in place: nplm's dX = dL W^T (1120 x 290 x 17,907) 1.08-1.12x,
- * 1120 x 256 x 17,907 1.07x, the seed's dH = dO W_hq^T (1120 x 512 x 28) 1.19-1.25x; under twice,
- * level (1120 x 512 x 896 0.99x; Zen 5, alternated). Not with an epilogue, which a row split runs
- * on one thread, nor over pre-packed panels, which no thread packs. */
+ * where A has 1.6 times B's rows or more, read in place: nplm's dX = dL W^T (1120 x 290 x 17,907)
+ * 1.08-1.12x, 1120 x 256 x 17,907 1.07x, the seed's dH = dO W_hq^T (1120 x 512 x 28) 1.19-1.25x, a tied
+ * H 256 output layer's dx per block of rows (432 x 256 x 17,907) 1.02x alone and the layer 1.05x;
+ * under that, level or worse (432 x 290, 384 or 512 x 17,907 0.98-1.0x; Zen 5, alternated). Not with
+ * an epilogue, which a row split runs on one thread, nor over pre-packed panels, which no thread packs. */
 static int rows_spare_reads_of_a(const struct product* p, int threads) {
   if (p->packed || p->epilogue || p->blocks != 1 || p->m < 4 * p->kernels->tile_rows * threads) return 0;
-  return p->m >= 2 * p->n || (p->m > p->n && copies_a(p, p->m, p->units / threads));
+  return 5 * p->m >= 8 * p->n || (p->m > p->n && copies_a(p, p->m, p->units / threads));
 }
 
 /* Splits a product when it repays the hand-off (a microsecond or two): two
@@ -426,7 +427,7 @@ static int rows_spare_reads_of_a(const struct product* p, int threads) {
  * 1) two threads gained 1.15x on an idle machine and lost 0.7x beside a busy
  * process (bench/generation_models.py --under-load). Short products go by panels in guided ranges down to
  * one panel; a tall one in one range per thread (each re-reads all of A),
- * by rows when each would copy all of A or A has twice B's rows (above); one of few panels by rows. */
+ * by rows when each would copy all of A or A has 1.6 times B's rows (above); one of few panels by rows. */
 static void run_product(struct product* p) {
   int threads = graphc_team_threads();
   int64_t width = p->kernels->panel_width;
