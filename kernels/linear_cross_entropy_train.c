@@ -15,12 +15,12 @@
  * panel's e summed. A row's softmax is then e / S (S = the row's sum of e) and
  * the gradient dloss (softmax - onehot) is f e' with f = dloss / S and e' = e
  * but at the label, e - S. So the products take e' as it is and the row
- * factors go to their small sides: dx = f (e' w^T), dw = (f x)^T e' (f also as
- * a last column of that operand, so the same product sums db as dw's next
- * row), or for a tied [V, K] w, dw = e'^T (f x) and db e'^T f. Shifting by the
- * row's maximum instead needs all its logits first: a pass over the block
- * read from and written to memory (with its arithmetic 6-11% of a word
- * model's layer on one thread, Zen 5).
+ * factors go to their small sides: with W the weights as [K, V], dx = f (e'
+ * W^T) and dw = (f x)^T e' (f also as a last column of that operand, so the
+ * same product sums db as dw's next row), or for a tied w stored [V, K], dw =
+ * e'^T (f x) and db = e'^T f. Shifting by the row's maximum instead needs all
+ * its logits first: a pass over the block read from and written to memory
+ * (with its arithmetic 6-11% of a word model's layer on one thread, Zen 5).
  *
  * A logit more than EXP_HEADROOM above its row's shift (or a NaN) marks its
  * panel's sum, and that row is made again the exact way: its logits alone,
@@ -68,7 +68,7 @@ struct train_block {
   int64_t first;    /* the columns whose largest logit is the shift: the rest are the epilogue's */
   float* logits;    /* the block's rows x v: e, then e' */
   float* shift;     /* per row of the block */
-  float* label_logit;
+  float* label_logit; /* per row: its label's logit, the bias added */
   float* factor;      /* f */
   float* panel_sums;  /* rows x panels: each panel's e summed, +inf when one was over the headroom */
   int64_t width, panels;
@@ -248,7 +248,7 @@ static void add_weighted_column_sums(void* ctx, int slot, int64_t c0, int64_t c1
 /* The block's dx, and its share of dw and db. */
 static void gradients(struct train_block* s, float* dx, float* dw) {
   const int64_t v = s->v, k = s->k, rows = s->rows;
-  /* dx = f (e' w^T) */
+  /* dx = f (e' W^T) */
   float* dxb = dx + s->r0 * k;
   graphc_product_strided(s->logits, v, 0, s->w, s->tw ? k : v, !s->tw, dxb, k, rows, k, v, 0, s->kernels);
   for (int64_t r = 0; r < rows; ++r)
