@@ -56,6 +56,7 @@
  * 1e-14 with V below a million. A trained model's logits rarely rise 40 above every one of its
  * first columns' (the commonest words, where the vocabulary is sorted by frequency). */
 #define EXP_HEADROOM 40.0f
+/* Float lanes of the row loops and the panel sums (tree_sum is written for 16). */
 #define LANES 16
 
 struct train_block {
@@ -101,7 +102,7 @@ static int exponentiate(float* restrict z, const float* restrict b, int64_t n, f
   return any > 0;
 }
 
-typedef float lanes16 __attribute__((vector_size(16 * sizeof(float))));
+typedef float lanes16 __attribute__((vector_size(LANES * sizeof(float))));
 typedef float lanes8 __attribute__((vector_size(8 * sizeof(float))));
 typedef float lanes4 __attribute__((vector_size(4 * sizeof(float))));
 typedef float lanes2 __attribute__((vector_size(2 * sizeof(float))));
@@ -116,17 +117,17 @@ static inline float tree_sum(const lanes16* x) {
   return c[0] + c[1];
 }
 
-/* The sum of z[0..n): column j in lane j % 16, the lanes added by tree_sum. Inlined with the panel
+/* The sum of z[0..n): column j in lane j % LANES, the lanes added by tree_sum. Inlined with the panel
  * width constant. */
 static inline float panel_sum(const float* z, int64_t n) {
   lanes16 lanes = {0};
   int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
+  for (; j + LANES <= n; j += LANES) {
     lanes16 x;
     memcpy(&x, z + j, sizeof x);
     lanes += x;
   }
-  for (; j < n; ++j) lanes[j % 16] += z[j];
+  for (; j < n; ++j) lanes[j % LANES] += z[j];
   return tree_sum(&lanes);
 }
 
