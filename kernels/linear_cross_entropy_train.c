@@ -17,10 +17,11 @@
  * but at the label, e - S. So the products take e' as it is and the row
  * factors go to their small sides: with W the weights as [K, V], dx = f (e'
  * W^T) and dw = (f x)^T e' (f also as a last column of that operand, so the
- * same product sums db as dw's next row), or for a tied w stored [V, K], dw =
- * e'^T (f x) and db = e'^T f. Shifting by the row's maximum instead needs all
- * its logits first: a pass over the block read from and written to memory
- * (with its arithmetic 6-11% of a word model's layer on one thread, Zen 5).
+ * same product sums db as dw's next row); a tied w stored [V, K] takes the
+ * same product's [dw^T; db^T] chunk by chunk, transposed into dw as it is
+ * made. Shifting by the row's maximum instead needs all its logits first: a
+ * pass over the block read from and written to memory (with its arithmetic
+ * 6-11% of a word model's layer on one thread, Zen 5).
  *
  * A logit more than EXP_HEADROOM above its row's shift (or a NaN) marks its
  * panel's sum, and that row is made again the exact way: its logits alone,
@@ -46,9 +47,11 @@
  * glibc's 32 MiB ceiling for its sliding mmap threshold, so after the first call the block comes
  * from the heap: a 48 MiB one was mapped afresh every call and its page faults cost 1.35x. */
 #define ROW_BLOCK_FLOATS ((int64_t)30 << 18)
-/* Rows of a [V, K] dw per product: the product copies its transposed left operand (the block's
- * gradient, rows x DW_ROWS) into tile order per thread; all of V at once was 16 MiB per thread. */
-#define DW_ROWS 1024
+/* Rows of a [V, K] dw per product: made transposed, as [K + 1, DW_ROWS] (db its last row) in a
+ * scratch whose panel groups the product's epilogue adds into dw while they are in cache. */
+#define DW_ROWS 2048
+/* Floats between the scratch's rows: DW_ROWS would put its rows 8 KiB apart, in one L1 set. */
+#define DW_SCRATCH_LD (DW_ROWS + 16)
 /* The logits whose largest shifts a row's exponentials: made by a product of their own first. */
 #define SHIFT_COLUMNS 256
 /* How far above its row's shift a logit may be: a row's sum stays below V e^40 (4e21 for 18k
@@ -73,8 +76,10 @@ struct train_block {
   float* factor;      /* f */
   float* panel_sums;  /* rows x panels: each panel's e summed, +inf when one was over the headroom */
   int64_t width, panels;
-  float* scaled_x; /* f x (and f, untied), rows x (k + 1) */
-  double* db;      /* tied: the bias gradient so far */
+  float* scaled_xt; /* [f x, f] transposed: (k + 1) x rows, row c is f x[:, c] and row k is f */
+  double* db;       /* tied: the bias gradient so far */
+  float* dw_scratch; /* tied: (k + 1) x DW_SCRATCH_LD, a chunk of [dw^T; db^T] */
+  float* dw;         /* the op's: [K, V], db its next row; tied, [V, K] */
   float* loss;
 };
 
@@ -196,11 +201,11 @@ static void shift_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
 }
 
 /* Rows [r0, r1) of the block, their logits exponentiated: the loss, f, the label's e - S; and the
- * small sides of the gradient products, f x (and f). */
+ * small side of the dw products, [f x, f] transposed. */
 static void finish_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   struct train_block* s = (struct train_block*)ctx;
   (void)slot;
-  const int64_t v = s->v, k = s->k, ldx = s->tw ? k : k + 1;
+  const int64_t v = s->v, k = s->k, rows = s->rows;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t row = s->r0 + r, label = s->labels[row];
     double sum = 0, shift = s->shift[r], label_logit = s->label_logit[r];
@@ -210,8 +215,8 @@ static void finish_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
     s->loss[row] = (float)((shift + log(sum)) - label_logit);
     const float f = s->factor[r] = (float)((double)s->dloss[row] / sum);
     z[label] = (float)((double)z[label] - sum);
-    for (int64_t c = 0; c < k; ++c) s->scaled_x[r * ldx + c] = f * s->x[row * k + c];
-    if (!s->tw) s->scaled_x[r * ldx + k] = f;
+    for (int64_t c = 0; c < k; ++c) s->scaled_xt[c * rows + r] = f * s->x[row * k + c];
+    s->scaled_xt[k * rows + r] = f;
   }
 }
 
@@ -229,25 +234,46 @@ static void exponentials(struct train_block* s) {
   graphc_team_ranges(rows, 16, finish_rows, s);
 }
 
-struct weighted_sums {
-  const float *g, *factor;
-  double* sums;
-  int64_t rows, v;
-};
+typedef float quad __attribute__((vector_size(16)));
+typedef float quad_unaligned __attribute__((vector_size(16), aligned(4)));
 
-/* sums[c] += sum over rows of factor[r] g[r][c] for c in [c0, c1), in row order. */
-static void add_weighted_column_sums(void* ctx, int slot, int64_t c0, int64_t c1) {
-  const struct weighted_sums* s = (const struct weighted_sums*)ctx;
-  (void)slot;
-  for (int64_t r = 0; r < s->rows; ++r) {
-    const float* g = s->g + r * s->v;
-    const double f = s->factor[r];
-    for (int64_t c = c0; c < c1; ++c) s->sums[c] += f * (double)g[c];
+/* The tied dw product's epilogue: the scratch's columns [j0, j1) (dw rows c0 + j0 .. c0 + j1, made
+ * transposed) added into dw (written, for the first block), their db into db; 4 x 4 blocks, four
+ * of the scratch's rows in as quads, four of dw's out. */
+static void add_dw_columns(void* const* args, int64_t j0, int64_t j1) {
+  const struct train_block* s = (const struct train_block*)args[0];
+  const int64_t c0 = *(const int64_t*)args[1], k = s->k, k4 = k / 4 * 4, ld = DW_SCRATCH_LD;
+  const float* g = s->dw_scratch;
+  const int first = s->r0 == 0;
+  int64_t j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    float* d0 = s->dw + (c0 + j) * k;
+    for (int64_t i = 0; i < k4; i += 4) {
+      const float* src = g + i * ld + j;
+      const quad a = *(const quad_unaligned*)src, b = *(const quad_unaligned*)(src + ld);
+      const quad c = *(const quad_unaligned*)(src + 2 * ld), d = *(const quad_unaligned*)(src + 3 * ld);
+      const quad ab_lo = __builtin_shufflevector(a, b, 0, 4, 1, 5), ab_hi = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+      const quad cd_lo = __builtin_shufflevector(c, d, 0, 4, 1, 5), cd_hi = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+      const quad out[4] = {__builtin_shufflevector(ab_lo, cd_lo, 0, 1, 4, 5),
+                           __builtin_shufflevector(ab_lo, cd_lo, 2, 3, 6, 7),
+                           __builtin_shufflevector(ab_hi, cd_hi, 0, 1, 4, 5),
+                           __builtin_shufflevector(ab_hi, cd_hi, 2, 3, 6, 7)};
+      for (int q = 0; q < 4; ++q) {
+        quad_unaligned* o = (quad_unaligned*)(d0 + q * k + i);
+        *o = first ? out[q] : *o + out[q];
+      }
+    }
+  }
+  /* the columns past the last four, and the rows past the last four of every column */
+  for (int64_t jj = j0; jj < j1; ++jj) {
+    float* row = s->dw + (c0 + jj) * k;
+    for (int64_t i = jj < j ? k4 : 0; i < k; ++i) row[i] = first ? g[i * ld + jj] : row[i] + g[i * ld + jj];
+    s->db[c0 + jj] += g[k * ld + jj];
   }
 }
 
 /* The block's dx, and its share of dw and db. */
-static void gradients(struct train_block* s, float* dx, float* dw) {
+static void gradients(struct train_block* s, float* dx) {
   const int64_t v = s->v, k = s->k, rows = s->rows;
   /* dx = f (e' W^T) */
   float* dxb = dx + s->r0 * k;
@@ -255,17 +281,17 @@ static void gradients(struct train_block* s, float* dx, float* dw) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < k; ++c) dxb[r * k + c] *= s->factor[r];
   if (s->tw) {
-    /* dw (+)= e'^T (f x), DW_ROWS of dw at a time (e'^T is copied into tile order first); then
-     * db += e'^T f, each thread a part of the columns down every row (the chunks' columns read
-     * again right after their product were no faster: a chunk's rows are 4 KiB runs 70 KiB apart) */
-    for (int64_t c0 = 0; c0 < v; c0 += DW_ROWS)
-      graphc_product_strided(s->logits + c0, v, 1, s->scaled_x, k, 0, dw + c0 * k, k, min64(DW_ROWS, v - c0), k, rows,
-                             s->r0 > 0, s->kernels);
-    struct weighted_sums sums = {.g = s->logits, .factor = s->factor, .sums = s->db, .rows = rows, .v = v};
-    graphc_team_parts(v, add_weighted_column_sums, &sums);
+    /* [dw^T; db^T] (+)= [f x, f]^T e' a chunk of DW_ROWS columns at a time, into the scratch, whose
+     * panel groups the epilogue adds into dw's rows (e' read down its rows, as the untied product
+     * does, where dw = e'^T (f x) copied e' into tile order, and db was a pass of its own) */
+    for (int64_t c0 = 0; c0 < v; c0 += DW_ROWS) {
+      void* args[2] = {s, &c0};
+      graphc_product_strided_epilogue(s->scaled_xt, rows, 0, s->logits + c0, v, 0, s->dw_scratch, DW_SCRATCH_LD, k + 1,
+                                      min64(DW_ROWS, v - c0), rows, 0, s->kernels, add_dw_columns, args);
+    }
   } else {
     /* [dw; db] (+)= [f x, f]^T e': db is the row after dw's k */
-    graphc_product_strided(s->scaled_x, k + 1, 1, s->logits, v, 0, dw, v, k + 1, v, rows, s->r0 > 0, s->kernels);
+    graphc_product_strided(s->scaled_xt, rows, 0, s->logits, v, 0, s->dw, v, k + 1, v, rows, s->r0 > 0, s->kernels);
   }
 }
 
@@ -292,23 +318,24 @@ void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const 
   const int64_t height = block_height(n, v, kernels->tile_rows), width = kernels->panel_width;
   struct train_block s = {.x = x, .w = w, .b = b, .dloss = dloss, .labels = labels, .k = k, .v = v, .tw = tw,
                           .kernels = kernels, .first = min64(v, (SHIFT_COLUMNS + width - 1) / width * width),
-                          .width = width, .panels = (v + width - 1) / width, .loss = loss};
+                          .width = width, .panels = (v + width - 1) / width, .loss = loss, .dw = dw};
   s.logits = (float*)malloc((size_t)(height * v) * sizeof(float));
   s.shift = (float*)malloc((size_t)(3 * height + height * s.panels + height * (k + 1)) * sizeof(float));
   s.db = tw ? (double*)calloc((size_t)v, sizeof(double)) : 0;
-  if (!s.logits || !s.shift || (tw && !s.db)) {
+  s.dw_scratch = tw ? (float*)malloc((size_t)((k + 1) * DW_SCRATCH_LD) * sizeof(float)) : 0;
+  if (!s.logits || !s.shift || (tw && (!s.db || !s.dw_scratch))) {
     graphc_kernel_error("linear_cross_entropy_train: out of memory for %lld rows of %lld logits", (long long)height,
                         (long long)v);
   } else {
     s.label_logit = s.shift + height, s.factor = s.label_logit + height, s.panel_sums = s.factor + height;
-    s.scaled_x = s.panel_sums + height * s.panels;
+    s.scaled_xt = s.panel_sums + height * s.panels;
     for (s.r0 = 0; s.r0 < n; s.r0 += height) {
       s.rows = min64(height, n - s.r0);
       exponentials(&s);
-      gradients(&s, dx, dw);
+      gradients(&s, dx);
     }
     if (tw)
       for (int64_t c = 0; c < v; ++c) db[c] = (float)s.db[c];
   }
-  free(s.logits), free(s.shift), free(s.db);
+  free(s.logits), free(s.shift), free(s.db), free(s.dw_scratch);
 }

@@ -102,6 +102,7 @@ TEST_CASE("fuse-linear-cross-entropy: a word vocabulary in one and in several bl
   checkFusedAgainstUnfused(2, 35, 18000, false);  // 70 x 18000 logits: one block of rows
   checkFusedAgainstUnfused(8, 70, 18000, false);  // 560 rows: two blocks (30 MiB of logits each at most)
   checkFusedAgainstUnfused(2, 8, 3000, true);     // w is the embedding table [V, K]: transpose_b
+  checkFusedAgainstUnfused(8, 70, 18000, true);   // tied, two blocks: dw and db added over them
 }
 
 TEST_CASE("fuse-linear-cross-entropy: a layer whose logits are also an output stays unfused") {
