@@ -118,8 +118,14 @@ static void pack_panel_slices(const float* b, int64_t ldb, int32_t tb, int64_t k
       float* o = out + kk * width;
       for (int64_t q = q0; q < q1; ++q, o += kc * width) {
         int64_t j0 = q * width, cols = min64(width, n - j0);
-        memcpy(o, src + j0, (size_t)cols * sizeof(float));
-        if (cols < width) memset(o + cols, 0, (size_t)(width - cols) * sizeof(float));
+        if (cols == 32) {
+          memcpy(o, src + j0, 32 * sizeof(float));
+        } else if (cols == 16) {
+          memcpy(o, src + j0, 16 * sizeof(float));
+        } else {
+          memcpy(o, src + j0, (size_t)cols * sizeof(float));
+          if (cols < width) memset(o + cols, 0, (size_t)(width - cols) * sizeof(float));
+        }
       }
     }
     return;
