@@ -118,9 +118,9 @@ static void pack_panel_slices(const float* b, int64_t ldb, int32_t tb, int64_t k
       float* o = out + kk * width;
       for (int64_t q = q0; q < q1; ++q, o += kc * width) {
         int64_t j0 = q * width, cols = min64(width, n - j0);
-        if (cols == 32) {
+        if (cols == 32 && width == 32) {
           memcpy(o, src + j0, 32 * sizeof(float));
-        } else if (cols == 16) {
+        } else if (cols == 16 && width == 16) {
           memcpy(o, src + j0, 16 * sizeof(float));
         } else {
           memcpy(o, src + j0, (size_t)cols * sizeof(float));
