@@ -11,10 +11,12 @@
 #include "kernels/team.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@ struct Shape {
   bool ta, tb;
 };
 
+// The median of five timing windows of at least 0.1 s each (a window is one call where a call takes
+// longer): one window, as this bench took before, moved by a fifth between runs on a shared host.
 template <typename Fn>
 double secondsPerCall(Fn fn) {
   // Two calls first: a kernel's big scratch (the fused output layer's 30 MiB row block) is mapped
@@ -35,15 +39,41 @@ double secondsPerCall(Fn fn) {
   // the second call, 230 from the third).
   fn();
   fn();
-  int reps = 1;
-  for (;;) {
+  auto window = [&](int reps) {
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < reps; ++i) fn();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (s > 0.2) return s / reps;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  int reps = 1;
+  double s = window(reps);
+  while (s < 0.1) {
     reps *= 2;
+    s = window(reps);
   }
+  std::vector<double> perCall{s / reps};
+  while (perCall.size() < 5) perCall.push_back(window(reps) / reps);
+  std::sort(perCall.begin(), perCall.end());
+  return perCall[2];
 }
+
+// Operands 64-byte aligned, as the runtime's arena places them (glibc's large blocks start 16 bytes
+// into a page, so a std::vector's rows straddle cache lines).
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) {}
+  T* allocate(size_t n) {
+    void* p = std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { std::free(p); }
+  bool operator==(const CacheLineAllocator&) const { return true; }
+};
+template <typename T>
+using Buffer = std::vector<T, CacheLineAllocator<T>>;
 
 // fn(0) .. fn(parts - 1) over the kernels' team.
 template <typename Fn>
@@ -77,9 +107,9 @@ void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng) {
               "pair ms", "useful", "executed");
   for (const Layer& l : layers) {
     const size_t grads = size_t(l.n) * l.k + size_t(l.k) * l.v + size_t(l.v);
-    std::vector<float> x(size_t(l.n) * l.k), w(size_t(l.k) * l.v), b(size_t(l.v)), loss(size_t(l.n)),
+    Buffer<float> x(size_t(l.n) * l.k), w(size_t(l.k) * l.v), b(size_t(l.v)), loss(size_t(l.n)),
         dloss(size_t(l.n), 1.0f / float(l.n)), out(size_t(l.n) + grads);
-    std::vector<int32_t> labels(size_t(l.n));
+    Buffer<int32_t> labels(size_t(l.n));
     for (float& e : x) e = normal(rng);
     for (float& e : w) e = 0.05f * normal(rng);
     for (int i = 0; i < l.n; ++i) labels[size_t(i)] = int32_t((i * 7919) % l.v);
@@ -162,7 +192,7 @@ int main(int argc, char** argv) {
   }
   std::printf(" %9s\n", "max err");
   for (const Shape& s : shapes) {
-    std::vector<float> a(size_t(s.m) * s.k), b(size_t(s.k) * s.n), c1(size_t(s.m) * s.n), c2(c1.size());
+    Buffer<float> a(size_t(s.m) * s.k), b(size_t(s.k) * s.n), c1(size_t(s.m) * s.n), c2(c1.size());
     for (float& x : a) x = normal(rng);
     for (float& x : b) x = normal(rng);
     // The baseline is split by columns over the same pool, as graphc's Eigen fallback does.
@@ -190,7 +220,7 @@ int main(int argc, char** argv) {
     double err = 0;
     for (const auto& t : tiles) {
       const graphc::ProductKernels& kernels = graphc::compiledProductKernels(t);
-      std::vector<float> packed(size_t(graphc::packedElements(s.k, s.n, kernels.panel_width)));
+      Buffer<float> packed(size_t(graphc::packedElements(s.k, s.n, kernels.panel_width)));
       auto ours = [&] { graphc_rt_matmul(a.data(), b.data(), c2.data(), s.m, s.n, s.k, s.ta, s.tb, &kernels); };
       double to = secondsPerCall(ours);
       for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));
