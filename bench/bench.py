@@ -357,7 +357,7 @@ def main():
         print(f"\nMatrix products, GFLOP/s, {t} thread{'s' if t > 1 else ''} (columns ROWSxWIDTH: graphc's generated "
               f"tile, packing B per call; prepacked is the pack-weights path; FMA peak {peak[t]:.0f} GFLOP/s):\n")
         print("```")
-        print(run([gemm_bin, str(t)])[0].rstrip())
+        print(run([gemm_bin, str(t), "--peak", f"{peak[t]:.1f}"])[0].rstrip())
         print("```")
     print()
 

@@ -2,8 +2,9 @@
 // kernels/product.c) against Eigen's product on the seed step's shapes; prints
 // GFLOP/s per shape; then the fused output layer and loss (forward + backward)
 // of the word models, as one train op and as the forward + gradient pair. Built by bench/run.sh.
-// Usage: gemm_bench THREADS [--layers] [ROWSxWIDTH ...]   (tiles to compare, default: the host's;
-// --layers: the output layers alone, for a profile)
+// Usage: gemm_bench THREADS [--layers] [--peak GFLOPS] [ROWSxWIDTH ...]   (tiles to compare, default:
+// the host's; --layers: the output layers alone, for a profile; --peak: the FMA peak the run measured,
+// for a column of each product's and layer's fraction of it, the unit of issue 23's goals)
 #include "codegen/CompiledProducts.h"
 #include "graph/PackedLayout.h"
 #include "target/Target.h"
@@ -92,7 +93,7 @@ void parallelParts(int parts, const Fn& fn) {
 // step runs since fuse-linear-cross-entropy makes it; three products) and the
 // linear_cross_entropy + _grad pair (four: the gradient makes the logits
 // again). "useful" counts the layer's three products (6 n k V FLOPs).
-void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng) {
+void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng, double peak) {
   struct Layer {
     const char* what;
     int n, k, v;
@@ -103,8 +104,8 @@ void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng) {
                           {"lstm-lm H 512", 1120, 512, 17907, false},
                           {"lstm-lm H 512 tied", 1120, 512, 17907, true}};
   std::normal_distribution<float> normal;
-  std::printf("\n%-20s %14s %12s %12s %12s %12s %12s\n", "output layer", "n x k x V", "train ms", "useful",
-              "pair ms", "useful", "executed");
+  std::printf("\n%-20s %14s %12s %12s %12s %12s %12s%s\n", "output layer", "n x k x V", "train ms", "useful",
+              "pair ms", "useful", "executed", peak > 0 ? "  train / peak" : "");
   for (const Layer& l : layers) {
     const size_t grads = size_t(l.n) * l.k + size_t(l.k) * l.v + size_t(l.v);
     Buffer<float> x(size_t(l.n) * l.k), w(size_t(l.k) * l.v), b(size_t(l.v)), loss(size_t(l.n)),
@@ -126,8 +127,10 @@ void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng) {
     const double st = secondsPerCall(train), sp = secondsPerCall(pair), product = 2.0 * l.n * l.k * l.v;
     char dims[32];
     std::snprintf(dims, sizeof dims, "%dx%dx%d", l.n, l.k, l.v);
-    std::printf("%-20s %14s %12.1f %12.1f %12.1f %12.1f %12.1f\n", l.what, dims, st * 1e3, 3 * product / st / 1e9,
+    std::printf("%-20s %14s %12.1f %12.1f %12.1f %12.1f %12.1f", l.what, dims, st * 1e3, 3 * product / st / 1e9,
                 sp * 1e3, 3 * product / sp / 1e9, 4 * product / sp / 1e9);
+    if (peak > 0) std::printf(" %14.2f", 3 * product / st / 1e9 / peak);
+    std::printf("\n");
   }
 }
 
@@ -139,9 +142,20 @@ int main(int argc, char** argv) {
   const graphc::Target& host = graphc::hostTarget();
   std::vector<graphc::Target> tiles;
   bool layersOnly = false;
+  double peak = 0;
   for (int i = 2; i < argc; ++i) {
     if (std::string(argv[i]) == "--layers") {
       layersOnly = true;
+      continue;
+    }
+    if (std::string(argv[i]) == "--peak") {
+      char* end = nullptr;
+      peak = i + 1 < argc ? std::strtod(argv[i + 1], &end) : 0;
+      if (!(peak > 0) || *end != '\0') {
+        std::fprintf(stderr, "gemm_bench: --peak needs a positive GFLOP/s, got '%s'\n", i + 1 < argc ? argv[i + 1] : "");
+        return 2;
+      }
+      ++i;
       continue;
     }
     int rows = 0, width = 0;
@@ -155,7 +169,7 @@ int main(int argc, char** argv) {
   if (tiles.empty()) tiles.push_back(host);
   if (layersOnly) {
     std::mt19937 rng(1);
-    outputLayers(graphc::compiledProductKernels(tiles.front()), rng);
+    outputLayers(graphc::compiledProductKernels(tiles.front()), rng, peak);
     return 0;
   }
   const Shape shapes[] = {
@@ -190,7 +204,7 @@ int main(int argc, char** argv) {
     std::snprintf(head, sizeof head, "%dx%d", t.tile.rows, t.panelWidth());
     std::printf(" %10s %10s", head, "prepacked");
   }
-  std::printf(" %9s\n", "max err");
+  std::printf(" %9s%s\n", "max err", peak > 0 ? "  first / peak" : "");
   for (const Shape& s : shapes) {
     Buffer<float> a(size_t(s.m) * s.k), b(size_t(s.k) * s.n), c1(size_t(s.m) * s.n), c2(c1.size());
     for (float& x : a) x = normal(rng);
@@ -217,12 +231,13 @@ int main(int argc, char** argv) {
     char dims[32];
     std::snprintf(dims, sizeof dims, "%dx%dx%d", s.m, s.n, s.k);
     std::printf("%-20s %14s %10.1f", s.what, dims, flop / secondsPerCall(blas) / 1e9);
-    double err = 0;
+    double err = 0, first = 0;  // first: the first tile's GFLOP/s, packing B per call
     for (const auto& t : tiles) {
       const graphc::ProductKernels& kernels = graphc::compiledProductKernels(t);
       Buffer<float> packed(size_t(graphc::packedElements(s.k, s.n, kernels.panel_width)));
       auto ours = [&] { graphc_rt_matmul(a.data(), b.data(), c2.data(), s.m, s.n, s.k, s.ta, s.tb, &kernels); };
       double to = secondsPerCall(ours);
+      if (first == 0) first = flop / to / 1e9;
       for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));
       graphc_rt_pack_panels(b.data(), packed.data(), s.k, s.n, s.tb, kernels.panel_width);
       auto prepacked = [&] {
@@ -232,8 +247,10 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < c1.size(); ++i) err = std::max(err, double(std::fabs(c1[i] - c2[i])));
       std::printf(" %10.1f %10.1f", flop / to / 1e9, flop / tp / 1e9);
     }
-    std::printf(" %9.1e\n", err);
+    std::printf(" %9.1e", err);
+    if (peak > 0) std::printf(" %14.2f", first / peak);
+    std::printf("\n");
   }
-  outputLayers(graphc::compiledProductKernels(tiles.front()), rng);
+  outputLayers(graphc::compiledProductKernels(tiles.front()), rng, peak);
   std::printf("host: %s\n", host.describe().c_str());
 }
