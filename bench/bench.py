@@ -81,12 +81,12 @@ def steady_tps(j, metrics, epochs):
 
 def graphc_tps(threads, epochs, cache, model="rnn-scratch", rows=True):
     """graphc's steady tokens/s (steady_tps). rows: a shard per thread, graphc's fastest way to use idle threads;
-    else the default (threads split products)."""
+    else the default decomposition (runtime/Decomposition.h: the same for the seed and the module models)."""
     with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
         metrics = os.path.join(tmp, "metrics.csv")
+        shards = ["--shards", str(threads)] if rows else []
         out, _ = run([GRAPHC, "train", "--model", model, "--epochs", str(epochs), "--sample-every", "0", "--threads",
-                      str(threads), "--shards", str(threads if rows else 0), "--json", "--cache-dir", cache,
-                      "--metrics", metrics])
+                      str(threads)] + shards + ["--json", "--cache-dir", cache, "--metrics", metrics])
         return steady_tps(json.loads(out.strip().splitlines()[-1]), metrics, epochs)
 
 

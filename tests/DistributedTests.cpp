@@ -20,6 +20,7 @@
 #include "driver/Pipeline.h"
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
+#include "runtime/Decomposition.h"
 #include "runtime/Random.h"
 #include "runtime/ShardWorld.h"
 #include "runtime/Trainer.h"
@@ -438,4 +439,30 @@ TEST_CASE("rows over workers: shards that do not split over the processes, or th
   options.model.batchSize = 12;
   CHECK_THROWS_WITH_AS(onTwoRanks(findModel("rnn-scratch"), options, corpus, [](int, Trainer&) {}),
                        doctest::Contains("3 shards per process"), Error);
+}
+
+TEST_CASE("rows over workers by default: a shard per worker when each gets a tile of rows and the copies are small") {
+  // The seed on 2 threads: rows; on 1 thread, or 2 ranks of 1 thread, a shard per process.
+  DecompositionFacts seed{32, 1, 2, 12, 3'500'000};
+  CHECK(chooseDecomposition(seed).shards == 2);
+  CHECK(chooseDecomposition(seed).why.empty());
+  CHECK(chooseDecomposition({32, 1, 1, 12, 3'500'000}).shards == 1);
+  CHECK(chooseDecomposition({32, 2, 1, 12, 3'500'000}).shards == 2);
+  CHECK(chooseDecomposition({64, 2, 2, 12, 3'500'000}).shards == 4);  // 2 ranks x 2 threads, 16 rows each
+  // Split products, saying why.
+  Decomposition d = chooseDecomposition({32, 1, 4, 12, 3'500'000});
+  CHECK(d.shards == 1);
+  CHECK(d.why == "a shard of 8 rows would be less than a product tile's 12; --shards 4 forces them");
+  d = chooseDecomposition({33, 1, 2, 12, 3'500'000});
+  CHECK(d.shards == 1);
+  CHECK(d.why == "the batch's 33 rows do not split into 2 shards");
+  d = chooseDecomposition({72, 2, 3, 12, 3'500'000});
+  CHECK(d.shards == 2);
+  CHECK(d.why == "3 threads per process are not a power of two");
+  d = chooseDecomposition({32, 1, 2, 12, uint64_t(215) << 20});  // a word LSTM at H 512 with Adam
+  CHECK(d.shards == 1);
+  CHECK(d.why == "a shard per thread would keep 215 MiB more of parameters and optimizer state; --shards 2 forces them");
+  // The limit itself still takes rows; a byte over it does not.
+  CHECK(chooseDecomposition({32, 1, 2, 12, kMaxExtraShardStateBytes}).shards == 2);
+  CHECK(chooseDecomposition({32, 1, 2, 12, kMaxExtraShardStateBytes + 1}).shards == 1);
 }

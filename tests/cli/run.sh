@@ -382,8 +382,16 @@ drop=(--model lstm-lm --hidden 8 --set dropout=0.3,variational=0 "${words[@]}")
 "$graphc" train --resume "$tmp/d1.safetensors" "${words[@]}" --epochs 2 --save "$tmp/d1.safetensors" >/dev/null 2>&1 ||
   fail "resume lstm-lm with dropout"
 cmp -s "$tmp/d1.safetensors" "$tmp/d2.safetensors" || fail "dropout: 1 epoch + resume is not the 2-epoch run"
-"$graphc" train "${drop[@]}" --epochs 2 --threads 1 --save "$tmp/d2t1.safetensors" >/dev/null 2>&1 || fail "dropout on 1 thread"
-cmp -s "$tmp/d2t1.safetensors" "$tmp/d2.safetensors" || fail "dropout: 1 thread and the default threads differ"
+# The same run's shards on 1 thread and on the default threads; and one shard, its products split over them.
+shards=$(python3 -c 'import json,struct,sys; b=open(sys.argv[1],"rb").read(); print(json.loads(b[8:8+struct.unpack("<Q",b[:8])[0]])["__metadata__"]["shards"])' "$tmp/d2.safetensors")
+"$graphc" train "${drop[@]}" --epochs 2 --threads 1 --shards "$shards" --save "$tmp/d2t1.safetensors" >/dev/null 2>&1 ||
+  fail "dropout on 1 thread"
+cmp -s "$tmp/d2t1.safetensors" "$tmp/d2.safetensors" || fail "dropout: $shards shards on 1 thread and on the default threads differ"
+"$graphc" train "${drop[@]}" --epochs 2 --threads 1 --shards 1 --save "$tmp/d1t1.safetensors" >/dev/null 2>&1 ||
+  fail "dropout, 1 shard on 1 thread"
+"$graphc" train "${drop[@]}" --epochs 2 --shards 1 --save "$tmp/d1tn.safetensors" >/dev/null 2>&1 ||
+  fail "dropout, 1 shard on the default threads"
+cmp -s "$tmp/d1t1.safetensors" "$tmp/d1tn.safetensors" || fail "dropout: 1 shard on 1 thread and on the default threads differ"
 expect_error "dropout outside [0, 1)" "--set dropout=1: must be in \[0, 1\)" -- \
   "$graphc" train --model lstm-lm --hidden 8 --set dropout=1 "${words[@]}" --epochs 1
 # --resume reads its settings strictly, naming the key.
@@ -536,6 +544,16 @@ expect_error "a 32-bit target cpu (LLVM aborted)" "--target-cpu: 'i386' is a 32-
 # 180 s at 6.2 GiB without a word); stopped after 3 s here.
 timeout 3 "$graphc" train --hidden 10000 --epochs 1 --sample-every 0 >/dev/null 2>"$tmp/cost" || true
 grep -q "graphc: rnn-scratch has 100.6 M parameters: at least 1.1 GiB" "$tmp/cost" || fail "no cost announced: $(head -2 "$tmp/cost")"
+# With two threads the seed's batch goes to two shards of 16 rows; a state too big to copy per thread
+# (67 MiB more at H 2400) splits each product instead, and --stats says why (runtime/Decomposition.h).
+if [ "$(nproc)" -ge 2 ]; then
+  "$graphc" train --epochs 1 --sample-every 0 --threads 2 --stats >/dev/null 2>"$tmp/dec" || fail "train --threads 2 --stats"
+  grep -q "^graphc: rows over workers: 2 shards of 16 rows" "$tmp/dec" || { fail "the seed on 2 threads: not rows"; cat "$tmp/dec"; }
+  "$graphc" train --hidden 2400 --num-steps 2 --max-tokens 300 --epochs 1 --threads 2 --stats --sample-every 0 \
+    >/dev/null 2>"$tmp/dec" || fail "train --hidden 2400 --threads 2"
+  grep -q "split each product (a shard per thread would keep 67 MiB more of parameters and optimizer state; --shards 2" \
+    "$tmp/dec" || { fail "H 2400 on 2 threads: not split products, or not why"; cat "$tmp/dec"; }
+fi
 # An output that cannot be written is refused before training, even for root on a read-only mount
 # (access() said yes; the plot failed after the run); "-" is stdout wherever the run starts.
 if ! touch /sys/graphc-probe 2>/dev/null; then

@@ -137,9 +137,10 @@ void addTrainCommand(CLI::App& app) {
                   "Cut each batch into this many shards of equal rows, each trained by a worker of its own (a thread; "
                   "under MPI, shards/ranks per process), their gradients summed in a fixed order: the same bits on any "
                   "number of threads and ranks. 1 (or the number of ranks): one per process, whose threads split each "
-                  "product instead (0, the default: the run's bits do not depend on its threads either). Rows over 2 "
-                  "threads train the seed 1.2x faster than split products; each shard keeps its own copy of the "
-                  "weights and optimizer state. --stats says which; a resumed run keeps its checkpoint's")
+                  "product instead. 0, the default: a shard per thread when each gets a product tile's rows and the "
+                  "copies of the weights and optimizer state that each shard keeps add at most 64 MiB (rows over 2 "
+                  "threads train the seed 1.2x faster than split products), else one per process. --stats says which "
+                  "and why; a resumed run keeps its checkpoint's")
       ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
   cmd->add_option("--fused-loss", f->fusedLoss,

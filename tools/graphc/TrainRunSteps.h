@@ -12,6 +12,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/Communicator.h"
 #include "runtime/Corpus.h"
+#include "runtime/Decomposition.h"
 #include "runtime/Evaluator.h"
 #include "runtime/Generator.h"
 #include "runtime/Trainer.h"
@@ -48,6 +49,8 @@ class TrainRun {
   std::unique_ptr<Generator> generator;  // one compiled step graph for every sample
   std::string prefix1 = "time traveller", prefix2 = "traveller";
   bool tty = false, earlyStopped = false;
+  uint64_t stateBytes = 0;  // one copy of the params, their gradients and optimizer state (announceCost)
+  std::string splitWhy;     // why the default split each product over threads it could have given rows
 
   void checkFlags();
 
@@ -55,8 +58,8 @@ class TrainRun {
   void resume();
 
   void chooseThreads();
-  // --shards, or one shard per process (0: the default).
-  int64_t chooseShards() const;
+  // --shards, the checkpoint's, or (0, the default) the choice of runtime/Decomposition.h.
+  Decomposition chooseShards() const;
   // One line: how the batch's rows and the products are split over the workers.
   std::string decompositionText() const;
 

@@ -28,6 +28,7 @@
 #include "runtime/Generator.h"
 #include "runtime/JitEngine.h"
 #include "runtime/ModelContract.h"
+#include "target/Target.h"
 #include "runtime/Threads.h"
 #include "tools/graphc/Commands.h"
 #include "tools/graphc/EarlyStopping.h"
@@ -162,6 +163,7 @@ void TrainRun::announceCost() {
   // A lower bound: each parameter, its gradient, its packed copy and the optimizer's slots, 4 bytes each.
   int64_t slots = f.optimizer.kind == "sgd" ? 0 : f.optimizer.kind == "momentum" ? 1 : 2;
   uint64_t bytes = uint64_t(params) * 4 * uint64_t(3 + slots);
+  stateBytes = bytes;
   uint64_t memory = machineMemoryBytes();
   auto gib = [](uint64_t b) { return double(b) / double(uint64_t(1) << 30); };
   if (memory > 0 && bytes > memory)
@@ -175,7 +177,7 @@ void TrainRun::announceCost() {
                              f.model, double(params) / 1e6, gib(bytes));
 }
 
-int64_t TrainRun::chooseShards() const {
+Decomposition TrainRun::chooseShards() const {
   const int processes = world ? world->size() : 1;
   const bool given = f.given.count("--shards") > 0;
   if (f.shards > 0 && !given && f.shards % processes != 0) {
@@ -191,11 +193,10 @@ int64_t TrainRun::chooseShards() const {
                               "most {}",
                               f.threads, f.shards / processes, f.shards / processes == 1 ? "" : "s", f.shards,
                               f.shards / processes));
-    return f.shards;
+    return Decomposition{f.shards, ""};
   }
-  // The default keeps a run's bits independent of its threads: one shard per
-  // process, whose threads split each product (same bits on any number).
-  return processes;
+  return chooseDecomposition({f.config.batchSize, processes, runtime::threads(),
+                              targetFor(f.targetCpu).tile.rows, stateBytes});
 }
 
 std::string TrainRun::decompositionText() const {
@@ -206,9 +207,10 @@ std::string TrainRun::decompositionText() const {
     return fmt::format("graphc: rows over workers: {} shards of {} rows ({}{}{} at once), summed in a fixed order",
                        shards, f.config.batchSize / shards, where, where.empty() ? "" : ", ",
                        std::min<int64_t>(threads, local));
-  return fmt::format("graphc: {}{} rows per process; {}", processes > 1 ? fmt::format("{} shards: ", shards) : "",
+  return fmt::format("graphc: {}{} rows per process; {}{}", processes > 1 ? fmt::format("{} shards: ", shards) : "",
                      f.config.batchSize / processes,
-                     threads > 1 ? fmt::format("its {} threads split each product", threads) : "one thread");
+                     threads > 1 ? fmt::format("its {} threads split each product", threads) : "one thread",
+                     threads > 1 && !splitWhy.empty() ? fmt::format(" ({})", splitWhy) : "");
 }
 
 void TrainRun::makeTrainer() {
@@ -227,7 +229,9 @@ void TrainRun::makeTrainer() {
   options.engineOptions = {f.cacheDir, !f.noCache, f.targetCpu};
   options.world = world;
   options.threads = runtime::threads();
-  options.shards = chooseShards();
+  Decomposition decomposition = chooseShards();
+  options.shards = decomposition.shards;
+  splitWhy = decomposition.why;
   trainer = std::make_unique<Trainer>(*model, options, corpus);
   f.shards = trainer->shards();  // what the checkpoints record
   if (resumed) {
