@@ -18,7 +18,7 @@ namespace {
 // says anything), and how long shards stay solo after a starved window.
 constexpr int64_t kWindowCalls = 8;
 constexpr int64_t kWindowMinNs = 10'000'000;
-constexpr int64_t kFirstSoloNs = 50'000'000, kMaxSoloNs = 2'000'000'000;
+constexpr int64_t kFirstSoloNs = 50'000'000, kMaxSoloNs = 8'000'000'000;
 
 int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
