@@ -226,7 +226,8 @@ def distributed(rounds, epochs, cache):
     contenders = {
         "1 process x 1 thread": train + ["--threads", "1"],
         "1 process x 2 threads splitting each product (--shards 1)": train + ["--threads", "2", "--shards", "1"],
-        "1 process x 2 threads, rows over workers (--shards 2)": train + ["--threads", "2", "--shards", "2"],
+        "1 process x 2 threads, rows over workers (--shards 2, the default)":
+            train + ["--threads", "2", "--shards", "2"],
         "2 ranks x 1 thread (mpirun -np 2)": [mpirun, "-np", "2", "--bind-to", "core"] + train + ["--threads", "1"],
     }
     # The ceiling: what the two cores do when each trains its 16 rows alone, at once, with no communication.
