@@ -139,8 +139,8 @@ void addTrainCommand(CLI::App& app) {
                   "number of threads and ranks. 1 (or the number of ranks): one per process, whose threads split each "
                   "product instead. 0, the default: a shard per thread when each gets a product tile's rows and the "
                   "copies of the weights and optimizer state that each shard keeps add at most 64 MiB (rows over 2 "
-                  "threads train the seed 1.2x faster than split products), else one per process. --stats says which "
-                  "and why; a resumed run keeps its checkpoint's")
+                  "threads train the seed 1.1-1.2x faster than split products), else one per process. --stats says "
+                  "which and why; a resumed run keeps its checkpoint's")
       ->check(CLI::Range(0, 1 << 16))
       ->capture_default_str();
   cmd->add_option("--fused-loss", f->fusedLoss,
