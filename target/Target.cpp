@@ -132,16 +132,28 @@ Target targetFor(const std::string& cpuName) {
   return t;
 }
 
+bool isSystemFeature(const std::string& feature) {
+  // An operating system's instructions (protection keys, cache and TLB control, waits) and others reached
+  // only through their intrinsics: LLVM never emits them for arithmetic, and hypervisors hide several (a
+  // Zen 5 VM reports no mwaitx, pku, rdpru or wbnoinvd, which `znver3` implies).
+  static const char* const kSystem[] = {"clzero", "cldemote", "enqcmd",  "hreset",   "invpcid", "movdir64b",
+                                        "movdiri", "mwaitx",   "pconfig", "pku",      "ptwrite", "rdpid",
+                                        "rdpru",   "serialize", "sgx",    "shstk",    "tsxldtrk", "uintr",
+                                        "waitpkg", "wbnoinvd"};
+  return std::find(std::begin(kSystem), std::end(kSystem), feature) != std::end(kSystem);
+}
+
 bool runsOnHost(const Target& target) {
   if (target.isHost) return true;
   if (target.triple != hostTarget().triple) return false;
   // Every instruction-set feature the target's CPU implies must be one the
-  // host reports (the host's list holds no tuning flags, so those are ignored).
+  // host reports (the host's list holds no tuning flags, so those are ignored),
+  // but for system ones, which generated code never uses.
   auto tm = createTargetMachine(target);
   const llvm::MCSubtargetInfo* sti = tm->getMCSubtargetInfo();
   const auto hostFeatures = llvm::sys::getHostCPUFeatures();
   for (const llvm::SubtargetFeatureKV& kv : sti->getAllProcessorFeatures()) {
-    if (!sti->getFeatureBits().test(kv.Value)) continue;
+    if (!sti->getFeatureBits().test(kv.Value) || isSystemFeature(kv.Key)) continue;
     auto it = hostFeatures.find(kv.Key);
     if (it != hostFeatures.end() && !it->second) return false;
   }

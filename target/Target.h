@@ -54,8 +54,13 @@ Target targetFor(const std::string& cpuName);
 ProductTile chooseTile(int vectorRegisters);
 
 // Whether code generated for `target` runs on this CPU: the host itself, or a
-// CPU whose features the host has (x86-64-v3 on an AVX-512 machine).
+// CPU whose features the host has (x86-64-v3 on an AVX-512 machine), system
+// features aside: `--target-cpu znver3` runs on a Zen 3 VM that hides pku.
 bool runsOnHost(const Target& target);
+
+// Whether an LLVM feature names instructions only an OS or an explicit
+// intrinsic uses ("pku", "mwaitx", "wbnoinvd"): generated code never has them.
+bool isSystemFeature(const std::string& feature);
 
 // The CPUs this process may run on: its affinity mask, capped by a cgroup v2
 // CPU quota when one is set. At least 1.

@@ -303,6 +303,12 @@ TEST_CASE("target: tiles follow the vector width and register count") {
   CHECK(sse.panelWidth() == 8);
   CHECK_FALSE(sse.hasFma);
   CHECK(runsOnHost(sse));  // every x86-64 runs the baseline
+  CHECK(isSystemFeature("pku"));
+  CHECK(isSystemFeature("mwaitx"));
+  CHECK_FALSE(isSystemFeature("avx2"));
+  CHECK_FALSE(isSystemFeature("fma"));
+  if (hostTarget().cpu == "znver4" || hostTarget().cpu == "znver5")  // all of Zen 3's arithmetic, whatever its VM hides
+    CHECK(runsOnHost(avx2));
   CHECK_THROWS_WITH_AS(targetFor("pentium9"),
                        doctest::Contains("--target-cpu: 'pentium9' is not a CPU LLVM knows"), Error);
   CHECK_THROWS_AS(withTile(avx2, ProductTile{17, 2}), Error);
