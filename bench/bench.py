@@ -79,14 +79,15 @@ def steady_tps(j, metrics, epochs):
     return tokens_per_epoch * (epochs - 1) / (j["seconds"] - first_epoch_seconds)
 
 
-def graphc_tps(threads, epochs, cache, model="rnn-scratch", rows=True):
+def graphc_tps(threads, epochs, cache, model="rnn-scratch", rows=True, target_cpu="host"):
     """graphc's steady tokens/s (steady_tps). rows: a shard per thread, graphc's fastest way to use idle threads;
     else the default decomposition (runtime/Decomposition.h: the same for the seed and the module models)."""
     with tempfile.TemporaryDirectory(prefix="graphc-bench-") as tmp:
         metrics = os.path.join(tmp, "metrics.csv")
         shards = ["--shards", str(threads)] if rows else []
         out, _ = run([GRAPHC, "train", "--model", model, "--epochs", str(epochs), "--sample-every", "0", "--threads",
-                      str(threads)] + shards + ["--json", "--cache-dir", cache, "--metrics", metrics])
+                      str(threads), "--target-cpu", target_cpu] + shards +
+                     ["--json", "--cache-dir", cache, "--metrics", metrics])
         return steady_tps(json.loads(out.strip().splitlines()[-1]), metrics, epochs)
 
 
@@ -272,17 +273,19 @@ def distributed(rounds, epochs, cache):
           f"shared memory): {alone:.3f} ms")
 
 
-def fma_peaks():
-    """The FMA peak on 1 and 2 threads (bench/fma_peak.cpp), and the binary that measured it."""
-    fma_bin = os.path.join(ROOT, "build", "fma_peak")
-    subprocess.check_call(["g++", "-O2", "-march=native", "-pthread", "-o", fma_bin,
+def fma_peaks(march="native"):
+    """The FMA peak on 1 and 2 threads (bench/fma_peak.cpp) of the vectors -march gives, and the binary that
+    measured it."""
+    fma_bin = os.path.join(ROOT, "build", "fma_peak" if march == "native" else "fma_peak_" + march)
+    subprocess.check_call(["g++", "-O2", "-march=" + march, "-pthread", "-o", fma_bin,
                            os.path.join(ROOT, "bench", "fma_peak.cpp")])
     # A peak is the best the cores can do: the best of 5 runs, since a neighbour's load only lowers it.
     return fma_bin, {t: max(float(run([fma_bin, str(t)])[0]) for _ in range(5)) for t in (1, 2)}
 
 
-def products(fma_bin, peak):
-    """The product and output-layer tables (bench/gemm_bench.cpp) on 1 and 2 threads."""
+def products(fma_bin, peak, target_cpu="host"):
+    """The product and output-layer tables (bench/gemm_bench.cpp) on 1 and 2 threads, of the kernels graphc makes
+    for target_cpu."""
     # graphc's generated products against Eigen's (the fallback) on the step's shapes.
     gemm_bin = os.path.join(ROOT, "build", "gemm_bench")
     subprocess.check_call(["g++", "-O3", "-march=native", "-std=c++20", "-pthread", "-I", ROOT, "-I", "/usr/include/eigen3",
@@ -293,13 +296,42 @@ def products(fma_bin, peak):
         # table measured in a slow one reads low against the start's peak. The ratios keep the higher.
         now = max(float(run([fma_bin, str(t)])[0]) for _ in range(3))
         peak[t] = max(peak[t], now)
-        print(f"\nMatrix products, GFLOP/s, {t} thread{'s' if t > 1 else ''} (columns ROWSxWIDTH: graphc's generated "
+        code = "" if target_cpu == "host" else f", the code for {target_cpu}"
+        print(f"\nMatrix products{code}, GFLOP/s, {t} thread{'s' if t > 1 else ''} (columns ROWSxWIDTH: graphc's generated "
               f"tile, packing B per call; prepacked is the pack-weights path; FMA peak {peak[t]:.0f} GFLOP/s, "
               f"{now:.0f} just before this table):\n")
         print("```")
-        print(run([gemm_bin, str(t), "--peak", f"{peak[t]:.1f}"])[0].rstrip())
+        print(run([gemm_bin, str(t), "--peak", f"{peak[t]:.1f}", "--target-cpu", target_cpu])[0].rstrip())
         print("```")
     print()
+
+
+def avx2_cpu():
+    """The AVX2 CPU whose code an AVX-512 host runs: Zen 3 on AMD, else x86-64-v3 (Intel lacks Zen's sse4a)."""
+    with open("/proc/cpuinfo") as f:
+        return "znver3" if "AuthenticAMD" in f.read() else "x86-64-v3"
+
+
+def avx2_code(rounds, epochs, cache):
+    """On an AVX-512 host, the code graphc makes for AVX2 (--target-cpu), measured against the ymm FMA peak: the seed
+    step and the product tables. Not an AVX2 CPU's figures (its cores and caches differ), but the AVX2 kernels'."""
+    if not has_avx512():
+        return
+    cpu = avx2_cpu()
+    fma_bin, peak = fma_peaks("x86-64-v3")
+    graphc_tps(1, 1, cache, target_cpu=cpu)  # fill the compile cache
+    samples = {1: [], 2: []}
+    for _ in range(rounds):
+        for t in (1, 2):
+            samples[t].append(graphc_tps(t, epochs, cache, target_cpu=cpu))
+    med = {t: statistics.median(v) for t, v in samples.items()}
+    print(f"\n## AVX2 code on this AVX-512 host (`--target-cpu {cpu}`: 6x16 ymm tiles), medians of {rounds} rounds\n")
+    for t in (1, 2):
+        achieved = med[t] * FLOPS_PER_TOKEN / 1e9
+        print(f"- seed step, {t} thread{'s' if t > 1 else ''}: {med[t]:,.0f} tok/s = {achieved:.1f} GFLOP/s, "
+              f"{achieved / peak[t]:.2f} of the ymm FMA peak ({peak[t]:.1f})" + (f"; {med[2] / med[1]:.2f}x one thread"
+                                                                             if t == 2 else ""))
+    products(fma_bin, peak, cpu)
 
 
 def main():
@@ -309,7 +341,7 @@ def main():
                     help="graphc epochs per sample (8 steps each; the first is warm-up, not timed)")
     ap.add_argument("--torch-steps", type=int, default=40)
     ap.add_argument("--full", action="store_true", help="also time the whole 500-epoch seed run in both")
-    ap.add_argument("--only", choices=["generation", "distributed", "modules", "products"],
+    ap.add_argument("--only", choices=["generation", "distributed", "modules", "products", "avx2"],
                     help="run one section only")
     args = ap.parse_args()
     cache = scratch_dir("graphc-bench-cache-")
@@ -321,6 +353,9 @@ def main():
         return
     if args.only == "products":
         products(*fma_peaks())
+        return
+    if args.only == "avx2":
+        avx2_code(args.rounds, args.epochs, cache)
         return
     if args.only == "modules":  # longer samples than the full run's, for ratios within a few percent
         build_onednn()
@@ -380,6 +415,7 @@ def main():
     under_load(args.rounds, args.epochs, cache)
 
     products(fma_bin, peak)
+    avx2_code(args.rounds, args.epochs, cache)
 
     module_models(args.rounds, max(2, args.epochs // 2), args.torch_steps // 2, cache)
     print()

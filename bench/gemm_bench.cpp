@@ -2,9 +2,11 @@
 // kernels/product.c) against Eigen's product on the seed step's shapes; prints
 // GFLOP/s per shape; then the fused output layer and loss (forward + backward)
 // of the word models, as one train op and as the forward + gradient pair. Built by bench/run.sh.
-// Usage: gemm_bench THREADS [--layers] [--peak GFLOPS] [ROWSxWIDTH ...]   (tiles to compare, default:
-// the host's; --layers: the output layers alone, for a profile; --peak: the FMA peak the run measured,
-// for a column of each product's and layer's fraction of it, the unit of issue 23's goals)
+// Usage: gemm_bench THREADS [--layers] [--peak GFLOPS] [--target-cpu NAME] [ROWSxWIDTH ...]   (tiles to
+// compare, default: the target's; --layers: the output layers alone, for a profile; --peak: the FMA peak
+// the run measured, for a column of each product's and layer's fraction of it, the unit of issue 23's
+// goals; --target-cpu: the kernels of another CPU this one runs, as `graphc --target-cpu` makes them:
+// znver3 on an AVX-512 host measures the AVX2 code)
 #include "codegen/CompiledProducts.h"
 #include "graph/PackedLayout.h"
 #include "target/Target.h"
@@ -139,13 +141,27 @@ void outputLayers(const graphc::ProductKernels& kernels, std::mt19937& rng, doub
 int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 1;
   graphc_team_set_threads(threads);
-  const graphc::Target& host = graphc::hostTarget();
+  graphc::Target target = graphc::hostTarget();
   std::vector<graphc::Target> tiles;
   bool layersOnly = false;
   double peak = 0;
   for (int i = 2; i < argc; ++i) {
     if (std::string(argv[i]) == "--layers") {
       layersOnly = true;
+      continue;
+    }
+    if (std::string(argv[i]) == "--target-cpu") {
+      try {
+        target = graphc::targetFor(i + 1 < argc ? argv[i + 1] : "");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gemm_bench: %s\n", e.what());
+        return 2;
+      }
+      if (!graphc::runsOnHost(target)) {
+        std::fprintf(stderr, "gemm_bench: --target-cpu %s: its code cannot run on this CPU\n", argv[i + 1]);
+        return 2;
+      }
+      ++i;
       continue;
     }
     if (std::string(argv[i]) == "--peak") {
@@ -159,14 +175,14 @@ int main(int argc, char** argv) {
       continue;
     }
     int rows = 0, width = 0;
-    if (std::sscanf(argv[i], "%dx%d", &rows, &width) != 2 || width % host.lanes() != 0) {
+    if (std::sscanf(argv[i], "%dx%d", &rows, &width) != 2 || width % target.lanes() != 0) {
       std::fprintf(stderr, "gemm_bench: tile '%s' is not ROWSxWIDTH with WIDTH a multiple of %d\n", argv[i],
-                   host.lanes());
+                   target.lanes());
       return 2;
     }
-    tiles.push_back(graphc::withTile(host, {rows, width / host.lanes()}));
+    tiles.push_back(graphc::withTile(target, {rows, width / target.lanes()}));
   }
-  if (tiles.empty()) tiles.push_back(host);
+  if (tiles.empty()) tiles.push_back(target);
   if (layersOnly) {
     std::mt19937 rng(1);
     outputLayers(graphc::compiledProductKernels(tiles.front()), rng, peak);
@@ -252,5 +268,5 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   outputLayers(graphc::compiledProductKernels(tiles.front()), rng, peak);
-  std::printf("host: %s\n", host.describe().c_str());
+  std::printf("target: %s\n", target.describe().c_str());
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--rounds N] [--full] [--only generation|distributed|modules|products] — build graphc in Release, install
+# bench/run.sh [--rounds N] [--full] [--only generation|distributed|modules|products|avx2] — build graphc in Release, install
 # Debian's PyTorch and oneDNN if missing, and print the graphc-vs-PyTorch-vs-oneDNN tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
