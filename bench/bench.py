@@ -49,11 +49,8 @@ def has_avx512():
 
 
 def torch_env(threads):
+    """The PyTorch scripts pin their BLAS threads and kernels themselves (bench/torch_threads.py)."""
     env = dict(os.environ)
-    # Debian's OpenBLAS 0.3.21 may not recognise the CPU and fall back to SSE3
-    # kernels; name the best core type the CPU can run.
-    env["OPENBLAS_CORETYPE"] = "SkylakeX" if has_avx512() else "Haswell"
-    env["OMP_NUM_THREADS"] = str(threads)
     if threads > 1:
         env["OMP_WAIT_POLICY"] = "passive"
     return env

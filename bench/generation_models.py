@@ -41,7 +41,7 @@ def pytorch(model, layers, hidden, length):
     else:
         args = [model, str(length), "1", str(hidden), str(layers)]
     out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "torch_generate.py")] + args,
-                         capture_output=True, text=True, check=True, env=dict(os.environ, OMP_NUM_THREADS="1")).stdout
+                         capture_output=True, text=True, check=True).stdout  # one thread: bench/torch_threads.py
     return float(out.split()[-1])
 
 

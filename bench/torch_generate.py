@@ -11,7 +11,10 @@ TOKENS generated tokens per row (after a 10-character prefix), BATCH rows at onc
 import sys
 import time
 
-import torch
+from torch_threads import pin_blas
+
+pin_blas(1)
+import torch  # after pin_blas: OpenBLAS reads its environment as it loads
 import torch.nn.functional as F
 
 V = 28

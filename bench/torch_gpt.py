@@ -24,7 +24,11 @@ import struct
 import sys
 import time
 
-import torch
+from torch_threads import pin_blas
+
+# train CONFIG THREADS STEPS, generate on one thread; check and reproduce on every core
+pin_blas(int(sys.argv[3]) if sys.argv[1:2] == ["train"] else 1 if sys.argv[1:2] == ["generate"] else None)
+import torch  # after pin_blas: OpenBLAS reads its environment as it loads
 import torch.nn as nn
 import torch.nn.functional as F
 

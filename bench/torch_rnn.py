@@ -12,7 +12,10 @@ import math
 import sys
 import time
 
-import torch
+from torch_threads import pin_blas
+
+pin_blas(int(sys.argv[2]))  # variant, threads, steps
+import torch  # after pin_blas: OpenBLAS reads its environment as it loads
 import torch.nn.functional as F
 
 B, T, V = 32, 35, 28

@@ -17,7 +17,10 @@ import resource
 import sys
 import time
 
-import torch
+from torch_threads import pin_blas
+
+pin_blas(int(sys.argv[2]) if sys.argv[1:2] == ["speed"] else None)  # speed THREADS ..., or train on every core
+import torch  # after pin_blas: OpenBLAS reads its environment as it loads
 import torch.nn as nn
 import torch.nn.functional as F
 
