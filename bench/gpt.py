@@ -8,11 +8,13 @@ per token. Prints a markdown table. Needs data/shakespeare (scripts/shakespeare.
 python3-torch; run it on a quiet machine: the two sides take turns, medians of --rounds.
 """
 import argparse
+import csv
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRAPHC = os.path.join(ROOT, "build", "graphc")
@@ -36,22 +38,36 @@ def last_json(text):
     return json.loads([l for l in text.splitlines() if l.startswith("{")][-1])
 
 
+def warm_up_steps(config):
+    """Steps both sides run before their timing starts: the first touches every page of the step's memory (graphc's
+    arena at the gpu configuration is 3.2 GB, its first step 4 s of page clearing) and PyTorch's first allocates."""
+    return 1 if config == "gpu" else 3
+
+
 def graphc_train(config, threads, steps, cache):
+    """graphc's tokens/s over `steps` steps after warm_up_steps, as torch_gpt.py times its own: one step per epoch,
+    the first epochs' seconds (the metrics CSV's are cumulative) left out."""
     c = CONFIGS[config]
-    tokens = steps * c["batch"] * c["context"] + 1
-    cmd = [GRAPHC, "train", "--model", "gpt", "--data", os.path.join(ROOT, "data/shakespeare/train.txt"),
-           "--text", "chars", "--max-tokens", str(tokens), "--iter", "windows", "--batch-size", str(c["batch"]),
-           "--num-steps", str(c["context"]), "--hidden", str(c["width"]), "--num-layers", str(c["layers"]),
-           "--set", f"heads={c['heads']},context={c['context']}", "--optimizer", "adamw", "--lr", "1e-3",
-           "--beta2", "0.99", "--weight-decay", "0.1", "--clip", "1", "--epochs", "1", "--sample-every", "0",
-           "--threads", str(threads), "--cache-dir", cache, "--json"]
-    out, rss = run_measured(cmd)
-    return last_json(out)["tokens_per_sec"], rss
+    warm = warm_up_steps(config)
+    tokens = (warm + steps) * c["batch"] * c["context"] + 1
+    with tempfile.TemporaryDirectory(prefix="graphc-gpt-bench-") as tmp:
+        metrics = os.path.join(tmp, "metrics.csv")
+        cmd = [GRAPHC, "train", "--model", "gpt", "--data", os.path.join(ROOT, "data/shakespeare/train.txt"),
+               "--text", "chars", "--max-tokens", str(tokens), "--iter", "windows", "--batch-size", str(c["batch"]),
+               "--num-steps", str(c["context"]), "--hidden", str(c["width"]), "--num-layers", str(c["layers"]),
+               "--set", f"heads={c['heads']},context={c['context']}", "--optimizer", "adamw", "--lr", "1e-3",
+               "--beta2", "0.99", "--weight-decay", "0.1", "--clip", "1", "--epochs", str(warm + steps),
+               "--epoch-steps", "1", "--sample-every", "0", "--threads", str(threads), "--cache-dir", cache,
+               "--metrics", metrics, "--json"]
+        _, rss = run_measured(cmd)
+        with open(metrics) as f:
+            seconds = [float(row["seconds"]) for row in csv.DictReader(f)]
+    return steps * c["batch"] * c["context"] / (seconds[-1] - seconds[warm - 1]), rss
 
 
 def torch_train(config, threads, steps):
     out, rss = run_measured([TORCH_PY, os.path.join(ROOT, "bench", "torch_gpt.py"), "train", config, str(threads),
-                             str(steps)])
+                             str(steps), str(warm_up_steps(config))])
     return last_json(out)["tokens_per_sec"], rss
 
 

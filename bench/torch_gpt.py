@@ -4,9 +4,10 @@
   torch_gpt.py check CKPT TEXT     perplexity of a graphc checkpoint on TEXT, computed by PyTorch
                                    with the checkpoint's weights, as `graphc eval --batch-size 1`
                                    counts it (windows of the training's --num-steps, every token but the first)
-  torch_gpt.py train CONFIG THREADS STEPS   tokens/s of PyTorch's training step (AdamW, clipping)
-                                   on random windows; CONFIG is cpu (4 x 128, context 64, batch 12)
-                                   or gpu (6 x 384, context 256, batch 64: the shapes only)
+  torch_gpt.py train CONFIG THREADS STEPS WARM   tokens/s of PyTorch's training step (AdamW, clipping)
+                                   on random windows over STEPS steps after WARM untimed ones; CONFIG is
+                                   cpu (4 x 128, context 64, batch 12) or gpu (6 x 384, context 256,
+                                   batch 64: the shapes only)
   torch_gpt.py reproduce DIR ITERS  nanoGPT's CPU recipe on DIR/train.txt (random windows, AdamW 1e-3,
                                    betas 0.9/0.99, decay 0.1 on matrices, 100 warm-up steps, cosine to
                                    1e-4, clipping 1), then the loss on all of DIR/val.txt in windows of 64
@@ -26,7 +27,7 @@ import time
 
 from torch_threads import pin_blas
 
-# train CONFIG THREADS STEPS, generate on one thread; check and reproduce on every core
+# train CONFIG THREADS STEPS WARM, generate on one thread; check and reproduce on every core
 pin_blas(int(sys.argv[3]) if sys.argv[1:2] == ["train"] else 1 if sys.argv[1:2] == ["generate"] else None)
 import torch  # after pin_blas: OpenBLAS reads its environment as it loads
 import torch.nn as nn
@@ -136,7 +137,7 @@ def check(path, text_path):
     print(json.dumps({"perplexity": math.exp(total / count), "loss": total / count, "tokens": count}))
 
 
-def train(config, threads, steps):
+def train(config, threads, steps, warm):
     torch.set_num_threads(threads)
     c = CONFIGS[config]
     torch.manual_seed(0)
@@ -157,7 +158,7 @@ def train(config, threads, steps):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    for _ in range(1 if config == "gpu" else 3):  # warm-up
+    for _ in range(warm):  # not timed (bench/gpt.py's warm_up_steps)
         step()
     start = time.perf_counter()
     for _ in range(steps):
@@ -229,8 +230,8 @@ def generate(config, tokens):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "check":
         check(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 5 and sys.argv[1] == "train":
-        train(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) == 6 and sys.argv[1] == "train":
+        train(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     elif len(sys.argv) in (4, 5) and sys.argv[1] == "reproduce":
         reproduce(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) == 5 else 0)
     elif len(sys.argv) == 4 and sys.argv[1] == "generate":
