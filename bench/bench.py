@@ -410,7 +410,7 @@ def main():
         print(f"- cold compile stages: {line[0][len('compile seconds'):].strip()}")
 
     # Longer samples: the load monitors back off for up to 8 s (runtime/ShardWorld.h), and a 6-epoch sample
-    # (0.3 s) measured their first probes (the default on 2 threads 0.81x of 1 thread; 0.87-0.91x over 60 epochs).
+    # (0.3 s) measured their first probes (the default on 2 threads 0.81x of 1 thread; 0.85-0.91x over 60 epochs).
     under_load(args.rounds, max(args.epochs, 60), cache)
 
     products(fma_bin, peak)
