@@ -1,11 +1,15 @@
 // tests/GptTests.cpp — the gpt model: gradients against finite differences,
 // the one-step graph with its KV cache against the whole-sequence model, the
-// JIT against the interpreter, and the settings it refuses.
+// JIT against the interpreter, the attention kernels against a plain loop,
+// and the settings it refuses.
 #include <cmath>
 #include <fmt/format.h>
+#include <random>
+#include <vector>
 
 #include "GradientCheck.h"
 #include "TestUtil.h"
+#include "kernels/attention.h"
 #include "models/Model.h"
 #include "passes/Autodiff.h"
 #include "passes/Passes.h"
@@ -90,6 +94,69 @@ TEST_CASE("gpt: heads that do not divide the width, or steps past the context, a
   CHECK_THROWS_WITH_AS(buildModelGraph(gpt, smallGpt(2, 6, {{"context", 5}})),
                        doctest::Contains("--num-steps 6: longer than the model's context 5"), Error);
   CHECK_NOTHROW(buildStepGraph(gpt, smallGpt(2, 6, {{"context", 5}})));  // generation goes past it, the cache rolls
+}
+
+TEST_CASE("attention kernels: forward and backward against a double-precision loop") {
+  // Query blocks of 4 with a last one short (t 13, 70), keys past one block of 64 (t 70), head widths
+  // off the vector lanes (5, 20), causal and not.
+  struct Case {
+    int64_t t, d;
+    int32_t causal;
+  };
+  for (Case c : {Case{3, 5, 1}, Case{13, 20, 1}, Case{70, 32, 1}, Case{70, 16, 0}, Case{9, 8, 0}}) {
+    INFO("t " << c.t << " d " << c.d << " causal " << c.causal);
+    const int64_t entries = 2, t = c.t, d = c.d, n = entries * t * d;
+    const float scale = 1.0f / std::sqrt(float(d));
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal;
+    std::vector<float> q(n), k(n), v(n), dy(size_t(entries * t * (d + 1)));
+    for (auto* x : {&q, &k, &v, &dy})
+      for (float& e : *x) e = normal(rng);
+    std::vector<float> out(dy.size()), grads(size_t(3 * n));
+    REQUIRE(graphc_attention_forward(q.data(), k.data(), v.data(), out.data(), 0, entries, t, d, scale, c.causal) == 0);
+    REQUIRE(graphc_attention_backward(q.data(), k.data(), v.data(), out.data(), dy.data(), grads.data(), entries, 0,
+                                      entries, t, d, scale, c.causal) == 0);
+    for (int64_t e = 0; e < entries; ++e) {
+      auto at = [&](const std::vector<float>& m, int64_t row, int64_t col) { return double(m[size_t((e * t + row) * d + col)]); };
+      std::vector<double> dq(size_t(t * d)), dk(size_t(t * d)), dv(size_t(t * d));
+      for (int64_t i = 0; i < t; ++i) {
+        const int64_t keys = c.causal ? i + 1 : t;
+        std::vector<double> s(static_cast<size_t>(keys), 0.0), dp(static_cast<size_t>(keys), 0.0);
+        double mx = -INFINITY, sum = 0, delta = 0;
+        for (int64_t j = 0; j < keys; ++j) {
+          for (int64_t x = 0; x < d; ++x) s[size_t(j)] += at(q, i, x) * at(k, j, x);
+          s[size_t(j)] *= scale;
+          mx = std::max(mx, s[size_t(j)]);
+        }
+        for (int64_t j = 0; j < keys; ++j) sum += std::exp(s[size_t(j)] - mx);
+        const float* row = out.data() + (e * t + i) * (d + 1);
+        const float* drow = dy.data() + (e * t + i) * (d + 1);
+        CHECK(std::abs(row[d] - (mx + std::log(sum))) <= 1e-4 * (1 + std::abs(mx)));
+        for (int64_t x = 0; x < d; ++x) {
+          double y = 0;
+          for (int64_t j = 0; j < keys; ++j) y += std::exp(s[size_t(j)] - mx) / sum * at(v, j, x);
+          CHECK(std::abs(row[x] - y) <= 1e-4 * (1 + std::abs(y)));
+          delta += drow[x] * y;
+        }
+        delta -= drow[d];  // the logsumexp's own gradient
+        for (int64_t j = 0; j < keys; ++j) {
+          const double p = std::exp(s[size_t(j)] - mx) / sum;
+          for (int64_t x = 0; x < d; ++x) dp[size_t(j)] += drow[x] * at(v, j, x);
+          const double ds = p * (dp[size_t(j)] - delta) * scale;
+          for (int64_t x = 0; x < d; ++x) {
+            dv[size_t(j * d + x)] += p * drow[x];
+            dq[size_t(i * d + x)] += ds * at(k, j, x);
+            dk[size_t(j * d + x)] += ds * at(q, i, x);
+          }
+        }
+      }
+      for (int64_t w = 0; w < 3; ++w)
+        for (int64_t x = 0; x < t * d; ++x) {
+          const double want = (w == 0 ? dq : w == 1 ? dk : dv)[size_t(x)];
+          CHECK(std::abs(grads[size_t(w * n + e * t * d + x)] - want) <= 2e-4 * (1 + std::abs(want)));
+        }
+    }
+  }
 }
 
 TEST_CASE("gpt: fused attention gives the unfused model's loss and gradients, on the interpreter and the JIT") {
