@@ -74,11 +74,10 @@ static int64_t panel_group(const struct blocking* b, int64_t kc) {
 typedef float quad __attribute__((vector_size(16)));
 typedef float quad_unaligned __attribute__((vector_size(16), aligned(4)));
 
-/* out[kk * width + j] = src[j * lds + kk] for j < rows, kk < kc; zero for rows <= j < width. In 4 x 4
- * blocks: four rows' quads in, four columns' quads out (a float at a time was a load and a store per
- * float; the transposed packing of a word model's output layer weights went from 6.4% of its time to
- * 3.3-4.1%, Zen 5). Any vector ISA, or none, has 4-float shuffles. */
-static void transpose_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, float* out, int64_t width) {
+/* In 4 x 4 blocks: four rows' quads in, four columns' quads out (a float at a time was a load and a
+ * store per float; the transposed packing of a word model's output layer weights went from 6.4% of its
+ * time to 3.3-4.1%, Zen 5). Any vector ISA, or none, has 4-float shuffles. */
+void graphc_transpose_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, float* out, int64_t width) {
   const int64_t rows4 = rows / 4 * 4, kc4 = kc / 4 * 4;
   for (int64_t j = 0; j < rows4; j += 4) {
     const float *s0 = src + j * lds, *s1 = s0 + lds, *s2 = s1 + lds, *s3 = s2 + lds;
@@ -139,7 +138,7 @@ static void pack_panel_slices(const float* b, int64_t ldb, int32_t tb, int64_t k
                      * more) and no hardware prefetcher follows them (10% of the fused layer without, 6% with) */
       for (int64_t j = 0; j < width && j0 + width + j < n; ++j)
         for (int64_t kk = 0; kk < kc; kk += 16) __builtin_prefetch(b + (j0 + width + j) * ldb + k0 + kk);
-    transpose_rows(b + j0 * ldb + k0, ldb, cols, kc, out, width);
+    graphc_transpose_rows(b + j0 * ldb + k0, ldb, cols, kc, out, width);
   }
 }
 
@@ -185,7 +184,7 @@ static void pack_transposed_rows(const float* a, int64_t lda, int64_t i0, int64_
 static void pack_rows(const float* a, int64_t lda, int64_t i0, int64_t i1, int64_t k0, int64_t kc, int64_t tile,
                       float* out) {
   for (int64_t t = i0; t < i1; t += tile)
-    transpose_rows(a + t * lda + k0, lda, min64(tile, i1 - t), kc, out + (t - i0) * kc, tile);
+    graphc_transpose_rows(a + t * lda + k0, lda, min64(tile, i1 - t), kc, out + (t - i0) * kc, tile);
 }
 
 /* Where op(B)'s panels are: panel q's rows from k0 on start at base + q * panel_step + k0 * row_step,

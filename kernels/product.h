@@ -57,6 +57,9 @@ struct graphc_product_kernels {
  * run by the thread that computed those columns as soon as it has. */
 typedef void (*graphc_column_kernel)(void* const* args, int64_t j0, int64_t j1);
 
+/* out[kk * width + j] = src[j * lds + kk] for j < rows, kk < kc, and zero for rows <= j < width: rows
+ * of src (lds floats apart) turned into columns of out's rows (width floats each). */
+void graphc_transpose_rows(const float* src, int64_t lds, int64_t rows, int64_t kc, float* out, int64_t width);
 /* Panels [p0, p1) of op(B) (k x n; B is n x k when transposed), `width` columns each. */
 void graphc_pack_panels(const float* b, int32_t tb, int64_t k, int64_t n, int64_t width, float* packed, int64_t p0,
                         int64_t p1);
