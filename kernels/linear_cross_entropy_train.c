@@ -24,8 +24,9 @@
  * 6-11% of a word model's layer on one thread, Zen 5).
  *
  * A logit more than EXP_HEADROOM above its row's shift (or a NaN) marks its
- * panel's sum, and that row is made again the exact way: its logits alone,
- * shifted by their maximum.
+ * panel's sum, and that row is made again the exact way: its logits made
+ * again (by one product for up to REMADE_ROWS such rows), shifted by their
+ * maximum.
  *
  * Every sum has an order fixed by n, k, v and the target's tile alone (a
  * row's panels added in column order, dw and db over the blocks in row
@@ -59,6 +60,9 @@
  * 1e-14 with V below a million. A trained model's logits rarely rise 40 above every one of its
  * first columns' (the commonest words, where the vocabulary is sorted by frequency). */
 #define EXP_HEADROOM 40.0f
+/* Rows made again by one product (remake_rows), which packs W once for all of them: a product per row
+ * repacked all of W for each, and a diverging run, whose every row is made again, took twice as long. */
+#define REMADE_ROWS 64
 /* Float lanes of the row loops and the panel sums (tree_sum is written for 16). */
 #define LANES 16
 
@@ -75,6 +79,7 @@ struct train_block {
   float* label_logit; /* per row: its label's logit, the bias added */
   float* factor;      /* f */
   float* panel_sums;  /* rows x panels: each panel's e summed, +inf when one was over the headroom */
+  unsigned char* remade; /* per row: 1 when finish_rows left it to remake_rows */
   int64_t width, panels;
   float* scaled_xt; /* [f x, f] transposed: (k + 1) x rows, row c is f x[:, c] and row k is f */
   double* db;       /* tied: the bias gradient so far */
@@ -181,17 +186,6 @@ static float biased_max(const float* z, const float* b, int64_t n) {
   return mx;
 }
 
-/* Row r of the block the exact way: its logits made again alone, shifted by their maximum. */
-static double remake_row(const struct train_block* s, int64_t r, double* shift, double* label_logit) {
-  float* z = s->logits + r * s->v;
-  const int64_t row = s->r0 + r;
-  graphc_product_strided(s->x + row * s->k, s->k, 0, s->w, s->tw ? s->k : s->v, s->tw, z, s->v, 1, s->v, s->k, 0,
-                         s->kernels);
-  const float max = graphc_rows_add_max(z, s->b, s->v);
-  *shift = max, *label_logit = z[s->labels[row]];
-  return graphc_rows_exp_shifted_sum(z, s->v, max);
-}
-
 /* Rows [r0, r1) of the block's first columns: their shift (the largest) and exponentials. */
 static void shift_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   struct train_block* s = (struct train_block*)ctx;
@@ -200,24 +194,63 @@ static void shift_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   exponentiate_rows(s, r0, r1, 0, s->first);
 }
 
-/* Rows [r0, r1) of the block, their logits exponentiated: the loss, f, the label's e - S; and the
- * small side of the dw products, [f x, f] transposed. */
+/* Row r of the block, its logits exponentiated (shifted by `shift`, summing to `sum`): the loss, f, the
+ * label's e - S; and the small side of the dw products, [f x, f] transposed. */
+static void finish_row(const struct train_block* s, int64_t r, double sum, double shift, double label_logit) {
+  const int64_t row = s->r0 + r, label = s->labels[row], k = s->k, rows = s->rows;
+  float* z = s->logits + r * s->v;
+  s->loss[row] = (float)((shift + log(sum)) - label_logit);
+  const float f = s->factor[r] = (float)((double)s->dloss[row] / sum);
+  z[label] = (float)((double)z[label] - sum);
+  for (int64_t c = 0; c < k; ++c) s->scaled_xt[c * rows + r] = f * s->x[row * k + c];
+  s->scaled_xt[k * rows + r] = f;
+}
+
+/* Rows [r0, r1) of the block: finished, but those with a panel over the headroom (or a NaN), marked for
+ * remake_rows. */
 static void finish_rows(void* ctx, int slot, int64_t r0, int64_t r1) {
   struct train_block* s = (struct train_block*)ctx;
   (void)slot;
-  const int64_t v = s->v, k = s->k, rows = s->rows;
   for (int64_t r = r0; r < r1; ++r) {
-    const int64_t row = s->r0 + r, label = s->labels[row];
-    double sum = 0, shift = s->shift[r], label_logit = s->label_logit[r];
+    double sum = 0;
     for (int64_t p = 0; p < s->panels; ++p) sum += s->panel_sums[r * s->panels + p];
-    if (!(sum <= DBL_MAX)) sum = remake_row(s, r, &shift, &label_logit);
-    float* z = s->logits + r * v;
-    s->loss[row] = (float)((shift + log(sum)) - label_logit);
-    const float f = s->factor[r] = (float)((double)s->dloss[row] / sum);
-    z[label] = (float)((double)z[label] - sum);
-    for (int64_t c = 0; c < k; ++c) s->scaled_xt[c * rows + r] = f * s->x[row * k + c];
-    s->scaled_xt[k * rows + r] = f;
+    s->remade[r] = !(sum <= DBL_MAX);
+    if (!s->remade[r]) finish_row(s, r, sum, s->shift[r], s->label_logit[r]);
   }
+}
+
+/* The rows finish_rows marked, the exact way: their logits made again, REMADE_ROWS at a time by one
+ * product into a scratch (a row's bits do not depend on the rows beside it), each copied back, shifted
+ * by its maximum, and finished. Returns 0, or -1 without memory for the scratch. */
+static int remake_rows(const struct train_block* s) {
+  int64_t marked = 0;
+  for (int64_t r = 0; r < s->rows; ++r) marked += s->remade[r];
+  if (marked == 0) return 0;
+  const int64_t k = s->k, v = s->v, chunk = min64(marked, REMADE_ROWS);
+  float* xs = (float*)malloc((size_t)(chunk * (k + v)) * sizeof(float));
+  if (!xs) return -1;
+  float* zs = xs + chunk * k;
+  int64_t block_row[REMADE_ROWS];
+  for (int64_t r = 0; r < s->rows;) {
+    int64_t n = 0;
+    for (; r < s->rows && n < chunk; ++r)
+      if (s->remade[r]) {
+        block_row[n] = r;
+        memcpy(xs + n * k, s->x + (s->r0 + r) * k, (size_t)k * sizeof(float));
+        ++n;
+      }
+    if (n == 0) break;
+    graphc_product_strided(xs, k, 0, s->w, s->tw ? k : v, s->tw, zs, v, n, v, k, 0, s->kernels);
+    for (int64_t i = 0; i < n; ++i) {
+      float* z = s->logits + block_row[i] * v;
+      memcpy(z, zs + i * v, (size_t)v * sizeof(float));
+      const float max = graphc_rows_add_max(z, s->b, v);
+      const double label_logit = z[s->labels[s->r0 + block_row[i]]];
+      finish_row(s, block_row[i], graphc_rows_exp_shifted_sum(z, v, max), max, label_logit);
+    }
+  }
+  free(xs);
+  return 0;
 }
 
 /* The block's logits to e': the shift from the first columns, the rest exponentiated in the
@@ -232,6 +265,8 @@ static void exponentials(struct train_block* s) {
     graphc_product_strided_epilogue(xb, k, 0, s->tw ? s->w + first * k : s->w + first, s->tw ? k : v, s->tw,
                                     s->logits + first, v, rows, v - first, k, 0, s->kernels, exponentiate_columns, args);
   graphc_team_ranges(rows, 16, finish_rows, s);
+  if (remake_rows(s) != 0)
+    graphc_kernel_error("linear_cross_entropy_train: out of memory for %lld logits made again", (long long)v);
 }
 
 typedef float quad __attribute__((vector_size(16)));
@@ -321,9 +356,10 @@ void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const 
                           .width = width, .panels = (v + width - 1) / width, .loss = loss, .dw = dw};
   s.logits = (float*)malloc((size_t)(height * v) * sizeof(float));
   s.shift = (float*)malloc((size_t)(3 * height + height * s.panels + height * (k + 1)) * sizeof(float));
+  s.remade = (unsigned char*)malloc((size_t)height);
   s.db = tw ? (double*)calloc((size_t)v, sizeof(double)) : 0;
   s.dw_scratch = tw ? (float*)malloc((size_t)((k + 1) * DW_SCRATCH_LD) * sizeof(float)) : 0;
-  if (!s.logits || !s.shift || (tw && (!s.db || !s.dw_scratch))) {
+  if (!s.logits || !s.shift || !s.remade || (tw && (!s.db || !s.dw_scratch))) {
     graphc_kernel_error("linear_cross_entropy_train: out of memory for %lld rows of %lld logits", (long long)height,
                         (long long)v);
   } else {
@@ -337,5 +373,5 @@ void graphc_rt_linear_cross_entropy_train(const float* x, const float* w, const 
     if (tw)
       for (int64_t c = 0; c < v; ++c) db[c] = (float)s.db[c];
   }
-  free(s.logits), free(s.shift), free(s.db), free(s.dw_scratch);
+  free(s.logits), free(s.shift), free(s.remade), free(s.db), free(s.dw_scratch);
 }

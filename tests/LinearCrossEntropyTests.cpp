@@ -172,9 +172,10 @@ std::vector<double> referenceLayer(const std::vector<float>& x, const std::vecto
 
 TEST_CASE("linear_cross_entropy_train: rows whose logits rise far above their first columns' are made exactly") {
   // The kernel shifts a row's exponentials by the largest of its first columns' logits; a logit 100
-  // above that (row 3) is past its headroom (40) and the row is made again the exact way, one about
-  // 30 above (row 9) is not: its exponentials reach e^30. Both against the textbook layer in double,
-  // tied and not, on 1 and 2 threads.
+  // above that (row 3, and 80 and 120 in rows 5 and 17) is past its headroom (40) and the row is made
+  // again the exact way (the three by one product), one about 30 above (row 9) is not: its
+  // exponentials reach e^30. All against the textbook layer in double, tied and not, on 1 and 2
+  // threads.
   const ProductKernels& kernels = compiledProductKernels(hostTarget());
   const int64_t n = 24, k = 8, v = 1500;
   for (bool tied : {false, true}) {
@@ -190,6 +191,7 @@ TEST_CASE("linear_cross_entropy_train: rows whose logits rise far above their fi
     auto wRef = [&](int64_t kk, int64_t j) -> float& { return tied ? w[size_t(j * k + kk)] : w[size_t(kk * v + j)]; };
     for (int64_t j = 0; j < v; ++j) wRef(0, j) = wRef(1, j) = 0;
     x[size_t(3 * k)] = 1, wRef(0, 1200) = 100;  // row 3: column 1200 100 above the rest
+    x[size_t(5 * k)] = 0.8f, x[size_t(17 * k)] = 1.2f;  // rows 5 and 17: 80 and 120 above
     x[size_t(9 * k + 1)] = 1, wRef(1, 1000) = 30;  // row 9: column 1000 about 30 above
     y[3] = 7, y[9] = 1000;
     const double dloss = 1.0 / double(n);
@@ -201,7 +203,7 @@ TEST_CASE("linear_cross_entropy_train: rows whose logits rise far above their fi
       std::vector<float> got(want.size());
       graphc_rt_linear_cross_entropy_train(x.data(), w.data(), b.data(), y.data(), dlosses.data(), got.data(), n, k, v,
                                            tied, &kernels);
-      CHECK(std::abs(got[3] - want[3]) <= 1e-4 * std::abs(want[3]));
+      for (int64_t r : {3, 5, 17}) CHECK(std::abs(got[size_t(r)] - want[size_t(r)]) <= 1e-4 * std::abs(want[size_t(r)]));
       CHECK(std::abs(got[9] - want[9]) <= 1e-5);
       const int64_t parts[] = {0, n, n + n * k, n + n * k + k * v, n + n * k + k * v + v};  // loss, dx, dw, db
       for (int part = 0; part < 4; ++part) {
