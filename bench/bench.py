@@ -102,10 +102,13 @@ def build_onednn():
                            os.path.join(ROOT, "bench", "onednn_rnn.cpp"), "-ldnnl"])
 
 
-def onednn_tps(cell, threads, steps, hidden=H):
+def onednn_tps(cell, threads, steps, hidden=H, max_isa=None):
+    """oneDNN's tokens/s; max_isa: the instruction set it may use at most (ONEDNN_MAX_CPU_ISA, e.g. AVX2)."""
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
     env["OMP_WAIT_POLICY"] = "active"  # passive waiting halves its 2-thread speed
+    if max_isa:
+        env["ONEDNN_MAX_CPU_ISA"] = max_isa
     out, _ = run([ONEDNN_BIN, cell, str(hidden), str(steps)], env=env)
     return float(out.strip())
 
@@ -311,7 +314,8 @@ def avx2_cpu():
 
 def avx2_code(rounds, epochs, cache):
     """On an AVX-512 host, the code graphc makes for AVX2 (--target-cpu), measured against the ymm FMA peak: the seed
-    step and the product tables. Not an AVX2 CPU's figures (its cores and caches differ), but the AVX2 kernels'."""
+    step and the product tables; and the module models against oneDNN held to AVX2. Not an AVX2 CPU's figures (its
+    cores and caches differ), but the AVX2 kernels'."""
     if not has_avx512():
         return
     cpu = avx2_cpu()
@@ -328,7 +332,36 @@ def avx2_code(rounds, epochs, cache):
         print(f"- seed step, {t} thread{'s' if t > 1 else ''}: {med[t]:,.0f} tok/s = {achieved:.1f} GFLOP/s, "
               f"{achieved / peak[t]:.2f} of the ymm FMA peak ({peak[t]:.1f})" + (f"; {med[2] / med[1]:.2f}x one thread"
                                                                              if t == 2 else ""))
+    avx2_modules(rounds, max(epochs, 30), 150, cache, cpu)
     products(fma_bin, peak, cpu)
+
+
+def avx2_modules(rounds, epochs, steps, cache, cpu):
+    """The module models' AVX2 code against oneDNN's RNN primitive held to AVX2 (ONEDNN_MAX_CPU_ISA), both on this
+    AVX-512 host: the two sides' AVX2 kernels, side by side."""
+    build_onednn()
+    models = ("rnn", "gru", "lstm")
+    for model in models:
+        graphc_tps(1, 1, cache, model, target_cpu=cpu)  # compile once
+    samples = {}
+    for r in range(rounds):
+        for t in (1, 2):
+            for model in models:
+                g = graphc_tps(t, epochs, cache, model, target_cpu=cpu)
+                d = onednn_tps(model, t, steps, 256, max_isa="AVX2")
+                samples.setdefault((model, t), []).append(g)
+                samples.setdefault(("onednn " + model, t), []).append(d)
+                print(f"  round {r + 1} threads {t} {model} (AVX2): graphc {g:,.0f}, oneDNN {d:,.0f} tokens/s",
+                      file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"\nModule models at their defaults (hidden 256), graphc's code for {cpu} against oneDNN held to AVX2 "
+          f"(`ONEDNN_MAX_CPU_ISA=AVX2`), medians of {rounds} rounds:\n")
+    print("| model | threads | graphc tok/s | oneDNN tok/s | graphc / oneDNN |")
+    print("|---|---|---|---|---|")
+    for model in models:
+        for t in (1, 2):
+            g, d = med[(model, t)], med[("onednn " + model, t)]
+            print(f"| {model} | {t} | {g:,.0f} | {d:,.0f} | {g / d:.2f}x |")
 
 
 def main():

@@ -13,9 +13,14 @@ import os
 def pin_blas(threads=None):
     """OpenBLAS on `threads` threads (None: its default, every core) with the kernels of the widest vectors the
     CPU has, whatever OPENBLAS_CORETYPE the environment holds (these hosts' image sets Haswell's, AVX2, on
-    AVX-512 CPUs)."""
+    AVX-512 CPUs). GRAPHC_BENCH_TORCH_ISA=avx2 holds PyTorch to AVX2 instead, OpenBLAS and its own kernels
+    (ATEN_CPU_CAPABILITY) alike: the contender of graphc's AVX2 code (`--target-cpu znver3`) on an AVX-512 host."""
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = str(threads)
         os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    if os.environ.get("GRAPHC_BENCH_TORCH_ISA") == "avx2":
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+        os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+        return
     with open("/proc/cpuinfo") as f:
         os.environ["OPENBLAS_CORETYPE"] = "SkylakeX" if "avx512f" in f.read() else "Haswell"
